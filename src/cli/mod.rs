@@ -1,0 +1,67 @@
+//! Command-line interface: one file per subcommand, each with its own `Args` and `run`.
+
+use clap::{Parser, Subcommand};
+
+pub mod cases;
+pub mod demo;
+pub mod eval;
+pub mod export;
+pub mod generate;
+pub mod graph;
+pub mod ingest;
+pub mod report;
+pub mod sweep;
+pub mod sweeps;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "claimsweep",
+    version,
+    about = "Finds fraud and duplicate claims in vocational-training subsidy ledgers",
+    long_about = "claimsweep ingests subsidy-ledger exports into SQLite, sweeps them against the \
+                  policy in rules/*.toml, links persons and institutions in an entity graph, and \
+                  turns what it finds into cases and reports for inspectors."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate a synthetic ledger with ground-truth labels
+    Generate(generate::Args),
+    /// Load a folder of CSV files or an .xlsx workbook into the database
+    Ingest(ingest::Args),
+    /// Run every rule and the graph analysis; store flags and cases
+    Sweep(sweep::Args),
+    /// Export the flags of a sweep as CSV, JSON or Excel
+    Export(export::Args),
+    /// Score the latest sweep against ground-truth labels
+    Eval(eval::Args),
+    /// Inspect the entity graph: neighbourhoods, rings, institution risk
+    Graph(graph::Args),
+    /// Review cases: list, show, assign, review, history
+    Cases(cases::Args),
+    /// List sweeps and diff two of them
+    Sweeps(sweeps::Args),
+    /// Write an HTML or Excel report of a sweep
+    Report(report::Args),
+    /// Generate, ingest, sweep and report a 100,000-claim demo dataset
+    Demo(demo::Args),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Generate(a) => generate::run(a),
+        Command::Ingest(a) => ingest::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Graph(a) => graph::run(a),
+        Command::Cases(a) => cases::run(a),
+        Command::Sweeps(a) => sweeps::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Demo(a) => demo::run(a),
+    }
+}

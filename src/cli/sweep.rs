@@ -1,0 +1,8 @@
+//! `claimsweep sweep` (being built; see the issue that owns it).
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`sweep` is not available in this build yet")
+}

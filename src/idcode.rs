@@ -1,0 +1,1 @@
+//! GB 11643 ID numbers and GB 32100 credit codes (being built)

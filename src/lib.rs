@@ -1,0 +1,21 @@
+//! claimsweep: finds fraud and duplicate claims in subsidised vocational-training ledgers.
+//!
+//! The stages, in the order data flows (see ARCHITECTURE.md):
+//! input → store → snapshot → rules → graph → cases → report.
+//! `generate` writes synthetic ledgers with ground truth; `cli` holds one file per subcommand.
+
+pub mod cases;
+pub mod cli;
+pub mod dates;
+pub mod generate;
+pub mod graph;
+pub mod idcode;
+pub mod input;
+pub mod model;
+pub mod names;
+pub mod policy;
+pub mod refdata;
+pub mod report;
+pub mod rules;
+pub mod snapshot;
+pub mod store;

@@ -1,0 +1,12 @@
+//! The `claimsweep` binary: parse arguments, run, map errors to exit codes.
+use clap::Parser;
+
+fn main() {
+    let cli = claimsweep::cli::Cli::parse();
+    if let Err(e) = claimsweep::cli::run(cli) {
+        // One line: the chain of causes joined, as CONTRACT §3 asks.
+        let msg = format!("{e:#}").replace('\n', " ");
+        eprintln!("claimsweep: error: {msg}");
+        std::process::exit(1);
+    }
+}

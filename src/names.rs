@@ -1,0 +1,1 @@
+//! Chinese name normalisation and matching (being built)

@@ -1,0 +1,467 @@
+//! Policy files (`rules/*.toml`): every number a rule uses, with the clause it comes from.
+//!
+//! A policy is validated on load: unknown keys, missing values and wrong types are errors that
+//! name the file and line. A [`PolicySet`] holds one or more policies with effective date
+//! ranges; each claim is judged by the policy in force on its date.
+
+use crate::dates::Date;
+use crate::model::{Category, SubsidyType};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{file}: cannot read policy file: {source}")]
+    Io {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {message}")]
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{dir}: no policy file (*.toml) found")]
+    Empty { dir: PathBuf },
+    #[error("{a} and {b}: effective date ranges overlap")]
+    Overlap { a: String, b: String },
+}
+
+/// The default policy compiled into the binary (the Linyi notice).
+pub const DEFAULT_POLICY_TOML: &str = include_str!("../rules/linyi-2019.toml");
+pub const DEFAULT_POLICY_NAME: &str = "rules/linyi-2019.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub policy: Header,
+    pub claims_per_year: ClaimsPerYear,
+    pub repeated_level: RepeatedLevel,
+    pub amount_caps: Vec<AmountCap>,
+    pub apprenticeship: Apprenticeship,
+    pub project: Project,
+    pub living_allowance: LivingAllowance,
+    pub skill_upgrade: SkillUpgrade,
+    pub age: Age,
+    pub identity: Identity,
+    pub shared_contact: SharedContact,
+    pub employment_sham: EmploymentSham,
+    pub cert: Cert,
+    pub targets: Targets,
+    /// rule id → "high" | "medium" | "low"
+    pub severity: BTreeMap<String, Severity>,
+    /// Filled after load: where the policy came from and the SHA-256 of its bytes.
+    #[serde(skip)]
+    pub source: String,
+    #[serde(skip)]
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub id: String,
+    pub title: String,
+    pub document: String,
+    pub effective_from: toml::value::Datetime,
+    pub effective_to: Option<toml::value::Datetime>,
+    pub subsidy_year_date: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimsPerYear {
+    pub max: u32,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatedLevel {
+    pub across_funds: bool,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmountCap {
+    pub subsidy_type: String,
+    pub level: Option<u8>,
+    /// yuan
+    pub cap: u32,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Apprenticeship {
+    pub floor_per_year: u32,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub prepay_max_percent: u32,
+    pub min_employment_rate_percent: u32,
+    pub clause_prepay: String,
+    pub clause_employment: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LivingAllowance {
+    pub max_days: u32,
+    pub days_per_month: u32,
+    pub eligible_categories: Vec<String>,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkillUpgrade {
+    pub min_ui_months: u32,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Age {
+    pub min: u32,
+    pub max: u32,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub min_jaro_winkler: f64,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedContact {
+    pub max_persons_per_phone: u32,
+    pub max_persons_per_bank_account: u32,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmploymentSham {
+    pub start_window_days: u32,
+    pub end_window_days: u32,
+    pub staged_min_percent: u32,
+    pub single_employer_min_percent: u32,
+    pub min_trainees: u32,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cert {
+    pub required_for: Vec<String>,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    pub person_times_2019: u32,
+    pub skilled_share_percent: u32,
+    pub high_skill_share_percent: u32,
+    pub clause: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn code(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            Severity::Low => "低",
+            Severity::Medium => "中",
+            Severity::High => "高",
+        }
+    }
+}
+
+/// The eighteen rule ids of CONTRACT §2, in the order sweeps run and report them.
+pub const RULE_IDS: &[&str] = &[
+    "over_cap",
+    "repeated_level",
+    "amount_over_standard",
+    "living_allowance_excess",
+    "skill_upgrade_ineligible",
+    "invalid_id",
+    "deceased",
+    "pensioner",
+    "age_out_of_range",
+    "identity_conflict",
+    "multi_id",
+    "overlapping_training",
+    "cert_mismatch",
+    "staff_trainee",
+    "shared_contact",
+    "prepay_excess",
+    "employment_rate",
+    "employment_sham",
+];
+
+fn to_date(d: &toml::value::Datetime) -> Option<Date> {
+    let date = d.date?;
+    Date::from_ymd(date.year as i32, date.month as u32, date.day as u32)
+}
+
+impl Policy {
+    /// Parses and validates one policy file's text. `file` is only used in messages.
+    pub fn parse(text: &str, file: &Path) -> Result<Policy, PolicyError> {
+        let invalid = |line: usize, message: String| PolicyError::Invalid {
+            file: file.to_path_buf(),
+            line,
+            message,
+        };
+        let mut p: Policy = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(1);
+            invalid(line, e.message().replace('\n', " "))
+        })?;
+        // Semantic checks, each reported at the line of the key it concerns.
+        let line_of = |needle: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(needle))
+                .map(|i| i + 1)
+                .unwrap_or(1)
+        };
+        if to_date(&p.policy.effective_from).is_none() {
+            return Err(invalid(line_of("effective_from"), "effective_from must be a date".into()));
+        }
+        if let Some(t) = &p.policy.effective_to {
+            if to_date(t).is_none() {
+                return Err(invalid(line_of("effective_to"), "effective_to must be a date".into()));
+            }
+        }
+        if p.policy.subsidy_year_date != "claim_date" {
+            return Err(invalid(
+                line_of("subsidy_year_date"),
+                format!("subsidy_year_date: only \"claim_date\" is supported, not {:?}", p.policy.subsidy_year_date),
+            ));
+        }
+        for cap in &p.amount_caps {
+            if SubsidyType::parse(&cap.subsidy_type).is_none() {
+                return Err(invalid(
+                    line_of(&format!("subsidy_type = \"{}\"", cap.subsidy_type)),
+                    format!("unknown subsidy_type {:?}", cap.subsidy_type),
+                ));
+            }
+            if let Some(l) = cap.level {
+                if !(1..=5).contains(&l) {
+                    return Err(invalid(line_of("level"), format!("level {l} is not 1..=5")));
+                }
+            }
+        }
+        for c in &p.living_allowance.eligible_categories {
+            if Category::parse(c).is_none() {
+                return Err(invalid(line_of("eligible_categories"), format!("unknown category {c:?}")));
+            }
+        }
+        for t in &p.cert.required_for {
+            if SubsidyType::parse(t).is_none() {
+                return Err(invalid(line_of("required_for"), format!("unknown subsidy_type {t:?}")));
+            }
+        }
+        for rule in p.severity.keys() {
+            if !RULE_IDS.contains(&rule.as_str()) {
+                return Err(invalid(line_of(&format!("{rule} ")), format!("unknown rule id {rule:?} in [severity]")));
+            }
+        }
+        for rule in RULE_IDS {
+            if !p.severity.contains_key(*rule) {
+                return Err(invalid(line_of("[severity]"), format!("[severity] has no entry for rule {rule:?}")));
+            }
+        }
+        if p.project.prepay_max_percent > 100 || p.project.min_employment_rate_percent > 100 {
+            return Err(invalid(line_of("[project]"), "percentages must be 0..=100".into()));
+        }
+        if p.age.min > p.age.max {
+            return Err(invalid(line_of("[age]"), "age.min is above age.max".into()));
+        }
+        if !(0.0..=1.0).contains(&p.identity.min_jaro_winkler) {
+            return Err(invalid(line_of("min_jaro_winkler"), "min_jaro_winkler must be within 0..=1".into()));
+        }
+        p.source = file.display().to_string();
+        p.hash = sha256_hex(text.as_bytes());
+        Ok(p)
+    }
+
+    pub fn effective_from(&self) -> Date {
+        to_date(&self.policy.effective_from).expect("validated on load")
+    }
+
+    pub fn effective_to(&self) -> Option<Date> {
+        self.policy.effective_to.as_ref().and_then(to_date)
+    }
+
+    pub fn in_force_on(&self, d: Date) -> bool {
+        d >= self.effective_from() && self.effective_to().is_none_or(|t| d <= t)
+    }
+
+    /// The cap in fen for a subsidy type and level, if the policy sets one.
+    /// A cap given without a level applies to every level of that type.
+    pub fn amount_cap(&self, t: SubsidyType, level: Option<u8>) -> Option<(i64, &str)> {
+        let exact = self.amount_caps.iter().find(|c| {
+            SubsidyType::parse(&c.subsidy_type) == Some(t) && c.level.is_some() && c.level == level
+        });
+        let any = || {
+            self.amount_caps
+                .iter()
+                .find(|c| SubsidyType::parse(&c.subsidy_type) == Some(t) && c.level.is_none())
+        };
+        exact
+            .or_else(any)
+            .map(|c| (c.cap as i64 * 100, c.clause.as_str()))
+    }
+
+    pub fn severity_of(&self, rule: &str) -> Severity {
+        self.severity.get(rule).copied().unwrap_or(Severity::Medium)
+    }
+
+    pub fn living_eligible(&self, c: Category) -> bool {
+        self.living_allowance.eligible_categories.iter().any(|e| Category::parse(e) == Some(c))
+    }
+
+    pub fn cert_required(&self, t: SubsidyType) -> bool {
+        self.cert.required_for.iter().any(|e| SubsidyType::parse(e) == Some(t))
+    }
+}
+
+/// All policies of a rules folder, ordered by effective date, none overlapping.
+#[derive(Debug, Clone)]
+pub struct PolicySet {
+    pub policies: Vec<Policy>,
+}
+
+impl PolicySet {
+    /// The policy compiled into the binary.
+    pub fn embedded_default() -> PolicySet {
+        let p = Policy::parse(DEFAULT_POLICY_TOML, Path::new(DEFAULT_POLICY_NAME))
+            .expect("the embedded default policy is valid");
+        PolicySet { policies: vec![p] }
+    }
+
+    pub fn single(p: Policy) -> PolicySet {
+        PolicySet { policies: vec![p] }
+    }
+
+    /// Loads every `*.toml` of a folder (or one file).
+    pub fn load(path: &Path) -> Result<PolicySet, PolicyError> {
+        let mut files = Vec::new();
+        if path.is_dir() {
+            let rd = std::fs::read_dir(path).map_err(|source| PolicyError::Io {
+                file: path.to_path_buf(),
+                source,
+            })?;
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "toml") {
+                    files.push(p);
+                }
+            }
+            files.sort();
+        } else {
+            files.push(path.to_path_buf());
+        }
+        if files.is_empty() {
+            return Err(PolicyError::Empty { dir: path.to_path_buf() });
+        }
+        let mut policies = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|source| PolicyError::Io {
+                file: f.clone(),
+                source,
+            })?;
+            policies.push(Policy::parse(&text, &f)?);
+        }
+        policies.sort_by_key(|p| p.effective_from());
+        for w in policies.windows(2) {
+            if w[0].effective_to().is_none_or(|t| t >= w[1].effective_from()) {
+                return Err(PolicyError::Overlap { a: w[0].source.clone(), b: w[1].source.clone() });
+            }
+        }
+        Ok(PolicySet { policies })
+    }
+
+    /// The policy in force on a date, if any.
+    pub fn for_date(&self, d: Date) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.in_force_on(d))
+    }
+
+    /// `source@hash` of every policy, for sweep records.
+    pub fn fingerprint(&self) -> String {
+        self.policies
+            .iter()
+            .map(|p| format!("{}@{}", p.source, &p.hash[..16]))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_loads_with_linyi_numbers() {
+        let set = PolicySet::embedded_default();
+        let p = &set.policies[0];
+        assert_eq!(p.claims_per_year.max, 3);
+        assert_eq!(p.amount_cap(SubsidyType::LevelCert, Some(4)).unwrap().0, 120_000);
+        assert_eq!(p.amount_cap(SubsidyType::NoLevelCert, None).unwrap().0, 100_000);
+        assert_eq!(p.amount_cap(SubsidyType::GoldenBlueCollar, Some(1)).unwrap().0, 500_000);
+        assert!(p.amount_cap(SubsidyType::Apprenticeship, None).is_none());
+        assert!(p.amount_cap(SubsidyType::LevelCert, Some(1)).is_none());
+        assert!(set.for_date(Date::from_ymd(2020, 5, 1).unwrap()).is_some());
+        assert!(set.for_date(Date::from_ymd(2018, 5, 1).unwrap()).is_none());
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_its_line() {
+        let text = DEFAULT_POLICY_TOML.replacen("max = 3\n", "max = 3\nmaximum = 4\n", 1);
+        let err = Policy::parse(&text, Path::new("x.toml")).unwrap_err().to_string();
+        let line = text.lines().position(|l| l.starts_with("maximum")).unwrap() + 1;
+        assert!(err.starts_with(&format!("x.toml:{line}:")), "{err}");
+        assert!(err.contains("maximum"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_and_missing_value_are_errors() {
+        let text = DEFAULT_POLICY_TOML.replacen("max = 3\n", "max = \"three\"\n", 1);
+        assert!(Policy::parse(&text, Path::new("x.toml")).is_err());
+        let text = DEFAULT_POLICY_TOML.replacen("max_days = 30\n", "", 1);
+        let err = Policy::parse(&text, Path::new("x.toml")).unwrap_err().to_string();
+        assert!(err.contains("max_days"), "{err}");
+    }
+}

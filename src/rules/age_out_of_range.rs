@@ -1,0 +1,6 @@
+//! `age_out_of_range` (being built).
+use super::{Flag, RuleContext};
+
+pub fn run(_ctx: &RuleContext) -> Vec<Flag> {
+    Vec::new()
+}

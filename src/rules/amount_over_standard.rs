@@ -1,0 +1,6 @@
+//! `amount_over_standard` (being built).
+use super::{Flag, RuleContext};
+
+pub fn run(_ctx: &RuleContext) -> Vec<Flag> {
+    Vec::new()
+}

@@ -1,0 +1,6 @@
+//! `living_allowance_excess` (being built).
+use super::{Flag, RuleContext};
+
+pub fn run(_ctx: &RuleContext) -> Vec<Flag> {
+    Vec::new()
+}

@@ -1,0 +1,6 @@
+//! `over_cap` (being built).
+use super::{Flag, RuleContext};
+
+pub fn run(_ctx: &RuleContext) -> Vec<Flag> {
+    Vec::new()
+}

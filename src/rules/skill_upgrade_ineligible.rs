@@ -1,0 +1,6 @@
+//! `skill_upgrade_ineligible` (being built).
+use super::{Flag, RuleContext};
+
+pub fn run(_ctx: &RuleContext) -> Vec<Flag> {
+    Vec::new()
+}

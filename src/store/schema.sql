@@ -1,0 +1,194 @@
+-- claimsweep database schema. Tables mirror CONTRACT §1 with normalised values:
+-- ID numbers in 18-digit upper-case form, dates as 'YYYY-MM-DD', money as integer fen
+-- (columns ending in _fen), enumerations as their English codes, level as 1..5 or NULL.
+-- `extra` keeps unknown input columns as a JSON object; `ingest_id` is the ingest that last
+-- wrote the row. Stages may add tables and columns; they never remove or rename these.
+
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS ingests (
+  ingest_id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  source TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  counts_json TEXT NOT NULL DEFAULT '{}'
+);
+
+CREATE TABLE IF NOT EXISTS rejects (
+  ingest_id INTEGER NOT NULL,
+  table_name TEXT NOT NULL,
+  file TEXT NOT NULL,
+  line INTEGER NOT NULL,
+  column_name TEXT,
+  reason TEXT NOT NULL,
+  raw TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS claims (
+  claim_id TEXT PRIMARY KEY,
+  id_number TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  phone TEXT NOT NULL DEFAULT '',
+  bank_account TEXT NOT NULL DEFAULT '',
+  category TEXT,
+  county_code TEXT NOT NULL DEFAULT '',
+  institution_id TEXT NOT NULL DEFAULT '',
+  class_id TEXT NOT NULL DEFAULT '',
+  subsidy_type TEXT,
+  occupation_code TEXT NOT NULL DEFAULT '',
+  level INTEGER,
+  cert_no TEXT NOT NULL DEFAULT '',
+  funding_source TEXT,
+  amount_fen INTEGER NOT NULL,
+  living_days INTEGER NOT NULL DEFAULT 0,
+  living_amount_fen INTEGER NOT NULL DEFAULT 0,
+  claim_date TEXT NOT NULL,
+  extra TEXT,
+  ingest_id INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS classes (
+  class_id TEXT PRIMARY KEY,
+  institution_id TEXT NOT NULL DEFAULT '',
+  county_code TEXT NOT NULL DEFAULT '',
+  occupation_code TEXT NOT NULL DEFAULT '',
+  level INTEGER,
+  training_type TEXT,
+  start_date TEXT NOT NULL,
+  end_date TEXT NOT NULL,
+  hours INTEGER NOT NULL DEFAULT 0,
+  project_based INTEGER NOT NULL DEFAULT 0,
+  extra TEXT,
+  ingest_id INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS institutions (
+  institution_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL DEFAULT '',
+  county_code TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL DEFAULT '',
+  legal_rep_id TEXT NOT NULL DEFAULT '',
+  phone TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  extra TEXT,
+  ingest_id INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS certificates (
+  cert_no TEXT PRIMARY KEY,
+  id_number TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  occupation_code TEXT NOT NULL DEFAULT '',
+  level INTEGER,
+  cert_type TEXT NOT NULL DEFAULT '',
+  issue_date TEXT,
+  extra TEXT,
+  ingest_id INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS projects (
+  class_id TEXT PRIMARY KEY,
+  trainees INTEGER NOT NULL DEFAULT 0,
+  employed_claimed INTEGER NOT NULL DEFAULT 0,
+  total_amount_fen INTEGER NOT NULL,
+  prepaid_amount_fen INTEGER NOT NULL,
+  paid_amount_fen INTEGER NOT NULL DEFAULT 0,
+  check_date TEXT,
+  extra TEXT,
+  ingest_id INTEGER
+);
+
+-- Keyless tables are keyed by all their columns: a repeated identical row is a duplicate.
+CREATE TABLE IF NOT EXISTS employment (
+  id_number TEXT NOT NULL,
+  employer_id TEXT NOT NULL,
+  start_date TEXT NOT NULL,
+  end_date TEXT,
+  extra TEXT,
+  ingest_id INTEGER,
+  PRIMARY KEY (id_number, employer_id, start_date)
+);
+
+CREATE TABLE IF NOT EXISTS staff (
+  institution_id TEXT NOT NULL,
+  id_number TEXT NOT NULL,
+  role TEXT NOT NULL DEFAULT '',
+  extra TEXT,
+  ingest_id INTEGER,
+  PRIMARY KEY (institution_id, id_number)
+);
+
+CREATE TABLE IF NOT EXISTS registry_pension (
+  id_number TEXT PRIMARY KEY,
+  start_date TEXT NOT NULL,
+  extra TEXT,
+  ingest_id INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS registry_death (
+  id_number TEXT PRIMARY KEY,
+  death_date TEXT NOT NULL,
+  extra TEXT,
+  ingest_id INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS registry_ui (
+  id_number TEXT NOT NULL,
+  months_paid INTEGER NOT NULL,
+  as_of TEXT NOT NULL DEFAULT '',
+  extra TEXT,
+  ingest_id INTEGER,
+  PRIMARY KEY (id_number, as_of)
+);
+
+CREATE TABLE IF NOT EXISTS registry_poverty (
+  id_number TEXT PRIMARY KEY,
+  extra TEXT,
+  ingest_id INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS living_standards (
+  county_code TEXT NOT NULL,
+  year INTEGER NOT NULL,
+  monthly_amount_fen INTEGER NOT NULL,
+  extra TEXT,
+  ingest_id INTEGER,
+  PRIMARY KEY (county_code, year)
+);
+
+-- Which input tables any ingest has seen (a sweep skips rules whose tables never came).
+CREATE TABLE IF NOT EXISTS tables_present (table_name TEXT PRIMARY KEY, first_ingest_id INTEGER);
+
+-- Sweeps and their flags. Older sweeps are kept.
+CREATE TABLE IF NOT EXISTS sweeps (
+  sweep_id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  policy TEXT NOT NULL,           -- PolicySet::fingerprint(): file@sha256 of each policy
+  ingest_id INTEGER,              -- latest ingest the sweep saw
+  threads INTEGER NOT NULL,
+  claims INTEGER NOT NULL DEFAULT 0,
+  summary_json TEXT NOT NULL DEFAULT '{}'
+);
+
+CREATE TABLE IF NOT EXISTS flags (
+  sweep_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,            -- order within the sweep (deterministic)
+  rule TEXT NOT NULL,
+  subject_kind TEXT NOT NULL,      -- person | person_year | claim | contact | project | ...
+  subject TEXT NOT NULL,
+  claim_ids TEXT NOT NULL,         -- ';'-separated, sorted
+  amount_at_risk_fen INTEGER NOT NULL,
+  severity TEXT NOT NULL,
+  explanation_zh TEXT NOT NULL,
+  explanation_en TEXT NOT NULL,
+  facts_json TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (sweep_id, seq)
+);
+
+CREATE TABLE IF NOT EXISTS flag_claims (
+  sweep_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  claim_id TEXT NOT NULL
+);
