@@ -1,6 +1,102 @@
-//! `identity_conflict` (being built).
-use super::{Flag, RuleContext};
+//! `identity_conflict`: one ID number used with names that are not spellings of one name
+//! (docs/RULES.md). Every judged claim of such an ID is flagged, one flag per ID.
+//!
+//! Names are interned in the snapshot, so each distinct name is normalised and turned into
+//! pinyin once ([`NameKey`]), in parallel, and only for IDs that carry more than one name.
 
-pub fn run(_ctx: &RuleContext) -> Vec<Flag> {
-    Vec::new()
+use super::shared_contact::{policy_of_latest, ClaimGroups};
+use super::{Flag, RuleContext};
+use crate::model::fen_to_yuan;
+use crate::names::NameKey;
+use rayon::prelude::*;
+
+pub const RULE_ID: &str = "identity_conflict";
+
+pub fn run(ctx: &RuleContext) -> Vec<Flag> {
+    let snap = ctx.snap;
+    let keys = (0..snap.claims.len()).map(|i| {
+        ctx.policies
+            .for_date(snap.claims[i].date)
+            .map(|_| snap.claims[i].person)
+    });
+    let by_person = ClaimGroups::build(snap.ids.len(), keys);
+
+    // Distinct non-empty raw names per person, in order of first claim; keep persons with ≥ 2.
+    let candidates: Vec<(usize, Vec<u32>)> = (0..by_person.keys())
+        .into_par_iter()
+        .filter_map(|p| {
+            let mut names: Vec<u32> = Vec::new();
+            for &i in by_person.members(p) {
+                let n = snap.claims[i as usize].name;
+                if n != 0 && !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+            (names.len() >= 2).then_some((p, names))
+        })
+        .collect();
+
+    // One NameKey per distinct name that matters.
+    let mut needed: Vec<u32> = candidates
+        .iter()
+        .flat_map(|(_, n)| n.iter().copied())
+        .collect();
+    needed.sort_unstable();
+    needed.dedup();
+    let computed: Vec<NameKey> = needed
+        .par_iter()
+        .map(|&n| NameKey::new(snap.names.resolve(n)))
+        .collect();
+    let key_of =
+        |n: u32| -> &NameKey { &computed[needed.binary_search(&n).expect("name collected above")] };
+
+    let mut flags: Vec<Flag> = candidates
+        .into_par_iter()
+        .filter_map(|(p, names)| {
+            let claims = by_person.members(p);
+            let policy = policy_of_latest(ctx, claims)?;
+            let min_jw = policy.identity.min_jaro_winkler;
+            // Distinct spellings after normalisation (names normalising to nothing carry no name).
+            let mut distinct: Vec<(u32, &NameKey)> = Vec::new();
+            for &n in &names {
+                let k = key_of(n);
+                if !k.is_empty() && !distinct.iter().any(|(_, d)| d.normalized == k.normalized) {
+                    distinct.push((n, k));
+                }
+            }
+            let conflict = distinct.iter().enumerate().find_map(|(i, (na, ka))| {
+                distinct[i + 1..]
+                    .iter()
+                    .find(|(_, kb)| !ka.same_person(kb, min_jw))
+                    .map(|(nb, _)| (*na, *nb))
+            })?;
+            let id = snap.ids.resolve(p as u32);
+            let (a, b) = (snap.names.resolve(conflict.0), snap.names.resolve(conflict.1));
+            let all: Vec<&str> = names.iter().map(|&n| snap.names.resolve(n)).collect();
+            let amount: i64 = claims.iter().map(|&i| snap.claims[i as usize].amount).sum();
+            let clause = &policy.identity.clause;
+            Some(Flag {
+                rule: RULE_ID,
+                subject_kind: "person",
+                subject: id.to_string(),
+                claims: claims.to_vec(),
+                amount_at_risk: amount,
+                severity: policy.severity_of(RULE_ID),
+                explanation_zh: format!(
+                    "身份证号 {id} 与不同姓名（{a}、{b}）同时使用，二者既非繁简、全半角写法，也非同音或笔误；该身份证号下的姓名：{}；共{}条申领、金额{}元。依据：{clause}",
+                    all.join("、"),
+                    claims.len(),
+                    fen_to_yuan(amount)
+                ),
+                explanation_en: format!(
+                    "ID number {id} is used with different names ({a}, {b}) that are not spellings, homophones or typing variants of one name; names under this ID: {}; {} claims, {} yuan. Policy: {clause}",
+                    all.join(", "),
+                    claims.len(),
+                    fen_to_yuan(amount)
+                ),
+            })
+        })
+        .collect();
+    flags.sort_by(|a, b| a.claims.cmp(&b.claims));
+    flags
 }

@@ -1,6 +1,103 @@
-//! `multi_id` (being built).
-use super::{Flag, RuleContext};
+//! `multi_id`: one real person claiming under several ID numbers (docs/RULES.md). Key =
+//! (normalised name, birth date from the ID, phone) over claims with a non-empty phone and a
+//! valid birth date; a key with ≥ 2 distinct ID numbers flags every claim with that key, one
+//! flag per key (subject: the name and birth date).
 
-pub fn run(_ctx: &RuleContext) -> Vec<Flag> {
-    Vec::new()
+use super::shared_contact::policy_of_latest;
+use super::{Flag, RuleContext};
+use crate::dates::Date;
+use crate::idcode::birth_date;
+use crate::model::fen_to_yuan;
+use crate::names::normalize;
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+pub const RULE_ID: &str = "multi_id";
+
+pub fn run(ctx: &RuleContext) -> Vec<Flag> {
+    let snap = ctx.snap;
+    // Normalise each distinct name once; names normalising to the same spelling share an id.
+    let normalized: Vec<String> = (0..snap.names.len() as u32)
+        .into_par_iter()
+        .map(|n| normalize(snap.names.resolve(n)))
+        .collect();
+    let mut spelling_id: HashMap<&str, u32> = HashMap::new();
+    let name_key: Vec<u32> = normalized
+        .iter()
+        .map(|s| {
+            let next = spelling_id.len() as u32;
+            *spelling_id.entry(s.as_str()).or_insert(next)
+        })
+        .collect();
+    let empty_spelling = spelling_id.get("").copied();
+    let births: Vec<Option<Date>> = (0..snap.ids.len() as u32)
+        .into_par_iter()
+        .map(|p| birth_date(snap.ids.resolve(p)))
+        .collect();
+
+    // Claims in index order, so every group's claims come out ascending.
+    let mut groups: HashMap<(u32, Date, u32), Vec<u32>> = HashMap::new();
+    for (i, c) in snap.claims.iter().enumerate() {
+        if c.phone == 0 || ctx.policies.for_date(c.date).is_none() {
+            continue;
+        }
+        let spelling = name_key[c.name as usize];
+        if Some(spelling) == empty_spelling {
+            continue;
+        }
+        if let Some(birth) = births[c.person as usize] {
+            groups
+                .entry((spelling, birth, c.phone))
+                .or_default()
+                .push(i as u32);
+        }
+    }
+
+    let mut flags: Vec<Flag> = groups
+        .into_par_iter()
+        .filter_map(|((_, birth, phone), claims)| {
+            let mut persons: Vec<u32> = Vec::new();
+            for &i in &claims {
+                let p = snap.claims[i as usize].person;
+                if !persons.contains(&p) {
+                    persons.push(p);
+                }
+            }
+            if persons.len() < 2 {
+                return None;
+            }
+            let policy = policy_of_latest(ctx, &claims)?;
+            let first = &snap.claims[claims[0] as usize];
+            let name = &normalized[first.name as usize];
+            let phone = snap.phones.resolve(phone);
+            let ids: Vec<&str> = persons.iter().map(|&p| snap.ids.resolve(p)).collect();
+            let amount: i64 = claims.iter().map(|&i| snap.claims[i as usize].amount).sum();
+            let n_claims = claims.len();
+            let clause = &policy.identity.clause;
+            Some(Flag {
+                rule: RULE_ID,
+                subject_kind: "person",
+                subject: format!("{name} {birth}"),
+                claims,
+                amount_at_risk: amount,
+                severity: policy.severity_of(RULE_ID),
+                explanation_zh: format!(
+                    "姓名 {name}、出生日期 {birth}、联系电话 {phone} 相同的人使用了{}个不同身份证号（{}）申领，共{}条申领、金额{}元。依据：{clause}",
+                    ids.len(),
+                    ids.join("、"),
+                    n_claims,
+                    fen_to_yuan(amount)
+                ),
+                explanation_en: format!(
+                    "One person (name {name}, born {birth}, phone {phone}) claimed under {} different ID numbers ({}); {} claims, {} yuan. Policy: {clause}",
+                    ids.len(),
+                    ids.join(", "),
+                    n_claims,
+                    fen_to_yuan(amount)
+                ),
+            })
+        })
+        .collect();
+    flags.sort_by(|a, b| a.claims.cmp(&b.claims));
+    flags
 }
