@@ -46,8 +46,9 @@ pub fn normalize_id(raw: &str) -> String {
         }
     }
     // Excel's text marker, written by some exports in front of long numbers.
+    // All of them, so that normalising twice changes nothing.
     if out.starts_with('\'') {
-        out.remove(0);
+        out = out.trim_start_matches('\'').to_string();
     }
     if out.len() == 15 && out.bytes().all(|b| b.is_ascii_digit()) {
         if let Some(upgraded) = upgrade_15_to_18(&out) {
@@ -378,6 +379,8 @@ mod tests {
         );
         assert_eq!(normalize_id("370802-19940221-0029"), "370802199402210029");
         assert_eq!(normalize_id("'370802199402210029"), "370802199402210029");
+        assert_eq!(normalize_id("''"), "");
+        assert_eq!(normalize_id("12'3"), "12'3");
         assert_eq!(normalize_id("\t370802199402210029\n"), "370802199402210029");
         // Garbage is kept (folded) as evidence.
         assert_eq!(normalize_id("ＡＢＣ１２３"), "ABC123");
