@@ -58,15 +58,6 @@ pub fn trad2simp_len() -> usize {
     trad2simp().len()
 }
 
-/// Full-width ASCII (U+FF01..U+FF5E) and the ideographic space to their half-width forms.
-pub fn fold_width_char(c: char) -> char {
-    match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        '\u{3000}' => ' ',
-        _ => c,
-    }
-}
-
 /// Separators that appear inside names and carry no meaning: spaces of every kind and the
 /// middle-dot variants used in transcribed minority and foreign names.
 fn is_name_separator(c: char) -> bool {
@@ -94,7 +85,7 @@ pub fn normalize(name: &str) -> String {
     let table = trad2simp();
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
-        let c = fold_width_char(c);
+        let c = crate::idcode::fold_char(c);
         if is_name_separator(c) {
             continue;
         }

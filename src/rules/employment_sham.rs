@@ -113,23 +113,31 @@ fn judge(ctx: &RuleContext, links: &OrgLinks, project: &Project, claims: &[u32])
     let mut en = Vec::new();
     if staged_hit {
         zh.push(format!(
-            "{n}名学员中{staged}人的参保在核验日 {check} 前{}天内开始、后{}天内终止（不低于{}%）",
-            rule.start_window_days, rule.end_window_days, rule.staged_min_percent
+            "{n}名学员中{staged}人的参保在核验日 {check} 前{}天内开始、后{}天内终止（占{}%，标准为不低于{}%即可疑）",
+            rule.start_window_days,
+            rule.end_window_days,
+            staged * 100 / n,
+            rule.staged_min_percent
         ));
         en.push(format!(
-            "{staged} of {n} trainees have insurance spells starting at most {} days before the check date {check} and ending at most {} days after it (at least {}%)",
-            rule.start_window_days, rule.end_window_days, rule.staged_min_percent
+            "{staged} of {n} trainees have insurance spells starting at most {} days before the check date {check} and ending at most {} days after it ({}%, suspicious from {}%)",
+            rule.start_window_days,
+            rule.end_window_days,
+            staged * 100 / n,
+            rule.staged_min_percent
         ));
     }
     if employer_hit {
         let (e, k) = top.expect("employer_hit needs an employer");
         let code = snap.orgs.resolve(e);
         zh.push(format!(
-            "{n}名学员中{k}人在同一用工单位 {code} 参保（不低于{}%）",
+            "{n}名学员中{k}人在同一用工单位 {code} 参保（占{}%，标准为不低于{}%即可疑）",
+            k * 100 / n,
             rule.single_employer_min_percent
         ));
         en.push(format!(
-            "{k} of {n} trainees are insured by one employer {code} (at least {}%)",
+            "{k} of {n} trainees are insured by one employer {code} ({}%, suspicious from {}%)",
+            k * 100 / n,
             rule.single_employer_min_percent
         ));
     }
