@@ -1,6 +1,35 @@
-//! `deceased` (being built).
+//! `deceased`: a claim dated after the person's death (`registry_death`); a claim on the day
+//! of death is not flagged. Real-name management, 临政办发〔2019〕13号 十二.
+
+use super::common::*;
 use super::{Flag, RuleContext};
 
-pub fn run(_ctx: &RuleContext) -> Vec<Flag> {
-    Vec::new()
+pub const RULE_ID: &str = "deceased";
+
+pub fn run(ctx: &RuleContext) -> Vec<Flag> {
+    let snap = ctx.snap;
+    per_claim(ctx, |i, policy| {
+        let c = &snap.claims[i];
+        let death = (*snap.death_date.get(c.person as usize)?)?;
+        if c.date <= death {
+            return None;
+        }
+        let days = c.date.0 - death.0;
+        let cite = cite(policy, &policy.identity.clause);
+        let zh = format!(
+            "申领编号 {cid}：{id} 已于{death}死亡注销，却在{date}（死亡后{days}天）申领补贴{amt}（{cite}）",
+            cid = snap.claim_id(i),
+            id = id_number(snap, c.person),
+            date = c.date,
+            amt = yuan_zh(c.amount),
+        );
+        let en = format!(
+            "claim {cid}: {id} is registered dead on {death} but claimed {amt} on {date}, {days} days later ({cite})",
+            cid = snap.claim_id(i),
+            id = id_number(snap, c.person),
+            date = c.date,
+            amt = yuan_en(c.amount),
+        );
+        Some(claim_flag(ctx, RULE_ID, policy, i, zh, en))
+    })
 }

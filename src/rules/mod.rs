@@ -15,6 +15,7 @@ use crate::snapshot::Snapshot;
 pub mod age_out_of_range;
 pub mod amount_over_standard;
 pub mod cert_mismatch;
+pub mod common;
 pub mod deceased;
 pub mod employment_rate;
 pub mod employment_sham;

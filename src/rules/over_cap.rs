@@ -1,6 +1,90 @@
-//! `over_cap` (being built).
-use super::{Flag, RuleContext};
+//! `over_cap`: more training subsidies in one subsidy year than the policy allows
+//! (`claims_per_year.max`, 临政办发〔2019〕13号 七（三）7). Claims of one person and calendar year
+//! are ranked by (claim_date, claim_id); ranks above the maximum are flagged, one flag per
+//! person-year. All subsidy types and funds count.
 
-pub fn run(_ctx: &RuleContext) -> Vec<Flag> {
-    Vec::new()
+use super::common::*;
+use super::{Flag, RuleContext};
+use rayon::prelude::*;
+
+pub const RULE_ID: &str = "over_cap";
+
+pub fn run(ctx: &RuleContext) -> Vec<Flag> {
+    let snap = ctx.snap;
+    let order = judged_by_person_date(ctx);
+    let groups: Vec<&[u32]> = runs(&order, |&i| {
+        let c = &snap.claims[i as usize];
+        (c.person, c.date.year())
+    })
+    .collect();
+    let mut flags: Vec<Flag> = groups
+        .par_iter()
+        .filter_map(|group| person_year_flag(ctx, group))
+        .collect();
+    sort_group_flags(&mut flags);
+    flags
+}
+
+/// `group`: one person-year's claims in rank order.
+fn person_year_flag(ctx: &RuleContext, group: &[u32]) -> Option<Flag> {
+    let snap = ctx.snap;
+    // Each claim is judged by the policy of its own date (a year may span two policies).
+    let over: Vec<(usize, u32)> = group
+        .iter()
+        .enumerate()
+        .filter(|&(rank0, &i)| {
+            policy_of_claim(ctx, i as usize)
+                .is_some_and(|p| rank0 + 1 > p.claims_per_year.max as usize)
+        })
+        .map(|(rank0, &i)| (rank0 + 1, i))
+        .collect();
+    let &(_, first_claim) = over.first()?;
+    let policy = policy_of_claim(ctx, first_claim as usize)?;
+    let first = &snap.claims[first_claim as usize];
+    let id = id_number(snap, first.person);
+    let year = first.date.year();
+    let max = policy.claims_per_year.max;
+    let claims: Vec<u32> = over.iter().map(|&(_, i)| i).collect();
+    let ranks_zh = over
+        .iter()
+        .map(|(r, _)| r.to_string())
+        .collect::<Vec<_>>()
+        .join("、");
+    let ranks_en = over
+        .iter()
+        .map(|&(r, _)| ordinal_en(r))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let refs_zh = claims
+        .iter()
+        .take(MAX_LISTED)
+        .map(|&i| claim_ref_zh(snap, i))
+        .collect::<Vec<_>>()
+        .join("、");
+    let refs_en = claims
+        .iter()
+        .take(MAX_LISTED)
+        .map(|&i| claim_ref_en(snap, i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let cite = cite(policy, &policy.claims_per_year.clause);
+    let zh = format!(
+        "{id} 在{year}年第{ranks_zh}次申领（全年共{total}次；超出的申领：{refs_zh}；上限{max}次，{cite}）",
+        total = group.len(),
+    );
+    let en = format!(
+        "{ranks_en} claim{s} in {year} by {id} ({total} claims that year; over the limit: {refs_en}; limit {max}; {cite})",
+        s = if over.len() > 1 { "s" } else { "" },
+        total = group.len(),
+    );
+    Some(group_flag(
+        ctx,
+        RULE_ID,
+        SUBJECT_PERSON_YEAR,
+        format!("{id}:{year}"),
+        policy,
+        claims,
+        zh,
+        en,
+    ))
 }

@@ -1,6 +1,150 @@
-//! `overlapping_training` (being built).
-use super::{Flag, RuleContext};
+//! `overlapping_training`: one person in two classes at the same time, at different
+//! institutions or in different counties — one of the two trainings cannot have happened
+//! (real-name management, 临政办发〔2019〕13号 十二). Claims are joined to `classes` by
+//! `class_id` (unknown classes are skipped); class intervals [start, end] are inclusive, so a
+//! class ending on the day another starts overlaps it. One flag per person listing every
+//! claim in such a pair.
 
-pub fn run(_ctx: &RuleContext) -> Vec<Flag> {
-    Vec::new()
+use super::common::*;
+use super::{Flag, RuleContext};
+use crate::dates::Date;
+use crate::snapshot::Snapshot;
+use rayon::prelude::*;
+
+pub const RULE_ID: &str = "overlapping_training";
+
+/// A judged claim with a known class, reduced to what the overlap test needs.
+#[derive(Clone, Copy)]
+struct Stint {
+    person: u32,
+    start: Date,
+    end: Date,
+    institution: u32,
+    county: u32,
+    claim: u32,
+}
+
+pub fn run(ctx: &RuleContext) -> Vec<Flag> {
+    let snap = ctx.snap;
+    let mut stints: Vec<Stint> = (0..snap.claims.len())
+        .into_par_iter()
+        .filter_map(|i| {
+            policy_of_claim(ctx, i)?;
+            let class = class_of_claim(snap, i)?;
+            Some(Stint {
+                person: snap.claims[i].person,
+                start: class.start,
+                end: class.end,
+                institution: class.institution,
+                county: class.county,
+                claim: i as u32,
+            })
+        })
+        .collect();
+    stints.par_sort_unstable_by_key(|s| (s.person, s.start, s.claim));
+    let groups: Vec<&[Stint]> = runs(&stints, |s| s.person)
+        .filter(|g| g.len() > 1)
+        .collect();
+    let mut flags: Vec<Flag> = groups
+        .par_iter()
+        .filter_map(|g| person_flag(ctx, g))
+        .collect();
+    sort_group_flags(&mut flags);
+    flags
+}
+
+/// Pairs of overlapping stints of one person (sorted by start) at different places.
+fn overlapping_pairs(group: &[Stint]) -> Vec<(Stint, Stint)> {
+    let mut pairs = Vec::new();
+    // Stints still running at the current start; a stint that ended before it is done for
+    // every later start too, since starts only grow.
+    let mut active: Vec<Stint> = Vec::new();
+    for &s in group {
+        active.retain(|a| a.end >= s.start);
+        for &a in &active {
+            if a.institution != s.institution || a.county != s.county {
+                pairs.push((a, s));
+            }
+        }
+        active.push(s);
+    }
+    pairs
+}
+
+fn stint_zh(snap: &Snapshot, s: &Stint) -> String {
+    let c = &snap.claims[s.claim as usize];
+    format!(
+        "申领编号 {}（培训班{}，机构{}，县区{}，{}至{}）",
+        snap.claim_id(s.claim as usize),
+        snap.class_keys.resolve(c.class),
+        snap.orgs.resolve(s.institution),
+        snap.counties.resolve(s.county),
+        s.start,
+        s.end
+    )
+}
+
+fn stint_en(snap: &Snapshot, s: &Stint) -> String {
+    let c = &snap.claims[s.claim as usize];
+    format!(
+        "claim {} (class {}, institution {}, county {}, {} to {})",
+        snap.claim_id(s.claim as usize),
+        snap.class_keys.resolve(c.class),
+        snap.orgs.resolve(s.institution),
+        snap.counties.resolve(s.county),
+        s.start,
+        s.end
+    )
+}
+
+fn person_flag(ctx: &RuleContext, group: &[Stint]) -> Option<Flag> {
+    let snap = ctx.snap;
+    let pairs = overlapping_pairs(group);
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut claims: Vec<u32> = pairs.iter().flat_map(|(a, b)| [a.claim, b.claim]).collect();
+    claims.sort_unstable();
+    claims.dedup();
+    let policy = policy_of_claim(ctx, claims[0] as usize)?;
+    let id = id_number(snap, group[0].person);
+    let pairs_zh = pairs
+        .iter()
+        .take(MAX_LISTED)
+        .map(|(a, b)| format!("{}与{}", stint_zh(snap, a), stint_zh(snap, b)))
+        .collect::<Vec<_>>()
+        .join("；");
+    let pairs_en = pairs
+        .iter()
+        .take(MAX_LISTED)
+        .map(|(a, b)| format!("{} and {}", stint_en(snap, a), stint_en(snap, b)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let more_zh = if pairs.len() > MAX_LISTED {
+        format!("等{}对", pairs.len())
+    } else {
+        String::new()
+    };
+    let more_en = if pairs.len() > MAX_LISTED {
+        format!(" and {} more pairs", pairs.len() - MAX_LISTED)
+    } else {
+        String::new()
+    };
+    let cite = cite(policy, &policy.identity.clause);
+    let zh = format!(
+        "{id} 同一时间在不同机构或县区参加培训：{pairs_zh}{more_zh}，培训时间重叠（{cite}）"
+    );
+    let en = format!(
+        "{id} was in two classes at the same time at different institutions or counties: {pairs_en}{more_en} ({cite})"
+    );
+    Some(group_flag(
+        ctx,
+        RULE_ID,
+        SUBJECT_PERSON,
+        id.to_string(),
+        policy,
+        claims,
+        zh,
+        en,
+    ))
 }

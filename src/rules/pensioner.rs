@@ -1,6 +1,35 @@
-//! `pensioner` (being built).
+//! `pensioner`: a claim dated on or after the person's pension start (`registry_pension`).
+//! People drawing a monthly pension are not among those the notice subsidises
+//! (临政办发〔2019〕13号 二: 不具有按月领取养老金资格的人员).
+
+use super::common::*;
 use super::{Flag, RuleContext};
 
-pub fn run(_ctx: &RuleContext) -> Vec<Flag> {
-    Vec::new()
+pub const RULE_ID: &str = "pensioner";
+
+pub fn run(ctx: &RuleContext) -> Vec<Flag> {
+    let snap = ctx.snap;
+    per_claim(ctx, |i, policy| {
+        let c = &snap.claims[i];
+        let start = (*snap.pension_start.get(c.person as usize)?)?;
+        if c.date < start {
+            return None;
+        }
+        let doc = &policy.policy.document;
+        let zh = format!(
+            "申领编号 {cid}：{id} 自{start}起按月领取养老金，于{date}申领补贴{amt}（{doc} 补贴对象为不具有按月领取养老金资格的人员）",
+            cid = snap.claim_id(i),
+            id = id_number(snap, c.person),
+            date = c.date,
+            amt = yuan_zh(c.amount),
+        );
+        let en = format!(
+            "claim {cid}: {id} draws a monthly pension since {start} and claimed {amt} on {date} ({doc}: subsidies are for people not entitled to a monthly pension)",
+            cid = snap.claim_id(i),
+            id = id_number(snap, c.person),
+            date = c.date,
+            amt = yuan_en(c.amount),
+        );
+        Some(claim_flag(ctx, RULE_ID, policy, i, zh, en))
+    })
 }

@@ -1,6 +1,131 @@
-//! `repeated_level` (being built).
-use super::{Flag, RuleContext};
+//! `repeated_level`: one subsidy per person, occupation and level, ever (临政办发〔2019〕13号
+//! 七（三）7), across funding sources when the policy says so (`repeated_level.across_funds`).
+//! Claims with an occupation and a level are grouped by (person, occupation, level) and ranked
+//! by (claim_date, claim_id); every claim after the first is flagged, one flag per group.
 
-pub fn run(_ctx: &RuleContext) -> Vec<Flag> {
-    Vec::new()
+use super::common::*;
+use super::{Flag, RuleContext};
+use crate::model::FundingSource;
+use rayon::prelude::*;
+
+pub const RULE_ID: &str = "repeated_level";
+
+pub fn run(ctx: &RuleContext) -> Vec<Flag> {
+    let snap = ctx.snap;
+    let mut order: Vec<u32> = (0..snap.claims.len() as u32)
+        .into_par_iter()
+        .filter(|&i| {
+            let c = &snap.claims[i as usize];
+            c.occupation != 0 && c.level != 0 && policy_of_claim(ctx, i as usize).is_some()
+        })
+        .collect();
+    order.par_sort_unstable_by_key(|&i| {
+        let c = &snap.claims[i as usize];
+        (c.person, c.occupation, c.level, c.date, i)
+    });
+    let groups: Vec<&[u32]> = runs(&order, |&i| {
+        let c = &snap.claims[i as usize];
+        (c.person, c.occupation, c.level)
+    })
+    .filter(|g| g.len() > 1)
+    .collect();
+    let mut flags: Vec<Flag> = groups
+        .par_iter()
+        .filter_map(|g| group_flag_of(ctx, g))
+        .collect();
+    sort_group_flags(&mut flags);
+    flags
+}
+
+fn fund_zh(f: Option<FundingSource>) -> &'static str {
+    f.map_or("资金来源未填", |f| f.zh())
+}
+
+fn fund_en(f: Option<FundingSource>) -> &'static str {
+    f.map_or("fund not given", |f| f.code())
+}
+
+/// `group`: the claims of one (person, occupation, level) in rank order.
+fn group_flag_of(ctx: &RuleContext, group: &[u32]) -> Option<Flag> {
+    let snap = ctx.snap;
+    let repeated: Vec<u32> = group
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|&(j, &i)| {
+            let Some(p) = policy_of_claim(ctx, i as usize) else {
+                return false;
+            };
+            // Without `across_funds`, only an earlier claim on the same fund makes a repeat.
+            p.repeated_level.across_funds
+                || group[..j]
+                    .iter()
+                    .any(|&e| snap.claims[e as usize].funding == snap.claims[i as usize].funding)
+        })
+        .map(|(_, &i)| i)
+        .collect();
+    let &first_repeat = repeated.first()?;
+    let policy = policy_of_claim(ctx, first_repeat as usize)?;
+    let first = &snap.claims[group[0] as usize];
+    let id = id_number(snap, first.person);
+    let occ = snap.occupations.resolve(first.occupation);
+    let occ_name = ctx.refdata.occupation_name(occ);
+    let occ_zh = occ_name.map_or_else(|| occ.to_string(), |n| format!("{occ}（{n}）"));
+    let lvl = first.level;
+    let item_zh = |i: u32| {
+        let c = &snap.claims[i as usize];
+        format!(
+            "{}（{}，{}，{}）",
+            snap.claim_id(i as usize),
+            c.date,
+            fund_zh(c.funding),
+            yuan_zh(c.amount)
+        )
+    };
+    let item_en = |i: u32| {
+        let c = &snap.claims[i as usize];
+        format!(
+            "{} ({}, {}, {})",
+            snap.claim_id(i as usize),
+            c.date,
+            fund_en(c.funding),
+            yuan_en(c.amount)
+        )
+    };
+    let rep_zh = repeated
+        .iter()
+        .take(MAX_LISTED)
+        .map(|&i| item_zh(i))
+        .collect::<Vec<_>>()
+        .join("、");
+    let rep_en = repeated
+        .iter()
+        .take(MAX_LISTED)
+        .map(|&i| item_en(i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let cite = cite(policy, &policy.repeated_level.clause);
+    let zh = format!(
+        "{id} 同一职业{occ_zh}同一等级{lz}重复申领{n}次：首次{first_zh}，重复{rep_zh}（{cite}）",
+        lz = level_zh(lvl),
+        n = repeated.len(),
+        first_zh = item_zh(group[0]),
+    );
+    let en = format!(
+        "{id} claimed occupation {occ} at {le} again {n} time{s}: first {first_en}, repeated {rep_en} (one subsidy per occupation and level; {cite})",
+        le = level_en(lvl),
+        n = repeated.len(),
+        s = if repeated.len() > 1 { "s" } else { "" },
+        first_en = item_en(group[0]),
+    );
+    Some(group_flag(
+        ctx,
+        RULE_ID,
+        SUBJECT_PERSON,
+        id.to_string(),
+        policy,
+        repeated,
+        zh,
+        en,
+    ))
 }
