@@ -2,8 +2,8 @@
 
 use claimsweep::dates::Date;
 use claimsweep::idcode::{
-    birth_date, check_id, credit_code_check_char, credit_code_valid, fold_width, id_check_char,
-    make_credit_code, normalize_id, IdProblem,
+    birth_date, check_id, check_id_parts, credit_code_check_char, credit_code_valid, fold_width,
+    id_check_char, make_credit_code, normalize_id, IdProblem,
 };
 use claimsweep::refdata::RefData;
 use proptest::prelude::*;
@@ -153,4 +153,93 @@ proptest! {
         bytes[pos] = alphabet[(i + bump) % 31];
         prop_assert!(!credit_code_valid(std::str::from_utf8(&bytes).unwrap()));
     }
+}
+
+/// Throughput of `check_id` over a mix of valid and invalid numbers. Prints ids/s (run with
+/// `cargo test --release --test idcode_props -- --nocapture check_id_speed`); the assertion
+/// only catches an order-of-magnitude regression, not machine noise.
+#[test]
+fn check_id_speed() {
+    let start = std::time::Instant::now();
+    let refdata = RefData::embedded();
+    println!(
+        "RefData::embedded first call: {:.2} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    let areas = ["110105", "370802", "371302", "372801", "999999"];
+    let ids: Vec<String> = (0..10_000u32)
+        .map(|i| {
+            let first17 = format!(
+                "{}{:04}{:02}{:02}{:03}",
+                areas[i as usize % areas.len()],
+                1950 + i % 60,
+                1 + i % 12,
+                1 + i % 31,
+                i % 1000
+            );
+            let check = id_check_char(&first17).unwrap();
+            // Every 7th number carries a wrong check digit.
+            let check = if i % 7 == 0 {
+                if check == '0' {
+                    '1'
+                } else {
+                    '0'
+                }
+            } else {
+                check
+            };
+            format!("{first17}{check}")
+        })
+        .collect();
+    let rounds = 20;
+    let start = std::time::Instant::now();
+    let mut valid = 0usize;
+    for _ in 0..rounds {
+        for id in &ids {
+            valid += check_id(std::hint::black_box(id), refdata).is_ok() as usize;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let checked = rounds * ids.len();
+    let per_sec = checked as f64 / secs;
+    println!("check_id: {checked} ids in {secs:.4} s = {per_sec:.0} ids/s ({valid} valid)");
+    assert!(valid > 0 && valid < checked);
+
+    // The allocation-free form the invalid_id rule can use.
+    let start = std::time::Instant::now();
+    let mut valid_parts = 0usize;
+    for _ in 0..rounds {
+        for id in &ids {
+            valid_parts += check_id_parts(std::hint::black_box(id), refdata).is_ok() as usize;
+        }
+    }
+    let parts_secs = start.elapsed().as_secs_f64();
+    println!(
+        "check_id_parts: {checked} ids in {parts_secs:.4} s = {:.0} ids/s",
+        checked as f64 / parts_secs
+    );
+    assert_eq!(valid_parts, valid);
+
+    // Ingest normalises every ID cell once.
+    let raw: Vec<String> = ids
+        .iter()
+        .map(|id| format!(" {} ", id.to_lowercase()))
+        .collect();
+    let start = std::time::Instant::now();
+    let mut total_len = 0usize;
+    for _ in 0..rounds {
+        for cell in &raw {
+            total_len += normalize_id(std::hint::black_box(cell)).len();
+        }
+    }
+    let norm_secs = start.elapsed().as_secs_f64();
+    println!(
+        "normalize_id: {checked} cells in {norm_secs:.4} s = {:.0} cells/s",
+        checked as f64 / norm_secs
+    );
+    assert_eq!(total_len, checked * 18);
+    assert!(
+        per_sec > 100_000.0,
+        "check_id is too slow: {per_sec:.0} ids/s"
+    );
 }
