@@ -35,23 +35,34 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         .map(|p| birth_date(snap.ids.resolve(p)))
         .collect();
 
-    // Claims in index order, so every group's claims come out ascending.
-    let mut groups: HashMap<(u32, Date, u32), Vec<u32>> = HashMap::new();
-    for (i, c) in snap.claims.iter().enumerate() {
-        if c.phone == 0 || ctx.policies.for_date(c.date).is_none() {
-            continue;
-        }
-        let spelling = name_key[c.name as usize];
-        if Some(spelling) == empty_spelling {
-            continue;
-        }
-        if let Some(birth) = births[c.person as usize] {
-            groups
-                .entry((spelling, birth, c.phone))
-                .or_default()
-                .push(i as u32);
-        }
-    }
+    // (spelling, birth, phone, claim) for every keyed claim, sorted: each key's claims form
+    // one run, ascending by claim index.
+    let mut keyed: Vec<(u32, Date, u32, u32)> = snap
+        .claims
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            if c.phone == 0 || ctx.policies.for_date(c.date).is_none() {
+                return None;
+            }
+            let spelling = name_key[c.name as usize];
+            if Some(spelling) == empty_spelling {
+                return None;
+            }
+            births[c.person as usize].map(|birth| (spelling, birth, c.phone, i as u32))
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    let groups: Vec<((u32, Date, u32), Vec<u32>)> = keyed
+        .chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2))
+        .filter(|run| run.len() >= 2)
+        .map(|run| {
+            (
+                (run[0].0, run[0].1, run[0].2),
+                run.iter().map(|k| k.3).collect(),
+            )
+        })
+        .collect();
 
     let mut flags: Vec<Flag> = groups
         .into_par_iter()
