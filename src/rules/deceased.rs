@@ -24,11 +24,12 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
             amt = yuan_zh(c.amount),
         );
         let en = format!(
-            "claim {cid}: {id} is registered dead on {death} but claimed {amt} on {date}, {days} days later ({cite})",
+            "claim {cid}: {id} is registered dead on {death} but claimed {amt} on {date}, {days} day{s} later ({cite})",
             cid = snap.claim_id(i),
             id = id_number(snap, c.person),
             date = c.date,
             amt = yuan_en(c.amount),
+            s = if days == 1 { "" } else { "s" },
         );
         Some(claim_flag(ctx, RULE_ID, policy, i, zh, en))
     })
