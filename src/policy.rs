@@ -50,6 +50,8 @@ pub struct Policy {
     pub employment_sham: EmploymentSham,
     pub cert: Cert,
     pub targets: Targets,
+    /// Thresholds and score weights of the entity graph (rings, institution risk).
+    pub graph: GraphPolicy,
     /// rule id → "high" | "medium" | "low"
     pub severity: BTreeMap<String, Severity>,
     /// Filled after load: where the policy came from and the SHA-256 of its bytes.
@@ -173,6 +175,41 @@ pub struct Targets {
     pub person_times_2019: u32,
     pub skilled_share_percent: u32,
     pub high_skill_share_percent: u32,
+    pub clause: String,
+}
+
+/// The entity graph's numbers (`[graph]`): what makes a ring, a cross-county person, a burst
+/// of certificates, bunching and a Benford nonconformity, and the weights of the explainable
+/// ring and institution-risk scores.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphPolicy {
+    pub ring_min_persons: u32,
+    pub ring_min_institutions_or_counties: u32,
+    pub ring_weight_person: f64,
+    pub ring_weight_institution: f64,
+    pub ring_weight_county: f64,
+    pub ring_weight_identifier: f64,
+    pub ring_weight_per_10k_yuan: f64,
+    pub cross_county_min_counties: u32,
+    pub burst_days: u32,
+    pub burst_min_certs: u32,
+    pub unusual_occupation_max_percent: u32,
+    pub unusual_occupation_min_claims: u32,
+    pub bunching_window_percent: u32,
+    pub bunching_min_projects: u32,
+    pub bunching_min_z: f64,
+    pub benford_min_amounts: u32,
+    pub benford_min_distinct: u32,
+    pub benford_mad_close: f64,
+    pub benford_mad_acceptable: f64,
+    pub benford_mad_nonconformity: f64,
+    pub risk_weight_flagged_share: f64,
+    pub risk_weight_ring: f64,
+    pub risk_weight_burst: f64,
+    pub risk_weight_unusual_share: f64,
+    pub risk_weight_bunching: f64,
+    pub risk_weight_benford: f64,
     pub clause: String,
 }
 
