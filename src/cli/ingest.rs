@@ -1,8 +1,150 @@
-//! `claimsweep ingest` (being built; see the issue that owns it).
+//! `claimsweep ingest [--db FILE] DIR|FILE.xlsx`: load a ledger extract into the database and
+//! print what happened to every table.
+
+use crate::store::ingest::IngestReport;
+use anyhow::Context;
+use std::io::IsTerminal;
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Database file (created if missing)
+    #[arg(long, default_value = "claimsweep.db")]
+    pub db: PathBuf,
+    /// Summary language: zh (Chinese with English column names) or en
+    #[arg(long, default_value = "zh")]
+    pub lang: String,
+    /// Folder of CSV files, or one .xlsx workbook with a sheet per table
+    pub source: PathBuf,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`ingest` is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let mut conn = crate::store::open(&args.db)?;
+    let progress = std::io::stderr().is_terminal();
+    let report = crate::store::ingest::ingest_path(&mut conn, &args.source, progress)
+        .with_context(|| format!("ingest {}", args.source.display()))?;
+    print!("{}", summary(&report, args.lang == "en"));
+    Ok(())
+}
+
+/// The summary table: per table read / loaded / rejected / new / changed / unchanged, then
+/// ignored files and the first rejects.
+pub fn summary(r: &IngestReport, english: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let headers: [&str; 7] = if english {
+        [
+            "table",
+            "read",
+            "loaded",
+            "rejected",
+            "new",
+            "changed",
+            "unchanged",
+        ]
+    } else {
+        [
+            "表 table",
+            "读取 read",
+            "载入 loaded",
+            "拒绝 rejected",
+            "新增 new",
+            "变更 changed",
+            "未变 unchanged",
+        ]
+    };
+    let mut rows: Vec<[String; 7]> = r
+        .tables
+        .iter()
+        .map(|t| {
+            [
+                t.table.to_string(),
+                t.read.to_string(),
+                t.loaded.to_string(),
+                t.rejected.to_string(),
+                t.new.to_string(),
+                t.changed.to_string(),
+                t.unchanged.to_string(),
+            ]
+        })
+        .collect();
+    rows.push([
+        if english { "total" } else { "合计 total" }.to_string(),
+        r.total(|t| t.read).to_string(),
+        r.total(|t| t.loaded).to_string(),
+        r.total(|t| t.rejected).to_string(),
+        r.total(|t| t.new).to_string(),
+        r.total(|t| t.changed).to_string(),
+        r.total(|t| t.unchanged).to_string(),
+    ]);
+    let width = |s: &str| {
+        s.chars()
+            .map(|c| if c.is_ascii() { 1 } else { 2 })
+            .sum::<usize>()
+    };
+    let mut w = [0usize; 7];
+    for row in std::iter::once(&headers.map(String::from)).chain(rows.iter()) {
+        for (i, c) in row.iter().enumerate() {
+            w[i] = w[i].max(width(c));
+        }
+    }
+    let line = |cells: &[String; 7]| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                s.push_str(" | ");
+            }
+            let pad = w[i] - width(c);
+            if i == 0 {
+                s.push_str(c);
+                s.push_str(&" ".repeat(pad));
+            } else {
+                s.push_str(&" ".repeat(pad));
+                s.push_str(c);
+            }
+        }
+        s.trim_end().to_string()
+    };
+    let _ = writeln!(
+        out,
+        "{} #{} ({}, {:.1} s, sha256 {})",
+        if english { "ingest" } else { "导入 ingest" },
+        r.ingest_id,
+        r.source,
+        r.seconds,
+        &r.content_hash[..r.content_hash.len().min(12)]
+    );
+    let _ = writeln!(out, "{}", line(&headers.map(String::from)));
+    let _ = writeln!(
+        out,
+        "{}",
+        w.iter()
+            .map(|n| "-".repeat(*n))
+            .collect::<Vec<_>>()
+            .join("-|-")
+    );
+    for row in &rows {
+        let _ = writeln!(out, "{}", line(row));
+    }
+    if !r.ignored.is_empty() {
+        let label = if english {
+            "ignored (not a table)"
+        } else {
+            "忽略的文件 ignored (not a table)"
+        };
+        let _ = writeln!(out, "{label}: {}", r.ignored.join(", "));
+    }
+    if !r.first_rejects.is_empty() {
+        let label = if english {
+            "rejected rows (first ones; all in table `rejects`)"
+        } else {
+            "拒绝的行 rejected rows（前几条，全部见 rejects 表）"
+        };
+        let _ = writeln!(out, "{label}:");
+        for j in &r.first_rejects {
+            let col = j.column.map(|c| format!(" [{c}]")).unwrap_or_default();
+            let _ = writeln!(out, "  {}:{}{}: {}", j.file, j.line, col, j.reason);
+        }
+    }
+    out
 }

@@ -1,1 +1,691 @@
-//! (being built)
+//! The input stage (CONTRACT §1): finds the tables of a source folder (CSV) or workbook
+//! (`.xlsx`), detects the text encoding, maps English or Chinese headers to the model's
+//! columns and parses each record into a typed row or a reject.
+//!
+//! Reading and header checks happen up front ([`read_source`]), so a missing required column
+//! fails the whole ingest before anything is written. Records are then streamed table by
+//! table ([`parse_table`]) so large tables never exist twice in memory.
+
+pub mod rows;
+pub mod values;
+
+use crate::idcode::fold_width;
+use crate::model::{Ledger, TableSpec, TABLES};
+use hashbrown::HashMap;
+use rows::{Cells, ParseRow};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// A source that cannot be read at all. Each message is one line naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{file}: 无法读取 / cannot read: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: 编码无法识别 / not UTF-8, UTF-8 with BOM, UTF-16 or GBK/GB18030 text")]
+    Encoding { file: String },
+    #[error("{file}: 文件为空，没有表头 / empty file, no header row")]
+    Empty { file: String },
+    #[error("{file}: 缺少必需列 / missing required column {column} ({zh})")]
+    MissingColumn {
+        file: String,
+        column: &'static str,
+        zh: &'static str,
+    },
+    #[error("{file}: line {line}: CSV 格式错误 / malformed CSV: {reason}")]
+    Csv {
+        file: String,
+        line: u64,
+        reason: String,
+    },
+    #[error("{file}: 无法打开工作簿 / cannot open workbook: {reason}")]
+    Workbook { file: String, reason: String },
+    #[error("{file}: 工作簿中没有与表名对应的工作表 / no sheet is named like a table (claims/补贴申领 …)")]
+    UnknownWorkbook { file: String },
+    #[error("{file}: 表 {table} 重复出现 / second source for table {table} (first: {first})")]
+    DuplicateTable {
+        file: String,
+        table: &'static str,
+        first: String,
+    },
+    #[error("{path}: 缺少申领表 / no claims table (claims.csv or 补贴申领.csv)")]
+    NoClaims { path: String },
+    #[error("{path}: 不是文件夹或 .xlsx 工作簿 / not a folder or an .xlsx workbook")]
+    NotSource { path: String },
+}
+
+/// The records of one table as read from its file or sheet.
+pub enum Body {
+    /// Decoded CSV text; the first record is the header.
+    Csv { text: String, delimiter: u8 },
+    /// Sheet rows as text; `first_line` is the sheet row number of `rows[0]` (the header).
+    Sheet {
+        rows: Vec<Vec<String>>,
+        first_line: u64,
+    },
+}
+
+/// One input table, its header already mapped to the model's columns.
+pub struct SourceTable {
+    pub spec: &'static TableSpec,
+    /// File name as reported (`claims.csv`, `ledger.xlsx:补贴申领`).
+    pub file: String,
+    pub header: Vec<String>,
+    /// For each column of `spec.columns`, the index of the source field holding it.
+    pub colmap: Vec<Option<usize>>,
+    /// Source fields that are no column of the model: (field index, header), kept as JSON.
+    pub extras: Vec<(usize, String)>,
+    pub body: Body,
+}
+
+/// A whole source: its tables in load order (`model::TABLES`), the files ignored and a
+/// SHA-256 over the bytes of every table file.
+pub struct Source {
+    pub path: PathBuf,
+    pub tables: Vec<SourceTable>,
+    pub ignored: Vec<String>,
+    pub content_hash: String,
+}
+
+/// A row that could not be read: where it is, why, and its raw text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    pub table: &'static str,
+    pub file: String,
+    pub line: u64,
+    pub column: Option<&'static str>,
+    pub reason: String,
+    pub raw: String,
+}
+
+/// One parsed record.
+pub enum Parsed<R> {
+    Row {
+        line: u64,
+        key: String,
+        row: R,
+        extra: Option<String>,
+    },
+    Reject(Reject),
+}
+
+/// Reads a folder of CSV files or one `.xlsx` workbook and checks every table's header.
+pub fn read_source(path: &Path) -> Result<Source, InputError> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| InputError::Io {
+        file: shown.clone(),
+        source: e,
+    })?;
+    let mut hasher = Sha256::new();
+    let mut found: Vec<SourceTable> = Vec::new();
+    let mut ignored = Vec::new();
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| InputError::Io {
+                file: shown.clone(),
+                source: e,
+            })?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| InputError::Io {
+                file: shown.clone(),
+                source: e,
+            })?;
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                continue;
+            }
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let spec = match p.extension() {
+                Some(e) if e.eq_ignore_ascii_case("csv") => {
+                    let stem = p
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    table_by_name(&stem)
+                }
+                _ => None,
+            };
+            let Some(spec) = spec else {
+                ignored.push(name);
+                continue;
+            };
+            let bytes = std::fs::read(&p).map_err(|e| InputError::Io {
+                file: name.clone(),
+                source: e,
+            })?;
+            hash_file(&mut hasher, &name, &bytes);
+            let table = csv_table(spec, name, bytes)?;
+            push_table(&mut found, table)?;
+        }
+    } else if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx") || e.eq_ignore_ascii_case("xlsm"))
+    {
+        let bytes = std::fs::read(path).map_err(|e| InputError::Io {
+            file: shown.clone(),
+            source: e,
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        hash_file(&mut hasher, &name, &bytes);
+        for t in workbook_tables(&name, bytes, &mut ignored)? {
+            push_table(&mut found, t)?;
+        }
+        if found.is_empty() {
+            return Err(InputError::UnknownWorkbook { file: shown });
+        }
+    } else {
+        return Err(InputError::NotSource { path: shown });
+    }
+    if !found.iter().any(|t| t.spec.name == "claims") {
+        return Err(InputError::NoClaims { path: shown });
+    }
+    found.sort_by_key(|t| TABLES.iter().position(|s| s.name == t.spec.name));
+    let content_hash = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Source {
+        path: path.to_path_buf(),
+        tables: found,
+        ignored,
+        content_hash,
+    })
+}
+
+fn hash_file(h: &mut Sha256, name: &str, bytes: &[u8]) {
+    h.update(name.as_bytes());
+    h.update([0u8]);
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+fn push_table(found: &mut Vec<SourceTable>, t: SourceTable) -> Result<(), InputError> {
+    if let Some(first) = found.iter().find(|f| f.spec.name == t.spec.name) {
+        return Err(InputError::DuplicateTable {
+            file: t.file,
+            table: t.spec.name,
+            first: first.file.clone(),
+        });
+    }
+    found.push(t);
+    Ok(())
+}
+
+/// A table named in English (any case) or Chinese.
+pub fn table_by_name(name: &str) -> Option<&'static TableSpec> {
+    let n = fold_width(name);
+    TABLES
+        .iter()
+        .find(|t| t.name.eq_ignore_ascii_case(&n) || t.zh == n)
+}
+
+/// Decodes text whose encoding nobody told us: UTF-8 (with or without BOM), UTF-16 with BOM,
+/// else GB18030 (a superset of GBK). Bytes valid in none of them are an error.
+pub fn decode_text(bytes: Vec<u8>, file: &str) -> Result<String, InputError> {
+    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        return String::from_utf8(rest.to_vec())
+            .map_err(|_| InputError::Encoding { file: file.into() });
+    }
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        let (text, _, bad) = encoding_rs::UTF_16LE.decode(&bytes);
+        if bad {
+            return Err(InputError::Encoding { file: file.into() });
+        }
+        return Ok(text.into_owned());
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            let bytes = e.into_bytes();
+            encoding_rs::GB18030
+                .decode_without_bom_handling_and_without_replacement(&bytes)
+                .map(|s| s.into_owned())
+                .ok_or_else(|| InputError::Encoding { file: file.into() })
+        }
+    }
+}
+
+fn csv_reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes())
+}
+
+fn csv_table(
+    spec: &'static TableSpec,
+    file: String,
+    bytes: Vec<u8>,
+) -> Result<SourceTable, InputError> {
+    let text = decode_text(bytes, &file)?;
+    let first_line = text.lines().next().unwrap_or("");
+    // Tab-separated "CSV" is what some systems export; a comma anywhere in the header wins.
+    let delimiter = if first_line.contains('\t') && !first_line.contains(',') {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut rdr = csv_reader(&text, delimiter);
+    let mut rec = csv::StringRecord::new();
+    let got = rdr.read_record(&mut rec).map_err(|e| InputError::Csv {
+        file: file.clone(),
+        line: 1,
+        reason: e.to_string(),
+    })?;
+    if !got || rec.iter().all(|f| f.trim().is_empty()) {
+        return Err(InputError::Empty { file });
+    }
+    let header: Vec<String> = rec.iter().map(clean_header).collect();
+    let (colmap, extras) = map_header(spec, &header, &file)?;
+    Ok(SourceTable {
+        spec,
+        file,
+        header,
+        colmap,
+        extras,
+        body: Body::Csv { text, delimiter },
+    })
+}
+
+fn clean_header(h: &str) -> String {
+    fold_width(h.trim_start_matches('\u{feff}'))
+        .trim_matches('"')
+        .trim()
+        .to_string()
+}
+
+/// Maps header cells to the spec's columns (English name in any case, or a Chinese header).
+/// The first field naming a column wins; every other field is an extra.
+fn map_header(
+    spec: &'static TableSpec,
+    header: &[String],
+    file: &str,
+) -> Result<(Vec<Option<usize>>, Vec<(usize, String)>), InputError> {
+    let mut colmap = vec![None; spec.columns.len()];
+    let mut extras = Vec::new();
+    for (k, h) in header.iter().enumerate() {
+        let j = spec
+            .columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(h) || c.zh.contains(&h.as_str()));
+        match j {
+            Some(j) if colmap[j].is_none() => colmap[j] = Some(k),
+            _ => {
+                let name = if h.is_empty() {
+                    format!("列{}", k + 1)
+                } else {
+                    h.clone()
+                };
+                extras.push((k, name));
+            }
+        }
+    }
+    for (j, c) in spec.columns.iter().enumerate() {
+        if c.required && colmap[j].is_none() {
+            return Err(InputError::MissingColumn {
+                file: file.into(),
+                column: c.name,
+                zh: c.zh.first().copied().unwrap_or(""),
+            });
+        }
+    }
+    Ok((colmap, extras))
+}
+
+fn workbook_tables(
+    file: &str,
+    bytes: Vec<u8>,
+    ignored: &mut Vec<String>,
+) -> Result<Vec<SourceTable>, InputError> {
+    use calamine::Reader;
+    let mut book =
+        calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).map_err(|e| {
+            InputError::Workbook {
+                file: file.into(),
+                reason: e.to_string(),
+            }
+        })?;
+    let mut out = Vec::new();
+    for sheet in book.sheet_names() {
+        let shown = format!("{file}:{sheet}");
+        let Some(spec) = table_by_name(&sheet) else {
+            ignored.push(shown);
+            continue;
+        };
+        let range = book
+            .worksheet_range(&sheet)
+            .map_err(|e| InputError::Workbook {
+                file: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        let start_row = range.start().map(|(r, _)| r as u64).unwrap_or(0);
+        let mut rows: Vec<Vec<String>> = range
+            .rows()
+            .map(|r| r.iter().map(cell_text).collect())
+            .collect();
+        // The header is the first row with any text (sheets often start with a blank row).
+        let skip = rows
+            .iter()
+            .position(|r| r.iter().any(|c| !c.trim().is_empty()));
+        let Some(skip) = skip else {
+            return Err(InputError::Empty { file: shown });
+        };
+        rows.drain(..skip);
+        let header: Vec<String> = rows[0].iter().map(|h| clean_header(h)).collect();
+        let (colmap, extras) = map_header(spec, &header, &shown)?;
+        out.push(SourceTable {
+            spec,
+            file: shown,
+            header,
+            colmap,
+            extras,
+            body: Body::Sheet {
+                rows,
+                first_line: start_row + skip as u64 + 1,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// A workbook cell as the text a CSV export would have held.
+fn cell_text(c: &calamine::Data) -> String {
+    use calamine::Data;
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        // Integral floats (phone numbers, counts, whole amounts) without a trailing `.0`.
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => (*f as i64).to_string(),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(dt) => match values::excel_serial_date(dt.as_f64()) {
+            Some(d) => d.to_string(),
+            None => dt.as_f64().to_string(),
+        },
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+/// One record of a table: its line in the file (where it starts), its fields and raw text.
+struct Record<'a> {
+    line: u64,
+    fields: &'a [&'a str],
+    raw: &'a str,
+}
+
+impl SourceTable {
+    /// Calls `f` for every record after the header, in file order.
+    fn for_each_record(&self, mut f: impl FnMut(&Record)) -> Result<(), InputError> {
+        match &self.body {
+            Body::Csv { text, delimiter } => {
+                let mut rdr = csv_reader(text, *delimiter);
+                let mut rec = csv::ByteRecord::new();
+                let mut first = true;
+                loop {
+                    let got = rdr
+                        .read_byte_record(&mut rec)
+                        .map_err(|e| InputError::Csv {
+                            file: self.file.clone(),
+                            line: e.position().map(|p| p.line()).unwrap_or(0),
+                            reason: e.to_string(),
+                        })?;
+                    if !got {
+                        break;
+                    }
+                    if first {
+                        first = false;
+                        continue;
+                    }
+                    let pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
+                    let end = rdr.position().byte() as usize;
+                    let raw = text
+                        .get(pos.byte() as usize..end)
+                        .unwrap_or("")
+                        .trim_end_matches(['\r', '\n']);
+                    // The text was valid UTF-8 and the delimiter is ASCII, so every field is too.
+                    let fields: Vec<&str> = rec
+                        .iter()
+                        .map(|b| std::str::from_utf8(b).unwrap_or(""))
+                        .collect();
+                    f(&Record {
+                        line: pos.line(),
+                        fields: &fields,
+                        raw,
+                    });
+                }
+            }
+            Body::Sheet { rows, first_line } => {
+                let mut fields: Vec<&str> = Vec::new();
+                for (i, r) in rows.iter().enumerate().skip(1) {
+                    fields.clear();
+                    fields.extend(r.iter().map(String::as_str));
+                    // Sheets pad short rows to the range width: trailing cells beyond the header
+                    // are empty and not a column-count error.
+                    while fields.len() > self.header.len() && fields.last() == Some(&"") {
+                        fields.pop();
+                    }
+                    let raw = r.join(",");
+                    f(&Record {
+                        line: first_line + i as u64,
+                        fields: &fields,
+                        raw: raw.trim_end_matches(','),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn is_excel(&self) -> bool {
+        matches!(self.body, Body::Sheet { .. })
+    }
+
+    /// Number of data records (after the header), for progress display.
+    pub fn approx_records(&self) -> usize {
+        match &self.body {
+            Body::Csv { text, .. } => bytecount_newlines(text.as_bytes()).saturating_sub(1),
+            Body::Sheet { rows, .. } => rows.len().saturating_sub(1),
+        }
+    }
+}
+
+fn bytecount_newlines(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| c == b'\n').count() + usize::from(!b.ends_with(b"\n") && !b.is_empty())
+}
+
+/// Parses every record of `t` as an `R`, calling `f` with each row or reject in file order.
+/// Fully blank records hold nothing and are skipped; every other record becomes exactly one
+/// row or one reject. A key seen before in this source rejects the later record.
+pub fn parse_table<R: ParseRow>(
+    t: &SourceTable,
+    mut f: impl FnMut(Parsed<R>),
+) -> Result<(), InputError> {
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let excel = t.is_excel();
+    let ncols = t.header.len();
+    t.for_each_record(|rec| {
+        if rec.fields.iter().all(|v| v.trim().is_empty()) {
+            return;
+        }
+        let reject = |column: Option<&'static str>, reason: String| {
+            Parsed::Reject(Reject {
+                table: t.spec.name,
+                file: t.file.clone(),
+                line: rec.line,
+                column,
+                reason,
+                raw: rec.raw.to_string(),
+            })
+        };
+        if rec.fields.len() != ncols {
+            f(reject(
+                None,
+                format!("列数不符 / wrong column count: expected {ncols}, found {}", rec.fields.len()),
+            ));
+            return;
+        }
+        let local: Vec<&str> = t.colmap.iter().map(|m| m.map_or("", |k| rec.fields[k])).collect();
+        let parsed = R::parse(&Cells { spec: t.spec, vals: &local, excel });
+        match parsed {
+            Err(e) => f(reject(e.column, e.reason)),
+            Ok(row) => {
+                let key = row.key();
+                if let Some(&first) = seen.get(&key) {
+                    f(reject(None, format!("重复的键，首次出现在第 {first} 行 / duplicate key, first at line {first}")));
+                    return;
+                }
+                seen.insert(key.clone(), rec.line);
+                let extra = extra_json(&t.extras, rec.fields);
+                f(Parsed::Row { line: rec.line, key, row, extra });
+            }
+        }
+    })
+}
+
+/// Extra columns of one record as a JSON object in header order; `None` when all are empty.
+fn extra_json(extras: &[(usize, String)], fields: &[&str]) -> Option<String> {
+    if extras.iter().all(|(k, _)| fields[*k].trim().is_empty()) {
+        return None;
+    }
+    let mut s = String::from("{");
+    for (n, (k, h)) in extras
+        .iter()
+        .filter(|(k, _)| !fields[*k].trim().is_empty())
+        .enumerate()
+    {
+        if n > 0 {
+            s.push(',');
+        }
+        s.push_str(&serde_json::to_string(h).unwrap_or_default());
+        s.push(':');
+        s.push_str(&serde_json::to_string(fields[*k].trim()).unwrap_or_default());
+    }
+    s.push('}');
+    Some(s)
+}
+
+/// Everything a source holds, parsed into a [`Ledger`] plus its rejects, without a database.
+pub fn read_ledger(path: &Path) -> Result<(Ledger, Vec<Reject>), InputError> {
+    let src = read_source(path)?;
+    let mut l = Ledger::default();
+    let mut rejects = Vec::new();
+    fn collect<R: ParseRow>(
+        t: &SourceTable,
+        out: &mut Vec<R>,
+        rejects: &mut Vec<Reject>,
+    ) -> Result<(), InputError> {
+        parse_table::<R>(t, |p| match p {
+            Parsed::Row { row, .. } => out.push(row),
+            Parsed::Reject(r) => rejects.push(r),
+        })
+    }
+    for t in &src.tables {
+        l.present.push(t.spec.name);
+        let r = &mut rejects;
+        match t.spec.name {
+            "claims" => collect(t, &mut l.claims, r)?,
+            "classes" => collect(t, &mut l.classes, r)?,
+            "institutions" => collect(t, &mut l.institutions, r)?,
+            "certificates" => collect(t, &mut l.certificates, r)?,
+            "projects" => collect(t, &mut l.projects, r)?,
+            "employment" => collect(t, &mut l.employment, r)?,
+            "staff" => collect(t, &mut l.staff, r)?,
+            "registry_pension" => collect(t, &mut l.registry_pension, r)?,
+            "registry_death" => collect(t, &mut l.registry_death, r)?,
+            "registry_ui" => collect(t, &mut l.registry_ui, r)?,
+            "registry_poverty" => collect(t, &mut l.registry_poverty, r)?,
+            "living_standards" => collect(t, &mut l.living_standards, r)?,
+            other => unreachable!("table {other} is in model::TABLES but has no parser"),
+        }
+    }
+    Ok((l, rejects))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_are_detected() {
+        let text = "申领编号,姓名\nC1,张伟\n";
+        assert_eq!(decode_text(text.as_bytes().to_vec(), "f").unwrap(), text);
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend_from_slice(text.as_bytes());
+        assert_eq!(decode_text(bom, "f").unwrap(), text);
+        let (gbk, _, _) = encoding_rs::GBK.encode(text);
+        assert!(std::str::from_utf8(&gbk).is_err());
+        assert_eq!(decode_text(gbk.into_owned(), "f").unwrap(), text);
+    }
+
+    #[test]
+    fn headers_map_in_any_order_and_language() {
+        let spec = table_by_name("补贴申领").unwrap();
+        assert_eq!(spec.name, "claims");
+        assert_eq!(table_by_name("Claims").unwrap().name, "claims");
+        assert!(table_by_name("labels").is_none());
+        let h: Vec<String> = [
+            "申领日期",
+            "AMOUNT",
+            "claim_id",
+            "身份证号",
+            "姓名",
+            "补贴类型",
+            "备注",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (colmap, extras) = map_header(spec, &h, "f").unwrap();
+        assert_eq!(colmap[0], Some(2));
+        assert_eq!(colmap[17], Some(0));
+        assert_eq!(colmap[14], Some(1));
+        assert_eq!(extras, vec![(6, "备注".to_string())]);
+        let err = map_header(spec, &h[1..], "claims.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("claims.csv") && err.contains("claim_date"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn records_report_their_starting_line_and_raw_text() {
+        let text = "claim_id,name\nC1,\"two\nlines\"\nC2,x\n".to_string();
+        let spec = table_by_name("claims").unwrap();
+        let t = SourceTable {
+            spec,
+            file: "claims.csv".into(),
+            header: vec!["claim_id".into(), "name".into()],
+            colmap: vec![],
+            extras: vec![],
+            body: Body::Csv {
+                text,
+                delimiter: b',',
+            },
+        };
+        let mut seen = Vec::new();
+        t.for_each_record(|r| seen.push((r.line, r.fields.len(), r.raw.to_string())))
+            .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                (2, 2, "C1,\"two\nlines\"".to_string()),
+                (4, 2, "C2,x".to_string())
+            ]
+        );
+    }
+}
