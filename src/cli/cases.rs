@@ -1,8 +1,253 @@
-//! `claimsweep cases` (being built; see the issue that owns it).
+//! `claimsweep cases`: inspectors' review — list, show, assign, review, history.
+
+use crate::cases::{self, render, CaseFilter, CaseSort, Lang, Status};
+use anyhow::Context;
+use std::path::PathBuf;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
+pub enum LangArg {
+    #[default]
+    Zh,
+    En,
+}
+
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Lang {
+        match l {
+            LangArg::Zh => Lang::Zh,
+            LangArg::En => Lang::En,
+        }
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
+pub enum SortArg {
+    #[default]
+    Score,
+    Amount,
+}
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub command: CasesCommand,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`cases` is not available in this build yet")
+/// Options every cases subcommand takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Common {
+    /// Database file
+    #[arg(long, default_value = "claimsweep.db", global = true)]
+    pub db: PathBuf,
+    /// Language of the output
+    #[arg(long, value_enum, default_value_t = LangArg::Zh, global = true)]
+    pub lang: LangArg,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum CasesCommand {
+    /// List the cases of a sweep (default: the latest), filtered and sorted
+    List {
+        #[command(flatten)]
+        common: Common,
+        /// open | in_review | confirmed | dismissed | escalated
+        #[arg(long)]
+        status: Option<String>,
+        /// County code
+        #[arg(long)]
+        county: Option<String>,
+        /// Institution id
+        #[arg(long)]
+        institution: Option<String>,
+        /// Rule id (cases where this rule fired)
+        #[arg(long)]
+        rule: Option<String>,
+        /// Minimum amount at risk, in yuan
+        #[arg(long)]
+        min_amount: Option<String>,
+        /// Sweep id (default: the latest)
+        #[arg(long)]
+        sweep: Option<i64>,
+        /// Only cases first found in that sweep
+        #[arg(long)]
+        new: bool,
+        #[arg(long, value_enum, default_value_t = SortArg::Score)]
+        sort: SortArg,
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one case with all its evidence
+    Show {
+        id: i64,
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assign a case to an inspector (open → in_review)
+    Assign {
+        id: i64,
+        /// Inspector the case goes to
+        #[arg(long)]
+        to: String,
+        /// Who assigns (default: the assignee)
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Record a decision: confirmed, dismissed or escalated
+    Review {
+        id: i64,
+        #[arg(long)]
+        status: String,
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        by: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the history of a case (append-only)
+    History {
+        id: i64,
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// "1,200.50" / "1200" yuan → fen.
+fn parse_yuan(s: &str) -> anyhow::Result<i64> {
+    let t: String = s.trim().chars().filter(|c| *c != ',').collect();
+    let (int, frac) = t.split_once('.').unwrap_or((&t, ""));
+    let ok = !int.is_empty()
+        && int.chars().all(|c| c.is_ascii_digit())
+        && frac.len() <= 2
+        && frac.chars().all(|c| c.is_ascii_digit());
+    if !ok {
+        anyhow::bail!("--min-amount: `{s}` is not an amount in yuan (e.g. 1200 or 1200.50)");
+    }
+    let int: i64 = int.parse().context("--min-amount: amount too large")?;
+    let frac: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
+    Ok(int * 100 + frac)
+}
+
+fn open(common: &Common) -> anyhow::Result<rusqlite::Connection> {
+    Ok(cases::open_db(&common.db)?)
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        CasesCommand::List {
+            common,
+            status,
+            county,
+            institution,
+            rule,
+            min_amount,
+            sweep,
+            new,
+            sort,
+            limit,
+            json,
+        } => {
+            let status = match status {
+                Some(s) => Some(Status::parse(&s).with_context(|| {
+                    format!("--status: unknown status `{s}` (open, in_review, confirmed, dismissed, escalated)")
+                })?),
+                None => None,
+            };
+            let filter = CaseFilter {
+                status,
+                county,
+                institution,
+                rule,
+                min_amount_fen: min_amount.as_deref().map(parse_yuan).transpose()?,
+                sweep,
+                new_only: new,
+                sort: match sort {
+                    SortArg::Score => CaseSort::Score,
+                    SortArg::Amount => CaseSort::Amount,
+                },
+                limit,
+            };
+            let conn = open(&common)?;
+            let rows = cases::list(&conn, &filter)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print!("{}", render::case_list(&rows, common.lang.into()));
+            }
+        }
+        CasesCommand::Show { id, common, json } => {
+            let conn = open(&common)?;
+            let detail = cases::show(&conn, id)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&detail)?);
+            } else {
+                print!("{}", render::case_detail(&detail, common.lang.into()));
+            }
+        }
+        CasesCommand::Assign { id, to, by, common } => {
+            let mut conn = open(&common)?;
+            let by = by.unwrap_or_else(|| to.clone());
+            let status = cases::assign(&mut conn, id, &to, &by)?;
+            let lang: Lang = common.lang.into();
+            println!(
+                "{}",
+                match lang {
+                    Lang::Zh => format!("案件 {id} 已指派给 {to}，状态：{}", status.label(lang)),
+                    Lang::En => format!("case {id} assigned to {to}, status: {}", status.code()),
+                }
+            );
+        }
+        CasesCommand::Review {
+            id,
+            status,
+            note,
+            by,
+            common,
+        } => {
+            let mut conn = open(&common)?;
+            let status = cases::review(&mut conn, id, &status, &note, &by)?;
+            let lang: Lang = common.lang.into();
+            println!(
+                "{}",
+                match lang {
+                    Lang::Zh => format!("案件 {id} 复核结论：{}（{by}）", status.label(lang)),
+                    Lang::En => format!("case {id} reviewed: {} (by {by})", status.code()),
+                }
+            );
+        }
+        CasesCommand::History { id, common, json } => {
+            let conn = open(&common)?;
+            let entries = cases::history(&conn, id)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                print!("{}", render::history(&entries, common.lang.into()));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_yuan;
+
+    #[test]
+    fn yuan_amounts_parse_to_fen() {
+        assert_eq!(parse_yuan("1200").unwrap(), 120_000);
+        assert_eq!(parse_yuan("1,200.5").unwrap(), 120_050);
+        assert_eq!(parse_yuan("0.01").unwrap(), 1);
+        assert!(parse_yuan("12.345").is_err());
+        assert!(parse_yuan("-5").is_err());
+        assert!(parse_yuan("abc").is_err());
+    }
 }

@@ -1,8 +1,78 @@
-//! `claimsweep sweeps` (being built; see the issue that owns it).
+//! `claimsweep sweeps`: list sweeps and diff the cases of two of them.
+
+use crate::cases::{self, render, Lang};
+use crate::cli::cases::LangArg;
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub command: SweepsCommand,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`sweeps` is not available in this build yet")
+#[derive(clap::Subcommand, Debug)]
+pub enum SweepsCommand {
+    /// List every sweep with its case counts
+    List {
+        #[arg(long, default_value = "claimsweep.db")]
+        db: PathBuf,
+        #[arg(long, value_enum, default_value_t = LangArg::Zh)]
+        lang: LangArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cases new, persisting and resolved between sweep A and sweep B (default: the last two)
+    Diff {
+        a: Option<i64>,
+        b: Option<i64>,
+        #[arg(long, default_value = "claimsweep.db")]
+        db: PathBuf,
+        #[arg(long, value_enum, default_value_t = LangArg::Zh)]
+        lang: LangArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        SweepsCommand::List { db, lang, json } => {
+            let conn = cases::open_db(&db)?;
+            let rows = cases::list_sweeps(&conn)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print!("{}", render::sweep_list(&rows, lang.into()));
+            }
+        }
+        SweepsCommand::Diff {
+            a,
+            b,
+            db,
+            lang,
+            json,
+        } => {
+            let conn = cases::open_db(&db)?;
+            let (a, b) = match (a, b) {
+                (Some(a), Some(b)) => (a, b),
+                (Some(_), None) | (None, Some(_)) => {
+                    anyhow::bail!("sweeps diff: give two sweep ids (A B) or none for the last two")
+                }
+                (None, None) => cases::query::last_two_sweeps(&conn)?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "sweeps diff: fewer than two sweeps with cases in {}; run `claimsweep sweep` again on a newer extract",
+                        db.display()
+                    )
+                })?,
+            };
+            let d = cases::diff(&conn, a, b)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+            } else {
+                let lang: Lang = lang.into();
+                print!("{}", render::sweep_diff(&d, lang));
+            }
+        }
+    }
+    Ok(())
 }

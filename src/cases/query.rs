@@ -1,0 +1,797 @@
+//! Read side of the cases: list with filters, one case with all its evidence, the history,
+//! sweeps and the diff between two sweeps. Every query orders its rows explicitly.
+
+use super::build::{delta, CaseSummary};
+use super::{CaseError, Change, Status};
+use crate::model::Fen;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CaseSort {
+    #[default]
+    Score,
+    Amount,
+}
+
+/// Filters of `cases list`. Empty filter: every case found in the latest sweep.
+#[derive(Clone, Debug, Default)]
+pub struct CaseFilter {
+    pub status: Option<Status>,
+    pub county: Option<String>,
+    pub institution: Option<String>,
+    pub rule: Option<String>,
+    pub min_amount_fen: Option<Fen>,
+    /// Sweep whose cases are listed; default: the latest sweep with cases built.
+    pub sweep: Option<i64>,
+    /// Only cases first found in that sweep.
+    pub new_only: bool,
+    pub sort: CaseSort,
+    pub limit: Option<usize>,
+}
+
+/// One case as found in one sweep.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CaseRow {
+    pub case_id: i64,
+    pub case_key: String,
+    pub subject_kind: String,
+    pub subject: String,
+    pub rule_family: String,
+    pub county_code: String,
+    pub institution_id: String,
+    pub status: Status,
+    pub assignee: String,
+    pub first_sweep_id: i64,
+    pub sweep_id: i64,
+    pub change: Change,
+    pub score: f64,
+    pub amount_at_risk_fen: Fen,
+    pub claims: i64,
+    pub rules: Vec<String>,
+    pub claim_ids: Vec<String>,
+    /// What changed since the previous sweep (empty for new cases), in Chinese and English.
+    pub reason_zh: String,
+    pub reason_en: String,
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+impl Serialize for Change {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FlagEvidence {
+    pub seq: i64,
+    pub rule: String,
+    pub severity: String,
+    pub subject_kind: String,
+    pub subject: String,
+    pub claim_ids: Vec<String>,
+    pub amount_at_risk_fen: Fen,
+    pub explanation_zh: String,
+    pub explanation_en: String,
+}
+
+/// Key fields of one claim of the case; `found` is false when the ledger no longer has it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ClaimEvidence {
+    pub claim_id: String,
+    pub found: bool,
+    pub id_number: String,
+    pub name: String,
+    pub phone: String,
+    pub bank_account: String,
+    pub category: String,
+    pub county_code: String,
+    pub institution_id: String,
+    pub class_id: String,
+    pub subsidy_type: String,
+    pub occupation_code: String,
+    pub level: Option<i64>,
+    pub cert_no: String,
+    pub amount_fen: Fen,
+    pub living_amount_fen: Fen,
+    pub claim_date: String,
+}
+
+/// Registry rows of one person of the case.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RegistryEvidence {
+    pub id_number: String,
+    pub death_date: Option<String>,
+    pub pension_start: Option<String>,
+    /// (months paid, as of) of each unemployment-insurance row, latest first.
+    pub ui: Vec<(i64, String)>,
+    pub poverty: bool,
+    /// (institution, role) where the person is staff.
+    pub staff_of: Vec<(String, String)>,
+    /// Institutions whose legal representative the person is.
+    pub legal_rep_of: Vec<String>,
+}
+
+/// Another person tied to the case's persons by a shared phone or bank account.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NeighbourLink {
+    /// phone | bank_account
+    pub via: String,
+    pub value: String,
+    pub id_number: String,
+    pub name: String,
+    pub claims: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub history_id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub note: String,
+    pub sweep_id: Option<i64>,
+}
+
+/// The case in each sweep that saw it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CaseSweepEntry {
+    pub sweep_id: i64,
+    pub change: Change,
+    pub score: f64,
+    pub amount_at_risk_fen: Fen,
+    pub claims: i64,
+    pub reason_zh: String,
+    pub reason_en: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CaseDetail {
+    /// The case as found in the last sweep that found it.
+    pub case: CaseRow,
+    pub sweeps: Vec<CaseSweepEntry>,
+    pub flags: Vec<FlagEvidence>,
+    pub claims: Vec<ClaimEvidence>,
+    pub registry: Vec<RegistryEvidence>,
+    pub neighbours: Vec<NeighbourLink>,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// Most neighbours shown per shared value: enough to see a ring, short enough for a terminal.
+const NEIGHBOURS_PER_VALUE: i64 = 20;
+
+fn split(s: &str) -> Vec<String> {
+    s.split(';')
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// The latest sweep whose cases were built.
+pub fn latest_sweep(conn: &Connection) -> Result<Option<i64>, CaseError> {
+    Ok(conn.query_row("SELECT max(sweep_id) FROM case_builds", [], |r| r.get(0))?)
+}
+
+/// The two latest sweeps whose cases were built, older first.
+pub fn last_two_sweeps(conn: &Connection) -> Result<Option<(i64, i64)>, CaseError> {
+    let mut stmt =
+        conn.prepare("SELECT sweep_id FROM case_builds ORDER BY sweep_id DESC LIMIT 2")?;
+    let ids = stmt
+        .query_map([], |r| r.get::<_, i64>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(match ids.as_slice() {
+        [b, a] => Some((*a, *b)),
+        _ => None,
+    })
+}
+
+fn require_built(conn: &Connection, sweep_id: i64) -> Result<(), CaseError> {
+    let found: Option<i64> = conn
+        .query_row(
+            "SELECT sweep_id FROM case_builds WHERE sweep_id = ?1",
+            [sweep_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    found.map(|_| ()).ok_or(CaseError::NoSweep(sweep_id))
+}
+
+const ROW_COLUMNS: &str = "c.case_id, c.case_key, c.subject_kind, c.subject, c.rule_family,
+    c.county_code, c.institution_id, c.status, c.assignee, c.first_sweep_id, s.sweep_id,
+    s.change, s.score, s.amount_at_risk_fen, s.claims, s.rules, s.claim_ids, s.detail_json";
+
+fn row_from(r: &rusqlite::Row) -> rusqlite::Result<CaseRow> {
+    let status: String = r.get(7)?;
+    let change: String = r.get(11)?;
+    let detail: String = r.get(17)?;
+    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
+    let text = |k: &str| {
+        detail
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let bad = |what: &str, v: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown {what} `{v}`").into(),
+        )
+    };
+    Ok(CaseRow {
+        case_id: r.get(0)?,
+        case_key: r.get(1)?,
+        subject_kind: r.get(2)?,
+        subject: r.get(3)?,
+        rule_family: r.get(4)?,
+        county_code: r.get(5)?,
+        institution_id: r.get(6)?,
+        status: Status::parse(&status).ok_or_else(|| bad("status", &status))?,
+        assignee: r.get(8)?,
+        first_sweep_id: r.get(9)?,
+        sweep_id: r.get(10)?,
+        change: Change::parse(&change).ok_or_else(|| bad("change", &change))?,
+        score: r.get(12)?,
+        amount_at_risk_fen: r.get(13)?,
+        claims: r.get(14)?,
+        rules: split(&r.get::<_, String>(15)?),
+        claim_ids: split(&r.get::<_, String>(16)?),
+        reason_zh: text("reason_zh"),
+        reason_en: text("reason_en"),
+    })
+}
+
+/// Cases found in one sweep (default: the latest), filtered and sorted (ties: case id).
+pub fn list(conn: &Connection, filter: &CaseFilter) -> Result<Vec<CaseRow>, CaseError> {
+    let sweep = match filter.sweep {
+        Some(s) => {
+            require_built(conn, s)?;
+            s
+        }
+        None => match latest_sweep(conn)? {
+            Some(s) => s,
+            None => return Ok(Vec::new()),
+        },
+    };
+    let mut sql = format!(
+        "SELECT {ROW_COLUMNS} FROM case_sweeps s JOIN cases c ON c.case_id = s.case_id
+         WHERE s.sweep_id = ?1 AND s.change <> 'resolved'"
+    );
+    let mut args: Vec<rusqlite::types::Value> = vec![sweep.into()];
+    let mut add = |cond: &str, v: rusqlite::types::Value| {
+        args.push(v);
+        sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(st) = filter.status {
+        add(" AND c.status = ?", st.code().to_string().into());
+    }
+    if let Some(c) = &filter.county {
+        add(" AND c.county_code = ?", c.clone().into());
+    }
+    if let Some(i) = &filter.institution {
+        add(" AND c.institution_id = ?", i.clone().into());
+    }
+    if let Some(rule) = &filter.rule {
+        add(
+            " AND instr(';' || s.rules || ';', ';' || ? || ';') > 0",
+            rule.clone().into(),
+        );
+    }
+    if let Some(min) = filter.min_amount_fen {
+        add(" AND s.amount_at_risk_fen >= ?", min.into());
+    }
+    if filter.new_only {
+        sql.push_str(" AND s.change = 'new'");
+    }
+    sql.push_str(match filter.sort {
+        CaseSort::Score => " ORDER BY s.score DESC, s.amount_at_risk_fen DESC, c.case_id",
+        CaseSort::Amount => " ORDER BY s.amount_at_risk_fen DESC, s.score DESC, c.case_id",
+    });
+    if let Some(limit) = filter.limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), row_from)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The case's history, oldest first.
+pub fn history(conn: &Connection, case_id: i64) -> Result<Vec<HistoryEntry>, CaseError> {
+    let exists: Option<i64> = conn
+        .query_row(
+            "SELECT case_id FROM cases WHERE case_id = ?1",
+            [case_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    exists.ok_or(CaseError::NoCase(case_id))?;
+    let mut stmt = conn.prepare(
+        "SELECT history_id, at, actor, action, from_status, to_status, note, sweep_id
+         FROM case_history WHERE case_id = ?1 ORDER BY history_id",
+    )?;
+    let rows = stmt.query_map([case_id], |r| {
+        Ok(HistoryEntry {
+            history_id: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            from_status: r.get(4)?,
+            to_status: r.get(5)?,
+            note: r.get(6)?,
+            sweep_id: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One case with all its evidence.
+pub fn show(conn: &Connection, case_id: i64) -> Result<CaseDetail, CaseError> {
+    let case = conn
+        .query_row(
+            &format!(
+                "SELECT {ROW_COLUMNS} FROM cases c JOIN case_sweeps s
+                   ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id
+                 WHERE c.case_id = ?1"
+            ),
+            [case_id],
+            row_from,
+        )
+        .optional()?
+        .ok_or(CaseError::NoCase(case_id))?;
+
+    let sweeps = {
+        let mut stmt = conn.prepare(
+            "SELECT sweep_id, change, score, amount_at_risk_fen, claims, detail_json
+             FROM case_sweeps WHERE case_id = ?1 ORDER BY sweep_id",
+        )?;
+        let rows = stmt.query_map([case_id], |r| {
+            let change: String = r.get(1)?;
+            let detail: String = r.get(5)?;
+            Ok((r.get(0)?, change, r.get(2)?, r.get(3)?, r.get(4)?, detail))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (sweep_id, change, score, amount, claims, detail) = row?;
+            let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
+            let text = |k: &str| {
+                detail
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            out.push(CaseSweepEntry {
+                sweep_id,
+                change: Change::parse(&change)
+                    .ok_or_else(|| CaseError::Malformed(format!("change {change}")))?,
+                score,
+                amount_at_risk_fen: amount,
+                claims,
+                reason_zh: text("reason_zh"),
+                reason_en: text("reason_en"),
+            });
+        }
+        out
+    };
+
+    let flags = {
+        let mut stmt = conn.prepare(
+            "SELECT f.seq, f.rule, f.severity, f.subject_kind, f.subject, f.claim_ids,
+                    f.amount_at_risk_fen, f.explanation_zh, f.explanation_en
+             FROM case_flags cf JOIN flags f ON f.sweep_id = cf.sweep_id AND f.seq = cf.seq
+             WHERE cf.case_id = ?1 AND cf.sweep_id = ?2 ORDER BY f.seq",
+        )?;
+        let rows = stmt.query_map(params![case_id, case.sweep_id], |r| {
+            Ok(FlagEvidence {
+                seq: r.get(0)?,
+                rule: r.get(1)?,
+                severity: r.get(2)?,
+                subject_kind: r.get(3)?,
+                subject: r.get(4)?,
+                claim_ids: split(&r.get::<_, String>(5)?),
+                amount_at_risk_fen: r.get(6)?,
+                explanation_zh: r.get(7)?,
+                explanation_en: r.get(8)?,
+            })
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+
+    let claims = claim_evidence(conn, &case.claim_ids)?;
+    let persons: BTreeSet<String> = claims
+        .iter()
+        .filter(|c| !c.id_number.is_empty())
+        .map(|c| c.id_number.clone())
+        .collect();
+    let mut registry = Vec::new();
+    for p in &persons {
+        registry.push(registry_evidence(conn, p)?);
+    }
+    let neighbours = neighbours(conn, &claims, &persons)?;
+    let history = history(conn, case_id)?;
+    Ok(CaseDetail {
+        case,
+        sweeps,
+        flags,
+        claims,
+        registry,
+        neighbours,
+        history,
+    })
+}
+
+fn claim_evidence(conn: &Connection, ids: &[String]) -> Result<Vec<ClaimEvidence>, CaseError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id_number, name, phone, bank_account, coalesce(category, ''), county_code,
+                institution_id, class_id, coalesce(subsidy_type, ''), occupation_code, level,
+                cert_no, amount_fen, living_amount_fen, claim_date
+         FROM claims WHERE claim_id = ?1",
+    )?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let found = stmt
+            .query_row([id], |r| {
+                Ok(ClaimEvidence {
+                    claim_id: id.clone(),
+                    found: true,
+                    id_number: r.get(0)?,
+                    name: r.get(1)?,
+                    phone: r.get(2)?,
+                    bank_account: r.get(3)?,
+                    category: r.get(4)?,
+                    county_code: r.get(5)?,
+                    institution_id: r.get(6)?,
+                    class_id: r.get(7)?,
+                    subsidy_type: r.get(8)?,
+                    occupation_code: r.get(9)?,
+                    level: r.get(10)?,
+                    cert_no: r.get(11)?,
+                    amount_fen: r.get(12)?,
+                    living_amount_fen: r.get(13)?,
+                    claim_date: r.get(14)?,
+                })
+            })
+            .optional()?;
+        out.push(found.unwrap_or_else(|| ClaimEvidence {
+            claim_id: id.clone(),
+            ..Default::default()
+        }));
+    }
+    // Claims of one person together, in date order: how an inspector reads a file.
+    out.sort_by(|a, b| {
+        (&a.id_number, &a.claim_date, &a.claim_id).cmp(&(&b.id_number, &b.claim_date, &b.claim_id))
+    });
+    Ok(out)
+}
+
+fn registry_evidence(conn: &Connection, id: &str) -> Result<RegistryEvidence, CaseError> {
+    let death_date = conn
+        .query_row(
+            "SELECT death_date FROM registry_death WHERE id_number = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let pension_start = conn
+        .query_row(
+            "SELECT start_date FROM registry_pension WHERE id_number = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let ui = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT months_paid, as_of FROM registry_ui WHERE id_number = ?1 ORDER BY as_of DESC",
+        )?;
+        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    let poverty = conn
+        .query_row(
+            "SELECT 1 FROM registry_poverty WHERE id_number = ?1",
+            [id],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?
+        .is_some();
+    let staff_of = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT institution_id, role FROM staff WHERE id_number = ?1 ORDER BY institution_id",
+        )?;
+        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    let legal_rep_of = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT institution_id FROM institutions WHERE legal_rep_id = ?1 ORDER BY institution_id",
+        )?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    Ok(RegistryEvidence {
+        id_number: id.to_string(),
+        death_date,
+        pension_start,
+        ui,
+        poverty,
+        staff_of,
+        legal_rep_of,
+    })
+}
+
+/// Persons outside the case who share a phone or bank account with its claims: the first ring
+/// of the graph neighbourhood, read straight from the ledger.
+fn neighbours(
+    conn: &Connection,
+    claims: &[ClaimEvidence],
+    persons: &BTreeSet<String>,
+) -> Result<Vec<NeighbourLink>, CaseError> {
+    let mut values: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for c in claims {
+        if !c.phone.is_empty() {
+            values.insert(("phone", c.phone.as_str()));
+        }
+        if !c.bank_account.is_empty() {
+            values.insert(("bank_account", c.bank_account.as_str()));
+        }
+    }
+    let mut out = Vec::new();
+    for (via, value) in values {
+        // `via` is one of two fixed column names, never input.
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT id_number, min(name), count(*) FROM claims WHERE {via} = ?1
+             GROUP BY id_number ORDER BY id_number LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(
+            params![value, NEIGHBOURS_PER_VALUE + persons.len() as i64],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )?;
+        let mut shown = 0;
+        for row in rows {
+            let (id, name, n) = row?;
+            if persons.contains(&id) || shown >= NEIGHBOURS_PER_VALUE {
+                continue;
+            }
+            shown += 1;
+            out.push(NeighbourLink {
+                via: via.to_string(),
+                value: value.to_string(),
+                id_number: id,
+                name,
+                claims: n,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One case's place in a diff of two sweeps.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DiffEntry {
+    pub case_id: i64,
+    pub case_key: String,
+    pub subject_kind: String,
+    pub subject: String,
+    pub rule_family: String,
+    pub status: Status,
+    pub claims_a: i64,
+    pub claims_b: i64,
+    pub amount_a_fen: Fen,
+    pub amount_b_fen: Fen,
+    pub score_b: f64,
+    pub added_claims: usize,
+    pub removed_claims: usize,
+    pub new_rules: Vec<String>,
+    pub reason_zh: String,
+    pub reason_en: String,
+}
+
+/// Cases of sweep `b` compared with sweep `a`: new in `b`, in both, gone from `b`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SweepDiff {
+    pub a: i64,
+    pub b: i64,
+    pub new: Vec<DiffEntry>,
+    pub persisting: Vec<DiffEntry>,
+    pub resolved: Vec<DiffEntry>,
+}
+
+impl SweepDiff {
+    /// Persisting cases whose evidence grew (more claims, another rule or more money).
+    pub fn grown(&self) -> impl Iterator<Item = &DiffEntry> {
+        self.persisting.iter().filter(|e| {
+            e.added_claims > 0 || !e.new_rules.is_empty() || e.amount_b_fen > e.amount_a_fen
+        })
+    }
+}
+
+struct Found {
+    key: String,
+    kind: String,
+    subject: String,
+    family: String,
+    status: Status,
+    score: f64,
+    amount: Fen,
+    rules: BTreeSet<String>,
+    claims: BTreeSet<String>,
+}
+
+fn found_in(conn: &Connection, sweep: i64) -> Result<BTreeMap<i64, Found>, CaseError> {
+    let mut stmt = conn.prepare(
+        "SELECT c.case_id, c.case_key, c.subject_kind, c.subject, c.rule_family, c.status,
+                s.score, s.amount_at_risk_fen, s.rules, s.claim_ids
+         FROM case_sweeps s JOIN cases c ON c.case_id = s.case_id
+         WHERE s.sweep_id = ?1 AND s.change <> 'resolved'",
+    )?;
+    let rows = stmt.query_map([sweep], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, f64>(6)?,
+            r.get::<_, Fen>(7)?,
+            r.get::<_, String>(8)?,
+            r.get::<_, String>(9)?,
+        ))
+    })?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (id, key, kind, subject, family, status, score, amount, rules, claims) = row?;
+        let status = Status::parse(&status)
+            .ok_or_else(|| CaseError::Malformed(format!("case {id}: status {status}")))?;
+        out.insert(
+            id,
+            Found {
+                key,
+                kind,
+                subject,
+                family,
+                status,
+                score,
+                amount,
+                rules: split(&rules).into_iter().collect(),
+                claims: split(&claims).into_iter().collect(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Compares the cases of two built sweeps. New and persisting cases are ordered by score
+/// (highest first), resolved ones by the amount they had; ties by case id.
+pub fn diff(conn: &Connection, a: i64, b: i64) -> Result<SweepDiff, CaseError> {
+    require_built(conn, a)?;
+    require_built(conn, b)?;
+    let in_a = found_in(conn, a)?;
+    let in_b = found_in(conn, b)?;
+    let empty = BTreeSet::new();
+    let entry = |id: i64, fa: Option<&Found>, fb: Option<&Found>| {
+        let base = fb.or(fa).expect("one side");
+        let d = delta(
+            fa.map_or(&empty, |f| &f.claims),
+            fa.map_or(&empty, |f| &f.rules),
+            fa.map_or(0, |f| f.amount),
+            fb.map_or(&empty, |f| &f.claims),
+            fb.map_or(&empty, |f| &f.rules),
+            fb.map_or(0, |f| f.amount),
+        );
+        DiffEntry {
+            case_id: id,
+            case_key: base.key.clone(),
+            subject_kind: base.kind.clone(),
+            subject: base.subject.clone(),
+            rule_family: base.family.clone(),
+            status: base.status,
+            claims_a: fa.map_or(0, |f| f.claims.len() as i64),
+            claims_b: fb.map_or(0, |f| f.claims.len() as i64),
+            amount_a_fen: fa.map_or(0, |f| f.amount),
+            amount_b_fen: fb.map_or(0, |f| f.amount),
+            score_b: fb.map_or(0.0, |f| f.score),
+            added_claims: d.added_claims.len(),
+            removed_claims: d.removed_claims.len(),
+            new_rules: d.new_rules.clone(),
+            reason_zh: d.describe_zh(),
+            reason_en: d.describe_en(),
+        }
+    };
+    let mut out = SweepDiff {
+        a,
+        b,
+        new: Vec::new(),
+        persisting: Vec::new(),
+        resolved: Vec::new(),
+    };
+    for (id, fb) in &in_b {
+        match in_a.get(id) {
+            None => out.new.push(entry(*id, None, Some(fb))),
+            Some(fa) => out.persisting.push(entry(*id, Some(fa), Some(fb))),
+        }
+    }
+    for (id, fa) in &in_a {
+        if !in_b.contains_key(id) {
+            out.resolved.push(entry(*id, Some(fa), None));
+        }
+    }
+    let by_score = |x: &DiffEntry, y: &DiffEntry| {
+        y.score_b
+            .total_cmp(&x.score_b)
+            .then(x.case_id.cmp(&y.case_id))
+    };
+    out.new.sort_by(by_score);
+    out.persisting.sort_by(by_score);
+    out.resolved.sort_by(|x, y| {
+        y.amount_a_fen
+            .cmp(&x.amount_a_fen)
+            .then(x.case_id.cmp(&y.case_id))
+    });
+    Ok(out)
+}
+
+/// One sweep and what its case build found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SweepRow {
+    pub sweep_id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub claims: i64,
+    pub flags: i64,
+    /// None when the sweep's cases were never built.
+    pub cases: Option<CaseSummary>,
+}
+
+/// Every sweep, oldest first.
+pub fn list_sweeps(conn: &Connection) -> Result<Vec<SweepRow>, CaseError> {
+    let mut stmt = conn.prepare(
+        "SELECT w.sweep_id, w.started_at, w.finished_at, w.claims,
+                (SELECT count(*) FROM flags f WHERE f.sweep_id = w.sweep_id), b.summary_json
+         FROM sweeps w LEFT JOIN case_builds b ON b.sweep_id = w.sweep_id
+         ORDER BY w.sweep_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (sweep_id, started_at, finished_at, claims, flags, summary) = row?;
+        let cases = match summary {
+            Some(json) => Some(serde_json::from_str(&json).map_err(|e| {
+                CaseError::Malformed(format!("case_builds.summary_json of sweep {sweep_id}: {e}"))
+            })?),
+            None => None,
+        };
+        out.push(SweepRow {
+            sweep_id,
+            started_at,
+            finished_at,
+            claims,
+            flags,
+            cases,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,429 @@
+//! Terminal text of the cases commands, Chinese by default, English on request. Plain text
+//! with aligned fields: readable in any terminal and when piped into a file.
+
+use super::query::{CaseDetail, CaseRow, DiffEntry, HistoryEntry, SweepDiff, SweepRow};
+use super::{family_label, subject_kind_label, Lang, Status};
+use crate::model::fen_to_yuan;
+use std::fmt::Write;
+
+fn status_label(code: &str, lang: Lang) -> String {
+    Status::parse(code).map_or_else(|| code.to_string(), |s| s.label(lang).to_string())
+}
+
+fn opt(s: &str) -> &str {
+    if s.is_empty() {
+        "-"
+    } else {
+        s
+    }
+}
+
+/// `cases list`: one line per case.
+pub fn case_list(rows: &[CaseRow], lang: Lang) -> String {
+    let mut out = String::new();
+    if rows.is_empty() {
+        out.push_str(lang.pick("没有符合条件的案件。\n", "No case matches.\n"));
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        lang.pick(
+            "编号\t状态\t变化\t评分\t涉及金额(元)\t申领\t对象\t类别\t县区\t机构\t规则\t承办人",
+            "id\tstatus\tchange\tscore\tat risk (yuan)\tclaims\tsubject\tfamily\tcounty\tinstitution\trules\tassignee"
+        )
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{:.2}\t{}\t{}\t{} {}\t{}\t{}\t{}\t{}\t{}",
+            r.case_id,
+            r.status.label(lang),
+            r.change.label(lang),
+            r.score,
+            fen_to_yuan(r.amount_at_risk_fen),
+            r.claims,
+            subject_kind_label(&r.subject_kind, lang),
+            r.subject,
+            family_label(&r.rule_family, lang),
+            opt(&r.county_code),
+            opt(&r.institution_id),
+            r.rules.join(","),
+            opt(&r.assignee)
+        );
+    }
+    let total: i64 = rows.iter().map(|r| r.amount_at_risk_fen).sum();
+    let _ = writeln!(
+        out,
+        "{}",
+        match lang {
+            Lang::Zh => format!("共 {} 件，涉及金额 {} 元", rows.len(), fen_to_yuan(total)),
+            Lang::En => format!("{} cases, {} yuan at risk", rows.len(), fen_to_yuan(total)),
+        }
+    );
+    out
+}
+
+/// `cases show`: the case, its sweeps, flags, claims, registry rows, neighbours and history.
+pub fn case_detail(d: &CaseDetail, lang: Lang) -> String {
+    let c = &d.case;
+    let mut out = String::new();
+    let zh = lang == Lang::Zh;
+    let _ = writeln!(
+        out,
+        "{} {}  {} {}  [{}]",
+        lang.pick("案件", "Case"),
+        c.case_id,
+        subject_kind_label(&c.subject_kind, lang),
+        c.subject,
+        family_label(&c.rule_family, lang)
+    );
+    let line = |out: &mut String, k_zh: &str, k_en: &str, v: String| {
+        let _ = writeln!(out, "  {:<14}{}", lang.pick(k_zh, k_en), v);
+    };
+    line(&mut out, "状态", "status", c.status.label(lang).to_string());
+    line(&mut out, "承办人", "assignee", opt(&c.assignee).to_string());
+    line(&mut out, "评分", "score", format!("{:.2}", c.score));
+    line(
+        &mut out,
+        "涉及金额",
+        "at risk",
+        format!(
+            "{} {}",
+            fen_to_yuan(c.amount_at_risk_fen),
+            lang.pick("元", "yuan")
+        ),
+    );
+    line(&mut out, "申领笔数", "claims", c.claims.to_string());
+    line(&mut out, "规则", "rules", c.rules.join(", "));
+    line(&mut out, "县区", "county", opt(&c.county_code).to_string());
+    line(
+        &mut out,
+        "机构",
+        "institution",
+        opt(&c.institution_id).to_string(),
+    );
+    line(&mut out, "案件键", "key", c.case_key.clone());
+
+    let _ = writeln!(out, "\n{}", lang.pick("各次筛查", "Sweeps"));
+    for s in &d.sweeps {
+        let reason = if zh { &s.reason_zh } else { &s.reason_en };
+        let _ = writeln!(
+            out,
+            "  #{}  {}  {} {}  {} {}  {}",
+            s.sweep_id,
+            s.change.label(lang),
+            fen_to_yuan(s.amount_at_risk_fen),
+            lang.pick("元", "yuan"),
+            s.claims,
+            lang.pick("笔", "claims"),
+            reason
+        );
+    }
+
+    let _ = writeln!(out, "\n{} ({})", lang.pick("疑点", "Flags"), d.flags.len());
+    for f in &d.flags {
+        let _ = writeln!(
+            out,
+            "  [{}|{}] {}  {} {}",
+            f.rule,
+            f.severity,
+            if zh {
+                &f.explanation_zh
+            } else {
+                &f.explanation_en
+            },
+            fen_to_yuan(f.amount_at_risk_fen),
+            lang.pick("元", "yuan")
+        );
+        let _ = writeln!(
+            out,
+            "      {}: {}",
+            lang.pick("申领", "claims"),
+            f.claim_ids.join(", ")
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "\n{} ({})",
+        lang.pick("申领记录", "Claims"),
+        d.claims.len()
+    );
+    for cl in &d.claims {
+        if !cl.found {
+            let _ = writeln!(
+                out,
+                "  {}  {}",
+                cl.claim_id,
+                lang.pick("（台账中已无此申领）", "(no longer in the ledger)")
+            );
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "  {}  {}  {} {}  {}  {} {}",
+            cl.claim_id,
+            cl.claim_date,
+            cl.name,
+            cl.id_number,
+            opt(&cl.subsidy_type),
+            fen_to_yuan(cl.amount_fen),
+            lang.pick("元", "yuan"),
+        );
+        let _ = writeln!(
+            out,
+            "      {} {}  {} {}  {} {}  {} {}{}  {} {}  {} {}  {} {}  {} {}",
+            lang.pick("机构", "inst"),
+            opt(&cl.institution_id),
+            lang.pick("班级", "class"),
+            opt(&cl.class_id),
+            lang.pick("县区", "county"),
+            opt(&cl.county_code),
+            lang.pick("职业", "occupation"),
+            opt(&cl.occupation_code),
+            cl.level.map(|l| format!("/L{l}")).unwrap_or_default(),
+            lang.pick("证书", "cert"),
+            opt(&cl.cert_no),
+            lang.pick("电话", "phone"),
+            opt(&cl.phone),
+            lang.pick("账号", "bank"),
+            opt(&cl.bank_account),
+            lang.pick("生活费", "living"),
+            fen_to_yuan(cl.living_amount_fen),
+        );
+    }
+
+    let _ = writeln!(out, "\n{}", lang.pick("登记信息", "Registry rows"));
+    for r in &d.registry {
+        let mut facts = Vec::new();
+        if let Some(dd) = &r.death_date {
+            facts.push(format!("{} {dd}", lang.pick("死亡注销", "died")));
+        }
+        if let Some(p) = &r.pension_start {
+            facts.push(format!(
+                "{} {p}",
+                lang.pick("领取养老金自", "pension since")
+            ));
+        }
+        for (months, as_of) in &r.ui {
+            facts.push(match lang {
+                Lang::Zh => format!("失业保险累计缴费 {months} 个月（截至 {}）", opt(as_of)),
+                Lang::En => format!("UI contributions {months} months (as of {})", opt(as_of)),
+            });
+        }
+        if r.poverty {
+            facts.push(lang.pick("建档立卡贫困人口", "registered poor").to_string());
+        }
+        for (inst, role) in &r.staff_of {
+            facts.push(format!(
+                "{} {inst} {}",
+                lang.pick("机构人员", "staff of"),
+                opt(role)
+            ));
+        }
+        for inst in &r.legal_rep_of {
+            facts.push(format!(
+                "{} {inst}",
+                lang.pick("法定代表人", "legal representative of")
+            ));
+        }
+        if facts.is_empty() {
+            facts.push(lang.pick("无登记记录", "no registry row").to_string());
+        }
+        let _ = writeln!(out, "  {}  {}", r.id_number, facts.join("；"));
+    }
+
+    if !d.neighbours.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} ({})",
+            lang.pick(
+                "关联人员（共用电话或账号）",
+                "Linked persons (shared phone or account)"
+            ),
+            d.neighbours.len()
+        );
+        for n in &d.neighbours {
+            let via = match (n.via.as_str(), lang) {
+                ("phone", Lang::Zh) => "电话",
+                ("bank_account", Lang::Zh) => "账号",
+                ("bank_account", Lang::En) => "bank",
+                (v, _) => v,
+            };
+            let _ = writeln!(
+                out,
+                "  {via} {}  →  {} {}  {} {}",
+                n.value,
+                n.name,
+                n.id_number,
+                n.claims,
+                lang.pick("笔申领", "claims")
+            );
+        }
+    }
+
+    let _ = writeln!(out, "\n{}", lang.pick("处理记录", "History"));
+    out.push_str(&history(&d.history, lang));
+    out
+}
+
+/// `cases history`: one line per action, oldest first.
+pub fn history(entries: &[HistoryEntry], lang: Lang) -> String {
+    let mut out = String::new();
+    for h in entries {
+        let action = match (h.action.as_str(), lang) {
+            (a, Lang::En) => a.to_string(),
+            ("created", _) => "发现".into(),
+            ("assign", _) => "指派".into(),
+            ("start_review", _) => "开始复核".into(),
+            ("review", _) => "复核结论".into(),
+            ("reopen", _) => "重新打开".into(),
+            ("keep_dismissed", _) => "保持排除".into(),
+            ("resolved", _) => "未再发现".into(),
+            ("reappeared", _) => "再次发现".into(),
+            ("evidence_changed", _) => "证据变化".into(),
+            (a, _) => a.to_string(),
+        };
+        let transition = match (&h.from_status, &h.to_status) {
+            (Some(f), Some(t)) if f != t => {
+                format!("{} → {}", status_label(f, lang), status_label(t, lang))
+            }
+            (_, Some(t)) => status_label(t, lang),
+            _ => String::new(),
+        };
+        let sweep = h
+            .sweep_id
+            .map(|s| format!(" [{}#{s}]", lang.pick("筛查", "sweep ")))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {}  {}  {}  {}{}  {}",
+            h.at, h.actor, action, transition, sweep, h.note
+        );
+    }
+    out
+}
+
+fn diff_line(out: &mut String, e: &DiffEntry, lang: Lang, with_reason: bool) {
+    let _ = write!(
+        out,
+        "  {}  {} {}  [{}]  {}  {} → {} {}  {} → {} {}",
+        e.case_id,
+        subject_kind_label(&e.subject_kind, lang),
+        e.subject,
+        family_label(&e.rule_family, lang),
+        e.status.label(lang),
+        e.claims_a,
+        e.claims_b,
+        lang.pick("笔", "claims"),
+        fen_to_yuan(e.amount_a_fen),
+        fen_to_yuan(e.amount_b_fen),
+        lang.pick("元", "yuan"),
+    );
+    if with_reason {
+        let _ = write!(out, "  {}", lang.pick(&e.reason_zh, &e.reason_en));
+    }
+    out.push('\n');
+}
+
+/// `sweeps diff`: new, persisting (grown first noted) and resolved cases.
+pub fn sweep_diff(d: &SweepDiff, lang: Lang) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        match lang {
+            Lang::Zh => format!(
+                "筛查 #{} → #{}：新发现 {} 件，持续 {} 件（其中证据增加 {} 件），已消失 {} 件",
+                d.a,
+                d.b,
+                d.new.len(),
+                d.persisting.len(),
+                d.grown().count(),
+                d.resolved.len()
+            ),
+            Lang::En => format!(
+                "sweep #{} → #{}: {} new, {} persisting ({} with more evidence), {} resolved",
+                d.a,
+                d.b,
+                d.new.len(),
+                d.persisting.len(),
+                d.grown().count(),
+                d.resolved.len()
+            ),
+        }
+    );
+    let _ = writeln!(out, "\n{} ({})", lang.pick("新发现", "New"), d.new.len());
+    for e in &d.new {
+        diff_line(&mut out, e, lang, false);
+    }
+    let _ = writeln!(
+        out,
+        "\n{} ({})",
+        lang.pick("持续存在", "Persisting"),
+        d.persisting.len()
+    );
+    for e in &d.persisting {
+        diff_line(&mut out, e, lang, true);
+    }
+    let _ = writeln!(
+        out,
+        "\n{} ({})",
+        lang.pick("已消失", "Resolved"),
+        d.resolved.len()
+    );
+    for e in &d.resolved {
+        diff_line(&mut out, e, lang, false);
+    }
+    out
+}
+
+/// `sweeps list`.
+pub fn sweep_list(rows: &[SweepRow], lang: Lang) -> String {
+    let mut out = String::new();
+    if rows.is_empty() {
+        out.push_str(lang.pick("还没有筛查记录。\n", "No sweep yet.\n"));
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        lang.pick(
+            "筛查\t开始时间\t申领数\t疑点数\t案件\t新发现\t持续\t重新打开\t已消失\t涉及金额(元)",
+            "sweep\tstarted\tclaims\tflags\tcases\tnew\tpersisting\treopened\tresolved\tat risk (yuan)"
+        )
+    );
+    for r in rows {
+        match &r.cases {
+            Some(c) => {
+                let _ = writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    r.sweep_id,
+                    r.started_at,
+                    r.claims,
+                    r.flags,
+                    c.cases,
+                    c.new,
+                    c.persisting,
+                    c.reopened,
+                    c.resolved,
+                    fen_to_yuan(c.amount_at_risk_fen)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}",
+                    r.sweep_id,
+                    r.started_at,
+                    r.claims,
+                    r.flags,
+                    lang.pick("（未生成案件）", "(no cases built)")
+                );
+            }
+        }
+    }
+    out
+}
