@@ -30,27 +30,29 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaseError {
-    #[error("database error: {0}")]
+    #[error("数据库错误 / database error: {0}")]
     Db(#[from] rusqlite::Error),
-    #[error("{0}: database file not found (run `claimsweep ingest` and `claimsweep sweep` first)")]
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}: 数据库文件不存在，请先运行 ingest 和 sweep / database file not found (run `claimsweep ingest` and `claimsweep sweep` first)")]
     NoDatabase(PathBuf),
-    #[error("sweep {0} not found")]
+    #[error("筛查 {0} 不存在或尚未生成案件 / sweep {0} not found or has no cases built")]
     NoSweep(i64),
-    #[error("no sweep in the database yet (run `claimsweep sweep` first)")]
-    NoSweeps,
-    #[error("case {0} not found")]
+    #[error("案件 {0} 不存在 / case {0} not found")]
     NoCase(i64),
-    #[error("unknown status `{0}` (expected confirmed, dismissed or escalated)")]
+    #[error("未知状态 `{0}`，应为 confirmed、dismissed 或 escalated / unknown status `{0}` (expected confirmed, dismissed or escalated)")]
     UnknownStatus(String),
-    #[error("case {case_id}: cannot go from {from} to {to}")]
+    #[error(
+        "案件 {case_id}：不能从 {from} 变为 {to} / case {case_id}: cannot go from {from} to {to}"
+    )]
     InvalidTransition {
         case_id: i64,
         from: &'static str,
         to: String,
     },
-    #[error("{0} must not be empty")]
+    #[error("{0} 不能为空 / {0} must not be empty")]
     Empty(&'static str),
-    #[error("malformed stored data: {0}")]
+    #[error("数据库内容有误 / malformed stored data: {0}")]
     Malformed(String),
 }
 

@@ -95,12 +95,12 @@ pub fn open_db(path: &Path) -> Result<Connection, CaseError> {
     if !path.exists() {
         return Err(CaseError::NoDatabase(path.to_path_buf()));
     }
-    let conn = Connection::open(path)?;
-    prepare_connection(&conn)?;
+    let conn = crate::store::open(path)?;
+    ensure_schema(&conn)?;
     Ok(conn)
 }
 
-/// Busy timeout, WAL journal and schema on an open connection.
+/// Busy timeout, WAL journal and schema on a connection opened elsewhere (tests, fixtures).
 pub fn prepare_connection(conn: &Connection) -> Result<(), CaseError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // WAL lets readers (cases list/show) run while a reviewer writes.
