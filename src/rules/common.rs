@@ -25,21 +25,6 @@ pub fn policy_of_claim<'p>(ctx: &RuleContext<'p>, claim: usize) -> Option<&'p Po
     ctx.policies.for_date(ctx.snap.claims[claim].date)
 }
 
-/// Per-claim policy lookup, computed once: `judged[i]` is the index into `ctx.policies.policies`
-/// of the policy in force on claim `i`'s date, or `None` when no policy is.
-pub fn policy_index_per_claim(ctx: &RuleContext) -> Vec<Option<u16>> {
-    let ps = &ctx.policies.policies;
-    ctx.snap
-        .claims
-        .par_iter()
-        .map(|c| {
-            ps.iter()
-                .position(|p| p.in_force_on(c.date))
-                .map(|i| i as u16)
-        })
-        .collect()
-}
-
 /// Runs a per-claim check over every judged claim in parallel; flags come back in claim index
 /// order (rayon's indexed collect keeps order, so the result is independent of thread count).
 pub fn per_claim<F>(ctx: &RuleContext, check: F) -> Vec<Flag>
