@@ -7,6 +7,7 @@
 pub mod cases;
 pub mod cli;
 pub mod dates;
+pub mod eval;
 pub mod generate;
 pub mod graph;
 pub mod idcode;

@@ -1,8 +1,101 @@
-//! `claimsweep eval` (being built; see the issue that owns it).
+//! `claimsweep eval [--db FILE] [--sweep ID] --labels labels.csv [--json] [--lang zh|en]`:
+//! precision and recall of a sweep per rule against ground truth.
+
+use super::sweep::{open_existing, render_table, Lang};
+use crate::eval::{evaluate, ratio_text, EvalReport, Labels};
+use crate::rules::engine::rule_zh;
+use crate::store::flags as flag_store;
+use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Database file
+    #[arg(long, default_value = "claimsweep.db")]
+    pub db: PathBuf,
+    /// Sweep id (default: the latest finished sweep)
+    #[arg(long)]
+    pub sweep: Option<i64>,
+    /// Ground truth: CSV with columns claim_id, rule
+    #[arg(long)]
+    pub labels: PathBuf,
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: Lang,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`eval` is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let labels = Labels::load(&args.labels)?;
+    let conn = open_existing(&args.db)?;
+    let sweep_id = flag_store::resolve_sweep(&conn, args.sweep)?;
+    let pairs = flag_store::flagged_pairs(&conn, sweep_id)?;
+    let report = evaluate(&labels, pairs.iter().map(|(r, c)| (r.as_str(), c.as_str())));
+    if args.json {
+        let v = serde_json::json!({ "sweep_id": sweep_id, "rules": report.rules, "total": report.total });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", render(&report, sweep_id, args.lang));
+    }
+    Ok(())
+}
+
+/// The table: one row per rule, then the micro total.
+pub fn render(r: &EvalReport, sweep_id: i64, lang: Lang) -> String {
+    let headers: Vec<&str> = match lang {
+        Lang::Zh => vec![
+            "规则 rule",
+            "标注 labelled",
+            "标记 flagged",
+            "命中 true positives",
+            "精确率 precision",
+            "召回率 recall",
+        ],
+        Lang::En => vec![
+            "rule",
+            "labelled",
+            "flagged",
+            "true positives",
+            "precision",
+            "recall",
+        ],
+    };
+    let mut rows: Vec<Vec<String>> = r
+        .rules
+        .iter()
+        .map(|s| {
+            let none = s.labelled == 0 && s.flagged == 0;
+            let n = |v: usize| if none { "-".to_string() } else { v.to_string() };
+            let name = match lang {
+                Lang::Zh if !rule_zh(&s.rule).is_empty() => {
+                    format!("{} {}", rule_zh(&s.rule), s.rule)
+                }
+                _ => s.rule.clone(),
+            };
+            vec![
+                name,
+                n(s.labelled),
+                n(s.flagged),
+                n(s.true_positives),
+                ratio_text(s.precision),
+                ratio_text(s.recall),
+            ]
+        })
+        .collect();
+    let t = &r.total;
+    rows.push(vec![
+        lang.pick("合计（微平均） total (micro)", "total (micro)")
+            .to_string(),
+        t.labelled.to_string(),
+        t.flagged.to_string(),
+        t.true_positives.to_string(),
+        ratio_text(t.precision),
+        ratio_text(t.recall),
+    ]);
+    let mut out = render_table(&headers, &rows, &[false, true, true, true, true, true]);
+    out.push_str(&match lang {
+        Lang::Zh => format!("筛查编号 sweep id：{sweep_id}\n"),
+        Lang::En => format!("sweep id: {sweep_id}\n"),
+    });
+    out
 }

@@ -1,8 +1,209 @@
-//! `claimsweep export` (being built; see the issue that owns it).
+//! `claimsweep export flags [--db FILE] [--sweep ID] --format csv|json|xlsx -o FILE [--lang zh|en]`:
+//! one row per flag (CONTRACT §3 columns first, then `sweep_id`, `seq`, `subject_kind`,
+//! `amount_at_risk_fen`).
+
+use super::sweep::{open_existing, Lang};
+use crate::model::fen_to_yuan;
+use crate::store::flags::{self as flag_store, StoredFlag};
+use anyhow::Context;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub what: What,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`export` is not available in this build yet")
+#[derive(clap::Subcommand, Debug)]
+pub enum What {
+    /// The flags of a sweep (default: the latest)
+    Flags(FlagArgs),
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+    Xlsx,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FlagArgs {
+    /// Database file
+    #[arg(long, default_value = "claimsweep.db")]
+    pub db: PathBuf,
+    /// Sweep id (default: the latest finished sweep)
+    #[arg(long)]
+    pub sweep: Option<i64>,
+    #[arg(long, value_enum)]
+    pub format: Format,
+    /// Output file
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// Language of explanations and of the xlsx header
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: Lang,
+}
+
+/// Column names, in order: CONTRACT §3's six, then the extras.
+pub const COLUMNS: &[&str] = &[
+    "rule",
+    "subject",
+    "claim_ids",
+    "amount_at_risk",
+    "severity",
+    "explanation",
+    "sweep_id",
+    "seq",
+    "subject_kind",
+    "amount_at_risk_fen",
+];
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.what {
+        What::Flags(a) => export_flags(a),
+    }
+}
+
+fn export_flags(a: FlagArgs) -> anyhow::Result<()> {
+    let conn = open_existing(&a.db)?;
+    let sweep_id = flag_store::resolve_sweep(&conn, a.sweep)?;
+    let flags = flag_store::load_flags(&conn, sweep_id)?;
+    write_flags(&flags, a.format, a.lang, &a.output)
+        .with_context(|| format!("{}", a.output.display()))?;
+    eprintln!(
+        "{}",
+        match a.lang {
+            Lang::Zh => format!(
+                "已导出第 {sweep_id} 次筛查的 {} 条标记到 {}",
+                flags.len(),
+                a.output.display()
+            ),
+            Lang::En => format!(
+                "exported {} flags of sweep {sweep_id} to {}",
+                flags.len(),
+                a.output.display()
+            ),
+        }
+    );
+    Ok(())
+}
+
+/// The cells of one flag, in [`COLUMNS`] order.
+pub fn row(f: &StoredFlag, lang: Lang) -> [String; 10] {
+    [
+        f.rule.clone(),
+        f.subject.clone(),
+        f.claim_ids.join(";"),
+        fen_to_yuan(f.amount_at_risk_fen),
+        f.severity.clone(),
+        lang.pick(&f.explanation_zh, &f.explanation_en).to_string(),
+        f.sweep_id.to_string(),
+        f.seq.to_string(),
+        f.subject_kind.clone(),
+        f.amount_at_risk_fen.to_string(),
+    ]
+}
+
+pub fn write_flags(
+    flags: &[StoredFlag],
+    format: Format,
+    lang: Lang,
+    out: &Path,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Csv => write_csv(flags, lang, out),
+        Format::Json => write_json(flags, lang, out),
+        Format::Xlsx => write_xlsx(flags, lang, out),
+    }
+}
+
+/// UTF-8 with BOM, so Excel opens Chinese text correctly.
+fn write_csv(flags: &[StoredFlag], lang: Lang, out: &Path) -> anyhow::Result<()> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+    file.write_all(b"\xEF\xBB\xBF")?;
+    let mut w = csv::Writer::from_writer(file);
+    w.write_record(COLUMNS)?;
+    for f in flags {
+        w.write_record(row(f, lang))?;
+    }
+    w.into_inner().map_err(|e| e.into_error())?.flush()?;
+    Ok(())
+}
+
+/// An array of objects; `amount_at_risk` is a string with two decimals (exact yuan), the fen
+/// amount an integer, `claim_ids` `;`-separated as in the other formats.
+fn write_json(flags: &[StoredFlag], lang: Lang, out: &Path) -> anyhow::Result<()> {
+    let items: Vec<serde_json::Value> = flags
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "rule": f.rule,
+                "subject": f.subject,
+                "claim_ids": f.claim_ids.join(";"),
+                "amount_at_risk": fen_to_yuan(f.amount_at_risk_fen),
+                "severity": f.severity,
+                "explanation": lang.pick(&f.explanation_zh, &f.explanation_en),
+                "sweep_id": f.sweep_id,
+                "seq": f.seq,
+                "subject_kind": f.subject_kind,
+                "amount_at_risk_fen": f.amount_at_risk_fen,
+            })
+        })
+        .collect();
+    let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+    serde_json::to_writer_pretty(&mut file, &items)?;
+    file.write_all(b"\n")?;
+    file.flush()?;
+    Ok(())
+}
+
+/// One sheet `flags`: a header row of the column names (the same in every language: scripts
+/// read them), autofilter, frozen header, column widths; amounts are numbers with two decimals
+/// so Excel can sum them.
+fn write_xlsx(flags: &[StoredFlag], lang: Lang, out: &Path) -> anyhow::Result<()> {
+    use rust_xlsxwriter::{Format as XFormat, Workbook};
+    let mut wb = Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.set_name("flags")?;
+    let bold = XFormat::new().set_bold();
+    let money = XFormat::new().set_num_format("0.00");
+    for (c, name) in COLUMNS.iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *name, &bold)?;
+    }
+    for (i, f) in flags.iter().enumerate() {
+        let r = i as u32 + 1;
+        let cells = row(f, lang);
+        for (c, v) in cells.iter().enumerate() {
+            let c16 = c as u16;
+            match COLUMNS[c] {
+                "amount_at_risk" => {
+                    sheet.write_number_with_format(
+                        r,
+                        c16,
+                        f.amount_at_risk_fen as f64 / 100.0,
+                        &money,
+                    )?;
+                }
+                "sweep_id" | "seq" | "amount_at_risk_fen" => {
+                    sheet.write_number(r, c16, v.parse::<f64>().unwrap_or(0.0))?;
+                }
+                _ => {
+                    sheet.write_string(r, c16, v)?;
+                }
+            }
+        }
+    }
+    let last_row = flags.len() as u32;
+    sheet.autofilter(0, 0, last_row, COLUMNS.len() as u16 - 1)?;
+    sheet.set_freeze_panes(1, 0)?;
+    for (c, w) in [22.0, 26.0, 30.0, 16.0, 10.0, 80.0, 10.0, 8.0, 14.0, 16.0]
+        .iter()
+        .enumerate()
+    {
+        sheet.set_column_width(c as u16, *w)?;
+    }
+    wb.save(out)?;
+    Ok(())
 }

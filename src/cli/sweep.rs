@@ -1,8 +1,390 @@
-//! `claimsweep sweep` (being built; see the issue that owns it).
+//! `claimsweep sweep [--db FILE] [--rules DIR] [--threads N] [--lang zh|en]`: load the stored
+//! ledger, run every rule and the graph analysis, store flags, findings and cases, and print a
+//! summary per rule.
+
+use crate::policy::PolicySet;
+use crate::refdata::RefData;
+use crate::rules::engine::{self, progress_bar, rule_zh, SweepResult};
+use crate::store::flags as flag_store;
+use anyhow::Context;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Language of what inspectors read.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Database file
+    #[arg(long, default_value = "claimsweep.db")]
+    pub db: PathBuf,
+    /// Policy folder (or one .toml file); default: ./rules if it exists, else the built-in policy
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Worker threads (default: one per CPU)
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Summary language
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: Lang,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`sweep` is not available in this build yet")
+/// What a sweep records in `sweeps.summary_json`.
+#[derive(Debug, Serialize)]
+pub struct SweepSummary<'a> {
+    pub sweep_id: i64,
+    pub policy: String,
+    pub claims: usize,
+    pub claims_not_judged: usize,
+    pub flags: usize,
+    pub threads: usize,
+    pub rules: &'a [engine::RuleStats],
+    pub defects: &'a [String],
+    pub graph: Option<GraphCounts>,
+    pub cases: Option<crate::cases::CaseSummary>,
+    pub load_ms: u128,
+    pub rules_ms: u128,
+    pub graph_ms: u128,
+    pub store_ms: u128,
+    pub total_ms: u128,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GraphCounts {
+    pub nodes: usize,
+    pub edges: usize,
+    pub rings: usize,
+    pub cross_county: usize,
+    pub institutions_ranked: usize,
+    pub staged_employers: usize,
+}
+
+/// The policies a sweep runs on: `--rules`, else `./rules` when that folder exists, else the
+/// policy compiled into the binary.
+pub fn load_policies(rules: Option<&Path>) -> anyhow::Result<PolicySet> {
+    match rules {
+        Some(p) => Ok(PolicySet::load(p)?),
+        None if Path::new("rules").is_dir() => Ok(PolicySet::load(Path::new("rules"))?),
+        None => Ok(PolicySet::embedded_default()),
+    }
+}
+
+/// Opens an existing database (a sweep never creates an empty one by mistake).
+pub fn open_existing(db: &Path) -> anyhow::Result<rusqlite::Connection> {
+    if !db.exists() {
+        anyhow::bail!(
+            "{}: 数据库不存在，请先运行 `claimsweep ingest` / database not found, run `claimsweep ingest` first",
+            db.display()
+        );
+    }
+    Ok(crate::store::open(db)?)
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let policies = load_policies(args.rules.as_deref())?;
+    let mut conn = open_existing(&args.db)?;
+
+    let t = Instant::now();
+    let spinner = progress_bar(1, "载入 load");
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let snap = crate::store::load_snapshot(&conn).context("载入台账 / loading the ledger")?;
+    spinner.finish_and_clear();
+    let load_ms = t.elapsed().as_millis();
+    if !snap.has_table("claims") {
+        anyhow::bail!(
+            "{}: 数据库中没有申领表，请先运行 `claimsweep ingest` / no claims table ingested yet, run `claimsweep ingest` first",
+            args.db.display()
+        );
+    }
+
+    let threads = args
+        .threads
+        .unwrap_or_else(rayon::current_num_threads)
+        .max(1);
+    let sweep_id = flag_store::begin_sweep(&conn, &policies, threads)?;
+
+    let t = Instant::now();
+    let result = engine::run_rules_with_progress(
+        &snap,
+        &policies,
+        RefData::embedded(),
+        Some(threads),
+        &progress_bar(0, "规则 rules"),
+    );
+    let rules_ms = t.elapsed().as_millis();
+    for d in &result.defects {
+        eprintln!("claimsweep: warning: {d}");
+    }
+
+    let t = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let findings = pool.install(|| crate::graph::analyse(&snap, &result.flags, &policies));
+    let graph_ms = t.elapsed().as_millis();
+
+    let t = Instant::now();
+    flag_store::save_flags_with_progress(
+        &conn,
+        sweep_id,
+        &snap,
+        &result.flags,
+        &progress_bar(0, "保存 store"),
+    )?;
+    crate::graph::store::save(&conn, sweep_id, &findings)
+        .context("保存图分析结果 / saving graph findings")?;
+    let cases =
+        crate::cases::build_for_sweep(&mut conn, sweep_id).context("生成案件 / building cases")?;
+    let store_ms = t.elapsed().as_millis();
+
+    let summary = SweepSummary {
+        sweep_id,
+        policy: policies.fingerprint(),
+        claims: result.claims,
+        claims_not_judged: result.claims_not_judged,
+        flags: result.flags.len(),
+        threads: result.threads,
+        rules: &result.rules,
+        defects: &result.defects,
+        graph: Some(GraphCounts {
+            nodes: findings.nodes,
+            edges: findings.edges,
+            rings: findings.rings.len(),
+            cross_county: findings.cross_county.len(),
+            institutions_ranked: findings.institution_risk.len(),
+            staged_employers: findings.staged_employers.len(),
+        }),
+        cases: Some(cases),
+        load_ms,
+        rules_ms,
+        graph_ms,
+        store_ms,
+        total_ms: started.elapsed().as_millis(),
+    };
+    flag_store::finish_sweep(&conn, sweep_id, result.claims, &summary)?;
+    print!("{}", render_summary(&summary, &result, args.lang));
+    Ok(())
+}
+
+/// The printed summary: a table per rule, skipped rules, then the sweep's facts.
+pub fn render_summary(s: &SweepSummary, r: &SweepResult, lang: Lang) -> String {
+    use crate::model::fen_to_yuan;
+    use std::fmt::Write;
+    let headers: Vec<&str> = match lang {
+        Lang::Zh => vec![
+            "规则 rule",
+            "标记申领 claims flagged",
+            "标记数 flags",
+            "涉及金额（元） amount at risk (yuan)",
+            "耗时 ms",
+        ],
+        Lang::En => vec![
+            "rule",
+            "claims flagged",
+            "flags",
+            "amount at risk (yuan)",
+            "ms",
+        ],
+    };
+    let mut rows = Vec::new();
+    let mut skipped = Vec::new();
+    for st in r.rules.iter() {
+        let name = match lang {
+            Lang::Zh => format!("{} {}", rule_zh(st.rule), st.rule),
+            Lang::En => st.rule.to_string(),
+        };
+        if st.skipped() {
+            skipped.push(format!(
+                "  {name}: {}",
+                lang.pick(&st.skip_reason_zh(), &st.skip_reason_en())
+            ));
+            continue;
+        }
+        rows.push(vec![
+            name,
+            st.claims_flagged.to_string(),
+            st.flags.to_string(),
+            fen_to_yuan(st.amount_at_risk),
+            format!("{:.0}", st.elapsed.as_secs_f64() * 1000.0),
+        ]);
+    }
+    let mut out = render_table(&headers, &rows, &[false, true, true, true, true]);
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "{}", lang.pick("跳过的规则：", "Skipped rules:"));
+        for line in skipped {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let line = |out: &mut String, zh: &str, en: &str, v: String| {
+        let _ = writeln!(out, "{}{v}", lang.pick(zh, en));
+    };
+    line(
+        &mut out,
+        "筛查编号 sweep id：",
+        "sweep id: ",
+        s.sweep_id.to_string(),
+    );
+    line(&mut out, "申领总数：", "claims: ", s.claims.to_string());
+    line(
+        &mut out,
+        "未判定申领（无适用政策）：",
+        "claims not judged (no policy in force): ",
+        s.claims_not_judged.to_string(),
+    );
+    line(&mut out, "标记总数：", "flags: ", s.flags.to_string());
+    if let Some(g) = &s.graph {
+        line(
+            &mut out,
+            "关联图：",
+            "graph: ",
+            match lang {
+                Lang::Zh => format!(
+                    "{} 个节点，{} 条边，{} 个团伙，{} 名跨县区人员，{} 个疑似挂靠就业单位",
+                    g.nodes, g.edges, g.rings, g.cross_county, g.staged_employers
+                ),
+                Lang::En => format!(
+                    "{} nodes, {} edges, {} rings, {} cross-county persons, {} staged employers",
+                    g.nodes, g.edges, g.rings, g.cross_county, g.staged_employers
+                ),
+            },
+        );
+    }
+    if let Some(c) = &s.cases {
+        line(
+            &mut out,
+            "案件：",
+            "cases: ",
+            match lang {
+                Lang::Zh => format!(
+                    "{} 件（新增 {}，持续 {}，重新打开 {}，已消失 {}）",
+                    c.cases, c.new, c.persisting, c.reopened, c.resolved
+                ),
+                Lang::En => format!(
+                    "{} ({} new, {} persisting, {} reopened, {} resolved)",
+                    c.cases, c.new, c.persisting, c.reopened, c.resolved
+                ),
+            },
+        );
+    }
+    line(&mut out, "政策 policy：", "policy: ", s.policy.clone());
+    line(&mut out, "线程：", "threads: ", s.threads.to_string());
+    line(
+        &mut out,
+        "耗时：",
+        "time: ",
+        match lang {
+            Lang::Zh => format!(
+                "共 {:.2} 秒（载入 {} ms，规则 {} ms，关联图 {} ms，保存 {} ms）",
+                s.total_ms as f64 / 1000.0,
+                s.load_ms,
+                s.rules_ms,
+                s.graph_ms,
+                s.store_ms
+            ),
+            Lang::En => format!(
+                "{:.2} s total (load {} ms, rules {} ms, graph {} ms, store {} ms)",
+                s.total_ms as f64 / 1000.0,
+                s.load_ms,
+                s.rules_ms,
+                s.graph_ms,
+                s.store_ms
+            ),
+        },
+    );
+    out
+}
+
+/// Display width of a string in a terminal: CJK and full-width characters take two columns.
+pub fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c as u32 {
+            0x1100..=0x115F
+            | 0x2E80..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6
+            | 0x20000..=0x3FFFD => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// A plain-text table with a header rule; `right[i]` right-aligns column `i` (numbers).
+pub fn render_table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(display_width(c));
+        }
+    }
+    let fmt_row = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut line = String::new();
+        for (i, c) in cells.enumerate() {
+            if i > 0 {
+                line.push_str(" | ");
+            }
+            let pad = " ".repeat(widths[i] - display_width(c));
+            if right.get(i).copied().unwrap_or(false) {
+                line.push_str(&pad);
+                line.push_str(c);
+            } else {
+                line.push_str(c);
+                line.push_str(&pad);
+            }
+        }
+        line.trim_end().to_string() + "\n"
+    };
+    let mut out = fmt_row(&mut headers.iter().copied());
+    out.push_str(
+        &widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("-+-"),
+    );
+    out.push('\n');
+    for r in rows {
+        out.push_str(&fmt_row(&mut r.iter().map(String::as_str)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_chinese_by_display_width() {
+        let t = render_table(
+            &["规则", "n"],
+            &[
+                vec!["ab".into(), "10".into()],
+                vec!["年龄".into(), "7".into()],
+            ],
+            &[false, true],
+        );
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "规则 |  n");
+        assert_eq!(lines[1], "-----+---");
+        assert_eq!(lines[2], "ab   | 10");
+        assert_eq!(lines[3], "年龄 |  7");
+    }
 }

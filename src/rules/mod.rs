@@ -19,6 +19,7 @@ pub mod common;
 pub mod deceased;
 pub mod employment_rate;
 pub mod employment_sham;
+pub mod engine;
 pub mod identity_conflict;
 pub mod invalid_id;
 pub mod living_allowance_excess;

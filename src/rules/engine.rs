@@ -1,0 +1,403 @@
+//! The sweep engine: runs every rule of [`RULES`] on one snapshot, in parallel on a local rayon
+//! pool, and returns the flags in CONTRACT §2 order with per-rule statistics.
+//!
+//! Determinism: rules run concurrently, but their results are collected by registry index
+//! (rayon's indexed `collect` keeps order), and each rule's flags are already in an order that
+//! depends only on the snapshot. So the flag list is the same for 1 thread or 16.
+
+use super::{Flag, RuleContext, RuleDef, RULES};
+use crate::model::Fen;
+use crate::policy::PolicySet;
+use crate::refdata::RefData;
+use crate::snapshot::Snapshot;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// What one rule did in a sweep (or why it did not run).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleStats {
+    pub rule: &'static str,
+    /// Input tables the rule needs that the snapshot lacks; non-empty: the rule was skipped.
+    pub missing_tables: Vec<&'static str>,
+    pub flags: usize,
+    /// Distinct claims in any flag of the rule.
+    pub claims_flagged: usize,
+    /// Sum of the amounts of those distinct claims (each claim once, even if several flags of
+    /// the rule name it), in fen.
+    pub amount_at_risk: Fen,
+    #[serde(serialize_with = "ser_millis")]
+    pub elapsed: Duration,
+}
+
+fn ser_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
+}
+
+impl RuleStats {
+    pub fn skipped(&self) -> bool {
+        !self.missing_tables.is_empty()
+    }
+
+    /// Why the rule was skipped, in Chinese: `缺少表 registry_ui`.
+    pub fn skip_reason_zh(&self) -> String {
+        format!("缺少表 {}", self.missing_tables.join("、"))
+    }
+
+    /// Why the rule was skipped, in English: `table registry_ui absent`.
+    pub fn skip_reason_en(&self) -> String {
+        let s = if self.missing_tables.len() > 1 {
+            "s"
+        } else {
+            ""
+        };
+        format!("table{s} {} absent", self.missing_tables.join(", "))
+    }
+}
+
+/// Everything a sweep of the rules yields.
+#[derive(Debug)]
+pub struct SweepResult {
+    /// In registry order; within a rule, in the rule's own order.
+    pub flags: Vec<Flag>,
+    /// One entry per rule of [`RULES`], in registry order (skipped rules included).
+    pub rules: Vec<RuleStats>,
+    pub claims: usize,
+    /// Claims no policy is in force on: no rule judges them.
+    pub claims_not_judged: usize,
+    /// Threads of the pool the rules ran on.
+    pub threads: usize,
+    pub elapsed: Duration,
+    /// Invariant breaches found and repaired while validating the flags (a rule's claims were
+    /// unsorted, duplicated or out of range). Empty when every rule keeps its contract.
+    pub defects: Vec<String>,
+}
+
+impl SweepResult {
+    /// The flags of one rule.
+    pub fn flags_of<'a>(&'a self, rule: &'a str) -> impl Iterator<Item = &'a Flag> + 'a {
+        self.flags.iter().filter(move |f| f.rule == rule)
+    }
+}
+
+/// Short Chinese name of a rule id, for summaries (the id itself stays the key everywhere).
+pub fn rule_zh(rule: &str) -> &'static str {
+    match rule {
+        "over_cap" => "年度超次申领",
+        "repeated_level" => "同职业同等级重复申领",
+        "amount_over_standard" => "超标准金额",
+        "living_allowance_excess" => "生活费补贴超标",
+        "skill_upgrade_ineligible" => "技能提升补贴不符条件",
+        "invalid_id" => "身份证号无效",
+        "deceased" => "死亡后申领",
+        "pensioner" => "领取养老金后申领",
+        "age_out_of_range" => "年龄不符",
+        "identity_conflict" => "一证多名",
+        "multi_id" => "一人多证",
+        "overlapping_training" => "培训时间重叠",
+        "cert_mismatch" => "证书不符",
+        "staff_trainee" => "机构人员参训",
+        "shared_contact" => "共用联系方式",
+        "prepay_excess" => "预拨超比例",
+        "employment_rate" => "就业率不达标",
+        "employment_sham" => "虚假就业",
+        _ => "",
+    }
+}
+
+/// Runs every rule (no progress display).
+pub fn run_rules(
+    snap: &Snapshot,
+    policies: &PolicySet,
+    refdata: &RefData,
+    threads: Option<usize>,
+) -> SweepResult {
+    run_rules_with_progress(snap, policies, refdata, threads, &ProgressBar::hidden())
+}
+
+/// A progress bar for a step with `len` units, drawn to stderr; invisible when stderr is not a
+/// terminal (indicatif checks), so logs and tests stay clean.
+pub fn progress_bar(len: u64, message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {msg:<14} [{bar:30}] {pos}/{len} {elapsed}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(message);
+    bar
+}
+
+/// Runs every rule, advancing `progress` by one per rule finished (its length is set here).
+pub fn run_rules_with_progress(
+    snap: &Snapshot,
+    policies: &PolicySet,
+    refdata: &RefData,
+    threads: Option<usize>,
+    progress: &ProgressBar,
+) -> SweepResult {
+    let started = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .thread_name(|i| format!("sweep-{i}"))
+        .build();
+    let ctx = RuleContext {
+        snap,
+        policies,
+        refdata,
+    };
+    progress.set_length(RULES.len() as u64);
+    let run_all = || {
+        let outcomes: Vec<(Vec<Flag>, Duration, Vec<&'static str>)> = RULES
+            .par_iter()
+            .map(|def| {
+                let outcome = run_one(&ctx, def);
+                progress.inc(1);
+                outcome
+            })
+            .collect();
+        let not_judged = snap
+            .claims
+            .par_iter()
+            .filter(|c| policies.for_date(c.date).is_none())
+            .count();
+        (outcomes, not_judged)
+    };
+    // A pool that cannot be built (no threads available) falls back to the global pool.
+    let (outcomes, claims_not_judged, threads_used) = match pool {
+        Ok(pool) => {
+            let (o, n) = pool.install(run_all);
+            (o, n, pool.current_num_threads())
+        }
+        Err(_) => {
+            let (o, n) = run_all();
+            (o, n, rayon::current_num_threads())
+        }
+    };
+    progress.finish_and_clear();
+
+    let mut flags = Vec::with_capacity(outcomes.iter().map(|o| o.0.len()).sum());
+    let mut rules = Vec::with_capacity(RULES.len());
+    let mut defects = Vec::new();
+    let mut seen = vec![false; snap.claims.len()];
+    for (def, (mut rule_flags, elapsed, missing)) in RULES.iter().zip(outcomes) {
+        validate(snap, def.id, &mut rule_flags, &mut defects);
+        let mut claims_flagged = 0;
+        let mut amount_at_risk = 0;
+        let mut touched = Vec::new();
+        for f in &rule_flags {
+            for &c in &f.claims {
+                if !seen[c as usize] {
+                    seen[c as usize] = true;
+                    touched.push(c);
+                    claims_flagged += 1;
+                    amount_at_risk += snap.claims[c as usize].amount;
+                }
+            }
+        }
+        for c in touched {
+            seen[c as usize] = false;
+        }
+        rules.push(RuleStats {
+            rule: def.id,
+            missing_tables: missing,
+            flags: rule_flags.len(),
+            claims_flagged,
+            amount_at_risk,
+            elapsed,
+        });
+        flags.append(&mut rule_flags);
+    }
+    SweepResult {
+        flags,
+        rules,
+        claims: snap.claims.len(),
+        claims_not_judged,
+        threads: threads_used,
+        elapsed: started.elapsed(),
+        defects,
+    }
+}
+
+/// Runs one rule unless one of the tables it needs is absent.
+fn run_one(ctx: &RuleContext, def: &RuleDef) -> (Vec<Flag>, Duration, Vec<&'static str>) {
+    let missing: Vec<&'static str> = def
+        .needs
+        .iter()
+        .copied()
+        .filter(|t| !ctx.snap.has_table(t))
+        .collect();
+    if !missing.is_empty() {
+        return (Vec::new(), Duration::ZERO, missing);
+    }
+    let t = Instant::now();
+    let flags = (def.run)(ctx);
+    (flags, t.elapsed(), missing)
+}
+
+/// Checks the flag invariants (claims in range, sorted, unique, non-empty, right rule id) and
+/// repairs what it can, recording each breach: a defect is reported, never hidden.
+fn validate(snap: &Snapshot, rule: &'static str, flags: &mut Vec<Flag>, defects: &mut Vec<String>) {
+    let n = snap.claims.len() as u32;
+    for f in flags.iter_mut() {
+        if f.rule != rule {
+            defects.push(format!(
+                "{rule}: flag on {} names rule {:?}",
+                f.subject, f.rule
+            ));
+            f.rule = rule;
+        }
+        if f.claims.iter().any(|&c| c >= n) {
+            defects.push(format!(
+                "{rule}: flag on {} names a claim index out of range",
+                f.subject
+            ));
+            f.claims.retain(|&c| c < n);
+        }
+        if !f.claims.windows(2).all(|w| w[0] < w[1]) {
+            defects.push(format!(
+                "{rule}: flag on {} has unsorted or repeated claims",
+                f.subject
+            ));
+            f.claims.sort_unstable();
+            f.claims.dedup();
+        }
+    }
+    let before = flags.len();
+    flags.retain(|f| !f.claims.is_empty());
+    if flags.len() != before {
+        defects.push(format!(
+            "{rule}: {} flag(s) without claims removed",
+            before - flags.len()
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dates::Date;
+    use crate::model::*;
+
+    fn claim(id: &str, person: &str, date: Date, amount: Fen) -> ClaimRow {
+        ClaimRow {
+            claim_id: id.into(),
+            id_number: person.into(),
+            name: "张伟".into(),
+            subsidy_type: Some(SubsidyType::NoLevelCert),
+            amount,
+            claim_date: date,
+            ..Default::default()
+        }
+    }
+
+    fn ledger() -> Ledger {
+        let d = |m, day| Date::from_ymd(2020, m, day).unwrap();
+        let p = "371302199003070015";
+        Ledger {
+            present: vec!["claims"],
+            claims: vec![
+                claim("C1", p, d(1, 5), 100_000),
+                claim("C2", p, d(2, 5), 100_000),
+                claim("C3", p, d(3, 5), 100_000),
+                claim("C4", p, d(4, 5), 100_000),
+                // Before the policy took effect: not judged.
+                claim("C0", p, Date::from_ymd(2015, 4, 5).unwrap(), 100_000),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn rules_needing_absent_tables_are_skipped_with_a_reason() {
+        let snap = Snapshot::from_ledger(&ledger());
+        let r = run_rules(
+            &snap,
+            &PolicySet::embedded_default(),
+            RefData::embedded(),
+            Some(2),
+        );
+        assert_eq!(r.rules.len(), RULES.len());
+        let ui = r
+            .rules
+            .iter()
+            .find(|s| s.rule == "skill_upgrade_ineligible")
+            .unwrap();
+        assert!(ui.skipped());
+        assert_eq!(ui.skip_reason_zh(), "缺少表 registry_ui");
+        assert_eq!(ui.skip_reason_en(), "table registry_ui absent");
+        let staff = r.rules.iter().find(|s| s.rule == "staff_trainee").unwrap();
+        assert_eq!(staff.skip_reason_en(), "tables staff, institutions absent");
+        assert!(!r
+            .rules
+            .iter()
+            .find(|s| s.rule == "over_cap")
+            .unwrap()
+            .skipped());
+        assert_eq!(r.claims, 5);
+        assert_eq!(r.claims_not_judged, 1);
+        assert_eq!(r.threads, 2);
+        assert!(r.defects.is_empty(), "{:?}", r.defects);
+    }
+
+    #[test]
+    fn over_cap_stats_count_distinct_claims_and_amounts() {
+        let snap = Snapshot::from_ledger(&ledger());
+        let r = run_rules(
+            &snap,
+            &PolicySet::embedded_default(),
+            RefData::embedded(),
+            Some(1),
+        );
+        let over: Vec<&Flag> = r.flags_of("over_cap").collect();
+        assert_eq!(over.len(), 1);
+        assert_eq!(snap.claim_id(over[0].claims[0] as usize), "C4");
+        let s = r.rules.iter().find(|s| s.rule == "over_cap").unwrap();
+        assert_eq!(
+            (s.flags, s.claims_flagged, s.amount_at_risk),
+            (1, 1, 100_000)
+        );
+    }
+
+    #[test]
+    fn flags_follow_registry_order() {
+        let snap = Snapshot::from_ledger(&ledger());
+        let r = run_rules(
+            &snap,
+            &PolicySet::embedded_default(),
+            RefData::embedded(),
+            Some(4),
+        );
+        let pos = |id: &str| RULES.iter().position(|d| d.id == id).unwrap();
+        assert!(r.flags.windows(2).all(|w| pos(w[0].rule) <= pos(w[1].rule)));
+    }
+
+    #[test]
+    fn validation_repairs_and_reports_broken_flags() {
+        let snap = Snapshot::from_ledger(&ledger());
+        let mk = |claims: Vec<u32>| Flag {
+            rule: "over_cap",
+            subject_kind: "claim",
+            subject: "S".into(),
+            claims,
+            amount_at_risk: 0,
+            severity: crate::policy::Severity::Low,
+            explanation_zh: String::new(),
+            explanation_en: String::new(),
+        };
+        let mut flags = vec![
+            mk(vec![0, 1, 2]),
+            mk(vec![2, 1, 1]),
+            mk(vec![99]),
+            mk(vec![]),
+        ];
+        let mut defects = Vec::new();
+        validate(&snap, "over_cap", &mut flags, &mut defects);
+        assert_eq!(
+            flags.iter().map(|f| f.claims.clone()).collect::<Vec<_>>(),
+            vec![vec![0, 1, 2], vec![1, 2]]
+        );
+        assert_eq!(defects.len(), 3, "{defects:?}");
+    }
+}
