@@ -16,6 +16,8 @@
 //!   characters ≥ the policy's `identity.min_jaro_winkler`. With 0.85 this admits slips in names
 //!   of four or more characters and in romanised names, not in two- or three-character names
 //!   (`张伟`/`张玮` is judged by its pinyin, not by this test).
+//! - A name in Latin letters matches a Chinese name it spells in toneless pinyin
+//!   (`ZHANG WEI` / `张伟`); otherwise Latin and Chinese names are different names.
 //! - Never `strsim::sorensen_dice`: it counts bytes, which is meaningless for Chinese.
 
 use pinyin::ToPinyinMulti;
@@ -286,12 +288,49 @@ impl NameKey {
         self.normalized == other.normalized
             || self.sounds_like(other)
             || self.typing_variant_of(other, min_jw)
+            || self.romanises(other)
+            || other.romanises(self)
+    }
+
+    /// This name is the toneless pinyin of `other` written in Latin letters (`ZHANG WEI` for
+    /// `张伟`; `ü` may be written `v` or `u`).
+    pub fn romanises(&self, other: &NameKey) -> bool {
+        let latin = self.normalized.as_bytes();
+        !latin.is_empty()
+            && latin.iter().all(u8::is_ascii_lowercase)
+            && other.sounds.iter().all(|s| matches!(s, Sound::Readings(_)))
+            && spells(latin, &other.sounds)
     }
 }
 
+/// Whether `latin` is the concatenation of one reading of each sound, in order.
+fn spells(latin: &[u8], sounds: &[Sound]) -> bool {
+    let Some((first, rest)) = sounds.split_first() else {
+        return latin.is_empty();
+    };
+    let Sound::Readings(readings) = first else {
+        return false;
+    };
+    readings.iter().any(|r| {
+        let spellings: [Option<String>; 3] = if r.contains('ü') {
+            [
+                Some(r.replace('ü', "v")),
+                Some(r.replace('ü', "u")),
+                Some(r.replace('ü', "yu")),
+            ]
+        } else {
+            [Some(r.to_string()), None, None]
+        };
+        spellings
+            .iter()
+            .flatten()
+            .any(|sp| latin.starts_with(sp.as_bytes()) && spells(&latin[sp.len()..], rest))
+    })
+}
+
 /// True when `a` and `b` are spellings of one name: equal after [`normalize`], homophones
-/// (same length, equal toneless pinyin), or a one-character typing variant with Jaro-Winkler
-/// ≥ `min_jw`. See the module documentation for the decisions behind each test.
+/// (same length, equal toneless pinyin), a one-character typing variant with Jaro-Winkler
+/// ≥ `min_jw`, or one is the other written in pinyin. See the module documentation for the decisions behind each test.
 pub fn same_person_name(a: &str, b: &str, min_jw: f64) -> bool {
     NameKey::new(a).same_person(&NameKey::new(b), min_jw)
 }

@@ -109,6 +109,20 @@ fn typing_variants_need_long_names_and_the_policy_similarity() {
 }
 
 #[test]
+fn a_name_written_in_pinyin_is_the_same_name() {
+    assert!(same("ZHANG WEI", "张伟"));
+    assert!(same("Ｚｈａｎｇ　Ｗｅｉ", "張偉"));
+    assert!(same("lv li", "吕丽"));
+    assert!(same("lyuli", "吕丽"));
+    assert!(!same("ZHANG WEI", "李娜"));
+    assert!(
+        !same("zhangwei", "张伟强"),
+        "every character must be spelled"
+    );
+    assert!(!same("zhang", "张伟"));
+}
+
+#[test]
 fn polyphonic_surnames_read_as_surnames() {
     assert_eq!(pinyin_of("单伟"), ["shan", "wei"]);
     assert_eq!(pinyin_of("曾丽")[0], "zeng");
