@@ -1,2 +1,237 @@
-//! (being built)
+//! The entity graph across counties (issue 4): single rules catch single claims, the graph
+//! catches organised fraud.
+//!
+//! - [`entity`]: the petgraph graph of persons, names, phones, bank accounts, organisations,
+//!   classes, certificates and counties, whose edges carry the claims behind them; neighbourhood
+//!   export as Graphviz DOT and JSON.
+//! - [`rings`]: persons tied across institutions or counties by shared identifiers.
+//! - [`cross_county`]: persons claiming in several counties in one year, with their path.
+//! - [`staged`]: employers that "hire" a project class for the employment check.
+//! - [`risk`]: institutions ranked by an explainable score (flagged claims, rings, certificate
+//!   bursts, unusual occupations, bunching above the employment threshold, Benford).
+//! - [`stats`]: the Benford first-digit test (MAD, Nigrini's bands) and the bunching test.
+//! - [`links`]: organisations linked through legal representatives, phones and staff.
+//! - [`store`]: the findings' tables in the sweep database.
+//!
+//! Invariants: every number comes from the policy (`[graph]` and the sections it reuses), every
+//! finding lists the snapshot claim indices (sorted) it rests on, and every list is sorted by
+//! values that depend only on the snapshot, never on thread count or hash order.
+
+pub mod cross_county;
+pub mod entity;
 pub mod links;
+pub mod rings;
+pub mod risk;
+pub mod staged;
+pub mod stats;
+pub mod store;
+
+pub use cross_county::{CountyStop, CrossCountyPerson};
+pub use entity::{build, EdgeKind, EntityGraph, NodeKind, SubEdge, SubNode, Subgraph};
+pub use rings::{IdentifierKind, Ring, SharedIdentifier};
+pub use risk::{Evidence, InstitutionRisk};
+pub use staged::{StagedClass, StagedEmployer};
+pub use stats::{BenfordTest, BunchingTest, Conformity};
+
+use crate::policy::{Policy, PolicySet};
+use crate::rules::Flag;
+use crate::snapshot::Snapshot;
+
+/// Everything the graph finds in one sweep.
+#[derive(Clone, Debug, Default)]
+pub struct GraphFindings {
+    /// Sorted by score (highest first), then smallest claim index; `id` = position + 1.
+    pub rings: Vec<Ring>,
+    /// Sorted by ID number, then year.
+    pub cross_county: Vec<CrossCountyPerson>,
+    /// Ranked: score, amount at risk (highest first), then institution code.
+    pub institution_risk: Vec<InstitutionRisk>,
+    /// Sorted by employer code.
+    pub staged_employers: Vec<StagedEmployer>,
+    /// Bunching of declared project employment rates over the whole ledger, if any project.
+    pub bunching: Option<BunchingTest>,
+    /// Benford test on every varying amount of the ledger, if enough amounts.
+    pub benford: Option<BenfordTest>,
+    /// Size of the graph the findings come from.
+    pub nodes: usize,
+    pub edges: usize,
+    /// The claim ids of every claim index the findings mention, so that they can be stored
+    /// and shown without the snapshot.
+    pub claim_names: ClaimNames,
+}
+
+impl GraphFindings {
+    /// The claim id of a snapshot claim index mentioned in the findings.
+    pub fn claim_id(&self, claim: u32) -> &str {
+        self.claim_names.get(claim).unwrap_or("")
+    }
+
+    /// Claim ids of claim indices mentioned in the findings.
+    pub fn claim_ids(&self, claims: &[u32]) -> Vec<String> {
+        claims
+            .iter()
+            .map(|&c| self.claim_id(c).to_string())
+            .collect()
+    }
+}
+
+/// Claim ids of a sorted set of claim indices (one string buffer, binary search).
+#[derive(Clone, Debug, Default)]
+pub struct ClaimNames {
+    indices: Vec<u32>,
+    offsets: Vec<usize>,
+    buf: String,
+}
+
+impl ClaimNames {
+    pub fn new(snap: &Snapshot, mut indices: Vec<u32>) -> ClaimNames {
+        indices.sort_unstable();
+        indices.dedup();
+        let mut buf = String::new();
+        let mut offsets = Vec::with_capacity(indices.len() + 1);
+        offsets.push(0);
+        for &i in &indices {
+            buf.push_str(snap.claim_id(i as usize));
+            offsets.push(buf.len());
+        }
+        ClaimNames {
+            indices,
+            offsets,
+            buf,
+        }
+    }
+
+    pub fn get(&self, claim: u32) -> Option<&str> {
+        let k = self.indices.binary_search(&claim).ok()?;
+        Some(&self.buf[self.offsets[k]..self.offsets[k + 1]])
+    }
+
+    pub fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+}
+
+/// Builds the entity graph of the snapshot and analyses it. `flags` are the sweep's flags (for
+/// each institution's share of flagged claims).
+pub fn analyse(snap: &Snapshot, flags: &[Flag], policies: &PolicySet) -> GraphFindings {
+    let g = build(snap);
+    analyse_graph(&g, flags, policies)
+}
+
+/// Analyses an entity graph already built.
+pub fn analyse_graph(g: &EntityGraph, flags: &[Flag], policies: &PolicySet) -> GraphFindings {
+    let snap = g.snap;
+    let by_person = ClaimGroups::build(snap.ids.len(), snap.claims.iter().map(|c| c.person));
+    let rings = rings::find(g, &by_person, policies);
+    let cross_county = cross_county::find(snap, &by_person, policies);
+    let staged_employers = staged::find(snap, policies);
+    let (institution_risk, bunching, benford) = risk::rank(snap, flags, &rings, policies);
+    let mut mentioned: Vec<u32> = Vec::new();
+    for r in &rings {
+        mentioned.extend(&r.claims);
+    }
+    for c in &cross_county {
+        mentioned.extend(&c.claims);
+    }
+    for e in &staged_employers {
+        mentioned.extend(&e.claims);
+    }
+    for r in &institution_risk {
+        for e in &r.evidence {
+            mentioned.extend(&e.claims);
+        }
+    }
+    let claim_names = ClaimNames::new(snap, mentioned);
+    GraphFindings {
+        rings,
+        cross_county,
+        institution_risk,
+        staged_employers,
+        bunching,
+        benford,
+        nodes: g.node_count(),
+        edges: g.edge_count(),
+        claim_names,
+    }
+}
+
+/// Claim indices grouped by a dense key (CSR); key 0 (absent) is kept as a group too.
+/// `members(k)` lists the claims of key `k` in ascending (claim-id) order.
+pub(crate) struct ClaimGroups {
+    offsets: Vec<u32>,
+    claims: Vec<u32>,
+}
+
+impl ClaimGroups {
+    pub(crate) fn build(n_keys: usize, keys: impl Iterator<Item = u32> + Clone) -> ClaimGroups {
+        let n_keys = n_keys.max(1);
+        let mut offsets = vec![0u32; n_keys + 1];
+        for k in keys.clone() {
+            offsets[k as usize + 1] += 1;
+        }
+        for i in 0..n_keys {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let mut claims = vec![0u32; offsets[n_keys] as usize];
+        for (i, k) in keys.enumerate() {
+            let slot = &mut fill[k as usize];
+            claims[*slot as usize] = i as u32;
+            *slot += 1;
+        }
+        ClaimGroups { offsets, claims }
+    }
+
+    pub(crate) fn keys(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub(crate) fn members(&self, k: u32) -> &[u32] {
+        let k = k as usize;
+        if k + 1 >= self.offsets.len() {
+            return &[];
+        }
+        &self.claims[self.offsets[k] as usize..self.offsets[k + 1] as usize]
+    }
+}
+
+/// The policy judging a group of claims: the one in force on its latest claim (as the rules
+/// do for groups); `None` when no policy is in force then.
+pub(crate) fn policy_of_latest<'p>(
+    snap: &Snapshot,
+    policies: &'p PolicySet,
+    claims: &[u32],
+) -> Option<&'p Policy> {
+    claims
+        .iter()
+        .map(|&i| snap.claims[i as usize].date)
+        .max()
+        .and_then(|d| policies.for_date(d))
+}
+
+/// Claim ids of claim indices, for explanations and storage.
+pub fn claim_ids(snap: &Snapshot, claims: &[u32]) -> Vec<String> {
+    claims
+        .iter()
+        .map(|&c| snap.claim_id(c as usize).to_string())
+        .collect()
+}
+
+/// The first few claim ids, then a count: `C1、C2、C3…共12条`.
+pub(crate) fn shown_claims(snap: &Snapshot, claims: &[u32], sep: &str) -> String {
+    const SHOWN: usize = 5;
+    let ids: Vec<&str> = claims
+        .iter()
+        .take(SHOWN)
+        .map(|&c| snap.claim_id(c as usize))
+        .collect();
+    if claims.len() > SHOWN {
+        format!("{}…", ids.join(sep))
+    } else {
+        ids.join(sep)
+    }
+}

@@ -1,0 +1,541 @@
+//! Rings: persons tied together by shared identifiers across institutions or counties.
+//!
+//! Identifiers are read off the entity graph: a phone or bank-account node used by two or more
+//! persons (or by a person and an institution, whose phone trainees should not carry), and an
+//! institution's legal representative who claims subsidies himself (tying him to it). Persons
+//! and institutions sharing identifiers are merged by union-find (weakly connected components
+//! of the person–identifier–institution graph). A component is a ring when
+//! - it has at least `graph.ring_min_persons` persons,
+//! - their claims (and the tied institutions) span at least
+//!   `graph.ring_min_institutions_or_counties` institutions or counties, and
+//! - at least one of its ties is more than a family explains: a phone shared by at most
+//!   `shared_contact.max_persons_per_phone` persons whose claims are all at one institution in
+//!   one county is a family's phone (a bank account likewise within
+//!   `max_persons_per_bank_account`); any other tie is not.
+//!
+//! A ring's claims are all claims of its persons; its score is a weighted sum of its size
+//! (persons, institutions, counties, shared identifiers, amount per 10,000 yuan), with the
+//! weights of `[graph]`, and each term is listed so the score can be recomputed by hand.
+
+use super::entity::{EdgeKind, EntityGraph, NodeKind};
+use super::{policy_of_latest, shown_claims, ClaimGroups};
+use crate::model::{fen_to_yuan, Fen};
+use crate::policy::{Policy, PolicySet};
+use rayon::prelude::*;
+
+/// What kind of identifier ties a ring together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IdentifierKind {
+    Phone,
+    BankAccount,
+    LegalRep,
+}
+
+impl IdentifierKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            IdentifierKind::Phone => "phone",
+            IdentifierKind::BankAccount => "bank_account",
+            IdentifierKind::LegalRep => "legal_rep",
+        }
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            IdentifierKind::Phone => "联系电话",
+            IdentifierKind::BankAccount => "银行账号",
+            IdentifierKind::LegalRep => "法定代表人",
+        }
+    }
+    pub fn en(self) -> &'static str {
+        match self {
+            IdentifierKind::Phone => "phone",
+            IdentifierKind::BankAccount => "bank account",
+            IdentifierKind::LegalRep => "legal representative",
+        }
+    }
+}
+
+/// One identifier shared inside a ring.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedIdentifier {
+    pub kind: IdentifierKind,
+    pub value: String,
+    /// ID numbers of the persons using it, sorted.
+    pub persons: Vec<String>,
+    /// Institutions tied to it directly (their phone, or represented by it), sorted codes.
+    pub institutions: Vec<String>,
+    /// Claims carrying it (for a legal representative: his own claims), ascending.
+    pub claims: Vec<u32>,
+    /// Within what a family explains (see the module doc).
+    pub family_like: bool,
+}
+
+/// One weighted term of a score: `value × weight = points`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoreTerm {
+    pub code: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+    pub value: f64,
+    pub weight: f64,
+    pub points: f64,
+}
+
+impl ScoreTerm {
+    pub(crate) fn new(
+        code: &'static str,
+        zh: &'static str,
+        en: &'static str,
+        value: f64,
+        weight: f64,
+    ) -> ScoreTerm {
+        ScoreTerm {
+            code,
+            zh,
+            en,
+            value,
+            weight,
+            points: value * weight,
+        }
+    }
+}
+
+/// A ring of persons and institutions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ring {
+    /// 1-based rank in the sweep's ring list.
+    pub id: u32,
+    pub score: f64,
+    pub terms: Vec<ScoreTerm>,
+    /// Person ids (snapshot), in the order of `persons`.
+    pub person_ids: Vec<u32>,
+    /// ID numbers, sorted.
+    pub persons: Vec<String>,
+    /// Institution codes (of the claims, and tied directly), sorted.
+    pub institutions: Vec<String>,
+    /// County codes of the claims, sorted.
+    pub counties: Vec<String>,
+    /// Sorted by kind, then value.
+    pub shared: Vec<SharedIdentifier>,
+    /// All claims of the persons, ascending.
+    pub claims: Vec<u32>,
+    pub amount: Fen,
+    pub explanation_zh: String,
+    pub explanation_en: String,
+}
+
+/// An identifier tying persons (and institutions) together, before components are formed.
+struct Tie {
+    kind: IdentifierKind,
+    value: String,
+    persons: Vec<u32>,
+    orgs: Vec<u32>,
+    claims: Vec<u32>,
+    family_like: bool,
+}
+
+/// A phone or bank node as a tie, if two or more persons (or a person and an institution)
+/// use it and a policy judges its claims.
+fn tie_of_contact(
+    g: &EntityGraph,
+    kind: IdentifierKind,
+    id: u32,
+    policies: &PolicySet,
+) -> Option<Tie> {
+    let snap = g.snap;
+    let (node_kind, edge_kind) = match kind {
+        IdentifierKind::Phone => (NodeKind::Phone, EdgeKind::UsesPhone),
+        _ => (NodeKind::Bank, EdgeKind::UsesBank),
+    };
+    let node = g.node(node_kind, id);
+    let users = g.incoming(node, edge_kind);
+    let orgs: Vec<u32> = if kind == IdentifierKind::Phone {
+        g.incoming(node, EdgeKind::OrgPhone)
+            .iter()
+            .map(|(o, _)| g.data(*o).id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if users.is_empty() || users.len() + orgs.len() < 2 {
+        return None;
+    }
+    let persons: Vec<u32> = users.iter().map(|(p, _)| g.data(*p).id).collect();
+    let mut claims: Vec<u32> = users
+        .iter()
+        .flat_map(|(_, e)| g.claims_of(e).iter().copied())
+        .collect();
+    claims.sort_unstable();
+    let policy = policy_of_latest(snap, policies, &claims)?;
+    let max = match kind {
+        IdentifierKind::Phone => policy.shared_contact.max_persons_per_phone,
+        _ => policy.shared_contact.max_persons_per_bank_account,
+    } as usize;
+    let first = &snap.claims[claims[0] as usize];
+    let one_place = claims.iter().all(|&c| {
+        let c = &snap.claims[c as usize];
+        c.institution == first.institution && c.county == first.county
+    });
+    let family_like = orgs.is_empty() && persons.len() <= max && one_place;
+    let value = match kind {
+        IdentifierKind::Phone => snap.phones.resolve(id),
+        _ => snap.banks.resolve(id),
+    };
+    Some(Tie {
+        kind,
+        value: value.to_string(),
+        persons,
+        orgs,
+        claims,
+        family_like,
+    })
+}
+
+/// Minimal union-find with path halving; the smaller index becomes the root.
+struct UnionFind(Vec<u32>);
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind((0..n as u32).collect())
+    }
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.0[x as usize] != x {
+            let p = self.0[self.0[x as usize] as usize];
+            self.0[x as usize] = p;
+            x = p;
+        }
+        x
+    }
+    fn union(&mut self, a: u32, b: u32) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            let (lo, hi) = (a.min(b), a.max(b));
+            self.0[hi as usize] = lo;
+        }
+    }
+}
+
+pub(crate) fn find(g: &EntityGraph, by_person: &ClaimGroups, policies: &PolicySet) -> Vec<Ring> {
+    let snap = g.snap;
+    let mut ties: Vec<Tie> = (1..snap.phones.len() as u32)
+        .into_par_iter()
+        .filter_map(|id| tie_of_contact(g, IdentifierKind::Phone, id, policies))
+        .collect();
+    ties.extend(
+        (1..snap.banks.len() as u32)
+            .into_par_iter()
+            .filter_map(|id| tie_of_contact(g, IdentifierKind::BankAccount, id, policies))
+            .collect::<Vec<_>>(),
+    );
+    // A legal representative who claims himself ties his claims to the institution.
+    for inst in &snap.institutions {
+        if inst.legal_rep == 0 || inst.org == 0 {
+            continue;
+        }
+        let claims = by_person.members(inst.legal_rep);
+        if claims.is_empty() || policy_of_latest(snap, policies, claims).is_none() {
+            continue;
+        }
+        ties.push(Tie {
+            kind: IdentifierKind::LegalRep,
+            value: snap.ids.resolve(inst.legal_rep).to_string(),
+            persons: vec![inst.legal_rep],
+            orgs: vec![inst.org],
+            claims: claims.to_vec(),
+            family_like: false,
+        });
+    }
+
+    // Components over persons [0, P) and organisations [P, P + O).
+    let n_persons = snap.ids.len() as u32;
+    let mut uf = UnionFind::new(snap.ids.len() + snap.orgs.len());
+    for t in &ties {
+        let mut members = t
+            .persons
+            .iter()
+            .copied()
+            .chain(t.orgs.iter().map(|&o| n_persons + o));
+        if let Some(first) = members.next() {
+            for m in members {
+                uf.union(first, m);
+            }
+        }
+    }
+    let mut by_root: Vec<(u32, usize)> = ties
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let first = t
+                .persons
+                .first()
+                .copied()
+                .unwrap_or_else(|| n_persons + t.orgs[0]);
+            (uf.find(first), i)
+        })
+        .collect();
+    by_root.sort_unstable();
+    let groups: Vec<Vec<usize>> = by_root
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|c| c.iter().map(|&(_, i)| i).collect())
+        .collect();
+
+    let mut rings: Vec<Ring> = groups
+        .par_iter()
+        .filter_map(|members| {
+            ring_of(
+                g,
+                by_person,
+                policies,
+                members.iter().map(|&i| &ties[i]).collect(),
+            )
+        })
+        .collect();
+    rings.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.claims.first().cmp(&b.claims.first()))
+    });
+    for (i, r) in rings.iter_mut().enumerate() {
+        r.id = i as u32 + 1;
+    }
+    rings
+}
+
+fn ring_of(
+    g: &EntityGraph,
+    by_person: &ClaimGroups,
+    policies: &PolicySet,
+    ties: Vec<&Tie>,
+) -> Option<Ring> {
+    let snap = g.snap;
+    let mut person_ids: Vec<u32> = ties
+        .iter()
+        .flat_map(|t| t.persons.iter().copied())
+        .collect();
+    person_ids.sort_unstable();
+    person_ids.dedup();
+    if person_ids.len() < 2 || ties.iter().all(|t| t.family_like) {
+        return None;
+    }
+    let mut claims: Vec<u32> = person_ids
+        .iter()
+        .flat_map(|&p| by_person.members(p).iter().copied())
+        .collect();
+    claims.sort_unstable();
+    let policy: &Policy = policy_of_latest(snap, policies, &claims)?;
+    let gp = &policy.graph;
+    if (person_ids.len() as u32) < gp.ring_min_persons {
+        return None;
+    }
+    let mut orgs: Vec<u32> = claims
+        .iter()
+        .map(|&c| snap.claims[c as usize].institution)
+        .collect();
+    orgs.extend(ties.iter().flat_map(|t| t.orgs.iter().copied()));
+    let mut institutions: Vec<String> = orgs
+        .iter()
+        .filter(|&&o| o != 0)
+        .map(|&o| snap.orgs.resolve(o).to_string())
+        .collect();
+    institutions.sort();
+    institutions.dedup();
+    let mut counties: Vec<String> = claims
+        .iter()
+        .map(|&c| snap.claims[c as usize].county)
+        .filter(|&c| c != 0)
+        .map(|c| snap.counties.resolve(c).to_string())
+        .collect();
+    counties.sort();
+    counties.dedup();
+    let spread = institutions.len().max(counties.len()) as u32;
+    if spread < gp.ring_min_institutions_or_counties {
+        return None;
+    }
+
+    let mut persons_sorted: Vec<(String, u32)> = person_ids
+        .iter()
+        .map(|&p| (snap.ids.resolve(p).to_string(), p))
+        .collect();
+    persons_sorted.sort();
+    let persons: Vec<String> = persons_sorted.iter().map(|(s, _)| s.clone()).collect();
+    let person_ids: Vec<u32> = persons_sorted.iter().map(|&(_, p)| p).collect();
+    let mut shared: Vec<SharedIdentifier> = ties
+        .iter()
+        .map(|t| {
+            let mut ps: Vec<String> = t
+                .persons
+                .iter()
+                .map(|&p| snap.ids.resolve(p).to_string())
+                .collect();
+            ps.sort();
+            let mut os: Vec<String> = t
+                .orgs
+                .iter()
+                .map(|&o| snap.orgs.resolve(o).to_string())
+                .collect();
+            os.sort();
+            os.dedup();
+            SharedIdentifier {
+                kind: t.kind,
+                value: t.value.clone(),
+                persons: ps,
+                institutions: os,
+                claims: t.claims.clone(),
+                family_like: t.family_like,
+            }
+        })
+        .collect();
+    shared.sort_by(|a, b| {
+        (a.kind, &a.value, &a.institutions).cmp(&(b.kind, &b.value, &b.institutions))
+    });
+    let amount: Fen = claims.iter().map(|&c| snap.claims[c as usize].amount).sum();
+
+    let terms = vec![
+        ScoreTerm::new(
+            "persons",
+            "人数",
+            "persons",
+            persons.len() as f64,
+            gp.ring_weight_person,
+        ),
+        ScoreTerm::new(
+            "institutions",
+            "机构数",
+            "institutions",
+            institutions.len() as f64,
+            gp.ring_weight_institution,
+        ),
+        ScoreTerm::new(
+            "counties",
+            "县区数",
+            "counties",
+            counties.len() as f64,
+            gp.ring_weight_county,
+        ),
+        ScoreTerm::new(
+            "identifiers",
+            "共用标识数",
+            "shared identifiers",
+            shared.len() as f64,
+            gp.ring_weight_identifier,
+        ),
+        ScoreTerm::new(
+            "amount_10k_yuan",
+            "金额（万元）",
+            "amount (10,000 yuan)",
+            amount as f64 / 1_000_000.0,
+            gp.ring_weight_per_10k_yuan,
+        ),
+    ];
+    let score = terms.iter().map(|t| t.points).sum::<f64>();
+
+    let ids_zh: Vec<String> = shared
+        .iter()
+        .take(6)
+        .map(|s| {
+            let who = if s.institutions.is_empty() {
+                format!("{}人", s.persons.len())
+            } else {
+                format!("{}人及机构{}", s.persons.len(), s.institutions.join("、"))
+            };
+            format!("{} {}（{who}）", s.kind.zh(), s.value)
+        })
+        .collect();
+    let ids_en: Vec<String> = shared
+        .iter()
+        .take(6)
+        .map(|s| {
+            let who = if s.institutions.is_empty() {
+                format!("{} persons", s.persons.len())
+            } else {
+                format!(
+                    "{} persons and institution {}",
+                    s.persons.len(),
+                    s.institutions.join(", ")
+                )
+            };
+            format!("{} {} ({who})", s.kind.en(), s.value)
+        })
+        .collect();
+    let more_zh = if shared.len() > 6 {
+        format!("等{}个标识", shared.len())
+    } else {
+        String::new()
+    };
+    let more_en = if shared.len() > 6 {
+        format!(" and more ({} identifiers)", shared.len())
+    } else {
+        String::new()
+    };
+    let formula = terms
+        .iter()
+        .map(|t| format!("{}{}×{}", t.zh, fmt_num(t.value), fmt_num(t.weight)))
+        .collect::<Vec<_>>()
+        .join("+");
+    let formula_en = terms
+        .iter()
+        .map(|t| format!("{} {} × {}", t.en, fmt_num(t.value), fmt_num(t.weight)))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let explanation_zh = format!(
+        "{}人（{}{}）跨{}家机构（{}）、{}个县区（{}），通过共用{}{}相互关联；涉及申领{}条（{}），金额{}元。评分{:.2}＝{}。依据：{}",
+        persons.len(),
+        persons.iter().take(5).cloned().collect::<Vec<_>>().join("、"),
+        if persons.len() > 5 { "…" } else { "" },
+        institutions.len(),
+        institutions.join("、"),
+        counties.len(),
+        counties.join("、"),
+        ids_zh.join("、"),
+        more_zh,
+        claims.len(),
+        shown_claims(snap, &claims, "、"),
+        fen_to_yuan(amount),
+        score,
+        formula,
+        gp.clause
+    );
+    let explanation_en = format!(
+        "{} persons ({}{}) across {} institutions ({}) and {} counties ({}) are tied by shared {}{}; {} claims ({}), {} yuan. Score {:.2} = {}. Policy: {}",
+        persons.len(),
+        persons.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+        if persons.len() > 5 { "…" } else { "" },
+        institutions.len(),
+        institutions.join(", "),
+        counties.len(),
+        counties.join(", "),
+        ids_en.join(", "),
+        more_en,
+        claims.len(),
+        shown_claims(snap, &claims, ", "),
+        fen_to_yuan(amount),
+        score,
+        formula_en,
+        gp.clause
+    );
+    Some(Ring {
+        id: 0,
+        score,
+        terms,
+        person_ids,
+        persons,
+        institutions,
+        counties,
+        shared,
+        claims,
+        amount,
+        explanation_zh,
+        explanation_en,
+    })
+}
+
+/// A number without trailing zeros: 2, 0.5, 1.23.
+pub(crate) fn fmt_num(x: f64) -> String {
+    let s = format!("{x:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}

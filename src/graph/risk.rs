@@ -1,0 +1,497 @@
+//! Institution risk: every institution that has claims, ranked by an explainable score.
+//!
+//! Score = Σ value × weight over these terms (weights from `[graph]`), each with the claims it
+//! rests on:
+//! - `flagged_share`: percent of the institution's claims in any flag of the sweep (the amount
+//!   at risk is the sum of those claims' amounts);
+//! - `rings`: rings the institution is part of;
+//! - `cert_burst`: bursts of certificates of its trainees (at least `burst_min_certs` issued
+//!   within `burst_days` days);
+//! - `unusual_occupation`: percent of its claims in occupations that make up less than
+//!   `unusual_occupation_max_percent` of them (from `unusual_occupation_min_claims` claims on);
+//! - `bunching`: its projects' declared employment rates bunch just above
+//!   `project.min_employment_rate_percent` (see [`super::stats::bunching`]);
+//! - `benford`: its varying amounts (claim and living-allowance amounts) do not conform to
+//!   Benford's law (MAD above `benford_mad_nonconformity`), tested from `benford_min_amounts`
+//!   amounts with `benford_min_distinct` distinct values on.
+
+use super::rings::{fmt_num, Ring};
+use super::stats::{benford, bunching, BenfordTest, BunchingTest, Conformity};
+use super::{policy_of_latest, ClaimGroups};
+use crate::model::{fen_to_yuan, Fen};
+use crate::policy::{Policy, PolicySet};
+use crate::rules::Flag;
+use crate::snapshot::Snapshot;
+use rayon::prelude::*;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// One term of an institution's score, with what it rests on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evidence {
+    pub code: &'static str,
+    pub zh: String,
+    pub en: String,
+    pub value: f64,
+    pub weight: f64,
+    pub points: f64,
+    /// Claims behind the term, ascending (Benford: empty, as it rests on every amount of the
+    /// institution; its digit counts are in `detail`).
+    pub claims: Vec<u32>,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstitutionRisk {
+    /// 1-based.
+    pub rank: u32,
+    pub institution: u32,
+    pub code: String,
+    pub name: String,
+    pub score: f64,
+    pub claims: u32,
+    pub amount: Fen,
+    pub flagged_claims: u32,
+    pub amount_at_risk: Fen,
+    /// Ids of the rings it is part of.
+    pub rings: Vec<u32>,
+    pub evidence: Vec<Evidence>,
+}
+
+type RankResult = (
+    Vec<InstitutionRisk>,
+    Option<BunchingTest>,
+    Option<BenfordTest>,
+);
+
+pub(crate) fn rank(
+    snap: &Snapshot,
+    flags: &[Flag],
+    rings: &[Ring],
+    policies: &PolicySet,
+) -> RankResult {
+    let mut flagged = vec![false; snap.claims.len()];
+    for f in flags {
+        for &c in &f.claims {
+            if let Some(x) = flagged.get_mut(c as usize) {
+                *x = true;
+            }
+        }
+    }
+    let by_inst = ClaimGroups::build(snap.orgs.len(), snap.claims.iter().map(|c| c.institution));
+    let by_class = ClaimGroups::build(snap.class_keys.len(), snap.claims.iter().map(|c| c.class));
+
+    // Rings per institution code.
+    let mut rings_of: BTreeMap<&str, Vec<&Ring>> = BTreeMap::new();
+    for r in rings {
+        for i in &r.institutions {
+            rings_of.entry(i.as_str()).or_default().push(r);
+        }
+    }
+    // Projects per institution: (declared employed, declared trainees, class claims).
+    let mut projects_of: BTreeMap<u32, Vec<(i64, i64, u32)>> = BTreeMap::new();
+    let mut all_rates: Vec<(i64, i64)> = Vec::new();
+    for (k, p) in snap.projects.iter().enumerate() {
+        if p.class == 0 || (k > 0 && snap.projects[k - 1].class == p.class) {
+            continue;
+        }
+        let members = by_class.members(p.class);
+        let inst = snap
+            .class(p.class)
+            .map(|c| c.institution)
+            .filter(|&o| o != 0)
+            .or_else(|| {
+                members
+                    .first()
+                    .map(|&c| snap.claims[c as usize].institution)
+            })
+            .unwrap_or(0);
+        all_rates.push((p.employed_claimed as i64, p.trainees as i64));
+        if inst != 0 {
+            projects_of.entry(inst).or_default().push((
+                p.employed_claimed as i64,
+                p.trainees as i64,
+                p.class,
+            ));
+        }
+    }
+
+    let latest = snap.claims.iter().map(|c| c.date).max();
+    let overall: Option<&Policy> = latest
+        .and_then(|d| policies.for_date(d))
+        .or(policies.policies.last());
+    let ledger_bunching = overall.filter(|_| !all_rates.is_empty()).map(|p| {
+        bunching(
+            &all_rates,
+            p.project.min_employment_rate_percent,
+            p.graph.bunching_window_percent,
+            p.graph.bunching_min_projects,
+            p.graph.bunching_min_z,
+        )
+    });
+    let ledger_benford = overall.and_then(|p| {
+        let g = &p.graph;
+        benford(
+            snap.claims.iter().flat_map(|c| [c.amount, c.living_amount]),
+            g.benford_mad_close,
+            g.benford_mad_acceptable,
+            g.benford_mad_nonconformity,
+        )
+        .filter(|t| {
+            t.n >= g.benford_min_amounts as u64 && t.distinct >= g.benford_min_distinct as u64
+        })
+    });
+
+    let mut ranked: Vec<InstitutionRisk> = (1..by_inst.keys() as u32)
+        .into_par_iter()
+        .filter_map(|org| {
+            let claims = by_inst.members(org);
+            let policy = policy_of_latest(snap, policies, claims)?;
+            let code = snap.orgs.resolve(org);
+            let projects = projects_of.get(&org).map(Vec::as_slice).unwrap_or(&[]);
+            let rs = rings_of.get(code).map(Vec::as_slice).unwrap_or(&[]);
+            Some(assess(
+                snap, org, claims, &flagged, rs, projects, &by_class, policy,
+            ))
+        })
+        .collect();
+    ranked.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.amount_at_risk.cmp(&a.amount_at_risk))
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    for (i, r) in ranked.iter_mut().enumerate() {
+        r.rank = i as u32 + 1;
+    }
+    (ranked, ledger_bunching, ledger_benford)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn assess(
+    snap: &Snapshot,
+    org: u32,
+    claims: &[u32],
+    flagged: &[bool],
+    rings: &[&Ring],
+    projects: &[(i64, i64, u32)],
+    by_class: &ClaimGroups,
+    policy: &Policy,
+) -> InstitutionRisk {
+    let g = &policy.graph;
+    let code = snap.orgs.resolve(org).to_string();
+    let name = snap
+        .institution(org)
+        .map(|i| snap.texts.resolve(i.name).to_string())
+        .unwrap_or_default();
+    let n = claims.len();
+    let amount: Fen = claims.iter().map(|&c| snap.claims[c as usize].amount).sum();
+    let mut evidence = Vec::new();
+
+    // Flagged share.
+    let flagged_claims: Vec<u32> = claims
+        .iter()
+        .copied()
+        .filter(|&c| flagged[c as usize])
+        .collect();
+    let amount_at_risk: Fen = flagged_claims
+        .iter()
+        .map(|&c| snap.claims[c as usize].amount)
+        .sum();
+    let share = flagged_claims.len() as f64 * 100.0 / n as f64;
+    evidence.push(Evidence {
+        code: "flagged_share",
+        zh: format!(
+            "{}条申领中{}条被规则标记（{}%），涉及金额{}元",
+            n,
+            flagged_claims.len(),
+            fmt_num(share),
+            fen_to_yuan(amount_at_risk)
+        ),
+        en: format!(
+            "{} of {} claims flagged by rules ({}%), {} yuan at risk",
+            flagged_claims.len(),
+            n,
+            fmt_num(share),
+            fen_to_yuan(amount_at_risk)
+        ),
+        value: share,
+        weight: g.risk_weight_flagged_share,
+        points: share * g.risk_weight_flagged_share,
+        claims: flagged_claims.clone(),
+        detail: json!({"claims": n, "flagged": flagged_claims.len(), "amount_at_risk_fen": amount_at_risk}),
+    });
+
+    // Rings.
+    if !rings.is_empty() {
+        let own: Vec<u32> = rings
+            .iter()
+            .flat_map(|r| r.claims.iter().copied())
+            .filter(|&c| snap.claims[c as usize].institution == org)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let ids: Vec<String> = rings.iter().map(|r| format!("#{}", r.id)).collect();
+        evidence.push(Evidence {
+            code: "rings",
+            zh: format!(
+                "属于{}个团伙（{}），本机构涉及其申领{}条",
+                rings.len(),
+                ids.join("、"),
+                own.len()
+            ),
+            en: format!(
+                "part of {} rings ({}), {} of their claims here",
+                rings.len(),
+                ids.join(", "),
+                own.len()
+            ),
+            value: rings.len() as f64,
+            weight: g.risk_weight_ring,
+            points: rings.len() as f64 * g.risk_weight_ring,
+            claims: own,
+            detail: json!({"rings": rings.iter().map(|r| r.id).collect::<Vec<_>>()}),
+        });
+    }
+
+    // Certificate bursts.
+    let mut certs: Vec<(u32, crate::dates::Date, u32)> = claims
+        .iter()
+        .filter_map(|&c| {
+            let cl = &snap.claims[c as usize];
+            let cert = snap.certificate(cl.cert)?;
+            Some((cl.cert, cert.issue_date?, c))
+        })
+        .collect();
+    certs.sort_unstable_by_key(|x| (x.0, x.2));
+    certs.dedup_by_key(|x| x.0);
+    certs.sort_unstable_by_key(|x| (x.1, x.2));
+    let mut bursts: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < certs.len() {
+        let mut j = i;
+        while j + 1 < certs.len() && certs[j + 1].1 .0 - certs[i].1 .0 < g.burst_days as i32 {
+            j += 1;
+        }
+        if (j - i + 1) as u32 >= g.burst_min_certs {
+            bursts.push((i, j));
+            i = j + 1;
+        } else {
+            i += 1;
+        }
+    }
+    if !bursts.is_empty() {
+        let mut bc: Vec<u32> = bursts
+            .iter()
+            .flat_map(|&(a, b)| certs[a..=b].iter().map(|x| x.2))
+            .collect();
+        bc.sort_unstable();
+        let windows: Vec<String> = bursts
+            .iter()
+            .map(|&(a, b)| format!("{}~{} {}本", certs[a].1, certs[b].1, b - a + 1))
+            .collect();
+        let windows_en: Vec<String> = bursts
+            .iter()
+            .map(|&(a, b)| format!("{}..{} {} certificates", certs[a].1, certs[b].1, b - a + 1))
+            .collect();
+        evidence.push(Evidence {
+            code: "cert_burst",
+            zh: format!(
+                "学员证书集中发放{}次（{}；标准为{}天内不少于{}本）",
+                bursts.len(),
+                windows.join("、"),
+                g.burst_days,
+                g.burst_min_certs
+            ),
+            en: format!(
+                "{} bursts of certificates ({}; a burst is at least {} within {} days)",
+                bursts.len(),
+                windows_en.join(", "),
+                g.burst_min_certs,
+                g.burst_days
+            ),
+            value: bursts.len() as f64,
+            weight: g.risk_weight_burst,
+            points: bursts.len() as f64 * g.risk_weight_burst,
+            claims: bc,
+            detail: json!({"bursts": bursts.iter().map(|&(a, b)| json!({
+                "from": certs[a].1.to_string(), "to": certs[b].1.to_string(), "certificates": b - a + 1
+            })).collect::<Vec<_>>()}),
+        });
+    }
+
+    // Claims outside the usual occupations.
+    if n as u32 >= g.unusual_occupation_min_claims {
+        let mut per_occ: BTreeMap<u32, u64> = BTreeMap::new();
+        for &c in claims {
+            let o = snap.claims[c as usize].occupation;
+            if o != 0 {
+                *per_occ.entry(o).or_default() += 1;
+            }
+        }
+        let unusual_occ: Vec<u32> = per_occ
+            .iter()
+            .filter(|&(_, &k)| k * 100 < n as u64 * g.unusual_occupation_max_percent as u64)
+            .map(|(&o, _)| o)
+            .collect();
+        let unusual: Vec<u32> = claims
+            .iter()
+            .copied()
+            .filter(|&c| {
+                unusual_occ
+                    .binary_search(&snap.claims[c as usize].occupation)
+                    .is_ok()
+            })
+            .collect();
+        if !unusual.is_empty() {
+            let pct = unusual.len() as f64 * 100.0 / n as f64;
+            let mut occ_codes: Vec<&str> = unusual_occ
+                .iter()
+                .map(|&o| snap.occupations.resolve(o))
+                .collect();
+            occ_codes.sort();
+            evidence.push(Evidence {
+                code: "unusual_occupation",
+                zh: format!(
+                    "{}条申领（{}%）属于本机构不常见的职业（{}；各占不足{}%）",
+                    unusual.len(),
+                    fmt_num(pct),
+                    occ_codes.join("、"),
+                    g.unusual_occupation_max_percent
+                ),
+                en: format!(
+                    "{} claims ({}%) in occupations unusual for the institution ({}; each under {}%)",
+                    unusual.len(),
+                    fmt_num(pct),
+                    occ_codes.join(", "),
+                    g.unusual_occupation_max_percent
+                ),
+                value: pct,
+                weight: g.risk_weight_unusual_share,
+                points: pct * g.risk_weight_unusual_share,
+                claims: unusual,
+                detail: json!({"occupations": occ_codes}),
+            });
+        }
+    }
+
+    // Bunching of declared employment rates just above the threshold.
+    if !projects.is_empty() {
+        let rates: Vec<(i64, i64)> = projects.iter().map(|&(e, t, _)| (e, t)).collect();
+        let t = policy.project.min_employment_rate_percent;
+        let b = bunching(
+            &rates,
+            t,
+            g.bunching_window_percent,
+            g.bunching_min_projects,
+            g.bunching_min_z,
+        );
+        if b.above + b.below > 0 {
+            let mut above_claims: Vec<u32> = b
+                .above_items
+                .iter()
+                .flat_map(|&i| by_class.members(projects[i].2).iter().copied())
+                .collect();
+            above_claims.sort_unstable();
+            let classes: Vec<&str> = b
+                .above_items
+                .iter()
+                .map(|&i| snap.class_keys.resolve(projects[i].2))
+                .collect();
+            let verdict_zh = if b.significant {
+                "存在堆积"
+            } else {
+                "未见显著堆积"
+            };
+            let verdict_en = if b.significant {
+                "bunching"
+            } else {
+                "no significant bunching"
+            };
+            evidence.push(Evidence {
+                code: "bunching",
+                zh: format!(
+                    "项目制申报就业率在[{t}%,{}%)有{}个、在[{}%,{t}%)有{}个，z={:.2}（标准z≥{}且不少于{}个项目）：{verdict_zh}；阈值之上的班级：{}",
+                    t + g.bunching_window_percent,
+                    b.above,
+                    t.saturating_sub(g.bunching_window_percent),
+                    b.below,
+                    b.z,
+                    fmt_num(g.bunching_min_z),
+                    g.bunching_min_projects,
+                    classes.join("、")
+                ),
+                en: format!(
+                    "declared project employment rates: {} in [{t}%, {}%), {} in [{}%, {t}%), z = {:.2} (threshold z ≥ {} with at least {} projects): {verdict_en}; classes above: {}",
+                    b.above,
+                    t + g.bunching_window_percent,
+                    b.below,
+                    t.saturating_sub(g.bunching_window_percent),
+                    b.z,
+                    fmt_num(g.bunching_min_z),
+                    g.bunching_min_projects,
+                    classes.join(", ")
+                ),
+                value: b.significant as u8 as f64,
+                weight: g.risk_weight_bunching,
+                points: if b.significant { g.risk_weight_bunching } else { 0.0 },
+                claims: above_claims,
+                detail: serde_json::to_value(&b).unwrap_or_default(),
+            });
+        }
+    }
+
+    // Benford on varying amounts.
+    if let Some(t) = benford(
+        claims.iter().flat_map(|&c| {
+            let c = &snap.claims[c as usize];
+            [c.amount, c.living_amount]
+        }),
+        g.benford_mad_close,
+        g.benford_mad_acceptable,
+        g.benford_mad_nonconformity,
+    )
+    .filter(|t| t.n >= g.benford_min_amounts as u64 && t.distinct >= g.benford_min_distinct as u64)
+    {
+        let bad = t.conformity == Conformity::Nonconformity;
+        evidence.push(Evidence {
+            code: "benford",
+            zh: format!(
+                "本机构{}个金额（申领金额及生活费金额，{}个不同值）首位数字MAD={:.4}，{}（尼格里尼标准：>{}为不符合）",
+                t.n,
+                t.distinct,
+                t.mad,
+                t.conformity.zh(),
+                g.benford_mad_nonconformity
+            ),
+            en: format!(
+                "{} amounts of the institution (claim and living-allowance amounts, {} distinct): first-digit MAD = {:.4}, {} (Nigrini: nonconformity above {})",
+                t.n,
+                t.distinct,
+                t.mad,
+                t.conformity.code(),
+                g.benford_mad_nonconformity
+            ),
+            value: bad as u8 as f64,
+            weight: g.risk_weight_benford,
+            points: if bad { g.risk_weight_benford } else { 0.0 },
+            claims: Vec::new(),
+            detail: serde_json::to_value(&t).unwrap_or_default(),
+        });
+    }
+
+    let score = evidence.iter().map(|e| e.points).sum();
+    InstitutionRisk {
+        rank: 0,
+        institution: org,
+        code,
+        name,
+        score,
+        claims: n as u32,
+        amount,
+        flagged_claims: flagged_claims.len() as u32,
+        amount_at_risk,
+        rings: rings.iter().map(|r| r.id).collect(),
+        evidence,
+    }
+}

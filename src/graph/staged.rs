@@ -1,0 +1,234 @@
+//! Staged employers: an employer that "hires" a project-based class for the employment check.
+//!
+//! For each project with a `check_date`, the class's trainees with an employment spell covering
+//! it are counted per employer (through the covering spell with the latest start, as
+//! `employment_sham` does). An employer is staged for a class when
+//! - the class has at least `employment_sham.min_trainees` trainees, the employer takes at least
+//!   `single_employer_min_percent` of them, and at least `staged_min_percent` of its spells
+//!   there start at most `start_window_days` before the check and end at most
+//!   `end_window_days` after it; or
+//! - the employer is linked to the class's institution ([`OrgLinks`]: the same organisation or
+//!   a chain of shared legal representatives, phones and staff).
+//!
+//! Employers are listed once, with every class they were staged for.
+
+use super::links::OrgLinks;
+use crate::dates::Date;
+use crate::model::{fen_to_yuan, Fen};
+use crate::policy::PolicySet;
+use crate::snapshot::{Snapshot, Spell};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// One class an employer was staged for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StagedClass {
+    pub class_id: String,
+    pub institution: String,
+    pub check_date: Date,
+    pub trainees: u32,
+    /// Trainees whose covering spell is at this employer.
+    pub employed_here: u32,
+    /// Of those, spells starting shortly before and ending soon after the check.
+    pub staged_here: u32,
+    /// How the employer is linked to the institution, if it is (Chinese, English).
+    pub link_zh: Option<String>,
+    pub link_en: Option<String>,
+    /// The claims in the class of the trainees employed here, ascending.
+    pub claims: Vec<u32>,
+    pub explanation_zh: String,
+    pub explanation_en: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StagedEmployer {
+    pub employer: u32,
+    pub code: String,
+    /// Sorted by class id.
+    pub classes: Vec<StagedClass>,
+    /// All claims of the classes' trainees employed here, ascending.
+    pub claims: Vec<u32>,
+    pub amount: Fen,
+    pub explanation_zh: String,
+    pub explanation_en: String,
+}
+
+fn covering_spell(snap: &Snapshot, person: u32, check: Date) -> Option<&Spell> {
+    snap.spells_of(person)
+        .iter()
+        .rev()
+        .find(|s| s.covers(check))
+}
+
+pub(crate) fn find(snap: &Snapshot, policies: &PolicySet) -> Vec<StagedEmployer> {
+    if snap.projects.is_empty() || snap.employment.is_empty() {
+        return Vec::new();
+    }
+    let by_class =
+        super::ClaimGroups::build(snap.class_keys.len(), snap.claims.iter().map(|c| c.class));
+    let links = OrgLinks::build(snap);
+    let found: Vec<(u32, StagedClass)> = snap
+        .projects
+        .par_iter()
+        .enumerate()
+        // The first project row of a class wins, as in the rules.
+        .filter(|(k, p)| p.class != 0 && (*k == 0 || snap.projects[k - 1].class != p.class))
+        .flat_map_iter(|(_, p)| judge(snap, policies, &links, p, by_class.members(p.class)))
+        .collect();
+    let mut per_employer: BTreeMap<String, (u32, Vec<StagedClass>)> = BTreeMap::new();
+    for (e, c) in found {
+        per_employer
+            .entry(snap.orgs.resolve(e).to_string())
+            .or_insert_with(|| (e, Vec::new()))
+            .1
+            .push(c);
+    }
+    per_employer
+        .into_iter()
+        .map(|(code, (employer, mut classes))| {
+            classes.sort_by(|a, b| a.class_id.cmp(&b.class_id));
+            let mut claims: Vec<u32> = classes.iter().flat_map(|c| c.claims.iter().copied()).collect();
+            claims.sort_unstable();
+            claims.dedup();
+            let amount: Fen = claims.iter().map(|&c| snap.claims[c as usize].amount).sum();
+            let employed: u32 = classes.iter().map(|c| c.employed_here).sum();
+            let explanation_zh = format!(
+                "用工单位 {code} 在{}个项目制培训班就业核验时“录用”{}名学员，涉及申领{}条、金额{}元：{}",
+                classes.len(),
+                employed,
+                claims.len(),
+                fen_to_yuan(amount),
+                classes.iter().map(|c| c.explanation_zh.as_str()).collect::<Vec<_>>().join("；")
+            );
+            let explanation_en = format!(
+                "employer {code} \"hired\" {} trainees of {} project-based classes for the employment check; {} claims, {} yuan: {}",
+                employed,
+                classes.len(),
+                claims.len(),
+                fen_to_yuan(amount),
+                classes.iter().map(|c| c.explanation_en.as_str()).collect::<Vec<_>>().join("; ")
+            );
+            StagedEmployer { employer, code, classes, claims, amount, explanation_zh, explanation_en }
+        })
+        .collect()
+}
+
+fn judge(
+    snap: &Snapshot,
+    policies: &PolicySet,
+    links: &OrgLinks,
+    project: &crate::snapshot::Project,
+    claims: &[u32],
+) -> Vec<(u32, StagedClass)> {
+    let mut out = Vec::new();
+    let Some(check) = project.check_date else {
+        return out;
+    };
+    if claims.is_empty() {
+        return out;
+    }
+    let Some(policy) = policies.for_date(check) else {
+        return out;
+    };
+    let rule = &policy.employment_sham;
+    let institution = snap
+        .class(project.class)
+        .map(|c| c.institution)
+        .filter(|&o| o != 0)
+        .unwrap_or(snap.claims[claims[0] as usize].institution);
+    let mut trainees: Vec<u32> = claims
+        .iter()
+        .map(|&i| snap.claims[i as usize].person)
+        .collect();
+    trainees.sort_unstable();
+    trainees.dedup();
+    let n = trainees.len() as u64;
+    // employer → (trainees, staged spells)
+    let mut per_employer: BTreeMap<u32, (Vec<u32>, u64)> = BTreeMap::new();
+    for &t in &trainees {
+        let Some(spell) = covering_spell(snap, t, check) else {
+            continue;
+        };
+        if spell.employer == 0 {
+            continue;
+        }
+        let staged = (check.0 - spell.start.0) as i64 <= rule.start_window_days as i64
+            && spell
+                .end
+                .is_some_and(|e| (e.0 - check.0) as i64 <= rule.end_window_days as i64);
+        let entry = per_employer.entry(spell.employer).or_default();
+        entry.0.push(t);
+        entry.1 += staged as u64;
+    }
+    let class_id = snap.class_keys.resolve(project.class);
+    let inst_code = snap.orgs.resolve(institution);
+    for (employer, (persons, staged)) in per_employer {
+        let k = persons.len() as u64;
+        let share_hit = n >= rule.min_trainees as u64
+            && k * 100 >= n * rule.single_employer_min_percent as u64
+            && staged * 100 >= k * rule.staged_min_percent as u64;
+        let link = if institution != 0 {
+            links.linked(institution, employer)
+        } else {
+            None
+        };
+        if !share_hit && link.is_none() {
+            continue;
+        }
+        let mut own: Vec<u32> = claims
+            .iter()
+            .copied()
+            .filter(|&c| {
+                persons
+                    .binary_search(&snap.claims[c as usize].person)
+                    .is_ok()
+            })
+            .collect();
+        own.sort_unstable();
+        let mut zh = format!(
+            "培训班 {class_id}（机构 {inst_code}）{n}名学员中{k}人在核验日 {check} 由该单位参保，其中{staged}人的参保在核验日前{}天内开始、后{}天内终止",
+            rule.start_window_days, rule.end_window_days
+        );
+        let mut en = format!(
+            "class {class_id} (institution {inst_code}): {k} of {n} trainees insured by this employer on the check date {check}, {staged} of them with spells starting at most {} days before and ending at most {} days after it",
+            rule.start_window_days, rule.end_window_days
+        );
+        if share_hit {
+            zh.push_str(&format!(
+                "（占学员{}%，标准为单一单位不低于{}%且突击参保不低于{}%即可疑）",
+                k * 100 / n,
+                rule.single_employer_min_percent,
+                rule.staged_min_percent
+            ));
+            en.push_str(&format!(
+                " ({}% of the trainees; suspicious from {}% at one employer with {}% staged spells)",
+                k * 100 / n,
+                rule.single_employer_min_percent,
+                rule.staged_min_percent
+            ));
+        }
+        if let Some(path) = &link {
+            zh.push_str(&format!("；{}", path.zh()));
+            en.push_str(&format!("; {}", path.en()));
+        }
+        zh.push_str(&format!("。依据：{}", rule.clause));
+        en.push_str(&format!(". Policy: {}", rule.clause));
+        out.push((
+            employer,
+            StagedClass {
+                class_id: class_id.to_string(),
+                institution: inst_code.to_string(),
+                check_date: check,
+                trainees: n as u32,
+                employed_here: k as u32,
+                staged_here: staged as u32,
+                link_zh: link.as_ref().map(|p| p.zh()),
+                link_en: link.as_ref().map(|p| p.en()),
+                claims: own,
+                explanation_zh: zh,
+                explanation_en: en,
+            },
+        ));
+    }
+    out
+}
