@@ -1,0 +1,656 @@
+//! Global state of a generation run: policy numbers, counties, institutions and their staff,
+//! employers, the living-standard table, counters that make identifiers unique, and the
+//! writing of each finished block.
+
+use super::block::Block;
+use super::labels::Labels;
+use super::pools::{self, Weighted};
+use super::write::{Messer, PlainWriter, TableWriter};
+use super::{GenerateError, GenerateOptions};
+use crate::dates::Date;
+use crate::idcode::{id_check_char, make_credit_code};
+use crate::model::{Fen, InstitutionRow, StaffRow, TABLES};
+use crate::policy::{Policy, PolicySet, RULE_IDS};
+use crate::refdata::RefData;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::{HashMap, HashSet};
+
+/// A legal representative of an institution: a person who may turn up as a trainee.
+#[derive(Clone, Debug)]
+pub struct RepPerson {
+    pub id: String,
+    pub name: String,
+    pub birth: Date,
+    pub phone: String,
+    pub bank: String,
+}
+
+pub struct World {
+    pub policy: Policy,
+    pub refdata: &'static RefData,
+    /// Claim dates lie within the policy's effective range.
+    pub range_start: Date,
+    pub range_end: Date,
+    /// (code, name) of the Linyi counties.
+    pub counties: Vec<(String, String)>,
+    pub county_index: HashMap<String, usize>,
+    /// Training institutions (index = institution number).
+    pub institutions: Vec<InstitutionRow>,
+    pub reps: Vec<RepPerson>,
+    pub rep_used: Vec<bool>,
+    /// Every organisation row of `institutions.csv` by id: (legal rep, phone).
+    pub orgs: HashMap<String, (String, String)>,
+    /// Enterprise rows created while generating the current block.
+    pub new_orgs: Vec<InstitutionRow>,
+    pub staff_set: HashSet<(String, String)>,
+    initial_staff: Vec<StaffRow>,
+    /// Employers of employment spells (not training institutions).
+    pub employers: Vec<String>,
+    /// Monthly living line in fen, [county][year - living_first_year].
+    pub living: Vec<Vec<Fen>>,
+    pub living_first_year: i32,
+    id_set: HashSet<u64>,
+    pub occupations: Vec<&'static str>,
+    occupation_weights: Weighted,
+    pub rare_occupations: Vec<String>,
+    surname_weights: Weighted,
+    /// Given-name character → pool characters with the same toneless reading.
+    pub homophones: HashMap<char, Vec<char>>,
+    pub traditional: HashMap<char, char>,
+    phone_no: u64,
+    bank_no: u64,
+    pub class_no: u64,
+    pub cert_no: u64,
+    org_no: u64,
+    landline_no: u64,
+    pub claim_no: u64,
+    pub ring_no: u64,
+    pub persons_made: u64,
+}
+
+impl World {
+    pub fn new(opts: &GenerateOptions, rng: &mut ChaCha8Rng) -> Result<World, GenerateError> {
+        let set = PolicySet::embedded_default();
+        let policy = set
+            .policies
+            .into_iter()
+            .next()
+            .ok_or_else(|| GenerateError::Policy("no embedded policy".into()))?;
+        let range_start = policy.effective_from();
+        let range_end = policy
+            .effective_to()
+            .ok_or_else(|| GenerateError::Policy("the policy has no effective_to".into()))?;
+        if range_end.0 - range_start.0 < 365 {
+            return Err(GenerateError::Policy(
+                "the effective range is shorter than a year".into(),
+            ));
+        }
+        let refdata = RefData::embedded();
+        let counties: Vec<(String, String)> = refdata
+            .linyi_counties()
+            .into_iter()
+            .map(|(c, n)| (c.to_string(), n.to_string()))
+            .collect();
+        let county_index = counties
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| (c.clone(), i))
+            .collect();
+        let occupations: Vec<&'static str> = pools::COMMON_OCCUPATIONS
+            .iter()
+            .filter(|(c, _)| refdata.occupation_name(c).is_some())
+            .map(|(c, _)| *c)
+            .collect();
+        let occupation_weights = Weighted::new(
+            pools::COMMON_OCCUPATIONS
+                .iter()
+                .filter(|(c, _)| refdata.occupation_name(c).is_some())
+                .map(|(_, w)| *w),
+        );
+        // Detailed occupations of the service and production groups (4-, 5-, 6-) for the tail.
+        let rare_occupations: Vec<String> = refdata
+            .occupations()
+            .iter()
+            .filter(|(c, _)| {
+                (c.starts_with("4-") || c.starts_with("5-") || c.starts_with("6-"))
+                    && !c.ends_with("-00")
+                    && c.len() == 10
+            })
+            .map(|(c, _)| c.clone())
+            .collect();
+        let surname_weights = Weighted::new(pools::SURNAMES.iter().map(|(_, w)| *w));
+
+        let mut homophones: HashMap<char, Vec<char>> = HashMap::new();
+        let mut all_given: Vec<char> = pools::GIVEN_MALE
+            .iter()
+            .chain(pools::GIVEN_FEMALE)
+            .copied()
+            .collect();
+        all_given.sort_unstable();
+        all_given.dedup();
+        let readings: Vec<(char, String)> = all_given
+            .iter()
+            .map(|&c| {
+                let p = crate::names::pinyin_of(&format!("王{c}"));
+                (c, p.get(1).cloned().unwrap_or_default())
+            })
+            .collect();
+        for (c, r) in &readings {
+            let alike: Vec<char> = readings
+                .iter()
+                .filter(|(d, s)| d != c && s == r && !r.is_empty())
+                .map(|(d, _)| *d)
+                .collect();
+            if !alike.is_empty() {
+                homophones.insert(*c, alike);
+            }
+        }
+        let traditional = pools::TRADITIONAL.iter().copied().collect();
+
+        let mut world = World {
+            policy,
+            refdata,
+            range_start,
+            range_end,
+            counties,
+            county_index,
+            institutions: Vec::new(),
+            reps: Vec::new(),
+            rep_used: Vec::new(),
+            orgs: HashMap::new(),
+            new_orgs: Vec::new(),
+            staff_set: HashSet::new(),
+            initial_staff: Vec::new(),
+            employers: Vec::new(),
+            living: Vec::new(),
+            living_first_year: range_start.year(),
+            id_set: HashSet::with_capacity((opts.claims as usize / 2).min(8_000_000)),
+            occupations,
+            occupation_weights,
+            rare_occupations,
+            surname_weights,
+            homophones,
+            traditional,
+            phone_no: 0,
+            bank_no: 0,
+            class_no: 0,
+            cert_no: 0,
+            org_no: 0,
+            landline_no: 0,
+            claim_no: 0,
+            ring_no: 0,
+            persons_made: 0,
+        };
+        world.make_living(rng);
+        let n_inst = (opts.claims / 2_000).clamp(36, 3_000) as usize;
+        world.make_institutions(n_inst, rng);
+        for _ in 0..5_000 {
+            let county = rng.gen_range(0..world.counties.len());
+            let code = world.org_code("91", county);
+            world.employers.push(code);
+        }
+        Ok(world)
+    }
+
+    fn make_living(&mut self, rng: &mut ChaCha8Rng) {
+        let years = (self.range_end.year() - self.range_start.year() + 1) as usize;
+        for (code, _) in self.counties.clone() {
+            // Districts (市辖区, codes 3713 0x/1x) have the urban line, counties the rural one.
+            let urban = code.as_bytes()[4] < b'2';
+            let base: i64 = if urban { 630 } else { 450 } + 3 * rng.gen_range(0..10);
+            // Yuan multiples of 3: the daily line (monthly / 30) is a whole number of fen.
+            let row = (0..years).map(|y| (base + 30 * y as i64) * 100).collect();
+            self.living.push(row);
+        }
+    }
+
+    /// A unified social credit code: registration kind (2 chars), county, serial, check.
+    pub fn org_code(&mut self, kind2: &str, county: usize) -> String {
+        self.org_no += 1;
+        const ALPHA: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+        let mut serial = pools::scramble(self.org_no, 1_000_000_000);
+        let mut body = [b'0'; 9];
+        for b in body.iter_mut().rev() {
+            *b = ALPHA[(serial % 31) as usize];
+            serial /= 31;
+        }
+        let first17 = format!(
+            "{kind2}{}{}",
+            self.counties[county].0,
+            std::str::from_utf8(&body).unwrap_or("000000000")
+        );
+        make_credit_code(&first17).unwrap_or(first17)
+    }
+
+    fn landline(&mut self) -> String {
+        self.landline_no += 1;
+        format!(
+            "0539-{}",
+            2_000_000 + pools::scramble(self.landline_no, 1_000_000) * 7 % 7_000_000
+        )
+    }
+
+    fn make_institutions(&mut self, n: usize, rng: &mut ChaCha8Rng) {
+        const KINDS: &[(&str, &str, &str)] = &[
+            ("52", "民办职业培训学校", "职业培训学校"),
+            ("52", "民办职业培训学校", "职业技能培训学校"),
+            ("12", "技工学校", "技工学校"),
+            ("12", "公共实训基地", "公共实训基地"),
+            ("91", "企业", "职业培训中心"),
+        ];
+        const WORDS: &[&str] = &[
+            "鲁南",
+            "沂蒙",
+            "华信",
+            "金桥",
+            "启航",
+            "众诚",
+            "远航",
+            "东方",
+            "新世纪",
+            "蓝天",
+            "阳光",
+            "博远",
+            "兴业",
+            "海川",
+            "泰和",
+            "恒达",
+            "明德",
+            "智远",
+            "汇通",
+            "卓越",
+        ];
+        const ROLES: &[&str] = &["校长", "教师", "教师", "班主任", "财务", "招生专员"];
+        for i in 0..n {
+            let county = i % self.counties.len();
+            let (kind2, kind, suffix) = KINDS[rng.gen_range(0..KINDS.len())];
+            let id = self.org_code(kind2, county);
+            let word = WORDS[rng.gen_range(0..WORDS.len())];
+            let county_name = self.counties[county].1.clone();
+            let name = format!(
+                "{county_name}{word}{suffix}{}",
+                if i >= 100 {
+                    format!("（{}）", i / 100)
+                } else {
+                    String::new()
+                }
+            );
+            let birth = self.random_birth(rng, 1962, 1990);
+            let rep_male = rng.gen_bool(0.7);
+            let rep_name = self.make_name(rng, rep_male);
+            let home = self.counties[county].0.clone();
+            let rep_id = self.make_id(rng, &home, birth, rep_male);
+            let phone = self.landline();
+            let rep = RepPerson {
+                id: rep_id.clone(),
+                name: rep_name,
+                birth,
+                phone: self.new_phone(),
+                bank: self.new_bank(rng),
+            };
+            let row = InstitutionRow {
+                institution_id: id.clone(),
+                name,
+                county_code: self.counties[county].0.clone(),
+                kind: kind.to_string(),
+                legal_rep_id: rep_id.clone(),
+                phone: phone.clone(),
+                address: format!("{county_name}{word}路{}号", rng.gen_range(1..400)),
+            };
+            self.orgs.insert(id.clone(), (rep_id, phone));
+            self.institutions.push(row);
+            self.reps.push(rep);
+            self.rep_used.push(false);
+            for _ in 0..rng.gen_range(3..=7) {
+                let b = self.random_birth(rng, 1965, 1998);
+                let male = rng.gen_bool(0.5);
+                let area = self.pick_area(rng, b);
+                let sid = self.make_id(rng, &area, b, male);
+                let role = ROLES[rng.gen_range(0..ROLES.len())];
+                self.staff_set.insert((id.clone(), sid.clone()));
+                self.initial_staff.push(StaffRow {
+                    institution_id: id.clone(),
+                    id_number: sid,
+                    role: role.to_string(),
+                });
+            }
+        }
+    }
+
+    /// An enterprise that shares the legal representative of institution `inst` (an employer
+    /// linked to the institution), added as an `institutions` row of kind 企业.
+    pub fn linked_enterprise(&mut self, inst: usize, rng: &mut ChaCha8Rng) -> String {
+        let county = self.county_index[&self.institutions[inst].county_code];
+        let id = self.org_code("91", county);
+        let rep = self.institutions[inst].legal_rep_id.clone();
+        let phone = self.landline();
+        const WORDS: &[&str] = &["商贸", "物业", "劳务", "家政服务", "餐饮管理", "建筑工程"];
+        let word = WORDS[rng.gen_range(0..WORDS.len())];
+        let county_name = self.counties[county].1.clone();
+        let row = InstitutionRow {
+            institution_id: id.clone(),
+            name: format!("临沂市{county_name}{word}有限公司{}", self.org_no % 1000),
+            county_code: self.counties[county].0.clone(),
+            kind: "企业".to_string(),
+            legal_rep_id: rep.clone(),
+            phone: phone.clone(),
+            address: format!("{county_name}工业园{}号", rng.gen_range(1..200)),
+        };
+        self.orgs.insert(id.clone(), (rep, phone));
+        self.new_orgs.push(row);
+        id
+    }
+
+    /// A birth date between Jan 1 of `y0` and Dec 31 of `y1`.
+    pub fn random_birth(&self, rng: &mut ChaCha8Rng, y0: i32, y1: i32) -> Date {
+        let a = Date::from_ymd(y0, 1, 1).map(|d| d.0).unwrap_or(0);
+        let b = Date::from_ymd(y1, 12, 31).map(|d| d.0).unwrap_or(a);
+        Date(rng.gen_range(a..=b.max(a)))
+    }
+
+    /// Birth place of an ID number: Linyi counties mostly; codes of the former 临沂地区 for
+    /// some born before 1994; elsewhere for a few.
+    pub fn pick_area(&self, rng: &mut ChaCha8Rng, birth: Date) -> String {
+        let x: u32 = rng.gen_range(0..100);
+        if birth.year() < 1994 && x < 15 {
+            return pools::OLD_LINYI_AREAS[rng.gen_range(0..pools::OLD_LINYI_AREAS.len())]
+                .to_string();
+        }
+        if x >= 90 {
+            return pools::OTHER_AREAS[rng.gen_range(0..pools::OTHER_AREAS.len())].to_string();
+        }
+        self.counties[rng.gen_range(0..self.counties.len())]
+            .0
+            .clone()
+    }
+
+    /// A valid 18-digit ID number never issued before in this run.
+    pub fn make_id(&mut self, rng: &mut ChaCha8Rng, area: &str, birth: Date, male: bool) -> String {
+        let (y, m, d) = birth.ymd();
+        loop {
+            let mut seq: u32 = rng.gen_range(0..500) * 2;
+            if male {
+                seq += 1;
+            }
+            let first17 = format!("{area}{y:04}{m:02}{d:02}{seq:03}");
+            let key: u64 = first17.parse().unwrap_or(0);
+            if self.id_set.insert(key) {
+                let c = id_check_char(&first17).unwrap_or('0');
+                self.persons_made += 1;
+                return format!("{first17}{c}");
+            }
+        }
+    }
+
+    /// Records an ID number made elsewhere (so that no later person gets it).
+    pub fn reserve_id(&mut self, id: &str) -> bool {
+        match id.get(..17).and_then(|s| s.parse::<u64>().ok()) {
+            Some(k) => self.id_set.insert(k),
+            None => true,
+        }
+    }
+
+    pub fn make_name(&self, rng: &mut ChaCha8Rng, male: bool) -> String {
+        let surname = pools::SURNAMES[self.surname_weights.pick(rng)].0;
+        let pool = if male {
+            pools::GIVEN_MALE
+        } else {
+            pools::GIVEN_FEMALE
+        };
+        let mut s = surname.to_string();
+        s.push(pool[rng.gen_range(0..pool.len())]);
+        if rng.gen_bool(0.7) {
+            s.push(pool[rng.gen_range(0..pool.len())]);
+        }
+        s
+    }
+
+    /// A mobile number no one else has.
+    pub fn new_phone(&mut self) -> String {
+        self.phone_no += 1;
+        let n = self.phone_no;
+        let prefix = pools::PHONE_PREFIXES
+            [(pools::scramble(n, 1_000_000) % pools::PHONE_PREFIXES.len() as u64) as usize];
+        format!("{prefix}{:08}", pools::scramble(n, 100_000_000))
+    }
+
+    /// A 19-digit bank card number no one else has.
+    pub fn new_bank(&mut self, rng: &mut ChaCha8Rng) -> String {
+        self.bank_no += 1;
+        let bin = pools::BANK_BINS[rng.gen_range(0..pools::BANK_BINS.len())];
+        let body = format!(
+            "{bin}{:012}",
+            pools::scramble(self.bank_no, 1_000_000_000_000)
+        );
+        let check = pools::luhn_digit(&body);
+        format!("{body}{check}")
+    }
+
+    pub fn pick_occupation(&self, rng: &mut ChaCha8Rng) -> String {
+        if rng.gen_bool(0.1) && !self.rare_occupations.is_empty() {
+            return self.rare_occupations[rng.gen_range(0..self.rare_occupations.len())].clone();
+        }
+        self.occupations[self.occupation_weights.pick(rng)].to_string()
+    }
+
+    /// Monthly living line of a county and year, if the table has it.
+    pub fn living_line(&self, county: &str, year: i32) -> Option<Fen> {
+        let c = *self.county_index.get(county)?;
+        let y = usize::try_from(year - self.living_first_year).ok()?;
+        self.living.get(c)?.get(y).copied()
+    }
+
+    /// Writes the tables that do not depend on blocks.
+    pub fn write_global(&mut self, tw: &mut Writers, m: &mut Messer) -> Result<(), GenerateError> {
+        for row in &self.institutions {
+            tw.get("institutions").write(&institution_fields(row, m))?;
+        }
+        for s in &self.initial_staff {
+            tw.get("staff").write(&[
+                m.code(&s.institution_id),
+                m.id(&s.id_number),
+                s.role.clone(),
+            ])?;
+        }
+        self.initial_staff = Vec::new();
+        for (ci, (code, _)) in self.counties.iter().enumerate() {
+            for (yi, amount) in self.living[ci].iter().enumerate() {
+                tw.get("living_standards").write(&[
+                    m.code(code),
+                    (self.living_first_year + yi as i32).to_string(),
+                    m.amount(*amount),
+                ])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes one finished block and its ground truth; returns the number of claims.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write_block(
+        &mut self,
+        block: Block,
+        labels: &Labels,
+        tw: &mut Writers,
+        m: &mut Messer,
+        labels_out: &mut PlainWriter,
+        rings_out: &mut PlainWriter,
+        staged_out: &mut PlainWriter,
+        per_rule: &mut [u64],
+    ) -> Result<u64, GenerateError> {
+        for row in std::mem::take(&mut self.new_orgs) {
+            tw.get("institutions").write(&institution_fields(&row, m))?;
+        }
+        for c in &block.classes {
+            let w = tw.get("classes");
+            w.write(&[
+                m.code(&c.class_id),
+                m.code(&c.institution_id),
+                m.code(&c.county_code),
+                c.occupation_code.clone(),
+                m.level(c.level),
+                c.training_type
+                    .map(|t| m.enum_label(t.code(), t.zh()))
+                    .unwrap_or_default(),
+                m.date(c.start_date),
+                m.date(c.end_date),
+                c.hours.to_string(),
+                if c.project_based { "1" } else { "0" }.to_string(),
+            ])?;
+        }
+        // Claims in claim_id order (ids were assigned in a shuffled order).
+        let mut order: Vec<usize> = (0..block.claims.len()).collect();
+        order.sort_by(|&a, &b| block.claims[a].claim_id.cmp(&block.claims[b].claim_id));
+        for &i in &order {
+            let c = &block.claims[i];
+            let fields = [
+                m.code(&c.claim_id),
+                m.id(&c.id_number),
+                m.name(&c.name),
+                m.code(&c.phone),
+                m.code(&c.bank_account),
+                c.category
+                    .map(|x| m.enum_label(x.code(), x.zh()))
+                    .unwrap_or_default(),
+                m.code(&c.county_code),
+                m.code(&c.institution_id),
+                m.code(&c.class_id),
+                c.subsidy_type
+                    .map(|x| m.enum_label(x.code(), x.zh()))
+                    .unwrap_or_default(),
+                c.occupation_code.clone(),
+                m.level(c.level),
+                m.code(&c.cert_no),
+                c.funding_source
+                    .map(|x| m.enum_label(x.code(), x.zh()))
+                    .unwrap_or_default(),
+                m.amount(c.amount),
+                c.living_days.to_string(),
+                m.amount(c.living_amount),
+                m.date(c.claim_date),
+            ];
+            tw.get("claims").write(&fields)?;
+        }
+        for c in &block.certificates {
+            tw.get("certificates").write(&[
+                m.code(&c.cert_no),
+                m.id(&c.id_number),
+                m.name(&c.name),
+                c.occupation_code.clone(),
+                m.level(c.level),
+                c.cert_type.clone(),
+                m.opt_date(c.issue_date),
+            ])?;
+        }
+        for p in &block.projects {
+            tw.get("projects").write(&[
+                m.code(&p.class_id),
+                p.trainees.to_string(),
+                p.employed_claimed.to_string(),
+                m.amount(p.total_amount),
+                m.amount(p.prepaid_amount),
+                m.amount(p.paid_amount),
+                m.opt_date(p.check_date),
+            ])?;
+        }
+        for e in &block.employment {
+            tw.get("employment").write(&[
+                m.id(&e.id_number),
+                m.code(&e.employer_id),
+                m.date(e.start_date),
+                m.opt_date(e.end_date),
+            ])?;
+        }
+        for s in &block.staff {
+            self.staff_set
+                .insert((s.institution_id.clone(), s.id_number.clone()));
+            tw.get("staff").write(&[
+                m.code(&s.institution_id),
+                m.id(&s.id_number),
+                s.role.clone(),
+            ])?;
+        }
+        for p in &block.pension {
+            tw.get("registry_pension")
+                .write(&[m.id(&p.id_number), m.date(p.start_date)])?;
+        }
+        for d in &block.death {
+            tw.get("registry_death")
+                .write(&[m.id(&d.id_number), m.date(d.death_date)])?;
+        }
+        for u in &block.ui {
+            tw.get("registry_ui").write(&[
+                m.id(&u.id_number),
+                u.months_paid.to_string(),
+                m.opt_date(u.as_of),
+            ])?;
+        }
+        for p in &block.poverty {
+            tw.get("registry_poverty").write(&[m.id(&p.id_number)])?;
+        }
+        // Ground truth, sorted by claim_id then rule.
+        let mut rows: Vec<(&str, &'static str, usize)> = labels
+            .iter()
+            .map(|&(ci, r)| (block.claims[ci].claim_id.as_str(), RULE_IDS[r], r))
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        for (claim_id, rule, r) in rows {
+            per_rule[r] += 1;
+            labels_out.line(&format!("{claim_id},{rule}"))?;
+        }
+        let mut ring_rows: Vec<(u64, &str)> = block
+            .rings
+            .iter()
+            .map(|&(ring, ci)| (ring, block.claims[ci].claim_id.as_str()))
+            .collect();
+        ring_rows.sort_unstable();
+        for (ring, claim_id) in ring_rows {
+            rings_out.line(&format!("R{ring:06},{claim_id}"))?;
+        }
+        for (employer, class_id) in &block.staged {
+            staged_out.line(&format!("{employer},{class_id}"))?;
+        }
+        Ok(block.claims.len() as u64)
+    }
+}
+
+fn institution_fields(row: &InstitutionRow, m: &mut Messer) -> Vec<String> {
+    vec![
+        m.code(&row.institution_id),
+        m.name(&row.name),
+        m.code(&row.county_code),
+        row.kind.clone(),
+        m.id(&row.legal_rep_id),
+        row.phone.clone(),
+        row.address.clone(),
+    ]
+}
+
+/// The twelve table writers, by table name.
+pub struct Writers {
+    writers: Vec<TableWriter>,
+}
+
+impl Writers {
+    pub fn new(writers: Vec<TableWriter>) -> Writers {
+        Writers { writers }
+    }
+
+    pub fn get(&mut self, table: &str) -> &mut TableWriter {
+        let i = TABLES
+            .iter()
+            .position(|t| t.name == table)
+            .expect("a table of model::TABLES");
+        &mut self.writers[i]
+    }
+
+    pub fn finish(self) -> Result<Vec<(&'static str, u64)>, GenerateError> {
+        let mut out = Vec::new();
+        for (spec, w) in TABLES.iter().zip(self.writers) {
+            out.push((spec.name, w.finish()?));
+        }
+        Ok(out)
+    }
+}
