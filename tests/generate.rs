@@ -22,7 +22,7 @@ fn opts(claims: u64, seed: u64, messy: bool) -> GenerateOptions {
 fn big() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().into_path();
+        let dir = tempfile::tempdir().unwrap().keep();
         let report = generate(&opts(20_000, 7, false), &dir).unwrap();
         assert_eq!(report.claims, 20_000);
         dir
