@@ -696,7 +696,7 @@ fn a_newer_extract_updates_rows_by_key() {
     // Same values written differently are unchanged; C2's amount changed; C4 is new.
     let v2 = [
         CLAIMS_HEADER.to_string(),
-        claim("C1", &id(1), "张伟", "1,000.00", "2020/3/5"),
+        claim("C1", &id(1), "张伟", "\"1,000.00\"", "2020/3/5"),
         claim("C2", &id(2), "李娜", "1100", "2020-04-05"),
         claim("C3", &id(3), "王芳", "1400", "2020-05-05"),
         claim("C4", &id(4), "赵敏", "1000", "2020-06-05"),
