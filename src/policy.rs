@@ -52,6 +52,8 @@ pub struct Policy {
     pub targets: Targets,
     /// Thresholds and score weights of the entity graph (rings, institution risk).
     pub graph: GraphPolicy,
+    /// How cases are scored and which graph findings become cases (`[cases]`).
+    pub cases: CasesPolicy,
     /// rule id → "high" | "medium" | "low"
     pub severity: BTreeMap<String, Severity>,
     /// Filled after load: where the policy came from and the SHA-256 of its bytes.
@@ -210,6 +212,21 @@ pub struct GraphPolicy {
     pub risk_weight_unusual_share: f64,
     pub risk_weight_bunching: f64,
     pub risk_weight_benford: f64,
+    pub clause: String,
+}
+
+/// The inspectors' queue (`[cases]`): score weights of cases, the severity of graph findings
+/// that become cases, and how many top-risk institutions become cases of their own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CasesPolicy {
+    pub weight_high: f64,
+    pub weight_medium: f64,
+    pub weight_low: f64,
+    pub breadth_bonus: f64,
+    pub ring_severity: Severity,
+    pub institution_severity: Severity,
+    pub institution_top_n: u32,
     pub clause: String,
 }
 

@@ -11,14 +11,16 @@
 //! proportion to what each claim paid (amount + living allowance); a claim flagged by several
 //! rules of one case counts with the largest share any of them gives it, never the sum.
 //!
-//! Score = severity weight of the most severe rule (high 3, medium 2, low 1)
-//!         × (1 + 0.25 × (number of distinct rules − 1)) × amount at risk in yuan.
-//! Money weighs most; a case that several independent rules agree on ranks above one rule.
-//! These weights order the inspectors' queue only; they decide nothing.
+//! Score = weight of the most severe rule × (1 + breadth_bonus × (distinct rules − 1))
+//!         × amount at risk in yuan, with the weights of the policy's `[cases]` section
+//! (Linyi: high 3, medium 2, low 1, breadth bonus 0.25). Money weighs most; a case that
+//! several independent rules agree on ranks above one rule. The score orders the inspectors'
+//! queue only; it decides nothing.
 
 use super::{rule_family, CaseError, Change, Status};
 use crate::dates::now_timestamp;
 use crate::model::{fen_to_yuan, Fen};
+use crate::policy::{CasesPolicy, PolicySet, Severity};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -43,20 +45,33 @@ pub struct CaseSummary {
     /// Sum over the cases of this sweep (a claim in two cases counts in both).
     pub amount_at_risk_fen: Fen,
     pub flags: usize,
+    /// Ring and institution cases opened from the graph's findings.
+    #[serde(default)]
+    pub graph_cases: usize,
 }
 
-/// Severity weight used by the score (see the module documentation).
-pub fn severity_weight(severity: &str) -> f64 {
+/// Weight of a severity in the score (policy `[cases]`).
+pub fn weight_of(policy: &CasesPolicy, severity: Severity) -> f64 {
     match severity {
-        "high" => 3.0,
-        "medium" => 2.0,
-        _ => 1.0,
+        Severity::High => policy.weight_high,
+        Severity::Medium => policy.weight_medium,
+        Severity::Low => policy.weight_low,
     }
 }
 
-/// The documented score of a case.
-pub fn score(max_weight: f64, distinct_rules: usize, amount: Fen) -> f64 {
-    let breadth = 1.0 + 0.25 * (distinct_rules.saturating_sub(1)) as f64;
+/// Weight of a severity as stored in `flags.severity`; an unknown one weighs as low.
+pub fn severity_weight(policy: &CasesPolicy, severity: &str) -> f64 {
+    let sev = match severity {
+        "high" => Severity::High,
+        "medium" => Severity::Medium,
+        _ => Severity::Low,
+    };
+    weight_of(policy, sev)
+}
+
+/// The documented score of a case (module documentation).
+pub fn score(policy: &CasesPolicy, max_weight: f64, distinct_rules: usize, amount: Fen) -> f64 {
+    let breadth = 1.0 + policy.breadth_bonus * (distinct_rules.saturating_sub(1)) as f64;
     let raw = max_weight * breadth * amount as f64 / 100.0;
     (raw * 100.0).round() / 100.0
 }
@@ -106,6 +121,10 @@ struct CaseBuild {
     claim_risk: BTreeMap<String, Fen>,
     county_code: String,
     institution_id: String,
+    /// Graph rings behind a ring case.
+    ring_ids: Vec<i64>,
+    /// Rank in the graph's institution risk, for institution cases.
+    institution_rank: Option<i64>,
 }
 
 impl CaseBuild {
@@ -250,6 +269,7 @@ fn group(
     conn: &Connection,
     flags: &[StoredFlag],
     facts: &HashMap<String, ClaimFacts>,
+    policy: &CasesPolicy,
 ) -> Result<BTreeMap<String, CaseBuild>, CaseError> {
     let mut cases: BTreeMap<String, CaseBuild> = BTreeMap::new();
     for f in flags {
@@ -263,7 +283,7 @@ fn group(
         });
         case.seqs.push(f.seq);
         case.rules.insert(f.rule.clone());
-        case.max_weight = case.max_weight.max(severity_weight(&f.severity));
+        case.max_weight = case.max_weight.max(severity_weight(policy, &f.severity));
         let paid: Vec<Fen> = f
             .claim_ids
             .iter()
@@ -303,122 +323,143 @@ fn group(
     Ok(cases)
 }
 
-/// The first of `candidates` that is a column of `cols`.
-fn pick_column<'a>(cols: &[String], candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .copied()
-        .find(|c| cols.iter().any(|x| x == c))
+fn paid_of(conn: &Connection, claim_ids: &[String]) -> Result<Vec<ClaimFacts>, CaseError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id_number, amount_fen + living_amount_fen, county_code, institution_id
+         FROM claims WHERE claim_id = ?1",
+    )?;
+    let mut out = Vec::with_capacity(claim_ids.len());
+    for c in claim_ids {
+        out.push(
+            stmt.query_row([c], |r| {
+                Ok(ClaimFacts {
+                    id_number: r.get(0)?,
+                    paid: r.get(1)?,
+                    county_code: r.get(2)?,
+                    institution_id: r.get(3)?,
+                })
+            })
+            .optional()?
+            .unwrap_or_default(),
+        );
+    }
+    Ok(out)
 }
 
-/// Ring cases from the graph stage's `rings`/`ring_members` tables, when the sweep stored any.
-/// A ring's subject is its smallest institution member (or smallest member when it has no
-/// institution), so that the same ring found again with one more person is the same case.
-/// Its claims are all claims of its person members, counted in full.
-fn add_ring_cases(
+/// Adds a graph finding's claims to a case: its amount spread over them like a flag's.
+fn add_claims(case: &mut CaseBuild, claim_ids: &[String], facts: &[ClaimFacts], amount: Fen) {
+    let paid: Vec<Fen> = facts.iter().map(|f| f.paid).collect();
+    for (c, share) in claim_ids.iter().zip(spread(amount, &paid)) {
+        let e = case.claim_risk.entry(c.clone()).or_insert(0);
+        *e = (*e).max(share);
+    }
+}
+
+/// Ring cases from the graph's `rings`/`ring_members`, and institution cases for the first
+/// `institution_top_n` institutions of its risk ranking (`institution_risk`), when the sweep
+/// stored them. A ring's subject is its smallest institution member (its smallest person when
+/// it has none), so the same ring found again with one more person is the same case.
+fn add_graph_cases(
     conn: &Connection,
     sweep_id: i64,
     cases: &mut BTreeMap<String, CaseBuild>,
+    policy: &CasesPolicy,
 ) -> Result<usize, CaseError> {
-    use super::schema::{table_columns, table_exists};
-    if !table_exists(conn, "ring_members")? {
-        return Ok(0);
-    }
-    let cols = table_columns(conn, "ring_members")?;
-    let (Some(ring_col), Some(kind_col), Some(member_col)) = (
-        pick_column(&cols, &["ring_id", "ring", "ring_seq"]),
-        pick_column(&cols, &["member_kind", "kind", "node_kind"]),
-        pick_column(&cols, &["member", "member_id", "node", "value", "node_key"]),
-    ) else {
-        return Err(CaseError::Malformed(format!(
-            "ring_members has columns {cols:?}; expected ring_id, member_kind, member"
-        )));
-    };
-    if !cols.iter().any(|c| c == "sweep_id") {
-        return Err(CaseError::Malformed(
-            "ring_members has no sweep_id column".into(),
-        ));
-    }
-    let mut rings: BTreeMap<i64, Vec<(String, String)>> = BTreeMap::new();
-    {
-        let mut stmt = conn.prepare(&format!(
-            "SELECT \"{ring_col}\", \"{kind_col}\", \"{member_col}\" FROM ring_members
-             WHERE sweep_id = ?1 ORDER BY 1, 2, 3"
-        ))?;
-        let rows = stmt.query_map([sweep_id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (ring, kind, member) = row?;
-            rings.entry(ring).or_default().push((kind, member));
-        }
-    }
-    let mut claims_of = conn.prepare_cached(
-        "SELECT claim_id, amount_fen + living_amount_fen, county_code, institution_id
-         FROM claims WHERE id_number = ?1 ORDER BY claim_id",
-    )?;
+    use super::schema::table_exists;
     let mut added = 0;
-    for members in rings.values() {
-        let is_inst = |k: &str| k.starts_with("inst") || k == "org";
-        let is_person = |k: &str| k == "person" || k == "id_number" || k == "id";
-        let subject = members
-            .iter()
-            .filter(|(k, _)| is_inst(k))
-            .map(|(_, m)| m.as_str())
-            .min()
-            .or_else(|| members.iter().map(|(_, m)| m.as_str()).min())
-            .unwrap_or_default()
-            .to_string();
-        let mut case = CaseBuild {
-            subject_kind: "ring".into(),
-            subject,
-            family: "network".into(),
-            max_weight: severity_weight("high"),
-            ..Default::default()
+    if table_exists(conn, "rings")? && table_exists(conn, "ring_members")? {
+        let rings: Vec<(i64, String, Fen)> = {
+            let mut stmt = conn.prepare(
+                "SELECT ring_id, claim_ids, amount_fen FROM rings WHERE sweep_id = ?1 ORDER BY ring_id",
+            )?;
+            let rows = stmt.query_map([sweep_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<_, _>>()?
         };
-        case.rules.insert("ring".into());
-        let mut counties = Vec::new();
-        let mut insts = Vec::new();
-        for (_, person) in members.iter().filter(|(k, _)| is_person(k)) {
-            let rows = claims_of.query_map([person], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Fen>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })?;
-            for row in rows {
-                let (claim, paid, county, inst) = row?;
-                case.claim_risk.insert(claim, paid);
-                counties.push(county);
-                insts.push(inst);
-            }
+        let mut members = conn.prepare_cached(
+            "SELECT kind, value FROM ring_members WHERE sweep_id = ?1 AND ring_id = ?2
+             ORDER BY kind, value",
+        )?;
+        for (ring_id, claim_ids, amount) in rings {
+            let members: Vec<(String, String)> = members
+                .query_map(params![sweep_id, ring_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let smallest = |kind: &str| {
+                members
+                    .iter()
+                    .filter(|(k, _)| k == kind)
+                    .map(|(_, v)| v.clone())
+                    .min()
+            };
+            let subject = smallest("institution")
+                .or_else(|| smallest("person"))
+                .unwrap_or_else(|| format!("ring{ring_id}"));
+            let claim_ids: Vec<String> = split_set(&claim_ids).into_iter().collect();
+            let facts = paid_of(conn, &claim_ids)?;
+            let key = case_key("ring", &subject, "network");
+            let case = cases.entry(key).or_insert_with(|| {
+                added += 1;
+                CaseBuild {
+                    subject_kind: "ring".into(),
+                    subject: subject.clone(),
+                    family: "network".into(),
+                    ..Default::default()
+                }
+            });
+            case.rules.insert("ring".into());
+            case.max_weight = case.max_weight.max(weight_of(policy, policy.ring_severity));
+            case.ring_ids.push(ring_id);
+            add_claims(case, &claim_ids, &facts, amount);
+            case.county_code = smallest("county")
+                .unwrap_or_else(|| mode(facts.iter().map(|f| f.county_code.as_str())));
+            case.institution_id = smallest("institution")
+                .unwrap_or_else(|| mode(facts.iter().map(|f| f.institution_id.as_str())));
         }
-        case.county_code = mode(counties.iter().map(String::as_str));
-        case.institution_id = members
-            .iter()
-            .filter(|(k, _)| is_inst(k))
-            .map(|(_, m)| m.clone())
-            .min()
-            .unwrap_or_else(|| mode(insts.iter().map(String::as_str)));
-        let key = case.key();
-        // Two rings with the same anchor merge into one case.
-        match cases.get_mut(&key) {
-            Some(existing) => {
-                for (c, r) in case.claim_risk {
-                    let e = existing.claim_risk.entry(c).or_insert(0);
-                    *e = (*e).max(r);
+    }
+    if table_exists(conn, "institution_risk")? {
+        let top: Vec<(i64, String, Fen, String)> = {
+            let mut stmt = conn.prepare(
+                "SELECT rank, institution_id, amount_at_risk_fen, evidence_json FROM institution_risk
+                 WHERE sweep_id = ?1 AND rank <= ?2 ORDER BY rank",
+            )?;
+            let rows = stmt.query_map(params![sweep_id, policy.institution_top_n], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut county =
+            conn.prepare_cached("SELECT county_code FROM institutions WHERE institution_id = ?1")?;
+        for (rank, inst, amount, evidence) in top {
+            let evidence: serde_json::Value = serde_json::from_str(&evidence).map_err(|e| {
+                CaseError::Malformed(format!("institution_risk.evidence_json of {inst}: {e}"))
+            })?;
+            let mut claim_ids = BTreeSet::new();
+            for term in evidence.as_array().into_iter().flatten() {
+                for c in term["claim_ids"].as_array().into_iter().flatten() {
+                    if let Some(c) = c.as_str() {
+                        claim_ids.insert(c.to_string());
+                    }
                 }
             }
-            None => {
-                cases.insert(key, case);
-                added += 1;
-            }
+            let claim_ids: Vec<String> = claim_ids.into_iter().collect();
+            let facts = paid_of(conn, &claim_ids)?;
+            let mut case = CaseBuild {
+                subject_kind: "institution".into(),
+                subject: inst.clone(),
+                family: "institution".into(),
+                max_weight: weight_of(policy, policy.institution_severity),
+                institution_id: inst.clone(),
+                institution_rank: Some(rank),
+                ..Default::default()
+            };
+            case.rules.insert("institution_risk".into());
+            add_claims(&mut case, &claim_ids, &facts, amount);
+            case.county_code = county
+                .query_row([&inst], |r| r.get::<_, String>(0))
+                .optional()?
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| mode(facts.iter().map(|f| f.county_code.as_str())));
+            cases.insert(case.key(), case);
+            added += 1;
         }
     }
     Ok(added)
@@ -573,10 +614,29 @@ pub(crate) fn append_history(
     Ok(())
 }
 
-/// Groups the flags of `sweep_id` into cases, compares them with the previous sweep whose
-/// cases were built, and records new / persisting / reopened / resolved, all in one
-/// transaction. Calling it again for a sweep already built returns the stored summary.
+/// [`build_for_sweep_with`] under the `[cases]` section of the embedded default policy.
 pub fn build_for_sweep(conn: &mut Connection, sweep_id: i64) -> Result<CaseSummary, CaseError> {
+    let policies = PolicySet::embedded_default();
+    build_for_sweep_with(conn, sweep_id, &cases_policy(&policies))
+}
+
+/// The `[cases]` section a sweep under `policies` uses: that of the latest policy in force.
+pub fn cases_policy(policies: &PolicySet) -> CasesPolicy {
+    match policies.policies.last() {
+        Some(p) => p.cases.clone(),
+        None => PolicySet::embedded_default().policies[0].cases.clone(),
+    }
+}
+
+/// Groups the flags (and graph findings) of `sweep_id` into cases, compares them with the
+/// previous sweep whose cases were built, and records new / persisting / reopened / resolved,
+/// all in one transaction. Calling it again for a sweep already built returns the stored
+/// summary.
+pub fn build_for_sweep_with(
+    conn: &mut Connection,
+    sweep_id: i64,
+    policy: &CasesPolicy,
+) -> Result<CaseSummary, CaseError> {
     super::schema::ensure_schema(conn)?;
     conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -609,8 +669,7 @@ pub fn build_for_sweep(conn: &mut Connection, sweep_id: i64) -> Result<CaseSumma
 
     let flags = load_flags(&tx, sweep_id)?;
     let facts = load_claim_facts(&tx, &flags)?;
-    let mut cases = group(&tx, &flags, &facts)?;
-    add_ring_cases(&tx, sweep_id, &mut cases)?;
+    let mut cases = group(&tx, &flags, &facts, policy)?;
 
     let now = now_timestamp();
     let mut summary = CaseSummary {
@@ -618,11 +677,12 @@ pub fn build_for_sweep(conn: &mut Connection, sweep_id: i64) -> Result<CaseSumma
         flags: flags.len(),
         ..Default::default()
     };
+    summary.graph_cases = add_graph_cases(&tx, sweep_id, &mut cases, policy)?;
     for (key, case) in &cases {
         let claims = case.claim_set();
         let amount = case.amount();
         let hash = evidence_hash(&claims, &case.rules);
-        let case_score = score(case.max_weight, case.rules.len(), amount);
+        let case_score = score(policy, case.max_weight, case.rules.len(), amount);
         let existing = tx
             .query_row(
                 "SELECT c.case_id, c.status, c.last_sweep_id, s.claim_ids, s.rules,
@@ -805,6 +865,13 @@ pub fn build_for_sweep(conn: &mut Connection, sweep_id: i64) -> Result<CaseSumma
             }
         };
         let _ = status;
+        let mut detail = detail;
+        if !case.ring_ids.is_empty() {
+            detail["ring_ids"] = serde_json::json!(case.ring_ids);
+        }
+        if let Some(rank) = case.institution_rank {
+            detail["institution_rank"] = serde_json::json!(rank);
+        }
         tx.execute(
             "UPDATE cases SET score = ?2, amount_at_risk_fen = ?3, claims = ?4, rules = ?5,
                claim_hash = ?6 WHERE case_id = ?1",
@@ -909,10 +976,14 @@ mod tests {
 
     #[test]
     fn score_weighs_severity_breadth_and_money() {
-        assert_eq!(score(3.0, 1, 100_000), 3000.0);
-        assert_eq!(score(3.0, 3, 100_000), 4500.0);
-        assert!(score(2.0, 1, 100_000) < score(3.0, 1, 100_000));
-        assert_eq!(score(3.0, 1, 0), 0.0);
+        let p = cases_policy(&PolicySet::embedded_default());
+        let high = severity_weight(&p, "high");
+        assert_eq!(score(&p, high, 1, 100_000), 3000.0);
+        assert_eq!(score(&p, high, 3, 100_000), 4500.0);
+        let medium = severity_weight(&p, "medium");
+        assert!(score(&p, medium, 1, 100_000) < score(&p, high, 1, 100_000));
+        assert_eq!(score(&p, high, 1, 0), 0.0);
+        assert_eq!(severity_weight(&p, "unknown"), severity_weight(&p, "low"));
     }
 
     #[test]
