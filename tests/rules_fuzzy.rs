@@ -43,7 +43,7 @@ fn run(ledger: &Ledger, rule: fn(&RuleContext) -> Vec<Flag>) -> (Snapshot, Vec<F
     let flags = rule(&RuleContext {
         snap: &snap,
         policies: &policies,
-        refdata: &refdata,
+        refdata,
     });
     for f in &flags {
         assert!(

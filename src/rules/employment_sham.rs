@@ -10,9 +10,12 @@
 //!   ([`OrgLinks`]: the same organisation, a shared legal representative or phone, staff, or a
 //!   chain of these).
 
+use super::common::{
+    cite, group_flag, policy_of_project, sort_group_flags, sum_amount, yuan_en, yuan_zh,
+    DenseGroups, SUBJECT_PROJECT,
+};
 use super::{Flag, RuleContext};
 use crate::graph::links::{LinkPath, OrgLinks};
-use crate::model::fen_to_yuan;
 use crate::snapshot::{Project, Snapshot, Spell};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -31,12 +34,7 @@ fn covering_spell(snap: &Snapshot, person: u32, check: crate::dates::Date) -> Op
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
     // Claims per class, ascending (claims are in claim-id order).
-    let mut claims_of_class: Vec<Vec<u32>> = vec![Vec::new(); snap.class_keys.len()];
-    for (i, c) in snap.claims.iter().enumerate() {
-        if c.class != 0 {
-            claims_of_class[c.class as usize].push(i as u32);
-        }
-    }
+    let claims_of_class = DenseGroups::by_class(snap);
     let links = OrgLinks::build(snap);
     let mut flags: Vec<Flag> = snap
         .projects
@@ -44,9 +42,9 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         .enumerate()
         // Ingest rejects duplicate projects; for hand-made input the first row of a class wins.
         .filter(|(k, p)| *k == 0 || snap.projects[k - 1].class != p.class)
-        .filter_map(|(_, p)| judge(ctx, &links, p, &claims_of_class[p.class as usize]))
+        .filter_map(|(_, p)| judge(ctx, &links, p, claims_of_class.members(p.class)))
         .collect();
-    flags.sort_by(|a, b| a.claims.cmp(&b.claims));
+    sort_group_flags(&mut flags);
     flags
 }
 
@@ -56,7 +54,8 @@ fn judge(ctx: &RuleContext, links: &OrgLinks, project: &Project, claims: &[u32])
     if claims.is_empty() {
         return None;
     }
-    let policy = ctx.policies.for_date(check)?;
+    // With a check_date this is the policy in force on it.
+    let policy = policy_of_project(ctx, project, claims)?;
     let rule = &policy.employment_sham;
 
     // The class's institution: from `classes`, else from its first claim.
@@ -145,27 +144,29 @@ fn judge(ctx: &RuleContext, links: &OrgLinks, project: &Project, claims: &[u32])
         zh.push(path.zh());
         en.push(path.en());
     }
-    let amount: i64 = claims.iter().map(|&i| snap.claims[i as usize].amount).sum();
-    Some(Flag {
-        rule: RULE_ID,
-        subject_kind: "project",
-        subject: class_id.to_string(),
-        claims: claims.to_vec(),
-        amount_at_risk: amount,
-        severity: policy.severity_of(RULE_ID),
-        explanation_zh: format!(
-            "项目制培训班 {class_id} 的就业疑似虚构：{}；涉及{}条申领、金额{}元。依据：{}",
-            zh.join("；"),
-            claims.len(),
-            fen_to_yuan(amount),
-            rule.clause
-        ),
-        explanation_en: format!(
-            "Project-based class {class_id} shows staged employment: {}; {} claims, {} yuan. Policy: {}",
-            en.join("; "),
-            claims.len(),
-            fen_to_yuan(amount),
-            rule.clause
-        ),
-    })
+    let amount = sum_amount(snap, claims);
+    let source = cite(policy, &rule.clause);
+    let explanation_zh = format!(
+        "项目制培训班 {class_id} 的就业疑似虚构：{}；涉及{}条申领、{}（{source}）",
+        zh.join("；"),
+        claims.len(),
+        yuan_zh(amount)
+    );
+    let explanation_en = format!(
+        "Project-based class {class_id} shows staged employment: {}; {} claims, {} ({source})",
+        en.join("; "),
+        claims.len(),
+        yuan_en(amount)
+    );
+    let subject = class_id.to_string();
+    Some(group_flag(
+        ctx,
+        RULE_ID,
+        SUBJECT_PROJECT,
+        subject,
+        policy,
+        claims.to_vec(),
+        explanation_zh,
+        explanation_en,
+    ))
 }

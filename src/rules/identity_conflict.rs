@@ -4,9 +4,11 @@
 //! Names are interned in the snapshot, so each distinct name is normalised and turned into
 //! pinyin once ([`NameKey`]), in parallel, and only for IDs that carry more than one name.
 
-use super::shared_contact::{policy_of_latest, ClaimGroups};
+use super::common::{
+    cite, group_flag, sort_group_flags, sum_amount, yuan_en, yuan_zh, DenseGroups, SUBJECT_PERSON,
+};
+use super::shared_contact::policy_of_latest;
 use super::{Flag, RuleContext};
-use crate::model::fen_to_yuan;
 use crate::names::NameKey;
 use rayon::prelude::*;
 
@@ -14,15 +16,18 @@ pub const RULE_ID: &str = "identity_conflict";
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
-    let keys = (0..snap.claims.len()).map(|i| {
-        ctx.policies
-            .for_date(snap.claims[i].date)
-            .map(|_| snap.claims[i].person)
-    });
-    let by_person = ClaimGroups::build(snap.ids.len(), keys);
+    let by_person = DenseGroups::build(
+        snap.ids.len(),
+        |i| {
+            ctx.policies
+                .for_date(snap.claims[i].date)
+                .map(|_| snap.claims[i].person)
+        },
+        snap.claims.len(),
+    );
 
     // Distinct non-empty raw names per person, in order of first claim; keep persons with ≥ 2.
-    let candidates: Vec<(usize, Vec<u32>)> = (0..by_person.keys())
+    let candidates: Vec<(u32, Vec<u32>)> = (0..snap.ids.len() as u32)
         .into_par_iter()
         .filter_map(|p| {
             let mut names: Vec<u32> = Vec::new();
@@ -70,33 +75,26 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
                     .find(|(_, kb)| !ka.same_person(kb, min_jw))
                     .map(|(nb, _)| (*na, *nb))
             })?;
-            let id = snap.ids.resolve(p as u32);
+            let id = snap.ids.resolve(p);
             let (a, b) = (snap.names.resolve(conflict.0), snap.names.resolve(conflict.1));
             let all: Vec<&str> = names.iter().map(|&n| snap.names.resolve(n)).collect();
-            let amount: i64 = claims.iter().map(|&i| snap.claims[i as usize].amount).sum();
-            let clause = &policy.identity.clause;
-            Some(Flag {
-                rule: RULE_ID,
-                subject_kind: "person",
-                subject: id.to_string(),
-                claims: claims.to_vec(),
-                amount_at_risk: amount,
-                severity: policy.severity_of(RULE_ID),
-                explanation_zh: format!(
-                    "身份证号 {id} 与不同姓名（{a}、{b}）同时使用，二者既非繁简、全半角写法，也非同音或笔误；该身份证号下的姓名：{}；共{}条申领、金额{}元。依据：{clause}",
-                    all.join("、"),
-                    claims.len(),
-                    fen_to_yuan(amount)
-                ),
-                explanation_en: format!(
-                    "ID number {id} is used with different names ({a}, {b}) that are not spellings, homophones or typing variants of one name; names under this ID: {}; {} claims, {} yuan. Policy: {clause}",
-                    all.join(", "),
-                    claims.len(),
-                    fen_to_yuan(amount)
-                ),
-            })
+            let amount = sum_amount(snap, claims);
+            let source = cite(policy, &policy.identity.clause);
+            let zh = format!(
+                "身份证号 {id} 与不同姓名（{a}、{b}）同时使用，二者既非繁简、全半角写法，也非同音或笔误；该身份证号下的姓名：{}；共{}条申领、{}（{source}）",
+                all.join("、"),
+                claims.len(),
+                yuan_zh(amount)
+            );
+            let en = format!(
+                "ID number {id} is used with different names ({a}, {b}) that are not spellings, homophones or typing variants of one name; names under this ID: {}; {} claims, {} ({source})",
+                all.join(", "),
+                claims.len(),
+                yuan_en(amount)
+            );
+            Some(group_flag(ctx, RULE_ID, SUBJECT_PERSON, id.to_string(), policy, claims.to_vec(), zh, en))
         })
         .collect();
-    flags.sort_by(|a, b| a.claims.cmp(&b.claims));
+    sort_group_flags(&mut flags);
     flags
 }

@@ -3,11 +3,13 @@
 //! valid birth date; a key with ≥ 2 distinct ID numbers flags every claim with that key, one
 //! flag per key (subject: the name and birth date).
 
+use super::common::{
+    cite, group_flag, sort_group_flags, sum_amount, yuan_en, yuan_zh, SUBJECT_PERSON,
+};
 use super::shared_contact::policy_of_latest;
 use super::{Flag, RuleContext};
 use crate::dates::Date;
 use crate::idcode::birth_date;
-use crate::model::fen_to_yuan;
 use crate::names::normalize;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -82,33 +84,26 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
             let name = &normalized[first.name as usize];
             let phone = snap.phones.resolve(phone);
             let ids: Vec<&str> = persons.iter().map(|&p| snap.ids.resolve(p)).collect();
-            let amount: i64 = claims.iter().map(|&i| snap.claims[i as usize].amount).sum();
-            let n_claims = claims.len();
-            let clause = &policy.identity.clause;
-            Some(Flag {
-                rule: RULE_ID,
-                subject_kind: "person",
-                subject: format!("{name} {birth}"),
-                claims,
-                amount_at_risk: amount,
-                severity: policy.severity_of(RULE_ID),
-                explanation_zh: format!(
-                    "姓名 {name}、出生日期 {birth}、联系电话 {phone} 相同的人使用了{}个不同身份证号（{}）申领，共{}条申领、金额{}元。依据：{clause}",
-                    ids.len(),
-                    ids.join("、"),
-                    n_claims,
-                    fen_to_yuan(amount)
-                ),
-                explanation_en: format!(
-                    "One person (name {name}, born {birth}, phone {phone}) claimed under {} different ID numbers ({}); {} claims, {} yuan. Policy: {clause}",
-                    ids.len(),
-                    ids.join(", "),
-                    n_claims,
-                    fen_to_yuan(amount)
-                ),
-            })
+            let amount = sum_amount(snap, &claims);
+            let source = cite(policy, &policy.identity.clause);
+            let zh = format!(
+                "姓名 {name}、出生日期 {birth}、联系电话 {phone} 相同的同一人使用了{}个不同身份证号（{}）申领，共{}条申领、{}（{source}）",
+                ids.len(),
+                ids.join("、"),
+                claims.len(),
+                yuan_zh(amount)
+            );
+            let en = format!(
+                "One person (name {name}, born {birth}, phone {phone}) claimed under {} different ID numbers ({}); {} claims, {} ({source})",
+                ids.len(),
+                ids.join(", "),
+                claims.len(),
+                yuan_en(amount)
+            );
+            let subject = format!("{name} {birth}");
+            Some(group_flag(ctx, RULE_ID, SUBJECT_PERSON, subject, policy, claims, zh, en))
         })
         .collect();
-    flags.sort_by(|a, b| a.claims.cmp(&b.claims));
+    sort_group_flags(&mut flags);
     flags
 }

@@ -3,53 +3,17 @@
 //! per phone or account; a claim may be in a phone flag and a bank flag. Only the claims'
 //! own contacts count: institutions' phones are not persons.
 
+use super::common::{cite, group_flag, sort_group_flags, yuan_en, yuan_zh, DenseGroups};
 use super::{Flag, RuleContext};
-use crate::model::fen_to_yuan;
 use crate::policy::Policy;
 use crate::snapshot::Snapshot;
 use rayon::prelude::*;
 
 pub const RULE_ID: &str = "shared_contact";
-
-/// Claim indices grouped by a dense key (CSR): `members(k)` lists, ascending, the claims whose
-/// key is `k`. Claims whose key is `None` are left out.
-pub(crate) struct ClaimGroups {
-    offsets: Vec<u32>,
-    claims: Vec<u32>,
-}
-
-impl ClaimGroups {
-    pub(crate) fn build(
-        n_keys: usize,
-        keys: impl Iterator<Item = Option<u32>> + Clone,
-    ) -> ClaimGroups {
-        let mut offsets = vec![0u32; n_keys + 1];
-        for k in keys.clone().flatten() {
-            offsets[k as usize + 1] += 1;
-        }
-        for i in 0..n_keys {
-            offsets[i + 1] += offsets[i];
-        }
-        let mut fill = offsets.clone();
-        let mut claims = vec![0u32; offsets[n_keys] as usize];
-        for (i, k) in keys.enumerate() {
-            if let Some(k) = k {
-                let slot = &mut fill[k as usize];
-                claims[*slot as usize] = i as u32;
-                *slot += 1;
-            }
-        }
-        ClaimGroups { offsets, claims }
-    }
-
-    pub(crate) fn keys(&self) -> usize {
-        self.offsets.len() - 1
-    }
-
-    pub(crate) fn members(&self, k: usize) -> &[u32] {
-        &self.claims[self.offsets[k] as usize..self.offsets[k + 1] as usize]
-    }
-}
+/// `Flag::subject_kind` of this rule (CONTRACT §2: a phone number or bank account).
+pub const SUBJECT_CONTACT: &str = "contact";
+/// Persons spelled out in an explanation; the rest are counted.
+const MAX_LISTED: usize = super::common::MAX_LISTED;
 
 /// The policy judging a group of claims: the one in force on its latest judged claim.
 pub(crate) fn policy_of_latest<'p>(ctx: &RuleContext<'p>, claims: &[u32]) -> Option<&'p Policy> {
@@ -115,12 +79,15 @@ impl Contact {
 fn flags_for(ctx: &RuleContext, contact: Contact) -> Vec<Flag> {
     let snap = ctx.snap;
     // Claims outside every policy are not judged; empty contacts (id 0) are absent values.
-    let keys = (0..snap.claims.len()).map(|i| {
-        let k = contact.key(snap, i);
-        (k != 0 && ctx.policies.for_date(snap.claims[i].date).is_some()).then_some(k)
-    });
-    let groups = ClaimGroups::build(contact.n_keys(snap), keys);
-    (1..groups.keys())
+    let groups = DenseGroups::build(
+        contact.n_keys(snap),
+        |i| {
+            let k = contact.key(snap, i);
+            (k != 0 && ctx.policies.for_date(snap.claims[i].date).is_some()).then_some(k)
+        },
+        snap.claims.len(),
+    );
+    (1..contact.n_keys(snap) as u32)
         .into_par_iter()
         .filter_map(|k| {
             let claims = groups.members(k);
@@ -136,43 +103,29 @@ fn flags_for(ctx: &RuleContext, contact: Contact) -> Vec<Flag> {
             if persons.len() <= max {
                 return None;
             }
-            let value = contact.value(snap, k as u32);
-            let amount: i64 = claims.iter().map(|&i| snap.claims[i as usize].amount).sum();
-            let shown: Vec<&str> = persons.iter().take(5).map(|&p| snap.ids.resolve(p)).collect();
+            let value = contact.value(snap, k);
+            let amount = super::common::sum_amount(snap, claims);
+            let shown: Vec<&str> = persons.iter().take(MAX_LISTED).map(|&p| snap.ids.resolve(p)).collect();
             let more = if persons.len() > shown.len() { "…" } else { "" };
-            let clause = &policy.shared_contact.clause;
-            Some(Flag {
-                rule: RULE_ID,
-                subject_kind: "contact",
-                subject: format!("{}:{}", contact.subject_prefix(), value),
-                claims: claims.to_vec(),
-                amount_at_risk: amount,
-                severity: policy.severity_of(RULE_ID),
-                explanation_zh: format!(
-                    "{} {} 被{}个不同身份证号（{}{}）共用，超过政策上限{}人；涉及{}条申领、金额{}元。依据：{}",
-                    contact.zh(),
-                    value,
-                    persons.len(),
-                    shown.join("、"),
-                    more,
-                    max,
-                    claims.len(),
-                    fen_to_yuan(amount),
-                    clause
-                ),
-                explanation_en: format!(
-                    "{} {} is shared by {} different ID numbers ({}{}), more than the policy maximum of {}; {} claims, {} yuan. Policy: {}",
-                    contact.en(),
-                    value,
-                    persons.len(),
-                    shown.join(", "),
-                    more,
-                    max,
-                    claims.len(),
-                    fen_to_yuan(amount),
-                    clause
-                ),
-            })
+            let source = cite(policy, &policy.shared_contact.clause);
+            let zh = format!(
+                "{} {value} 被{}个不同身份证号（{}{more}）共用，涉及{}条申领、{}（上限{max}人；{source}）",
+                contact.zh(),
+                persons.len(),
+                shown.join("、"),
+                claims.len(),
+                yuan_zh(amount),
+            );
+            let en = format!(
+                "{} {value} is shared by {} different ID numbers ({}{more}) on {} claims, {} (at most {max} persons; {source})",
+                contact.en(),
+                persons.len(),
+                shown.join(", "),
+                claims.len(),
+                yuan_en(amount),
+            );
+            let subject = format!("{}:{}", contact.subject_prefix(), value);
+            Some(group_flag(ctx, RULE_ID, SUBJECT_CONTACT, subject, policy, claims.to_vec(), zh, en))
         })
         .collect()
 }
@@ -181,10 +134,6 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let mut flags = flags_for(ctx, Contact::Phone);
     flags.extend(flags_for(ctx, Contact::Bank));
     // Order by the claims concerned (claim-id order), never by interning order.
-    flags.sort_by(|a, b| {
-        a.claims
-            .cmp(&b.claims)
-            .then_with(|| a.subject.cmp(&b.subject))
-    });
+    sort_group_flags(&mut flags);
     flags
 }
