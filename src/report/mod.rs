@@ -1,1 +1,71 @@
-//! (being built)
+//! Reports for inspectors: a self-contained HTML file (inline CSS, inline SVG, a small inline
+//! script, no network) and the same content as an Excel workbook, one sheet per part.
+//!
+//! [`data::gather`] reads the sweep from the database into a [`ReportData`] (masking personal
+//! identifiers on the way in, see [`mask`]); [`tables::sheets`] turns it into the report's
+//! parts; [`html`] and [`xlsx`] render them. Chinese by default, English labels on request
+//! ([`labels`]).
+
+pub mod data;
+pub mod html;
+pub mod labels;
+pub mod mask;
+pub mod tables;
+pub mod xlsx;
+
+pub use data::{gather, ReportData, ReportOptions};
+
+use crate::policy::PolicySet;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("数据库错误 / database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Flags(#[from] crate::store::flags::FlagStoreError),
+    #[error(transparent)]
+    Cases(#[from] crate::cases::CaseError),
+    #[error("数据库内容有误 / malformed stored data: {0}")]
+    Malformed(String),
+    #[error("{path}: 无法写入报告 / cannot write the report: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: 无法写入 Excel 报告 / cannot write the workbook: {source}")]
+    Xlsx {
+        path: PathBuf,
+        source: rust_xlsxwriter::XlsxError,
+    },
+}
+
+/// Output format of a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Xlsx,
+}
+
+/// Gathers the report of a sweep and writes it to `path` in `format`.
+pub fn write_report(
+    conn: &Connection,
+    policies: &PolicySet,
+    opts: &ReportOptions,
+    format: Format,
+    path: &Path,
+) -> Result<ReportData, ReportError> {
+    let data = gather(conn, policies, opts)?;
+    match format {
+        Format::Html => {
+            let page = html::render(&data, opts);
+            std::fs::write(path, page).map_err(|source| ReportError::Write {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        Format::Xlsx => xlsx::write(&data, path)?,
+    }
+    Ok(data)
+}

@@ -1,0 +1,952 @@
+//! Everything a report shows, gathered from the database once: the sweep, its flags broken
+//! down by county, rule, fund and institution, what changed since the previous sweep, the
+//! policy's progress figures, the graph's institution risk and rings, and the cases with
+//! their evidence. Both renderers read only this; masking is applied here, on the way in, so
+//! no renderer can forget it.
+//!
+//! Amount at risk counts each claim once: a flag's amount is spread over its claims in
+//! proportion to what each paid (amount + living allowance), and a claim flagged by several
+//! flags counts with the largest share any of them gives it (per rule: the largest share of
+//! that rule's flags). So no total exceeds what was paid, and the totals of the breakdowns add
+//! up to the summary.
+
+use super::mask::Masker;
+use super::ReportError;
+use crate::cases::{self, CaseDetail, CaseFilter, CaseRow, CaseSort, Lang};
+use crate::dates::Date;
+use crate::model::Fen;
+use crate::policy::PolicySet;
+use crate::refdata::RefData;
+use crate::store::flags as flag_store;
+use rusqlite::{Connection, OptionalExtension};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// What to report and how.
+#[derive(Clone, Debug)]
+pub struct ReportOptions {
+    /// Sweep to report (default: the latest finished sweep).
+    pub sweep: Option<i64>,
+    pub lang: Lang,
+    /// Show ID numbers, phones and bank accounts in full.
+    pub unmask: bool,
+    /// Cases shown with their full evidence in the HTML (highest score first).
+    pub detailed_cases: usize,
+    /// Rings drawn as pictures in the HTML (highest score first).
+    pub ring_pictures: usize,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            sweep: None,
+            lang: Lang::Zh,
+            unmask: false,
+            detailed_cases: 200,
+            ring_pictures: 50,
+        }
+    }
+}
+
+/// The `person_times_2019` target of `[targets]` is the city-wide count of the year its
+/// name gives.
+pub const PERSON_TIMES_TARGET_YEAR: i32 = 2019;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepInfo {
+    pub sweep_id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub policy: String,
+    /// The sweep before this one whose cases were built, if any.
+    pub previous_sweep: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    pub claims: i64,
+    pub persons: i64,
+    pub amount_paid_fen: Fen,
+    pub flags: i64,
+    pub high_flags: i64,
+    pub flagged_claims: i64,
+    pub flagged_persons: i64,
+    pub amount_at_risk_fen: Fen,
+    /// None: the sweep's cases were not built.
+    pub cases: Option<i64>,
+    pub new_cases: Option<i64>,
+    pub resolved_cases: Option<i64>,
+    /// None: the graph stage stored no rings.
+    pub rings: Option<i64>,
+    pub rejected_rows: i64,
+}
+
+/// One row of a breakdown (by county, rule, fund or institution).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Breakdown {
+    /// The code: county code, rule id, fund code, institution id.
+    pub key: String,
+    /// What inspectors read: county name, rule name, fund label, institution name.
+    pub label: String,
+    /// Extra column: the institution's county, the rule's severity.
+    pub extra: String,
+    /// All claims of the group (None for rules: a rule has only flagged claims).
+    pub claims: Option<i64>,
+    pub amount_paid_fen: Option<Fen>,
+    pub flags: i64,
+    pub flagged_claims: i64,
+    pub amount_at_risk_fen: Fen,
+}
+
+/// A case's place in "new since the last sweep".
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewRow {
+    /// new | grown | resolved
+    pub change: &'static str,
+    pub case_id: i64,
+    pub subject_kind: String,
+    pub subject: String,
+    pub rule_family: String,
+    pub claims: i64,
+    pub amount_at_risk_fen: Fen,
+    pub score: f64,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProgressRow {
+    /// Empty for the city-wide row of a year.
+    pub county_code: String,
+    pub county_name: String,
+    pub year: i32,
+    pub person_times: i64,
+    pub persons: i64,
+    pub with_level: i64,
+    pub high_skill: i64,
+    pub amount_paid_fen: Fen,
+    /// Targets of the policy in force in that year (None: no policy covers the year).
+    pub skilled_target_percent: Option<u32>,
+    pub high_skill_target_percent: Option<u32>,
+}
+
+impl ProgressRow {
+    pub fn level_share(&self) -> f64 {
+        share(self.with_level, self.person_times)
+    }
+    pub fn high_skill_share(&self) -> f64 {
+        share(self.high_skill, self.person_times)
+    }
+}
+
+/// City-wide person-times of the target year against the policy's target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PersonTimesTarget {
+    pub year: i32,
+    pub actual: i64,
+    pub target: u32,
+    pub clause: String,
+}
+
+/// One institution of the graph stage's risk ranking.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RiskRow {
+    pub rank: i64,
+    pub institution_id: String,
+    pub name: String,
+    pub county_code: String,
+    pub score: f64,
+    pub claims: i64,
+    pub amount_fen: Fen,
+    pub flagged_claims: i64,
+    pub amount_at_risk_fen: Fen,
+    /// Ids of the rings the institution is part of, `;`-separated.
+    pub rings: String,
+    /// The terms of the score that gave points, each with its explanation and points.
+    pub evidence: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RingMember {
+    /// person | institution | county | phone | bank_account | legal_rep
+    pub kind: String,
+    pub value: String,
+    /// A person's name, an institution's name, a county's name.
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ring {
+    pub ring_id: i64,
+    pub score: f64,
+    pub persons: i64,
+    pub institutions: i64,
+    pub counties: i64,
+    pub claims: i64,
+    pub amount_fen: Fen,
+    pub explanation: String,
+    pub members: Vec<RingMember>,
+    /// Pairs of member indices, smaller first: a person's claim used that phone, account,
+    /// institution or county; an institution's phone, county or legal representative.
+    pub edges: Vec<(usize, usize)>,
+}
+
+/// One flag of a case: the evidence sheet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvidenceRow {
+    pub case_id: i64,
+    pub seq: i64,
+    pub rule: String,
+    pub severity: String,
+    pub subject: String,
+    pub claim_ids: String,
+    pub amount_at_risk_fen: Fen,
+    pub explanation: String,
+}
+
+/// Everything a report shows. Personal identifiers are already masked (unless `unmasked`).
+#[derive(Clone, Debug)]
+pub struct ReportData {
+    pub lang: Lang,
+    pub masked: bool,
+    pub sweep: SweepInfo,
+    pub summary: Summary,
+    pub by_county: Vec<Breakdown>,
+    pub by_rule: Vec<Breakdown>,
+    pub by_fund: Vec<Breakdown>,
+    pub by_institution: Vec<Breakdown>,
+    /// None: cases were not built for this sweep.
+    pub new_since_last: Option<Vec<NewRow>>,
+    pub progress: Vec<ProgressRow>,
+    pub person_times_target: Option<PersonTimesTarget>,
+    /// None: the graph stage stored no institution risk.
+    pub institution_risk: Option<Vec<RiskRow>>,
+    /// None: cases were not built for this sweep.
+    pub cases: Option<Vec<CaseRow>>,
+    /// The highest-scoring cases with all their evidence (HTML drill-down).
+    pub case_details: Vec<CaseDetail>,
+    pub evidence: Vec<EvidenceRow>,
+    /// None: the graph stage stored no rings.
+    pub rings: Option<Vec<Ring>>,
+}
+
+fn share(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+/// What one claim contributes to the breakdowns.
+struct ClaimFacts {
+    id_number: String,
+    county: String,
+    institution: String,
+    fund: String,
+    paid: Fen,
+}
+
+/// Spreads a flag's amount over its claims in proportion to what each paid; the remainder of
+/// the integer division goes to the last claim so the shares add up to the flag's amount.
+fn spread(amount: Fen, paid: &[Fen]) -> Vec<Fen> {
+    let total: i128 = paid.iter().map(|&p| p.max(0) as i128).sum();
+    let n = paid.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut out: Vec<Fen> = if total == 0 {
+        vec![amount / n as i64; n]
+    } else {
+        paid.iter()
+            .map(|&p| (amount as i128 * p.max(0) as i128 / total) as Fen)
+            .collect()
+    };
+    let given: Fen = out.iter().sum();
+    out[n - 1] += amount - given;
+    out
+}
+
+/// Gathers the report of one sweep.
+pub fn gather(
+    conn: &Connection,
+    policies: &PolicySet,
+    opts: &ReportOptions,
+) -> Result<ReportData, ReportError> {
+    let mask = Masker::new(opts.unmask);
+    let lang = opts.lang;
+    let sweep_id = flag_store::resolve_sweep(conn, opts.sweep)?;
+    let record = flag_store::sweep_record(conn, sweep_id)?;
+
+    let built: BTreeSet<i64> = {
+        let mut stmt = conn.prepare("SELECT sweep_id FROM case_builds ORDER BY sweep_id")?;
+        let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+        ids.collect::<Result<_, _>>()?
+    };
+    let cases_built = built.contains(&sweep_id);
+    let previous_sweep = built.range(..sweep_id).next_back().copied();
+
+    // Claims: the facts each breakdown groups by.
+    let mut claim_index: HashMap<String, usize> = HashMap::new();
+    let mut facts: Vec<ClaimFacts> = Vec::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT claim_id, id_number, county_code, institution_id, coalesce(funding_source, ''),
+                    amount_fen + living_amount_fen
+             FROM claims ORDER BY claim_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                ClaimFacts {
+                    id_number: r.get(1)?,
+                    county: r.get(2)?,
+                    institution: r.get(3)?,
+                    fund: r.get(4)?,
+                    paid: r.get(5)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (id, f) = row?;
+            claim_index.insert(id, facts.len());
+            facts.push(f);
+        }
+    }
+
+    // Flags: each claim's largest share, overall and per rule.
+    let flags = flag_store::load_flags(conn, sweep_id)?;
+    let mut risk_of_claim: HashMap<usize, Fen> = HashMap::new();
+    let mut risk_by_rule: BTreeMap<&str, HashMap<usize, Fen>> = BTreeMap::new();
+    let mut flags_of_claim: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut rule_flags: BTreeMap<&str, (i64, String)> = BTreeMap::new();
+    let mut high_flags = 0;
+    for (fi, f) in flags.iter().enumerate() {
+        let entry = rule_flags
+            .entry(f.rule.as_str())
+            .or_insert((0, f.severity.clone()));
+        entry.0 += 1;
+        if f.severity == "high" {
+            high_flags += 1;
+        }
+        let idx: Vec<usize> = f
+            .claim_ids
+            .iter()
+            .filter_map(|c| claim_index.get(c).copied())
+            .collect();
+        let paid: Vec<Fen> = idx.iter().map(|&i| facts[i].paid).collect();
+        let shares = spread(f.amount_at_risk_fen, &paid);
+        let per_rule = risk_by_rule.entry(f.rule.as_str()).or_default();
+        for (&ci, &s) in idx.iter().zip(&shares) {
+            let e = risk_of_claim.entry(ci).or_insert(0);
+            *e = (*e).max(s);
+            let e = per_rule.entry(ci).or_insert(0);
+            *e = (*e).max(s);
+            flags_of_claim.entry(ci).or_default().push(fi);
+        }
+    }
+
+    // Breakdowns by a claim attribute.
+    let group = |key_of: &dyn Fn(&ClaimFacts) -> String| -> Vec<Breakdown> {
+        let mut rows: BTreeMap<String, (Breakdown, BTreeSet<usize>)> = BTreeMap::new();
+        for (ci, f) in facts.iter().enumerate() {
+            let key = key_of(f);
+            let (b, seen_flags) = rows.entry(key.clone()).or_insert_with(|| {
+                (
+                    Breakdown {
+                        key,
+                        claims: Some(0),
+                        amount_paid_fen: Some(0),
+                        ..Default::default()
+                    },
+                    BTreeSet::new(),
+                )
+            });
+            *b.claims.as_mut().expect("set above") += 1;
+            *b.amount_paid_fen.as_mut().expect("set above") += f.paid;
+            if let Some(r) = risk_of_claim.get(&ci) {
+                b.flagged_claims += 1;
+                b.amount_at_risk_fen += r;
+                seen_flags.extend(flags_of_claim.get(&ci).into_iter().flatten().copied());
+            }
+        }
+        let mut out: Vec<Breakdown> = rows
+            .into_values()
+            .map(|(mut b, seen)| {
+                b.flags = seen.len() as i64;
+                b
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.amount_at_risk_fen
+                .cmp(&a.amount_at_risk_fen)
+                .then(a.key.cmp(&b.key))
+        });
+        out
+    };
+    let refdata = RefData::embedded();
+    let county_name = |code: &str| -> String {
+        if code.is_empty() {
+            super::labels::L::Unknown.get(lang).to_string()
+        } else {
+            refdata.area_name(code).unwrap_or(code).to_string()
+        }
+    };
+    let mut by_county = group(&|f| f.county.clone());
+    for b in &mut by_county {
+        b.label = county_name(&b.key);
+    }
+    let mut by_fund = group(&|f| f.fund.clone());
+    for b in &mut by_fund {
+        b.label = super::labels::fund_name(&b.key, lang);
+    }
+    let institutions = institution_names(conn)?;
+    let mut by_institution = group(&|f| f.institution.clone());
+    for b in &mut by_institution {
+        if let Some((name, county)) = institutions.get(&b.key) {
+            b.label = name.clone();
+            b.extra = county_name(county);
+        }
+    }
+    let mut by_rule: Vec<Breakdown> = rule_flags
+        .iter()
+        .map(|(rule, (n, severity))| {
+            let per = &risk_by_rule[rule];
+            Breakdown {
+                key: rule.to_string(),
+                label: super::labels::rule_name(rule, lang),
+                extra: super::labels::severity_name(severity, lang),
+                claims: None,
+                amount_paid_fen: None,
+                flags: *n,
+                flagged_claims: per.len() as i64,
+                amount_at_risk_fen: per.values().sum(),
+            }
+        })
+        .collect();
+    by_rule.sort_by(|a, b| {
+        b.amount_at_risk_fen
+            .cmp(&a.amount_at_risk_fen)
+            .then(a.key.cmp(&b.key))
+    });
+
+    // Cases, what is new, evidence.
+    let (cases, new_since_last, case_details, evidence) = if cases_built {
+        let rows = cases::list(
+            conn,
+            &CaseFilter {
+                sweep: Some(sweep_id),
+                sort: CaseSort::Score,
+                ..Default::default()
+            },
+        )?;
+        let new_rows = new_since(conn, previous_sweep, sweep_id, &rows, lang, &mask)?;
+        let mut details = Vec::new();
+        for r in rows.iter().take(opts.detailed_cases) {
+            details.push(mask_detail(cases::show(conn, r.case_id)?, &mask));
+        }
+        let evidence = evidence_rows(conn, sweep_id, lang, &mask)?;
+        let rows = rows.into_iter().map(|r| mask_case(r, &mask)).collect();
+        (Some(rows), Some(new_rows), details, evidence)
+    } else {
+        (None, None, Vec::new(), Vec::new())
+    };
+
+    let (progress, person_times_target) = progress(conn, policies, &county_name, lang)?;
+    let institution_risk = institution_risk(conn, sweep_id, &institutions, lang, &mask)?;
+    let rings = rings(conn, sweep_id, &institutions, lang, &mask)?;
+
+    let persons: BTreeSet<&str> = facts.iter().map(|f| f.id_number.as_str()).collect();
+    let flagged_persons: BTreeSet<&str> = risk_of_claim
+        .keys()
+        .map(|&ci| facts[ci].id_number.as_str())
+        .collect();
+    let rejected_rows: i64 = conn.query_row("SELECT count(*) FROM rejects", [], |r| r.get(0))?;
+    let summary = Summary {
+        claims: facts.len() as i64,
+        persons: persons.len() as i64,
+        amount_paid_fen: facts.iter().map(|f| f.paid).sum(),
+        flags: flags.len() as i64,
+        high_flags,
+        flagged_claims: risk_of_claim.len() as i64,
+        flagged_persons: flagged_persons.len() as i64,
+        amount_at_risk_fen: risk_of_claim.values().sum(),
+        cases: cases.as_ref().map(|c: &Vec<CaseRow>| c.len() as i64),
+        new_cases: new_since_last
+            .as_ref()
+            .map(|n: &Vec<NewRow>| n.iter().filter(|r| r.change == "new").count() as i64),
+        resolved_cases: new_since_last
+            .as_ref()
+            .map(|n| n.iter().filter(|r| r.change == "resolved").count() as i64),
+        rings: rings.as_ref().map(|r| r.len() as i64),
+        rejected_rows,
+    };
+
+    Ok(ReportData {
+        lang,
+        masked: mask.enabled,
+        sweep: SweepInfo {
+            sweep_id,
+            started_at: record.started_at,
+            finished_at: record.finished_at,
+            policy: record.policy,
+            previous_sweep,
+        },
+        summary,
+        by_county,
+        by_rule,
+        by_fund,
+        by_institution,
+        new_since_last,
+        progress,
+        person_times_target,
+        institution_risk,
+        cases,
+        case_details,
+        evidence,
+        rings,
+    })
+}
+
+/// institution id → (name, county code).
+fn institution_names(conn: &Connection) -> Result<HashMap<String, (String, String)>, ReportError> {
+    let mut stmt = conn.prepare("SELECT institution_id, name, county_code FROM institutions")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            (r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn mask_case(mut r: CaseRow, mask: &Masker) -> CaseRow {
+    r.subject = mask.text(&r.subject);
+    r.case_key = mask.text(&r.case_key);
+    r.reason_zh = mask.text(&r.reason_zh);
+    r.reason_en = mask.text(&r.reason_en);
+    r
+}
+
+fn mask_detail(mut d: CaseDetail, mask: &Masker) -> CaseDetail {
+    d.case = mask_case(d.case, mask);
+    for f in &mut d.flags {
+        f.subject = mask.text(&f.subject);
+        f.explanation_zh = mask.text(&f.explanation_zh);
+        f.explanation_en = mask.text(&f.explanation_en);
+    }
+    for c in &mut d.claims {
+        c.id_number = mask.id(&c.id_number);
+        c.phone = mask.phone(&c.phone);
+        c.bank_account = mask.bank(&c.bank_account);
+    }
+    for r in &mut d.registry {
+        r.id_number = mask.id(&r.id_number);
+    }
+    for n in &mut d.neighbours {
+        n.value = match n.via.as_str() {
+            "phone" => mask.phone(&n.value),
+            "bank_account" => mask.bank(&n.value),
+            _ => mask.text(&n.value),
+        };
+        n.id_number = mask.id(&n.id_number);
+    }
+    for s in &mut d.sweeps {
+        s.reason_zh = mask.text(&s.reason_zh);
+        s.reason_en = mask.text(&s.reason_en);
+    }
+    for h in &mut d.history {
+        h.note = mask.text(&h.note);
+    }
+    d
+}
+
+/// Cases new in this sweep, persisting cases whose evidence grew, and cases gone since the
+/// previous sweep. Without a previous sweep every case is new.
+fn new_since(
+    conn: &Connection,
+    previous: Option<i64>,
+    sweep_id: i64,
+    rows: &[CaseRow],
+    lang: Lang,
+    mask: &Masker,
+) -> Result<Vec<NewRow>, ReportError> {
+    let Some(prev) = previous else {
+        return Ok(rows
+            .iter()
+            .map(|r| NewRow {
+                change: "new",
+                case_id: r.case_id,
+                subject_kind: r.subject_kind.clone(),
+                subject: mask.text(&r.subject),
+                rule_family: r.rule_family.clone(),
+                claims: r.claims,
+                amount_at_risk_fen: r.amount_at_risk_fen,
+                score: r.score,
+                reason: String::new(),
+            })
+            .collect());
+    };
+    let d = cases::diff(conn, prev, sweep_id)?;
+    let row = |change: &'static str, e: &cases::DiffEntry, after: bool| NewRow {
+        change,
+        case_id: e.case_id,
+        subject_kind: e.subject_kind.clone(),
+        subject: mask.text(&e.subject),
+        rule_family: e.rule_family.clone(),
+        claims: if after { e.claims_b } else { e.claims_a },
+        amount_at_risk_fen: if after {
+            e.amount_b_fen
+        } else {
+            e.amount_a_fen
+        },
+        score: e.score_b,
+        reason: mask.text(lang.pick(&e.reason_zh, &e.reason_en)),
+    };
+    let mut out: Vec<NewRow> = d.new.iter().map(|e| row("new", e, true)).collect();
+    out.extend(d.grown().map(|e| row("grown", e, true)));
+    out.extend(d.resolved.iter().map(|e| row("resolved", e, false)));
+    Ok(out)
+}
+
+/// Every flag of every case of the sweep, by case then flag order.
+fn evidence_rows(
+    conn: &Connection,
+    sweep_id: i64,
+    lang: Lang,
+    mask: &Masker,
+) -> Result<Vec<EvidenceRow>, ReportError> {
+    let mut stmt = conn.prepare(
+        "SELECT cf.case_id, f.seq, f.rule, f.severity, f.subject, f.claim_ids,
+                f.amount_at_risk_fen, f.explanation_zh, f.explanation_en
+         FROM case_flags cf JOIN flags f ON f.sweep_id = cf.sweep_id AND f.seq = cf.seq
+         WHERE cf.sweep_id = ?1 ORDER BY cf.case_id, f.seq",
+    )?;
+    let rows = stmt.query_map([sweep_id], |r| {
+        let zh: String = r.get(7)?;
+        let en: String = r.get(8)?;
+        Ok(EvidenceRow {
+            case_id: r.get(0)?,
+            seq: r.get(1)?,
+            rule: r.get(2)?,
+            severity: r.get(3)?,
+            subject: mask.text(&r.get::<_, String>(4)?),
+            claim_ids: r.get::<_, String>(5)?.replace(';', "; "),
+            amount_at_risk_fen: r.get(6)?,
+            explanation: mask.text(lang.pick(&zh, &en)),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Progress per county and year, and a city-wide row per year (first in its year), with the
+/// targets of the policy in force at the end of that year.
+fn progress(
+    conn: &Connection,
+    policies: &PolicySet,
+    county_name: &dyn Fn(&str) -> String,
+    lang: Lang,
+) -> Result<(Vec<ProgressRow>, Option<PersonTimesTarget>), ReportError> {
+    let query = |by_county: bool| -> Result<Vec<ProgressRow>, ReportError> {
+        let county = if by_county { "county_code" } else { "''" };
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {county}, CAST(substr(claim_date, 1, 4) AS INTEGER) AS y, count(*),
+                    count(DISTINCT id_number),
+                    sum(CASE WHEN level BETWEEN 1 AND 5 THEN 1 ELSE 0 END),
+                    sum(CASE WHEN level BETWEEN 1 AND 3 THEN 1 ELSE 0 END),
+                    sum(amount_fen + living_amount_fen)
+             FROM claims GROUP BY 1, 2 ORDER BY 2, 1"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ProgressRow {
+                county_code: r.get(0)?,
+                year: r.get(1)?,
+                person_times: r.get(2)?,
+                persons: r.get(3)?,
+                with_level: r.get(4)?,
+                high_skill: r.get(5)?,
+                amount_paid_fen: r.get(6)?,
+                ..Default::default()
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    let city = query(false)?;
+    let counties = query(true)?;
+    let policy_of_year = |y: i32| {
+        Date::from_ymd(y, 12, 31)
+            .and_then(|d| policies.for_date(d))
+            .or_else(|| Date::from_ymd(y, 1, 1).and_then(|d| policies.for_date(d)))
+    };
+    let mut out = Vec::new();
+    for mut c in city {
+        let year = c.year;
+        c.county_name = super::labels::L::CityWide.get(lang).to_string();
+        out.push(c);
+        out.extend(
+            counties
+                .iter()
+                .filter(|r| r.year == year)
+                .cloned()
+                .map(|mut r| {
+                    r.county_name = county_name(&r.county_code);
+                    r
+                }),
+        );
+    }
+    for r in &mut out {
+        if let Some(p) = policy_of_year(r.year) {
+            r.skilled_target_percent = Some(p.targets.skilled_share_percent);
+            r.high_skill_target_percent = Some(p.targets.high_skill_share_percent);
+        }
+    }
+    let target = policy_of_year(PERSON_TIMES_TARGET_YEAR).map(|p| PersonTimesTarget {
+        year: PERSON_TIMES_TARGET_YEAR,
+        actual: out
+            .iter()
+            .find(|r| r.county_code.is_empty() && r.year == PERSON_TIMES_TARGET_YEAR)
+            .map_or(0, |r| r.person_times),
+        target: p.targets.person_times_2019,
+        clause: p.targets.clause.clone(),
+    });
+    Ok((out, target))
+}
+
+/// Ring and risk tables come with the graph stage; a database swept before it has none.
+fn graph_tables(conn: &Connection) -> Result<bool, ReportError> {
+    Ok(cases::schema::table_exists(conn, "rings")?
+        && cases::schema::table_exists(conn, "ring_members")?
+        && cases::schema::table_exists(conn, "institution_risk")?)
+}
+
+/// The graph stage's institution risk ranking, in its rank order.
+fn institution_risk(
+    conn: &Connection,
+    sweep_id: i64,
+    institutions: &HashMap<String, (String, String)>,
+    lang: Lang,
+    mask: &Masker,
+) -> Result<Option<Vec<RiskRow>>, ReportError> {
+    if !graph_tables(conn)? {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT rank, institution_id, name, score, claims, amount_fen, flagged_claims,
+                amount_at_risk_fen, rings, evidence_json
+         FROM institution_risk WHERE sweep_id = ?1 ORDER BY rank, institution_id",
+    )?;
+    let rows = stmt.query_map([sweep_id], |r| {
+        Ok((
+            RiskRow {
+                rank: r.get(0)?,
+                institution_id: r.get(1)?,
+                name: r.get(2)?,
+                county_code: String::new(),
+                score: r.get(3)?,
+                claims: r.get(4)?,
+                amount_fen: r.get(5)?,
+                flagged_claims: r.get(6)?,
+                amount_at_risk_fen: r.get(7)?,
+                rings: r.get::<_, String>(8)?.replace(';', "; "),
+                evidence: String::new(),
+            },
+            r.get::<_, String>(9)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (mut risk, evidence) = row?;
+        let terms: serde_json::Value = serde_json::from_str(&evidence).map_err(|e| {
+            ReportError::Malformed(format!(
+                "institution_risk.evidence_json of {} in sweep {sweep_id}: {e}",
+                risk.institution_id
+            ))
+        })?;
+        let text_of = |t: &serde_json::Value, k: &str| {
+            t.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string()
+        };
+        risk.evidence = terms
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t.get("points").and_then(|p| p.as_f64()).unwrap_or(0.0) > 0.0)
+            .map(|t| {
+                let points = t.get("points").and_then(|p| p.as_f64()).unwrap_or(0.0);
+                let said = text_of(t, lang.pick("zh", "en"));
+                let said = if said.is_empty() {
+                    text_of(t, "term")
+                } else {
+                    said
+                };
+                format!("{} (+{points:.2})", mask.text(&said))
+            })
+            .collect::<Vec<_>>()
+            .join("；");
+        if let Some((name, county)) = institutions.get(&risk.institution_id) {
+            if risk.name.is_empty() {
+                risk.name = name.clone();
+            }
+            risk.county_code = county.clone();
+        }
+        out.push(risk);
+    }
+    Ok(Some(out))
+}
+
+/// The graph stage's rings with their members and the ties between them, highest score first.
+fn rings(
+    conn: &Connection,
+    sweep_id: i64,
+    institutions: &HashMap<String, (String, String)>,
+    lang: Lang,
+    mask: &Masker,
+) -> Result<Option<Vec<Ring>>, ReportError> {
+    if !graph_tables(conn)? {
+        return Ok(None);
+    }
+    let mut members: BTreeMap<i64, BTreeSet<(String, String)>> = BTreeMap::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT ring_id, kind, value FROM ring_members WHERE sweep_id = ?1 ORDER BY ring_id, kind, value",
+        )?;
+        let rows = stmt.query_map([sweep_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (ring, kind, value) = row?;
+            members.entry(ring).or_default().insert((kind, value));
+        }
+    }
+    let mut stmt = conn.prepare(
+        "SELECT ring_id, score, persons, institutions, counties, claims, amount_fen,
+                explanation_zh, explanation_en
+         FROM rings WHERE sweep_id = ?1 ORDER BY score DESC, amount_fen DESC, ring_id",
+    )?;
+    let rows = stmt.query_map([sweep_id], |r| {
+        let zh: String = r.get(7)?;
+        let en: String = r.get(8)?;
+        Ok(Ring {
+            ring_id: r.get(0)?,
+            score: r.get(1)?,
+            persons: r.get(2)?,
+            institutions: r.get(3)?,
+            counties: r.get(4)?,
+            claims: r.get(5)?,
+            amount_fen: r.get(6)?,
+            explanation: mask.text(lang.pick(&zh, &en)),
+            members: Vec::new(),
+            edges: Vec::new(),
+        })
+    })?;
+    let mut claims_of = conn.prepare_cached(
+        "SELECT name, phone, bank_account, institution_id, county_code
+         FROM claims WHERE id_number = ?1 ORDER BY claim_id",
+    )?;
+    let mut inst_of = conn.prepare_cached(
+        "SELECT phone, legal_rep_id, county_code FROM institutions WHERE institution_id = ?1",
+    )?;
+    let refdata = RefData::embedded();
+    let mut out = Vec::new();
+    for row in rows {
+        let mut ring = row?;
+        let list: Vec<(String, String)> = members
+            .remove(&ring.ring_id)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let index: HashMap<(&str, &str), usize> = list
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| ((k.as_str(), v.as_str()), i))
+            .collect();
+        let mut edges: BTreeSet<(usize, usize)> = BTreeSet::new();
+        let mut tie = |a: usize, kind: &str, v: &str| {
+            if let Some(&b) = index.get(&(kind, v)) {
+                if a != b {
+                    edges.insert((a.min(b), a.max(b)));
+                }
+            }
+        };
+        let mut labels = vec![String::new(); list.len()];
+        for (i, (kind, value)) in list.iter().enumerate() {
+            match kind.as_str() {
+                "person" => {
+                    tie(i, "legal_rep", value);
+                    let rows = claims_of.query_map([value], |r| {
+                        Ok([
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, String>(4)?,
+                        ])
+                    })?;
+                    for row in rows {
+                        let [name, phone, bank, inst, county] = row?;
+                        if labels[i].is_empty() {
+                            labels[i] = name;
+                        }
+                        tie(i, "phone", &phone);
+                        tie(i, "bank_account", &bank);
+                        tie(i, "institution", &inst);
+                        tie(i, "county", &county);
+                    }
+                }
+                "institution" => {
+                    labels[i] = institutions
+                        .get(value)
+                        .map(|(n, _)| n.clone())
+                        .unwrap_or_default();
+                    let found = inst_of
+                        .query_row([value], |r| {
+                            Ok([
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, String>(2)?,
+                            ])
+                        })
+                        .optional()?;
+                    if let Some([phone, rep, county]) = found {
+                        tie(i, "phone", &phone);
+                        tie(i, "legal_rep", &rep);
+                        tie(i, "county", &county);
+                    }
+                }
+                "county" => labels[i] = refdata.area_name(value).unwrap_or("").to_string(),
+                _ => {}
+            }
+        }
+        ring.members = list
+            .into_iter()
+            .zip(labels)
+            .map(|((kind, value), label)| RingMember {
+                value: match kind.as_str() {
+                    "person" | "legal_rep" => mask.id(&value),
+                    "phone" => mask.phone(&value),
+                    "bank_account" => mask.bank(&value),
+                    _ => mask.text(&value),
+                },
+                kind,
+                label,
+            })
+            .collect();
+        ring.edges = edges.into_iter().collect();
+        out.push(ring);
+    }
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_adds_up_and_follows_payments() {
+        assert_eq!(spread(1000, &[100, 300]), vec![250, 750]);
+        assert_eq!(spread(1001, &[1, 1, 1]), vec![333, 333, 335]);
+        assert_eq!(spread(10, &[0, 0]), vec![5, 5]);
+        assert!(spread(10, &[]).is_empty());
+    }
+}

@@ -1,0 +1,830 @@
+//! The report as one self-contained HTML file: inline CSS, inline SVG charts and ring
+//! pictures, a small inline script for sorting and filtering tables, and a Content Security
+//! Policy that forbids loading anything: the file works offline and leaks nothing when
+//! opened. Every piece of data is HTML-escaped.
+
+use super::data::{Breakdown, ReportData, ReportOptions, Ring};
+use super::labels::{rule_name, severity_name, L};
+use super::tables::{self, member_kind_label, Cell, Sheet};
+use crate::cases::{family_label, subject_kind_label, CaseDetail, Lang, Status};
+use crate::model::{fen_to_yuan, level, Category, SubsidyType};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// Rows of a table shown in the HTML; the workbook has them all.
+const HTML_MAX_ROWS: usize = 2000;
+/// Bars in a chart.
+const CHART_MAX_BARS: usize = 20;
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const CSS: &str = r#"
+:root{--ink:#1d2733;--muted:#5b6b7c;--line:#d5dde6;--accent:#1f5f99;--bad:#b3261e;--warn:#b06f00;--ok:#2e7d32;--bg:#f6f8fa}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.5 "PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;color:var(--ink);background:#fff}
+header{background:var(--accent);color:#fff;padding:18px 28px}
+header h1{margin:0 0 4px;font-size:22px}
+header p{margin:0;opacity:.9}
+nav{position:sticky;top:0;background:#fff;border-bottom:1px solid var(--line);padding:6px 28px;z-index:2}
+nav a{margin-right:14px;color:var(--accent);text-decoration:none;white-space:nowrap}
+main{padding:0 28px 40px;max-width:1400px}
+section{margin-top:28px}
+h2{font-size:18px;border-left:4px solid var(--accent);padding-left:8px}
+h3{font-size:15px;margin:18px 0 6px}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
+.card{border:1px solid var(--line);border-radius:6px;padding:10px 14px;min-width:150px;background:var(--bg)}
+.card b{display:block;font-size:20px}
+.card span{color:var(--muted);font-size:12px}
+.note{color:var(--muted);font-size:12px}
+.nodata{color:var(--muted);font-style:italic;padding:8px 0}
+.masknote{display:inline-block;margin-top:6px;padding:2px 8px;border-radius:3px;background:rgba(255,255,255,.18)}
+.unmasked{background:var(--bad)}
+.tablewrap{overflow-x:auto;max-height:640px;overflow-y:auto;border:1px solid var(--line)}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+th{background:var(--bg);position:sticky;top:0;cursor:pointer;white-space:nowrap}
+th[data-dir=asc]::after{content:" \25B2"}
+th[data-dir=desc]::after{content:" \25BC"}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+input.filter{margin:6px 0;padding:4px 8px;width:280px;border:1px solid var(--line);border-radius:4px}
+details.case{border:1px solid var(--line);border-radius:6px;margin:8px 0;padding:6px 10px}
+details.case>summary{cursor:pointer;font-weight:600}
+details.case[open]{background:#fcfdfe}
+.sev-high{color:var(--bad);font-weight:600}
+.sev-medium{color:var(--warn)}
+.met{color:var(--ok)}
+.notmet{color:var(--bad)}
+svg text{font-family:inherit}
+.rings{display:flex;flex-wrap:wrap;gap:16px}
+.ring{border:1px solid var(--line);border-radius:6px;padding:8px;max-width:580px}
+.legend span{margin-right:12px;font-size:12px}
+.legend i{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:4px}
+@media print{nav{display:none}.tablewrap{max-height:none;overflow:visible}details.case{break-inside:avoid}}
+"#;
+
+const SCRIPT: &str = r#"
+(function(){
+  function each(list, f){ Array.prototype.forEach.call(list, f); }
+  each(document.querySelectorAll('table.data'), function(t){
+    if(!t.tHead || !t.tBodies.length){ return; }
+    var heads = t.tHead.rows[0].cells;
+    each(heads, function(th, i){
+      th.addEventListener('click', function(){
+        var asc = th.getAttribute('data-dir') !== 'asc';
+        each(heads, function(h){ h.removeAttribute('data-dir'); });
+        th.setAttribute('data-dir', asc ? 'asc' : 'desc');
+        var body = t.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function(a, b){
+          var x = a.cells[i], y = b.cells[i];
+          var xv = x ? x.getAttribute('data-v') : null, yv = y ? y.getAttribute('data-v') : null;
+          var c;
+          if(xv !== null && yv !== null){ c = parseFloat(xv) - parseFloat(yv); }
+          else { c = (x ? x.textContent : '').localeCompare(y ? y.textContent : ''); }
+          return asc ? c : -c;
+        });
+        each(rows, function(r){ body.appendChild(r); });
+      });
+    });
+  });
+  each(document.querySelectorAll('input.filter'), function(inp){
+    var t = document.getElementById(inp.getAttribute('data-table'));
+    if(!t || !t.tBodies.length){ return; }
+    inp.addEventListener('input', function(){
+      var q = inp.value.toLowerCase();
+      each(t.tBodies[0].rows, function(r){
+        r.style.display = r.textContent.toLowerCase().indexOf(q) >= 0 ? '' : 'none';
+      });
+    });
+  });
+  function openHash(){
+    var id = decodeURIComponent(location.hash.slice(1));
+    var e = id ? document.getElementById(id) : null;
+    if(e && e.tagName === 'DETAILS'){ e.open = true; }
+  }
+  window.addEventListener('hashchange', openHash);
+  openHash();
+})();
+"#;
+
+/// Renders the whole report.
+pub fn render(d: &ReportData, opts: &ReportOptions) -> String {
+    let lang = d.lang;
+    let parts = tables::sheets(d);
+    let mut o = String::with_capacity(1 << 20);
+    let title = L::Title.get(lang);
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+         style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{} · {} {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        lang.pick("zh-CN", "en"),
+        esc(title),
+        esc(L::Sweep.get(lang)),
+        d.sweep.sweep_id
+    );
+    let _ = write!(
+        o,
+        "<header><h1>{}</h1><p>{} {} · {} {} · {} {}</p><span class=\"masknote{}\">{}</span></header>\n",
+        esc(title),
+        esc(L::Sweep.get(lang)),
+        d.sweep.sweep_id,
+        esc(L::SweepFinished.get(lang)),
+        esc(d.sweep.finished_at.as_deref().unwrap_or("-")),
+        esc(L::Policy.get(lang)),
+        esc(&d.sweep.policy),
+        if d.masked { "" } else { " unmasked" },
+        esc(if d.masked { L::Masked.get(lang) } else { L::Unmasked.get(lang) })
+    );
+    o.push_str("<nav>");
+    for p in &parts {
+        let _ = write!(o, "<a href=\"#{}\">{}</a>", p.id, esc(&p.title));
+    }
+    o.push_str("</nav>\n<main>\n");
+
+    for p in &parts {
+        let _ = write!(o, "<section id=\"{}\">\n<h2>{}</h2>\n", p.id, esc(&p.title));
+        match p.id {
+            "summary" => summary_cards(&mut o, d),
+            "county" => bar_chart(&mut o, &d.by_county, lang),
+            "rule" => bar_chart(&mut o, &d.by_rule, lang),
+            "fund" => bar_chart(&mut o, &d.by_fund, lang),
+            "institution" => bar_chart(&mut o, &d.by_institution, lang),
+            "new" if d.new_since_last.is_some() && d.sweep.previous_sweep.is_none() => {
+                let _ = write!(o, "<p class=\"note\">{}</p>", esc(L::FirstSweep.get(lang)));
+            }
+            "progress" => progress_header(&mut o, d),
+            _ => {}
+        }
+        if !p.available {
+            let _ = write!(o, "<p class=\"nodata\">{}</p>\n", esc(L::NoData.get(lang)));
+        } else if p.id == "cases" {
+            let detailed: BTreeSet<i64> = d.case_details.iter().map(|c| c.case.case_id).collect();
+            let link = |col: usize, cell: &Cell| match (col, cell) {
+                (0, Cell::Int(id)) if detailed.contains(id) => Some(format!("#case-{id}")),
+                _ => None,
+            };
+            table(&mut o, p, lang, Some(&link));
+            case_details(&mut o, d, opts);
+        } else if p.id == "rings" {
+            ring_pictures(&mut o, d, opts);
+            table(&mut o, p, lang, None);
+        } else {
+            table(&mut o, p, lang, None);
+        }
+        o.push_str("</section>\n");
+    }
+    let _ = write!(o, "</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n");
+    o
+}
+
+fn summary_cards(o: &mut String, d: &ReportData) {
+    let lang = d.lang;
+    let s = &d.summary;
+    let mut cards: Vec<(L, String)> = vec![
+        (L::ClaimsTotal, s.claims.to_string()),
+        (L::AmountPaid, fen_to_yuan(s.amount_paid_fen)),
+        (L::FlagsTotal, s.flags.to_string()),
+        (L::FlaggedClaims, s.flagged_claims.to_string()),
+        (L::AmountAtRisk, fen_to_yuan(s.amount_at_risk_fen)),
+    ];
+    if let Some(c) = s.cases {
+        cards.push((L::CasesTotal, c.to_string()));
+    }
+    if let Some(n) = s.new_cases {
+        cards.push((L::NewCases, n.to_string()));
+    }
+    if let Some(r) = s.rings {
+        cards.push((L::RingsTotal, r.to_string()));
+    }
+    o.push_str("<div class=\"cards\">");
+    for (l, v) in cards {
+        let _ = write!(
+            o,
+            "<div class=\"card\"><b>{}</b><span>{}</span></div>",
+            esc(&v),
+            esc(l.get(lang))
+        );
+    }
+    o.push_str("</div>\n");
+}
+
+fn progress_header(o: &mut String, d: &ReportData) {
+    let lang = d.lang;
+    let _ = write!(
+        o,
+        "<p class=\"note\">{}</p>",
+        esc(L::ProgressNote.get(lang))
+    );
+    if let Some(t) = &d.person_times_target {
+        let met = t.actual >= t.target as i64;
+        let _ = write!(
+            o,
+            "<p>{} {}: {} {} / {} {} — <span class=\"{}\">{}</span><br><span class=\"note\">{}</span></p>",
+            esc(L::PersonTimesTarget.get(lang)),
+            t.year,
+            esc(L::Actual.get(lang)),
+            t.actual,
+            esc(L::Target.get(lang)),
+            t.target,
+            if met { "met" } else { "notmet" },
+            esc(if met { L::Met.get(lang) } else { L::NotMet.get(lang) }),
+            esc(&t.clause)
+        );
+    }
+}
+
+/// A sortable, filterable table of a sheet; `link` may turn a cell into an in-page link.
+fn table(
+    o: &mut String,
+    s: &Sheet,
+    lang: Lang,
+    link: Option<&dyn Fn(usize, &Cell) -> Option<String>>,
+) {
+    if s.rows.is_empty() {
+        let _ = write!(o, "<p class=\"nodata\">{}</p>\n", esc(L::Nothing.get(lang)));
+        return;
+    }
+    let table_id = format!("t-{}", s.id);
+    if s.rows.len() > 10 {
+        let _ = write!(
+            o,
+            "<input class=\"filter\" type=\"search\" data-table=\"{table_id}\" placeholder=\"{}\">\n",
+            esc(L::Filter.get(lang))
+        );
+    }
+    let _ = write!(
+        o,
+        "<div class=\"tablewrap\"><table class=\"data\" id=\"{table_id}\"><thead><tr>"
+    );
+    for c in &s.columns {
+        let _ = write!(o, "<th>{}</th>", esc(&c.label));
+    }
+    o.push_str("</tr></thead><tbody>\n");
+    for row in s.rows.iter().take(HTML_MAX_ROWS) {
+        o.push_str("<tr>");
+        for (ci, cell) in row.iter().enumerate() {
+            let shown = esc(&cell.display());
+            let shown = match link.and_then(|f| f(ci, cell)) {
+                Some(href) => format!("<a href=\"{}\">{shown}</a>", esc(&href)),
+                None => shown,
+            };
+            match cell.sort_key() {
+                Some(v) => {
+                    let _ = write!(o, "<td class=\"n\" data-v=\"{v}\">{shown}</td>");
+                }
+                None => {
+                    let _ = write!(o, "<td>{shown}</td>");
+                }
+            }
+        }
+        o.push_str("</tr>\n");
+    }
+    o.push_str("</tbody></table></div>\n");
+    if s.rows.len() > HTML_MAX_ROWS {
+        let _ = write!(
+            o,
+            "<p class=\"note\">{} {} {} {}{}</p>\n",
+            esc(L::ShowingFirst.get(lang)),
+            HTML_MAX_ROWS,
+            esc(L::RowsOf.get(lang)),
+            s.rows.len(),
+            esc(L::RowsFullInWorkbook.get(lang))
+        );
+    }
+}
+
+/// Cuts a label to `n` characters for a chart axis.
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Horizontal bars of the amount at risk of the largest rows of a breakdown.
+fn bar_chart(o: &mut String, rows: &[Breakdown], lang: Lang) {
+    let rows: Vec<&Breakdown> = rows
+        .iter()
+        .filter(|b| b.amount_at_risk_fen > 0)
+        .take(CHART_MAX_BARS)
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let max = rows
+        .iter()
+        .map(|b| b.amount_at_risk_fen)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let (label_w, bar_w, row_h) = (220.0, 460.0, 22.0);
+    let width = label_w + bar_w + 110.0;
+    let height = rows.len() as f64 * row_h + 28.0;
+    let _ = write!(
+        o,
+        "<div class=\"chart\"><svg role=\"img\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">\
+         <title>{}</title>\
+         <text x=\"0\" y=\"14\" font-size=\"12\" fill=\"#5b6b7c\">{}</text>",
+        esc(L::AmountChartTitle.get(lang)),
+        esc(L::AmountChartTitle.get(lang))
+    );
+    for (i, b) in rows.iter().enumerate() {
+        let y = 24.0 + i as f64 * row_h;
+        let w = (b.amount_at_risk_fen as f64 / max as f64 * bar_w).max(1.0);
+        let name = if b.label.is_empty() { &b.key } else { &b.label };
+        let _ = write!(
+            o,
+            "<g><title>{} {}</title><text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"end\">{}</text>\
+             <rect x=\"{label_w}\" y=\"{}\" width=\"{w:.1}\" height=\"{}\" fill=\"#1f5f99\"></rect>\
+             <text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"#1d2733\">{}</text></g>",
+            esc(name),
+            esc(&fen_to_yuan(b.amount_at_risk_fen)),
+            label_w - 6.0,
+            y + 14.0,
+            esc(&short(name, 16)),
+            y + 3.0,
+            row_h - 6.0,
+            label_w + w + 4.0,
+            y + 14.0,
+            esc(&fen_to_yuan(b.amount_at_risk_fen))
+        );
+    }
+    o.push_str("</svg></div>\n");
+}
+
+fn subsidy_label(code: &str, lang: Lang) -> String {
+    match SubsidyType::parse(code) {
+        Some(t) => lang.pick(t.zh(), t.code()).to_string(),
+        None => code.to_string(),
+    }
+}
+
+fn category_label(code: &str, lang: Lang) -> String {
+    match Category::parse(code) {
+        Some(c) => lang.pick(c.zh(), c.code()).to_string(),
+        None => code.to_string(),
+    }
+}
+
+fn status_label(code: &str, lang: Lang) -> String {
+    Status::parse(code).map_or_else(|| code.to_string(), |s| s.label(lang).to_string())
+}
+
+/// A small table inside a case's drill-down.
+fn mini_table(o: &mut String, heads: &[L], rows: &[Vec<String>], lang: Lang) {
+    o.push_str("<div class=\"tablewrap\"><table><thead><tr>");
+    for h in heads {
+        let _ = write!(o, "<th>{}</th>", esc(h.get(lang)));
+    }
+    o.push_str("</tr></thead><tbody>");
+    for r in rows {
+        o.push_str("<tr>");
+        for c in r {
+            let _ = write!(o, "<td>{}</td>", esc(c));
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</tbody></table></div>\n");
+}
+
+/// The highest-scoring cases, each a `<details>` with its flags, claims, registers,
+/// neighbours and history.
+fn case_details(o: &mut String, d: &ReportData, opts: &ReportOptions) {
+    let lang = d.lang;
+    if d.case_details.is_empty() {
+        return;
+    }
+    let _ = write!(o, "<h3>{}</h3>\n", esc(L::CaseDrill.get(lang)));
+    let total = d.cases.as_ref().map_or(0, |c| c.len());
+    if total > d.case_details.len() {
+        let _ = write!(
+            o,
+            "<p class=\"note\">{} {} {} {}{}</p>\n",
+            esc(L::ShowingFirst.get(lang)),
+            d.case_details.len().min(opts.detailed_cases),
+            esc(L::RowsOf.get(lang)),
+            total,
+            esc(L::RowsFullInWorkbook.get(lang))
+        );
+    }
+    for cd in &d.case_details {
+        case_detail(o, cd, lang);
+    }
+}
+
+fn case_detail(o: &mut String, cd: &CaseDetail, lang: Lang) {
+    let c = &cd.case;
+    let rules: Vec<String> = c.rules.iter().map(|r| rule_name(r, lang)).collect();
+    let _ = write!(
+        o,
+        "<details class=\"case\" id=\"case-{}\"><summary>#{} · {} {} · {} · {} · {} {} · {} {:.2}</summary>\n",
+        c.case_id,
+        c.case_id,
+        esc(&subject_kind_label(&c.subject_kind, lang)),
+        esc(&c.subject),
+        esc(&family_label(&c.rule_family, lang)),
+        esc(&rules.join("、")),
+        esc(L::AmountAtRisk.get(lang)),
+        esc(&fen_to_yuan(c.amount_at_risk_fen)),
+        esc(L::Score.get(lang)),
+        c.score
+    );
+    let _ = write!(
+        o,
+        "<p>{}: {} · {}: {} · {}: {} · {}: {}</p>\n",
+        esc(L::Status.get(lang)),
+        esc(c.status.label(lang)),
+        esc(L::Change.get(lang)),
+        esc(c.change.label(lang)),
+        esc(L::CountyCode.get(lang)),
+        esc(if c.county_code.is_empty() {
+            "-"
+        } else {
+            &c.county_code
+        }),
+        esc(L::InstitutionId.get(lang)),
+        esc(if c.institution_id.is_empty() {
+            "-"
+        } else {
+            &c.institution_id
+        }),
+    );
+    let reason = lang.pick(&c.reason_zh, &c.reason_en);
+    if !reason.is_empty() {
+        let _ = write!(o, "<p class=\"note\">{}</p>", esc(reason));
+    }
+    // Flags: what the rules found.
+    let _ = write!(o, "<h3>{}</h3>", esc(L::SecEvidence.get(lang)));
+    o.push_str("<div class=\"tablewrap\"><table><thead><tr>");
+    for h in [
+        L::Rule,
+        L::Severity,
+        L::Subject,
+        L::AmountAtRisk,
+        L::Explanation,
+    ] {
+        let _ = write!(o, "<th>{}</th>", esc(h.get(lang)));
+    }
+    o.push_str("</tr></thead><tbody>");
+    for f in &cd.flags {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=\"sev-{}\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            esc(&rule_name(&f.rule, lang)),
+            esc(&f.severity),
+            esc(&severity_name(&f.severity, lang)),
+            esc(&f.subject),
+            esc(&fen_to_yuan(f.amount_at_risk_fen)),
+            esc(lang.pick(&f.explanation_zh, &f.explanation_en))
+        );
+    }
+    o.push_str("</tbody></table></div>\n");
+    // Claims.
+    let claim_rows: Vec<Vec<String>> = cd
+        .claims
+        .iter()
+        .map(|e| {
+            if !e.found {
+                return vec![e.claim_id.clone(), L::NotInLedger.get(lang).to_string()];
+            }
+            vec![
+                e.claim_id.clone(),
+                e.claim_date.clone(),
+                e.id_number.clone(),
+                e.name.clone(),
+                e.phone.clone(),
+                e.bank_account.clone(),
+                category_label(&e.category, lang),
+                e.county_code.clone(),
+                e.institution_id.clone(),
+                e.class_id.clone(),
+                subsidy_label(&e.subsidy_type, lang),
+                e.occupation_code.clone(),
+                e.level.map_or(String::new(), |l| {
+                    let l = u8::try_from(l).unwrap_or(0);
+                    if lang == Lang::Zh {
+                        level::zh(l).to_string()
+                    } else {
+                        l.to_string()
+                    }
+                }),
+                e.cert_no.clone(),
+                fen_to_yuan(e.amount_fen),
+                fen_to_yuan(e.living_amount_fen),
+            ]
+        })
+        .collect();
+    let _ = write!(o, "<h3>{}</h3>", esc(L::Claims.get(lang)));
+    mini_table(
+        o,
+        &[
+            L::ClaimId,
+            L::ClaimDate,
+            L::IdNumber,
+            L::Name,
+            L::Phone,
+            L::BankAccount,
+            L::Category,
+            L::CountyCode,
+            L::InstitutionId,
+            L::Class,
+            L::SubsidyType,
+            L::Occupation,
+            L::Level,
+            L::Certificate,
+            L::Amount,
+            L::LivingAmount,
+        ],
+        &claim_rows,
+        lang,
+    );
+    // Registers: only persons with something on record.
+    let reg_rows: Vec<Vec<String>> = cd
+        .registry
+        .iter()
+        .filter(|r| {
+            r.death_date.is_some()
+                || r.pension_start.is_some()
+                || !r.ui.is_empty()
+                || r.poverty
+                || !r.staff_of.is_empty()
+                || !r.legal_rep_of.is_empty()
+        })
+        .map(|r| {
+            vec![
+                r.id_number.clone(),
+                r.death_date.clone().unwrap_or_default(),
+                r.pension_start.clone().unwrap_or_default(),
+                r.ui.iter()
+                    .map(|(m, at)| format!("{m} ({at})"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                if r.poverty {
+                    L::Yes.get(lang).to_string()
+                } else {
+                    String::new()
+                },
+                r.staff_of
+                    .iter()
+                    .map(|(i, role)| format!("{i} {role}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                r.legal_rep_of.join("; "),
+            ]
+        })
+        .collect();
+    if !reg_rows.is_empty() {
+        let _ = write!(o, "<h3>{}</h3>", esc(L::Registry.get(lang)));
+        mini_table(
+            o,
+            &[
+                L::IdNumber,
+                L::DeathDate,
+                L::PensionStart,
+                L::UiMonths,
+                L::Poverty,
+                L::StaffOf,
+                L::LegalRepOf,
+            ],
+            &reg_rows,
+            lang,
+        );
+    }
+    if !cd.neighbours.is_empty() {
+        let rows: Vec<Vec<String>> = cd
+            .neighbours
+            .iter()
+            .map(|n| {
+                let via = if n.via == "phone" {
+                    L::Phone
+                } else {
+                    L::BankAccount
+                };
+                vec![
+                    format!("{} {}", via.get(lang), n.value),
+                    n.id_number.clone(),
+                    n.name.clone(),
+                    n.claims.to_string(),
+                ]
+            })
+            .collect();
+        let _ = write!(o, "<h3>{}</h3>", esc(L::Neighbours.get(lang)));
+        mini_table(o, &[L::Via, L::IdNumber, L::Name, L::Claims], &rows, lang);
+    }
+    if !cd.history.is_empty() {
+        let rows: Vec<Vec<String>> = cd
+            .history
+            .iter()
+            .map(|h| {
+                vec![
+                    h.at.clone(),
+                    h.actor.clone(),
+                    h.action.clone(),
+                    format!(
+                        "{} → {}",
+                        h.from_status
+                            .as_deref()
+                            .map_or(String::new(), |s| status_label(s, lang)),
+                        h.to_status
+                            .as_deref()
+                            .map_or(String::new(), |s| status_label(s, lang))
+                    ),
+                    h.note.clone(),
+                ]
+            })
+            .collect();
+        let _ = write!(o, "<h3>{}</h3>", esc(L::History.get(lang)));
+        mini_table(
+            o,
+            &[
+                L::SweepStarted,
+                L::Assignee,
+                L::Change,
+                L::Status,
+                L::Explanation,
+            ],
+            &rows,
+            lang,
+        );
+    }
+    o.push_str("</details>\n");
+}
+
+fn kind_colour(kind: &str) -> &'static str {
+    match kind {
+        "person" => "#1f5f99",
+        "institution" => "#b3261e",
+        "phone" => "#2e7d32",
+        "bank_account" => "#b06f00",
+        "legal_rep" => "#00838f",
+        "county" => "#6a1b9a",
+        _ => "#5b6b7c",
+    }
+}
+
+/// Pictures of the highest-scoring rings: persons and institutions on an outer circle, the
+/// identifiers that tie them (phones, accounts, counties) on an inner circle, a line for each
+/// tie. No force layout: the same ring is always drawn the same way.
+fn ring_pictures(o: &mut String, d: &ReportData, opts: &ReportOptions) {
+    let lang = d.lang;
+    let Some(rings) = &d.rings else { return };
+    if rings.is_empty() {
+        return;
+    }
+    o.push_str("<p class=\"legend\">");
+    for k in [
+        "person",
+        "institution",
+        "phone",
+        "bank_account",
+        "legal_rep",
+        "county",
+    ] {
+        let _ = write!(
+            o,
+            "<span><i style=\"background:{}\"></i>{}</span>",
+            kind_colour(k),
+            esc(member_kind_label(k, lang))
+        );
+    }
+    o.push_str("</p>\n<div class=\"rings\">\n");
+    for r in rings.iter().take(opts.ring_pictures) {
+        ring_svg(o, r, lang);
+    }
+    o.push_str("</div>\n");
+    if rings.len() > opts.ring_pictures {
+        let _ = write!(
+            o,
+            "<p class=\"note\">{} {} {} {}{}</p>\n",
+            esc(L::ShowingFirst.get(lang)),
+            opts.ring_pictures,
+            esc(L::RowsOf.get(lang)),
+            rings.len(),
+            esc(L::RowsFullInWorkbook.get(lang))
+        );
+    }
+}
+
+fn ring_svg(o: &mut String, r: &Ring, lang: Lang) {
+    let (w, h) = (560.0f64, 440.0f64);
+    let (cx, cy) = (w / 2.0, h / 2.0 + 8.0);
+    let outer: Vec<usize> = (0..r.members.len())
+        .filter(|&i| matches!(r.members[i].kind.as_str(), "person" | "institution"))
+        .collect();
+    let inner: Vec<usize> = (0..r.members.len())
+        .filter(|&i| !matches!(r.members[i].kind.as_str(), "person" | "institution"))
+        .collect();
+    let mut pos = vec![(cx, cy); r.members.len()];
+    let place = |idx: &[usize], radius: f64, offset: f64, pos: &mut Vec<(f64, f64)>| {
+        let n = idx.len().max(1) as f64;
+        for (k, &i) in idx.iter().enumerate() {
+            let a = offset + std::f64::consts::TAU * k as f64 / n - std::f64::consts::FRAC_PI_2;
+            pos[i] = (cx + radius * a.cos(), cy + radius * a.sin());
+        }
+    };
+    place(&outer, 170.0, 0.0, &mut pos);
+    let inner_radius = if inner.len() <= 1 { 0.0 } else { 80.0 };
+    place(&inner, inner_radius, 0.3, &mut pos);
+    let labels = r.members.len() <= 30;
+    let title = format!(
+        "{} {} · {} {} · {} {}{}",
+        L::RingId.get(lang),
+        r.ring_id,
+        L::Claims.get(lang),
+        r.claims,
+        L::Amount.get(lang),
+        fen_to_yuan(r.amount_fen),
+        format!(" · {} {:.2}", L::Score.get(lang), r.score)
+    );
+    let _ = write!(
+        o,
+        "<div class=\"ring\" id=\"ring-{}\"><svg role=\"img\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\
+         <title>{}</title>\
+         <text x=\"8\" y=\"16\" font-size=\"13\" font-weight=\"600\">{}</text>",
+        r.ring_id,
+        esc(&title),
+        esc(&title)
+    );
+    for &(a, b) in &r.edges {
+        let ((x1, y1), (x2, y2)) = (pos[a], pos[b]);
+        let _ = write!(
+            o,
+            "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"#9aa9b8\" stroke-width=\"1.2\"></line>"
+        );
+    }
+    for (i, m) in r.members.iter().enumerate() {
+        let (x, y) = pos[i];
+        let radius = if m.kind == "institution" { 9.0 } else { 6.5 };
+        let name = if m.label.is_empty() {
+            m.value.clone()
+        } else {
+            format!("{} {}", m.label, m.value)
+        };
+        let _ = write!(
+            o,
+            "<g><title>{}: {}</title><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{radius}\" fill=\"{}\"></circle>",
+            esc(member_kind_label(&m.kind, lang)),
+            esc(&name),
+            kind_colour(&m.kind)
+        );
+        if labels {
+            let text = if m.label.is_empty() {
+                short(&m.value, 18)
+            } else {
+                short(&m.label, 10)
+            };
+            let _ = write!(
+                o,
+                "<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
+                y + radius + 11.0,
+                esc(&text)
+            );
+        }
+        o.push_str("</g>");
+    }
+    let _ = write!(
+        o,
+        "</svg><p class=\"note\">{}</p></div>\n",
+        esc(&r.explanation)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_every_markup_character() {
+        assert_eq!(
+            esc("<a href=\"x\">&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(esc("张伟"), "张伟");
+    }
+
+    #[test]
+    fn short_labels_keep_their_start() {
+        assert_eq!(short("临沂市兰山区职业培训学校", 6), "临沂市兰山…");
+        assert_eq!(short("兰山区", 6), "兰山区");
+    }
+}
