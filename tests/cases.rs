@@ -1043,3 +1043,147 @@ fn cli_lists_shows_reviews_and_diffs() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("database file not found"));
 }
+
+fn ring(
+    conn: &Connection,
+    sweep_id: i64,
+    ring_id: i64,
+    members: &[(&str, &str)],
+    claims: &[&str],
+    fen: i64,
+) {
+    claimsweep::graph::store::ensure_schema(conn).expect("graph schema");
+    conn.execute(
+        "INSERT INTO rings (sweep_id, ring_id, score, persons, institutions, counties, claims,
+           amount_fen, shared_json, terms_json, claim_ids, explanation_zh, explanation_en)
+         VALUES (?1, ?2, 12.5, 0, 0, 0, ?3, ?4, '[]', '[]', ?5, '团伙说明', 'ring explanation')",
+        params![
+            sweep_id,
+            ring_id,
+            claims.len() as i64,
+            fen,
+            claims.join(";")
+        ],
+    )
+    .unwrap();
+    for (kind, value) in members {
+        conn.execute(
+            "INSERT INTO ring_members (sweep_id, ring_id, kind, value) VALUES (?1, ?2, ?3, ?4)",
+            params![sweep_id, ring_id, kind, value],
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn rings_and_top_risk_institutions_become_cases() {
+    let mut d = db();
+    let c = &d.conn;
+    claim(c, "R1", P1, 1000, "371302", "ORG1", "13600000000");
+    claim(c, "R2", P2, 1000, "371302", "ORG2", "13600000000");
+    claim(c, "R3", P3, 1000, "371302", "ORG2", "13600000000");
+    sweep(c, 1);
+    let members = [
+        ("person", P1),
+        ("person", P2),
+        ("institution", "ORG2"),
+        ("institution", "ORG1"),
+        ("county", "371302"),
+        ("phone", "13600000000"),
+    ];
+    ring(c, 1, 1, &members, &["R1", "R2"], 200_000);
+    let top_n = cases::cases_policy(&claimsweep::policy::PolicySet::embedded_default())
+        .institution_top_n as i64;
+    for rank in 1..=top_n + 2 {
+        let evidence = if rank == 1 {
+            r#"[{"term":"flagged_share","zh":"疑点申领占比","en":"flagged share","value":50,"weight":1.0,"points":50.0,"claim_ids":["R2","R3"]}]"#
+        } else {
+            "[]"
+        };
+        c.execute(
+            "INSERT INTO institution_risk (sweep_id, rank, institution_id, name, score, claims,
+               amount_fen, flagged_claims, amount_at_risk_fen, rings, evidence_json)
+             VALUES (1, ?1, ?2, '', ?3, 0, 0, 0, ?4, '', ?5)",
+            params![
+                rank,
+                format!("ORG{rank}"),
+                100.0 - rank as f64,
+                if rank == 1 { 150_000 } else { 0 },
+                evidence
+            ],
+        )
+        .unwrap();
+    }
+    let summary = cases::build_for_sweep(&mut d.conn, 1).expect("build");
+    assert_eq!(summary.graph_cases as i64, 1 + top_n);
+    let rows = all_in(&d.conn, 1);
+    let ring_case = rows
+        .iter()
+        .find(|r| r.subject_kind == "ring")
+        .expect("ring case");
+    // Anchored on the smallest institution member.
+    assert_eq!(ring_case.case_key, "ring:ORG1:network");
+    assert_eq!(ring_case.rules, vec!["ring"]);
+    assert_eq!(ring_case.amount_at_risk_fen, 200_000);
+    assert_eq!(ring_case.claim_ids, vec!["R1", "R2"]);
+    let insts: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.subject_kind == "institution")
+        .map(|r| r.subject.as_str())
+        .collect();
+    assert_eq!(insts.len() as i64, top_n);
+    assert!(!insts.contains(&format!("ORG{}", top_n + 1).as_str()));
+    let org1 = rows
+        .iter()
+        .find(|r| r.case_key == "institution:ORG1:institution")
+        .unwrap();
+    assert_eq!(org1.claim_ids, vec!["R2", "R3"]);
+    assert_eq!(org1.amount_at_risk_fen, 150_000);
+    assert_eq!(
+        cases::list(
+            &d.conn,
+            &CaseFilter {
+                rule: Some("ring".into()),
+                ..Default::default()
+            }
+        )
+        .unwrap()
+        .len(),
+        1
+    );
+
+    // The ring's evidence and the institution's ranking show on the case.
+    let detail = cases::show(&d.conn, ring_case.case_id).unwrap();
+    let g = detail
+        .graph
+        .iter()
+        .find(|g| g.kind == "ring")
+        .expect("ring evidence");
+    assert_eq!(g.explanation_en, "ring explanation");
+    assert_eq!(g.members.len(), 6);
+    let risk = detail
+        .graph
+        .iter()
+        .find(|g| g.kind == "institution_risk")
+        .expect("risk");
+    assert_eq!(risk.id, 1);
+    assert!(
+        risk.explanation_zh.contains("疑点申领占比"),
+        "{}",
+        risk.explanation_zh
+    );
+
+    // Next sweep: the same ring under another id, with one more person, is the same case.
+    let c = &d.conn;
+    sweep(c, 2);
+    let mut more = members.to_vec();
+    more.push(("person", P3));
+    ring(c, 2, 7, &more, &["R1", "R2", "R3"], 300_000);
+    let s2 = cases::build_for_sweep(&mut d.conn, 2).expect("build 2");
+    assert_eq!(s2.resolved as i64, top_n);
+    let rows = all_in(&d.conn, 2);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].case_id, ring_case.case_id);
+    assert_eq!(rows[0].change, Change::Persisting);
+    assert_eq!(rows[0].reason_en, "1 more claim, +1000.00 yuan");
+}

@@ -17,11 +17,11 @@ pub mod render;
 pub mod review;
 pub mod schema;
 
-pub use build::{build_for_sweep, CaseSummary};
+pub use build::{build_for_sweep, build_for_sweep_with, cases_policy, CaseSummary};
 pub use query::{
     diff, history, list, list_sweeps, show, CaseDetail, CaseFilter, CaseRow, CaseSort,
-    ClaimEvidence, DiffEntry, FlagEvidence, HistoryEntry, NeighbourLink, RegistryEvidence,
-    SweepDiff, SweepRow,
+    ClaimEvidence, DiffEntry, FlagEvidence, GraphEvidence, HistoryEntry, NeighbourLink,
+    RegistryEvidence, SweepDiff, SweepRow,
 };
 pub use review::{assign, review};
 pub use schema::{ensure_schema, open_db};

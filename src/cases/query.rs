@@ -152,6 +152,21 @@ pub struct CaseSweepEntry {
     pub reason_en: String,
 }
 
+/// A graph finding around the case: a ring it belongs to, or the risk ranking of its
+/// institution.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GraphEvidence {
+    /// ring | institution_risk
+    pub kind: String,
+    /// Ring id, or rank in the institution risk ranking.
+    pub id: i64,
+    pub score: f64,
+    pub explanation_zh: String,
+    pub explanation_en: String,
+    /// (kind, value) of the ring's members; empty for institution risk.
+    pub members: Vec<(String, String)>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CaseDetail {
     /// The case as found in the last sweep that found it.
@@ -161,6 +176,8 @@ pub struct CaseDetail {
     pub claims: Vec<ClaimEvidence>,
     pub registry: Vec<RegistryEvidence>,
     pub neighbours: Vec<NeighbourLink>,
+    /// Rings and institution risk from the graph stage, when it stored them for the sweep.
+    pub graph: Vec<GraphEvidence>,
     pub history: Vec<HistoryEntry>,
 }
 
@@ -416,6 +433,7 @@ pub fn show(conn: &Connection, case_id: i64) -> Result<CaseDetail, CaseError> {
         registry.push(registry_evidence(conn, p)?);
     }
     let neighbours = neighbours(conn, &claims, &persons)?;
+    let graph = graph_evidence(conn, &case, &persons)?;
     let history = history(conn, case_id)?;
     Ok(CaseDetail {
         case,
@@ -424,8 +442,134 @@ pub fn show(conn: &Connection, case_id: i64) -> Result<CaseDetail, CaseError> {
         claims,
         registry,
         neighbours,
+        graph,
         history,
     })
+}
+
+/// Rings of the case (its own, and those its persons or institution belong to) and the risk
+/// ranking of its institution, in the sweep the case was last found.
+fn graph_evidence(
+    conn: &Connection,
+    case: &CaseRow,
+    persons: &BTreeSet<String>,
+) -> Result<Vec<GraphEvidence>, CaseError> {
+    use super::schema::table_exists;
+    let mut out = Vec::new();
+    let sweep = case.sweep_id;
+    if table_exists(conn, "rings")? && table_exists(conn, "ring_members")? {
+        let mut ring_ids: BTreeSet<i64> = BTreeSet::new();
+        let detail: String = conn.query_row(
+            "SELECT detail_json FROM case_sweeps WHERE case_id = ?1 AND sweep_id = ?2",
+            params![case.case_id, sweep],
+            |r| r.get(0),
+        )?;
+        let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
+        ring_ids.extend(
+            detail["ring_ids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_i64()),
+        );
+        let mut by_member = conn.prepare_cached(
+            "SELECT DISTINCT ring_id FROM ring_members WHERE sweep_id = ?1 AND kind = ?2 AND value = ?3",
+        )?;
+        let mut lookups: Vec<(&str, &str)> =
+            persons.iter().map(|p| ("person", p.as_str())).collect();
+        if matches!(case.subject_kind.as_str(), "institution" | "class")
+            && !case.institution_id.is_empty()
+        {
+            lookups.push(("institution", case.institution_id.as_str()));
+        }
+        for (kind, value) in lookups {
+            let ids = by_member.query_map(params![sweep, kind, value], |r| r.get::<_, i64>(0))?;
+            for id in ids {
+                ring_ids.insert(id?);
+            }
+        }
+        let mut ring = conn.prepare_cached(
+            "SELECT score, explanation_zh, explanation_en FROM rings WHERE sweep_id = ?1 AND ring_id = ?2",
+        )?;
+        let mut members = conn.prepare_cached(
+            "SELECT kind, value FROM ring_members WHERE sweep_id = ?1 AND ring_id = ?2 ORDER BY kind, value",
+        )?;
+        for id in ring_ids {
+            let Some((score, zh, en)) = ring
+                .query_row(params![sweep, id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?
+            else {
+                continue;
+            };
+            let members = members
+                .query_map(params![sweep, id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(GraphEvidence {
+                kind: "ring".into(),
+                id,
+                score,
+                explanation_zh: zh,
+                explanation_en: en,
+                members,
+            });
+        }
+    }
+    if !case.institution_id.is_empty() && table_exists(conn, "institution_risk")? {
+        let row = conn
+            .query_row(
+                "SELECT rank, score, evidence_json FROM institution_risk
+                 WHERE sweep_id = ?1 AND institution_id = ?2",
+                params![sweep, case.institution_id],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, f64>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        if let Some((rank, score, evidence)) = row {
+            let evidence: serde_json::Value = serde_json::from_str(&evidence).unwrap_or_default();
+            let (mut zh, mut en) = (Vec::new(), Vec::new());
+            for t in evidence.as_array().into_iter().flatten() {
+                let points = t["points"].as_f64().unwrap_or(0.0);
+                if points == 0.0 {
+                    continue;
+                }
+                let value = &t["value"];
+                zh.push(format!(
+                    "{} {} (+{points:.1})",
+                    t["zh"].as_str().unwrap_or(""),
+                    value
+                ));
+                en.push(format!(
+                    "{} {} (+{points:.1})",
+                    t["en"].as_str().unwrap_or(""),
+                    value
+                ));
+            }
+            out.push(GraphEvidence {
+                kind: "institution_risk".into(),
+                id: rank,
+                score,
+                explanation_zh: format!(
+                    "机构 {} 风险排名第 {rank}：{}",
+                    case.institution_id,
+                    zh.join("；")
+                ),
+                explanation_en: format!(
+                    "institution {} ranks {rank} in risk: {}",
+                    case.institution_id,
+                    en.join("; ")
+                ),
+                members: Vec::new(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn claim_evidence(conn: &Connection, ids: &[String]) -> Result<Vec<ClaimEvidence>, CaseError> {

@@ -263,6 +263,30 @@ pub fn case_detail(d: &CaseDetail, lang: Lang) -> String {
         }
     }
 
+    if !d.graph.is_empty() {
+        let _ = writeln!(out, "\n{}", lang.pick("关联网络", "Graph"));
+        for g in &d.graph {
+            let label = match (g.kind.as_str(), lang) {
+                ("ring", Lang::Zh) => format!("团伙 #{}", g.id),
+                ("ring", Lang::En) => format!("ring #{}", g.id),
+                (_, Lang::Zh) => "机构风险".to_string(),
+                (_, Lang::En) => "institution risk".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "  {label}  {} {:.2}  {}",
+                lang.pick("评分", "score"),
+                g.score,
+                lang.pick(&g.explanation_zh, &g.explanation_en)
+            );
+            if !g.members.is_empty() {
+                let members: Vec<String> =
+                    g.members.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                let _ = writeln!(out, "      {}", members.join(", "));
+            }
+        }
+    }
+
     let _ = writeln!(out, "\n{}", lang.pick("处理记录", "History"));
     out.push_str(&history(&d.history, lang));
     out
