@@ -118,6 +118,8 @@ const SCRIPT: &str = r#"
   }
   window.addEventListener('hashchange', openHash);
   openHash();
+  // Marks that the script ran to its end (the browser test checks it).
+  document.documentElement.setAttribute('data-ready', '1');
 })();
 "#;
 
