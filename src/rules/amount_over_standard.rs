@@ -10,11 +10,11 @@ pub const RULE_ID: &str = "amount_over_standard";
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
-    per_claim(ctx, |i, policy| {
+    let tables: Vec<CapTable> = ctx.policies.policies.iter().map(CapTable::new).collect();
+    per_claim_indexed(ctx, |i, at, policy| {
         let c = &snap.claims[i];
         let t = c.subsidy_type?;
-        let level = Some(c.level).filter(|&l| l != 0);
-        let (cap, clause) = policy.amount_cap(t, level)?;
+        let (cap, clause) = tables[at].get(t, c.level)?;
         if c.amount <= cap {
             return None;
         }

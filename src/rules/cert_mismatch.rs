@@ -13,10 +13,11 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     if !snap.has_table("certificates") {
         return Vec::new();
     }
-    per_claim(ctx, |i, policy| {
+    let required: Vec<_> = ctx.policies.policies.iter().map(cert_type_set).collect();
+    per_claim_indexed(ctx, |i, at, policy| {
         let c = &snap.claims[i];
         let t = c.subsidy_type?;
-        if !policy.cert_required(t) {
+        if !required[at].contains(&t) {
             return None;
         }
         let cert_no = snap.cert_keys.resolve(c.cert);

@@ -19,10 +19,47 @@ pub const SUBJECT_PERSON_YEAR: &str = "person_year";
 pub const SUBJECT_CLAIM: &str = "claim";
 pub const SUBJECT_PROJECT: &str = "project";
 
-/// The policy in force on a claim's date; `None`: the claim is not judged by any rule.
-#[inline]
-pub fn policy_of_claim<'p>(ctx: &RuleContext<'p>, claim: usize) -> Option<&'p Policy> {
-    ctx.policies.for_date(ctx.snap.claims[claim].date)
+/// The effective date ranges of the policy set as day numbers, resolved once per rule run:
+/// `PolicySet::for_date` converts the policy file's dates on every call, which is most of the
+/// cost of a per-claim rule at a million claims.
+pub struct PolicyIndex<'p> {
+    ranges: Vec<(Date, Option<Date>, &'p Policy)>,
+}
+
+impl<'p> PolicyIndex<'p> {
+    pub fn new(ctx: &RuleContext<'p>) -> PolicyIndex<'p> {
+        let ranges = ctx
+            .policies
+            .policies
+            .iter()
+            .map(|p| (p.effective_from(), p.effective_to(), p))
+            .collect();
+        PolicyIndex { ranges }
+    }
+
+    /// The policy in force on a date (same answer as `PolicySet::for_date`).
+    #[inline]
+    pub fn at(&self, d: Date) -> Option<&'p Policy> {
+        self.ranges
+            .iter()
+            .find(|(from, to, _)| d >= *from && to.is_none_or(|t| d <= t))
+            .map(|&(_, _, p)| p)
+    }
+
+    /// The position (in `PolicySet::policies`) of the policy in force on a date, for rules that
+    /// precompute per-policy tables.
+    #[inline]
+    pub fn position_at(&self, d: Date) -> Option<usize> {
+        self.ranges
+            .iter()
+            .position(|(from, to, _)| d >= *from && to.is_none_or(|t| d <= t))
+    }
+
+    /// The policy in force on a claim's date; `None`: the claim is not judged by any rule.
+    #[inline]
+    pub fn of_claim(&self, snap: &Snapshot, claim: usize) -> Option<&'p Policy> {
+        self.at(snap.claims[claim].date)
+    }
 }
 
 /// Runs a per-claim check over every judged claim in parallel; flags come back in claim index
@@ -31,9 +68,64 @@ pub fn per_claim<F>(ctx: &RuleContext, check: F) -> Vec<Flag>
 where
     F: Fn(usize, &Policy) -> Option<Flag> + Sync,
 {
+    per_claim_indexed(ctx, |i, _, p| check(i, p))
+}
+
+/// `per_claim`, also passing the position of the judging policy in `PolicySet::policies`.
+pub fn per_claim_indexed<F>(ctx: &RuleContext, check: F) -> Vec<Flag>
+where
+    F: Fn(usize, usize, &Policy) -> Option<Flag> + Sync,
+{
+    let policies = PolicyIndex::new(ctx);
+    let all = &ctx.policies.policies;
     (0..ctx.snap.claims.len())
         .into_par_iter()
-        .filter_map(|i| policy_of_claim(ctx, i).and_then(|p| check(i, p)))
+        .filter_map(|i| {
+            let at = policies.position_at(ctx.snap.claims[i].date)?;
+            check(i, at, &all[at])
+        })
+        .collect()
+}
+
+/// A policy's amount caps resolved for every (subsidy type, level 0..=5) once, with the same
+/// answers as `Policy::amount_cap` (which parses the type names on every call).
+pub struct CapTable<'p> {
+    caps: Vec<[Option<(Fen, &'p str)>; 6]>,
+}
+
+impl<'p> CapTable<'p> {
+    pub fn new(policy: &'p Policy) -> CapTable<'p> {
+        let caps = SubsidyType::ALL
+            .iter()
+            .map(|&t| {
+                std::array::from_fn(|l| policy.amount_cap(t, Some(l as u8).filter(|&l| l != 0)))
+            })
+            .collect();
+        CapTable { caps }
+    }
+
+    /// Cap in fen and its clause; `level` 0 = none.
+    #[inline]
+    pub fn get(&self, t: SubsidyType, level: u8) -> Option<(Fen, &'p str)> {
+        let ti = SubsidyType::ALL.iter().position(|&x| x == t)?;
+        *self.caps[ti].get(level as usize)?
+    }
+}
+
+/// Membership of categories or subsidy types named in a policy list, resolved once.
+pub fn category_set(policy: &Policy) -> Vec<crate::model::Category> {
+    crate::model::Category::ALL
+        .iter()
+        .copied()
+        .filter(|&c| policy.living_eligible(c))
+        .collect()
+}
+
+pub fn cert_type_set(policy: &Policy) -> Vec<SubsidyType> {
+    SubsidyType::ALL
+        .iter()
+        .copied()
+        .filter(|&t| policy.cert_required(t))
         .collect()
 }
 
@@ -101,11 +193,11 @@ pub fn sort_group_flags(flags: &mut [Flag]) {
 /// Indices of the judged claims (a policy is in force on their date), sorted by
 /// (person, claim_date, claim index) — claim index order is claim id order, so this is the
 /// contract's (person, claim_date, claim_id) order.
-pub fn judged_by_person_date(ctx: &RuleContext) -> Vec<u32> {
+pub fn judged_by_person_date(ctx: &RuleContext, policies: &PolicyIndex) -> Vec<u32> {
     let snap = ctx.snap;
     let mut order: Vec<u32> = (0..snap.claims.len() as u32)
         .into_par_iter()
-        .filter(|&i| policy_of_claim(ctx, i as usize).is_some())
+        .filter(|&i| policies.of_claim(snap, i as usize).is_some())
         .collect();
     order.par_sort_unstable_by_key(|&i| {
         let c = &snap.claims[i as usize];
@@ -208,7 +300,7 @@ pub fn policy_of_project<'p>(
         .check_date
         .or_else(|| snap.class(project.class).map(|c| c.start))
         .or_else(|| claims.iter().map(|&i| snap.claims[i as usize].date).min())?;
-    ctx.policies.for_date(date)
+    PolicyIndex::new(ctx).at(date)
 }
 
 // ---- explanation wording -------------------------------------------------------------------
@@ -366,6 +458,28 @@ mod tests {
         let r: Vec<_> = runs(&v, |x| *x).map(|s| s.len()).collect();
         assert_eq!(r, [2, 1, 3]);
         assert_eq!(runs(&[] as &[i32], |x| *x).count(), 0);
+    }
+
+    #[test]
+    fn cap_table_answers_like_the_policy() {
+        let set = crate::policy::PolicySet::embedded_default();
+        let p = &set.policies[0];
+        let table = CapTable::new(p);
+        for &t in SubsidyType::ALL {
+            for l in 0..=5u8 {
+                assert_eq!(
+                    table.get(t, l),
+                    p.amount_cap(t, Some(l).filter(|&l| l != 0)),
+                    "{t:?} {l}"
+                );
+            }
+        }
+        assert_eq!(
+            table.get(SubsidyType::LevelCert, 4).map(|c| c.0),
+            Some(120_000)
+        );
+        assert!(category_set(p).contains(&crate::model::Category::Poor));
+        assert!(!cert_type_set(p).contains(&SubsidyType::CareerCourse));
     }
 
     #[test]

@@ -13,7 +13,8 @@ pub const RULE_ID: &str = "living_allowance_excess";
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
-    per_claim(ctx, |i, policy| {
+    let eligible: Vec<_> = ctx.policies.policies.iter().map(category_set).collect();
+    per_claim_indexed(ctx, |i, at, policy| {
         let c = &snap.claims[i];
         if c.living_days <= 0 && c.living_amount <= 0 {
             return None;
@@ -54,7 +55,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
                 ));
             }
         }
-        if !c.category.is_some_and(|cat| policy.living_eligible(cat)) {
+        if !c.category.is_some_and(|cat| eligible[at].contains(&cat)) {
             let eligible_zh = la
                 .eligible_categories
                 .iter()

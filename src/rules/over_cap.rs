@@ -11,7 +11,8 @@ pub const RULE_ID: &str = "over_cap";
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
-    let order = judged_by_person_date(ctx);
+    let policies = PolicyIndex::new(ctx);
+    let order = judged_by_person_date(ctx, &policies);
     let groups: Vec<&[u32]> = runs(&order, |&i| {
         let c = &snap.claims[i as usize];
         (c.person, c.date.year())
@@ -19,27 +20,28 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     .collect();
     let mut flags: Vec<Flag> = groups
         .par_iter()
-        .filter_map(|group| person_year_flag(ctx, group))
+        .filter_map(|group| person_year_flag(ctx, &policies, group))
         .collect();
     sort_group_flags(&mut flags);
     flags
 }
 
 /// `group`: one person-year's claims in rank order.
-fn person_year_flag(ctx: &RuleContext, group: &[u32]) -> Option<Flag> {
+fn person_year_flag(ctx: &RuleContext, policies: &PolicyIndex, group: &[u32]) -> Option<Flag> {
     let snap = ctx.snap;
     // Each claim is judged by the policy of its own date (a year may span two policies).
     let over: Vec<(usize, u32)> = group
         .iter()
         .enumerate()
         .filter(|&(rank0, &i)| {
-            policy_of_claim(ctx, i as usize)
+            policies
+                .of_claim(snap, i as usize)
                 .is_some_and(|p| rank0 + 1 > p.claims_per_year.max as usize)
         })
         .map(|(rank0, &i)| (rank0 + 1, i))
         .collect();
     let &(_, first_claim) = over.first()?;
-    let policy = policy_of_claim(ctx, first_claim as usize)?;
+    let policy = policies.of_claim(snap, first_claim as usize)?;
     let first = &snap.claims[first_claim as usize];
     let id = id_number(snap, first.person);
     let year = first.date.year();

@@ -26,10 +26,11 @@ struct Stint {
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
+    let policies = PolicyIndex::new(ctx);
     let mut stints: Vec<Stint> = (0..snap.claims.len())
         .into_par_iter()
         .filter_map(|i| {
-            policy_of_claim(ctx, i)?;
+            policies.of_claim(snap, i)?;
             let class = class_of_claim(snap, i)?;
             Some(Stint {
                 person: snap.claims[i].person,
@@ -47,7 +48,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         .collect();
     let mut flags: Vec<Flag> = groups
         .par_iter()
-        .filter_map(|g| person_flag(ctx, g))
+        .filter_map(|g| person_flag(ctx, &policies, g))
         .collect();
     sort_group_flags(&mut flags);
     flags
@@ -97,7 +98,7 @@ fn stint_en(snap: &Snapshot, s: &Stint) -> String {
     )
 }
 
-fn person_flag(ctx: &RuleContext, group: &[Stint]) -> Option<Flag> {
+fn person_flag(ctx: &RuleContext, policies: &PolicyIndex, group: &[Stint]) -> Option<Flag> {
     let snap = ctx.snap;
     let pairs = overlapping_pairs(group);
     if pairs.is_empty() {
@@ -106,7 +107,7 @@ fn person_flag(ctx: &RuleContext, group: &[Stint]) -> Option<Flag> {
     let mut claims: Vec<u32> = pairs.iter().flat_map(|(a, b)| [a.claim, b.claim]).collect();
     claims.sort_unstable();
     claims.dedup();
-    let policy = policy_of_claim(ctx, claims[0] as usize)?;
+    let policy = policies.of_claim(snap, claims[0] as usize)?;
     let id = id_number(snap, group[0].person);
     let pairs_zh = pairs
         .iter()

@@ -12,11 +12,12 @@ pub const RULE_ID: &str = "repeated_level";
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
+    let policies = PolicyIndex::new(ctx);
     let mut order: Vec<u32> = (0..snap.claims.len() as u32)
         .into_par_iter()
         .filter(|&i| {
             let c = &snap.claims[i as usize];
-            c.occupation != 0 && c.level != 0 && policy_of_claim(ctx, i as usize).is_some()
+            c.occupation != 0 && c.level != 0 && policies.of_claim(snap, i as usize).is_some()
         })
         .collect();
     order.par_sort_unstable_by_key(|&i| {
@@ -31,7 +32,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     .collect();
     let mut flags: Vec<Flag> = groups
         .par_iter()
-        .filter_map(|g| group_flag_of(ctx, g))
+        .filter_map(|g| group_flag_of(ctx, &policies, g))
         .collect();
     sort_group_flags(&mut flags);
     flags
@@ -46,14 +47,14 @@ fn fund_en(f: Option<FundingSource>) -> &'static str {
 }
 
 /// `group`: the claims of one (person, occupation, level) in rank order.
-fn group_flag_of(ctx: &RuleContext, group: &[u32]) -> Option<Flag> {
+fn group_flag_of(ctx: &RuleContext, policies: &PolicyIndex, group: &[u32]) -> Option<Flag> {
     let snap = ctx.snap;
     let repeated: Vec<u32> = group
         .iter()
         .enumerate()
         .skip(1)
         .filter(|&(j, &i)| {
-            let Some(p) = policy_of_claim(ctx, i as usize) else {
+            let Some(p) = policies.of_claim(snap, i as usize) else {
                 return false;
             };
             // Without `across_funds`, only an earlier claim on the same fund makes a repeat.
@@ -65,7 +66,7 @@ fn group_flag_of(ctx: &RuleContext, group: &[u32]) -> Option<Flag> {
         .map(|(_, &i)| i)
         .collect();
     let &first_repeat = repeated.first()?;
-    let policy = policy_of_claim(ctx, first_repeat as usize)?;
+    let policy = policies.of_claim(snap, first_repeat as usize)?;
     let first = &snap.claims[group[0] as usize];
     let id = id_number(snap, first.person);
     let occ = snap.occupations.resolve(first.occupation);
