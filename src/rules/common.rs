@@ -190,19 +190,35 @@ pub fn sort_group_flags(flags: &mut [Flag]) {
 
 // ---- groupings -----------------------------------------------------------------------------
 
-/// Indices of the judged claims (a policy is in force on their date), sorted by
-/// (person, claim_date, claim index) — claim index order is claim id order, so this is the
-/// contract's (person, claim_date, claim_id) order.
-pub fn judged_by_person_date(ctx: &RuleContext, policies: &PolicyIndex) -> Vec<u32> {
+/// A judged claim keyed for person-year grouping; the derived order (person, year, date,
+/// claim) is the contract's (person, claim_date, claim_id) order within a person's year, since
+/// claim index order is claim id order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PersonDated {
+    pub person: u32,
+    pub year: i32,
+    pub date: Date,
+    pub claim: u32,
+}
+
+/// The judged claims (a policy is in force on their date) in (person, year, date, claim)
+/// order. Keys are copied out of the snapshot first so the sort compares contiguous values,
+/// not claims scattered through memory.
+pub fn judged_by_person_date(ctx: &RuleContext, policies: &PolicyIndex) -> Vec<PersonDated> {
     let snap = ctx.snap;
-    let mut order: Vec<u32> = (0..snap.claims.len() as u32)
-        .into_par_iter()
-        .filter(|&i| policies.of_claim(snap, i as usize).is_some())
+    let mut order: Vec<PersonDated> = snap
+        .claims
+        .par_iter()
+        .enumerate()
+        .filter(|(_, c)| policies.at(c.date).is_some())
+        .map(|(i, c)| PersonDated {
+            person: c.person,
+            year: c.date.year(),
+            date: c.date,
+            claim: i as u32,
+        })
         .collect();
-    order.par_sort_unstable_by_key(|&i| {
-        let c = &snap.claims[i as usize];
-        (c.person, c.date, i)
-    });
+    order.par_sort_unstable();
     order
 }
 

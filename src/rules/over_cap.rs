@@ -10,14 +10,12 @@ use rayon::prelude::*;
 pub const RULE_ID: &str = "over_cap";
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
-    let snap = ctx.snap;
     let policies = PolicyIndex::new(ctx);
     let order = judged_by_person_date(ctx, &policies);
-    let groups: Vec<&[u32]> = runs(&order, |&i| {
-        let c = &snap.claims[i as usize];
-        (c.person, c.date.year())
-    })
-    .collect();
+    let min = min_cap(ctx);
+    let groups: Vec<&[PersonDated]> = runs(&order, |k| (k.person, k.year))
+        .filter(|g| g.len() > min)
+        .collect();
     let mut flags: Vec<Flag> = groups
         .par_iter()
         .filter_map(|group| person_year_flag(ctx, &policies, group))
@@ -26,19 +24,34 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     flags
 }
 
+/// The smallest yearly maximum of any policy: person-years with at most this many claims
+/// cannot be over any cap and are not looked at.
+fn min_cap(ctx: &RuleContext) -> usize {
+    ctx.policies
+        .policies
+        .iter()
+        .map(|p| p.claims_per_year.max as usize)
+        .min()
+        .unwrap_or(0)
+}
+
 /// `group`: one person-year's claims in rank order.
-fn person_year_flag(ctx: &RuleContext, policies: &PolicyIndex, group: &[u32]) -> Option<Flag> {
+fn person_year_flag(
+    ctx: &RuleContext,
+    policies: &PolicyIndex,
+    group: &[PersonDated],
+) -> Option<Flag> {
     let snap = ctx.snap;
     // Each claim is judged by the policy of its own date (a year may span two policies).
     let over: Vec<(usize, u32)> = group
         .iter()
         .enumerate()
-        .filter(|&(rank0, &i)| {
+        .filter(|&(rank0, k)| {
             policies
-                .of_claim(snap, i as usize)
+                .at(k.date)
                 .is_some_and(|p| rank0 + 1 > p.claims_per_year.max as usize)
         })
-        .map(|(rank0, &i)| (rank0 + 1, i))
+        .map(|(rank0, k)| (rank0 + 1, k.claim))
         .collect();
     let &(_, first_claim) = over.first()?;
     let policy = policies.of_claim(snap, first_claim as usize)?;

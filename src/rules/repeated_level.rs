@@ -5,6 +5,7 @@
 
 use super::common::*;
 use super::{Flag, RuleContext};
+use crate::dates::Date;
 use crate::model::FundingSource;
 use rayon::prelude::*;
 
@@ -13,23 +14,19 @@ pub const RULE_ID: &str = "repeated_level";
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
     let policies = PolicyIndex::new(ctx);
-    let mut order: Vec<u32> = (0..snap.claims.len() as u32)
-        .into_par_iter()
-        .filter(|&i| {
-            let c = &snap.claims[i as usize];
-            c.occupation != 0 && c.level != 0 && policies.of_claim(snap, i as usize).is_some()
-        })
+    // Keys copied out of the snapshot so the sort compares contiguous values.
+    let mut keyed: Vec<(u32, u32, u8, Date, u32)> = snap
+        .claims
+        .par_iter()
+        .enumerate()
+        .filter(|(_, c)| c.occupation != 0 && c.level != 0 && policies.at(c.date).is_some())
+        .map(|(i, c)| (c.person, c.occupation, c.level, c.date, i as u32))
         .collect();
-    order.par_sort_unstable_by_key(|&i| {
-        let c = &snap.claims[i as usize];
-        (c.person, c.occupation, c.level, c.date, i)
-    });
-    let groups: Vec<&[u32]> = runs(&order, |&i| {
-        let c = &snap.claims[i as usize];
-        (c.person, c.occupation, c.level)
-    })
-    .filter(|g| g.len() > 1)
-    .collect();
+    keyed.par_sort_unstable();
+    let groups: Vec<Vec<u32>> = runs(&keyed, |k| (k.0, k.1, k.2))
+        .filter(|g| g.len() > 1)
+        .map(|g| g.iter().map(|k| k.4).collect())
+        .collect();
     let mut flags: Vec<Flag> = groups
         .par_iter()
         .filter_map(|g| group_flag_of(ctx, &policies, g))
