@@ -71,7 +71,7 @@ fn id_of(person: u64) -> String {
 
 /// Builds the synthetic snapshot: `n` claims.
 fn synthetic(n: usize) -> Snapshot {
-    let mut rng = Mix(2019_13);
+    let mut rng = Mix(0x2019_0013);
     let persons = (n as u64 / 3).max(1);
     let classes = (n as u64 / 50).max(1);
     let institutions = 500u64;
@@ -219,6 +219,8 @@ fn synthetic(n: usize) -> Snapshot {
     b.finish()
 }
 
+type NamedRule = (&'static str, fn(&RuleContext) -> Vec<Flag>);
+
 fn benches(c: &mut Criterion) {
     let n: usize = std::env::var("CLAIMSWEEP_BENCH_CLAIMS")
         .ok()
@@ -233,7 +235,7 @@ fn benches(c: &mut Criterion) {
         refdata,
     };
 
-    let families: [(&str, &[(&str, fn(&RuleContext) -> Vec<Flag>)]); 3] = [
+    let families: [(&str, &[NamedRule]); 3] = [
         (
             "per_claim",
             &[

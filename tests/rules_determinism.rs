@@ -150,7 +150,10 @@ fn busy_ledger() -> Ledger {
     l
 }
 
-fn sweep(ledger: &Ledger, threads: usize) -> Vec<Vec<(String, Vec<String>, i64, String)>> {
+/// One flag as compared across runs: subject, claim ids, amount at risk, explanation.
+type FlagView = (String, Vec<String>, i64, String);
+
+fn sweep(ledger: &Ledger, threads: usize) -> Vec<Vec<FlagView>> {
     let snap = Snapshot::from_ledger(ledger);
     let policies = PolicySet::embedded_default();
     let ctx = RuleContext {
