@@ -47,6 +47,13 @@ impl Default for ReportOptions {
     }
 }
 
+/// Cases with more claims than this (an institution's, a large ring's) are shown with their
+/// flags and first claims only: reading every person's registers and neighbours would take
+/// seconds per case, and `claimsweep cases show` gives them all.
+pub const FULL_DETAIL_MAX_CLAIMS: usize = 300;
+/// Claims shown for such a case.
+pub const LARGE_CASE_CLAIMS: usize = 100;
+
 /// The `person_times_2019` target of `[targets]` is the city-wide count of the year its
 /// name gives.
 pub const PERSON_TIMES_TARGET_YEAR: i32 = 2019;
@@ -187,6 +194,19 @@ pub struct Ring {
     /// Pairs of member indices, smaller first: a person's claim used that phone, account,
     /// institution or county; an institution's phone, county or legal representative.
     pub edges: Vec<(usize, usize)>,
+}
+
+impl Ring {
+    /// The member a ring case is keyed on: its smallest institution, or its smallest member
+    /// when it has none (as the cases stage keys ring cases).
+    pub fn anchor(&self) -> Option<&str> {
+        self.members
+            .iter()
+            .filter(|m| m.kind == "institution")
+            .map(|m| m.value.as_str())
+            .min()
+            .or_else(|| self.members.iter().map(|m| m.value.as_str()).min())
+    }
 }
 
 /// One flag of a case: the evidence sheet.
@@ -441,7 +461,12 @@ pub fn gather(
         let new_rows = new_since(conn, previous_sweep, sweep_id, &rows, lang, &mask)?;
         let mut details = Vec::new();
         for r in rows.iter().take(opts.detailed_cases) {
-            details.push(mask_detail(cases::show(conn, r.case_id)?, &mask));
+            let detail = if r.claim_ids.len() > FULL_DETAIL_MAX_CLAIMS {
+                large_case_detail(conn, r)?
+            } else {
+                cases::show(conn, r.case_id)?
+            };
+            details.push(mask_detail(detail, &mask));
         }
         let evidence = evidence_rows(conn, sweep_id, lang, &mask)?;
         let rows = rows.into_iter().map(|r| mask_case(r, &mask)).collect();
@@ -553,10 +578,105 @@ fn mask_detail(mut d: CaseDetail, mask: &Masker) -> CaseDetail {
         s.reason_zh = mask.text(&s.reason_zh);
         s.reason_en = mask.text(&s.reason_en);
     }
+    for g in &mut d.graph {
+        g.explanation_zh = mask.text(&g.explanation_zh);
+        g.explanation_en = mask.text(&g.explanation_en);
+        for (kind, value) in &mut g.members {
+            *value = mask_member(mask, kind, value);
+        }
+    }
     for h in &mut d.history {
         h.note = mask.text(&h.note);
     }
     d
+}
+
+/// A large case's detail: the case, its flags and history, and its first claims (in claim id
+/// order); no registers, no neighbours.
+fn large_case_detail(conn: &Connection, row: &CaseRow) -> Result<CaseDetail, ReportError> {
+    let flags = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT f.seq, f.rule, f.severity, f.subject_kind, f.subject, f.claim_ids,
+                    f.amount_at_risk_fen, f.explanation_zh, f.explanation_en
+             FROM case_flags cf JOIN flags f ON f.sweep_id = cf.sweep_id AND f.seq = cf.seq
+             WHERE cf.case_id = ?1 AND cf.sweep_id = ?2 ORDER BY f.seq",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![row.case_id, row.sweep_id], |r| {
+            let ids: String = r.get(5)?;
+            Ok(cases::FlagEvidence {
+                seq: r.get(0)?,
+                rule: r.get(1)?,
+                severity: r.get(2)?,
+                subject_kind: r.get(3)?,
+                subject: r.get(4)?,
+                claim_ids: ids
+                    .split(';')
+                    .filter(|x| !x.is_empty())
+                    .map(String::from)
+                    .collect(),
+                amount_at_risk_fen: r.get(6)?,
+                explanation_zh: r.get(7)?,
+                explanation_en: r.get(8)?,
+            })
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT id_number, name, phone, bank_account, coalesce(category, ''), county_code,
+                institution_id, class_id, coalesce(subsidy_type, ''), occupation_code, level,
+                cert_no, amount_fen, living_amount_fen, claim_date
+         FROM claims WHERE claim_id = ?1",
+    )?;
+    let mut claims = Vec::new();
+    for id in row.claim_ids.iter().take(LARGE_CASE_CLAIMS) {
+        let found = stmt
+            .query_row([id], |r| {
+                Ok(cases::ClaimEvidence {
+                    claim_id: id.clone(),
+                    found: true,
+                    id_number: r.get(0)?,
+                    name: r.get(1)?,
+                    phone: r.get(2)?,
+                    bank_account: r.get(3)?,
+                    category: r.get(4)?,
+                    county_code: r.get(5)?,
+                    institution_id: r.get(6)?,
+                    class_id: r.get(7)?,
+                    subsidy_type: r.get(8)?,
+                    occupation_code: r.get(9)?,
+                    level: r.get(10)?,
+                    cert_no: r.get(11)?,
+                    amount_fen: r.get(12)?,
+                    living_amount_fen: r.get(13)?,
+                    claim_date: r.get(14)?,
+                })
+            })
+            .optional()?;
+        claims.push(found.unwrap_or_else(|| cases::ClaimEvidence {
+            claim_id: id.clone(),
+            ..Default::default()
+        }));
+    }
+    Ok(CaseDetail {
+        case: row.clone(),
+        sweeps: Vec::new(),
+        flags,
+        claims,
+        registry: Vec::new(),
+        neighbours: Vec::new(),
+        graph: Vec::new(),
+        history: cases::history(conn, row.case_id)?,
+    })
+}
+
+/// A ring member's value, masked by its kind.
+fn mask_member(mask: &Masker, kind: &str, value: &str) -> String {
+    match kind {
+        "person" | "legal_rep" => mask.id(value),
+        "phone" => mask.phone(value),
+        "bank_account" => mask.bank(value),
+        _ => mask.text(value),
+    }
 }
 
 /// Cases new in this sweep, persisting cases whose evidence grew, and cases gone since the
@@ -922,12 +1042,7 @@ fn rings(
             .into_iter()
             .zip(labels)
             .map(|((kind, value), label)| RingMember {
-                value: match kind.as_str() {
-                    "person" | "legal_rep" => mask.id(&value),
-                    "phone" => mask.phone(&value),
-                    "bank_account" => mask.bank(&value),
-                    _ => mask.text(&value),
-                },
+                value: mask_member(mask, &kind, &value),
                 kind,
                 label,
             })

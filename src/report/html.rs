@@ -13,6 +13,10 @@ use std::fmt::Write;
 
 /// Rows of a table shown in the HTML; the workbook has them all.
 const HTML_MAX_ROWS: usize = 2000;
+/// Rows of each table inside a case's drill-down (an institution's case has every claim).
+const DRILL_MAX_ROWS: usize = 100;
+/// Ring pictures inside one ring case.
+const RINGS_PER_CASE: usize = 5;
 /// Bars in a chart.
 const CHART_MAX_BARS: usize = 20;
 
@@ -399,7 +403,7 @@ fn mini_table(o: &mut String, heads: &[L], rows: &[Vec<String>], lang: Lang) {
         let _ = write!(o, "<th>{}</th>", esc(h.get(lang)));
     }
     o.push_str("</tr></thead><tbody>");
-    for r in rows {
+    for r in rows.iter().take(DRILL_MAX_ROWS) {
         o.push_str("<tr>");
         for c in r {
             let _ = write!(o, "<td>{}</td>", esc(c));
@@ -407,6 +411,17 @@ fn mini_table(o: &mut String, heads: &[L], rows: &[Vec<String>], lang: Lang) {
         o.push_str("</tr>");
     }
     o.push_str("</tbody></table></div>\n");
+    if rows.len() > DRILL_MAX_ROWS {
+        let _ = write!(
+            o,
+            "<p class=\"note\">{} {} {} {}{}</p>\n",
+            esc(L::ShowingFirst.get(lang)),
+            DRILL_MAX_ROWS,
+            esc(L::RowsOf.get(lang)),
+            rows.len(),
+            esc(L::RowsFullInWorkbook.get(lang))
+        );
+    }
 }
 
 /// The highest-scoring cases, each a `<details>` with its flags, claims, registers,
@@ -430,11 +445,12 @@ fn case_details(o: &mut String, d: &ReportData, opts: &ReportOptions) {
         );
     }
     for cd in &d.case_details {
-        case_detail(o, cd, lang);
+        case_detail(o, cd, d);
     }
 }
 
-fn case_detail(o: &mut String, cd: &CaseDetail, lang: Lang) {
+fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData) {
+    let lang = d.lang;
     let c = &cd.case;
     let rules: Vec<String> = c.rules.iter().map(|r| rule_name(r, lang)).collect();
     let _ = write!(
@@ -475,21 +491,56 @@ fn case_detail(o: &mut String, cd: &CaseDetail, lang: Lang) {
     if !reason.is_empty() {
         let _ = write!(o, "<p class=\"note\">{}</p>", esc(reason));
     }
-    // Flags: what the rules found.
     let _ = write!(o, "<h3>{}</h3>", esc(L::SecEvidence.get(lang)));
-    o.push_str("<div class=\"tablewrap\"><table><thead><tr>");
-    for h in [
-        L::Rule,
-        L::Severity,
-        L::Subject,
-        L::AmountAtRisk,
-        L::Explanation,
-    ] {
-        let _ = write!(o, "<th>{}</th>", esc(h.get(lang)));
+    // The graph's evidence: the institution's risk terms, the ring's picture.
+    if c.subject_kind == "institution" {
+        let risk = d
+            .institution_risk
+            .iter()
+            .flatten()
+            .find(|r| r.institution_id == c.subject);
+        if let Some(r) = risk {
+            let _ = write!(
+                o,
+                "<p>{} {} · {} {:.2} · {}</p><ul>",
+                esc(L::Rank.get(lang)),
+                r.rank,
+                esc(L::Score.get(lang)),
+                r.score,
+                esc(&r.name)
+            );
+            for term in r.evidence.split('；').filter(|t| !t.is_empty()) {
+                let _ = write!(o, "<li>{}</li>", esc(term));
+            }
+            o.push_str("</ul>\n");
+        }
     }
-    o.push_str("</tr></thead><tbody>");
-    for f in &cd.flags {
-        let _ = write!(
+    if c.subject_kind == "ring" {
+        // The rings this case stands for: those anchored on its subject, as cases are built.
+        let rings = d
+            .rings
+            .iter()
+            .flatten()
+            .filter(|r| r.anchor() == Some(c.subject.as_str()));
+        for r in rings.take(RINGS_PER_CASE) {
+            ring_svg(o, r, lang, false);
+        }
+    }
+    // Flags: what the rules found.
+    if !cd.flags.is_empty() {
+        o.push_str("<div class=\"tablewrap\"><table><thead><tr>");
+        for h in [
+            L::Rule,
+            L::Severity,
+            L::Subject,
+            L::AmountAtRisk,
+            L::Explanation,
+        ] {
+            let _ = write!(o, "<th>{}</th>", esc(h.get(lang)));
+        }
+        o.push_str("</tr></thead><tbody>");
+        for f in &cd.flags {
+            let _ = write!(
             o,
             "<tr><td>{}</td><td class=\"sev-{}\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             esc(&rule_name(&f.rule, lang)),
@@ -499,8 +550,9 @@ fn case_detail(o: &mut String, cd: &CaseDetail, lang: Lang) {
             esc(&fen_to_yuan(f.amount_at_risk_fen)),
             esc(lang.pick(&f.explanation_zh, &f.explanation_en))
         );
+        }
+        o.push_str("</tbody></table></div>\n");
     }
-    o.push_str("</tbody></table></div>\n");
     // Claims.
     let claim_rows: Vec<Vec<String>> = cd
         .claims
@@ -537,6 +589,19 @@ fn case_detail(o: &mut String, cd: &CaseDetail, lang: Lang) {
         })
         .collect();
     let _ = write!(o, "<h3>{}</h3>", esc(L::Claims.get(lang)));
+    if (cd.claims.len() as i64) < c.claims {
+        let _ = write!(
+            o,
+            "<p class=\"note\">{} {} {} {}{}</p>",
+            esc(L::ShowingFirst.get(lang)),
+            cd.claims.len(),
+            esc(L::RowsOf.get(lang)),
+            c.claims,
+            esc(&L::LargeCaseNote
+                .get(lang)
+                .replace("{id}", &c.case_id.to_string()))
+        );
+    }
     mini_table(
         o,
         &[
@@ -711,7 +776,7 @@ fn ring_pictures(o: &mut String, d: &ReportData, opts: &ReportOptions) {
     }
     o.push_str("</p>\n<div class=\"rings\">\n");
     for r in rings.iter().take(opts.ring_pictures) {
-        ring_svg(o, r, lang);
+        ring_svg(o, r, lang, true);
     }
     o.push_str("</div>\n");
     if rings.len() > opts.ring_pictures {
@@ -727,7 +792,8 @@ fn ring_pictures(o: &mut String, d: &ReportData, opts: &ReportOptions) {
     }
 }
 
-fn ring_svg(o: &mut String, r: &Ring, lang: Lang) {
+/// One ring's picture; `anchor` gives it an id to link to (once per page).
+fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
     let (w, h) = (560.0f64, 440.0f64);
     let (cx, cy) = (w / 2.0, h / 2.0 + 8.0);
     let outer: Vec<usize> = (0..r.members.len())
@@ -760,10 +826,10 @@ fn ring_svg(o: &mut String, r: &Ring, lang: Lang) {
     );
     let _ = write!(
         o,
-        "<div class=\"ring\" id=\"ring-{}\"><svg role=\"img\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\
+        "<div class=\"ring\"{}><svg role=\"img\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\
          <title>{}</title>\
          <text x=\"8\" y=\"16\" font-size=\"13\" font-weight=\"600\">{}</text>",
-        r.ring_id,
+        if anchor { format!(" id=\"ring-{}\"", r.ring_id) } else { String::new() },
         esc(&title),
         esc(&title)
     );

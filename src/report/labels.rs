@@ -134,6 +134,8 @@ labels! {
     Amount => "金额（元）", "Amount (yuan)";
     LivingAmount => "生活费（元）", "Living allowance (yuan)";
     ClaimDate => "申领日期", "Claim date";
+    LargeCaseNote => "；登记信息与共用联系方式的人员见 claimsweep cases show {id}",
+        "; registers and persons sharing contacts: claimsweep cases show {id}";
     NotInLedger => "台账中已无此申领", "no longer in the ledger";
     Registry => "登记信息", "Registers";
     DeathDate => "死亡日期", "Death";

@@ -56,7 +56,18 @@ pub fn write_report(
     format: Format,
     path: &Path,
 ) -> Result<ReportData, ReportError> {
-    let data = gather(conn, policies, opts)?;
+    // The workbook lists every case and its evidence in sheets; the drill-down is HTML's.
+    let data = match format {
+        Format::Html => gather(conn, policies, opts)?,
+        Format::Xlsx => gather(
+            conn,
+            policies,
+            &ReportOptions {
+                detailed_cases: 0,
+                ..opts.clone()
+            },
+        )?,
+    };
     match format {
         Format::Html => {
             let page = html::render(&data, opts);
