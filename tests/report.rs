@@ -146,7 +146,7 @@ fn write_ledger(dir: &Path, claims: &[String]) {
     std::fs::write(
         dir.join("institutions.csv"),
         "institution_id,name,county_code,kind,legal_rep_id,phone,address\n\
-         ORG1,临沂市兰山区育才职业培训学校,371302,school,,05392000001,兰山区育才路1号\n\
+         ORG1,兰山区育才<b>培训</b>学校&Co,371302,school,,05392000001,兰山区育才路1号\n\
          ORG2,沂南县技能培训中心,371321,center,,05392000002,沂南县中心街2号\n",
     )
     .expect("institutions.csv");
@@ -290,6 +290,14 @@ fn html_and_workbook_reports_of_two_sweeps() {
         "institution names shown"
     );
     assert!(
+        html.contains("兰山区育才&lt;b&gt;培训&lt;/b&gt;学校&amp;Co"),
+        "markup in data is escaped"
+    );
+    assert!(
+        !html.contains("<b>培训"),
+        "markup in data never reaches the page"
+    );
+    assert!(
         html.contains("<svg"),
         "charts and ring pictures are inline SVG"
     );
@@ -313,6 +321,13 @@ fn html_and_workbook_reports_of_two_sweeps() {
     // Progress: 2019 person-times against the 72,000 target, level-3 share.
     let progress = &html[html.find("<section id=\"progress\">").expect("progress")..];
     assert!(progress.contains("72000"), "person-times target shown");
+
+    // Deterministic: the same database gives the same bytes.
+    let (again, _) = fx.report("again.html", &[]);
+    assert_eq!(
+        std::fs::read(&again).expect("read"),
+        std::fs::read(&html_path).expect("read")
+    );
 
     // --- HTML, unmasked ---
     let (path, stdout) = fx.report("unmasked.html", &["--unmask"]);
@@ -367,6 +382,33 @@ fn html_and_workbook_reports_of_two_sweeps() {
         .map(|r| r[2].parse::<f64>().expect("claims"))
         .sum();
     assert_eq!(total_claims, 12.0, "county rows add up to all claims");
+    let at_risk = |rows: &[Vec<String>], col: usize| -> f64 {
+        rows[1..]
+            .iter()
+            .map(|r| r[col].parse::<f64>().expect("amount"))
+            .sum()
+    };
+    let summary_at_risk: f64 = summary
+        .iter()
+        .find(|r| r[0] == "涉及金额（元）")
+        .expect("at-risk row")[1]
+        .parse()
+        .expect("amount");
+    assert!(summary_at_risk > 0.0);
+    assert!(
+        (at_risk(&counties, 7) - summary_at_risk).abs() < 0.005,
+        "counties add up"
+    );
+    let funds = sheet_rows(&xlsx, "按资金");
+    assert!(
+        (at_risk(&funds, 7) - summary_at_risk).abs() < 0.005,
+        "funds add up"
+    );
+    let institutions = sheet_rows(&xlsx, "按机构");
+    assert!(
+        (at_risk(&institutions, 8) - summary_at_risk).abs() < 0.005,
+        "institutions add up"
+    );
     let cases = sheet_rows(&xlsx, "案件");
     assert!(
         cases.len() >= 4,
