@@ -289,9 +289,12 @@ pub fn build(snap: &Snapshot) -> EntityGraph<'_> {
 
     // Group claims into deduplicated edges, one kind at a time (bounded scratch memory), each
     // kind in parallel: (from, to) packed into one u64 key, sorted with the claim index.
-    let mut claim_refs: Vec<u32> = Vec::with_capacity(snap.claims.len() * 6);
-    let mut edges: Vec<(u32, u32, EdgeData)> = Vec::new();
+    // Each kind's edges are kept in their own list and moved into the graph list by list, so
+    // that the lists and the graph's edge storage are not both whole at the peak.
+    let mut claim_refs: Vec<u32> = Vec::with_capacity(snap.claims.len() * CLAIM_EDGES.len());
+    let mut lists: Vec<Vec<(u32, u32, EdgeData)>> = Vec::new();
     for &(kind, from_kind, to_kind, ends) in CLAIM_EDGES {
+        let mut edges: Vec<(u32, u32, EdgeData)> = Vec::new();
         let (fb, tb) = (base[from_kind.index()], base[to_kind.index()]);
         let mut pairs: Vec<(u64, u32)> = snap
             .claims
@@ -323,7 +326,11 @@ pub fn build(snap: &Snapshot) -> EntityGraph<'_> {
             ));
             i = j;
         }
+        drop(pairs);
+        edges.shrink_to_fit();
+        lists.push(edges);
     }
+    let mut edges: Vec<(u32, u32, EdgeData)> = Vec::new();
     let node = |k: NodeKind, id: u32| base[k.index()] + id;
     let table = |kind, start: usize| EdgeData {
         kind,
@@ -405,14 +412,18 @@ pub fn build(snap: &Snapshot) -> EntityGraph<'_> {
         }
     }
 
-    let mut graph = DiGraph::with_capacity(n_nodes, edges.len());
+    lists.push(edges);
+    let n_edges = lists.iter().map(Vec::len).sum();
+    let mut graph = DiGraph::with_capacity(n_nodes, n_edges);
     for (k, kind) in NodeKind::ALL.iter().enumerate() {
         for id in 0..(base[k + 1] - base[k]) {
             graph.add_node(NodeData { kind: *kind, id });
         }
     }
-    for (a, b, e) in edges {
-        graph.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), e);
+    for list in lists {
+        for (a, b, e) in list {
+            graph.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), e);
+        }
     }
     claim_refs.shrink_to_fit();
     EntityGraph {
