@@ -85,6 +85,8 @@ pub struct BlockGen<'a> {
     class_inst: Vec<usize>,
     normal_classes: Vec<usize>,
     claim_cert: Vec<Option<usize>>,
+    /// Class index of each claim.
+    claim_class: Vec<usize>,
 }
 
 const TYPE_WEIGHTS: &[(SubsidyType, u32)] = &[
@@ -142,6 +144,7 @@ impl<'a> BlockGen<'a> {
             class_inst: Vec::new(),
             normal_classes: Vec::new(),
             claim_cert: Vec::new(),
+            claim_class: Vec::new(),
         }
     }
 
@@ -548,7 +551,22 @@ impl<'a> BlockGen<'a> {
     /// A claim in class `ci` on `date` under the ID of `pi`, by person `who` (name, phone,
     /// bank and category; `who == pi` except for borrowed IDs).
     fn claim_as(&mut self, pi: usize, ci: usize, date: Date, who: usize) -> usize {
-        let class = self.b.classes[ci].clone();
+        let class = {
+            let c = &self.b.classes[ci];
+            // Only the scalar fields and the strings a claim carries; the strings move into it.
+            ClassRow {
+                class_id: c.class_id.clone(),
+                institution_id: c.institution_id.clone(),
+                county_code: c.county_code.clone(),
+                occupation_code: c.occupation_code.clone(),
+                level: c.level,
+                training_type: c.training_type,
+                start_date: c.start_date,
+                end_date: c.end_date,
+                hours: c.hours,
+                project_based: c.project_based,
+            }
+        };
         let t = class.training_type.unwrap_or(SubsidyType::LevelCert);
         let amount = self.standard_amount(t, class.level);
         let funding = match t {
@@ -568,7 +586,7 @@ impl<'a> BlockGen<'a> {
         let ci_claim = self.b.claims.len();
         let mut cert_idx = None;
         let mut cert_no = String::new();
-        if self.w.policy.cert_required(t) {
+        if self.w.cert_required(t) {
             let gap = (date.0 - class.end_date.0).clamp(0, 10);
             let issue = add_days(class.end_date, self.rng.gen_range(0..=gap));
             self.w.cert_no += 1;
@@ -590,7 +608,7 @@ impl<'a> BlockGen<'a> {
             cert_idx = Some(self.b.certificates.len() - 1);
         }
         let (living_days, living_amount) = match category {
-            Some(c) if self.w.policy.living_eligible(c) && self.rng.gen_bool(0.6) => {
+            Some(c) if self.w.living_eligible(c) && self.rng.gen_bool(0.6) => {
                 let max_days = self.w.policy.living_allowance.max_days as i32;
                 let class_days = class.end_date.0 - class.start_date.0 + 1;
                 let days = self.rng.gen_range(1..=class_days.min(max_days).max(1));
@@ -609,6 +627,13 @@ impl<'a> BlockGen<'a> {
             }
             _ => (0, 0),
         };
+        let occ_level = match class.level {
+            Some(l) if !class.occupation_code.is_empty() => {
+                Some((class.occupation_code.clone(), l))
+            }
+            _ => None,
+        };
+        let interval = (class.start_date, class.end_date);
         self.b.claims.push(ClaimRow {
             claim_id: String::new(),
             id_number: id.clone(),
@@ -616,11 +641,11 @@ impl<'a> BlockGen<'a> {
             phone,
             bank_account: bank,
             category,
-            county_code: class.county_code.clone(),
-            institution_id: class.institution_id.clone(),
-            class_id: class.class_id.clone(),
+            county_code: class.county_code,
+            institution_id: class.institution_id,
+            class_id: class.class_id,
             subsidy_type: Some(t),
-            occupation_code: class.occupation_code.clone(),
+            occupation_code: class.occupation_code,
             level: class.level,
             cert_no,
             funding_source: Some(funding),
@@ -630,12 +655,11 @@ impl<'a> BlockGen<'a> {
             claim_date: date,
         });
         self.claim_cert.push(cert_idx);
+        self.claim_class.push(ci);
         let p = &mut self.persons[pi];
-        p.intervals.push((class.start_date, class.end_date));
-        if let Some(l) = class.level {
-            if !class.occupation_code.is_empty() {
-                p.occ_levels.push((class.occupation_code.clone(), l));
-            }
+        p.intervals.push(interval);
+        if let Some(ol) = occ_level {
+            p.occ_levels.push(ol);
         }
         match p.years.iter_mut().find(|(y, _)| *y == date.year()) {
             Some((_, n)) => *n += 1,
@@ -663,7 +687,7 @@ impl<'a> BlockGen<'a> {
 
     /// The standard amount of a type and level: the policy cap mostly, sometimes less.
     fn standard_amount(&mut self, t: SubsidyType, level: Option<u8>) -> Fen {
-        if let Some((cap, _)) = self.w.policy.amount_cap(t, level) {
+        if let Some(cap) = self.w.cap(t, level) {
             if self.rng.gen_bool(0.8) {
                 return cap;
             }
@@ -686,10 +710,7 @@ impl<'a> BlockGen<'a> {
 
     fn cap_of(&self, ci: usize) -> Option<Fen> {
         let c = &self.b.classes[ci];
-        self.w
-            .policy
-            .amount_cap(c.training_type?, c.level)
-            .map(|(cap, _)| cap)
+        self.w.cap(c.training_type?, c.level)
     }
 
     fn spell(&mut self, id: &str, employer: &str, start: Date, end: Option<Date>) {
@@ -1436,12 +1457,7 @@ impl<'a> BlockGen<'a> {
     }
 
     fn class_index(&self, claim: usize) -> usize {
-        let id = &self.b.claims[claim].class_id;
-        self.b
-            .classes
-            .iter()
-            .rposition(|c| c.class_id == *id)
-            .unwrap_or(0)
+        self.claim_class[claim]
     }
 
     fn person_from_rep(&mut self, inst: usize) -> usize {

@@ -9,7 +9,8 @@ use crate::dates::Date;
 use crate::idcode::{birth_date, id_check_char};
 use crate::model::{Category, SubsidyType};
 use crate::policy::RULE_IDS;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use hashbrown::{HashMap, HashSet};
+use std::collections::BTreeMap;
 
 /// (claim index in the block, rule index in `RULE_IDS`)
 pub type Labels = Vec<(usize, usize)>;
@@ -97,7 +98,7 @@ pub fn compute(b: &Block, w: &World) -> Labels {
     let floor = Date::from_ymd(1900, 1, 1).unwrap_or_default();
     for (i, c) in claims.iter().enumerate() {
         let t = c.subsidy_type.unwrap_or(SubsidyType::LevelCert);
-        if let Some((cap, _)) = p.amount_cap(t, c.level) {
+        if let Some(cap) = w.cap(t, c.level) {
             if c.amount > cap {
                 out.push((i, rule("amount_over_standard")));
             }
@@ -110,7 +111,7 @@ pub fn compute(b: &Block, w: &World) -> Labels {
                 .is_some_and(|m| {
                     c.living_amount * la.days_per_month as i64 > c.living_days as i64 * m
                 });
-            let ineligible = !c.category.is_some_and(|x: Category| p.living_eligible(x));
+            let ineligible = !c.category.is_some_and(|x: Category| w.living_eligible(x));
             if too_long || over_line || ineligible {
                 out.push((i, rule("living_allowance_excess")));
             }
@@ -151,7 +152,7 @@ pub fn compute(b: &Block, w: &World) -> Labels {
                 out.push((i, rule("age_out_of_range")));
             }
         }
-        if p.cert_required(t) {
+        if w.cert_required(t) {
             let bad = match certs
                 .get(c.cert_no.as_str())
                 .filter(|_| !c.cert_no.is_empty())
@@ -176,8 +177,7 @@ pub fn compute(b: &Block, w: &World) -> Labels {
         }
         let inst = c.institution_id.as_str();
         let is_staff = block_staff.contains(&(inst, c.id_number.as_str()))
-            || w.staff_set
-                .contains(&(inst.to_string(), c.id_number.clone()))
+            || w.is_staff(inst, &c.id_number)
             || w.orgs.get(inst).is_some_and(|(rep, _)| *rep == c.id_number);
         if is_staff {
             out.push((i, rule("staff_trainee")));
@@ -340,7 +340,7 @@ fn employer_linked(employer: &str, inst: &str, b: &Block, w: &World) -> bool {
     };
     (!erep.is_empty() && erep == irep)
         || (!ephone.is_empty() && ephone == iphone)
-        || w.staff_set.contains(&(inst.to_string(), erep.clone()))
+        || w.is_staff(inst, erep)
         || b.staff
             .iter()
             .any(|s| s.institution_id == inst && s.id_number == *erep)

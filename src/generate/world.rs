@@ -9,12 +9,12 @@ use super::write::{Messer, PlainWriter, TableWriter};
 use super::{GenerateError, GenerateOptions};
 use crate::dates::Date;
 use crate::idcode::{id_check_char, make_credit_code};
-use crate::model::{Fen, InstitutionRow, StaffRow, TABLES};
+use crate::model::{Category, Fen, InstitutionRow, StaffRow, SubsidyType, TABLES};
 use crate::policy::{Policy, PolicySet, RULE_IDS};
 use crate::refdata::RefData;
+use hashbrown::{HashMap, HashSet};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::{HashMap, HashSet};
 
 /// A legal representative of an institution: a person who may turn up as a trainee.
 #[derive(Clone, Debug)]
@@ -43,7 +43,8 @@ pub struct World {
     pub orgs: HashMap<String, (String, String)>,
     /// Enterprise rows created while generating the current block.
     pub new_orgs: Vec<InstitutionRow>,
-    pub staff_set: HashSet<(String, String)>,
+    /// Staff: ID number → institutions employing them.
+    staff_of: HashMap<String, Vec<String>>,
     initial_staff: Vec<StaffRow>,
     /// Employers of employment spells (not training institutions).
     pub employers: Vec<String>,
@@ -66,6 +67,10 @@ pub struct World {
     landline_no: u64,
     pub claim_no: u64,
     pub ring_no: u64,
+    /// Policy look-ups made once: cap in fen by [subsidy type][level 0 = none, 1..=5].
+    caps: Vec<[Option<Fen>; 6]>,
+    cert_types: Vec<bool>,
+    living_categories: Vec<bool>,
     pub persons_made: u64,
 }
 
@@ -160,7 +165,7 @@ impl World {
             rep_used: Vec::new(),
             orgs: HashMap::new(),
             new_orgs: Vec::new(),
-            staff_set: HashSet::new(),
+            staff_of: HashMap::new(),
             initial_staff: Vec::new(),
             employers: Vec::new(),
             living: Vec::new(),
@@ -181,7 +186,24 @@ impl World {
             claim_no: 0,
             ring_no: 0,
             persons_made: 0,
+            caps: Vec::new(),
+            cert_types: Vec::new(),
+            living_categories: Vec::new(),
         };
+        for &t in SubsidyType::ALL {
+            let mut row = [None; 6];
+            for (l, slot) in row.iter_mut().enumerate() {
+                let level = if l == 0 { None } else { Some(l as u8) };
+                *slot = world.policy.amount_cap(t, level).map(|(c, _)| c);
+            }
+            world.caps.push(row);
+            world.cert_types.push(world.policy.cert_required(t));
+        }
+        for &c in Category::ALL {
+            world
+                .living_categories
+                .push(world.policy.living_eligible(c));
+        }
         world.make_living(rng);
         let n_inst = (opts.claims / 2_000).clamp(36, 3_000) as usize;
         world.make_institutions(n_inst, rng);
@@ -308,7 +330,7 @@ impl World {
                 let area = self.pick_area(rng, b);
                 let sid = self.make_id(rng, &area, b, male);
                 let role = ROLES[rng.gen_range(0..ROLES.len())];
-                self.staff_set.insert((id.clone(), sid.clone()));
+                self.add_staff(&id, &sid);
                 self.initial_staff.push(StaffRow {
                     institution_id: id.clone(),
                     id_number: sid,
@@ -340,6 +362,48 @@ impl World {
         self.orgs.insert(id.clone(), (rep, phone));
         self.new_orgs.push(row);
         id
+    }
+
+    /// `Policy::amount_cap` in fen, looked up in the prepared table.
+    pub fn cap(&self, t: SubsidyType, level: Option<u8>) -> Option<Fen> {
+        let ti = SubsidyType::ALL.iter().position(|x| *x == t)?;
+        let li = level
+            .map(|l| l as usize)
+            .filter(|l| (1..=5).contains(l))
+            .unwrap_or(0);
+        if level.is_some() && li == 0 {
+            // A level outside 1..=5 matches only a cap given without a level.
+            return self.policy.amount_cap(t, level).map(|(c, _)| c);
+        }
+        self.caps[ti][li]
+    }
+
+    pub fn cert_required(&self, t: SubsidyType) -> bool {
+        SubsidyType::ALL
+            .iter()
+            .position(|x| *x == t)
+            .is_some_and(|i| self.cert_types[i])
+    }
+
+    pub fn living_eligible(&self, c: Category) -> bool {
+        Category::ALL
+            .iter()
+            .position(|x| *x == c)
+            .is_some_and(|i| self.living_categories[i])
+    }
+
+    pub fn add_staff(&mut self, inst: &str, id: &str) {
+        let v = self.staff_of.entry(id.to_string()).or_default();
+        if !v.iter().any(|i| i == inst) {
+            v.push(inst.to_string());
+        }
+    }
+
+    /// Whether `id` is staff of institution `inst` (blocks written so far).
+    pub fn is_staff(&self, inst: &str, id: &str) -> bool {
+        self.staff_of
+            .get(id)
+            .is_some_and(|v| v.iter().any(|i| i == inst))
     }
 
     /// A birth date between Jan 1 of `y0` and Dec 31 of `y1`.
@@ -563,8 +627,7 @@ impl World {
             ])?;
         }
         for s in &block.staff {
-            self.staff_set
-                .insert((s.institution_id.clone(), s.id_number.clone()));
+            self.add_staff(&s.institution_id, &s.id_number);
             tw.get("staff").write(&[
                 m.code(&s.institution_id),
                 m.id(&s.id_number),
