@@ -345,6 +345,23 @@ fn the_same_problem_in_the_next_sweep_is_the_same_case() {
         cases::build_for_sweep(&mut d.conn, 99),
         Err(CaseError::NoSweep(99))
     ));
+
+    // The diff counts unchanged persisting cases and lists them only on request.
+    let diff = cases::diff(&d.conn, 1, 2).unwrap();
+    assert_eq!(diff.persisting.len(), 1);
+    assert_eq!(diff.grown().count(), 0);
+    let short = cases::render::sweep_diff(&diff, Lang::Zh, false);
+    assert!(short.contains("另有 1 件证据未变"), "{short}");
+    assert!(!short.contains(P1), "{short}");
+    let all = cases::render::sweep_diff(&diff, Lang::Zh, true);
+    assert!(all.contains(P1) && all.contains("证据未变"), "{all}");
+    // Kind filter.
+    let f = |k: &str| CaseFilter {
+        subject_kind: Some(k.into()),
+        ..Default::default()
+    };
+    assert_eq!(cases::list(&d.conn, &f("person")).unwrap().len(), 1);
+    assert!(cases::list(&d.conn, &f("ring")).unwrap().is_empty());
 }
 
 #[test]
@@ -439,10 +456,11 @@ fn diff_shows_new_persisting_with_growth_and_resolved() {
         Err(CaseError::NoSweep(5))
     ));
 
-    let text = cases::render::sweep_diff(&diff, Lang::Zh);
+    let text = cases::render::sweep_diff(&diff, Lang::Zh, false);
     assert!(text.contains("新发现 1 件"), "{text}");
     assert!(text.contains("新增申领 2 笔"), "{text}");
-    let text = cases::render::sweep_diff(&diff, Lang::En);
+    let text = cases::render::sweep_diff(&diff, Lang::En, false);
+    assert!(!text.contains("unchanged evidence"), "{text}");
     assert!(
         text.contains("1 new, 1 persisting (1 with more evidence), 1 resolved"),
         "{text}"

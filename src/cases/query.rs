@@ -22,6 +22,8 @@ pub struct CaseFilter {
     pub county: Option<String>,
     pub institution: Option<String>,
     pub rule: Option<String>,
+    /// person | class | contact | ring | institution
+    pub subject_kind: Option<String>,
     pub min_amount_fen: Option<Fen>,
     /// Sweep whose cases are listed; default: the latest sweep with cases built.
     pub sweep: Option<i64>,
@@ -302,6 +304,9 @@ pub fn list(conn: &Connection, filter: &CaseFilter) -> Result<Vec<CaseRow>, Case
             rule.clone().into(),
         );
     }
+    if let Some(k) = &filter.subject_kind {
+        add(" AND c.subject_kind = ?", k.clone().into());
+    }
     if let Some(min) = filter.min_amount_fen {
         add(" AND s.amount_at_risk_fen >= ?", min.into());
     }
@@ -428,10 +433,7 @@ pub fn show(conn: &Connection, case_id: i64) -> Result<CaseDetail, CaseError> {
         .filter(|c| !c.id_number.is_empty())
         .map(|c| c.id_number.clone())
         .collect();
-    let mut registry = Vec::new();
-    for p in &persons {
-        registry.push(registry_evidence(conn, p)?);
-    }
+    let registry = registry_evidence(conn, &persons)?;
     let neighbours = neighbours(conn, &claims, &persons)?;
     let graph = graph_evidence(conn, &case, &persons)?;
     let history = history(conn, case_id)?;
@@ -472,21 +474,27 @@ fn graph_evidence(
                 .flatten()
                 .filter_map(|v| v.as_i64()),
         );
+        // One scan of the sweep's members for all persons of the case.
         let mut by_member = conn.prepare_cached(
-            "SELECT DISTINCT ring_id FROM ring_members WHERE sweep_id = ?1 AND kind = ?2 AND value = ?3",
+            "SELECT DISTINCT ring_id FROM ring_members WHERE sweep_id = ?1
+             AND ((kind = 'person' AND value IN (SELECT value FROM json_each(?2)))
+               OR (kind = 'institution' AND value = ?3))",
         )?;
-        let mut lookups: Vec<(&str, &str)> =
-            persons.iter().map(|p| ("person", p.as_str())).collect();
-        if matches!(case.subject_kind.as_str(), "institution" | "class")
-            && !case.institution_id.is_empty()
-        {
-            lookups.push(("institution", case.institution_id.as_str()));
-        }
-        for (kind, value) in lookups {
-            let ids = by_member.query_map(params![sweep, kind, value], |r| r.get::<_, i64>(0))?;
-            for id in ids {
-                ring_ids.insert(id?);
-            }
+        let institution = if matches!(case.subject_kind.as_str(), "institution" | "class") {
+            case.institution_id.as_str()
+        } else {
+            ""
+        };
+        let ids = by_member.query_map(
+            params![
+                sweep,
+                json_list(persons.iter().map(String::as_str)),
+                institution
+            ],
+            |r| r.get::<_, i64>(0),
+        )?;
+        for id in ids {
+            ring_ids.insert(id?);
         }
         let mut ring = conn.prepare_cached(
             "SELECT score, explanation_zh, explanation_en FROM rings WHERE sweep_id = ?1 AND ring_id = ?2",
@@ -616,104 +624,131 @@ fn claim_evidence(conn: &Connection, ids: &[String]) -> Result<Vec<ClaimEvidence
     Ok(out)
 }
 
-fn registry_evidence(conn: &Connection, id: &str) -> Result<RegistryEvidence, CaseError> {
-    let death_date = conn
-        .query_row(
-            "SELECT death_date FROM registry_death WHERE id_number = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let pension_start = conn
-        .query_row(
-            "SELECT start_date FROM registry_pension WHERE id_number = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let ui = {
-        let mut stmt = conn.prepare_cached(
-            "SELECT months_paid, as_of FROM registry_ui WHERE id_number = ?1 ORDER BY as_of DESC",
-        )?;
-        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<Vec<_>, _>>()?
-    };
-    let poverty = conn
-        .query_row(
-            "SELECT 1 FROM registry_poverty WHERE id_number = ?1",
-            [id],
-            |r| r.get::<_, i64>(0),
-        )
-        .optional()?
-        .is_some();
-    let staff_of = {
-        let mut stmt = conn.prepare_cached(
-            "SELECT institution_id, role FROM staff WHERE id_number = ?1 ORDER BY institution_id",
-        )?;
-        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<Vec<_>, _>>()?
-    };
-    let legal_rep_of = {
-        let mut stmt = conn.prepare_cached(
-            "SELECT institution_id FROM institutions WHERE legal_rep_id = ?1 ORDER BY institution_id",
-        )?;
-        let rows = stmt.query_map([id], |r| r.get(0))?;
-        rows.collect::<Result<Vec<_>, _>>()?
-    };
-    Ok(RegistryEvidence {
-        id_number: id.to_string(),
-        death_date,
-        pension_start,
-        ui,
-        poverty,
-        staff_of,
-        legal_rep_of,
-    })
+/// A JSON array of strings, for `IN (SELECT value FROM json_each(?))`: one query per table
+/// however many persons a case has.
+fn json_list<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    serde_json::Value::from(values.collect::<Vec<_>>()).to_string()
 }
 
+/// Registry rows of the case's persons, in ID-number order.
+fn registry_evidence(
+    conn: &Connection,
+    persons: &BTreeSet<String>,
+) -> Result<Vec<RegistryEvidence>, CaseError> {
+    let mut by_id: BTreeMap<String, RegistryEvidence> = persons
+        .iter()
+        .map(|p| {
+            (
+                p.clone(),
+                RegistryEvidence {
+                    id_number: p.clone(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    let ids = json_list(persons.iter().map(String::as_str));
+    let rows = |sql: &str| -> Result<Vec<(String, String, i64)>, CaseError> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([&ids], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    const IN_IDS: &str = "IN (SELECT value FROM json_each(?1))";
+    for (id, date, _) in rows(&format!(
+        "SELECT id_number, death_date, 0 FROM registry_death WHERE id_number {IN_IDS}"
+    ))? {
+        by_id.entry(id).or_default().death_date = Some(date);
+    }
+    for (id, date, _) in rows(&format!(
+        "SELECT id_number, start_date, 0 FROM registry_pension WHERE id_number {IN_IDS}"
+    ))? {
+        by_id.entry(id).or_default().pension_start = Some(date);
+    }
+    for (id, as_of, months) in rows(&format!(
+        "SELECT id_number, as_of, months_paid FROM registry_ui WHERE id_number {IN_IDS}
+         ORDER BY id_number, as_of DESC"
+    ))? {
+        by_id.entry(id).or_default().ui.push((months, as_of));
+    }
+    for (id, _, _) in rows(&format!(
+        "SELECT id_number, '', 0 FROM registry_poverty WHERE id_number {IN_IDS}"
+    ))? {
+        by_id.entry(id).or_default().poverty = true;
+    }
+    for (id, inst_role, _) in rows(&format!(
+        "SELECT id_number, institution_id || char(31) || role, 0 FROM staff WHERE id_number {IN_IDS}
+         ORDER BY id_number, institution_id"
+    ))? {
+        let (inst, role) = inst_role.split_once('\u{1f}').unwrap_or((&inst_role, ""));
+        by_id
+            .entry(id)
+            .or_default()
+            .staff_of
+            .push((inst.to_string(), role.to_string()));
+    }
+    for (id, inst, _) in rows(&format!(
+        "SELECT legal_rep_id, institution_id, 0 FROM institutions WHERE legal_rep_id {IN_IDS}
+         ORDER BY legal_rep_id, institution_id"
+    ))? {
+        by_id.entry(id).or_default().legal_rep_of.push(inst);
+    }
+    Ok(by_id.into_values().collect())
+}
+
+/// Most neighbours shown per case.
+const NEIGHBOURS_PER_CASE: usize = 200;
+
 /// Persons outside the case who share a phone or bank account with its claims: the first ring
-/// of the graph neighbourhood, read straight from the ledger.
+/// of the graph neighbourhood, read straight from the ledger (one scan per identifier kind).
 fn neighbours(
     conn: &Connection,
     claims: &[ClaimEvidence],
     persons: &BTreeSet<String>,
 ) -> Result<Vec<NeighbourLink>, CaseError> {
-    let mut values: BTreeSet<(&str, &str)> = BTreeSet::new();
-    for c in claims {
-        if !c.phone.is_empty() {
-            values.insert(("phone", c.phone.as_str()));
-        }
-        if !c.bank_account.is_empty() {
-            values.insert(("bank_account", c.bank_account.as_str()));
-        }
-    }
     let mut out = Vec::new();
-    for (via, value) in values {
+    for via in ["phone", "bank_account"] {
+        let values: BTreeSet<&str> = claims
+            .iter()
+            .map(|c| {
+                if via == "phone" {
+                    c.phone.as_str()
+                } else {
+                    c.bank_account.as_str()
+                }
+            })
+            .filter(|v| !v.is_empty())
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
         // `via` is one of two fixed column names, never input.
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT id_number, min(name), count(*) FROM claims WHERE {via} = ?1
-             GROUP BY id_number ORDER BY id_number LIMIT ?2"
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {via}, id_number, min(name), count(*) FROM claims
+             WHERE {via} IN (SELECT value FROM json_each(?1))
+             GROUP BY {via}, id_number ORDER BY {via}, id_number"
         ))?;
-        let rows = stmt.query_map(
-            params![value, NEIGHBOURS_PER_VALUE + persons.len() as i64],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            },
-        )?;
-        let mut shown = 0;
+        let rows = stmt.query_map([json_list(values.into_iter())], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut per_value: BTreeMap<String, i64> = BTreeMap::new();
         for row in rows {
-            let (id, name, n) = row?;
-            if persons.contains(&id) || shown >= NEIGHBOURS_PER_VALUE {
+            let (value, id, name, n) = row?;
+            if persons.contains(&id) {
                 continue;
             }
-            shown += 1;
+            let shown = per_value.entry(value.clone()).or_default();
+            if *shown >= NEIGHBOURS_PER_VALUE || out.len() >= NEIGHBOURS_PER_CASE {
+                continue;
+            }
+            *shown += 1;
             out.push(NeighbourLink {
                 via: via.to_string(),
-                value: value.to_string(),
+                value,
                 id_number: id,
                 name,
                 claims: n,

@@ -351,8 +351,9 @@ fn diff_line(out: &mut String, e: &DiffEntry, lang: Lang, with_reason: bool) {
     out.push('\n');
 }
 
-/// `sweeps diff`: new, persisting (grown first noted) and resolved cases.
-pub fn sweep_diff(d: &SweepDiff, lang: Lang) -> String {
+/// `sweeps diff`: new, persisting and resolved cases. Persisting cases whose evidence did not
+/// change are only counted unless `all`: after a monthly sweep they are most of the list.
+pub fn sweep_diff(d: &SweepDiff, lang: Lang, all: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -388,8 +389,27 @@ pub fn sweep_diff(d: &SweepDiff, lang: Lang) -> String {
         lang.pick("持续存在", "Persisting"),
         d.persisting.len()
     );
+    let mut unchanged = 0;
     for e in &d.persisting {
-        diff_line(&mut out, e, lang, true);
+        let changed = e.added_claims > 0
+            || e.removed_claims > 0
+            || !e.new_rules.is_empty()
+            || e.amount_a_fen != e.amount_b_fen;
+        if changed || all {
+            diff_line(&mut out, e, lang, true);
+        } else {
+            unchanged += 1;
+        }
+    }
+    if unchanged > 0 {
+        let _ = writeln!(
+            out,
+            "  {}",
+            match lang {
+                Lang::Zh => format!("另有 {unchanged} 件证据未变（--all 列出）"),
+                Lang::En => format!("{unchanged} more with unchanged evidence (--all lists them)"),
+            }
+        );
     }
     let _ = writeln!(
         out,

@@ -62,6 +62,9 @@ pub enum CasesCommand {
         /// Rule id (cases where this rule fired)
         #[arg(long)]
         rule: Option<String>,
+        /// Subject kind: person, class, contact, ring or institution
+        #[arg(long)]
+        kind: Option<String>,
         /// Minimum amount at risk, in yuan
         #[arg(long)]
         min_amount: Option<String>,
@@ -137,6 +140,16 @@ fn parse_yuan(s: &str) -> anyhow::Result<i64> {
     Ok(int * 100 + frac)
 }
 
+/// Writes command output; a reader that stops early (`| head`) is not an error.
+pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 fn open(common: &Common) -> anyhow::Result<rusqlite::Connection> {
     Ok(cases::open_db(&common.db)?)
 }
@@ -149,6 +162,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             county,
             institution,
             rule,
+            kind,
             min_amount,
             sweep,
             new,
@@ -167,6 +181,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 county,
                 institution,
                 rule,
+                subject_kind: kind,
                 min_amount_fen: min_amount.as_deref().map(parse_yuan).transpose()?,
                 sweep,
                 new_only: new,
@@ -179,18 +194,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let conn = open(&common)?;
             let rows = cases::list(&conn, &filter)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                emit(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
             } else {
-                print!("{}", render::case_list(&rows, common.lang.into()));
+                emit(&render::case_list(&rows, common.lang.into()))?;
             }
         }
         CasesCommand::Show { id, common, json } => {
             let conn = open(&common)?;
             let detail = cases::show(&conn, id)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&detail)?);
+                emit(&(serde_json::to_string_pretty(&detail)? + "\n"))?;
             } else {
-                print!("{}", render::case_detail(&detail, common.lang.into()));
+                emit(&render::case_detail(&detail, common.lang.into()))?;
             }
         }
         CasesCommand::Assign { id, to, by, common } => {
@@ -198,13 +213,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let by = by.unwrap_or_else(|| to.clone());
             let status = cases::assign(&mut conn, id, &to, &by)?;
             let lang: Lang = common.lang.into();
-            println!(
-                "{}",
-                match lang {
-                    Lang::Zh => format!("案件 {id} 已指派给 {to}，状态：{}", status.label(lang)),
-                    Lang::En => format!("case {id} assigned to {to}, status: {}", status.code()),
-                }
-            );
+            emit(&match lang {
+                Lang::Zh => format!("案件 {id} 已指派给 {to}，状态：{}\n", status.label(lang)),
+                Lang::En => format!("case {id} assigned to {to}, status: {}\n", status.code()),
+            })?;
         }
         CasesCommand::Review {
             id,
@@ -216,21 +228,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let mut conn = open(&common)?;
             let status = cases::review(&mut conn, id, &status, &note, &by)?;
             let lang: Lang = common.lang.into();
-            println!(
-                "{}",
-                match lang {
-                    Lang::Zh => format!("案件 {id} 复核结论：{}（{by}）", status.label(lang)),
-                    Lang::En => format!("case {id} reviewed: {} (by {by})", status.code()),
-                }
-            );
+            emit(&match lang {
+                Lang::Zh => format!("案件 {id} 复核结论：{}（{by}）\n", status.label(lang)),
+                Lang::En => format!("case {id} reviewed: {} (by {by})\n", status.code()),
+            })?;
         }
         CasesCommand::History { id, common, json } => {
             let conn = open(&common)?;
             let entries = cases::history(&conn, id)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&entries)?);
+                emit(&(serde_json::to_string_pretty(&entries)? + "\n"))?;
             } else {
-                print!("{}", render::history(&entries, common.lang.into()));
+                emit(&render::history(&entries, common.lang.into()))?;
             }
         }
     }

@@ -1,7 +1,7 @@
 //! `claimsweep sweeps`: list sweeps and diff the cases of two of them.
 
 use crate::cases::{self, render, Lang};
-use crate::cli::cases::LangArg;
+use crate::cli::cases::{emit, LangArg};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -31,6 +31,9 @@ pub enum SweepsCommand {
         lang: LangArg,
         #[arg(long)]
         json: bool,
+        /// Also list persisting cases whose evidence did not change
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -40,9 +43,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let conn = cases::open_db(&db)?;
             let rows = cases::list_sweeps(&conn)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                emit(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
             } else {
-                print!("{}", render::sweep_list(&rows, lang.into()));
+                emit(&render::sweep_list(&rows, lang.into()))?;
             }
         }
         SweepsCommand::Diff {
@@ -51,6 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             db,
             lang,
             json,
+            all,
         } => {
             let conn = cases::open_db(&db)?;
             let (a, b) = match (a, b) {
@@ -67,10 +71,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             };
             let d = cases::diff(&conn, a, b)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&d)?);
+                emit(&(serde_json::to_string_pretty(&d)? + "\n"))?;
             } else {
                 let lang: Lang = lang.into();
-                print!("{}", render::sweep_diff(&d, lang));
+                emit(&render::sweep_diff(&d, lang, all))?;
             }
         }
     }
