@@ -368,7 +368,7 @@ fn html_and_workbook_reports_of_two_sweeps() {
         .expect("claims row");
     assert_eq!(claims_row[1], "12", "8 base claims + 4 of P6");
     let rules = sheet_rows(&xlsx, "按规则");
-    assert_eq!(rules[0][0], "规则编号");
+    assert_eq!(rules[0][0], "规则编号", "{rules:?}");
     let over_cap = rules
         .iter()
         .find(|r| r[0] == "over_cap")
@@ -376,6 +376,28 @@ fn html_and_workbook_reports_of_two_sweeps() {
     assert_eq!(over_cap[3], "2", "two over_cap flags (P1 and P6)");
     assert_eq!(over_cap[5], "2000", "two 1000-yuan claims at risk");
     assert!(rules.iter().any(|r| r[0] == "shared_contact"));
+    assert_eq!(
+        rules.len(),
+        1 + 18,
+        "every rule listed, those without flags too"
+    );
+    let skipped = rules
+        .iter()
+        .find(|r| r[0] == "skill_upgrade_ineligible")
+        .expect("skipped rule row");
+    assert_eq!(skipped[3], "0");
+    assert!(
+        skipped[6].contains("registry_ui"),
+        "says which table was missing: {skipped:?}"
+    );
+    let skipped_row = summary
+        .iter()
+        .find(|r| r[0] == "未执行的规则")
+        .expect("skipped rules row");
+    assert!(
+        skipped_row[1].contains("技能提升补贴不符合条件"),
+        "{skipped_row:?}"
+    );
     let counties = sheet_rows(&xlsx, "按县区");
     let total_claims: f64 = counties[1..]
         .iter()

@@ -85,6 +85,8 @@ pub struct Summary {
     /// None: the graph stage stored no rings.
     pub rings: Option<i64>,
     pub rejected_rows: i64,
+    /// Rules the sweep skipped for want of a table (rule ids).
+    pub skipped_rules: Vec<String>,
 }
 
 /// One row of a breakdown (by county, rule, fund or institution).
@@ -96,6 +98,8 @@ pub struct Breakdown {
     pub label: String,
     /// Extra column: the institution's county, the rule's severity.
     pub extra: String,
+    /// Rules only: why the rule did not run (the tables it lacked).
+    pub note: String,
     /// All claims of the group (None for rules: a rule has only flagged claims).
     pub claims: Option<i64>,
     pub amount_paid_fen: Option<Fen>,
@@ -426,19 +430,44 @@ pub fn gather(
             b.extra = county_name(county);
         }
     }
-    let mut by_rule: Vec<Breakdown> = rule_flags
-        .iter()
-        .map(|(rule, (n, severity))| {
-            let per = &risk_by_rule[rule];
+    // Every rule of the contract, those that found nothing and those skipped included.
+    let skipped = skipped_rules(&record.summary_json);
+    let default_severity = |rule: &str| {
+        policies
+            .policies
+            .last()
+            .map_or("medium", |p| p.severity_of(rule).code())
+            .to_string()
+    };
+    let mut rule_ids: BTreeSet<&str> = crate::policy::RULE_IDS.iter().copied().collect();
+    rule_ids.extend(rule_flags.keys().copied());
+    let mut by_rule: Vec<Breakdown> = rule_ids
+        .into_iter()
+        .map(|rule| {
+            let (n, severity) = rule_flags
+                .get(rule)
+                .cloned()
+                .unwrap_or_else(|| (0, default_severity(rule)));
+            let per = risk_by_rule.get(rule);
             Breakdown {
                 key: rule.to_string(),
                 label: super::labels::rule_name(rule, lang),
-                extra: super::labels::severity_name(severity, lang),
+                extra: super::labels::severity_name(&severity, lang),
+                note: skipped
+                    .get(rule)
+                    .map(|tables| {
+                        format!(
+                            "{}{}",
+                            super::labels::L::SkippedMissing.get(lang),
+                            tables.join(", ")
+                        )
+                    })
+                    .unwrap_or_default(),
                 claims: None,
                 amount_paid_fen: None,
-                flags: *n,
-                flagged_claims: per.len() as i64,
-                amount_at_risk_fen: per.values().sum(),
+                flags: n,
+                flagged_claims: per.map_or(0, |p| p.len() as i64),
+                amount_at_risk_fen: per.map_or(0, |p| p.values().sum()),
             }
         })
         .collect();
@@ -503,6 +532,7 @@ pub fn gather(
             .map(|n| n.iter().filter(|r| r.change == "resolved").count() as i64),
         rings: rings.as_ref().map(|r| r.len() as i64),
         rejected_rows,
+        skipped_rules: skipped.keys().cloned().collect(),
     };
 
     Ok(ReportData {
@@ -529,6 +559,35 @@ pub fn gather(
         evidence,
         rings,
     })
+}
+
+/// Rules the sweep skipped, with the tables each lacked, from the sweep's stored summary
+/// (`rules[].missing_tables`). A summary without that list skipped nothing we can name.
+fn skipped_rules(summary_json: &str) -> BTreeMap<String, Vec<String>> {
+    let summary: serde_json::Value = serde_json::from_str(summary_json).unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for r in summary
+        .get("rules")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let (Some(rule), Some(missing)) = (
+            r.get("rule").and_then(|v| v.as_str()),
+            r.get("missing_tables").and_then(|v| v.as_array()),
+        ) else {
+            continue;
+        };
+        let tables: Vec<String> = missing
+            .iter()
+            .filter_map(|t| t.as_str())
+            .map(String::from)
+            .collect();
+        if !tables.is_empty() {
+            out.insert(rule.to_string(), tables);
+        }
+    }
+    out
 }
 
 /// institution id → (name, county code).

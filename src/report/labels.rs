@@ -63,6 +63,9 @@ labels! {
     NewCases => "新增案件", "New cases";
     ResolvedCases => "已消失案件", "Resolved cases";
     RingsTotal => "团伙数", "Rings";
+    SkippedRules => "未执行的规则", "Rules skipped";
+    SkippedMissing => "未执行：缺少表 ", "skipped: missing table ";
+    Note => "备注", "Note";
     RejectedRows => "导入拒收行数", "Rows rejected at ingest";
     AmountChartTitle => "涉及金额（元）", "Amount at risk (yuan)";
     // Breakdown columns.

@@ -152,6 +152,18 @@ pub fn summary(d: &ReportData) -> Sheet {
     );
     row(L::RingsTotal, sum.rings.map_or_else(none, Cell::Int));
     row(L::RejectedRows, Cell::Int(sum.rejected_rows));
+    row(
+        L::SkippedRules,
+        text(if sum.skipped_rules.is_empty() {
+            L::Nothing.get(lang).to_string()
+        } else {
+            sum.skipped_rules
+                .iter()
+                .map(|r| rule_name(r, lang))
+                .collect::<Vec<_>>()
+                .join("、")
+        }),
+    );
     if let Some(t) = &d.person_times_target {
         let met = if t.actual >= t.target as i64 {
             L::Met
@@ -244,9 +256,13 @@ pub fn by_rule(d: &ReportData) -> Sheet {
             (L::Flags, 10.0),
             (L::FlaggedClaims, 12.0),
             (L::AmountAtRisk, 16.0),
+            (L::Note, 30.0),
         ],
     );
     s.rows = breakdown_rows(&d.by_rule, false, true);
+    for (row, b) in s.rows.iter_mut().zip(&d.by_rule) {
+        row.push(text(&b.note));
+    }
     s
 }
 
