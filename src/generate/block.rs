@@ -139,12 +139,16 @@ impl<'a> BlockGen<'a> {
             rng,
             target: target as usize,
             rate,
-            b: Block::default(),
-            persons: Vec::new(),
+            b: Block {
+                claims: Vec::with_capacity(target as usize + target as usize / 8),
+                certificates: Vec::with_capacity(target as usize),
+                ..Block::default()
+            },
+            persons: Vec::with_capacity(target as usize),
             class_inst: Vec::new(),
             normal_classes: Vec::new(),
-            claim_cert: Vec::new(),
-            claim_class: Vec::new(),
+            claim_cert: Vec::with_capacity(target as usize + target as usize / 8),
+            claim_class: Vec::with_capacity(target as usize + target as usize / 8),
         }
     }
 

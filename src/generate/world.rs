@@ -15,6 +15,7 @@ use crate::refdata::RefData;
 use hashbrown::{HashMap, HashSet};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use std::borrow::Cow;
 
 /// A legal representative of an institution: a person who may turn up as a trainee.
 #[derive(Clone, Debug)]
@@ -514,7 +515,7 @@ impl World {
             tw.get("staff").write(&[
                 m.code(&s.institution_id),
                 m.id(&s.id_number),
-                s.role.clone(),
+                Cow::Borrowed(s.role.as_str()),
             ])?;
         }
         self.initial_staff = Vec::new();
@@ -522,7 +523,7 @@ impl World {
             for (yi, amount) in self.living[ci].iter().enumerate() {
                 tw.get("living_standards").write(&[
                     m.code(code),
-                    (self.living_first_year + yi as i32).to_string(),
+                    Cow::Owned((self.living_first_year + yi as i32).to_string()),
                     m.amount(*amount),
                 ])?;
             }
@@ -552,15 +553,15 @@ impl World {
                 m.code(&c.class_id),
                 m.code(&c.institution_id),
                 m.code(&c.county_code),
-                c.occupation_code.clone(),
+                Cow::Borrowed(c.occupation_code.as_str()),
                 m.level(c.level),
                 c.training_type
                     .map(|t| m.enum_label(t.code(), t.zh()))
                     .unwrap_or_default(),
                 m.date(c.start_date),
                 m.date(c.end_date),
-                c.hours.to_string(),
-                if c.project_based { "1" } else { "0" }.to_string(),
+                Cow::Owned(c.hours.to_string()),
+                Cow::Borrowed(if c.project_based { "1" } else { "0" }),
             ])?;
         }
         // Claims in claim_id order (ids were assigned in a shuffled order).
@@ -583,14 +584,14 @@ impl World {
                 c.subsidy_type
                     .map(|x| m.enum_label(x.code(), x.zh()))
                     .unwrap_or_default(),
-                c.occupation_code.clone(),
+                Cow::Borrowed(c.occupation_code.as_str()),
                 m.level(c.level),
                 m.code(&c.cert_no),
                 c.funding_source
                     .map(|x| m.enum_label(x.code(), x.zh()))
                     .unwrap_or_default(),
                 m.amount(c.amount),
-                c.living_days.to_string(),
+                Cow::Owned(c.living_days.to_string()),
                 m.amount(c.living_amount),
                 m.date(c.claim_date),
             ];
@@ -601,17 +602,17 @@ impl World {
                 m.code(&c.cert_no),
                 m.id(&c.id_number),
                 m.name(&c.name),
-                c.occupation_code.clone(),
+                Cow::Borrowed(c.occupation_code.as_str()),
                 m.level(c.level),
-                c.cert_type.clone(),
+                Cow::Borrowed(c.cert_type.as_str()),
                 m.opt_date(c.issue_date),
             ])?;
         }
         for p in &block.projects {
             tw.get("projects").write(&[
                 m.code(&p.class_id),
-                p.trainees.to_string(),
-                p.employed_claimed.to_string(),
+                Cow::Owned(p.trainees.to_string()),
+                Cow::Owned(p.employed_claimed.to_string()),
                 m.amount(p.total_amount),
                 m.amount(p.prepaid_amount),
                 m.amount(p.paid_amount),
@@ -631,7 +632,7 @@ impl World {
             tw.get("staff").write(&[
                 m.code(&s.institution_id),
                 m.id(&s.id_number),
-                s.role.clone(),
+                Cow::Borrowed(s.role.as_str()),
             ])?;
         }
         for p in &block.pension {
@@ -645,7 +646,7 @@ impl World {
         for u in &block.ui {
             tw.get("registry_ui").write(&[
                 m.id(&u.id_number),
-                u.months_paid.to_string(),
+                Cow::Owned(u.months_paid.to_string()),
                 m.opt_date(u.as_of),
             ])?;
         }
@@ -679,15 +680,15 @@ impl World {
     }
 }
 
-fn institution_fields(row: &InstitutionRow, m: &mut Messer) -> Vec<String> {
+fn institution_fields<'r>(row: &'r InstitutionRow, m: &mut Messer) -> Vec<Cow<'r, str>> {
     vec![
         m.code(&row.institution_id),
         m.name(&row.name),
         m.code(&row.county_code),
-        row.kind.clone(),
+        Cow::Borrowed(row.kind.as_str()),
         m.id(&row.legal_rep_id),
-        row.phone.clone(),
-        row.address.clone(),
+        Cow::Borrowed(row.phone.as_str()),
+        Cow::Borrowed(row.address.as_str()),
     ]
 }
 

@@ -11,6 +11,7 @@ use crate::model::{self, Fen, TableSpec};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -69,14 +70,13 @@ impl TableWriter {
     }
 
     /// Writes one row given in the table spec's column order.
-    pub fn write(&mut self, fields: &[String]) -> Result<(), GenerateError> {
-        let ordered: Vec<&String> = self.order.iter().map(|&i| &fields[i]).collect();
+    pub fn write(&mut self, fields: &[Cow<str>]) -> Result<(), GenerateError> {
         self.line.clear();
-        for (k, f) in ordered.iter().enumerate() {
+        for (k, &i) in self.order.iter().enumerate() {
             if k > 0 {
                 self.line.push(',');
             }
-            push_csv_field(&mut self.line, f);
+            push_csv_field(&mut self.line, &fields[i]);
         }
         self.line.push_str("\r\n");
         self.flush_line()
@@ -206,68 +206,72 @@ impl Messer {
     }
 
     /// Surrounding spaces or full-width characters on a code-like value.
-    pub fn code(&mut self, s: &str) -> String {
+    pub fn code<'s>(&mut self, s: &'s str) -> Cow<'s, str> {
         if s.is_empty() || !self.on {
-            return s.to_string();
+            return Cow::Borrowed(s);
         }
         let x: u32 = self.rng.gen_range(0..100);
         if x < 6 {
-            format!(" {s} ")
+            Cow::Owned(format!(" {s} "))
         } else if x < 10 {
-            full_width(s)
+            Cow::Owned(full_width(s))
         } else {
-            s.to_string()
+            Cow::Borrowed(s)
         }
     }
 
     /// An ID number: spaces, full width, lower-case `x`, or the 15-digit legacy form where the
     /// 18-digit number is a valid one of someone born in the 1900s.
-    pub fn id(&mut self, id: &str) -> String {
+    pub fn id<'s>(&mut self, id: &'s str) -> Cow<'s, str> {
         if !self.on || id.is_empty() {
-            return id.to_string();
+            return Cow::Borrowed(id);
         }
         let x: u32 = self.rng.gen_range(0..100);
         if x < 8 && legacy_ok(id) {
             let mut s = String::with_capacity(15);
             s.push_str(&id[..6]);
             s.push_str(&id[8..17]);
-            return s;
+            return Cow::Owned(s);
         }
         if id.ends_with('X') && x < 50 {
-            return id.replace('X', "x");
+            return Cow::Owned(id.replace('X', "x"));
         }
         if x < 60 {
             return self.code(id);
         }
-        id.to_string()
+        Cow::Borrowed(id)
     }
 
-    pub fn name(&mut self, name: &str) -> String {
+    pub fn name<'s>(&mut self, name: &'s str) -> Cow<'s, str> {
         if self.chance(0.04) {
-            format!(" {name} ")
+            Cow::Owned(format!(" {name} "))
         } else {
-            name.to_string()
+            Cow::Borrowed(name)
         }
     }
 
-    pub fn date(&mut self, d: Date) -> String {
+    pub fn date(&mut self, d: Date) -> Cow<'static, str> {
         if !self.on {
-            return d.to_string();
+            return Cow::Owned(d.to_string());
         }
         let (y, m, dd) = d.ymd();
-        match self.rng.gen_range(0..100u32) {
+        Cow::Owned(match self.rng.gen_range(0..100u32) {
             0..=54 => d.to_string(),
             55..=69 => format!("{y}/{m}/{dd}"),
             70..=84 => format!("{y:04}{m:02}{dd:02}"),
             _ => format!("{y}年{m}月{dd}日"),
-        }
+        })
     }
 
-    pub fn opt_date(&mut self, d: Option<Date>) -> String {
+    pub fn opt_date(&mut self, d: Option<Date>) -> Cow<'static, str> {
         d.map(|d| self.date(d)).unwrap_or_default()
     }
 
-    pub fn amount(&mut self, f: Fen) -> String {
+    pub fn amount(&mut self, f: Fen) -> Cow<'static, str> {
+        Cow::Owned(self.amount_text(f))
+    }
+
+    fn amount_text(&mut self, f: Fen) -> String {
         let plain = model::fen_to_yuan(f);
         if !self.on {
             return plain;
@@ -289,27 +293,24 @@ impl Messer {
         }
     }
 
-    pub fn enum_label(&mut self, code: &str, zh: &str) -> String {
-        if self.chance(0.5) {
-            zh.to_string()
-        } else {
-            code.to_string()
-        }
+    pub fn enum_label(&mut self, code: &'static str, zh: &'static str) -> Cow<'static, str> {
+        Cow::Borrowed(if self.chance(0.5) { zh } else { code })
     }
 
-    pub fn level(&mut self, level: Option<u8>) -> String {
-        let Some(l) = level else {
-            return String::new();
+    pub fn level(&mut self, level: Option<u8>) -> Cow<'static, str> {
+        const DIGIT: [&str; 6] = ["", "1", "2", "3", "4", "5"];
+        const NUM: [&str; 6] = ["", "一", "二", "三", "四", "五"];
+        let Some(l) = level.filter(|l| (1..=5).contains(l)) else {
+            return Cow::Borrowed("");
         };
         if !self.on {
-            return l.to_string();
+            return Cow::Borrowed(DIGIT[l as usize]);
         }
-        const NUM: [&str; 6] = ["", "一", "二", "三", "四", "五"];
         match self.rng.gen_range(0..100u32) {
-            0..=49 => l.to_string(),
-            50..=69 => model::level::zh(l).to_string(),
-            70..=84 if l >= 3 => format!("{}工", model::level::zh(l)),
-            _ => format!("{}级", NUM[l as usize]),
+            0..=49 => Cow::Borrowed(DIGIT[l as usize]),
+            50..=69 => Cow::Borrowed(model::level::zh(l)),
+            70..=84 if l >= 3 => Cow::Owned(format!("{}工", model::level::zh(l))),
+            _ => Cow::Owned(format!("{}级", NUM[l as usize])),
         }
     }
 }
