@@ -1042,7 +1042,7 @@ fn cli_lists_shows_reviews_and_diffs() {
 
     let out = run_cli(&["cases", "show", "2", "--db", db, "--lang", "en"]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("status        confirmed"), "{text}");
+    assert!(text.contains("  status        confirmed\n"), "{text}");
 
     let out = run_cli(&["sweeps", "diff", "--db", db]);
     let text = String::from_utf8(out.stdout).unwrap();

@@ -547,17 +547,12 @@ fn graph_evidence(
                 if points == 0.0 {
                     continue;
                 }
-                let value = &t["value"];
+                // Each term's text already states its value; the points say what it weighed.
                 zh.push(format!(
-                    "{} {} (+{points:.1})",
-                    t["zh"].as_str().unwrap_or(""),
-                    value
+                    "{}（+{points:.1}）",
+                    t["zh"].as_str().unwrap_or("")
                 ));
-                en.push(format!(
-                    "{} {} (+{points:.1})",
-                    t["en"].as_str().unwrap_or(""),
-                    value
-                ));
+                en.push(format!("{} (+{points:.1})", t["en"].as_str().unwrap_or("")));
             }
             out.push(GraphEvidence {
                 kind: "institution_risk".into(),

@@ -10,6 +10,22 @@ fn status_label(code: &str, lang: Lang) -> String {
     Status::parse(code).map_or_else(|| code.to_string(), |s| s.label(lang).to_string())
 }
 
+/// Terminal columns of a string: CJK and full-width characters take two.
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c as u32 {
+            0x1100..=0x115F
+            | 0x2E80..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
 fn opt(s: &str) -> &str {
     if s.is_empty() {
         "-"
@@ -79,7 +95,9 @@ pub fn case_detail(d: &CaseDetail, lang: Lang) -> String {
         family_label(&c.rule_family, lang)
     );
     let line = |out: &mut String, k_zh: &str, k_en: &str, v: String| {
-        let _ = writeln!(out, "  {:<14}{}", lang.pick(k_zh, k_en), v);
+        let label = lang.pick(k_zh, k_en);
+        let pad = " ".repeat(14usize.saturating_sub(display_width(label)));
+        let _ = writeln!(out, "  {label}{pad}{v}");
     };
     line(&mut out, "状态", "status", c.status.label(lang).to_string());
     line(&mut out, "承办人", "assignee", opt(&c.assignee).to_string());
@@ -470,4 +488,16 @@ pub fn sweep_list(rows: &[SweepRow], lang: Lang) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_width;
+
+    #[test]
+    fn wide_characters_take_two_columns() {
+        assert_eq!(display_width("status"), 6);
+        assert_eq!(display_width("状态"), 4);
+        assert_eq!(display_width("涉及金额 ９"), 11);
+    }
 }
