@@ -239,7 +239,7 @@ fn mode<'a>(values: impl Iterator<Item = &'a str>) -> String {
     }
     let mut best: Option<(&str, usize)> = None;
     for (v, n) in counts {
-        if best.map_or(true, |(_, m)| n > m) {
+        if best.is_none_or(|(_, m)| n > m) {
             best = Some((v, n));
         }
     }
@@ -639,8 +639,7 @@ pub fn build_for_sweep_with(
 ) -> Result<CaseSummary, CaseError> {
     super::schema::ensure_schema(conn)?;
     conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let exists: Option<i64> = tx
+    let exists: Option<i64> = conn
         .query_row(
             "SELECT sweep_id FROM sweeps WHERE sweep_id = ?1",
             [sweep_id],
@@ -650,6 +649,19 @@ pub fn build_for_sweep_with(
     if exists.is_none() {
         return Err(CaseError::NoSweep(sweep_id));
     }
+    // Grouping only reads the sweep's own rows, which never change once stored: it runs
+    // before the write lock is taken, so reviewers wait only for the writes.
+    let flags = load_flags(conn, sweep_id)?;
+    let facts = load_claim_facts(conn, &flags)?;
+    let mut cases = group(conn, &flags, &facts, policy)?;
+    let mut summary = CaseSummary {
+        sweep_id,
+        flags: flags.len(),
+        ..Default::default()
+    };
+    summary.graph_cases = add_graph_cases(conn, sweep_id, &mut cases, policy)?;
+
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if let Some(json) = tx
         .query_row(
             "SELECT summary_json FROM case_builds WHERE sweep_id = ?1",
@@ -666,18 +678,7 @@ pub fn build_for_sweep_with(
         [sweep_id],
         |r| r.get(0),
     )?;
-
-    let flags = load_flags(&tx, sweep_id)?;
-    let facts = load_claim_facts(&tx, &flags)?;
-    let mut cases = group(&tx, &flags, &facts, policy)?;
-
     let now = now_timestamp();
-    let mut summary = CaseSummary {
-        sweep_id,
-        flags: flags.len(),
-        ..Default::default()
-    };
-    summary.graph_cases = add_graph_cases(&tx, sweep_id, &mut cases, policy)?;
     for (key, case) in &cases {
         let claims = case.claim_set();
         let amount = case.amount();
