@@ -28,37 +28,37 @@ pub fn compute(b: &Block, w: &World) -> Labels {
     let claims = &b.claims;
     let order_key = |i: usize| (claims[i].claim_date, claims[i].claim_id.as_str());
 
-    // over_cap
-    let mut per_year: HashMap<(&str, i32), Vec<usize>> = HashMap::new();
-    for (i, c) in claims.iter().enumerate() {
-        per_year
-            .entry((c.id_number.as_str(), c.claim_date.year()))
-            .or_default()
-            .push(i);
-    }
+    // over_cap: claims sorted by person, year, then claim order; ranks beyond the maximum.
+    let mut by_person: Vec<usize> = (0..claims.len()).collect();
+    by_person.sort_unstable_by(|&x, &y| {
+        let (cx, cy) = (&claims[x], &claims[y]);
+        (cx.id_number.as_str(), cx.claim_date.year(), order_key(x)).cmp(&(
+            cy.id_number.as_str(),
+            cy.claim_date.year(),
+            order_key(y),
+        ))
+    });
     let max = p.claims_per_year.max as usize;
-    for v in per_year.values_mut() {
-        if v.len() > max {
-            v.sort_by_key(|&i| order_key(i));
-            out.extend(v[max..].iter().map(|&i| (i, rule("over_cap"))));
+    for group in groups(&by_person, |&i| {
+        (claims[i].id_number.as_str(), claims[i].claim_date.year())
+    }) {
+        if group.len() > max {
+            out.extend(group[max..].iter().map(|&i| (i, rule("over_cap"))));
         }
     }
 
     // repeated_level
-    let mut per_level: HashMap<(&str, &str, u8), Vec<usize>> = HashMap::new();
-    for (i, c) in claims.iter().enumerate() {
-        if let (false, Some(l)) = (c.occupation_code.is_empty(), c.level) {
-            per_level
-                .entry((c.id_number.as_str(), c.occupation_code.as_str(), l))
-                .or_default()
-                .push(i);
-        }
-    }
-    for v in per_level.values_mut() {
-        if v.len() > 1 {
-            v.sort_by_key(|&i| order_key(i));
-            out.extend(v[1..].iter().map(|&i| (i, rule("repeated_level"))));
-        }
+    let mut leveled: Vec<usize> = (0..claims.len())
+        .filter(|&i| !claims[i].occupation_code.is_empty() && claims[i].level.is_some())
+        .collect();
+    let level_key = |i: usize| {
+        let c = &claims[i];
+        (c.id_number.as_str(), c.occupation_code.as_str(), c.level)
+    };
+    leveled
+        .sort_unstable_by(|&x, &y| (level_key(x), order_key(x)).cmp(&(level_key(y), order_key(y))));
+    for group in groups(&leveled, |&i| level_key(i)) {
+        out.extend(group[1..].iter().map(|&i| (i, rule("repeated_level"))));
     }
 
     // Per-claim rules.
@@ -192,18 +192,18 @@ pub fn compute(b: &Block, w: &World) -> Labels {
     );
     out.extend(b.multi_truth.iter().map(|&i| (i, rule("multi_id"))));
 
-    // overlapping_training
-    let mut per_person: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, c) in claims.iter().enumerate() {
-        if classes.contains_key(c.class_id.as_str()) {
-            per_person.entry(c.id_number.as_str()).or_default().push(i);
+    // overlapping_training: pairs of one person's claims with known classes.
+    for group in groups(&by_person, |&i| claims[i].id_number.as_str()) {
+        if group.len() < 2 {
+            continue;
         }
-    }
-    for v in per_person.values() {
-        for (x, &a) in v.iter().enumerate() {
-            for &bb in &v[x + 1..] {
-                let ca = &b.classes[classes[claims[a].class_id.as_str()]];
-                let cb = &b.classes[classes[claims[bb].class_id.as_str()]];
+        let known: Vec<(usize, usize)> = group
+            .iter()
+            .filter_map(|&i| classes.get(claims[i].class_id.as_str()).map(|&ci| (i, ci)))
+            .collect();
+        for (x, &(a, ka)) in known.iter().enumerate() {
+            for &(bb, kb) in &known[x + 1..] {
+                let (ca, cb) = (&b.classes[ka], &b.classes[kb]);
                 let overlap = ca.start_date <= cb.end_date && cb.start_date <= ca.end_date;
                 let differ =
                     ca.institution_id != cb.institution_id || ca.county_code != cb.county_code;
@@ -215,29 +215,33 @@ pub fn compute(b: &Block, w: &World) -> Labels {
         }
     }
 
-    // shared_contact
-    let mut phones: HashMap<&str, (HashSet<&str>, Vec<usize>)> = HashMap::new();
-    let mut banks: HashMap<&str, (HashSet<&str>, Vec<usize>)> = HashMap::new();
-    for (i, c) in claims.iter().enumerate() {
-        if !c.phone.is_empty() {
-            let e = phones.entry(c.phone.as_str()).or_default();
-            e.0.insert(c.id_number.as_str());
-            e.1.push(i);
-        }
-        if !c.bank_account.is_empty() {
-            let e = banks.entry(c.bank_account.as_str()).or_default();
-            e.0.insert(c.id_number.as_str());
-            e.1.push(i);
-        }
-    }
+    // shared_contact: distinct persons per phone and per bank account.
     let sc = &p.shared_contact;
-    for (map, limit) in [
-        (&phones, sc.max_persons_per_phone as usize),
-        (&banks, sc.max_persons_per_bank_account as usize),
+    for (field, limit) in [
+        (0, sc.max_persons_per_phone as usize),
+        (1, sc.max_persons_per_bank_account as usize),
     ] {
-        for (persons, cl) in map.values() {
-            if persons.len() > limit {
-                out.extend(cl.iter().map(|&i| (i, rule("shared_contact"))));
+        let contact = |i: usize| {
+            if field == 0 {
+                claims[i].phone.as_str()
+            } else {
+                claims[i].bank_account.as_str()
+            }
+        };
+        let mut with: Vec<usize> = (0..claims.len())
+            .filter(|&i| !contact(i).is_empty())
+            .collect();
+        with.sort_unstable_by(|&x, &y| {
+            (contact(x), claims[x].id_number.as_str())
+                .cmp(&(contact(y), claims[y].id_number.as_str()))
+        });
+        for group in groups(&with, |&i| contact(i)) {
+            let persons = 1 + group
+                .windows(2)
+                .filter(|w| claims[w[0]].id_number != claims[w[1]].id_number)
+                .count();
+            if persons > limit {
+                out.extend(group.iter().map(|&i| (i, rule("shared_contact"))));
             }
         }
     }
@@ -326,6 +330,14 @@ pub fn compute(b: &Block, w: &World) -> Labels {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// Runs of equal keys in a slice sorted by that key.
+fn groups<'s, K: PartialEq>(
+    sorted: &'s [usize],
+    key: impl Fn(&usize) -> K + 's,
+) -> impl Iterator<Item = &'s [usize]> + 's {
+    sorted.chunk_by(move |a, b| key(a) == key(b))
 }
 
 /// The employer is the institution, or an organisation sharing its legal representative or

@@ -164,7 +164,7 @@ impl PlainWriter {
 }
 
 fn push_csv_field(line: &mut String, f: &str) {
-    if f.contains([',', '"', '\n', '\r']) {
+    if f.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
         line.push('"');
         for c in f.chars() {
             if c == '"' {
