@@ -796,12 +796,24 @@ fn ring_pictures(o: &mut String, d: &ReportData, opts: &ReportOptions) {
 fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
     let (w, h) = (560.0f64, 440.0f64);
     let (cx, cy) = (w / 2.0, h / 2.0 + 8.0);
-    let outer: Vec<usize> = (0..r.members.len())
-        .filter(|&i| matches!(r.members[i].kind.as_str(), "person" | "institution"))
+    let of_kind = |kinds: &[&str]| -> Vec<usize> {
+        (0..r.members.len())
+            .filter(|&i| kinds.contains(&r.members[i].kind.as_str()))
+            .collect()
+    };
+    // Persons and institutions outside, counties between, the identifiers that tie the ring
+    // (phones, accounts, legal representatives) at the centre.
+    let outer = of_kind(&["person", "institution"]);
+    let middle: Vec<usize> = (0..r.members.len())
+        .filter(|&i| {
+            !matches!(
+                r.members[i].kind.as_str(),
+                "person" | "institution" | "phone" | "bank_account" | "legal_rep"
+            )
+        })
         .collect();
-    let inner: Vec<usize> = (0..r.members.len())
-        .filter(|&i| !matches!(r.members[i].kind.as_str(), "person" | "institution"))
-        .collect();
+    let core = of_kind(&["phone", "bank_account", "legal_rep"]);
+    let is_core = |i: usize| core.contains(&i);
     let mut pos = vec![(cx, cy); r.members.len()];
     let place = |idx: &[usize], radius: f64, offset: f64, pos: &mut Vec<(f64, f64)>| {
         let n = idx.len().max(1) as f64;
@@ -811,8 +823,13 @@ fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
         }
     };
     place(&outer, 170.0, 0.0, &mut pos);
-    let inner_radius = if inner.len() <= 1 { 0.0 } else { 80.0 };
-    place(&inner, inner_radius, 0.3, &mut pos);
+    place(&middle, 110.0, 0.15, &mut pos);
+    place(
+        &core,
+        if core.len() <= 1 { 0.0 } else { 45.0 },
+        0.3,
+        &mut pos,
+    );
     let labels = r.members.len() <= 30;
     let title = format!(
         "{} {} · {} {} · {} {}{}",
@@ -835,9 +852,15 @@ fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
     );
     for &(a, b) in &r.edges {
         let ((x1, y1), (x2, y2)) = (pos[a], pos[b]);
+        // Ties through a shared identifier are the ring; county ties are background.
+        let style = if is_core(a) || is_core(b) {
+            "stroke=\"#5b6b7c\" stroke-width=\"1.4\""
+        } else {
+            "stroke=\"#c9d3dd\" stroke-width=\"1\" stroke-dasharray=\"3 3\""
+        };
         let _ = write!(
             o,
-            "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"#9aa9b8\" stroke-width=\"1.2\"></line>"
+            "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" {style}></line>"
         );
     }
     for (i, m) in r.members.iter().enumerate() {
@@ -855,7 +878,7 @@ fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
             esc(&name),
             kind_colour(&m.kind)
         );
-        if labels {
+        if labels || is_core(i) {
             let text = if m.label.is_empty() {
                 short(&m.value, 18)
             } else {
