@@ -919,3 +919,61 @@ mod tests {
         assert_eq!(short("兰山区", 6), "兰山区");
     }
 }
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+    use crate::report::data::{ReportData, ReportOptions, Summary, SweepInfo};
+
+    /// A report whose cases were not built and whose sweep stored no graph findings.
+    fn bare(lang: Lang) -> ReportData {
+        ReportData {
+            lang,
+            masked: true,
+            sweep: SweepInfo {
+                sweep_id: 3,
+                started_at: "2020-06-01T00:00:00Z".into(),
+                finished_at: Some("2020-06-01T00:01:00Z".into()),
+                policy: "rules/linyi-2019.toml@<x>".into(),
+                previous_sweep: None,
+            },
+            summary: Summary::default(),
+            by_county: Vec::new(),
+            by_rule: Vec::new(),
+            by_fund: Vec::new(),
+            by_institution: Vec::new(),
+            new_since_last: None,
+            progress: Vec::new(),
+            person_times_target: None,
+            institution_risk: None,
+            cases: None,
+            case_details: Vec::new(),
+            evidence: Vec::new(),
+            rings: None,
+        }
+    }
+
+    fn section<'a>(page: &'a str, id: &str) -> &'a str {
+        let start = page
+            .find(&format!("<section id=\"{id}\">"))
+            .expect("section");
+        let end = page[start..].find("</section>").expect("end") + start;
+        &page[start..end]
+    }
+
+    #[test]
+    fn missing_parts_say_no_data() {
+        let page = render(&bare(Lang::Zh), &ReportOptions::default());
+        for id in ["new", "risk", "cases", "evidence", "rings"] {
+            assert!(section(&page, id).contains("无数据"), "{id} says 无数据");
+        }
+        assert!(
+            section(&page, "summary").contains("申领笔数"),
+            "the summary has its figures"
+        );
+        // Stored text is escaped even in the header.
+        assert!(page.contains("linyi-2019.toml@&lt;x&gt;"));
+        let en = render(&bare(Lang::En), &ReportOptions::default());
+        assert!(section(&en, "rings").contains("no data"));
+    }
+}
