@@ -145,9 +145,9 @@ pub fn render(d: &ReportData, opts: &ReportOptions) -> String {
         esc(L::Sweep.get(lang)),
         d.sweep.sweep_id
     );
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<header><h1>{}</h1><p>{} {} · {} {} · {} {}</p><span class=\"masknote{}\">{}</span></header>\n",
+        "<header><h1>{}</h1><p>{} {} · {} {} · {} {}</p><span class=\"masknote{}\">{}</span></header>",
         esc(title),
         esc(L::Sweep.get(lang)),
         d.sweep.sweep_id,
@@ -165,7 +165,7 @@ pub fn render(d: &ReportData, opts: &ReportOptions) -> String {
     o.push_str("</nav>\n<main>\n");
 
     for p in &parts {
-        let _ = write!(o, "<section id=\"{}\">\n<h2>{}</h2>\n", p.id, esc(&p.title));
+        let _ = writeln!(o, "<section id=\"{}\">\n<h2>{}</h2>", p.id, esc(&p.title));
         match p.id {
             "summary" => summary_cards(&mut o, d),
             "county" => bar_chart(&mut o, &d.by_county, lang),
@@ -179,7 +179,7 @@ pub fn render(d: &ReportData, opts: &ReportOptions) -> String {
             _ => {}
         }
         if !p.available {
-            let _ = write!(o, "<p class=\"nodata\">{}</p>\n", esc(L::NoData.get(lang)));
+            let _ = writeln!(o, "<p class=\"nodata\">{}</p>", esc(L::NoData.get(lang)));
         } else if p.id == "cases" {
             let detailed: BTreeSet<i64> = d.case_details.iter().map(|c| c.case.case_id).collect();
             let link = |col: usize, cell: &Cell| match (col, cell) {
@@ -196,7 +196,7 @@ pub fn render(d: &ReportData, opts: &ReportOptions) -> String {
         }
         o.push_str("</section>\n");
     }
-    let _ = write!(o, "</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n");
+    let _ = writeln!(o, "</main>\n<script>{SCRIPT}</script>\n</body>\n</html>");
     o
 }
 
@@ -256,22 +256,20 @@ fn progress_header(o: &mut String, d: &ReportData) {
     }
 }
 
+/// Turns a cell (by column) into an in-page link target.
+type CellLink<'a> = &'a dyn Fn(usize, &Cell) -> Option<String>;
+
 /// A sortable, filterable table of a sheet; `link` may turn a cell into an in-page link.
-fn table(
-    o: &mut String,
-    s: &Sheet,
-    lang: Lang,
-    link: Option<&dyn Fn(usize, &Cell) -> Option<String>>,
-) {
+fn table(o: &mut String, s: &Sheet, lang: Lang, link: Option<CellLink>) {
     if s.rows.is_empty() {
-        let _ = write!(o, "<p class=\"nodata\">{}</p>\n", esc(L::Nothing.get(lang)));
+        let _ = writeln!(o, "<p class=\"nodata\">{}</p>", esc(L::Nothing.get(lang)));
         return;
     }
     let table_id = format!("t-{}", s.id);
     if s.rows.len() > 10 {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<input class=\"filter\" type=\"search\" data-table=\"{table_id}\" placeholder=\"{}\">\n",
+            "<input class=\"filter\" type=\"search\" data-table=\"{table_id}\" placeholder=\"{}\">",
             esc(L::Filter.get(lang))
         );
     }
@@ -304,9 +302,9 @@ fn table(
     }
     o.push_str("</tbody></table></div>\n");
     if s.rows.len() > HTML_MAX_ROWS {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<p class=\"note\">{} {} {} {}{}</p>\n",
+            "<p class=\"note\">{} {} {} {}{}</p>",
             esc(L::ShowingFirst.get(lang)),
             HTML_MAX_ROWS,
             esc(L::RowsOf.get(lang)),
@@ -412,9 +410,9 @@ fn mini_table(o: &mut String, heads: &[L], rows: &[Vec<String>], lang: Lang) {
     }
     o.push_str("</tbody></table></div>\n");
     if rows.len() > DRILL_MAX_ROWS {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<p class=\"note\">{} {} {} {}{}</p>\n",
+            "<p class=\"note\">{} {} {} {}{}</p>",
             esc(L::ShowingFirst.get(lang)),
             DRILL_MAX_ROWS,
             esc(L::RowsOf.get(lang)),
@@ -431,12 +429,12 @@ fn case_details(o: &mut String, d: &ReportData, opts: &ReportOptions) {
     if d.case_details.is_empty() {
         return;
     }
-    let _ = write!(o, "<h3>{}</h3>\n", esc(L::CaseDrill.get(lang)));
+    let _ = writeln!(o, "<h3>{}</h3>", esc(L::CaseDrill.get(lang)));
     let total = d.cases.as_ref().map_or(0, |c| c.len());
     if total > d.case_details.len() {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<p class=\"note\">{} {} {} {}{}</p>\n",
+            "<p class=\"note\">{} {} {} {}{}</p>",
             esc(L::ShowingFirst.get(lang)),
             d.case_details.len().min(opts.detailed_cases),
             esc(L::RowsOf.get(lang)),
@@ -453,9 +451,9 @@ fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData) {
     let lang = d.lang;
     let c = &cd.case;
     let rules: Vec<String> = c.rules.iter().map(|r| rule_name(r, lang)).collect();
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<details class=\"case\" id=\"case-{}\"><summary>#{} · {} {} · {} · {} · {} {} · {} {:.2}</summary>\n",
+        "<details class=\"case\" id=\"case-{}\"><summary>#{} · {} {} · {} · {} · {} {} · {} {:.2}</summary>",
         c.case_id,
         c.case_id,
         esc(&subject_kind_label(&c.subject_kind, lang)),
@@ -467,9 +465,9 @@ fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData) {
         esc(L::Score.get(lang)),
         c.score
     );
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<p>{}: {} · {}: {} · {}: {} · {}: {}</p>\n",
+        "<p>{}: {} · {}: {} · {}: {} · {}: {}</p>",
         esc(L::Status.get(lang)),
         esc(c.status.label(lang)),
         esc(L::Change.get(lang)),
@@ -780,9 +778,9 @@ fn ring_pictures(o: &mut String, d: &ReportData, opts: &ReportOptions) {
     }
     o.push_str("</div>\n");
     if rings.len() > opts.ring_pictures {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<p class=\"note\">{} {} {} {}{}</p>\n",
+            "<p class=\"note\">{} {} {} {}{}</p>",
             esc(L::ShowingFirst.get(lang)),
             opts.ring_pictures,
             esc(L::RowsOf.get(lang)),
@@ -832,14 +830,15 @@ fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
     );
     let labels = r.members.len() <= 30;
     let title = format!(
-        "{} {} · {} {} · {} {}{}",
+        "{} {} · {} {} · {} {} · {} {:.2}",
         L::RingId.get(lang),
         r.ring_id,
         L::Claims.get(lang),
         r.claims,
         L::Amount.get(lang),
         fen_to_yuan(r.amount_fen),
-        format!(" · {} {:.2}", L::Score.get(lang), r.score)
+        L::Score.get(lang),
+        r.score
     );
     let _ = write!(
         o,
@@ -893,9 +892,9 @@ fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
         }
         o.push_str("</g>");
     }
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "</svg><p class=\"note\">{}</p></div>\n",
+        "</svg><p class=\"note\">{}</p></div>",
         esc(&r.explanation)
     );
 }
