@@ -172,9 +172,13 @@ pub fn evaluate<'a>(
     EvalReport { rules, total }
 }
 
-/// `0.987` or `-` when undefined.
+/// `0.987` or `-` when undefined. Truncated, not rounded: `1.000` means exactly 1, so a
+/// single miss in 30 000 still shows as `0.999`.
 pub fn ratio_text(r: Option<f64>) -> String {
-    r.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"))
+    r.map_or_else(
+        || "-".to_string(),
+        |v| format!("{:.3}", (v * 1000.0 + 1e-9).floor() / 1000.0),
+    )
 }
 
 #[cfg(test)]
@@ -204,6 +208,9 @@ mod tests {
         let none = r.rules.iter().find(|s| s.rule == "multi_id").unwrap();
         assert_eq!((none.precision, none.recall), (None, None));
         assert_eq!(ratio_text(none.precision), "-");
+        assert_eq!(ratio_text(Some(30_000.0 / 30_006.0)), "0.999");
+        assert_eq!(ratio_text(Some(1.0)), "1.000");
+        assert_eq!(ratio_text(Some(0.6)), "0.600");
         assert_eq!(
             (r.total.labelled, r.total.flagged, r.total.true_positives),
             (3, 3, 2)
