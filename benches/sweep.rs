@@ -1,0 +1,128 @@
+//! Criterion bench of the whole rule sweep (`rules::engine::run_rules`) on a snapshot of a
+//! generated ledger, then per rule family, then storing the flags.
+//!
+//! Set-up (not timed): `generate` writes a clean ledger of `CLAIMSWEEP_BENCH_CLAIMS` claims
+//! (default 200 000, seed 7) into a temporary folder, `ingest` loads it, `load_snapshot` reads
+//! it back — the path a real sweep takes. Set `CLAIMSWEEP_BENCH_DB` to an already ingested
+//! database to skip generation and ingest (e.g. the 1 M or 10 M runs).
+
+use claimsweep::generate::{generate, GenerateOptions};
+use claimsweep::policy::PolicySet;
+use claimsweep::refdata::RefData;
+use claimsweep::rules::engine::run_rules;
+use claimsweep::rules::{Flag, RuleContext, RULES};
+use claimsweep::snapshot::Snapshot;
+use claimsweep::store::flags as flag_store;
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Rule families, as cases group them.
+const FAMILIES: &[(&str, &[&str])] = &[
+    (
+        "eligibility",
+        &[
+            "over_cap",
+            "repeated_level",
+            "amount_over_standard",
+            "living_allowance_excess",
+            "skill_upgrade_ineligible",
+            "overlapping_training",
+            "cert_mismatch",
+        ],
+    ),
+    (
+        "identity",
+        &[
+            "invalid_id",
+            "deceased",
+            "pensioner",
+            "age_out_of_range",
+            "identity_conflict",
+            "multi_id",
+            "staff_trainee",
+        ],
+    ),
+    ("network", &["shared_contact"]),
+    (
+        "project",
+        &["prepay_excess", "employment_rate", "employment_sham"],
+    ),
+];
+
+fn snapshot() -> (Snapshot, Option<tempfile::TempDir>) {
+    if let Ok(db) = std::env::var("CLAIMSWEEP_BENCH_DB") {
+        let conn = claimsweep::store::open(&PathBuf::from(db)).expect("open bench database");
+        return (
+            claimsweep::store::load_snapshot(&conn).expect("load snapshot"),
+            None,
+        );
+    }
+    let claims = std::env::var("CLAIMSWEEP_BENCH_CLAIMS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    generate(
+        &GenerateOptions {
+            claims,
+            seed: 7,
+            messy: false,
+            rate: 0.01,
+        },
+        &data,
+    )
+    .expect("generate");
+    let mut conn = claimsweep::store::open(&tmp.path().join("bench.db")).expect("open database");
+    claimsweep::store::ingest::ingest_path(&mut conn, &data, false).expect("ingest");
+    let snap = claimsweep::store::load_snapshot(&conn).expect("load snapshot");
+    (snap, Some(tmp))
+}
+
+fn bench(c: &mut Criterion) {
+    let (snap, _keep) = snapshot();
+    let policies = PolicySet::embedded_default();
+    let refdata = RefData::embedded();
+    let label = format!("{}k claims", snap.claims.len() / 1000);
+
+    let mut g = c.benchmark_group("sweep");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function(format!("all rules, {label}"), |b| {
+        b.iter(|| run_rules(&snap, &policies, refdata, None).flags.len())
+    });
+    g.bench_function(format!("all rules 1 thread, {label}"), |b| {
+        b.iter(|| run_rules(&snap, &policies, refdata, Some(1)).flags.len())
+    });
+    let ctx = RuleContext {
+        snap: &snap,
+        policies: &policies,
+        refdata,
+    };
+    for (family, ids) in FAMILIES {
+        let defs: Vec<_> = RULES.iter().filter(|d| ids.contains(&d.id)).collect();
+        g.bench_function(format!("family {family}, {label}"), |b| {
+            b.iter(|| defs.iter().map(|d| (d.run)(&ctx).len()).sum::<usize>())
+        });
+    }
+
+    let flags: Vec<Flag> = run_rules(&snap, &policies, refdata, None).flags;
+    g.bench_function(format!("store {} flags", flags.len()), |b| {
+        b.iter_with_setup(
+            || {
+                let conn = rusqlite::Connection::open_in_memory().expect("memory db");
+                conn.execute_batch(claimsweep::store::SCHEMA)
+                    .expect("schema");
+                conn
+            },
+            |conn| {
+                let id = flag_store::begin_sweep(&conn, &policies, 1).expect("begin");
+                flag_store::save_flags(&conn, id, &snap, &flags).expect("save");
+            },
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
