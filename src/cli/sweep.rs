@@ -106,8 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut conn = open_existing(&args.db)?;
 
     let t = Instant::now();
-    let spinner = progress_bar(1, "载入 load");
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let spinner = engine::spinner("载入 load");
     let snap = crate::store::load_snapshot(&conn).context("载入台账 / loading the ledger")?;
     spinner.finish_and_clear();
     let load_ms = t.elapsed().as_millis();

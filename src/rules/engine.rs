@@ -129,6 +129,17 @@ pub fn progress_bar(len: u64, message: &'static str) -> ProgressBar {
     bar
 }
 
+/// A spinner for a step of unknown length (loading), drawn like [`progress_bar`].
+pub fn spinner(message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg:<14} {elapsed}") {
+        bar.set_style(style);
+    }
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 /// Runs every rule, advancing `progress` by one per rule finished (its length is set here).
 pub fn run_rules_with_progress(
     snap: &Snapshot,
