@@ -16,7 +16,7 @@ mod pools;
 mod world;
 mod write;
 
-use crate::model::TABLES;
+use crate::model::{InstitutionRow, TABLES};
 use crate::policy::RULE_IDS;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -119,6 +119,15 @@ impl GenerateReport {
     }
 }
 
+struct WriterTotals {
+    claims: u64,
+    per_rule: Vec<u64>,
+    tables: Vec<(&'static str, u64)>,
+    label_rows: u64,
+    rings: u64,
+    staged: u64,
+}
+
 /// Claims per block: everything linked to a claim stays within its block.
 pub const BLOCK_CLAIMS: u64 = 20_000;
 
@@ -158,53 +167,81 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport, Ge
 
     world.write_global(&mut tw, &mut messer)?;
 
-    let mut per_rule = vec![0u64; RULE_IDS.len()];
+    // The generator thread makes blocks and their labels (both need the world); a writer
+    // thread spells and writes them in order, so the two cores share the work and the output
+    // does not depend on timing.
+    let (tx, rx) =
+        std::sync::mpsc::sync_channel::<(Vec<InstitutionRow>, block::Block, labels::Labels)>(2);
+    let writer = move || -> Result<WriterTotals, GenerateError> {
+        let mut per_rule = vec![0u64; RULE_IDS.len()];
+        let mut claims = 0u64;
+        for (orgs, block, labels) in rx {
+            claims += world::World::write_block(
+                orgs,
+                block,
+                &labels,
+                &mut tw,
+                &mut messer,
+                &mut labels_out,
+                &mut rings_out,
+                &mut staged_out,
+                &mut per_rule,
+            )?;
+        }
+        Ok(WriterTotals {
+            claims,
+            per_rule,
+            tables: tw.finish()?,
+            label_rows: labels_out.finish()?,
+            rings: rings_out.finish()?,
+            staged: staged_out.finish()?,
+        })
+    };
     let mut remaining = opts.claims;
     let mut block_no = 0u64;
-    let mut claims_written = 0u64;
-    while remaining > 0 {
-        let target = if remaining < 2 * BLOCK_CLAIMS {
-            // The last block takes the remainder so that no block is tiny.
-            if remaining > BLOCK_CLAIMS {
-                remaining / 2
+    let totals = std::thread::scope(|scope| {
+        let handle = scope.spawn(writer);
+        while remaining > 0 {
+            let target = if remaining < 2 * BLOCK_CLAIMS {
+                // The last block takes the remainder so that no block is tiny.
+                if remaining > BLOCK_CLAIMS {
+                    remaining / 2
+                } else {
+                    remaining
+                }
             } else {
-                remaining
+                BLOCK_CLAIMS
+            };
+            let mut gen = block::BlockGen::new(&mut world, &mut rng, target, opts.rate, block_no);
+            gen.run();
+            let block = gen.finish();
+            let labels = labels::compute(&block, &world);
+            for s in &block.staff {
+                world.add_staff(&s.institution_id, &s.id_number);
             }
-        } else {
-            BLOCK_CLAIMS
-        };
-        let mut gen = block::BlockGen::new(&mut world, &mut rng, target, opts.rate, block_no);
-        gen.run();
-        let block = gen.finish();
-        let labels = labels::compute(&block, &world);
-        let n = world.write_block(
-            block,
-            &labels,
-            &mut tw,
-            &mut messer,
-            &mut labels_out,
-            &mut rings_out,
-            &mut staged_out,
-            &mut per_rule,
-        )?;
-        claims_written += n;
-        remaining = remaining.saturating_sub(n.max(1));
-        block_no += 1;
-    }
-
-    let tables = tw.finish()?;
-    let label_rows = labels_out.finish()?;
-    let rings = rings_out.finish()?;
-    let staged = staged_out.finish()?;
+            let n = block.claims.len() as u64;
+            let orgs = std::mem::take(&mut world.new_orgs);
+            block_no += 1;
+            remaining = remaining.saturating_sub(n.max(1));
+            if tx.send((orgs, block, labels)).is_err() {
+                // The writer stopped on an error; join() reports it.
+                break;
+            }
+        }
+        drop(tx);
+        handle
+            .join()
+            .unwrap_or_else(|_| Err(GenerateError::Options("the writer thread panicked".into())))
+    })?;
     Ok(GenerateReport {
-        claims: claims_written,
+        claims: totals.claims,
         persons: world.persons_made,
         blocks: block_no,
-        tables,
-        labels: RULE_IDS.iter().copied().zip(per_rule).collect(),
-        label_rows,
-        rings,
-        staged_employers: staged,
+        tables: totals.tables,
+        labels: RULE_IDS.iter().copied().zip(totals.per_rule).collect(),
+        label_rows: totals.label_rows,
+        rings: totals.rings,
+        staged_employers: totals.staged,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -531,10 +531,11 @@ impl World {
         Ok(())
     }
 
-    /// Writes one finished block and its ground truth; returns the number of claims.
+    /// Writes one finished block, the organisations it created and its ground truth;
+    /// returns the number of claims. Runs on the writer thread: it needs no `World`.
     #[allow(clippy::too_many_arguments)]
     pub fn write_block(
-        &mut self,
+        new_orgs: Vec<InstitutionRow>,
         block: Block,
         labels: &Labels,
         tw: &mut Writers,
@@ -544,7 +545,7 @@ impl World {
         staged_out: &mut PlainWriter,
         per_rule: &mut [u64],
     ) -> Result<u64, GenerateError> {
-        for row in std::mem::take(&mut self.new_orgs) {
+        for row in new_orgs {
             tw.get("institutions").write(&institution_fields(&row, m))?;
         }
         for c in &block.classes {
@@ -628,7 +629,6 @@ impl World {
             ])?;
         }
         for s in &block.staff {
-            self.add_staff(&s.institution_id, &s.id_number);
             tw.get("staff").write(&[
                 m.code(&s.institution_id),
                 m.id(&s.id_number),
