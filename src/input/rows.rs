@@ -65,6 +65,17 @@ impl<'a> Cells<'a> {
         fold_width(self.raw(i))
     }
 
+    /// The cell trimmed and folded, borrowed when it is plain ASCII (no allocation for the
+    /// dates, amounts and labels most cells hold).
+    pub fn view(&self, i: usize) -> std::borrow::Cow<'_, str> {
+        let r = self.raw(i);
+        if r.is_ascii() {
+            std::borrow::Cow::Borrowed(r.trim())
+        } else {
+            std::borrow::Cow::Owned(fold_width(r))
+        }
+    }
+
     /// A key or required text value.
     pub fn req_text(&self, i: usize) -> Result<String, RowError> {
         let s = self.text(i);
@@ -123,7 +134,7 @@ impl<'a> Cells<'a> {
     }
 
     pub fn opt_date(&self, i: usize) -> Result<Option<Date>, RowError> {
-        parse_date(&self.text(i), self.excel).map_err(|e| self.err(i, e))
+        parse_date(&self.view(i), self.excel).map_err(|e| self.err(i, e))
     }
 
     pub fn date(&self, i: usize) -> Result<Date, RowError> {
@@ -131,38 +142,42 @@ impl<'a> Cells<'a> {
     }
 
     pub fn money(&self, i: usize) -> Result<Fen, RowError> {
-        parse_money(&self.text(i))
+        parse_money(&self.view(i))
             .map_err(|e| self.err(i, e))?
             .ok_or_else(|| self.err(i, MISSING))
     }
 
     /// An optional amount: empty is 0.
     pub fn opt_money(&self, i: usize) -> Result<Fen, RowError> {
-        Ok(parse_money(&self.text(i))
+        Ok(parse_money(&self.view(i))
             .map_err(|e| self.err(i, e))?
             .unwrap_or(0))
     }
 
     /// An optional count: empty is 0.
     pub fn int(&self, i: usize) -> Result<i32, RowError> {
-        Ok(parse_int(&self.text(i))
+        Ok(parse_int(&self.view(i))
             .map_err(|e| self.err(i, e))?
             .unwrap_or(0))
     }
 
     pub fn req_int(&self, i: usize) -> Result<i32, RowError> {
-        parse_int(&self.text(i))
+        parse_int(&self.view(i))
             .map_err(|e| self.err(i, e))?
             .ok_or_else(|| self.err(i, MISSING))
     }
 
     pub fn level(&self, i: usize) -> Result<Option<u8>, RowError> {
-        level::parse(&self.text(i))
+        let v = self.view(i);
+        if let [d @ b'1'..=b'5'] = v.as_bytes() {
+            return Ok(Some(d - b'0'));
+        }
+        level::parse(&v)
             .map_err(|_| self.err(i, format!("未知等级 / unknown level: {}", self.text(i))))
     }
 
     pub fn opt_enum<E: Labelled>(&self, i: usize) -> Result<Option<E>, RowError> {
-        let s = self.text(i);
+        let s = self.view(i);
         if s.is_empty() {
             return Ok(None);
         }
@@ -176,7 +191,7 @@ impl<'a> Cells<'a> {
     }
 
     pub fn flag(&self, i: usize) -> Result<bool, RowError> {
-        Ok(parse_flag(&self.text(i))
+        Ok(parse_flag(&self.view(i))
             .map_err(|e| self.err(i, e))?
             .unwrap_or(false))
     }

@@ -26,6 +26,12 @@ pub fn parse_date(s: &str, excel_serial: bool) -> Result<Option<Date>, ValueErro
         _ => s,
     };
     let b = s.as_bytes();
+    // The stored form, and what most exports write: no splitting needed.
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        if let Some(d) = Date::parse_iso(s) {
+            return Ok(Some(d));
+        }
+    }
     if b.iter().all(u8::is_ascii_digit) {
         if b.len() == 8 {
             let y = s[0..4].parse().map_err(|_| BAD)?;
@@ -88,14 +94,21 @@ pub fn parse_money(s: &str) -> Result<Option<Fen>, ValueError> {
     if s.is_empty() {
         return Ok(None);
     }
-    let s = s
-        .trim_start_matches(['¥', '￥'])
-        .trim_start_matches("人民币")
-        .trim_start_matches("RMB")
-        .trim_start_matches("CNY")
-        .trim_end_matches('元')
-        .trim_end_matches("人民币")
-        .trim();
+    // Plain decimal text (the common case) skips the currency-sign stripping.
+    let plain = s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
+    let s = if plain {
+        s
+    } else {
+        s.trim_start_matches(['¥', '￥'])
+            .trim_start_matches("人民币")
+            .trim_start_matches("RMB")
+            .trim_start_matches("CNY")
+            .trim_end_matches('元')
+            .trim_end_matches("人民币")
+            .trim()
+    };
     if s.is_empty() {
         return Err(BAD);
     }
