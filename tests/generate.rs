@@ -355,3 +355,23 @@ fn messy_output_is_gbk_with_chinese_headers_and_the_same_labels() {
         std::fs::read(messy.path().join("labels.csv")).unwrap()
     );
 }
+
+#[test]
+fn ordinary_persons_and_look_alikes_break_no_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(6_000, 3, false);
+    o.rate = 0.0;
+    let report = generate(&o, dir.path()).unwrap();
+    assert_eq!(report.claims, 6_000);
+    assert_eq!(labels(dir.path()), Vec::new());
+    assert_eq!(read(dir.path(), "rings.csv").len(), 0);
+}
+
+#[test]
+fn bad_rate_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(10, 1, false);
+    o.rate = 2.0;
+    let err = generate(&o, dir.path()).unwrap_err().to_string();
+    assert!(err.contains("--rate"), "{err}");
+}

@@ -55,7 +55,8 @@ struct Person {
     claims: Vec<usize>,
     /// Ordinary skill_upgrade claimants get a registry_ui row with enough months.
     auto_ui: bool,
-    ui_done: bool,
+    /// The registry_ui row made for this person's skill_upgrade claims.
+    ui_row: Option<usize>,
 }
 
 /// Kinds of project-based class.
@@ -187,7 +188,13 @@ impl<'a> BlockGen<'a> {
             }
         }
         let sham = self.count(n_projects_base);
-        for i in 0..sham.max(if self.target >= 2_000 { 3 } else { 0 }) {
+        // Each of the three kinds of staged employment at least once when injecting at all.
+        let sham = if self.rate > 0.0 && self.target >= 2_000 {
+            sham.max(3)
+        } else {
+            sham
+        };
+        for i in 0..sham {
             kinds.push(
                 [
                     ProjectKind::ShamStaged,
@@ -238,7 +245,7 @@ impl<'a> BlockGen<'a> {
                 self.benign(rule, i);
             }
         }
-        let rings = if self.target >= 2_000 {
+        let rings = if self.target >= 2_000 && self.rate > 0.0 {
             ((target * self.rate / 100.0).round() as usize).max(1)
         } else {
             0
@@ -435,7 +442,7 @@ impl<'a> BlockGen<'a> {
             years: Vec::new(),
             claims: Vec::new(),
             auto_ui: true,
-            ui_done: false,
+            ui_row: None,
         });
         self.persons.len() - 1
     }
@@ -670,21 +677,30 @@ impl<'a> BlockGen<'a> {
             None => p.years.push((date.year(), 1)),
         }
         p.claims.push(ci_claim);
-        if t == SubsidyType::SkillUpgrade && p.auto_ui && !p.ui_done {
-            p.ui_done = true;
-            let min = self.w.policy.skill_upgrade.min_ui_months as i32;
-            // Some exactly at the minimum: the boundary that must not fire.
-            let months = if self.rng.gen_bool(0.15) {
-                min
-            } else {
-                min + self.rng.gen_range(1..120)
-            };
+        if t == SubsidyType::SkillUpgrade && p.auto_ui {
             let as_of = add_days(date, -self.rng.gen_range(0..90));
-            self.b.ui.push(UiRow {
-                id_number: id,
-                months_paid: months,
-                as_of: Some(as_of),
-            });
+            match p.ui_row {
+                // Claims are placed in no date order: the statement must precede every one.
+                Some(r) => {
+                    let row = &mut self.b.ui[r];
+                    row.as_of = row.as_of.map(|d| d.min(as_of));
+                }
+                None => {
+                    p.ui_row = Some(self.b.ui.len());
+                    let min = self.w.policy.skill_upgrade.min_ui_months as i32;
+                    // Some exactly at the minimum: the boundary that must not fire.
+                    let months = if self.rng.gen_bool(0.15) {
+                        min
+                    } else {
+                        min + self.rng.gen_range(1..120)
+                    };
+                    self.b.ui.push(UiRow {
+                        id_number: id,
+                        months_paid: months,
+                        as_of: Some(as_of),
+                    });
+                }
+            }
         }
         ci_claim
     }
@@ -1479,7 +1495,7 @@ impl<'a> BlockGen<'a> {
             years: Vec::new(),
             claims: Vec::new(),
             auto_ui: true,
-            ui_done: false,
+            ui_row: None,
         });
         self.persons.len() - 1
     }
