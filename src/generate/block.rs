@@ -1010,44 +1010,50 @@ impl<'a> BlockGen<'a> {
             }
             "invalid_id" => {
                 let pi = self.new_person();
-                let id = self.persons[pi].id.clone();
-                let first17 = &id[..17];
-                let bad = match i % 4 {
-                    0 => {
-                        // Wrong check character.
-                        let good = id.as_bytes()[17];
-                        let wrong = if good == b'0' {
-                            '1'
-                        } else if good == b'X' {
-                            '2'
-                        } else {
-                            '0'
-                        };
-                        format!("{first17}{wrong}")
+                let mut id = self.persons[pi].id.clone();
+                let bad = loop {
+                    let first17 = &id[..17];
+                    let bad = match i % 4 {
+                        0 => {
+                            // Wrong check character: unique, as its first 17 digits are.
+                            let good = id.as_bytes()[17];
+                            let wrong = if good == b'0' {
+                                '1'
+                            } else if good == b'X' {
+                                '2'
+                            } else {
+                                '0'
+                            };
+                            break format!("{first17}{wrong}");
+                        }
+                        1 => {
+                            // A birth date that does not exist (Feb 30 or month 13).
+                            let y = &id[6..10];
+                            let md = if i % 8 == 1 { "0230" } else { "1315" };
+                            with_check(&format!("{}{y}{md}{}", &id[..6], &id[14..17]))
+                        }
+                        2 => {
+                            // Born after the claim: a typo in the year.
+                            let y = self.w.range_end.year() + 1 + (i as i32 % 3);
+                            with_check(&format!("{}{y}{}", &id[..6], &id[10..17]))
+                        }
+                        _ => {
+                            let area = super::pools::NEVER_AREAS
+                                .iter()
+                                .find(|a| !self.w.refdata.area_known(a))
+                                .copied()
+                                .unwrap_or("999999");
+                            with_check(&format!("{area}{}", &id[6..17]))
+                        }
+                    };
+                    // Derived numbers of two people may coincide: take another sequence number.
+                    if self.w.reserve_id(&bad) {
+                        break bad;
                     }
-                    1 => {
-                        // A birth date that does not exist (Feb 30 or month 13).
-                        let y = &id[6..10];
-                        let md = if i % 8 == 1 { "0230" } else { "1315" };
-                        let s = format!("{}{y}{md}{}", &id[..6], &id[14..17]);
-                        with_check(&s)
-                    }
-                    2 => {
-                        // Born after the claim: a typo in the century or year.
-                        let y = self.w.range_end.year() + 1 + (i as i32 % 3);
-                        let s = format!("{}{y}{}{}", &id[..6], &id[10..14], &id[14..17]);
-                        with_check(&s)
-                    }
-                    _ => {
-                        let area = super::pools::NEVER_AREAS
-                            .iter()
-                            .find(|a| !self.w.refdata.area_known(a))
-                            .copied()
-                            .unwrap_or("999999");
-                        with_check(&format!("{area}{}", &id[6..17]))
-                    }
+                    let parity = (id.as_bytes()[16] - b'0') % 2;
+                    let seq = self.rng.gen_range(0..500u32) * 2 + parity as u32;
+                    id = format!("{}{seq:03}{}", &id[..14], &id[17..]);
                 };
-                self.w.reserve_id(&bad);
                 self.persons[pi].id = bad;
                 self.place(pi, None);
             }
