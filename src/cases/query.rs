@@ -575,7 +575,9 @@ fn graph_evidence(
     Ok(out)
 }
 
-fn claim_evidence(conn: &Connection, ids: &[String]) -> Result<Vec<ClaimEvidence>, CaseError> {
+/// The claim rows behind a case, in the order an inspector reads them (one person's claims
+/// together, by date); ids missing from `claims` come back with `found: false`.
+pub fn claim_evidence(conn: &Connection, ids: &[String]) -> Result<Vec<ClaimEvidence>, CaseError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id_number, name, phone, bank_account, coalesce(category, ''), county_code,
                 institution_id, class_id, coalesce(subsidy_type, ''), occupation_code, level,

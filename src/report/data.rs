@@ -650,8 +650,8 @@ fn mask_detail(mut d: CaseDetail, mask: &Masker) -> CaseDetail {
     d
 }
 
-/// A large case's detail: the case, its flags and history, and its first claims (in claim id
-/// order); no registers, no neighbours.
+/// A large case's detail: the case, its flags and history, and its first claims (the first
+/// `LARGE_CASE_CLAIMS` claim ids, shown as `cases show` orders them); no registers, no neighbours.
 fn large_case_detail(conn: &Connection, row: &CaseRow) -> Result<CaseDetail, ReportError> {
     let flags = {
         let mut stmt = conn.prepare_cached(
@@ -680,42 +680,8 @@ fn large_case_detail(conn: &Connection, row: &CaseRow) -> Result<CaseDetail, Rep
         })?;
         rows.collect::<Result<Vec<_>, _>>()?
     };
-    let mut stmt = conn.prepare_cached(
-        "SELECT id_number, name, phone, bank_account, coalesce(category, ''), county_code,
-                institution_id, class_id, coalesce(subsidy_type, ''), occupation_code, level,
-                cert_no, amount_fen, living_amount_fen, claim_date
-         FROM claims WHERE claim_id = ?1",
-    )?;
-    let mut claims = Vec::new();
-    for id in row.claim_ids.iter().take(LARGE_CASE_CLAIMS) {
-        let found = stmt
-            .query_row([id], |r| {
-                Ok(cases::ClaimEvidence {
-                    claim_id: id.clone(),
-                    found: true,
-                    id_number: r.get(0)?,
-                    name: r.get(1)?,
-                    phone: r.get(2)?,
-                    bank_account: r.get(3)?,
-                    category: r.get(4)?,
-                    county_code: r.get(5)?,
-                    institution_id: r.get(6)?,
-                    class_id: r.get(7)?,
-                    subsidy_type: r.get(8)?,
-                    occupation_code: r.get(9)?,
-                    level: r.get(10)?,
-                    cert_no: r.get(11)?,
-                    amount_fen: r.get(12)?,
-                    living_amount_fen: r.get(13)?,
-                    claim_date: r.get(14)?,
-                })
-            })
-            .optional()?;
-        claims.push(found.unwrap_or_else(|| cases::ClaimEvidence {
-            claim_id: id.clone(),
-            ..Default::default()
-        }));
-    }
+    let first = &row.claim_ids[..row.claim_ids.len().min(LARGE_CASE_CLAIMS)];
+    let claims = crate::cases::query::claim_evidence(conn, first)?;
     Ok(CaseDetail {
         case: row.clone(),
         sweeps: Vec::new(),
