@@ -88,7 +88,13 @@ pub fn evidence_hash(claim_ids: &BTreeSet<String>, rules: &BTreeSet<String>) -> 
         h.update(r.as_bytes());
         h.update([0u8]);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in h.finalize() {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out
 }
 
 struct StoredFlag {
@@ -199,30 +205,43 @@ fn load_flags(conn: &Connection, sweep_id: i64) -> Result<Vec<StoredFlag>, CaseE
     Ok(flags)
 }
 
+fn claim_facts_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<ClaimFacts> {
+    Ok(ClaimFacts {
+        id_number: r.get(first)?,
+        paid: r.get(first + 1)?,
+        county_code: r.get(first + 2)?,
+        institution_id: r.get(first + 3)?,
+    })
+}
+
+/// Facts of every claim the flags name. The claims listed in `flag_claims` come in one query
+/// (the lookups run inside SQLite); any other claim a flag names is looked up on its own.
 fn load_claim_facts(
     conn: &Connection,
+    sweep_id: i64,
     flags: &[StoredFlag],
 ) -> Result<HashMap<String, ClaimFacts>, CaseError> {
+    let mut facts: HashMap<String, ClaimFacts> = HashMap::new();
+    {
+        let mut bulk = conn.prepare(
+            "SELECT claim_id, id_number, amount_fen + living_amount_fen, county_code, institution_id
+             FROM claims WHERE claim_id IN (SELECT claim_id FROM flag_claims WHERE sweep_id = ?1)",
+        )?;
+        let mut rows = bulk.query([sweep_id])?;
+        while let Some(r) = rows.next()? {
+            facts.insert(r.get(0)?, claim_facts_row(r, 1)?);
+        }
+    }
     let mut stmt = conn.prepare_cached(
         "SELECT id_number, amount_fen + living_amount_fen, county_code, institution_id
          FROM claims WHERE claim_id = ?1",
     )?;
-    let mut facts = HashMap::new();
     for f in flags {
         for c in &f.claim_ids {
             if facts.contains_key(c) {
                 continue;
             }
-            let row = stmt
-                .query_row([c], |r| {
-                    Ok(ClaimFacts {
-                        id_number: r.get(0)?,
-                        paid: r.get(1)?,
-                        county_code: r.get(2)?,
-                        institution_id: r.get(3)?,
-                    })
-                })
-                .optional()?;
+            let row = stmt.query_row([c], |r| claim_facts_row(r, 0)).optional()?;
             // A flag naming a claim that is not in the ledger still counts it, with no amount
             // of its own; the flag's amount is then spread evenly.
             facts.insert(c.clone(), row.unwrap_or_default());
@@ -323,24 +342,27 @@ fn group(
     Ok(cases)
 }
 
-fn paid_of(conn: &Connection, claim_ids: &[String]) -> Result<Vec<ClaimFacts>, CaseError> {
+/// Facts of `claim_ids`: from `known` (the flagged claims, loaded once) when there, else
+/// looked up.
+fn paid_of(
+    conn: &Connection,
+    known: &HashMap<String, ClaimFacts>,
+    claim_ids: &[String],
+) -> Result<Vec<ClaimFacts>, CaseError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id_number, amount_fen + living_amount_fen, county_code, institution_id
          FROM claims WHERE claim_id = ?1",
     )?;
     let mut out = Vec::with_capacity(claim_ids.len());
     for c in claim_ids {
+        if let Some(f) = known.get(c) {
+            out.push(f.clone());
+            continue;
+        }
         out.push(
-            stmt.query_row([c], |r| {
-                Ok(ClaimFacts {
-                    id_number: r.get(0)?,
-                    paid: r.get(1)?,
-                    county_code: r.get(2)?,
-                    institution_id: r.get(3)?,
-                })
-            })
-            .optional()?
-            .unwrap_or_default(),
+            stmt.query_row([c], |r| claim_facts_row(r, 0))
+                .optional()?
+                .unwrap_or_default(),
         );
     }
     Ok(out)
@@ -363,6 +385,7 @@ fn add_graph_cases(
     conn: &Connection,
     sweep_id: i64,
     cases: &mut BTreeMap<String, CaseBuild>,
+    known: &HashMap<String, ClaimFacts>,
     policy: &CasesPolicy,
 ) -> Result<usize, CaseError> {
     use super::schema::table_exists;
@@ -394,7 +417,7 @@ fn add_graph_cases(
                 .or_else(|| smallest("person"))
                 .unwrap_or_else(|| format!("ring{ring_id}"));
             let claim_ids: Vec<String> = split_set(&claim_ids).into_iter().collect();
-            let facts = paid_of(conn, &claim_ids)?;
+            let facts = paid_of(conn, known, &claim_ids)?;
             let key = case_key("ring", &subject, "network");
             let case = cases.entry(key).or_insert_with(|| {
                 added += 1;
@@ -441,7 +464,7 @@ fn add_graph_cases(
                 }
             }
             let claim_ids: Vec<String> = claim_ids.into_iter().collect();
-            let facts = paid_of(conn, &claim_ids)?;
+            let facts = paid_of(conn, known, &claim_ids)?;
             let mut case = CaseBuild {
                 subject_kind: "institution".into(),
                 subject: inst.clone(),
@@ -582,7 +605,14 @@ pub fn delta(
 }
 
 fn join(set: &BTreeSet<String>) -> String {
-    set.iter().cloned().collect::<Vec<_>>().join(";")
+    let mut out = String::with_capacity(set.iter().map(|x| x.len() + 1).sum());
+    for (k, x) in set.iter().enumerate() {
+        if k > 0 {
+            out.push(';');
+        }
+        out.push_str(x);
+    }
+    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -652,14 +682,14 @@ pub fn build_for_sweep_with(
     // Grouping only reads the sweep's own rows, which never change once stored: it runs
     // before the write lock is taken, so reviewers wait only for the writes.
     let flags = load_flags(conn, sweep_id)?;
-    let facts = load_claim_facts(conn, &flags)?;
+    let facts = load_claim_facts(conn, sweep_id, &flags)?;
     let mut cases = group(conn, &flags, &facts, policy)?;
     let mut summary = CaseSummary {
         sweep_id,
         flags: flags.len(),
         ..Default::default()
     };
-    summary.graph_cases = add_graph_cases(conn, sweep_id, &mut cases, policy)?;
+    summary.graph_cases = add_graph_cases(conn, sweep_id, &mut cases, &facts, policy)?;
 
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if let Some(json) = tx
@@ -679,49 +709,70 @@ pub fn build_for_sweep_with(
         |r| r.get(0),
     )?;
     let now = now_timestamp();
+    // Every stored case with the evidence of the last sweep that found it, in one query.
+    type Existing = (
+        i64,
+        String,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+    );
+    let mut existing_by_key: HashMap<String, Existing> = HashMap::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT c.case_key, c.case_id, c.status, c.last_sweep_id, s.claim_ids, s.rules,
+                    s.amount_at_risk_fen, s.claim_hash
+             FROM cases c LEFT JOIN case_sweeps s
+               ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            existing_by_key.insert(
+                r.get(0)?,
+                (
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ),
+            );
+        }
+    }
     for (key, case) in &cases {
+        let rules_joined = join(&case.rules);
         let claims = case.claim_set();
         let amount = case.amount();
         let hash = evidence_hash(&claims, &case.rules);
         let case_score = score(policy, case.max_weight, case.rules.len(), amount);
-        let existing = tx
-            .query_row(
-                "SELECT c.case_id, c.status, c.last_sweep_id, s.claim_ids, s.rules,
-                        s.amount_at_risk_fen, s.claim_hash
-                 FROM cases c LEFT JOIN case_sweeps s
-                   ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id
-                 WHERE c.case_key = ?1",
-                [key],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        r.get::<_, Option<i64>>(5)?,
-                        r.get::<_, Option<String>>(6)?,
-                    ))
-                },
-            )
-            .optional()?;
+        let existing = existing_by_key.remove(key.as_str());
         let (case_id, change, status, detail) = match existing {
             None => {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO cases (case_key, subject_kind, subject, rule_family, county_code,
-                       institution_id, status, first_sweep_id, last_sweep_id, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?7, ?8, ?8)",
-                    params![
-                        key,
-                        case.subject_kind,
-                        case.subject,
-                        case.family,
-                        case.county_code,
-                        case.institution_id,
-                        sweep_id,
-                        now
-                    ],
-                )?;
+                       institution_id, status, first_sweep_id, last_sweep_id, created_at, updated_at,
+                       score, amount_at_risk_fen, claims, rules, claim_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )?
+                .execute(params![
+                    key,
+                    case.subject_kind,
+                    case.subject,
+                    case.family,
+                    case.county_code,
+                    case.institution_id,
+                    sweep_id,
+                    now,
+                    case_score,
+                    amount,
+                    claims.len() as i64,
+                    rules_joined,
+                    hash
+                ])?;
                 let case_id = tx.last_insert_rowid();
                 let note = format!(
                     "新发现：{} 笔申领，涉及金额 {} 元 / found: {} claims, {} yuan",
@@ -839,18 +890,24 @@ pub fn build_for_sweep_with(
                 if change == Change::Persisting {
                     summary.persisting += 1;
                 }
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE cases SET status = ?2, last_sweep_id = ?3, county_code = ?4,
-                       institution_id = ?5, updated_at = ?6 WHERE case_id = ?1",
-                    params![
-                        case_id,
-                        new_status.code(),
-                        sweep_id,
-                        case.county_code,
-                        case.institution_id,
-                        now
-                    ],
-                )?;
+                       institution_id = ?5, updated_at = ?6, score = ?7, amount_at_risk_fen = ?8,
+                       claims = ?9, rules = ?10, claim_hash = ?11 WHERE case_id = ?1",
+                )?
+                .execute(params![
+                    case_id,
+                    new_status.code(),
+                    sweep_id,
+                    case.county_code,
+                    case.institution_id,
+                    now,
+                    case_score,
+                    amount,
+                    claims.len() as i64,
+                    rules_joined,
+                    hash
+                ])?;
                 let detail = serde_json::json!({
                     "added_claims": d.added_claims,
                     "removed_claims": d.removed_claims,
@@ -873,35 +930,23 @@ pub fn build_for_sweep_with(
         if let Some(rank) = case.institution_rank {
             detail["institution_rank"] = serde_json::json!(rank);
         }
-        tx.execute(
-            "UPDATE cases SET score = ?2, amount_at_risk_fen = ?3, claims = ?4, rules = ?5,
-               claim_hash = ?6 WHERE case_id = ?1",
-            params![
-                case_id,
-                case_score,
-                amount,
-                claims.len() as i64,
-                join(&case.rules),
-                hash
-            ],
-        )?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO case_sweeps (case_id, sweep_id, change, score, amount_at_risk_fen, claims,
                claim_hash, rules, claim_ids, detail_json)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                case_id,
-                sweep_id,
-                change.code(),
-                case_score,
-                amount,
-                claims.len() as i64,
-                hash,
-                join(&case.rules),
-                join(&claims),
-                detail.to_string()
-            ],
-        )?;
+        )?
+        .execute(params![
+            case_id,
+            sweep_id,
+            change.code(),
+            case_score,
+            amount,
+            claims.len() as i64,
+            hash,
+            rules_joined,
+            join(&claims),
+            detail.to_string()
+        ])?;
         let mut ins = tx.prepare_cached(
             "INSERT OR IGNORE INTO case_flags (case_id, sweep_id, seq) VALUES (?1, ?2, ?3)",
         )?;
@@ -926,17 +971,17 @@ pub fn build_for_sweep_with(
         for (case_id, status, last_amount) in gone {
             let status = Status::parse(&status)
                 .ok_or_else(|| CaseError::Malformed(format!("case {case_id}: status {status}")))?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO case_sweeps (case_id, sweep_id, change, score, amount_at_risk_fen,
                    claims, claim_hash, rules, claim_ids, detail_json)
                  VALUES (?1, ?2, 'resolved', 0, 0, 0, '', '', '', ?3)",
-                params![
-                    case_id,
-                    sweep_id,
-                    serde_json::json!({ "last_sweep_id": prev, "last_amount_fen": last_amount })
-                        .to_string()
-                ],
-            )?;
+            )?
+            .execute(params![
+                case_id,
+                sweep_id,
+                serde_json::json!({ "last_sweep_id": prev, "last_amount_fen": last_amount })
+                    .to_string()
+            ])?;
             append_history(
                 &tx,
                 case_id,

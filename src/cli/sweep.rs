@@ -168,8 +168,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("保存图分析结果 / saving graph findings")?;
     let graph_store_ms = t2.elapsed().as_millis();
     let t2 = Instant::now();
-    let cases =
-        crate::cases::build_for_sweep(&mut conn, sweep_id).context("生成案件 / building cases")?;
+    let cases = crate::cases::build_for_sweep_with(
+        &mut conn,
+        sweep_id,
+        &crate::cases::cases_policy(&policies),
+    )
+    .context("生成案件 / building cases")?;
     let cases_ms = t2.elapsed().as_millis();
     let store_ms = t.elapsed().as_millis();
 
