@@ -21,30 +21,93 @@ pub const NONE: u32 = u32::MAX;
 #[derive(Clone, Debug, Default)]
 pub struct StrColumn {
     buf: String,
-    offsets: Vec<u64>,
+    /// u32 halves the index memory (and cache misses on lookups); 4 GiB of text per column is
+    /// far beyond any ledger.
+    offsets: Vec<u32>,
 }
 
 impl StrColumn {
     pub fn new() -> Self {
-        StrColumn { buf: String::new(), offsets: vec![0] }
+        StrColumn {
+            buf: String::new(),
+            offsets: vec![0],
+        }
     }
     pub fn push(&mut self, s: &str) -> u32 {
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
         self.buf.push_str(s);
-        self.offsets.push(self.buf.len() as u64);
+        let end = u32::try_from(self.buf.len()).expect("StrColumn text exceeds 4 GiB");
+        self.offsets.push(end);
         (self.offsets.len() - 2) as u32
     }
     pub fn get(&self, i: u32) -> &str {
         let i = i as usize;
         &self.buf[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
+    /// Room for `items` strings of `bytes` total length.
+    pub fn with_capacity(items: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(items + 1);
+        offsets.push(0);
+        StrColumn {
+            buf: String::with_capacity(bytes),
+            offsets,
+        }
+    }
     pub fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
     }
+    /// Total bytes of text.
+    pub fn text_len(&self) -> usize {
+        self.buf.len()
+    }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// One hash-table entry: the id plus the string's bytes when they fit, so a lookup of an ID
+/// number, phone, bank account or name touches only the table (one cache line) instead of also
+/// the offsets and the text buffer: on a million-person ledger each of those is a miss.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    id: u32,
+    /// Byte length, or `LONG` when the text lives only in `strings` (`head` = its first bytes).
+    len: u8,
+    head: [u8; INLINE],
+}
+
+const INLINE: usize = 19;
+const LONG: u8 = u8::MAX;
+
+impl Slot {
+    fn new(id: u32, s: &[u8]) -> Slot {
+        let mut head = [0u8; INLINE];
+        let n = s.len().min(INLINE);
+        head[..n].copy_from_slice(&s[..n]);
+        let len = if s.len() <= INLINE {
+            s.len() as u8
+        } else {
+            LONG
+        };
+        Slot { id, len, head }
+    }
+
+    fn matches(&self, s: &[u8], strings: &StrColumn) -> bool {
+        if s.len() <= INLINE {
+            self.len as usize == s.len() && self.head[..s.len()] == *s
+        } else {
+            self.len == LONG && self.head == s[..INLINE] && strings.get(self.id).as_bytes() == s
+        }
+    }
+
+    fn bytes<'a>(&'a self, strings: &'a StrColumn) -> &'a [u8] {
+        if self.len == LONG {
+            strings.get(self.id).as_bytes()
+        } else {
+            &self.head[..self.len as usize]
+        }
     }
 }
 
@@ -52,8 +115,10 @@ impl StrColumn {
 #[derive(Clone, Debug)]
 pub struct Interner {
     strings: StrColumn,
-    table: HashTable<u32>,
-    hasher: std::hash::RandomState,
+    table: HashTable<Slot>,
+    /// foldhash: interning dominates snapshot loading, and SipHash's DoS resistance buys
+    /// nothing for our own stored data. Ids follow insertion order, so the seed never shows.
+    hasher: hashbrown::DefaultHashBuilder,
 }
 
 impl Default for Interner {
@@ -67,36 +132,50 @@ impl Interner {
         let mut i = Interner {
             strings: StrColumn::new(),
             table: HashTable::new(),
-            hasher: std::hash::RandomState::new(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
         };
         i.intern("");
         i
     }
 
-    fn hash(&self, s: &str) -> u64 {
+    fn hash(&self, s: &[u8]) -> u64 {
         use std::hash::BuildHasher;
         self.hasher.hash_one(s)
     }
 
     pub fn intern(&mut self, s: &str) -> u32 {
-        let h = self.hash(s);
+        let b = s.as_bytes();
+        let h = self.hash(b);
         let strings = &self.strings;
-        if let Some(&id) = self.table.find(h, |&id| strings.get(id) == s) {
-            return id;
+        if let Some(slot) = self.table.find(h, |e| e.matches(b, strings)) {
+            return slot.id;
         }
         let id = self.strings.push(s);
         let (strings, hasher) = (&self.strings, &self.hasher);
-        self.table.insert_unique(h, id, |&id| {
+        self.table.insert_unique(h, Slot::new(id, b), |e| {
             use std::hash::BuildHasher;
-            hasher.hash_one(strings.get(id))
+            hasher.hash_one(e.bytes(strings))
         });
         id
     }
 
+    /// Room for `additional` more distinct strings without rehashing.
+    pub fn reserve(&mut self, additional: usize) {
+        let (strings, hasher) = (&self.strings, &self.hasher);
+        self.table.reserve(additional, |e| {
+            use std::hash::BuildHasher;
+            hasher.hash_one(e.bytes(strings))
+        });
+        self.strings.offsets.reserve(additional);
+    }
+
     /// The id of a string already interned.
     pub fn get(&self, s: &str) -> Option<u32> {
-        let h = self.hash(s);
-        self.table.find(h, |&id| self.strings.get(id) == s).copied()
+        let b = s.as_bytes();
+        let h = self.hash(b);
+        self.table
+            .find(h, |e| e.matches(b, &self.strings))
+            .map(|e| e.id)
     }
 
     pub fn resolve(&self, id: u32) -> &str {
@@ -274,7 +353,8 @@ impl Snapshot {
         if p + 1 >= self.employment_offsets.len() {
             return &[];
         }
-        &self.employment[self.employment_offsets[p] as usize..self.employment_offsets[p + 1] as usize]
+        &self.employment
+            [self.employment_offsets[p] as usize..self.employment_offsets[p + 1] as usize]
     }
 
     pub fn class(&self, key: u32) -> Option<&Class> {
@@ -314,7 +394,9 @@ impl Snapshot {
         l.registry_death.iter().for_each(|r| b.add_death(r));
         l.registry_ui.iter().for_each(|r| b.add_ui(r));
         l.registry_poverty.iter().for_each(|r| b.add_poverty(r));
-        l.living_standards.iter().for_each(|r| b.add_living_standard(r));
+        l.living_standards
+            .iter()
+            .for_each(|r| b.add_living_standard(r));
         b.finish()
     }
 }
@@ -459,7 +541,11 @@ impl SnapshotBuilder {
 
     pub fn add_ui(&mut self, r: &UiRow) {
         let s = &mut self.s;
-        s.ui.push(UiRecord { person: s.ids.intern(&r.id_number), months_paid: r.months_paid, as_of: r.as_of });
+        s.ui.push(UiRecord {
+            person: s.ids.intern(&r.id_number),
+            months_paid: r.months_paid,
+            as_of: r.as_of,
+        });
     }
 
     pub fn add_poverty(&mut self, r: &PovertyRow) {
@@ -473,18 +559,33 @@ impl SnapshotBuilder {
     }
 
     pub fn finish(self) -> Snapshot {
-        let SnapshotBuilder { mut s, pending_ids, pensions, deaths, poor } = self;
+        let SnapshotBuilder {
+            mut s,
+            pending_ids,
+            pensions,
+            deaths,
+            poor,
+        } = self;
         // Claims in claim-id order: determinism does not depend on input order.
-        let mut order: Vec<u32> = (0..s.claims.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| pending_ids.get(a).cmp(pending_ids.get(b)));
-        let mut ids = StrColumn::new();
-        let mut claims = Vec::with_capacity(s.claims.len());
-        for &i in &order {
-            ids.push(pending_ids.get(i));
-            claims.push(s.claims[i as usize]);
+        // The store returns them in insertion order, which ingest makes claim-id order: check
+        // that in one pass before paying for a sort.
+        let n_claims = pending_ids.len() as u32;
+        if (1..n_claims).all(|i| pending_ids.get(i - 1) <= pending_ids.get(i)) {
+            s.claim_ids = pending_ids;
+        } else {
+            // Sort (id, row) pairs: one indirection per comparison; the row breaks ties.
+            let mut order: Vec<(&str, u32)> =
+                (0..n_claims).map(|i| (pending_ids.get(i), i)).collect();
+            order.sort_unstable();
+            let mut ids = StrColumn::with_capacity(order.len(), pending_ids.text_len());
+            let mut claims = Vec::with_capacity(s.claims.len());
+            for &(id, i) in &order {
+                ids.push(id);
+                claims.push(s.claims[i as usize]);
+            }
+            s.claims = claims;
+            s.claim_ids = ids;
         }
-        s.claims = claims;
-        s.claim_ids = ids;
 
         let index = |n: usize, keys: &mut dyn Iterator<Item = u32>| {
             let mut v = vec![NONE; n];
@@ -507,7 +608,8 @@ impl SnapshotBuilder {
         s.ui.sort_by_key(|u| (u.person, u.as_of));
 
         let n = s.ids.len();
-        s.employment.sort_by_key(|e| (e.person, e.start, e.employer, e.end));
+        s.employment
+            .sort_by_key(|e| (e.person, e.start, e.employer, e.end));
         let mut offsets = vec![0u32; n + 1];
         for e in &s.employment {
             offsets[e.person as usize + 1] += 1;
@@ -552,9 +654,20 @@ mod tests {
     #[test]
     fn claims_are_sorted_by_id_whatever_the_input_order() {
         let d = Date::from_ymd(2020, 1, 1).unwrap();
-        let mk = |id: &str| ClaimRow { claim_id: id.into(), id_number: "X".into(), claim_date: d, ..Default::default() };
-        let l = Ledger { claims: vec![mk("C3"), mk("C1"), mk("C2")], ..Default::default() };
+        let mk = |id: &str| ClaimRow {
+            claim_id: id.into(),
+            id_number: "X".into(),
+            claim_date: d,
+            ..Default::default()
+        };
+        let l = Ledger {
+            claims: vec![mk("C3"), mk("C1"), mk("C2")],
+            ..Default::default()
+        };
         let s = Snapshot::from_ledger(&l);
-        assert_eq!((0..3).map(|i| s.claim_id(i)).collect::<Vec<_>>(), ["C1", "C2", "C3"]);
+        assert_eq!(
+            (0..3).map(|i| s.claim_id(i)).collect::<Vec<_>>(),
+            ["C1", "C2", "C3"]
+        );
     }
 }

@@ -78,81 +78,176 @@ pub fn for_each_row<R: DbRow>(conn: &Connection, mut f: impl FnMut(&R)) -> Resul
 }
 
 /// The whole stored ledger as a snapshot; only tables that some ingest brought are present.
+///
+/// The big tables (claims, certificates) are decoded by SQLite on reader threads, each with its
+/// own connection, while this thread interns rows into the snapshot in the fixed table order;
+/// claims are read as two rowid halves so decoding keeps up with interning. Rows reach the
+/// builder in exactly the order of a sequential scan, so ids do not depend on thread timing.
 pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
+    let tables = tables_present(conn)?;
+    let path = conn.path().map(str::to_string).filter(|p| !p.is_empty());
     let mut b = SnapshotBuilder::new();
-    for t in tables_present(conn)? {
-        b.table_present(t);
-        match t {
-            "claims" => load_claims(conn, &mut b)?,
-            "classes" => for_each_row::<ClassRow>(conn, |r| b.add_class(r))?,
-            "institutions" => for_each_row::<InstitutionRow>(conn, |r| b.add_institution(r))?,
-            "certificates" => for_each_row::<CertificateRow>(conn, |r| b.add_certificate(r))?,
-            "projects" => for_each_row::<ProjectRow>(conn, |r| b.add_project(r))?,
-            "employment" => for_each_row::<EmploymentRow>(conn, |r| b.add_employment(r))?,
-            "staff" => for_each_row::<StaffRow>(conn, |r| b.add_staff(r))?,
-            "registry_pension" => for_each_row::<PensionRow>(conn, |r| b.add_pension(r))?,
-            "registry_death" => for_each_row::<DeathRow>(conn, |r| b.add_death(r))?,
-            "registry_ui" => for_each_row::<UiRow>(conn, |r| b.add_ui(r))?,
-            "registry_poverty" => for_each_row::<PovertyRow>(conn, |r| b.add_poverty(r))?,
-            "living_standards" => {
-                for_each_row::<LivingStandardRow>(conn, |r| b.add_living_standard(r))?
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        let mut claim_parts = Vec::new();
+        let mut certificates = None;
+        if let Some(path) = &path {
+            if tables.contains(&"claims") {
+                let last: Option<i64> =
+                    conn.query_row("SELECT MAX(rowid) FROM claims", [], |r| r.get(0))?;
+                let mid = last.unwrap_or(0) / 2;
+                let sql = rows::select_sql::<ClaimRow>();
+                claim_parts.push(spawn_reader::<ClaimRow>(
+                    scope,
+                    path,
+                    format!("{sql} WHERE rowid <= {mid}"),
+                    Some(8),
+                ));
+                // Buffers until the first half is interned.
+                claim_parts.push(spawn_reader::<ClaimRow>(
+                    scope,
+                    path,
+                    format!("{sql} WHERE rowid > {mid}"),
+                    None,
+                ));
             }
-            _ => {}
+            if tables.contains(&"certificates") {
+                certificates = Some(spawn_reader::<CertificateRow>(
+                    scope,
+                    path,
+                    rows::select_sql::<CertificateRow>(),
+                    None,
+                ));
+            }
         }
-    }
+        for &t in &tables {
+            b.table_present(t);
+            match t {
+                "claims" if !claim_parts.is_empty() => {
+                    for part in std::mem::take(&mut claim_parts) {
+                        part.drain(|r| b.add_claim(r))?;
+                    }
+                }
+                "claims" => for_each_row::<ClaimRow>(conn, |r| b.add_claim(r))?,
+                "classes" => for_each_row::<ClassRow>(conn, |r| b.add_class(r))?,
+                "institutions" => for_each_row::<InstitutionRow>(conn, |r| b.add_institution(r))?,
+                "certificates" => match certificates.take() {
+                    Some(reader) => reader.drain(|r| b.add_certificate(r))?,
+                    None => for_each_row::<CertificateRow>(conn, |r| b.add_certificate(r))?,
+                },
+                "projects" => for_each_row::<ProjectRow>(conn, |r| b.add_project(r))?,
+                "employment" => for_each_row::<EmploymentRow>(conn, |r| b.add_employment(r))?,
+                "staff" => for_each_row::<StaffRow>(conn, |r| b.add_staff(r))?,
+                "registry_pension" => for_each_row::<PensionRow>(conn, |r| b.add_pension(r))?,
+                "registry_death" => for_each_row::<DeathRow>(conn, |r| b.add_death(r))?,
+                "registry_ui" => for_each_row::<UiRow>(conn, |r| b.add_ui(r))?,
+                "registry_poverty" => for_each_row::<PovertyRow>(conn, |r| b.add_poverty(r))?,
+                "living_standards" => {
+                    for_each_row::<LivingStandardRow>(conn, |r| b.add_living_standard(r))?
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    })?;
     Ok(b.finish())
 }
 
-/// Claims are the big table: SQLite decoding runs on a second thread, in batches, while this
-/// thread interns them into the snapshot.
-fn load_claims(conn: &Connection, b: &mut SnapshotBuilder) -> Result<(), StoreError> {
-    const BATCH: usize = 4096;
-    let path = conn.path().map(str::to_string).filter(|p| !p.is_empty());
-    let Some(path) = path else {
-        return for_each_row::<ClaimRow>(conn, |r| b.add_claim(r));
-    };
-    // A second connection reads concurrently (WAL allows readers beside this one).
-    std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ClaimRow>>(8);
-        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<ClaimRow>>();
-        let reader = s.spawn(move || -> Result<(), StoreError> {
-            let c = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-            c.busy_timeout(std::time::Duration::from_secs(10))?;
-            let mut st = c.prepare(&rows::select_sql::<ClaimRow>())?;
-            let mut q = st.query([])?;
-            let mut batch: Vec<ClaimRow> = Vec::with_capacity(BATCH);
-            let mut filled = 0;
-            while let Some(row) = q.next()? {
-                if filled == batch.len() {
-                    batch.push(ClaimRow::default());
-                }
-                batch[filled].read(row)?;
-                filled += 1;
-                if filled == BATCH {
-                    if tx.send(std::mem::take(&mut batch)).is_err() {
-                        return Ok(());
-                    }
-                    // Reuse returned buffers (their strings keep their capacity).
-                    batch = back_rx
-                        .try_recv()
-                        .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    filled = 0;
-                }
-            }
-            batch.truncate(filled);
-            let _ = tx.send(batch);
-            Ok(())
-        });
-        for batch in rx {
-            for r in &batch {
-                b.add_claim(r);
-            }
-            let _ = back_tx.send(batch);
+/// Rows decoded on their own thread and connection, delivered in batches in scan order.
+struct Reader<'scope, R> {
+    batches: std::sync::mpsc::Receiver<Vec<R>>,
+    /// Drained batches go back for reuse (their strings keep their capacity).
+    spent: std::sync::mpsc::Sender<Vec<R>>,
+    thread: std::thread::ScopedJoinHandle<'scope, Result<(), StoreError>>,
+}
+
+impl<R> Reader<'_, R> {
+    /// Feeds every row to `f`, then reports the reader's error, if any.
+    fn drain(self, mut f: impl FnMut(&R)) -> Result<(), StoreError> {
+        for batch in self.batches {
+            batch.iter().for_each(&mut f);
+            let _ = self.spent.send(batch);
         }
-        reader
+        self.thread
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p))
-    })
+    }
+}
+
+enum BatchSender<R> {
+    Bounded(std::sync::mpsc::SyncSender<Vec<R>>),
+    Unbounded(std::sync::mpsc::Sender<Vec<R>>),
+}
+
+impl<R> BatchSender<R> {
+    /// False once the receiving side is gone.
+    fn send(&self, batch: Vec<R>) -> bool {
+        match self {
+            BatchSender::Bounded(tx) => tx.send(batch).is_ok(),
+            BatchSender::Unbounded(tx) => tx.send(batch).is_ok(),
+        }
+    }
+}
+
+/// Starts a thread running `sql` (a `select_sql::<R>()`, possibly restricted) on a read-only
+/// connection; at most `depth` batches wait unread (`None`: no limit, for a table read ahead
+/// while an earlier one is still being interned).
+fn spawn_reader<'scope, R: DbRow + Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    path: &str,
+    sql: String,
+    depth: Option<usize>,
+) -> Reader<'scope, R> {
+    const BATCH: usize = 4096;
+    let path = path.to_string();
+    let (tx, batches) = match depth {
+        Some(d) => {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<R>>(d);
+            (BatchSender::Bounded(tx), rx)
+        }
+        None => {
+            let (tx, rx) = std::sync::mpsc::channel::<Vec<R>>();
+            (BatchSender::Unbounded(tx), rx)
+        }
+    };
+    let (spent, back_rx) = std::sync::mpsc::channel::<Vec<R>>();
+    let thread = scope.spawn(move || -> Result<(), StoreError> {
+        // One thread uses this connection: SQLite's per-call mutex is pure overhead.
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let c = Connection::open_with_flags(&path, flags)?;
+        c.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Memory-mapped pages: a full scan without copying every page into the cache.
+        c.pragma_update(None, "mmap_size", 1i64 << 40)?;
+        let mut st = c.prepare(&sql)?;
+        let mut q = st.query([])?;
+        let mut batch: Vec<R> = Vec::with_capacity(BATCH);
+        let mut filled = 0;
+        while let Some(row) = q.next()? {
+            if filled == batch.len() {
+                batch.push(R::default());
+            }
+            batch[filled].read(row)?;
+            filled += 1;
+            if filled == BATCH {
+                if !tx.send(std::mem::take(&mut batch)) {
+                    return Ok(());
+                }
+                batch = back_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                filled = 0;
+            }
+        }
+        batch.truncate(filled);
+        let _ = tx.send(batch);
+        Ok(())
+    });
+    Reader {
+        batches,
+        spent,
+        thread,
+    }
 }
 
 #[cfg(test)]
