@@ -133,7 +133,10 @@ mod tests {
         }
         assert_eq!(Date::from_ymd(2019, 2, 29), None);
         assert_eq!(Date::from_ymd(2020, 13, 1), None);
-        assert_eq!(Date::parse_iso("2020-03-05").unwrap().to_string(), "2020-03-05");
+        assert_eq!(
+            Date::parse_iso("2020-03-05").unwrap().to_string(),
+            "2020-03-05"
+        );
     }
 
     #[test]

@@ -147,97 +147,145 @@ macro_rules! cols {
 
 /// The twelve tables, in load order (referenced tables before those that refer to them).
 pub static TABLES: &[TableSpec] = &[
-    TableSpec { name: "institutions", zh: "培训机构", columns: cols![
-        "institution_id" ["统一社会信用代码", "机构代码"] req,
-        "name" ["机构名称"] opt,
-        "county_code" ["县区代码"] opt,
-        "kind" ["机构类型"] opt,
-        "legal_rep_id" ["法人身份证号"] opt,
-        "phone" ["联系电话"] opt,
-        "address" ["地址"] opt,
-    ]},
-    TableSpec { name: "classes", zh: "培训班", columns: cols![
-        "class_id" ["培训班编号"] req,
-        "institution_id" ["机构代码"] opt,
-        "county_code" ["县区代码"] opt,
-        "occupation_code" ["职业编码"] opt,
-        "level" ["等级"] opt,
-        "training_type" ["培训类型"] opt,
-        "start_date" ["开班日期"] req,
-        "end_date" ["结业日期"] req,
-        "hours" ["课时"] opt,
-        "project_based" ["项目制"] opt,
-    ]},
-    TableSpec { name: "claims", zh: "补贴申领", columns: cols![
-        "claim_id" ["申领编号"] req,
-        "id_number" ["身份证号"] req,
-        "name" ["姓名"] req,
-        "phone" ["联系电话"] opt,
-        "bank_account" ["银行账号"] opt,
-        "category" ["人员类别"] opt,
-        "county_code" ["县区代码"] opt,
-        "institution_id" ["机构代码"] opt,
-        "class_id" ["培训班编号"] opt,
-        "subsidy_type" ["补贴类型"] req,
-        "occupation_code" ["职业编码"] opt,
-        "level" ["等级"] opt,
-        "cert_no" ["证书编号"] opt,
-        "funding_source" ["资金来源"] opt,
-        "amount" ["补贴金额"] req,
-        "living_days" ["生活费天数"] opt,
-        "living_amount" ["生活费金额"] opt,
-        "claim_date" ["申领日期"] req,
-    ]},
-    TableSpec { name: "certificates", zh: "证书", columns: cols![
-        "cert_no" ["证书编号"] req,
-        "id_number" ["身份证号"] req,
-        "name" ["姓名"] opt,
-        "occupation_code" ["职业编码"] opt,
-        "level" ["等级"] opt,
-        "cert_type" ["证书类型"] opt,
-        "issue_date" ["发证日期"] opt,
-    ]},
-    TableSpec { name: "projects", zh: "项目制拨付", columns: cols![
-        "class_id" ["培训班编号"] req,
-        "trainees" ["培训人数"] opt,
-        "employed_claimed" ["申报就业人数"] opt,
-        "total_amount" ["项目总额"] req,
-        "prepaid_amount" ["预拨金额"] req,
-        "paid_amount" ["已拨金额"] opt,
-        "check_date" ["就业核验日期"] opt,
-    ]},
-    TableSpec { name: "employment", zh: "就业参保", columns: cols![
-        "id_number" ["身份证号"] req,
-        "employer_id" ["单位代码"] req,
-        "start_date" ["参保开始日期"] req,
-        "end_date" ["参保终止日期"] opt,
-    ]},
-    TableSpec { name: "staff", zh: "机构人员", columns: cols![
-        "institution_id" ["机构代码"] req,
-        "id_number" ["身份证号"] req,
-        "role" ["岗位"] opt,
-    ]},
-    TableSpec { name: "registry_pension", zh: "养老金领取", columns: cols![
-        "id_number" ["身份证号"] req,
-        "start_date" ["待遇开始日期"] req,
-    ]},
-    TableSpec { name: "registry_death", zh: "死亡注销", columns: cols![
-        "id_number" ["身份证号"] req,
-        "death_date" ["死亡日期"] req,
-    ]},
-    TableSpec { name: "registry_ui", zh: "失业保险缴费", columns: cols![
-        "id_number" ["身份证号"] req,
-        "months_paid" ["累计缴费月数"] req,
-        "as_of" ["统计截止日期"] opt,
-    ]},
-    TableSpec { name: "registry_poverty", zh: "建档立卡", columns: cols![
-        "id_number" ["身份证号"] req,
-    ]},
-    TableSpec { name: "living_standards", zh: "低保标准", columns: cols![
-        "county_code" ["县区代码"] req,
-        "year" ["年度"] req,
-        "monthly_amount" ["月低保标准"] req,
-    ]},
+    TableSpec {
+        name: "institutions",
+        zh: "培训机构",
+        columns: cols![
+            "institution_id" ["统一社会信用代码", "机构代码"] req,
+            "name" ["机构名称"] opt,
+            "county_code" ["县区代码"] opt,
+            "kind" ["机构类型"] opt,
+            "legal_rep_id" ["法人身份证号"] opt,
+            "phone" ["联系电话"] opt,
+            "address" ["地址"] opt,
+        ],
+    },
+    TableSpec {
+        name: "classes",
+        zh: "培训班",
+        columns: cols![
+            "class_id" ["培训班编号"] req,
+            "institution_id" ["机构代码"] opt,
+            "county_code" ["县区代码"] opt,
+            "occupation_code" ["职业编码"] opt,
+            "level" ["等级"] opt,
+            "training_type" ["培训类型"] opt,
+            "start_date" ["开班日期"] req,
+            "end_date" ["结业日期"] req,
+            "hours" ["课时"] opt,
+            "project_based" ["项目制"] opt,
+        ],
+    },
+    TableSpec {
+        name: "claims",
+        zh: "补贴申领",
+        columns: cols![
+            "claim_id" ["申领编号"] req,
+            "id_number" ["身份证号"] req,
+            "name" ["姓名"] req,
+            "phone" ["联系电话"] opt,
+            "bank_account" ["银行账号"] opt,
+            "category" ["人员类别"] opt,
+            "county_code" ["县区代码"] opt,
+            "institution_id" ["机构代码"] opt,
+            "class_id" ["培训班编号"] opt,
+            "subsidy_type" ["补贴类型"] req,
+            "occupation_code" ["职业编码"] opt,
+            "level" ["等级"] opt,
+            "cert_no" ["证书编号"] opt,
+            "funding_source" ["资金来源"] opt,
+            "amount" ["补贴金额"] req,
+            "living_days" ["生活费天数"] opt,
+            "living_amount" ["生活费金额"] opt,
+            "claim_date" ["申领日期"] req,
+        ],
+    },
+    TableSpec {
+        name: "certificates",
+        zh: "证书",
+        columns: cols![
+            "cert_no" ["证书编号"] req,
+            "id_number" ["身份证号"] req,
+            "name" ["姓名"] opt,
+            "occupation_code" ["职业编码"] opt,
+            "level" ["等级"] opt,
+            "cert_type" ["证书类型"] opt,
+            "issue_date" ["发证日期"] opt,
+        ],
+    },
+    TableSpec {
+        name: "projects",
+        zh: "项目制拨付",
+        columns: cols![
+            "class_id" ["培训班编号"] req,
+            "trainees" ["培训人数"] opt,
+            "employed_claimed" ["申报就业人数"] opt,
+            "total_amount" ["项目总额"] req,
+            "prepaid_amount" ["预拨金额"] req,
+            "paid_amount" ["已拨金额"] opt,
+            "check_date" ["就业核验日期"] opt,
+        ],
+    },
+    TableSpec {
+        name: "employment",
+        zh: "就业参保",
+        columns: cols![
+            "id_number" ["身份证号"] req,
+            "employer_id" ["单位代码"] req,
+            "start_date" ["参保开始日期"] req,
+            "end_date" ["参保终止日期"] opt,
+        ],
+    },
+    TableSpec {
+        name: "staff",
+        zh: "机构人员",
+        columns: cols![
+            "institution_id" ["机构代码"] req,
+            "id_number" ["身份证号"] req,
+            "role" ["岗位"] opt,
+        ],
+    },
+    TableSpec {
+        name: "registry_pension",
+        zh: "养老金领取",
+        columns: cols![
+            "id_number" ["身份证号"] req,
+            "start_date" ["待遇开始日期"] req,
+        ],
+    },
+    TableSpec {
+        name: "registry_death",
+        zh: "死亡注销",
+        columns: cols![
+            "id_number" ["身份证号"] req,
+            "death_date" ["死亡日期"] req,
+        ],
+    },
+    TableSpec {
+        name: "registry_ui",
+        zh: "失业保险缴费",
+        columns: cols![
+            "id_number" ["身份证号"] req,
+            "months_paid" ["累计缴费月数"] req,
+            "as_of" ["统计截止日期"] opt,
+        ],
+    },
+    TableSpec {
+        name: "registry_poverty",
+        zh: "建档立卡",
+        columns: cols![
+            "id_number" ["身份证号"] req,
+        ],
+    },
+    TableSpec {
+        name: "living_standards",
+        zh: "低保标准",
+        columns: cols![
+            "county_code" ["县区代码"] req,
+            "year" ["年度"] req,
+            "monthly_amount" ["月低保标准"] req,
+        ],
+    },
 ];
 
 /// Money is held as integer fen (0.01 yuan) everywhere: exact sums and cap comparisons.
@@ -395,10 +443,19 @@ mod tests {
 
     #[test]
     fn enums_accept_codes_and_chinese_labels() {
-        assert_eq!(SubsidyType::parse("金蓝领"), Some(SubsidyType::GoldenBlueCollar));
-        assert_eq!(SubsidyType::parse(" skill_upgrade "), Some(SubsidyType::SkillUpgrade));
+        assert_eq!(
+            SubsidyType::parse("金蓝领"),
+            Some(SubsidyType::GoldenBlueCollar)
+        );
+        assert_eq!(
+            SubsidyType::parse(" skill_upgrade "),
+            Some(SubsidyType::SkillUpgrade)
+        );
         assert_eq!(Category::parse("贫困劳动力"), Some(Category::Poor));
-        assert_eq!(FundingSource::parse("失业保险基金"), Some(FundingSource::UnemploymentInsurance));
+        assert_eq!(
+            FundingSource::parse("失业保险基金"),
+            Some(FundingSource::UnemploymentInsurance)
+        );
         assert_eq!(Category::parse("火星人"), None);
         for t in SubsidyType::ALL {
             assert_eq!(SubsidyType::parse(t.zh()), Some(*t));

@@ -305,17 +305,26 @@ impl Policy {
                 .unwrap_or(1)
         };
         if to_date(&p.policy.effective_from).is_none() {
-            return Err(invalid(line_of("effective_from"), "effective_from must be a date".into()));
+            return Err(invalid(
+                line_of("effective_from"),
+                "effective_from must be a date".into(),
+            ));
         }
         if let Some(t) = &p.policy.effective_to {
             if to_date(t).is_none() {
-                return Err(invalid(line_of("effective_to"), "effective_to must be a date".into()));
+                return Err(invalid(
+                    line_of("effective_to"),
+                    "effective_to must be a date".into(),
+                ));
             }
         }
         if p.policy.subsidy_year_date != "claim_date" {
             return Err(invalid(
                 line_of("subsidy_year_date"),
-                format!("subsidy_year_date: only \"claim_date\" is supported, not {:?}", p.policy.subsidy_year_date),
+                format!(
+                    "subsidy_year_date: only \"claim_date\" is supported, not {:?}",
+                    p.policy.subsidy_year_date
+                ),
             ));
         }
         for cap in &p.amount_caps {
@@ -333,32 +342,50 @@ impl Policy {
         }
         for c in &p.living_allowance.eligible_categories {
             if Category::parse(c).is_none() {
-                return Err(invalid(line_of("eligible_categories"), format!("unknown category {c:?}")));
+                return Err(invalid(
+                    line_of("eligible_categories"),
+                    format!("unknown category {c:?}"),
+                ));
             }
         }
         for t in &p.cert.required_for {
             if SubsidyType::parse(t).is_none() {
-                return Err(invalid(line_of("required_for"), format!("unknown subsidy_type {t:?}")));
+                return Err(invalid(
+                    line_of("required_for"),
+                    format!("unknown subsidy_type {t:?}"),
+                ));
             }
         }
         for rule in p.severity.keys() {
             if !RULE_IDS.contains(&rule.as_str()) {
-                return Err(invalid(line_of(&format!("{rule} ")), format!("unknown rule id {rule:?} in [severity]")));
+                return Err(invalid(
+                    line_of(&format!("{rule} ")),
+                    format!("unknown rule id {rule:?} in [severity]"),
+                ));
             }
         }
         for rule in RULE_IDS {
             if !p.severity.contains_key(*rule) {
-                return Err(invalid(line_of("[severity]"), format!("[severity] has no entry for rule {rule:?}")));
+                return Err(invalid(
+                    line_of("[severity]"),
+                    format!("[severity] has no entry for rule {rule:?}"),
+                ));
             }
         }
         if p.project.prepay_max_percent > 100 || p.project.min_employment_rate_percent > 100 {
-            return Err(invalid(line_of("[project]"), "percentages must be 0..=100".into()));
+            return Err(invalid(
+                line_of("[project]"),
+                "percentages must be 0..=100".into(),
+            ));
         }
         if p.age.min > p.age.max {
             return Err(invalid(line_of("[age]"), "age.min is above age.max".into()));
         }
         if !(0.0..=1.0).contains(&p.identity.min_jaro_winkler) {
-            return Err(invalid(line_of("min_jaro_winkler"), "min_jaro_winkler must be within 0..=1".into()));
+            return Err(invalid(
+                line_of("min_jaro_winkler"),
+                "min_jaro_winkler must be within 0..=1".into(),
+            ));
         }
         p.source = file.display().to_string();
         p.hash = sha256_hex(text.as_bytes());
@@ -398,11 +425,17 @@ impl Policy {
     }
 
     pub fn living_eligible(&self, c: Category) -> bool {
-        self.living_allowance.eligible_categories.iter().any(|e| Category::parse(e) == Some(c))
+        self.living_allowance
+            .eligible_categories
+            .iter()
+            .any(|e| Category::parse(e) == Some(c))
     }
 
     pub fn cert_required(&self, t: SubsidyType) -> bool {
-        self.cert.required_for.iter().any(|e| SubsidyType::parse(e) == Some(t))
+        self.cert
+            .required_for
+            .iter()
+            .any(|e| SubsidyType::parse(e) == Some(t))
     }
 }
 
@@ -443,7 +476,9 @@ impl PolicySet {
             files.push(path.to_path_buf());
         }
         if files.is_empty() {
-            return Err(PolicyError::Empty { dir: path.to_path_buf() });
+            return Err(PolicyError::Empty {
+                dir: path.to_path_buf(),
+            });
         }
         let mut policies = Vec::new();
         for f in files {
@@ -455,8 +490,14 @@ impl PolicySet {
         }
         policies.sort_by_key(|p| p.effective_from());
         for w in policies.windows(2) {
-            if w[0].effective_to().is_none_or(|t| t >= w[1].effective_from()) {
-                return Err(PolicyError::Overlap { a: w[0].source.clone(), b: w[1].source.clone() });
+            if w[0]
+                .effective_to()
+                .is_none_or(|t| t >= w[1].effective_from())
+            {
+                return Err(PolicyError::Overlap {
+                    a: w[0].source.clone(),
+                    b: w[1].source.clone(),
+                });
             }
         }
         Ok(PolicySet { policies })
@@ -492,9 +533,20 @@ mod tests {
         let set = PolicySet::embedded_default();
         let p = &set.policies[0];
         assert_eq!(p.claims_per_year.max, 3);
-        assert_eq!(p.amount_cap(SubsidyType::LevelCert, Some(4)).unwrap().0, 120_000);
-        assert_eq!(p.amount_cap(SubsidyType::NoLevelCert, None).unwrap().0, 100_000);
-        assert_eq!(p.amount_cap(SubsidyType::GoldenBlueCollar, Some(1)).unwrap().0, 500_000);
+        assert_eq!(
+            p.amount_cap(SubsidyType::LevelCert, Some(4)).unwrap().0,
+            120_000
+        );
+        assert_eq!(
+            p.amount_cap(SubsidyType::NoLevelCert, None).unwrap().0,
+            100_000
+        );
+        assert_eq!(
+            p.amount_cap(SubsidyType::GoldenBlueCollar, Some(1))
+                .unwrap()
+                .0,
+            500_000
+        );
         assert!(p.amount_cap(SubsidyType::Apprenticeship, None).is_none());
         assert!(p.amount_cap(SubsidyType::LevelCert, Some(1)).is_none());
         assert!(set.for_date(Date::from_ymd(2020, 5, 1).unwrap()).is_some());
@@ -504,7 +556,9 @@ mod tests {
     #[test]
     fn unknown_key_is_an_error_with_its_line() {
         let text = DEFAULT_POLICY_TOML.replacen("max = 3\n", "max = 3\nmaximum = 4\n", 1);
-        let err = Policy::parse(&text, Path::new("x.toml")).unwrap_err().to_string();
+        let err = Policy::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
         let line = text.lines().position(|l| l.starts_with("maximum")).unwrap() + 1;
         assert!(err.starts_with(&format!("x.toml:{line}:")), "{err}");
         assert!(err.contains("maximum"), "{err}");
@@ -515,7 +569,9 @@ mod tests {
         let text = DEFAULT_POLICY_TOML.replacen("max = 3\n", "max = \"three\"\n", 1);
         assert!(Policy::parse(&text, Path::new("x.toml")).is_err());
         let text = DEFAULT_POLICY_TOML.replacen("max_days = 30\n", "", 1);
-        let err = Policy::parse(&text, Path::new("x.toml")).unwrap_err().to_string();
+        let err = Policy::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("max_days"), "{err}");
     }
 }

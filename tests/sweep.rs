@@ -168,7 +168,11 @@ fn sweep_flags_and_exports_in_three_formats() {
     let (a, b) = (id("19900307", 1), id("19850612", 2));
     let out = sweep(&env, &["--threads", "2"]);
     // Progress bars are hidden when stderr is not a terminal.
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary = String::from_utf8(out.stdout).unwrap();
     assert!(
         summary.contains("over_cap") && summary.contains("涉及金额"),

@@ -65,22 +65,94 @@ pub struct RuleDef {
 
 /// Every rule, in CONTRACT §2 order.
 pub static RULES: &[RuleDef] = &[
-    RuleDef { id: "over_cap", needs: &[], run: over_cap::run },
-    RuleDef { id: "repeated_level", needs: &[], run: repeated_level::run },
-    RuleDef { id: "amount_over_standard", needs: &[], run: amount_over_standard::run },
-    RuleDef { id: "living_allowance_excess", needs: &[], run: living_allowance_excess::run },
-    RuleDef { id: "skill_upgrade_ineligible", needs: &["registry_ui"], run: skill_upgrade_ineligible::run },
-    RuleDef { id: "invalid_id", needs: &[], run: invalid_id::run },
-    RuleDef { id: "deceased", needs: &["registry_death"], run: deceased::run },
-    RuleDef { id: "pensioner", needs: &["registry_pension"], run: pensioner::run },
-    RuleDef { id: "age_out_of_range", needs: &[], run: age_out_of_range::run },
-    RuleDef { id: "identity_conflict", needs: &[], run: identity_conflict::run },
-    RuleDef { id: "multi_id", needs: &[], run: multi_id::run },
-    RuleDef { id: "overlapping_training", needs: &["classes"], run: overlapping_training::run },
-    RuleDef { id: "cert_mismatch", needs: &["certificates"], run: cert_mismatch::run },
-    RuleDef { id: "staff_trainee", needs: &["staff", "institutions"], run: staff_trainee::run },
-    RuleDef { id: "shared_contact", needs: &[], run: shared_contact::run },
-    RuleDef { id: "prepay_excess", needs: &["projects"], run: prepay_excess::run },
-    RuleDef { id: "employment_rate", needs: &["projects", "employment"], run: employment_rate::run },
-    RuleDef { id: "employment_sham", needs: &["projects", "employment"], run: employment_sham::run },
+    RuleDef {
+        id: "over_cap",
+        needs: &[],
+        run: over_cap::run,
+    },
+    RuleDef {
+        id: "repeated_level",
+        needs: &[],
+        run: repeated_level::run,
+    },
+    RuleDef {
+        id: "amount_over_standard",
+        needs: &[],
+        run: amount_over_standard::run,
+    },
+    RuleDef {
+        id: "living_allowance_excess",
+        needs: &[],
+        run: living_allowance_excess::run,
+    },
+    RuleDef {
+        id: "skill_upgrade_ineligible",
+        needs: &["registry_ui"],
+        run: skill_upgrade_ineligible::run,
+    },
+    RuleDef {
+        id: "invalid_id",
+        needs: &[],
+        run: invalid_id::run,
+    },
+    RuleDef {
+        id: "deceased",
+        needs: &["registry_death"],
+        run: deceased::run,
+    },
+    RuleDef {
+        id: "pensioner",
+        needs: &["registry_pension"],
+        run: pensioner::run,
+    },
+    RuleDef {
+        id: "age_out_of_range",
+        needs: &[],
+        run: age_out_of_range::run,
+    },
+    RuleDef {
+        id: "identity_conflict",
+        needs: &[],
+        run: identity_conflict::run,
+    },
+    RuleDef {
+        id: "multi_id",
+        needs: &[],
+        run: multi_id::run,
+    },
+    RuleDef {
+        id: "overlapping_training",
+        needs: &["classes"],
+        run: overlapping_training::run,
+    },
+    RuleDef {
+        id: "cert_mismatch",
+        needs: &["certificates"],
+        run: cert_mismatch::run,
+    },
+    RuleDef {
+        id: "staff_trainee",
+        needs: &["staff", "institutions"],
+        run: staff_trainee::run,
+    },
+    RuleDef {
+        id: "shared_contact",
+        needs: &[],
+        run: shared_contact::run,
+    },
+    RuleDef {
+        id: "prepay_excess",
+        needs: &["projects"],
+        run: prepay_excess::run,
+    },
+    RuleDef {
+        id: "employment_rate",
+        needs: &["projects", "employment"],
+        run: employment_rate::run,
+    },
+    RuleDef {
+        id: "employment_sham",
+        needs: &["projects", "employment"],
+        run: employment_sham::run,
+    },
 ];
