@@ -218,23 +218,13 @@ impl<'a> BlockGen<'a> {
             self.project(kind);
         }
 
-        let rules = [
-            "over_cap",
-            "repeated_level",
-            "amount_over_standard",
-            "living_allowance_excess",
-            "skill_upgrade_ineligible",
-            "invalid_id",
-            "deceased",
-            "pensioner",
-            "age_out_of_range",
-            "identity_conflict",
-            "multi_id",
-            "overlapping_training",
-            "cert_mismatch",
-            "staff_trainee",
-            "shared_contact",
-        ];
+        // Project rules were injected per project above; the others per claim here, in
+        // CONTRACT §2 order.
+        const PROJECT_RULES: [&str; 3] = ["prepay_excess", "employment_rate", "employment_sham"];
+        let rules = crate::policy::RULE_IDS
+            .iter()
+            .copied()
+            .filter(|r| !PROJECT_RULES.contains(r));
         for rule in rules {
             let n = self.count(target);
             for i in 0..n {
@@ -271,27 +261,11 @@ impl<'a> BlockGen<'a> {
     // ---- building blocks ------------------------------------------------------------------
 
     fn random_type(&mut self) -> SubsidyType {
-        let total: u32 = TYPE_WEIGHTS.iter().map(|(_, w)| w).sum();
-        let mut x = self.rng.gen_range(0..total);
-        for &(t, w) in TYPE_WEIGHTS {
-            if x < w {
-                return t;
-            }
-            x -= w;
-        }
-        SubsidyType::LevelCert
+        weighted_pick(self.rng, TYPE_WEIGHTS)
     }
 
     fn random_category(&mut self) -> Category {
-        let total: u32 = CATEGORY_WEIGHTS.iter().map(|(_, w)| w).sum();
-        let mut x = self.rng.gen_range(0..total);
-        for &(c, w) in CATEGORY_WEIGHTS {
-            if x < w {
-                return c;
-            }
-            x -= w;
-        }
-        Category::Other
+        weighted_pick(self.rng, CATEGORY_WEIGHTS)
     }
 
     fn duration(&mut self, t: SubsidyType) -> i32 {
@@ -1701,4 +1675,17 @@ impl<'a> BlockGen<'a> {
 fn with_check(first17: &str) -> String {
     let c = crate::idcode::id_check_char(first17).unwrap_or('0');
     format!("{first17}{c}")
+}
+
+/// One item of a non-empty weighted table, in proportion to its weight.
+fn weighted_pick<T: Copy, R: Rng + ?Sized>(rng: &mut R, table: &[(T, u32)]) -> T {
+    let total: u32 = table.iter().map(|(_, w)| w).sum();
+    let mut x = rng.gen_range(0..total);
+    for &(item, w) in table {
+        if x < w {
+            return item;
+        }
+        x -= w;
+    }
+    table[table.len() - 1].0
 }
