@@ -20,3 +20,4 @@ pub mod report;
 pub mod rules;
 pub mod snapshot;
 pub mod store;
+pub mod text;

@@ -4,26 +4,11 @@
 use super::query::{CaseDetail, CaseRow, DiffEntry, HistoryEntry, SweepDiff, SweepRow};
 use super::{family_label, subject_kind_label, Lang, Status};
 use crate::model::fen_to_yuan;
+use crate::text::display_width;
 use std::fmt::Write;
 
 fn status_label(code: &str, lang: Lang) -> String {
     Status::parse(code).map_or_else(|| code.to_string(), |s| s.label(lang).to_string())
-}
-
-/// Terminal columns of a string: CJK and full-width characters take two.
-fn display_width(s: &str) -> usize {
-    s.chars()
-        .map(|c| match c as u32 {
-            0x1100..=0x115F
-            | 0x2E80..=0xA4CF
-            | 0xAC00..=0xD7A3
-            | 0xF900..=0xFAFF
-            | 0xFE30..=0xFE4F
-            | 0xFF00..=0xFF60
-            | 0xFFE0..=0xFFE6 => 2,
-            _ => 1,
-        })
-        .sum()
 }
 
 fn opt(s: &str) -> &str {

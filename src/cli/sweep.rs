@@ -343,22 +343,7 @@ pub fn render_summary(s: &SweepSummary, r: &SweepResult, lang: Lang) -> String {
     out
 }
 
-/// Display width of a string in a terminal: CJK and full-width characters take two columns.
-pub fn display_width(s: &str) -> usize {
-    s.chars()
-        .map(|c| match c as u32 {
-            0x1100..=0x115F
-            | 0x2E80..=0xA4CF
-            | 0xAC00..=0xD7A3
-            | 0xF900..=0xFAFF
-            | 0xFE30..=0xFE4F
-            | 0xFF00..=0xFF60
-            | 0xFFE0..=0xFFE6
-            | 0x20000..=0x3FFFD => 2,
-            _ => 1,
-        })
-        .sum()
-}
+pub use crate::text::display_width;
 
 /// A plain-text table with a header rule; `right[i]` right-aligns column `i` (numbers).
 pub fn render_table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {

@@ -168,36 +168,9 @@ labels! {
 /// Name of a rule id (CONTRACT §2) and the graph's own case rules.
 pub fn rule_name(rule: &str, lang: Lang) -> String {
     let (zh, en) = match rule {
-        "over_cap" => ("超过每人每年补贴次数", "over the yearly claim limit"),
-        "repeated_level" => (
-            "同一职业同一等级重复享受",
-            "same occupation and level claimed again",
-        ),
-        "amount_over_standard" => ("超过补贴标准", "amount above the standard"),
-        "living_allowance_excess" => ("生活费补贴超标", "living allowance over the limit"),
-        "skill_upgrade_ineligible" => (
-            "技能提升补贴不符合条件",
-            "skill-upgrade subsidy not eligible",
-        ),
-        "invalid_id" => ("身份证号无效", "invalid ID number"),
-        "deceased" => ("死亡后申领", "claim after death"),
-        "pensioner" => ("领取养老金后申领", "claim while drawing a pension"),
-        "age_out_of_range" => ("年龄不符", "age out of range"),
-        "identity_conflict" => ("同一身份证号多个姓名", "one ID number, different names"),
-        "multi_id" => ("一人多个身份证号", "one person, several ID numbers"),
-        "overlapping_training" => ("培训时间重叠", "overlapping training"),
-        "cert_mismatch" => ("证书不符", "certificate mismatch"),
-        "staff_trainee" => ("机构人员参训", "institution staff as trainee"),
-        "shared_contact" => ("多人共用电话或账号", "phone or account shared by many"),
-        "prepay_excess" => ("项目预拨超比例", "project prepayment over the share"),
-        "employment_rate" => (
-            "就业率未达标仍全额拨付",
-            "paid in full below the employment rate",
-        ),
-        "employment_sham" => ("疑似虚假就业", "staged employment"),
         "ring" | "rings" => ("关联团伙", "ring"),
         "institution_risk" => ("机构风险", "institution risk"),
-        other => (other, other),
+        other => crate::rules::rule_title(other).unwrap_or((other, other)),
     };
     lang.pick(zh, en).to_string()
 }

@@ -81,29 +81,9 @@ impl SweepResult {
     }
 }
 
-/// Short Chinese name of a rule id, for summaries (the id itself stays the key everywhere).
+/// Chinese name of a rule id, for summaries (`rules::rule_title`); empty for an unknown id.
 pub fn rule_zh(rule: &str) -> &'static str {
-    match rule {
-        "over_cap" => "年度超次申领",
-        "repeated_level" => "同职业同等级重复申领",
-        "amount_over_standard" => "超标准金额",
-        "living_allowance_excess" => "生活费补贴超标",
-        "skill_upgrade_ineligible" => "技能提升补贴不符条件",
-        "invalid_id" => "身份证号无效",
-        "deceased" => "死亡后申领",
-        "pensioner" => "领取养老金后申领",
-        "age_out_of_range" => "年龄不符",
-        "identity_conflict" => "一证多名",
-        "multi_id" => "一人多证",
-        "overlapping_training" => "培训时间重叠",
-        "cert_mismatch" => "证书不符",
-        "staff_trainee" => "机构人员参训",
-        "shared_contact" => "共用联系方式",
-        "prepay_excess" => "预拨超比例",
-        "employment_rate" => "就业率不达标",
-        "employment_sham" => "虚假就业",
-        _ => "",
-    }
+    super::rule_title(rule).map_or("", |(zh, _)| zh)
 }
 
 /// Runs every rule (no progress display).
