@@ -60,9 +60,10 @@ pub struct SweepSummary<'a> {
     pub load_ms: u128,
     pub rules_ms: u128,
     pub graph_ms: u128,
-    /// Graph analysis and saving flags run side by side; `store_ms` counts from their start
-    /// to the end of case building.
+    /// From the start of the rules to the end of case building: the rules, saving flags and
+    /// the graph analysis overlap, so this is less than their sum.
     pub store_ms: u128,
+    /// Time the flag writer was busy (it runs beside the rules and the graph analysis).
     pub flags_store_ms: u128,
     pub graph_store_ms: u128,
     pub cases_ms: u128,
@@ -123,50 +124,88 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .max(1);
     let sweep_id = flag_store::begin_sweep(&conn, &policies, threads)?;
 
-    let t = Instant::now();
-    let result = engine::run_rules_with_progress(
-        &snap,
-        &policies,
-        RefData::embedded(),
-        Some(threads),
-        &progress_bar(0, "规则 rules"),
-    );
-    let rules_ms = t.elapsed().as_millis();
-    for d in &result.defects {
-        eprintln!("claimsweep: warning: {d}");
-    }
-
-    // The graph analysis (CPU, on the pool) and saving the flags (SQLite, this thread) do not
-    // depend on each other: run them side by side.
+    // Three things run side by side: the rules (on the pool), saving each rule's flags as soon
+    // as it and the rules before it are done (one SQLite writer thread), and, once every rule
+    // is done, the graph analysis (on the pool) while the writer catches up.
     let t = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
-    let (findings, graph_ms, flags_store_ms) = std::thread::scope(|s| -> anyhow::Result<_> {
-        let graph = s.spawn(|| {
-            let t = Instant::now();
-            let f = pool.install(|| crate::graph::analyse(&snap, &result.flags, &policies));
-            (f, t.elapsed().as_millis())
-        });
-        let t = Instant::now();
-        let saved = flag_store::save_flags_with_progress(
-            &conn,
-            sweep_id,
-            &snap,
-            &result.flags,
-            &progress_bar(0, "保存 store"),
-        );
-        let flags_store_ms = t.elapsed().as_millis();
-        let (findings, graph_ms) = graph
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        saved?;
-        Ok((findings, graph_ms, flags_store_ms))
-    })?;
+    let snap_ref = &snap;
+    let (mut result, findings, rules_ms, graph_ms, flags_store_ms) =
+        std::thread::scope(|s| -> anyhow::Result<_> {
+            let (to_writer, batches) = std::sync::mpsc::channel::<Vec<crate::rules::Flag>>();
+            let conn_ref: &mut rusqlite::Connection = &mut conn;
+            let writer = s.spawn(move || -> Result<u128, flag_store::FlagStoreError> {
+                let mut busy = std::time::Duration::ZERO;
+                let mut w = flag_store::FlagWriter::begin(conn_ref, sweep_id)?;
+                for batch in batches {
+                    let t = Instant::now();
+                    w.write(snap_ref, &batch)?;
+                    busy += t.elapsed();
+                }
+                let t = Instant::now();
+                w.finish()?;
+                Ok((busy + t.elapsed()).as_millis())
+            });
+            let streamed = engine::run_rules_streaming(
+                snap_ref,
+                &policies,
+                RefData::embedded(),
+                Some(threads),
+                &progress_bar(0, "规则 rules"),
+                |_, flags| {
+                    // The writer gets the explanations; the flags kept for the graph and the
+                    // summary drop them (they are most of a flag's memory).
+                    let texts: Vec<crate::rules::Flag> = flags
+                        .iter_mut()
+                        .map(|f| crate::rules::Flag {
+                            explanation_zh: std::mem::take(&mut f.explanation_zh),
+                            explanation_en: std::mem::take(&mut f.explanation_en),
+                            ..f.clone()
+                        })
+                        .collect();
+                    to_writer.send(texts).map_err(|_| ())
+                },
+            );
+            drop(to_writer);
+            let rules_ms = t.elapsed().as_millis();
+            let graph_and_result = streamed.map(|result| {
+                let t = Instant::now();
+                let f = pool.install(|| crate::graph::analyse(snap_ref, &result.flags, &policies));
+                (result, f, t.elapsed().as_millis())
+            });
+            let flags_store_ms = writer
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                .context("保存标记 / saving flags")?;
+            // The writer stopping early is the only way the stream fails, and its error was
+            // returned just above.
+            let (result, findings, graph_ms) = graph_and_result
+                .map_err(|()| anyhow::anyhow!("保存标记中断 / saving flags stopped"))?;
+            Ok((result, findings, rules_ms, graph_ms, flags_store_ms))
+        })?;
+    for d in &result.defects {
+        eprintln!("claimsweep: warning: {d}");
+    }
     let t2 = Instant::now();
     crate::graph::store::save(&conn, sweep_id, &findings)
         .context("保存图分析结果 / saving graph findings")?;
     let graph_store_ms = t2.elapsed().as_millis();
+    let graph_counts = GraphCounts {
+        nodes: findings.nodes,
+        edges: findings.edges,
+        rings: findings.rings.len(),
+        cross_county: findings.cross_county.len(),
+        institutions_ranked: findings.institution_risk.len(),
+        staged_employers: findings.staged_employers.len(),
+    };
+    // Cases are built from what is stored: the snapshot, the flags and the findings in memory
+    // are done with, and freeing them keeps the sweep's peak memory down.
+    drop(findings);
+    drop(snap);
+    let flag_count = result.flags.len();
+    result.flags = Vec::new();
     let t2 = Instant::now();
     let cases = crate::cases::build_for_sweep_with(
         &mut conn,
@@ -182,18 +221,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         policy: policies.fingerprint(),
         claims: result.claims,
         claims_not_judged: result.claims_not_judged,
-        flags: result.flags.len(),
+        flags: flag_count,
         threads: result.threads,
         rules: &result.rules,
         defects: &result.defects,
-        graph: Some(GraphCounts {
-            nodes: findings.nodes,
-            edges: findings.edges,
-            rings: findings.rings.len(),
-            cross_county: findings.cross_county.len(),
-            institutions_ranked: findings.institution_risk.len(),
-            staged_employers: findings.staged_employers.len(),
-        }),
+        graph: Some(graph_counts),
         cases: Some(cases),
         load_ms,
         rules_ms,
@@ -317,23 +349,21 @@ pub fn render_summary(s: &SweepSummary, r: &SweepResult, lang: Lang) -> String {
         "time: ",
         match lang {
             Lang::Zh => format!(
-                "共 {:.2} 秒（载入 {} ms，规则 {} ms，关联图 {} ms，保存 {} ms：标记 {} ms、关联图 {} ms、案件 {} ms）",
+                "共 {:.2} 秒（载入 {} ms；规则 {} ms、关联图分析 {} ms，同时保存标记 {} ms；保存关联图 {} ms；案件 {} ms）",
                 s.total_ms as f64 / 1000.0,
                 s.load_ms,
                 s.rules_ms,
                 s.graph_ms,
-                s.store_ms,
                 s.flags_store_ms,
                 s.graph_store_ms,
                 s.cases_ms
             ),
             Lang::En => format!(
-                "{:.2} s total (load {} ms, rules {} ms, graph {} ms, store {} ms: flags {} ms, graph {} ms, cases {} ms)",
+                "{:.2} s total (load {} ms; rules {} ms and graph analysis {} ms, saving flags meanwhile {} ms; saving graph findings {} ms; cases {} ms)",
                 s.total_ms as f64 / 1000.0,
                 s.load_ms,
                 s.rules_ms,
                 s.graph_ms,
-                s.store_ms,
                 s.flags_store_ms,
                 s.graph_store_ms,
                 s.cases_ms

@@ -128,6 +128,31 @@ pub fn run_rules_with_progress(
     threads: Option<usize>,
     progress: &ProgressBar,
 ) -> SweepResult {
+    let kept: Result<SweepResult, std::convert::Infallible> =
+        run_rules_streaming(snap, policies, refdata, threads, progress, |_, _| Ok(()));
+    match kept {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+/// What one rule's run yields before validation: its flags, its time, the tables it lacked.
+type Outcome = (Vec<Flag>, Duration, Vec<&'static str>);
+
+/// Runs every rule and hands each rule's validated flags to `sink`, on the calling thread, in
+/// registry order, as soon as that rule and every rule before it have finished: a caller can
+/// store the flags of early rules while later rules still run. `sink` may take what it no
+/// longer needs out of the flags (their explanations once stored); the flags are then kept in
+/// [`SweepResult::flags`]. After the first error of `sink` it is not called again, the rules
+/// still finish, and the error is returned.
+pub fn run_rules_streaming<E>(
+    snap: &Snapshot,
+    policies: &PolicySet,
+    refdata: &RefData,
+    threads: Option<usize>,
+    progress: &ProgressBar,
+    mut sink: impl FnMut(&'static str, &mut [Flag]) -> Result<(), E>,
+) -> Result<SweepResult, E> {
     let started = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
@@ -139,68 +164,73 @@ pub fn run_rules_with_progress(
         refdata,
     };
     progress.set_length(RULES.len() as u64);
-    let run_all = || {
-        let outcomes: Vec<(Vec<Flag>, Duration, Vec<&'static str>)> = RULES
-            .par_iter()
-            .map(|def| {
-                let outcome = run_one(&ctx, def);
-                progress.inc(1);
-                outcome
-            })
-            .collect();
-        let not_judged = snap
-            .claims
-            .par_iter()
-            .filter(|c| policies.for_date(c.date).is_none())
-            .count();
-        (outcomes, not_judged)
-    };
-    // A pool that cannot be built (no threads available) falls back to the global pool.
-    let (outcomes, claims_not_judged, threads_used) = match pool {
-        Ok(pool) => {
-            let (o, n) = pool.install(run_all);
-            (o, n, pool.current_num_threads())
-        }
-        Err(_) => {
-            let (o, n) = run_all();
-            (o, n, rayon::current_num_threads())
-        }
-    };
-    progress.finish_and_clear();
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Outcome)>();
 
-    let mut flags = Vec::with_capacity(outcomes.iter().map(|o| o.0.len()).sum());
+    let mut flags: Vec<Flag> = Vec::new();
     let mut rules = Vec::with_capacity(RULES.len());
     let mut defects = Vec::new();
     let mut seen = vec![false; snap.claims.len()];
-    for (def, (mut rule_flags, elapsed, missing)) in RULES.iter().zip(outcomes) {
-        validate(snap, def.id, &mut rule_flags, &mut defects);
-        let mut claims_flagged = 0;
-        let mut amount_at_risk = 0;
-        let mut touched = Vec::new();
-        for f in &rule_flags {
-            for &c in &f.claims {
-                if !seen[c as usize] {
-                    seen[c as usize] = true;
-                    touched.push(c);
-                    claims_flagged += 1;
-                    amount_at_risk += snap.claims[c as usize].amount;
+    let mut sink_error: Option<E> = None;
+    let (claims_not_judged, threads_used) = std::thread::scope(|s| {
+        let ctx = &ctx;
+        let worker = s.spawn(move || {
+            let run_all = move || {
+                RULES
+                    .par_iter()
+                    .enumerate()
+                    .for_each_with(tx, |tx, (i, def)| {
+                        let outcome = run_one(ctx, def);
+                        progress.inc(1);
+                        // The receiver outlives the rules; a failed send cannot happen.
+                        let _ = tx.send((i, outcome));
+                    });
+                snap.claims
+                    .par_iter()
+                    .filter(|c| policies.for_date(c.date).is_none())
+                    .count()
+            };
+            // A pool that cannot be built (no threads available) falls back to the global pool.
+            match pool {
+                Ok(pool) => (pool.install(run_all), pool.current_num_threads()),
+                Err(_) => (run_all(), rayon::current_num_threads()),
+            }
+        });
+        // Rules finish in any order; they are taken in registry order.
+        let mut pending: Vec<Option<Outcome>> = RULES.iter().map(|_| None).collect();
+        let mut next = 0;
+        for (i, outcome) in rx.iter() {
+            pending[i] = Some(outcome);
+            while let Some((mut rule_flags, elapsed, missing)) =
+                pending.get_mut(next).and_then(Option::take)
+            {
+                let def = &RULES[next];
+                next += 1;
+                validate(snap, def.id, &mut rule_flags, &mut defects);
+                rules.push(rule_stats(
+                    snap,
+                    def,
+                    &rule_flags,
+                    elapsed,
+                    missing,
+                    &mut seen,
+                ));
+                if sink_error.is_none() {
+                    if let Err(e) = sink(def.id, &mut rule_flags) {
+                        sink_error = Some(e);
+                    }
                 }
+                flags.append(&mut rule_flags);
             }
         }
-        for c in touched {
-            seen[c as usize] = false;
-        }
-        rules.push(RuleStats {
-            rule: def.id,
-            missing_tables: missing,
-            flags: rule_flags.len(),
-            claims_flagged,
-            amount_at_risk,
-            elapsed,
-        });
-        flags.append(&mut rule_flags);
+        worker
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    });
+    progress.finish_and_clear();
+    if let Some(e) = sink_error {
+        return Err(e);
     }
-    SweepResult {
+    Ok(SweepResult {
         flags,
         rules,
         claims: snap.claims.len(),
@@ -208,6 +238,42 @@ pub fn run_rules_with_progress(
         threads: threads_used,
         elapsed: started.elapsed(),
         defects,
+    })
+}
+
+/// A rule's statistics: flags, distinct claims flagged and their amount (each claim once).
+/// `seen` is all false on entry and on return.
+fn rule_stats(
+    snap: &Snapshot,
+    def: &RuleDef,
+    rule_flags: &[Flag],
+    elapsed: Duration,
+    missing: Vec<&'static str>,
+    seen: &mut [bool],
+) -> RuleStats {
+    let mut claims_flagged = 0;
+    let mut amount_at_risk = 0;
+    let mut touched = Vec::new();
+    for f in rule_flags {
+        for &c in &f.claims {
+            if !seen[c as usize] {
+                seen[c as usize] = true;
+                touched.push(c);
+                claims_flagged += 1;
+                amount_at_risk += snap.claims[c as usize].amount;
+            }
+        }
+    }
+    for c in touched {
+        seen[c as usize] = false;
+    }
+    RuleStats {
+        rule: def.id,
+        missing_tables: missing,
+        flags: rule_flags.len(),
+        claims_flagged,
+        amount_at_risk,
+        elapsed,
     }
 }
 
@@ -362,6 +428,64 @@ mod tests {
         );
         let pos = |id: &str| RULES.iter().position(|d| d.id == id).unwrap();
         assert!(r.flags.windows(2).all(|w| pos(w[0].rule) <= pos(w[1].rule)));
+    }
+
+    #[test]
+    fn streaming_hands_every_rule_over_in_registry_order() {
+        let snap = Snapshot::from_ledger(&ledger());
+        let policies = PolicySet::embedded_default();
+        let whole = run_rules(&snap, &policies, RefData::embedded(), Some(1));
+        let mut seen: Vec<&'static str> = Vec::new();
+        let mut handed: Vec<Flag> = Vec::new();
+        let streamed = run_rules_streaming(
+            &snap,
+            &policies,
+            RefData::embedded(),
+            Some(4),
+            &ProgressBar::hidden(),
+            |rule, flags| {
+                seen.push(rule);
+                for f in flags.iter_mut() {
+                    handed.push(f.clone());
+                    // What the sink takes stays taken in the result.
+                    f.explanation_en.clear();
+                }
+                Ok::<(), ()>(())
+            },
+        )
+        .unwrap();
+        let ids: Vec<&str> = RULES.iter().map(|d| d.id).collect();
+        assert_eq!(seen, ids);
+        assert_eq!(handed, whole.flags);
+        assert!(!handed.is_empty());
+        assert_eq!(streamed.flags.len(), whole.flags.len());
+        assert!(streamed.flags.iter().all(|f| f.explanation_en.is_empty()));
+        assert_eq!(streamed.rules, {
+            let mut r = whole.rules.clone();
+            for (a, b) in r.iter_mut().zip(&streamed.rules) {
+                a.elapsed = b.elapsed;
+            }
+            r
+        });
+    }
+
+    #[test]
+    fn a_failing_sink_stops_being_called_and_its_error_is_returned() {
+        let snap = Snapshot::from_ledger(&ledger());
+        let mut calls = 0;
+        let r = run_rules_streaming(
+            &snap,
+            &PolicySet::embedded_default(),
+            RefData::embedded(),
+            Some(2),
+            &ProgressBar::hidden(),
+            |rule, _| {
+                calls += 1;
+                Err(rule)
+            },
+        );
+        assert_eq!(r.unwrap_err(), RULES[0].id);
+        assert_eq!(calls, 1);
     }
 
     #[test]

@@ -103,55 +103,183 @@ pub fn save_flags_with_progress(
     flags: &[Flag],
     progress: &indicatif::ProgressBar,
 ) -> Result<(), FlagStoreError> {
-    let tx = conn.unchecked_transaction()?;
-    {
-        let mut insert_flag = tx.prepare(
-            "INSERT INTO flags (sweep_id, seq, rule, subject_kind, subject, claim_ids,
-                amount_at_risk_fen, severity, explanation_zh, explanation_en)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
-        let mut insert_claim =
-            tx.prepare("INSERT INTO flag_claims (sweep_id, seq, claim_id) VALUES (?1, ?2, ?3)")?;
-        let mut joined = String::new();
-        progress.set_length(flags.len() as u64);
-        for (seq, f) in flags.iter().enumerate() {
-            let seq = seq as i64;
-            // Snapshot claims are sorted by claim id, and flag claims are sorted indices, so the
-            // ids come out sorted.
-            joined.clear();
-            for (k, &c) in f.claims.iter().enumerate() {
-                if k > 0 {
-                    joined.push(';');
+    let mut writer = FlagWriter::begin(conn, sweep_id)?;
+    progress.set_length(flags.len() as u64);
+    for chunk in flags.chunks(4096) {
+        writer.write(snap, chunk)?;
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish_and_clear();
+    writer.finish()
+}
+
+/// Flags per multi-row `INSERT INTO flags` (10 parameters each).
+const FLAG_ROWS: usize = 64;
+/// Rows per multi-row `INSERT INTO flag_claims` (3 parameters each).
+const CLAIM_ROWS: usize = 256;
+
+/// `INSERT INTO table (columns) VALUES (?,…),(?,…)…` for `rows` rows.
+fn multi_row_insert(table_and_columns: &str, columns: usize, rows: usize) -> String {
+    let one = format!("({})", vec!["?"; columns].join(","));
+    format!(
+        "INSERT INTO {table_and_columns} VALUES {}",
+        vec![one; rows].join(",")
+    )
+}
+
+/// Saves a sweep's flags in one transaction, in as many pieces as the caller likes: each
+/// [`FlagWriter::write`] appends flags with the next `seq` numbers, so a sweep can store the
+/// flags of early rules while later rules still run. Nothing is visible to other connections
+/// before [`FlagWriter::finish`]; dropping the writer unfinished rolls everything back.
+pub struct FlagWriter<'c> {
+    conn: &'c Connection,
+    sweep_id: i64,
+    next_seq: i64,
+    flags_many: rusqlite::Statement<'c>,
+    flags_one: rusqlite::Statement<'c>,
+    claims_many: rusqlite::Statement<'c>,
+    claims_one: rusqlite::Statement<'c>,
+    /// `(seq, claim index)` waiting for a full multi-row insert.
+    claim_rows: Vec<(i64, u32)>,
+    joined: Vec<String>,
+    open: bool,
+}
+
+impl<'c> FlagWriter<'c> {
+    pub fn begin(conn: &'c Connection, sweep_id: i64) -> Result<FlagWriter<'c>, FlagStoreError> {
+        const FLAG_COLUMNS: &str = "flags (sweep_id, seq, rule, subject_kind, subject, claim_ids,
+            amount_at_risk_fen, severity, explanation_zh, explanation_en)";
+        const CLAIM_COLUMNS: &str = "flag_claims (sweep_id, seq, claim_id)";
+        conn.execute_batch("BEGIN")?;
+        let prepared = (|| -> rusqlite::Result<_> {
+            Ok((
+                conn.prepare(&multi_row_insert(FLAG_COLUMNS, 10, FLAG_ROWS))?,
+                conn.prepare(&multi_row_insert(FLAG_COLUMNS, 10, 1))?,
+                conn.prepare(&multi_row_insert(CLAIM_COLUMNS, 3, CLAIM_ROWS))?,
+                conn.prepare(&multi_row_insert(CLAIM_COLUMNS, 3, 1))?,
+            ))
+        })();
+        let (flags_many, flags_one, claims_many, claims_one) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+        };
+        Ok(FlagWriter {
+            conn,
+            sweep_id,
+            next_seq: 0,
+            flags_many,
+            flags_one,
+            claims_many,
+            claims_one,
+            claim_rows: Vec::with_capacity(CLAIM_ROWS),
+            joined: Vec::with_capacity(FLAG_ROWS),
+            open: true,
+        })
+    }
+
+    /// Flags written so far.
+    pub fn written(&self) -> usize {
+        self.next_seq as usize
+    }
+
+    /// Appends `flags` (claim indices of `snap`) with the next sequence numbers.
+    pub fn write(&mut self, snap: &Snapshot, flags: &[Flag]) -> Result<(), FlagStoreError> {
+        for chunk in flags.chunks(FLAG_ROWS) {
+            let first_seq = self.next_seq;
+            // Snapshot claims are sorted by claim id and flag claims are sorted indices, so the
+            // joined ids come out sorted.
+            self.joined.clear();
+            for f in chunk {
+                let mut joined = String::with_capacity(f.claims.len() * 16);
+                for (k, &c) in f.claims.iter().enumerate() {
+                    if k > 0 {
+                        joined.push(';');
+                    }
+                    joined.push_str(snap.claim_id(c as usize));
                 }
-                joined.push_str(snap.claim_id(c as usize));
+                self.joined.push(joined);
             }
-            insert_flag.execute(params![
-                sweep_id,
-                seq,
-                f.rule,
-                f.subject_kind,
-                f.subject,
-                joined,
-                f.amount_at_risk,
-                f.severity.code(),
-                f.explanation_zh,
-                f.explanation_en
-            ])?;
-            for &c in &f.claims {
-                insert_claim.execute(params![sweep_id, seq, snap.claim_id(c as usize)])?;
+            let stmt = if chunk.len() == FLAG_ROWS {
+                &mut self.flags_many
+            } else {
+                &mut self.flags_one
+            };
+            for (k, (f, joined)) in chunk.iter().zip(&self.joined).enumerate() {
+                let seq = first_seq + k as i64;
+                if chunk.len() < FLAG_ROWS && k > 0 {
+                    stmt.raw_execute()?;
+                }
+                let base = if chunk.len() == FLAG_ROWS { k * 10 } else { 0 };
+                stmt.raw_bind_parameter(base + 1, self.sweep_id)?;
+                stmt.raw_bind_parameter(base + 2, seq)?;
+                stmt.raw_bind_parameter(base + 3, f.rule)?;
+                stmt.raw_bind_parameter(base + 4, f.subject_kind)?;
+                stmt.raw_bind_parameter(base + 5, f.subject.as_str())?;
+                stmt.raw_bind_parameter(base + 6, joined.as_str())?;
+                stmt.raw_bind_parameter(base + 7, f.amount_at_risk)?;
+                stmt.raw_bind_parameter(base + 8, f.severity.code())?;
+                stmt.raw_bind_parameter(base + 9, f.explanation_zh.as_str())?;
+                stmt.raw_bind_parameter(base + 10, f.explanation_en.as_str())?;
             }
-            if seq % 1024 == 0 {
-                progress.set_position(seq as u64);
+            stmt.raw_execute()?;
+            for (k, f) in chunk.iter().enumerate() {
+                for &c in &f.claims {
+                    self.claim_rows.push((first_seq + k as i64, c));
+                    if self.claim_rows.len() == CLAIM_ROWS {
+                        self.flush_claims(snap)?;
+                    }
+                }
+            }
+            self.next_seq += chunk.len() as i64;
+        }
+        self.flush_claims(snap)
+    }
+
+    /// Writes the waiting `flag_claims` rows: one multi-row insert when full, else one by one.
+    fn flush_claims(&mut self, snap: &Snapshot) -> Result<(), FlagStoreError> {
+        if self.claim_rows.len() == CLAIM_ROWS {
+            for (k, &(seq, c)) in self.claim_rows.iter().enumerate() {
+                self.claims_many
+                    .raw_bind_parameter(k * 3 + 1, self.sweep_id)?;
+                self.claims_many.raw_bind_parameter(k * 3 + 2, seq)?;
+                self.claims_many
+                    .raw_bind_parameter(k * 3 + 3, snap.claim_id(c as usize))?;
+            }
+            self.claims_many.raw_execute()?;
+        } else {
+            for &(seq, c) in &self.claim_rows {
+                self.claims_one.raw_bind_parameter(1, self.sweep_id)?;
+                self.claims_one.raw_bind_parameter(2, seq)?;
+                self.claims_one
+                    .raw_bind_parameter(3, snap.claim_id(c as usize))?;
+                self.claims_one.raw_execute()?;
             }
         }
-        progress.finish_and_clear();
-        // Evaluation and case building look claims up per sweep.
-        tx.execute_batch(
-            "CREATE INDEX IF NOT EXISTS flag_claims_sweep ON flag_claims(sweep_id, seq)",
-        )?;
+        self.claim_rows.clear();
+        Ok(())
     }
-    tx.commit()?;
-    Ok(())
+
+    /// Indexes the sweep's claims and commits.
+    pub fn finish(mut self) -> Result<(), FlagStoreError> {
+        // Evaluation and case building look claims up per sweep.
+        self.conn.execute_batch(
+            "CREATE INDEX IF NOT EXISTS flag_claims_sweep ON flag_claims(sweep_id, seq);
+             COMMIT",
+        )?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for FlagWriter<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 /// Marks a sweep finished with its claim count and summary (any serialisable value).
@@ -357,6 +485,89 @@ mod tests {
             resolve_sweep(&conn, Some(99)),
             Err(FlagStoreError::NoSweep(99))
         ));
+    }
+
+    /// Every stored row of a sweep's flags and flag claims, in order.
+    fn stored_rows(conn: &Connection, sweep: i64) -> (Vec<StoredFlag>, Vec<(i64, String)>) {
+        let mut st = conn
+            .prepare("SELECT seq, claim_id FROM flag_claims WHERE sweep_id = ?1 ORDER BY rowid")
+            .unwrap();
+        let claims = st
+            .query_map([sweep], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        (load_flags(conn, sweep).unwrap(), claims)
+    }
+
+    // Regression guard for the multi-row inserts: pieces of any size, across and below the
+    // batch sizes, store exactly what one call stores, row for row and in order.
+    #[test]
+    fn writing_in_pieces_stores_the_same_rows_as_one_save() {
+        let conn = db();
+        let snap = snap();
+        let flags: Vec<Flag> = (0..(FLAG_ROWS * 2 + 7))
+            .map(|i| {
+                let mut f = flag(
+                    if i % 2 == 0 { "over_cap" } else { "deceased" },
+                    match i % 3 {
+                        0 => vec![0, 1, 2],
+                        1 => vec![1],
+                        _ => vec![0, 2],
+                    },
+                );
+                f.subject = format!("S{i}");
+                f.amount_at_risk = i as i64;
+                f
+            })
+            .collect();
+        assert!(flags.iter().map(|f| f.claims.len()).sum::<usize>() > CLAIM_ROWS);
+        let policies = PolicySet::embedded_default();
+        let whole = begin_sweep(&conn, &policies, 1).unwrap();
+        save_flags(&conn, whole, &snap, &flags).unwrap();
+        let pieces = begin_sweep(&conn, &policies, 1).unwrap();
+        let mut w = FlagWriter::begin(&conn, pieces).unwrap();
+        for piece in [
+            &flags[..1],
+            &flags[1..FLAG_ROWS + 3],
+            &flags[FLAG_ROWS + 3..],
+        ] {
+            w.write(&snap, piece).unwrap();
+        }
+        assert_eq!(w.written(), flags.len());
+        w.finish().unwrap();
+
+        let (a_flags, a_claims) = stored_rows(&conn, whole);
+        let (b_flags, b_claims) = stored_rows(&conn, pieces);
+        assert_eq!(a_flags.len(), flags.len());
+        assert_eq!(a_claims.len(), b_claims.len());
+        assert_eq!(a_claims, b_claims);
+        for (k, (a, b)) in a_flags.iter().zip(&b_flags).enumerate() {
+            assert_eq!(a.seq, k as i64);
+            assert_eq!(a.subject, format!("S{k}"));
+            assert_eq!(a.amount_at_risk_fen, k as i64);
+            assert_eq!(
+                (&a.subject, &a.claim_ids, &a.rule, a.seq),
+                (&b.subject, &b.claim_ids, &b.rule, b.seq)
+            );
+        }
+        assert_eq!(a_flags[0].claim_ids, vec!["C1", "C2", "C3"]);
+        assert_eq!(a_flags[2].claim_ids, vec!["C1", "C3"]);
+    }
+
+    #[test]
+    fn an_unfinished_writer_rolls_back() {
+        let conn = db();
+        let snap = snap();
+        let sweep = begin_sweep(&conn, &PolicySet::embedded_default(), 1).unwrap();
+        {
+            let mut w = FlagWriter::begin(&conn, sweep).unwrap();
+            w.write(&snap, &[flag("over_cap", vec![0])]).unwrap();
+        }
+        assert!(load_flags(&conn, sweep).unwrap().is_empty());
+        // The connection is usable again: no transaction was left open.
+        save_flags(&conn, sweep, &snap, &[flag("over_cap", vec![0])]).unwrap();
+        assert_eq!(load_flags(&conn, sweep).unwrap().len(), 1);
     }
 
     #[test]
