@@ -821,3 +821,34 @@ fn every_injected_ring_is_found_and_no_ring_is_only_families() {
     assert_eq!(only_families, 0);
     assert_eq!(f.rings.len(), injected.len());
 }
+
+/// The sweep reports the entity graph's size without building it: the counts must be those of
+/// the graph built, also for a person with many claims repeating and varying their values.
+#[test]
+fn analysis_counts_the_nodes_and_edges_of_the_graph_it_does_not_build() {
+    let mut l = fixture();
+    let insts = ["ORGA", "ORGB", "ORGC"];
+    let counties = ["371302", "371311", "371312"];
+    for k in 0..20 {
+        l.claims.push(at(
+            &format!("M{k:03}"),
+            &pid(1),
+            "2021-03-01",
+            insts[k % 3],
+            counties[k % 2],
+            &format!("1390000{:04}", k % 4),
+            &format!("6222{:04}", k % 5),
+        ));
+    }
+    for ledger in [fixture(), l] {
+        let snap = Snapshot::from_ledger(&ledger);
+        let f = graph::analyse(&snap, &[], &PolicySet::embedded_default());
+        let g = graph::build(&snap);
+        assert!(g.edge_count() > 0);
+        assert_eq!(
+            (f.nodes, f.edges),
+            (g.node_count(), g.edge_count()),
+            "counted without the graph vs. built"
+        );
+    }
+}

@@ -434,6 +434,121 @@ pub fn build(snap: &Snapshot) -> EntityGraph<'_> {
     }
 }
 
+/// The node and edge counts [`build`] would give, computed from claim groupings without
+/// building the graph (the sweep reports the graph's size but needs none of its edges).
+/// `by_person`, `by_org` and `by_class` group every claim by person, institution and class.
+pub(crate) fn counts(
+    snap: &Snapshot,
+    by_person: &super::ClaimGroups,
+    by_org: &super::ClaimGroups,
+    by_class: &super::ClaimGroups,
+) -> (usize, usize) {
+    let sizes = [
+        snap.ids.len(),
+        snap.names.len(),
+        snap.phones.len(),
+        snap.banks.len(),
+        snap.orgs.len(),
+        snap.class_keys.len(),
+        snap.cert_keys.len(),
+        snap.counties.len(),
+    ];
+    let nodes: usize = sizes.iter().map(|&n| n.max(1)).sum();
+
+    // Person edges: distinct non-empty values per person of each claim-derived kind.
+    let person_edges: usize = (1..by_person.keys() as u32)
+        .into_par_iter()
+        .with_min_len(4096)
+        .map(|p| distinct_person_values(snap, by_person.members(p)))
+        .sum();
+    // Organisation → county and class → county: distinct counties per group (a stamp per
+    // county says which group saw it last).
+    let mut stamp = vec![u32::MAX; snap.counties.len().max(1)];
+    let mut group_edges = 0usize;
+    for groups in [by_org, by_class] {
+        stamp.fill(u32::MAX);
+        for k in 1..groups.keys() as u32 {
+            for &c in groups.members(k) {
+                let county = snap.claims[c as usize].county;
+                if county != 0 && stamp[county as usize] != k {
+                    stamp[county as usize] = k;
+                    group_edges += 1;
+                }
+            }
+        }
+    }
+
+    let mut table_edges = 0usize;
+    for inst in snap.institutions.iter().filter(|i| i.org != 0) {
+        table_edges += (inst.legal_rep != 0) as usize
+            + (inst.phone != 0) as usize
+            + (inst.county != 0) as usize;
+    }
+    table_edges += snap
+        .staff
+        .iter()
+        .filter(|s| s.person != 0 && s.institution != 0)
+        .count();
+    table_edges += snap
+        .employment
+        .iter()
+        .filter(|s| s.person != 0 && s.employer != 0)
+        .count();
+    for c in snap.classes.iter().filter(|c| c.key != 0) {
+        table_edges += (c.institution != 0) as usize + (c.county != 0) as usize;
+    }
+    table_edges += snap
+        .certificates
+        .iter()
+        .filter(|c| c.key != 0 && c.person != 0)
+        .count();
+    (nodes, person_edges + group_edges + table_edges)
+}
+
+/// Edges from one person to the values of its claims: for each person-side claim edge kind, the
+/// distinct non-empty values among `claims`.
+fn distinct_person_values(snap: &Snapshot, claims: &[u32]) -> usize {
+    const FIELDS: [fn(&crate::snapshot::Claim) -> u32; 6] = [
+        |c| c.institution,
+        |c| c.class,
+        |c| c.cert,
+        |c| c.phone,
+        |c| c.bank,
+        |c| c.name,
+    ];
+    let mut n = 0;
+    if claims.len() <= 16 {
+        // A person has few claims: quadratic scans on the stack beat sorting.
+        let mut seen = [0u32; 16];
+        for field in FIELDS {
+            let mut k = 0;
+            for &c in claims {
+                let v = field(&snap.claims[c as usize]);
+                if v != 0 && !seen[..k].contains(&v) {
+                    seen[k] = v;
+                    k += 1;
+                }
+            }
+            n += k;
+        }
+    } else {
+        let mut values: Vec<u32> = Vec::with_capacity(claims.len());
+        for field in FIELDS {
+            values.clear();
+            values.extend(
+                claims
+                    .iter()
+                    .map(|&c| field(&snap.claims[c as usize]))
+                    .filter(|&v| v != 0),
+            );
+            values.sort_unstable();
+            values.dedup();
+            n += values.len();
+        }
+    }
+    n
+}
+
 impl<'s> EntityGraph<'s> {
     /// The node of an interned value.
     pub fn node(&self, kind: NodeKind, id: u32) -> NodeIndex {

@@ -115,21 +115,19 @@ impl ClaimNames {
     }
 }
 
-/// Builds the entity graph of the snapshot and analyses it. `flags` are the sweep's flags (for
-/// each institution's share of flagged claims).
+/// Analyses the snapshot's entity graph without building it: every finding reads the claim
+/// groupings the graph's edges stand for. `flags` are the sweep's flags (for each
+/// institution's share of flagged claims).
 pub fn analyse(snap: &Snapshot, flags: &[Flag], policies: &PolicySet) -> GraphFindings {
-    let g = build(snap);
-    analyse_graph(&g, flags, policies)
-}
-
-/// Analyses an entity graph already built.
-pub fn analyse_graph(g: &EntityGraph, flags: &[Flag], policies: &PolicySet) -> GraphFindings {
-    let snap = g.snap;
     let by_person = ClaimGroups::build(snap.ids.len(), snap.claims.iter().map(|c| c.person));
-    let rings = rings::find(g, &by_person, policies);
+    let by_org = ClaimGroups::build(snap.orgs.len(), snap.claims.iter().map(|c| c.institution));
+    let by_class = ClaimGroups::build(snap.class_keys.len(), snap.claims.iter().map(|c| c.class));
+    let (nodes, edges) = entity::counts(snap, &by_person, &by_org, &by_class);
+    let rings = rings::find(snap, &by_person, policies);
     let cross_county = cross_county::find(snap, &by_person, policies);
-    let staged_employers = staged::find(snap, policies);
-    let (institution_risk, bunching, benford) = risk::rank(snap, flags, &rings, policies);
+    let staged_employers = staged::find(snap, &by_class, policies);
+    let (institution_risk, bunching, benford) =
+        risk::rank(snap, flags, &rings, &by_org, &by_class, policies);
     let mut mentioned: Vec<u32> = Vec::new();
     for r in &rings {
         mentioned.extend(&r.claims);
@@ -153,10 +151,16 @@ pub fn analyse_graph(g: &EntityGraph, flags: &[Flag], policies: &PolicySet) -> G
         staged_employers,
         bunching,
         benford,
-        nodes: g.node_count(),
-        edges: g.edge_count(),
+        nodes,
+        edges,
         claim_names,
     }
+}
+
+/// Analyses the snapshot behind an entity graph already built: the same findings as
+/// [`analyse`] (which reads the snapshot, not the graph).
+pub fn analyse_graph(g: &EntityGraph, flags: &[Flag], policies: &PolicySet) -> GraphFindings {
+    analyse(g.snap, flags, policies)
 }
 
 /// Claim indices grouped by a dense key (CSR); key 0 (absent) is kept as a group too.

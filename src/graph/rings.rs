@@ -1,6 +1,6 @@
 //! Rings: persons tied together by shared identifiers across institutions or counties.
 //!
-//! Identifiers are read off the entity graph: a phone or bank-account node used by two or more
+//! Identifiers are read off the snapshot (the edges of the entity graph into them): a phone or bank-account node used by two or more
 //! persons (or by a person and an institution, whose phone trainees should not carry), and an
 //! institution's legal representative who claims subsidies himself (tying him to it). Persons
 //! and institutions sharing identifiers are merged by union-find (weakly connected components
@@ -17,10 +17,10 @@
 //! (persons, institutions, counties, shared identifiers, amount per 10,000 yuan), with the
 //! weights of `[graph]`, and each term is listed so the score can be recomputed by hand.
 
-use super::entity::{EdgeKind, EntityGraph, NodeKind};
 use super::{policy_of_latest, shown_claims, ClaimGroups};
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::{Policy, PolicySet};
+use crate::snapshot::Snapshot;
 use rayon::prelude::*;
 
 /// What kind of identifier ties a ring together.
@@ -134,39 +134,81 @@ struct Tie {
     family_like: bool,
 }
 
-/// A phone or bank node as a tie, if two or more persons (or a person and an institution)
+/// Who uses each phone and bank account, straight from the snapshot: the claims (of a known
+/// person) carrying it, and for phones the institution rows declaring it. These are exactly
+/// the `UsesPhone` / `UsesBank` / `OrgPhone` edges of the entity graph into the identifier.
+pub(crate) struct ContactUsers {
+    by_phone: ClaimGroups,
+    by_bank: ClaimGroups,
+    /// Rows of `snap.institutions` (with an organisation) by their phone, in table order.
+    org_rows_by_phone: ClaimGroups,
+}
+
+impl ContactUsers {
+    pub(crate) fn build(snap: &Snapshot) -> ContactUsers {
+        let known = |c: &crate::snapshot::Claim, v: u32| if c.person != 0 { v } else { 0 };
+        ContactUsers {
+            by_phone: ClaimGroups::build(
+                snap.phones.len(),
+                snap.claims.iter().map(move |c| known(c, c.phone)),
+            ),
+            by_bank: ClaimGroups::build(
+                snap.banks.len(),
+                snap.claims.iter().map(move |c| known(c, c.bank)),
+            ),
+            org_rows_by_phone: ClaimGroups::build(
+                snap.phones.len(),
+                snap.institutions
+                    .iter()
+                    .map(|i| if i.org != 0 { i.phone } else { 0 }),
+            ),
+        }
+    }
+}
+
+/// A phone or bank account as a tie, if two or more persons (or a person and an institution)
 /// use it and a policy judges its claims.
 fn tie_of_contact(
-    g: &EntityGraph,
+    snap: &Snapshot,
+    users: &ContactUsers,
     kind: IdentifierKind,
     id: u32,
     policies: &PolicySet,
 ) -> Option<Tie> {
-    let snap = g.snap;
-    let (node_kind, edge_kind) = match kind {
-        IdentifierKind::Phone => (NodeKind::Phone, EdgeKind::UsesPhone),
-        _ => (NodeKind::Bank, EdgeKind::UsesBank),
+    let claims = match kind {
+        IdentifierKind::Phone => users.by_phone.members(id),
+        _ => users.by_bank.members(id),
     };
-    let node = g.node(node_kind, id);
-    let users = g.incoming(node, edge_kind);
-    let orgs: Vec<u32> = if kind == IdentifierKind::Phone {
-        g.incoming(node, EdgeKind::OrgPhone)
-            .iter()
-            .map(|(o, _)| g.data(*o).id)
-            .collect()
+    let org_rows = if kind == IdentifierKind::Phone {
+        users.org_rows_by_phone.members(id)
     } else {
-        Vec::new()
+        &[]
     };
-    if users.is_empty() || users.len() + orgs.len() < 2 {
+    let first = claims.first()?;
+    // Most identifiers belong to one person and no institution: no tie, decided without
+    // allocating.
+    let first_person = snap.claims[*first as usize].person;
+    if org_rows.is_empty()
+        && claims
+            .iter()
+            .all(|&c| snap.claims[c as usize].person == first_person)
+    {
         return None;
     }
-    let persons: Vec<u32> = users.iter().map(|(p, _)| g.data(*p).id).collect();
-    let mut claims: Vec<u32> = users
+    let orgs: Vec<u32> = org_rows
         .iter()
-        .flat_map(|(_, e)| g.claims_of(e).iter().copied())
+        .map(|&r| snap.institutions[r as usize].org)
         .collect();
-    claims.sort_unstable();
-    let policy = policy_of_latest(snap, policies, &claims)?;
+    let mut persons: Vec<u32> = claims
+        .iter()
+        .map(|&c| snap.claims[c as usize].person)
+        .collect();
+    persons.sort_unstable();
+    persons.dedup();
+    if persons.len() + orgs.len() < 2 {
+        return None;
+    }
+    let policy = policy_of_latest(snap, policies, claims)?;
     let max = match kind {
         IdentifierKind::Phone => policy.shared_contact.max_persons_per_phone,
         _ => policy.shared_contact.max_persons_per_bank_account,
@@ -186,7 +228,7 @@ fn tie_of_contact(
         value: value.to_string(),
         persons,
         orgs,
-        claims,
+        claims: claims.to_vec(),
         family_like,
     })
 }
@@ -215,16 +257,21 @@ impl UnionFind {
     }
 }
 
-pub(crate) fn find(g: &EntityGraph, by_person: &ClaimGroups, policies: &PolicySet) -> Vec<Ring> {
-    let snap = g.snap;
+/// The rings of a snapshot; `by_person` groups every claim by person.
+pub(crate) fn find(snap: &Snapshot, by_person: &ClaimGroups, policies: &PolicySet) -> Vec<Ring> {
+    let users = ContactUsers::build(snap);
     let mut ties: Vec<Tie> = (1..snap.phones.len() as u32)
         .into_par_iter()
-        .filter_map(|id| tie_of_contact(g, IdentifierKind::Phone, id, policies))
+        .with_min_len(1024)
+        .filter_map(|id| tie_of_contact(snap, &users, IdentifierKind::Phone, id, policies))
         .collect();
     ties.extend(
         (1..snap.banks.len() as u32)
             .into_par_iter()
-            .filter_map(|id| tie_of_contact(g, IdentifierKind::BankAccount, id, policies))
+            .with_min_len(1024)
+            .filter_map(|id| {
+                tie_of_contact(snap, &users, IdentifierKind::BankAccount, id, policies)
+            })
             .collect::<Vec<_>>(),
     );
     // A legal representative who claims himself ties his claims to the institution.
@@ -283,7 +330,7 @@ pub(crate) fn find(g: &EntityGraph, by_person: &ClaimGroups, policies: &PolicySe
         .par_iter()
         .filter_map(|members| {
             ring_of(
-                g,
+                snap,
                 by_person,
                 policies,
                 members.iter().map(|&i| &ties[i]).collect(),
@@ -302,12 +349,11 @@ pub(crate) fn find(g: &EntityGraph, by_person: &ClaimGroups, policies: &PolicySe
 }
 
 fn ring_of(
-    g: &EntityGraph,
+    snap: &Snapshot,
     by_person: &ClaimGroups,
     policies: &PolicySet,
     ties: Vec<&Tie>,
 ) -> Option<Ring> {
-    let snap = g.snap;
     let mut person_ids: Vec<u32> = ties
         .iter()
         .flat_map(|t| t.persons.iter().copied())

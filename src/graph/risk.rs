@@ -68,6 +68,8 @@ pub(crate) fn rank(
     snap: &Snapshot,
     flags: &[Flag],
     rings: &[Ring],
+    by_inst: &ClaimGroups,
+    by_class: &ClaimGroups,
     policies: &PolicySet,
 ) -> RankResult {
     let mut flagged = vec![false; snap.claims.len()];
@@ -78,8 +80,6 @@ pub(crate) fn rank(
             }
         }
     }
-    let by_inst = ClaimGroups::build(snap.orgs.len(), snap.claims.iter().map(|c| c.institution));
-    let by_class = ClaimGroups::build(snap.class_keys.len(), snap.claims.iter().map(|c| c.class));
 
     // Rings per institution code.
     let mut rings_of: BTreeMap<&str, Vec<&Ring>> = BTreeMap::new();
@@ -151,7 +151,7 @@ pub(crate) fn rank(
             let projects = projects_of.get(&org).map(Vec::as_slice).unwrap_or(&[]);
             let rs = rings_of.get(code).map(Vec::as_slice).unwrap_or(&[]);
             Some(assess(
-                snap, org, claims, &flagged, rs, projects, &by_class, policy,
+                snap, org, claims, &flagged, rs, projects, by_class, policy,
             ))
         })
         .collect();

@@ -60,12 +60,15 @@ fn covering_spell(snap: &Snapshot, person: u32, check: Date) -> Option<&Spell> {
         .find(|s| s.covers(check))
 }
 
-pub(crate) fn find(snap: &Snapshot, policies: &PolicySet) -> Vec<StagedEmployer> {
+/// Staged employers; `by_class` groups every claim by class.
+pub(crate) fn find(
+    snap: &Snapshot,
+    by_class: &super::ClaimGroups,
+    policies: &PolicySet,
+) -> Vec<StagedEmployer> {
     if snap.projects.is_empty() || snap.employment.is_empty() {
         return Vec::new();
     }
-    let by_class =
-        super::ClaimGroups::build(snap.class_keys.len(), snap.claims.iter().map(|c| c.class));
     let links = OrgLinks::build(snap);
     let found: Vec<(u32, StagedClass)> = snap
         .projects
