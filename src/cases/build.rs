@@ -19,12 +19,16 @@
 
 use super::{rule_family, CaseError, Change, Status};
 use crate::dates::now_timestamp;
+use crate::graph::GraphFindings;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::{CasesPolicy, PolicySet, Severity};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use crate::rules::Flag;
+use crate::snapshot::{Interner, Snapshot};
+use hashbrown::HashMap;
+use rusqlite::{params, Connection, OptionalExtension, ToSql, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// The actor of history entries written by the sweep itself.
 pub const SYSTEM_ACTOR: &str = "system";
@@ -78,318 +82,551 @@ pub fn score(policy: &CasesPolicy, max_weight: f64, distinct_rules: usize, amoun
 
 /// Evidence fingerprint: sorted claim ids and rules. Same fingerprint, same evidence.
 pub fn evidence_hash(claim_ids: &BTreeSet<String>, rules: &BTreeSet<String>) -> String {
-    let mut h = Sha256::new();
-    for c in claim_ids {
-        h.update(c.as_bytes());
-        h.update([0u8]);
-    }
-    h.update([1u8]);
-    for r in rules {
-        h.update(r.as_bytes());
-        h.update([0u8]);
-    }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(64);
-    for b in h.finalize() {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
-    }
-    out
-}
-
-struct StoredFlag {
-    seq: i64,
-    rule: String,
-    subject_kind: String,
-    subject: String,
-    claim_ids: Vec<String>,
-    amount: Fen,
-    severity: String,
-}
-
-#[derive(Clone, Default)]
-struct ClaimFacts {
-    id_number: String,
-    paid: Fen,
-    county_code: String,
-    institution_id: String,
-}
-
-#[derive(Default)]
-struct CaseBuild {
-    subject_kind: String,
-    subject: String,
-    family: String,
-    seqs: Vec<i64>,
-    rules: BTreeSet<String>,
-    max_weight: f64,
-    /// claim id → amount at risk of that claim in this case
-    claim_risk: BTreeMap<String, Fen>,
-    county_code: String,
-    institution_id: String,
-    /// Graph rings behind a ring case.
-    ring_ids: Vec<i64>,
-    /// Rank in the graph's institution risk, for institution cases.
-    institution_rank: Option<i64>,
-}
-
-impl CaseBuild {
-    fn key(&self) -> String {
-        case_key(&self.subject_kind, &self.subject, &self.family)
-    }
-    fn amount(&self) -> Fen {
-        self.claim_risk.values().sum()
-    }
-    fn claim_set(&self) -> BTreeSet<String> {
-        self.claim_risk.keys().cloned().collect()
-    }
+    evidence_hash_sorted(
+        claim_ids.iter().map(String::as_str),
+        rules.iter().map(String::as_str),
+    )
 }
 
 pub fn case_key(subject_kind: &str, subject: &str, family: &str) -> String {
     format!("{subject_kind}:{subject}:{family}")
 }
 
+/// Facts of the claims a build names, by claim reference. References ascend with the claim id
+/// (byte order, as SQLite sorts text), so sorting references sorts claim ids.
+trait ClaimFacts {
+    fn claim_id(&self, c: u32) -> &str;
+    fn id_number(&self, c: u32) -> &str;
+    /// Amount plus living allowance.
+    fn paid(&self, c: u32) -> Fen;
+    fn county_code(&self, c: u32) -> &str;
+    fn institution_id(&self, c: u32) -> &str;
+}
+
+/// One flag of the sweep, borrowed from where it was loaded (database rows or the sweep's
+/// own flags).
+struct FlagInput<'a> {
+    seq: i64,
+    rule: &'a str,
+    subject_kind: &'a str,
+    subject: &'a str,
+    /// Claim references, as the flag lists them.
+    claims: &'a [u32],
+    amount: Fen,
+    weight: f64,
+}
+
+/// A ring of the graph stage: its subject and members already reduced to what a case needs.
+struct RingInput {
+    ring_id: i64,
+    /// Smallest institution member, else smallest person, else `ring<id>`.
+    subject: String,
+    /// Smallest county member.
+    county: Option<String>,
+    /// Smallest institution member.
+    institution: Option<String>,
+    /// Sorted, unique.
+    claims: Vec<u32>,
+    amount: Fen,
+}
+
+/// One of the first `institution_top_n` institutions of the graph's risk ranking.
+struct InstitutionInput {
+    rank: i64,
+    institution: String,
+    amount: Fen,
+    /// Union of the claims of its evidence terms: sorted, unique.
+    claims: Vec<u32>,
+    /// County of the institution's registry row, when not empty.
+    county: Option<String>,
+}
+
+/// Everything a build groups, whatever it was loaded from.
+struct BuildInput<'a, F: ClaimFacts> {
+    facts: &'a F,
+    flags: Vec<FlagInput<'a>>,
+    rings: &'a [RingInput],
+    institutions: &'a [InstitutionInput],
+    /// class id → (county code, institution id) of the classes the project flags name.
+    classes: HashMap<&'a str, (String, String)>,
+}
+
+/// One case while grouping; its claims, flags and rules are ranges of the flat lists of
+/// [`Grouped`].
+struct CaseBuild {
+    /// `subject_kind:subject:rule_family`; the subject is the text between the kind and the
+    /// family.
+    key: String,
+    subject_kind: &'static str,
+    family: &'static str,
+    max_weight: f64,
+    /// Ids in [`Grouped::texts`].
+    county: u32,
+    institution: u32,
+    /// Graph rings behind a ring case.
+    ring_ids: Vec<i64>,
+    /// Rank in the graph's institution risk, for institution cases.
+    institution_rank: Option<i64>,
+    /// Replaced by a later case of the same key (institution cases, as a map insert would).
+    replaced: bool,
+    claims: std::ops::Range<usize>,
+    seqs: std::ops::Range<usize>,
+    rules: std::ops::Range<usize>,
+}
+
+impl CaseBuild {
+    fn subject(&self) -> &str {
+        &self.key[self.subject_kind.len() + 1..self.key.len() - self.family.len() - 1]
+    }
+}
+
+/// The cases of one sweep, grouped.
+struct Grouped {
+    cases: Vec<CaseBuild>,
+    /// Indices into `cases` in key order, replaced cases left out.
+    order: Vec<u32>,
+    /// (case, claim, amount at risk of the claim in the case): sorted, one row per claim.
+    claims: Vec<(u32, u32, Fen)>,
+    /// (case, flag seq) in flag order within each case.
+    seqs: Vec<(u32, i64)>,
+    /// (case, rule rank): sorted, unique; `rule_names[rank]` ascends with the rank.
+    rules: Vec<(u32, u32)>,
+    rule_names: Vec<String>,
+    /// County codes and institution ids of the cases.
+    texts: Interner,
+    graph_cases: usize,
+}
+
+impl Grouped {
+    fn claims_of(&self, case: &CaseBuild) -> &[(u32, u32, Fen)] {
+        &self.claims[case.claims.clone()]
+    }
+    fn rules_of<'s>(&'s self, case: &CaseBuild) -> impl Iterator<Item = &'s str> + Clone {
+        self.rules[case.rules.clone()]
+            .iter()
+            .map(|&(_, r)| self.rule_names[r as usize].as_str())
+    }
+}
+
 /// Spreads a flag's amount over its claims in proportion to what each paid; the remainder of
 /// the integer division goes to the last claim so the shares add up to the flag's amount.
+#[cfg(test)]
 fn spread(amount: Fen, paid: &[Fen]) -> Vec<Fen> {
+    let mut shares = Vec::with_capacity(paid.len());
+    spread_into(amount, paid, &mut shares);
+    shares
+}
+
+fn spread_into(amount: Fen, paid: &[Fen], shares: &mut Vec<Fen>) {
+    shares.clear();
     if paid.is_empty() {
-        return Vec::new();
+        return;
     }
     let total: i128 = paid.iter().map(|&p| p.max(0) as i128).sum();
-    let mut shares: Vec<Fen> = if total == 0 {
-        vec![amount / paid.len() as Fen; paid.len()]
+    if total == 0 {
+        shares.resize(paid.len(), amount / paid.len() as Fen);
     } else {
-        paid.iter()
-            .map(|&p| ((amount as i128 * p.max(0) as i128) / total) as Fen)
-            .collect()
-    };
+        shares.extend(
+            paid.iter()
+                .map(|&p| ((amount as i128 * p.max(0) as i128) / total) as Fen),
+        );
+    }
     let given: Fen = shares.iter().sum();
     if let Some(last) = shares.last_mut() {
         *last += amount - given;
     }
-    shares
-}
-
-fn load_flags(conn: &Connection, sweep_id: i64) -> Result<Vec<StoredFlag>, CaseError> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, rule, subject_kind, subject, claim_ids, amount_at_risk_fen, severity
-         FROM flags WHERE sweep_id = ?1 ORDER BY seq",
-    )?;
-    let rows = stmt.query_map([sweep_id], |r| {
-        let ids: String = r.get(4)?;
-        Ok(StoredFlag {
-            seq: r.get(0)?,
-            rule: r.get(1)?,
-            subject_kind: r.get(2)?,
-            subject: r.get(3)?,
-            claim_ids: ids
-                .split(';')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
-            amount: r.get(5)?,
-            severity: r.get(6)?,
-        })
-    })?;
-    let mut flags = rows.collect::<Result<Vec<_>, _>>()?;
-    // A flag whose claim_ids column is empty may still list its claims in flag_claims.
-    let mut by_seq = conn.prepare(
-        "SELECT claim_id FROM flag_claims WHERE sweep_id = ?1 AND seq = ?2 ORDER BY claim_id",
-    )?;
-    for f in flags.iter_mut().filter(|f| f.claim_ids.is_empty()) {
-        f.claim_ids = by_seq
-            .query_map(params![sweep_id, f.seq], |r| r.get(0))?
-            .collect::<Result<Vec<String>, _>>()?;
-    }
-    Ok(flags)
-}
-
-fn claim_facts_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<ClaimFacts> {
-    Ok(ClaimFacts {
-        id_number: r.get(first)?,
-        paid: r.get(first + 1)?,
-        county_code: r.get(first + 2)?,
-        institution_id: r.get(first + 3)?,
-    })
-}
-
-/// Facts of every claim the flags name. The claims listed in `flag_claims` come in one query
-/// (the lookups run inside SQLite); any other claim a flag names is looked up on its own.
-fn load_claim_facts(
-    conn: &Connection,
-    sweep_id: i64,
-    flags: &[StoredFlag],
-) -> Result<HashMap<String, ClaimFacts>, CaseError> {
-    let mut facts: HashMap<String, ClaimFacts> = HashMap::new();
-    {
-        let mut bulk = conn.prepare(
-            "SELECT claim_id, id_number, amount_fen + living_amount_fen, county_code, institution_id
-             FROM claims WHERE claim_id IN (SELECT claim_id FROM flag_claims WHERE sweep_id = ?1)",
-        )?;
-        let mut rows = bulk.query([sweep_id])?;
-        while let Some(r) = rows.next()? {
-            facts.insert(r.get(0)?, claim_facts_row(r, 1)?);
-        }
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT id_number, amount_fen + living_amount_fen, county_code, institution_id
-         FROM claims WHERE claim_id = ?1",
-    )?;
-    for f in flags {
-        for c in &f.claim_ids {
-            if facts.contains_key(c) {
-                continue;
-            }
-            let row = stmt.query_row([c], |r| claim_facts_row(r, 0)).optional()?;
-            // A flag naming a claim that is not in the ledger still counts it, with no amount
-            // of its own; the flag's amount is then spread evenly.
-            facts.insert(c.clone(), row.unwrap_or_default());
-        }
-    }
-    Ok(facts)
 }
 
 /// The most frequent non-empty value, ties broken by the smallest.
+#[cfg(test)]
 fn mode<'a>(values: impl Iterator<Item = &'a str>) -> String {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for v in values.filter(|v| !v.is_empty()) {
-        *counts.entry(v).or_default() += 1;
-    }
-    let mut best: Option<(&str, usize)> = None;
-    for (v, n) in counts {
-        if best.is_none_or(|(_, m)| n > m) {
-            best = Some((v, n));
-        }
-    }
-    best.map(|(v, _)| v.to_string()).unwrap_or_default()
+    mode_of(values).to_string()
 }
 
-fn subject_of(flag: &StoredFlag, facts: &HashMap<String, ClaimFacts>) -> (String, String, String) {
-    match flag.subject_kind.as_str() {
-        "project" => ("class".into(), flag.subject.clone(), "project".into()),
-        "contact" => ("contact".into(), flag.subject.clone(), "network".into()),
-        _ => {
-            let person = flag
-                .claim_ids
-                .iter()
-                .filter_map(|c| facts.get(c))
-                .map(|f| f.id_number.as_str())
-                .filter(|s| !s.is_empty())
-                .min()
-                .map(String::from)
-                .unwrap_or_else(|| flag.subject.clone());
-            ("person".into(), person, rule_family(&flag.rule).into())
+/// [`mode`] without the copy.
+fn mode_of<'a>(values: impl Iterator<Item = &'a str>) -> &'a str {
+    let mut all: Vec<&str> = values.filter(|v| !v.is_empty()).collect();
+    all.sort_unstable();
+    let mut best: (&str, usize) = ("", 0);
+    let mut k = 0;
+    while k < all.len() {
+        let run = all[k..].iter().take_while(|v| **v == all[k]).count();
+        if run > best.1 {
+            best = (all[k], run);
         }
+        k += run;
     }
+    best.0
 }
 
-fn group(
-    conn: &Connection,
-    flags: &[StoredFlag],
-    facts: &HashMap<String, ClaimFacts>,
-    policy: &CasesPolicy,
-) -> Result<BTreeMap<String, CaseBuild>, CaseError> {
-    let mut cases: BTreeMap<String, CaseBuild> = BTreeMap::new();
-    for f in flags {
-        let (kind, subject, family) = subject_of(f, facts);
-        let key = case_key(&kind, &subject, &family);
-        let case = cases.entry(key).or_insert_with(|| CaseBuild {
+/// Subject kinds of flag cases.
+const KIND_PERSON: &str = "person";
+const KIND_CLASS: &str = "class";
+const KIND_CONTACT: &str = "contact";
+
+/// Groups flags, rings and top institutions into cases (module documentation).
+fn group<F: ClaimFacts>(input: &BuildInput<'_, F>, policy: &CasesPolicy) -> Grouped {
+    let facts = input.facts;
+    let mut by_key: HashMap<(&'static str, &str, &'static str), u32> = HashMap::new();
+    let mut cases: Vec<CaseBuild> = Vec::new();
+    let mut claims: Vec<(u32, u32, Fen)> = Vec::new();
+    let mut seqs: Vec<(u32, i64)> = Vec::with_capacity(input.flags.len());
+    let mut rules: Vec<(u32, u32)> = Vec::with_capacity(input.flags.len());
+    let mut rule_ids: HashMap<&str, u32> = HashMap::new();
+    let mut rule_list: Vec<&str> = Vec::new();
+    let mut rule_id = |name| {
+        *rule_ids.entry(name).or_insert_with(|| {
+            rule_list.push(name);
+            rule_list.len() as u32 - 1
+        })
+    };
+    let new_case = |cases: &mut Vec<CaseBuild>, kind: &'static str, subject: &str, family| {
+        cases.push(CaseBuild {
+            key: case_key(kind, subject, family),
             subject_kind: kind,
-            subject,
             family,
-            ..Default::default()
+            max_weight: 0.0,
+            county: 0,
+            institution: 0,
+            ring_ids: Vec::new(),
+            institution_rank: None,
+            replaced: false,
+            claims: 0..0,
+            seqs: 0..0,
+            rules: 0..0,
         });
-        case.seqs.push(f.seq);
-        case.rules.insert(f.rule.clone());
-        case.max_weight = case.max_weight.max(severity_weight(policy, &f.severity));
-        let paid: Vec<Fen> = f
-            .claim_ids
-            .iter()
-            .map(|c| facts.get(c).map_or(0, |x| x.paid))
-            .collect();
-        for (c, share) in f.claim_ids.iter().zip(spread(f.amount, &paid)) {
-            let e = case.claim_risk.entry(c.clone()).or_insert(0);
-            *e = (*e).max(share);
-        }
+        cases.len() as u32 - 1
+    };
+    let mut paid: Vec<Fen> = Vec::new();
+    let mut shares: Vec<Fen> = Vec::new();
+    let mut add_claims = |claims: &mut Vec<(u32, u32, Fen)>, ci: u32, list: &[u32], amount| {
+        paid.clear();
+        paid.extend(list.iter().map(|&c| facts.paid(c)));
+        spread_into(amount, &paid, &mut shares);
+        claims.extend(list.iter().zip(&shares).map(|(&c, &s)| (ci, c, s)));
+    };
+
+    for f in &input.flags {
+        let (kind, subject, family): (&'static str, &str, &'static str) = match f.subject_kind {
+            "project" => (KIND_CLASS, f.subject, "project"),
+            "contact" => (KIND_CONTACT, f.subject, "network"),
+            _ => {
+                let person = f
+                    .claims
+                    .iter()
+                    .map(|&c| facts.id_number(c))
+                    .filter(|s| !s.is_empty())
+                    .min()
+                    .unwrap_or(f.subject);
+                (KIND_PERSON, person, rule_family(f.rule))
+            }
+        };
+        let ci = match by_key.get(&(kind, subject, family)) {
+            Some(&ci) => ci,
+            None => {
+                let ci = new_case(&mut cases, kind, subject, family);
+                by_key.insert((kind, subject, family), ci);
+                ci
+            }
+        };
+        let case = &mut cases[ci as usize];
+        case.max_weight = case.max_weight.max(f.weight);
+        seqs.push((ci, f.seq));
+        rules.push((ci, rule_id(f.rule)));
+        add_claims(&mut claims, ci, f.claims, f.amount);
     }
-    let mut class_stmt =
-        conn.prepare_cached("SELECT county_code, institution_id FROM classes WHERE class_id = ?1")?;
-    for case in cases.values_mut() {
-        let claim_facts: Vec<&ClaimFacts> = case
-            .claim_risk
-            .keys()
-            .filter_map(|c| facts.get(c))
-            .collect();
-        case.county_code = mode(claim_facts.iter().map(|f| f.county_code.as_str()));
-        case.institution_id = mode(claim_facts.iter().map(|f| f.institution_id.as_str()));
-        if case.subject_kind == "class" {
-            if let Some((county, inst)) = class_stmt
-                .query_row([&case.subject], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })
-                .optional()?
-            {
-                if !county.is_empty() {
-                    case.county_code = county;
+    let flag_cases = cases.len();
+
+    let mut graph_cases = 0;
+    let mut texts = Interner::new();
+    // County and institution of graph cases, as the last finding of each case sets them.
+    let mut graph_places: Vec<(u32, u32, u32)> = Vec::new();
+    let ring_weight = weight_of(policy, policy.ring_severity);
+    for ring in input.rings {
+        let key = ("ring", ring.subject.as_str(), "network");
+        let ci = match by_key.get(&key) {
+            Some(&ci) => ci,
+            None => {
+                graph_cases += 1;
+                let ci = new_case(&mut cases, key.0, key.1, key.2);
+                by_key.insert(key, ci);
+                ci
+            }
+        };
+        rules.push((ci, rule_id("ring")));
+        add_claims(&mut claims, ci, &ring.claims, ring.amount);
+        let county = match &ring.county {
+            Some(c) => c.as_str(),
+            None => mode_of(ring.claims.iter().map(|&c| facts.county_code(c))),
+        };
+        let institution = match &ring.institution {
+            Some(i) => i.as_str(),
+            None => mode_of(ring.claims.iter().map(|&c| facts.institution_id(c))),
+        };
+        graph_places.push((ci, texts.intern(county), texts.intern(institution)));
+        let case = &mut cases[ci as usize];
+        case.max_weight = case.max_weight.max(ring_weight);
+        case.ring_ids.push(ring.ring_id);
+    }
+    let institution_weight = weight_of(policy, policy.institution_severity);
+    for inst in input.institutions {
+        let key = ("institution", inst.institution.as_str(), "institution");
+        // A second finding of the same key replaces the first, as a map insert does.
+        if let Some(&old) = by_key.get(&key) {
+            cases[old as usize].replaced = true;
+        }
+        let ci = new_case(&mut cases, key.0, key.1, key.2);
+        by_key.insert(key, ci);
+        graph_cases += 1;
+        rules.push((ci, rule_id("institution_risk")));
+        add_claims(&mut claims, ci, &inst.claims, inst.amount);
+        let county = match &inst.county {
+            Some(c) => c.as_str(),
+            None => mode_of(inst.claims.iter().map(|&c| facts.county_code(c))),
+        };
+        graph_places.push((ci, texts.intern(county), texts.intern(&inst.institution)));
+        let case = &mut cases[ci as usize];
+        case.max_weight = institution_weight;
+        case.institution_rank = Some(inst.rank);
+    }
+    drop(by_key);
+
+    // Rule ranks follow rule names, so a case's sorted ranks give its sorted rule names.
+    let mut by_name: Vec<u32> = (0..rule_list.len() as u32).collect();
+    by_name.sort_unstable_by_key(|&r| rule_list[r as usize]);
+    let mut rank = vec![0u32; rule_list.len()];
+    for (k, &r) in by_name.iter().enumerate() {
+        rank[r as usize] = k as u32;
+    }
+    let rule_names: Vec<String> = by_name
+        .iter()
+        .map(|&r| rule_list[r as usize].to_string())
+        .collect();
+    for r in &mut rules {
+        r.1 = rank[r.1 as usize];
+    }
+    rules.sort_unstable();
+    rules.dedup();
+    // A claim flagged by several rules of one case counts with its largest share.
+    claims.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.cmp(&a.2)));
+    claims.dedup_by(|later, first| later.0 == first.0 && later.1 == first.1);
+    seqs.sort_by_key(|&(ci, _)| ci);
+
+    let ranges = |n: usize, cases_of: &mut dyn Iterator<Item = u32>| {
+        let mut starts = vec![0usize; n + 1];
+        for ci in cases_of {
+            starts[ci as usize + 1] += 1;
+        }
+        for k in 0..n {
+            starts[k + 1] += starts[k];
+        }
+        starts
+    };
+    let n = cases.len();
+    let claim_starts = ranges(n, &mut claims.iter().map(|x| x.0));
+    let seq_starts = ranges(n, &mut seqs.iter().map(|x| x.0));
+    let rule_starts = ranges(n, &mut rules.iter().map(|x| x.0));
+    for (k, case) in cases.iter_mut().enumerate() {
+        case.claims = claim_starts[k]..claim_starts[k + 1];
+        case.seqs = seq_starts[k]..seq_starts[k + 1];
+        case.rules = rule_starts[k]..rule_starts[k + 1];
+    }
+
+    for case in &mut cases[..flag_cases] {
+        let list = &claims[case.claims.clone()];
+        let mut county = mode_of(list.iter().map(|x| facts.county_code(x.1)));
+        let mut institution = mode_of(list.iter().map(|x| facts.institution_id(x.1)));
+        if case.subject_kind == KIND_CLASS {
+            let subject = &case.key[KIND_CLASS.len() + 1..case.key.len() - case.family.len() - 1];
+            if let Some((c, i)) = input.classes.get(subject) {
+                if !c.is_empty() {
+                    county = c;
                 }
-                if !inst.is_empty() {
-                    case.institution_id = inst;
+                if !i.is_empty() {
+                    institution = i;
                 }
             }
         }
+        case.county = texts.intern(county);
+        case.institution = texts.intern(institution);
     }
-    Ok(cases)
+    for (ci, county, institution) in graph_places {
+        let case = &mut cases[ci as usize];
+        case.county = county;
+        case.institution = institution;
+    }
+
+    let mut order: Vec<u32> = (0..n as u32)
+        .filter(|&ci| !cases[ci as usize].replaced)
+        .collect();
+    order.sort_unstable_by(|&a, &b| cases[a as usize].key.cmp(&cases[b as usize].key));
+    Grouped {
+        cases,
+        order,
+        claims,
+        seqs,
+        rules,
+        rule_names,
+        texts,
+        graph_cases,
+    }
 }
 
-/// Facts of `claim_ids`: from `known` (the flagged claims, loaded once) when there, else
-/// looked up.
-fn paid_of(
-    conn: &Connection,
-    known: &HashMap<String, ClaimFacts>,
-    claim_ids: &[String],
-) -> Result<Vec<ClaimFacts>, CaseError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id_number, amount_fen + living_amount_fen, county_code, institution_id
-         FROM claims WHERE claim_id = ?1",
-    )?;
-    let mut out = Vec::with_capacity(claim_ids.len());
-    for c in claim_ids {
-        if let Some(f) = known.get(c) {
-            out.push(f.clone());
-            continue;
+/// A text column read without a copy.
+fn text_at<'r>(r: &'r rusqlite::Row<'_>, k: usize) -> rusqlite::Result<&'r str> {
+    Ok(text_or_null_at(r, k)?.unwrap_or(""))
+}
+
+fn text_or_null_at<'r>(r: &'r rusqlite::Row<'_>, k: usize) -> rusqlite::Result<Option<&'r str>> {
+    r.get_ref(k)?.as_str_or_null().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(k, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Claim facts read from the `claims` table for the claims a sweep's stored findings name.
+struct StoredClaims {
+    /// Claim ids in the order of their references (ascending).
+    ids: Vec<u32>,
+    names: Interner,
+    /// Per reference: id number, county code, institution id (ids into `texts`), paid.
+    id_number: Vec<u32>,
+    county: Vec<u32>,
+    institution: Vec<u32>,
+    paid: Vec<Fen>,
+    texts: Interner,
+}
+
+impl ClaimFacts for StoredClaims {
+    fn claim_id(&self, c: u32) -> &str {
+        self.names.resolve(self.ids[c as usize])
+    }
+    fn id_number(&self, c: u32) -> &str {
+        self.texts.resolve(self.id_number[c as usize])
+    }
+    fn paid(&self, c: u32) -> Fen {
+        self.paid[c as usize]
+    }
+    fn county_code(&self, c: u32) -> &str {
+        self.texts.resolve(self.county[c as usize])
+    }
+    fn institution_id(&self, c: u32) -> &str {
+        self.texts.resolve(self.institution[c as usize])
+    }
+}
+
+/// A flag row with its claims as provisional references (ids in the name interner).
+struct StoredFlagRow {
+    seq: i64,
+    rule: u32,
+    subject_kind: u32,
+    subject: u32,
+    claims: std::ops::Range<usize>,
+    amount: Fen,
+    weight: f64,
+}
+
+/// What the database path loads: flag rows, graph findings and the facts of every claim they
+/// name, with claim references remapped to ascend with the claim id.
+struct StoredInput {
+    flags: Vec<StoredFlagRow>,
+    /// Flag rules, kinds and subjects.
+    labels: Interner,
+    flag_claims: Vec<u32>,
+    rings: Vec<RingInput>,
+    institutions: Vec<InstitutionInput>,
+    classes: Vec<(u32, (String, String))>,
+    facts: StoredClaims,
+}
+
+impl StoredInput {
+    fn input(&self) -> BuildInput<'_, StoredClaims> {
+        BuildInput {
+            facts: &self.facts,
+            flags: self
+                .flags
+                .iter()
+                .map(|f| FlagInput {
+                    seq: f.seq,
+                    rule: self.labels.resolve(f.rule),
+                    subject_kind: self.labels.resolve(f.subject_kind),
+                    subject: self.labels.resolve(f.subject),
+                    claims: &self.flag_claims[f.claims.clone()],
+                    amount: f.amount,
+                    weight: f.weight,
+                })
+                .collect(),
+            rings: &self.rings,
+            institutions: &self.institutions,
+            classes: self
+                .classes
+                .iter()
+                .map(|(k, v)| (self.labels.resolve(*k), v.clone()))
+                .collect(),
         }
-        out.push(
-            stmt.query_row([c], |r| claim_facts_row(r, 0))
-                .optional()?
-                .unwrap_or_default(),
-        );
-    }
-    Ok(out)
-}
-
-/// Adds a graph finding's claims to a case: its amount spread over them like a flag's.
-fn add_claims(case: &mut CaseBuild, claim_ids: &[String], facts: &[ClaimFacts], amount: Fen) {
-    let paid: Vec<Fen> = facts.iter().map(|f| f.paid).collect();
-    for (c, share) in claim_ids.iter().zip(spread(amount, &paid)) {
-        let e = case.claim_risk.entry(c.clone()).or_insert(0);
-        *e = (*e).max(share);
     }
 }
 
-/// Ring cases from the graph's `rings`/`ring_members`, and institution cases for the first
-/// `institution_top_n` institutions of its risk ranking (`institution_risk`), when the sweep
-/// stored them. A ring's subject is its smallest institution member (its smallest person when
-/// it has none), so the same ring found again with one more person is the same case.
-fn add_graph_cases(
+fn load_stored(
     conn: &Connection,
     sweep_id: i64,
-    cases: &mut BTreeMap<String, CaseBuild>,
-    known: &HashMap<String, ClaimFacts>,
     policy: &CasesPolicy,
-) -> Result<usize, CaseError> {
+) -> Result<StoredInput, CaseError> {
     use super::schema::table_exists;
-    let mut added = 0;
+    let mut names = Interner::new();
+    let mut labels = Interner::new();
+    let mut flags = Vec::new();
+    let mut flag_claims: Vec<u32> = Vec::new();
+    let mut empty: Vec<usize> = Vec::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT seq, rule, subject_kind, subject, claim_ids, amount_at_risk_fen, severity
+             FROM flags WHERE sweep_id = ?1 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([sweep_id])?;
+        while let Some(r) = rows.next()? {
+            let start = flag_claims.len();
+            for c in text_at(r, 4)?.split(';').map(str::trim) {
+                if !c.is_empty() {
+                    flag_claims.push(names.intern(c));
+                }
+            }
+            if flag_claims.len() == start {
+                empty.push(flags.len());
+            }
+            flags.push(StoredFlagRow {
+                seq: r.get(0)?,
+                rule: labels.intern(text_at(r, 1)?),
+                subject_kind: labels.intern(text_at(r, 2)?),
+                subject: labels.intern(text_at(r, 3)?),
+                claims: start..flag_claims.len(),
+                amount: r.get(5)?,
+                weight: severity_weight(policy, text_at(r, 6)?),
+            });
+        }
+    }
+    if !empty.is_empty() {
+        // A flag whose claim_ids column is empty may still list its claims in flag_claims.
+        let mut by_seq = conn.prepare(
+            "SELECT claim_id FROM flag_claims WHERE sweep_id = ?1 AND seq = ?2 ORDER BY claim_id",
+        )?;
+        let mut listed: Vec<u32> = Vec::new();
+        let mut moved: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+        for k in empty {
+            let start = listed.len();
+            let mut rows = by_seq.query(params![sweep_id, flags[k].seq])?;
+            while let Some(r) = rows.next()? {
+                listed.push(names.intern(text_at(r, 0)?));
+            }
+            moved.push((k, start..listed.len()));
+        }
+        let base = flag_claims.len();
+        flag_claims.extend(listed);
+        for (k, range) in moved {
+            flags[k].claims = base + range.start..base + range.end;
+        }
+    }
+
+    let mut rings_named: Vec<(RingInput, Vec<u32>)> = Vec::new();
     if table_exists(conn, "rings")? && table_exists(conn, "ring_members")? {
         let rings: Vec<(i64, String, Fen)> = {
             let mut stmt = conn.prepare(
@@ -398,46 +635,45 @@ fn add_graph_cases(
             let rows = stmt.query_map([sweep_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             rows.collect::<Result<_, _>>()?
         };
-        let mut members = conn.prepare_cached(
-            "SELECT kind, value FROM ring_members WHERE sweep_id = ?1 AND ring_id = ?2
-             ORDER BY kind, value",
-        )?;
+        // The smallest member of each kind, per ring.
+        let mut smallest: HashMap<(i64, String), String> = HashMap::new();
+        {
+            let mut stmt = conn.prepare(
+                "SELECT ring_id, kind, min(value) FROM ring_members
+                 WHERE sweep_id = ?1 AND kind IN ('institution', 'person', 'county')
+                 GROUP BY ring_id, kind",
+            )?;
+            let mut rows = stmt.query([sweep_id])?;
+            while let Some(r) = rows.next()? {
+                smallest.insert((r.get(0)?, r.get(1)?), r.get(2)?);
+            }
+        }
         for (ring_id, claim_ids, amount) in rings {
-            let members: Vec<(String, String)> = members
-                .query_map(params![sweep_id, ring_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
-            let smallest = |kind: &str| {
-                members
-                    .iter()
-                    .filter(|(k, _)| k == kind)
-                    .map(|(_, v)| v.clone())
-                    .min()
-            };
-            let subject = smallest("institution")
-                .or_else(|| smallest("person"))
+            let member = |kind: &str| smallest.get(&(ring_id, kind.to_string())).cloned();
+            let institution = member("institution");
+            let subject = institution
+                .clone()
+                .or_else(|| member("person"))
                 .unwrap_or_else(|| format!("ring{ring_id}"));
-            let claim_ids: Vec<String> = split_set(&claim_ids).into_iter().collect();
-            let facts = paid_of(conn, known, &claim_ids)?;
-            let key = case_key("ring", &subject, "network");
-            let case = cases.entry(key).or_insert_with(|| {
-                added += 1;
-                CaseBuild {
-                    subject_kind: "ring".into(),
-                    subject: subject.clone(),
-                    family: "network".into(),
-                    ..Default::default()
-                }
-            });
-            case.rules.insert("ring".into());
-            case.max_weight = case.max_weight.max(weight_of(policy, policy.ring_severity));
-            case.ring_ids.push(ring_id);
-            add_claims(case, &claim_ids, &facts, amount);
-            case.county_code = smallest("county")
-                .unwrap_or_else(|| mode(facts.iter().map(|f| f.county_code.as_str())));
-            case.institution_id = smallest("institution")
-                .unwrap_or_else(|| mode(facts.iter().map(|f| f.institution_id.as_str())));
+            let claims: Vec<u32> = split_set(&claim_ids)
+                .iter()
+                .map(|c| names.intern(c))
+                .collect();
+            rings_named.push((
+                RingInput {
+                    ring_id,
+                    subject,
+                    county: member("county"),
+                    institution,
+                    claims: Vec::new(),
+                    amount,
+                },
+                claims,
+            ));
         }
     }
+
+    let mut institutions_named: Vec<(InstitutionInput, Vec<u32>)> = Vec::new();
     if table_exists(conn, "institution_risk")? {
         let top: Vec<(i64, String, Fen, String)> = {
             let mut stmt = conn.prepare(
@@ -459,33 +695,264 @@ fn add_graph_cases(
             for term in evidence.as_array().into_iter().flatten() {
                 for c in term["claim_ids"].as_array().into_iter().flatten() {
                     if let Some(c) = c.as_str() {
-                        claim_ids.insert(c.to_string());
+                        claim_ids.insert(c);
                     }
                 }
             }
-            let claim_ids: Vec<String> = claim_ids.into_iter().collect();
-            let facts = paid_of(conn, known, &claim_ids)?;
-            let mut case = CaseBuild {
-                subject_kind: "institution".into(),
-                subject: inst.clone(),
-                family: "institution".into(),
-                max_weight: weight_of(policy, policy.institution_severity),
-                institution_id: inst.clone(),
-                institution_rank: Some(rank),
-                ..Default::default()
-            };
-            case.rules.insert("institution_risk".into());
-            add_claims(&mut case, &claim_ids, &facts, amount);
-            case.county_code = county
+            let claims: Vec<u32> = claim_ids.iter().map(|c| names.intern(c)).collect();
+            let county = county
                 .query_row([&inst], |r| r.get::<_, String>(0))
                 .optional()?
-                .filter(|c| !c.is_empty())
-                .unwrap_or_else(|| mode(facts.iter().map(|f| f.county_code.as_str())));
-            cases.insert(case.key(), case);
-            added += 1;
+                .filter(|c| !c.is_empty());
+            institutions_named.push((
+                InstitutionInput {
+                    rank,
+                    institution: inst,
+                    amount,
+                    claims: Vec::new(),
+                    county,
+                },
+                claims,
+            ));
         }
     }
-    Ok(added)
+
+    // References ascend with the claim id.
+    let mut ids: Vec<u32> = (0..names.len() as u32).collect();
+    ids.sort_unstable_by(|&a, &b| names.resolve(a).cmp(names.resolve(b)));
+    let mut reference = vec![0u32; ids.len()];
+    for (k, &id) in ids.iter().enumerate() {
+        reference[id as usize] = k as u32;
+    }
+    for c in &mut flag_claims {
+        *c = reference[*c as usize];
+    }
+    let remap = |list: Vec<u32>| -> Vec<u32> {
+        let mut out: Vec<u32> = list.into_iter().map(|c| reference[c as usize]).collect();
+        out.sort_unstable();
+        out
+    };
+    let rings = rings_named
+        .into_iter()
+        .map(|(mut r, claims)| {
+            r.claims = remap(claims);
+            r
+        })
+        .collect();
+    let institutions = institutions_named
+        .into_iter()
+        .map(|(mut i, claims)| {
+            i.claims = remap(claims);
+            i
+        })
+        .collect();
+
+    // Facts of every named claim, looked up in claim id order (neighbouring index pages). A
+    // claim that is not in the ledger still counts, with no amount of its own.
+    let mut texts = Interner::new();
+    let n = ids.len();
+    let (mut id_number, mut county, mut institution, mut paid) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    {
+        let mut stmt = conn.prepare(
+            "SELECT id_number, amount_fen + living_amount_fen, county_code, institution_id
+             FROM claims WHERE claim_id = ?1",
+        )?;
+        for &id in &ids {
+            let mut rows = stmt.query([names.resolve(id)])?;
+            match rows.next()? {
+                Some(r) => {
+                    id_number.push(texts.intern(text_at(r, 0)?));
+                    paid.push(r.get(1)?);
+                    county.push(texts.intern(text_at(r, 2)?));
+                    institution.push(texts.intern(text_at(r, 3)?));
+                }
+                None => {
+                    id_number.push(0);
+                    paid.push(0);
+                    county.push(0);
+                    institution.push(0);
+                }
+            }
+        }
+    }
+
+    let mut classes = Vec::new();
+    {
+        let mut class_stmt = conn.prepare_cached(
+            "SELECT county_code, institution_id FROM classes WHERE class_id = ?1",
+        )?;
+        let project = labels.get("project");
+        let mut seen = BTreeSet::new();
+        for f in flags.iter().filter(|f| Some(f.subject_kind) == project) {
+            if !seen.insert(f.subject) {
+                continue;
+            }
+            if let Some(row) = class_stmt
+                .query_row([labels.resolve(f.subject)], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()?
+            {
+                classes.push((f.subject, row));
+            }
+        }
+    }
+
+    Ok(StoredInput {
+        flags,
+        labels,
+        flag_claims,
+        rings,
+        institutions,
+        classes,
+        facts: StoredClaims {
+            ids,
+            names,
+            id_number,
+            county,
+            institution,
+            paid,
+            texts,
+        },
+    })
+}
+
+/// Claim facts straight from the sweep's snapshot: references are snapshot claim indices,
+/// which ascend with the claim id.
+struct SnapshotFacts<'s>(&'s Snapshot);
+
+impl ClaimFacts for SnapshotFacts<'_> {
+    fn claim_id(&self, c: u32) -> &str {
+        self.0.claim_id(c as usize)
+    }
+    fn id_number(&self, c: u32) -> &str {
+        self.0.ids.resolve(self.0.claims[c as usize].person)
+    }
+    fn paid(&self, c: u32) -> Fen {
+        let claim = &self.0.claims[c as usize];
+        claim.amount + claim.living_amount
+    }
+    fn county_code(&self, c: u32) -> &str {
+        self.0.counties.resolve(self.0.claims[c as usize].county)
+    }
+    fn institution_id(&self, c: u32) -> &str {
+        self.0.orgs.resolve(self.0.claims[c as usize].institution)
+    }
+}
+
+/// The build input of a sweep still in memory: its snapshot, flags (seq = position) and
+/// graph findings (reduced by [`memory_graph`]).
+fn memory_input<'a>(
+    facts: &'a SnapshotFacts<'a>,
+    flags: &'a [Flag],
+    graph: &'a (Vec<RingInput>, Vec<InstitutionInput>),
+    policy: &CasesPolicy,
+) -> BuildInput<'a, SnapshotFacts<'a>> {
+    let snap = facts.0;
+    let mut classes = HashMap::new();
+    for f in flags.iter().filter(|f| f.subject_kind == "project") {
+        if classes.contains_key(f.subject.as_str()) {
+            continue;
+        }
+        let class = snap
+            .class_keys
+            .get(&f.subject)
+            .and_then(|key| snap.class(key));
+        if let Some(class) = class {
+            classes.insert(
+                f.subject.as_str(),
+                (
+                    snap.counties.resolve(class.county).to_string(),
+                    snap.orgs.resolve(class.institution).to_string(),
+                ),
+            );
+        }
+    }
+    BuildInput {
+        facts,
+        flags: flags
+            .iter()
+            .enumerate()
+            .map(|(seq, f)| FlagInput {
+                seq: seq as i64,
+                rule: f.rule,
+                subject_kind: f.subject_kind,
+                subject: &f.subject,
+                claims: &f.claims,
+                amount: f.amount_at_risk,
+                weight: weight_of(policy, f.severity),
+            })
+            .collect(),
+        rings: &graph.0,
+        institutions: &graph.1,
+        classes,
+    }
+}
+
+/// Rings and top institutions of the graph's findings, reduced as the graph stage stores
+/// them (`ring_members`, `institution_risk.evidence_json`) and this module reads them back.
+fn memory_graph(
+    snap: &Snapshot,
+    findings: &GraphFindings,
+    policy: &CasesPolicy,
+) -> (Vec<RingInput>, Vec<InstitutionInput>) {
+    let rings = findings
+        .rings
+        .iter()
+        .map(|r| {
+            let institution = r.institutions.iter().min().cloned();
+            RingInput {
+                ring_id: r.id as i64,
+                subject: institution
+                    .clone()
+                    .or_else(|| r.persons.iter().min().cloned())
+                    .unwrap_or_else(|| format!("ring{}", r.id)),
+                county: r.counties.iter().min().cloned(),
+                institution,
+                claims: {
+                    let mut claims = r.claims.clone();
+                    claims.sort_unstable();
+                    claims.dedup();
+                    claims
+                },
+                amount: r.amount,
+            }
+        })
+        .collect();
+    let institutions = findings
+        .institution_risk
+        .iter()
+        .filter(|r| r.rank <= policy.institution_top_n)
+        .map(|r| {
+            let mut claims: Vec<u32> = r
+                .evidence
+                .iter()
+                .flat_map(|e| e.claims.iter().copied())
+                .collect();
+            claims.sort_unstable();
+            claims.dedup();
+            let county = snap
+                .orgs
+                .get(&r.code)
+                .and_then(|org| snap.institution(org))
+                .map(|i| snap.counties.resolve(i.county))
+                .filter(|c| !c.is_empty())
+                .map(String::from);
+            InstitutionInput {
+                rank: r.rank as i64,
+                institution: r.code.clone(),
+                amount: r.amount_at_risk,
+                claims,
+                county,
+            }
+        })
+        .collect();
+    (rings, institutions)
 }
 
 /// What changed in a case's evidence since the last sweep that found it.
@@ -604,17 +1071,6 @@ pub fn delta(
     }
 }
 
-fn join(set: &BTreeSet<String>) -> String {
-    let mut out = String::with_capacity(set.iter().map(|x| x.len() + 1).sum());
-    for (k, x) in set.iter().enumerate() {
-        if k > 0 {
-            out.push(';');
-        }
-        out.push_str(x);
-    }
-    out
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn append_history(
     conn: &Connection,
@@ -661,12 +1117,50 @@ pub fn cases_policy(policies: &PolicySet) -> CasesPolicy {
 /// Groups the flags (and graph findings) of `sweep_id` into cases, compares them with the
 /// previous sweep whose cases were built, and records new / persisting / reopened / resolved,
 /// all in one transaction. Calling it again for a sweep already built returns the stored
-/// summary.
+/// summary. Reads the sweep's flags and findings back from the database (the rebuild path).
 pub fn build_for_sweep_with(
     conn: &mut Connection,
     sweep_id: i64,
     policy: &CasesPolicy,
 ) -> Result<CaseSummary, CaseError> {
+    if let Some(summary) = check_sweep(conn, sweep_id)? {
+        return Ok(summary);
+    }
+    // Grouping only reads the sweep's own rows, which never change once stored: it runs
+    // before the write lock is taken, so reviewers wait only for the writes.
+    let stored = load_stored(conn, sweep_id, policy)?;
+    let input = stored.input();
+    let grouped = group(&input, policy);
+    let flags = input.flags.len();
+    drop(input);
+    write_cases(conn, sweep_id, policy, &stored.facts, &grouped, flags)
+}
+
+/// [`build_for_sweep_with`] from the sweep still in memory: its snapshot, its flags (in the
+/// order they were saved, `seq` = position) and its graph findings, as `claimsweep sweep` has
+/// them after saving both. Gives the same rows as the database path without reading the
+/// flags, findings and claims back.
+pub fn build_for_sweep_in_memory(
+    conn: &mut Connection,
+    sweep_id: i64,
+    policy: &CasesPolicy,
+    snap: &Snapshot,
+    flags: &[Flag],
+    findings: &GraphFindings,
+) -> Result<CaseSummary, CaseError> {
+    if let Some(summary) = check_sweep(conn, sweep_id)? {
+        return Ok(summary);
+    }
+    let facts = SnapshotFacts(snap);
+    let graph = memory_graph(snap, findings, policy);
+    let input = memory_input(&facts, flags, &graph, policy);
+    let grouped = group(&input, policy);
+    drop(input);
+    write_cases(conn, sweep_id, policy, &facts, &grouped, flags.len())
+}
+
+/// Schema present, sweep known; the stored summary when the sweep's cases are already built.
+fn check_sweep(conn: &Connection, sweep_id: i64) -> Result<Option<CaseSummary>, CaseError> {
     super::schema::ensure_schema(conn)?;
     conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
     let exists: Option<i64> = conn
@@ -679,20 +1173,11 @@ pub fn build_for_sweep_with(
     if exists.is_none() {
         return Err(CaseError::NoSweep(sweep_id));
     }
-    // Grouping only reads the sweep's own rows, which never change once stored: it runs
-    // before the write lock is taken, so reviewers wait only for the writes.
-    let flags = load_flags(conn, sweep_id)?;
-    let facts = load_claim_facts(conn, sweep_id, &flags)?;
-    let mut cases = group(conn, &flags, &facts, policy)?;
-    let mut summary = CaseSummary {
-        sweep_id,
-        flags: flags.len(),
-        ..Default::default()
-    };
-    summary.graph_cases = add_graph_cases(conn, sweep_id, &mut cases, &facts, policy)?;
+    stored_summary(conn, sweep_id)
+}
 
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if let Some(json) = tx
+fn stored_summary(conn: &Connection, sweep_id: i64) -> Result<Option<CaseSummary>, CaseError> {
+    match conn
         .query_row(
             "SELECT summary_json FROM case_builds WHERE sweep_id = ?1",
             [sweep_id],
@@ -700,8 +1185,393 @@ pub fn build_for_sweep_with(
         )
         .optional()?
     {
-        return serde_json::from_str(&json)
-            .map_err(|e| CaseError::Malformed(format!("case_builds.summary_json: {e}")));
+        Some(json) => serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| CaseError::Malformed(format!("case_builds.summary_json: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// A stored case found again, with what the last sweep that found it recorded.
+struct Existing {
+    case_id: i64,
+    status: Status,
+    last_sweep: i64,
+    old_amount: Option<Fen>,
+    /// The stored fingerprint equals this sweep's.
+    same_evidence: bool,
+    /// Claim ids and rules of the last sweep, kept only when the evidence changed.
+    old_evidence: Option<Box<(String, String)>>,
+}
+
+/// Sorted, `;`-joined.
+fn join_iter<'s>(items: impl Iterator<Item = &'s str>) -> String {
+    let mut out = String::new();
+    for (k, x) in items.enumerate() {
+        if k > 0 {
+            out.push(';');
+        }
+        out.push_str(x);
+    }
+    out
+}
+
+fn hash_hex(h: Sha256) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in h.finalize() {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out
+}
+
+/// [`evidence_hash`] of sorted, unique claim ids and rules.
+fn evidence_hash_sorted<'s>(
+    claims: impl Iterator<Item = &'s str>,
+    rules: impl Iterator<Item = &'s str>,
+) -> String {
+    let mut h = Sha256::new();
+    for c in claims {
+        h.update(c.as_bytes());
+        h.update([0u8]);
+    }
+    h.update([1u8]);
+    for r in rules {
+        h.update(r.as_bytes());
+        h.update([0u8]);
+    }
+    hash_hex(h)
+}
+
+/// Rows of one table waiting for a multi-row insert.
+struct RowBuffer {
+    /// `INSERT INTO table (columns)`.
+    head: &'static str,
+    /// One row's `(?, …)`.
+    row: &'static str,
+    columns: usize,
+}
+
+/// Rows per multi-row insert: large enough to pay the statement overhead once per batch,
+/// small enough to stay under SQLite's parameter limit.
+const BATCH_ROWS: usize = 256;
+
+impl RowBuffer {
+    fn insert(&self, conn: &Connection, params: &[&dyn ToSql]) -> Result<(), CaseError> {
+        debug_assert_eq!(params.len() % self.columns, 0);
+        for chunk in params.chunks(self.columns * BATCH_ROWS) {
+            let rows = chunk.len() / self.columns;
+            let mut sql = String::with_capacity(self.head.len() + 8 + rows * (self.row.len() + 1));
+            sql.push_str(self.head);
+            sql.push_str(" VALUES ");
+            for k in 0..rows {
+                if k > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(self.row);
+            }
+            conn.prepare_cached(&sql)?
+                .execute(rusqlite::params_from_iter(chunk.iter()))?;
+        }
+        Ok(())
+    }
+}
+
+const CASES_ROWS: RowBuffer = RowBuffer {
+    head: "INSERT INTO cases (case_id, case_key, subject_kind, subject, rule_family, county_code,
+       institution_id, status, first_sweep_id, last_sweep_id, created_at, updated_at, score,
+       amount_at_risk_fen, claims, rules, claim_hash)",
+    row: "(?,?,?,?,?,?,?,'open',?,?,?,?,?,?,?,?,?)",
+    columns: 16,
+};
+const SWEEP_ROWS: RowBuffer = RowBuffer {
+    head: "INSERT INTO case_sweeps (case_id, sweep_id, change, score, amount_at_risk_fen, claims,
+       claim_hash, rules, claim_ids, detail_json)",
+    row: "(?,?,?,?,?,?,?,?,?,?)",
+    columns: 10,
+};
+const FLAG_ROWS: RowBuffer = RowBuffer {
+    head: "INSERT OR IGNORE INTO case_flags (case_id, sweep_id, seq)",
+    row: "(?,?,?)",
+    columns: 3,
+};
+const HISTORY_ROWS: RowBuffer = RowBuffer {
+    head: "INSERT INTO case_history (case_id, at, actor, action, from_status, to_status, note,
+       sweep_id)",
+    row: "(?,?,?,?,?,?,?,?)",
+    columns: 8,
+};
+
+struct NewCaseRow {
+    case_id: i64,
+    case: u32,
+    score: f64,
+    amount: Fen,
+    claims: i64,
+    rules: String,
+    hash: String,
+}
+
+struct UpdateRow {
+    case_id: i64,
+    case: u32,
+    status: &'static str,
+    score: f64,
+    amount: Fen,
+    claims: i64,
+    rules: String,
+    hash: String,
+}
+
+struct SweepRow {
+    case_id: i64,
+    change: &'static str,
+    score: f64,
+    amount: Fen,
+    claims: i64,
+    hash: String,
+    rules: String,
+    claim_ids: String,
+    detail: String,
+}
+
+struct HistoryRow {
+    case_id: i64,
+    action: &'static str,
+    from: Option<&'static str>,
+    to: Option<&'static str>,
+    note: String,
+}
+
+/// Rows of a run of cases, written table by table; each table gets its rows in case key
+/// order, as one case at a time would write them.
+#[derive(Default)]
+struct PendingRows {
+    new_cases: Vec<NewCaseRow>,
+    updates: Vec<UpdateRow>,
+    sweeps: Vec<SweepRow>,
+    flags: Vec<(i64, i64)>,
+    history: Vec<HistoryRow>,
+}
+
+/// Cases per write run: bounds the rows held in memory.
+const CASES_PER_RUN: usize = 4096;
+
+impl PendingRows {
+    fn history(
+        &mut self,
+        case_id: i64,
+        action: &'static str,
+        from: Status,
+        to: Status,
+        note: String,
+    ) {
+        self.history.push(HistoryRow {
+            case_id,
+            action,
+            from: Some(from.code()),
+            to: Some(to.code()),
+            note,
+        });
+    }
+
+    fn flush(
+        &mut self,
+        tx: &Connection,
+        grouped: &Grouped,
+        sweep_id: i64,
+        now: &str,
+    ) -> Result<(), CaseError> {
+        let mut params: Vec<&dyn ToSql> = Vec::new();
+        let texts: Vec<[&str; 3]> = self
+            .new_cases
+            .iter()
+            .map(|r| {
+                let case = &grouped.cases[r.case as usize];
+                [
+                    case.subject(),
+                    grouped.texts.resolve(case.county),
+                    grouped.texts.resolve(case.institution),
+                ]
+            })
+            .collect();
+        for (r, [subject, county, institution]) in self.new_cases.iter().zip(&texts) {
+            let case = &grouped.cases[r.case as usize];
+            params.extend_from_slice(&[
+                &r.case_id,
+                &case.key,
+                &case.subject_kind,
+                subject,
+                &case.family,
+                county,
+                institution,
+                &sweep_id,
+                &sweep_id,
+                &now,
+                &now,
+                &r.score,
+                &r.amount,
+                &r.claims,
+                &r.rules,
+                &r.hash,
+            ]);
+        }
+        CASES_ROWS.insert(tx, &params)?;
+        if !self.updates.is_empty() {
+            let mut update = tx.prepare_cached(
+                "UPDATE cases SET status = ?2, last_sweep_id = ?3, county_code = ?4,
+                   institution_id = ?5, updated_at = ?6, score = ?7, amount_at_risk_fen = ?8,
+                   claims = ?9, rules = ?10, claim_hash = ?11 WHERE case_id = ?1",
+            )?;
+            for r in &self.updates {
+                let case = &grouped.cases[r.case as usize];
+                update.execute(params![
+                    r.case_id,
+                    r.status,
+                    sweep_id,
+                    grouped.texts.resolve(case.county),
+                    grouped.texts.resolve(case.institution),
+                    now,
+                    r.score,
+                    r.amount,
+                    r.claims,
+                    r.rules,
+                    r.hash
+                ])?;
+            }
+        }
+        params.clear();
+        for r in &self.sweeps {
+            params.extend_from_slice(&[
+                &r.case_id,
+                &sweep_id,
+                &r.change,
+                &r.score,
+                &r.amount,
+                &r.claims,
+                &r.hash,
+                &r.rules,
+                &r.claim_ids,
+                &r.detail,
+            ]);
+        }
+        SWEEP_ROWS.insert(tx, &params)?;
+        params.clear();
+        for (case_id, seq) in &self.flags {
+            params.extend_from_slice(&[case_id, &sweep_id, seq]);
+        }
+        FLAG_ROWS.insert(tx, &params)?;
+        params.clear();
+        for r in &self.history {
+            params.extend_from_slice(&[
+                &r.case_id,
+                &now,
+                &SYSTEM_ACTOR,
+                &r.action,
+                &r.from,
+                &r.to,
+                &r.note,
+                &sweep_id,
+            ]);
+        }
+        HISTORY_ROWS.insert(tx, &params)?;
+        drop(params);
+        self.new_cases.clear();
+        self.updates.clear();
+        self.sweeps.clear();
+        self.flags.clear();
+        self.history.clear();
+        Ok(())
+    }
+}
+
+/// Stored cases in key order with the evidence of the last sweep that found each, matched to
+/// this sweep's cases (`order`): one ordered scan of the `case_key` index.
+fn match_existing<F: ClaimFacts>(
+    tx: &Connection,
+    grouped: &Grouped,
+    facts: &F,
+) -> Result<Vec<Option<Existing>>, CaseError> {
+    let mut matched: Vec<Option<Existing>> = Vec::new();
+    matched.resize_with(grouped.order.len(), || None);
+    let mut stmt = tx.prepare(
+        "SELECT c.case_key, c.case_id, c.status, c.last_sweep_id, s.claim_ids, s.rules,
+                s.amount_at_risk_fen, s.claim_hash
+         FROM cases c LEFT JOIN case_sweeps s
+           ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id
+         ORDER BY c.case_key",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut next = 0;
+    while let Some(r) = rows.next()? {
+        let key = text_at(r, 0)?;
+        while next < grouped.order.len()
+            && grouped.cases[grouped.order[next] as usize].key.as_str() < key
+        {
+            next += 1;
+        }
+        if next == grouped.order.len() {
+            break;
+        }
+        let case = &grouped.cases[grouped.order[next] as usize];
+        if case.key != key {
+            continue;
+        }
+        let case_id: i64 = r.get(1)?;
+        let status = text_at(r, 2)?;
+        let status = Status::parse(status)
+            .ok_or_else(|| CaseError::Malformed(format!("case {case_id}: status {status}")))?;
+        let old_hash: Option<&str> = text_or_null_at(r, 7)?;
+        let same_evidence = match old_hash {
+            Some(old) => {
+                old == evidence_hash_sorted(
+                    grouped.claims_of(case).iter().map(|x| facts.claim_id(x.1)),
+                    grouped.rules_of(case),
+                )
+            }
+            None => false,
+        };
+        let old_evidence = if same_evidence {
+            None
+        } else {
+            let text = |k| -> rusqlite::Result<String> {
+                Ok(text_or_null_at(r, k)?.unwrap_or("").to_string())
+            };
+            Some(Box::new((text(4)?, text(5)?)))
+        };
+        matched[next] = Some(Existing {
+            case_id,
+            status,
+            last_sweep: r.get(3)?,
+            old_amount: r.get(6)?,
+            same_evidence,
+            old_evidence,
+        });
+        next += 1;
+    }
+    Ok(matched)
+}
+
+/// Compares the grouped cases with the stored ones and writes `cases`, `case_sweeps`,
+/// `case_flags`, `case_history` and `case_builds` in one transaction.
+fn write_cases<F: ClaimFacts>(
+    conn: &mut Connection,
+    sweep_id: i64,
+    policy: &CasesPolicy,
+    facts: &F,
+    grouped: &Grouped,
+    flags: usize,
+) -> Result<CaseSummary, CaseError> {
+    let mut summary = CaseSummary {
+        sweep_id,
+        flags,
+        graph_cases: grouped.graph_cases,
+        ..Default::default()
+    };
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(stored) = stored_summary(&tx, sweep_id)? {
+        return Ok(stored);
     }
     let prev_sweep: Option<i64> = tx.query_row(
         "SELECT max(sweep_id) FROM case_builds WHERE sweep_id < ?1",
@@ -709,121 +1579,86 @@ pub fn build_for_sweep_with(
         |r| r.get(0),
     )?;
     let now = now_timestamp();
-    // Every stored case with the evidence of the last sweep that found it, in one query.
-    type Existing = (
-        i64,
-        String,
-        i64,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-    );
-    let mut existing_by_key: HashMap<String, Existing> = HashMap::new();
-    {
-        let mut stmt = tx.prepare(
-            "SELECT c.case_key, c.case_id, c.status, c.last_sweep_id, s.claim_ids, s.rules,
-                    s.amount_at_risk_fen, s.claim_hash
-             FROM cases c LEFT JOIN case_sweeps s
-               ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            existing_by_key.insert(
-                r.get(0)?,
-                (
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ),
-            );
-        }
-    }
-    for (key, case) in &cases {
-        let rules_joined = join(&case.rules);
-        let claims = case.claim_set();
-        let amount = case.amount();
-        let hash = evidence_hash(&claims, &case.rules);
-        let case_score = score(policy, case.max_weight, case.rules.len(), amount);
-        let existing = existing_by_key.remove(key.as_str());
-        let (case_id, change, status, detail) = match existing {
+    let mut existing = match_existing(&tx, grouped, facts)?;
+    // New cases get the row ids SQLite would give them one insert at a time.
+    let mut next_case_id: i64 =
+        tx.query_row("SELECT coalesce(max(case_id), 0) FROM cases", [], |r| {
+            r.get::<_, i64>(0)
+        })? + 1;
+    let mut pending = PendingRows::default();
+    for (position, &ci) in grouped.order.iter().enumerate() {
+        let case = &grouped.cases[ci as usize];
+        let claims = grouped.claims_of(case);
+        let claim_ids = || claims.iter().map(|x| facts.claim_id(x.1));
+        let rules_joined = join_iter(grouped.rules_of(case));
+        let rule_count = case.rules.len();
+        let amount: Fen = claims.iter().map(|x| x.2).sum();
+        let hash = evidence_hash_sorted(claim_ids(), grouped.rules_of(case));
+        let case_score = score(policy, case.max_weight, rule_count, amount);
+        let (case_id, change, detail) = match existing[position].take() {
             None => {
-                tx.prepare_cached(
-                    "INSERT INTO cases (case_key, subject_kind, subject, rule_family, county_code,
-                       institution_id, status, first_sweep_id, last_sweep_id, created_at, updated_at,
-                       score, amount_at_risk_fen, claims, rules, claim_hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13)",
-                )?
-                .execute(params![
-                    key,
-                    case.subject_kind,
-                    case.subject,
-                    case.family,
-                    case.county_code,
-                    case.institution_id,
-                    sweep_id,
-                    now,
-                    case_score,
-                    amount,
-                    claims.len() as i64,
-                    rules_joined,
-                    hash
-                ])?;
-                let case_id = tx.last_insert_rowid();
-                let note = format!(
-                    "新发现：{} 笔申领，涉及金额 {} 元 / found: {} claims, {} yuan",
-                    claims.len(),
-                    fen_to_yuan(amount),
-                    claims.len(),
-                    fen_to_yuan(amount)
-                );
-                append_history(
-                    &tx,
+                let case_id = next_case_id;
+                next_case_id += 1;
+                pending.history.push(HistoryRow {
                     case_id,
-                    &now,
-                    SYSTEM_ACTOR,
-                    "created",
-                    None,
-                    Some(Status::Open),
-                    &note,
-                    Some(sweep_id),
-                )?;
-                summary.new += 1;
-                (case_id, Change::New, Status::Open, serde_json::json!({}))
-            }
-            Some((case_id, status, last_sweep, old_claims, old_rules, old_amount, old_hash)) => {
-                let status = Status::parse(&status).ok_or_else(|| {
-                    CaseError::Malformed(format!("case {case_id}: status {status}"))
-                })?;
-                let d = delta(
-                    &split_set(old_claims.as_deref().unwrap_or("")),
-                    &split_set(old_rules.as_deref().unwrap_or("")),
-                    old_amount.unwrap_or(0),
-                    &claims,
-                    &case.rules,
+                    action: "created",
+                    from: None,
+                    to: Some(Status::Open.code()),
+                    note: format!(
+                        "新发现：{} 笔申领，涉及金额 {} 元 / found: {} claims, {} yuan",
+                        claims.len(),
+                        fen_to_yuan(amount),
+                        claims.len(),
+                        fen_to_yuan(amount)
+                    ),
+                });
+                pending.new_cases.push(NewCaseRow {
+                    case_id,
+                    case: ci,
+                    score: case_score,
                     amount,
-                );
-                let same_evidence = old_hash.as_deref() == Some(hash.as_str());
+                    claims: claims.len() as i64,
+                    rules: rules_joined.clone(),
+                    hash: hash.clone(),
+                });
+                summary.new += 1;
+                (case_id, Change::New, serde_json::json!({}))
+            }
+            Some(old) => {
+                let case_id = old.case_id;
+                let status = old.status;
+                let d = match &old.old_evidence {
+                    // Same fingerprint: the same claims and rules; only the money may move.
+                    None => EvidenceDelta {
+                        amount_delta_fen: amount - old.old_amount.unwrap_or(0),
+                        ..Default::default()
+                    },
+                    Some(evidence) => {
+                        let new_claims: BTreeSet<String> = claim_ids().map(String::from).collect();
+                        let new_rules: BTreeSet<String> =
+                            grouped.rules_of(case).map(String::from).collect();
+                        delta(
+                            &split_set(&evidence.0),
+                            &split_set(&evidence.1),
+                            old.old_amount.unwrap_or(0),
+                            &new_claims,
+                            &new_rules,
+                            amount,
+                        )
+                    }
+                };
+                let last_sweep = old.last_sweep;
                 let reappeared = Some(last_sweep) != prev_sweep;
                 if reappeared {
-                    let note = format!(
-                        "在第 {last_sweep} 次筛查后消失，本次再次发现 / gone after sweep {last_sweep}, found again"
-                    );
-                    append_history(
-                        &tx,
+                    pending.history(
                         case_id,
-                        &now,
-                        SYSTEM_ACTOR,
                         "reappeared",
-                        Some(status),
-                        Some(status),
-                        &note,
-                        Some(sweep_id),
-                    )?;
+                        status,
+                        status,
+                        format!(
+                            "在第 {last_sweep} 次筛查后消失，本次再次发现 / gone after sweep {last_sweep}, found again"
+                        ),
+                    );
                 }
                 let mut change = Change::Persisting;
                 let mut new_status = status;
@@ -833,20 +1668,10 @@ pub fn build_for_sweep_with(
                         change = Change::Reopened;
                         let note = format!("有新证据，重新打开：{}", d.describe_zh())
                             + &format!(" / reopened on new evidence: {}", d.describe_en());
-                        append_history(
-                            &tx,
-                            case_id,
-                            &now,
-                            SYSTEM_ACTOR,
-                            "reopen",
-                            Some(status),
-                            Some(new_status),
-                            &note,
-                            Some(sweep_id),
-                        )?;
+                        pending.history(case_id, "reopen", status, new_status, note);
                         summary.reopened += 1;
                     } else {
-                        let why = if same_evidence {
+                        let why = if old.same_evidence {
                             "证据未变，保持已排除 / evidence unchanged, stays dismissed".to_string()
                         } else {
                             format!(
@@ -855,17 +1680,7 @@ pub fn build_for_sweep_with(
                                 d.describe_en()
                             )
                         };
-                        append_history(
-                            &tx,
-                            case_id,
-                            &now,
-                            SYSTEM_ACTOR,
-                            "keep_dismissed",
-                            Some(status),
-                            Some(status),
-                            &why,
-                            Some(sweep_id),
-                        )?;
+                        pending.history(case_id, "keep_dismissed", status, status, why);
                         summary.kept_dismissed += 1;
                     }
                 } else if !d.is_empty() && status != Status::Open {
@@ -875,39 +1690,21 @@ pub fn build_for_sweep_with(
                         d.describe_zh(),
                         d.describe_en()
                     );
-                    append_history(
-                        &tx,
-                        case_id,
-                        &now,
-                        SYSTEM_ACTOR,
-                        "evidence_changed",
-                        Some(status),
-                        Some(status),
-                        &note,
-                        Some(sweep_id),
-                    )?;
+                    pending.history(case_id, "evidence_changed", status, status, note);
                 }
                 if change == Change::Persisting {
                     summary.persisting += 1;
                 }
-                tx.prepare_cached(
-                    "UPDATE cases SET status = ?2, last_sweep_id = ?3, county_code = ?4,
-                       institution_id = ?5, updated_at = ?6, score = ?7, amount_at_risk_fen = ?8,
-                       claims = ?9, rules = ?10, claim_hash = ?11 WHERE case_id = ?1",
-                )?
-                .execute(params![
+                pending.updates.push(UpdateRow {
                     case_id,
-                    new_status.code(),
-                    sweep_id,
-                    case.county_code,
-                    case.institution_id,
-                    now,
-                    case_score,
+                    case: ci,
+                    status: new_status.code(),
+                    score: case_score,
                     amount,
-                    claims.len() as i64,
-                    rules_joined,
-                    hash
-                ])?;
+                    claims: claims.len() as i64,
+                    rules: rules_joined.clone(),
+                    hash: hash.clone(),
+                });
                 let detail = serde_json::json!({
                     "added_claims": d.added_claims,
                     "removed_claims": d.removed_claims,
@@ -919,10 +1716,9 @@ pub fn build_for_sweep_with(
                     "reason_zh": d.describe_zh(),
                     "reason_en": d.describe_en(),
                 });
-                (case_id, change, new_status, detail)
+                (case_id, change, detail)
             }
         };
-        let _ = status;
         let mut detail = detail;
         if !case.ring_ids.is_empty() {
             detail["ring_ids"] = serde_json::json!(case.ring_ids);
@@ -930,32 +1726,30 @@ pub fn build_for_sweep_with(
         if let Some(rank) = case.institution_rank {
             detail["institution_rank"] = serde_json::json!(rank);
         }
-        tx.prepare_cached(
-            "INSERT INTO case_sweeps (case_id, sweep_id, change, score, amount_at_risk_fen, claims,
-               claim_hash, rules, claim_ids, detail_json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?
-        .execute(params![
+        pending.sweeps.push(SweepRow {
             case_id,
-            sweep_id,
-            change.code(),
-            case_score,
+            change: change.code(),
+            score: case_score,
             amount,
-            claims.len() as i64,
+            claims: claims.len() as i64,
             hash,
-            rules_joined,
-            join(&claims),
-            detail.to_string()
-        ])?;
-        let mut ins = tx.prepare_cached(
-            "INSERT OR IGNORE INTO case_flags (case_id, sweep_id, seq) VALUES (?1, ?2, ?3)",
-        )?;
-        for seq in &case.seqs {
-            ins.execute(params![case_id, sweep_id, seq])?;
-        }
+            rules: rules_joined,
+            claim_ids: join_iter(claim_ids()),
+            detail: detail.to_string(),
+        });
+        pending.flags.extend(
+            grouped.seqs[case.seqs.clone()]
+                .iter()
+                .map(|&(_, seq)| (case_id, seq)),
+        );
         summary.cases += 1;
         summary.amount_at_risk_fen += amount;
+        if (position + 1) % CASES_PER_RUN == 0 {
+            pending.flush(&tx, grouped, sweep_id, &now)?;
+        }
     }
+    pending.flush(&tx, grouped, sweep_id, &now)?;
+    drop(existing);
 
     // Found in the previous sweep, not in this one: resolved in this sweep. The decision
     // taken on the case stays as it was.
@@ -971,30 +1765,32 @@ pub fn build_for_sweep_with(
         for (case_id, status, last_amount) in gone {
             let status = Status::parse(&status)
                 .ok_or_else(|| CaseError::Malformed(format!("case {case_id}: status {status}")))?;
-            tx.prepare_cached(
-                "INSERT INTO case_sweeps (case_id, sweep_id, change, score, amount_at_risk_fen,
-                   claims, claim_hash, rules, claim_ids, detail_json)
-                 VALUES (?1, ?2, 'resolved', 0, 0, 0, '', '', '', ?3)",
-            )?
-            .execute(params![
+            pending.sweeps.push(SweepRow {
                 case_id,
-                sweep_id,
-                serde_json::json!({ "last_sweep_id": prev, "last_amount_fen": last_amount })
-                    .to_string()
-            ])?;
-            append_history(
-                &tx,
+                change: Change::Resolved.code(),
+                score: 0.0,
+                amount: 0,
+                claims: 0,
+                hash: String::new(),
+                rules: String::new(),
+                claim_ids: String::new(),
+                detail:
+                    serde_json::json!({ "last_sweep_id": prev, "last_amount_fen": last_amount })
+                        .to_string(),
+            });
+            pending.history(
                 case_id,
-                &now,
-                SYSTEM_ACTOR,
                 "resolved",
-                Some(status),
-                Some(status),
-                "本次筛查未再发现 / not found in this sweep",
-                Some(sweep_id),
-            )?;
+                status,
+                status,
+                "本次筛查未再发现 / not found in this sweep".to_string(),
+            );
             summary.resolved += 1;
+            if pending.sweeps.len() == CASES_PER_RUN {
+                pending.flush(&tx, grouped, sweep_id, &now)?;
+            }
         }
+        pending.flush(&tx, grouped, sweep_id, &now)?;
     }
     tx.execute(
         "INSERT INTO case_builds (sweep_id, built_at, summary_json) VALUES (?1, ?2, ?3)",
