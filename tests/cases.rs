@@ -1205,3 +1205,144 @@ fn rings_and_top_risk_institutions_become_cases() {
     assert_eq!(rows[0].change, Change::Persisting);
     assert_eq!(rows[0].reason_en, "1 more claim, +1000.00 yuan");
 }
+
+/// Every row of the case tables, timestamps left out, in a fixed order.
+fn case_tables(conn: &Connection) -> Vec<(String, Vec<String>)> {
+    let queries = [
+        (
+            "cases",
+            "SELECT case_id, case_key, subject_kind, subject, rule_family, county_code,
+               institution_id, status, assignee, first_sweep_id, last_sweep_id, score,
+               amount_at_risk_fen, claims, rules, claim_hash FROM cases ORDER BY case_id",
+        ),
+        (
+            "case_sweeps",
+            "SELECT rowid, * FROM case_sweeps ORDER BY case_id, sweep_id",
+        ),
+        (
+            "case_flags",
+            "SELECT rowid, * FROM case_flags ORDER BY case_id, sweep_id, seq",
+        ),
+        (
+            "case_history",
+            "SELECT history_id, case_id, actor, action, from_status, to_status, note, sweep_id
+             FROM case_history ORDER BY history_id",
+        ),
+        (
+            "case_builds",
+            "SELECT sweep_id, summary_json FROM case_builds ORDER BY sweep_id",
+        ),
+    ];
+    queries
+        .iter()
+        .map(|(table, sql)| {
+            let mut stmt = conn.prepare(sql).expect("prepare");
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    let mut row = String::new();
+                    for k in 0..n {
+                        row.push_str(&format!("{:?}|", r.get_ref(k)?));
+                    }
+                    Ok(row)
+                })
+                .expect("query")
+                .collect::<Result<Vec<_>, _>>()
+                .expect("rows");
+            (table.to_string(), rows)
+        })
+        .collect()
+}
+
+/// One whole sweep of `db` through the library, its cases built from the database or from
+/// the sweep in memory; returns the build time.
+fn sweep_with_cases(db: &std::path::Path, in_memory: bool) -> std::time::Duration {
+    use claimsweep::{graph, policy::PolicySet, refdata::RefData, rules::engine, store};
+    let mut conn = store::open(db).expect("open");
+    let snap = store::load_snapshot(&conn).expect("snapshot");
+    let policies = PolicySet::embedded_default();
+    let sweep_id = store::flags::begin_sweep(&conn, &policies, 2).expect("sweep");
+    let result = engine::run_rules(&snap, &policies, RefData::embedded(), Some(2));
+    let findings = graph::analyse(&snap, &result.flags, &policies);
+    store::flags::save_flags(&conn, sweep_id, &snap, &result.flags).expect("flags");
+    graph::store::save(&conn, sweep_id, &findings).expect("graph");
+    let policy = cases::cases_policy(&policies);
+    let t = std::time::Instant::now();
+    if in_memory {
+        cases::build::build_for_sweep_in_memory(
+            &mut conn,
+            sweep_id,
+            &policy,
+            &snap,
+            &result.flags,
+            &findings,
+        )
+        .expect("build in memory");
+    } else {
+        cases::build_for_sweep_with(&mut conn, sweep_id, &policy).expect("build");
+    }
+    t.elapsed()
+}
+
+/// The in-memory build gives the same rows as the database build, for a first sweep, and for
+/// a second one after a reviewer dismissed a case and confirmed another. Runs on a generated
+/// ledger; `CLAIMSWEEP_CASES_DB` names an ingested database to run on instead (it is copied).
+#[test]
+fn cases_built_in_memory_equal_cases_built_from_the_database() {
+    use claimsweep::{generate, store};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let from_db = dir.path().join("db.db");
+    match std::env::var("CLAIMSWEEP_CASES_DB") {
+        Ok(src) => {
+            std::fs::copy(src, &from_db).expect("copy database");
+        }
+        Err(_) => {
+            let data = dir.path().join("data");
+            let opts = generate::GenerateOptions {
+                claims: 30_000,
+                seed: 11,
+                messy: false,
+                rate: 0.02,
+            };
+            generate::generate(&opts, &data).expect("generate");
+            let mut conn = store::open(&from_db).expect("open");
+            store::ingest::ingest_path(&mut conn, &data, false).expect("ingest");
+        }
+    }
+    let in_memory = dir.path().join("memory.db");
+    std::fs::copy(&from_db, &in_memory).expect("copy");
+    for round in 1..=2 {
+        let db_time = sweep_with_cases(&from_db, false);
+        let memory_time = sweep_with_cases(&in_memory, true);
+        eprintln!("round {round}: cases from the database {db_time:?}, in memory {memory_time:?}");
+        let mut a = Connection::open(&from_db).expect("open");
+        let mut b = Connection::open(&in_memory).expect("open");
+        let tables_a = case_tables(&a);
+        assert!(
+            tables_a[0].1.len() > 100,
+            "too few cases to compare: {}",
+            tables_a[0].1.len()
+        );
+        for ((table, rows_a), (_, rows_b)) in tables_a.iter().zip(case_tables(&b)) {
+            assert_eq!(rows_a.len(), rows_b.len(), "{table}: row counts differ");
+            for (x, y) in rows_a.iter().zip(&rows_b) {
+                assert_eq!(x, y, "{table} differs");
+            }
+        }
+        if round == 1 {
+            // The graph's ring and institution cases are part of the comparison.
+            let graph_cases: i64 = a
+                .query_row(
+                    "SELECT count(*) FROM cases WHERE subject_kind IN ('ring', 'institution')",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("count");
+            assert!(graph_cases > 0, "no ring or institution case to compare");
+            for conn in [&mut a, &mut b] {
+                cases::review(conn, 1, "dismissed", "核实无误", "王科长").expect("dismiss");
+                cases::review(conn, 2, "confirmed", "属实", "王科长").expect("confirm");
+            }
+        }
+    }
+}
