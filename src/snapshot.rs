@@ -11,7 +11,6 @@
 
 use crate::dates::Date;
 use crate::model::*;
-use hashbrown::HashTable;
 use std::collections::{BTreeSet, HashMap};
 
 /// "No such row" in index vectors.
@@ -82,6 +81,12 @@ const INLINE: usize = 19;
 const LONG: u8 = u8::MAX;
 
 impl Slot {
+    const VACANT: Slot = Slot {
+        id: 0,
+        len: 0,
+        head: [0; INLINE],
+    };
+
     fn new(id: u32, s: &[u8]) -> Slot {
         let mut head = [0u8; INLINE];
         let n = s.len().min(INLINE);
@@ -101,21 +106,156 @@ impl Slot {
             self.len == LONG && self.head == s[..INLINE] && strings.get(self.id).as_bytes() == s
         }
     }
+}
 
-    fn bytes<'a>(&'a self, strings: &'a StrColumn) -> &'a [u8] {
-        if self.len == LONG {
-            strings.get(self.id).as_bytes()
-        } else {
-            &self.head[..self.len as usize]
+/// Control byte of a vacant bucket; an occupied one holds 7 bits of its hash (high bit clear).
+const VACANT: u8 = 0x80;
+/// Buckets whose control bytes are read at once (one u64).
+const GROUP: usize = 8;
+const LO_BITS: u64 = 0x0101_0101_0101_0101;
+const HI_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// An open-addressing table of [`Slot`]s with hashbrown's layout (a control byte per bucket,
+/// probed a group at a time) but without deletion, and with the bucket of a hash known before
+/// the lookup, so batches can prefetch: interning a million-row column is otherwise two cache
+/// misses per value (control group, slot), one after the other.
+#[derive(Clone, Debug, Default)]
+struct Table {
+    /// `buckets` control bytes, then a copy of the first GROUP so a group read never wraps.
+    ctrl: Vec<u8>,
+    slots: Vec<Slot>,
+    items: usize,
+}
+
+impl Table {
+    fn with_buckets(buckets: usize) -> Table {
+        debug_assert!(buckets.is_power_of_two() && buckets >= 2 * GROUP);
+        Table {
+            ctrl: vec![VACANT; buckets + GROUP],
+            slots: vec![Slot::VACANT; buckets],
+            items: 0,
+        }
+    }
+
+    fn buckets(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn tag(h: u64) -> u8 {
+        (h >> 57) as u8
+    }
+
+    fn group(&self, pos: usize) -> u64 {
+        let mut b = [0u8; GROUP];
+        b.copy_from_slice(&self.ctrl[pos..pos + GROUP]);
+        u64::from_le_bytes(b)
+    }
+
+    /// Hints the CPU to fetch the first group and slot that a lookup of `h` reads.
+    fn prefetch(&self, h: u64) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let pos = h as usize & (self.buckets() - 1);
+        prefetch_read(self.ctrl[pos..].as_ptr());
+        prefetch_read(&self.slots[pos]);
+    }
+
+    /// The slot holding `s`, or the vacant bucket where it belongs (`Err`). Needs a bucket free.
+    fn probe(&self, h: u64, s: &[u8], strings: &StrColumn) -> Result<u32, usize> {
+        let mask = self.buckets() - 1;
+        let tag = Self::tag(h);
+        let mut pos = h as usize & mask;
+        let mut stride = 0;
+        loop {
+            let g = self.group(pos);
+            // Bytes equal to `tag` (a rare false positive only next to a true one).
+            let x = g ^ (LO_BITS * u64::from(tag));
+            let mut hits = x.wrapping_sub(LO_BITS) & !x & HI_BITS;
+            while hits != 0 {
+                let i = (pos + hits.trailing_zeros() as usize / 8) & mask;
+                let slot = &self.slots[i];
+                if slot.matches(s, strings) {
+                    return Ok(slot.id);
+                }
+                hits &= hits - 1;
+            }
+            let vacant = g & HI_BITS;
+            if vacant != 0 {
+                return Err((pos + vacant.trailing_zeros() as usize / 8) & mask);
+            }
+            stride += GROUP;
+            pos = (pos + stride) & mask;
+        }
+    }
+
+    fn put(&mut self, bucket: usize, h: u64, slot: Slot) {
+        let tag = Self::tag(h);
+        self.ctrl[bucket] = tag;
+        if bucket < GROUP {
+            let n = self.buckets();
+            self.ctrl[n + bucket] = tag;
+        }
+        self.slots[bucket] = slot;
+        self.items += 1;
+    }
+
+    /// Grows (rehashing every entry) unless `additional` more entries keep the load ≤ 7/8.
+    fn reserve(&mut self, additional: usize, rehash: impl Fn(&Slot) -> u64) {
+        let need = self.items + additional;
+        if need <= self.buckets() / 8 * 7 {
+            return;
+        }
+        let buckets = (need * 8 / 7 + 1).next_power_of_two().max(2 * GROUP);
+        let old = std::mem::replace(self, Table::with_buckets(buckets));
+        let mask = buckets - 1;
+        for (c, slot) in old.ctrl.iter().zip(&old.slots) {
+            if c & VACANT != 0 {
+                continue;
+            }
+            let h = rehash(slot);
+            let mut pos = h as usize & mask;
+            let mut stride = 0;
+            let bucket = loop {
+                let vacant = self.group(pos) & HI_BITS;
+                if vacant != 0 {
+                    break (pos + vacant.trailing_zeros() as usize / 8) & mask;
+                }
+                stride += GROUP;
+                pos = (pos + stride) & mask;
+            };
+            self.put(bucket, h, *slot);
         }
     }
 }
 
+#[inline(always)]
+fn prefetch_read<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
+    #[allow(unused_unsafe)]
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// How far ahead of the value being interned a batch hashes and prefetches.
+const AHEAD: usize = 16;
+
 /// String ↔ dense u32 id. Id 0 is always the empty string.
+///
+/// The hash table only serves building: [`Interner::seal`] drops it (it is about as large as
+/// the strings), and [`Interner::get`] then builds a lookup index on first use.
 #[derive(Clone, Debug)]
 pub struct Interner {
     strings: StrColumn,
-    table: HashTable<Slot>,
+    /// Every string while building; empty once sealed.
+    table: Table,
+    /// The index `get` builds on first use after sealing.
+    sealed_index: std::sync::OnceLock<Table>,
     /// foldhash: interning dominates snapshot loading, and SipHash's DoS resistance buys
     /// nothing for our own stored data. Ids follow insertion order, so the seed never shows.
     hasher: hashbrown::DefaultHashBuilder,
@@ -131,7 +271,8 @@ impl Interner {
     pub fn new() -> Self {
         let mut i = Interner {
             strings: StrColumn::new(),
-            table: HashTable::new(),
+            table: Table::default(),
+            sealed_index: std::sync::OnceLock::new(),
             hasher: hashbrown::DefaultHashBuilder::default(),
         };
         i.intern("");
@@ -143,39 +284,108 @@ impl Interner {
         self.hasher.hash_one(s)
     }
 
-    pub fn intern(&mut self, s: &str) -> u32 {
-        let b = s.as_bytes();
-        let h = self.hash(b);
-        let strings = &self.strings;
-        if let Some(slot) = self.table.find(h, |e| e.matches(b, strings)) {
-            return slot.id;
+    /// A table of every string so far (the building one, or one built from the strings).
+    fn full_table(&self) -> Table {
+        let mut t = Table::default();
+        t.reserve(self.strings.len(), |_| 0);
+        for id in 0..self.strings.len() as u32 {
+            let b = self.strings.get(id).as_bytes();
+            let h = self.hash(b);
+            if let Err(bucket) = t.probe(h, b, &self.strings) {
+                t.put(bucket, h, Slot::new(id, b));
+            }
         }
-        let id = self.strings.push(s);
-        let (strings, hasher) = (&self.strings, &self.hasher);
-        self.table.insert_unique(h, Slot::new(id, b), |e| {
-            use std::hash::BuildHasher;
-            hasher.hash_one(e.bytes(strings))
-        });
-        id
+        t
     }
 
-    /// Room for `additional` more distinct strings without rehashing.
-    pub fn reserve(&mut self, additional: usize) {
+    /// Makes room for `additional` new strings; builds the table again after `seal`.
+    fn reserve_table(&mut self, additional: usize) {
+        if self.table.items < self.strings.len() {
+            self.table = match self.sealed_index.take() {
+                Some(t) => t,
+                None => self.full_table(),
+            };
+        }
         let (strings, hasher) = (&self.strings, &self.hasher);
-        self.table.reserve(additional, |e| {
+        self.table.reserve(additional, |slot| {
             use std::hash::BuildHasher;
-            hasher.hash_one(e.bytes(strings))
+            let b = if slot.len == LONG {
+                strings.get(slot.id).as_bytes()
+            } else {
+                &slot.head[..slot.len as usize]
+            };
+            hasher.hash_one(b)
         });
+    }
+
+    fn intern_hashed(&mut self, s: &str, h: u64) -> u32 {
+        let b = s.as_bytes();
+        match self.table.probe(h, b, &self.strings) {
+            Ok(id) => id,
+            Err(bucket) => {
+                let id = self.strings.push(s);
+                self.table.put(bucket, h, Slot::new(id, b));
+                id
+            }
+        }
+    }
+
+    pub fn intern(&mut self, s: &str) -> u32 {
+        self.reserve_table(1);
+        let h = self.hash(s.as_bytes());
+        self.intern_hashed(s, h)
+    }
+
+    /// Interns `value(0) … value(n - 1)` in that order, appending their ids to `ids`: the same
+    /// ids as `intern` one by one, faster because the table is prefetched a few values ahead.
+    pub fn intern_each<'a>(
+        &mut self,
+        n: usize,
+        value: impl Fn(usize) -> &'a str,
+        ids: &mut Vec<u32>,
+    ) {
+        self.reserve_table(n);
+        ids.reserve(n);
+        let mut hashes = [0u64; AHEAD];
+        for (i, h) in hashes.iter_mut().enumerate().take(n) {
+            *h = self.hash(value(i).as_bytes());
+            self.table.prefetch(*h);
+        }
+        for i in 0..n {
+            let h = hashes[i % AHEAD];
+            if i + AHEAD < n {
+                let next = self.hash(value(i + AHEAD).as_bytes());
+                self.table.prefetch(next);
+                hashes[i % AHEAD] = next;
+            }
+            ids.push(self.intern_hashed(value(i), h));
+        }
+    }
+
+    /// Room for `additional` more distinct strings of `bytes` total length without growing.
+    pub fn reserve(&mut self, additional: usize, bytes: usize) {
+        self.reserve_table(additional);
         self.strings.offsets.reserve(additional);
+        self.strings.buf.reserve(bytes);
+    }
+
+    /// Drops the building hash table and spare capacity: a built snapshot only resolves ids.
+    pub fn seal(&mut self) {
+        self.table = Table::default();
+        self.sealed_index = std::sync::OnceLock::new();
+        self.strings.buf.shrink_to_fit();
+        self.strings.offsets.shrink_to_fit();
     }
 
     /// The id of a string already interned.
     pub fn get(&self, s: &str) -> Option<u32> {
+        let table = if self.table.items == self.strings.len() {
+            &self.table
+        } else {
+            self.sealed_index.get_or_init(|| self.full_table())
+        };
         let b = s.as_bytes();
-        let h = self.hash(b);
-        self.table
-            .find(h, |e| e.matches(b, &self.strings))
-            .map(|e| e.id)
+        table.probe(self.hash(b), b, &self.strings).ok()
     }
 
     pub fn resolve(&self, id: u32) -> &str {
@@ -401,6 +611,9 @@ impl Snapshot {
     }
 }
 
+/// Rows whose columns are interned one after the other by `add_claims` and `add_certificates`.
+const SUB_BATCH: usize = 512;
+
 /// Streams typed rows into a snapshot; `finish` sorts and indexes.
 pub struct SnapshotBuilder {
     s: Snapshot,
@@ -409,6 +622,8 @@ pub struct SnapshotBuilder {
     pensions: Vec<(u32, Date)>,
     deaths: Vec<(u32, Date)>,
     poor: Vec<u32>,
+    /// Per-column ids of the batch being added (kept to reuse their capacity).
+    columns: Vec<Vec<u32>>,
 }
 
 impl Default for SnapshotBuilder {
@@ -425,6 +640,105 @@ impl SnapshotBuilder {
             pensions: Vec::new(),
             deaths: Vec::new(),
             poor: Vec::new(),
+            columns: Vec::new(),
+        }
+    }
+
+    /// Room for about `claims` claims and `certificates` certificates (an estimate: a wrong
+    /// one only costs memory or growth), so the big vectors are allocated once, not copied as
+    /// they double. Interners grow as they go: how many values are distinct is unknown, and
+    /// an over-sized table would be most of the memory of a load.
+    pub fn reserve(&mut self, claims: usize, certificates: usize) {
+        let s = &mut self.s;
+        s.claims.reserve_exact(claims);
+        self.pending_ids.offsets.reserve_exact(claims);
+        s.certificates.reserve_exact(certificates);
+    }
+
+    /// Interns column `field` of `rows` into `interner`: ids in `self.columns[k]`.
+    fn intern_column<'r, R>(
+        columns: &mut [Vec<u32>],
+        k: usize,
+        interner: &mut Interner,
+        rows: &'r [R],
+        field: impl Fn(&'r R) -> &'r str,
+    ) {
+        let ids = &mut columns[k];
+        ids.clear();
+        interner.intern_each(rows.len(), |i| field(&rows[i]), ids);
+    }
+
+    /// `add_claim` for each row in order (the same snapshot), interning column by column.
+    pub fn add_claims(&mut self, rows: &[ClaimRow]) {
+        // Column passes over a few hundred rows stay in the core's cache.
+        for part in rows.chunks(SUB_BATCH) {
+            self.add_claims_cached(part);
+        }
+    }
+
+    fn add_claims_cached(&mut self, rows: &[ClaimRow]) {
+        self.columns.resize_with(9, Vec::new);
+        let c = &mut self.columns;
+        let s = &mut self.s;
+        Self::intern_column(c, 0, &mut s.ids, rows, |r| &r.id_number);
+        Self::intern_column(c, 1, &mut s.names, rows, |r| &r.name);
+        Self::intern_column(c, 2, &mut s.phones, rows, |r| &r.phone);
+        Self::intern_column(c, 3, &mut s.banks, rows, |r| &r.bank_account);
+        Self::intern_column(c, 4, &mut s.counties, rows, |r| &r.county_code);
+        Self::intern_column(c, 5, &mut s.orgs, rows, |r| &r.institution_id);
+        Self::intern_column(c, 6, &mut s.class_keys, rows, |r| &r.class_id);
+        Self::intern_column(c, 7, &mut s.occupations, rows, |r| &r.occupation_code);
+        Self::intern_column(c, 8, &mut s.cert_keys, rows, |r| &r.cert_no);
+        s.claims.reserve(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            self.pending_ids.push(&r.claim_id);
+            s.claims.push(Claim {
+                person: c[0][i],
+                name: c[1][i],
+                phone: c[2][i],
+                bank: c[3][i],
+                county: c[4][i],
+                institution: c[5][i],
+                class: c[6][i],
+                occupation: c[7][i],
+                cert: c[8][i],
+                date: r.claim_date,
+                amount: r.amount,
+                living_amount: r.living_amount,
+                living_days: r.living_days,
+                category: r.category,
+                subsidy_type: r.subsidy_type,
+                funding: r.funding_source,
+                level: r.level.unwrap_or(0),
+            });
+        }
+    }
+
+    /// `add_certificate` for each row in order, interning column by column.
+    pub fn add_certificates(&mut self, rows: &[CertificateRow]) {
+        for part in rows.chunks(SUB_BATCH) {
+            self.add_certificates_cached(part);
+        }
+    }
+
+    fn add_certificates_cached(&mut self, rows: &[CertificateRow]) {
+        self.columns.resize_with(9, Vec::new);
+        let c = &mut self.columns;
+        let s = &mut self.s;
+        Self::intern_column(c, 0, &mut s.cert_keys, rows, |r| &r.cert_no);
+        Self::intern_column(c, 1, &mut s.ids, rows, |r| &r.id_number);
+        Self::intern_column(c, 2, &mut s.names, rows, |r| &r.name);
+        Self::intern_column(c, 3, &mut s.occupations, rows, |r| &r.occupation_code);
+        s.certificates.reserve(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            s.certificates.push(Certificate {
+                key: c[0][i],
+                person: c[1][i],
+                name: c[2][i],
+                occupation: c[3][i],
+                level: r.level.unwrap_or(0),
+                issue_date: r.issue_date,
+            });
         }
     }
 
@@ -565,6 +879,7 @@ impl SnapshotBuilder {
             pensions,
             deaths,
             poor,
+            columns: _,
         } = self;
         // Claims in claim-id order: determinism does not depend on input order.
         // The store returns them in insertion order, which ingest makes claim-id order: check
@@ -633,6 +948,24 @@ impl SnapshotBuilder {
         for p in poor {
             s.poverty[p as usize] = true;
         }
+        for i in [
+            &mut s.ids,
+            &mut s.names,
+            &mut s.phones,
+            &mut s.banks,
+            &mut s.orgs,
+            &mut s.counties,
+            &mut s.class_keys,
+            &mut s.occupations,
+            &mut s.cert_keys,
+            &mut s.texts,
+        ] {
+            i.seal();
+        }
+        s.claims.shrink_to_fit();
+        s.certificates.shrink_to_fit();
+        s.claim_ids.buf.shrink_to_fit();
+        s.claim_ids.offsets.shrink_to_fit();
         s
     }
 }
@@ -649,6 +982,66 @@ mod tests {
         assert_eq!(i.intern("张伟"), a);
         assert_eq!(i.resolve(a), "张伟");
         assert_eq!(i.get("李娜"), None);
+    }
+
+    /// Values of every length around the inline limit, many repeated, some sharing their
+    /// first `INLINE` bytes.
+    fn mixed_values(n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let k = (i * 7919) % (n / 3 + 1);
+                match k % 4 {
+                    0 => format!("{k}"),
+                    1 => format!("3713021990030700{k:02}"),
+                    2 => format!("{}{k}", "x".repeat(INLINE)),
+                    _ => format!("张{k}"),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn interning_a_column_gives_the_ids_of_interning_one_by_one() {
+        let values = mixed_values(50_000);
+        let mut one = Interner::new();
+        let expected: Vec<u32> = values.iter().map(|v| one.intern(v)).collect();
+        let mut batch = Interner::new();
+        let mut ids = Vec::new();
+        // Uneven batches, including ones shorter than the prefetch distance.
+        for part in values
+            .chunks(4093)
+            .flat_map(|c| c.chunks(c.len().max(3) / 3 + 5))
+        {
+            batch.intern_each(part.len(), |i| &part[i], &mut ids);
+        }
+        assert_eq!(ids, expected);
+        assert_eq!(batch.len(), one.len());
+        assert!(batch.len() > 10_000 && batch.len() < values.len());
+        for (v, &id) in values.iter().zip(&ids) {
+            assert_eq!(batch.resolve(id), v);
+        }
+    }
+
+    #[test]
+    fn a_sealed_interner_still_finds_and_interns() {
+        let values = mixed_values(5_000);
+        let mut i = Interner::new();
+        let ids: Vec<u32> = values.iter().map(|v| i.intern(v)).collect();
+        let n = i.len();
+        i.seal();
+        assert_eq!(i.len(), n);
+        for (v, &id) in values.iter().zip(&ids) {
+            assert_eq!(i.get(v), Some(id));
+        }
+        assert_eq!(i.get("not there"), None);
+        assert_eq!(i.get(""), Some(0));
+        // Interning after sealing rebuilds the table: old ids kept, a new string gets the next.
+        assert_eq!(i.intern(&values[17]), ids[17]);
+        assert_eq!(i.intern("new value"), n as u32);
+        assert_eq!(i.get("new value"), Some(n as u32));
+        i.seal();
+        assert_eq!(i.intern("new value"), n as u32);
+        assert_eq!(i.intern(&values[4_999]), ids[4_999]);
     }
 
     #[test]

@@ -80,58 +80,43 @@ pub fn for_each_row<R: DbRow>(conn: &Connection, mut f: impl FnMut(&R)) -> Resul
 /// The whole stored ledger as a snapshot; only tables that some ingest brought are present.
 ///
 /// The big tables (claims, certificates) are decoded by SQLite on reader threads, each with its
-/// own connection, while this thread interns rows into the snapshot in the fixed table order;
-/// claims are read as two rowid halves so decoding keeps up with interning. Rows reach the
-/// builder in exactly the order of a sequential scan, so ids do not depend on thread timing.
+/// own connection, in chunks of consecutive rowids that the readers take in turn, while this
+/// thread interns them into the snapshot in the fixed table order. Chunks are interned in
+/// rowid order, so rows reach the builder in exactly the order of a sequential scan and ids do
+/// not depend on thread timing; each reader holds at most a few chunks, so memory stays bounded
+/// however large the table.
 pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
     let tables = tables_present(conn)?;
     let path = conn.path().map(str::to_string).filter(|p| !p.is_empty());
     let mut b = SnapshotBuilder::new();
     std::thread::scope(|scope| -> Result<(), StoreError> {
-        let mut claim_parts = Vec::new();
+        let mut claims = None;
         let mut certificates = None;
         if let Some(path) = &path {
             if tables.contains(&"claims") {
-                let last: Option<i64> =
-                    conn.query_row("SELECT MAX(rowid) FROM claims", [], |r| r.get(0))?;
-                let mid = last.unwrap_or(0) / 2;
-                let sql = rows::select_sql::<ClaimRow>();
-                claim_parts.push(spawn_reader::<ClaimRow>(
-                    scope,
-                    path,
-                    format!("{sql} WHERE rowid <= {mid}"),
-                    Some(8),
-                ));
-                // Buffers until the first half is interned.
-                claim_parts.push(spawn_reader::<ClaimRow>(
-                    scope,
-                    path,
-                    format!("{sql} WHERE rowid > {mid}"),
-                    None,
-                ));
+                claims = Some(ChunkedReader::<ClaimRow>::spawn(scope, conn, path, 2)?);
             }
             if tables.contains(&"certificates") {
-                certificates = Some(spawn_reader::<CertificateRow>(
-                    scope,
-                    path,
-                    rows::select_sql::<CertificateRow>(),
-                    None,
-                ));
+                certificates = Some(ChunkedReader::<CertificateRow>::spawn(
+                    scope, conn, path, 1,
+                )?);
             }
         }
+        b.reserve(
+            claims.as_ref().map_or(0, |r| r.rows_estimate),
+            certificates.as_ref().map_or(0, |r| r.rows_estimate),
+        );
         for &t in &tables {
             b.table_present(t);
             match t {
-                "claims" if !claim_parts.is_empty() => {
-                    for part in std::mem::take(&mut claim_parts) {
-                        part.drain(|r| b.add_claim(r))?;
-                    }
-                }
-                "claims" => for_each_row::<ClaimRow>(conn, |r| b.add_claim(r))?,
+                "claims" => match claims.take() {
+                    Some(reader) => reader.drain(|rows| b.add_claims(rows))?,
+                    None => for_each_row::<ClaimRow>(conn, |r| b.add_claim(r))?,
+                },
                 "classes" => for_each_row::<ClassRow>(conn, |r| b.add_class(r))?,
                 "institutions" => for_each_row::<InstitutionRow>(conn, |r| b.add_institution(r))?,
                 "certificates" => match certificates.take() {
-                    Some(reader) => reader.drain(|r| b.add_certificate(r))?,
+                    Some(reader) => reader.drain(|rows| b.add_certificates(rows))?,
                     None => for_each_row::<CertificateRow>(conn, |r| b.add_certificate(r))?,
                 },
                 "projects" => for_each_row::<ProjectRow>(conn, |r| b.add_project(r))?,
@@ -152,101 +137,131 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
     Ok(b.finish())
 }
 
-/// Rows decoded on their own thread and connection, delivered in batches in scan order.
-struct Reader<'scope, R> {
-    batches: std::sync::mpsc::Receiver<Vec<R>>,
-    /// Drained batches go back for reuse (their strings keep their capacity).
+/// Rows per chunk: large enough that a chunk's range query and hand-off cost nothing per row,
+/// small enough that the chunks waiting in the readers' queues stay a few megabytes.
+const CHUNK_ROWS: i64 = 4096;
+/// Decoded chunks a reader may hold that the builder has not taken yet.
+const CHUNKS_AHEAD: usize = 2;
+
+/// One table decoded by reader threads, chunk `k` (rowids `first + k * CHUNK_ROWS ..`) by
+/// reader `k % readers`, each with its own read-only connection.
+struct ChunkedReader<'scope, R> {
+    readers: Vec<ChunkThread<'scope, R>>,
+    chunks: usize,
+    /// Rows if the rowids have no gaps (they have none unless rows were deleted).
+    rows_estimate: usize,
+}
+
+struct ChunkThread<'scope, R> {
+    chunks: std::sync::mpsc::Receiver<Vec<R>>,
+    /// Drained chunks go back for reuse (their rows' strings keep their capacity).
     spent: std::sync::mpsc::Sender<Vec<R>>,
     thread: std::thread::ScopedJoinHandle<'scope, Result<(), StoreError>>,
 }
 
-impl<R> Reader<'_, R> {
-    /// Feeds every row to `f`, then reports the reader's error, if any.
-    fn drain(self, mut f: impl FnMut(&R)) -> Result<(), StoreError> {
-        for batch in self.batches {
-            batch.iter().for_each(&mut f);
-            let _ = self.spent.send(batch);
+impl<'scope, R: DbRow + Send + 'scope> ChunkedReader<'scope, R> {
+    fn spawn(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        conn: &Connection,
+        path: &str,
+        readers: usize,
+    ) -> Result<Self, StoreError> {
+        let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
+            &format!("SELECT MIN(rowid), MAX(rowid) FROM {}", R::TABLE),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let (first, span) = match (first, last) {
+            (Some(f), Some(l)) => (f, l - f + 1),
+            _ => (0, 0),
+        };
+        let chunks = ((span + CHUNK_ROWS - 1) / CHUNK_ROWS) as usize;
+        let sql = format!(
+            "{} WHERE rowid >= ?1 AND rowid < ?2",
+            rows::select_sql::<R>()
+        );
+        let threads = readers.clamp(1, chunks.max(1));
+        let readers = (0..threads)
+            .map(|k| {
+                let starts = (k..chunks)
+                    .step_by(threads)
+                    .map(move |c| first + c as i64 * CHUNK_ROWS);
+                ChunkThread::spawn(scope, path.to_string(), sql.clone(), starts)
+            })
+            .collect();
+        Ok(ChunkedReader {
+            readers,
+            chunks,
+            rows_estimate: span as usize,
+        })
+    }
+
+    /// Feeds every chunk to `f` in rowid order, then reports the readers' errors, if any.
+    fn drain(self, mut f: impl FnMut(&[R])) -> Result<(), StoreError> {
+        let n = self.readers.len();
+        for c in 0..self.chunks {
+            let reader = &self.readers[c % n];
+            let Ok(rows) = reader.chunks.recv() else {
+                break; // the reader failed: its error is reported below
+            };
+            f(&rows);
+            let _ = reader.spent.send(rows);
         }
-        self.thread
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        let mut result = Ok(());
+        for r in self.readers {
+            drop(r.chunks);
+            let outcome = r
+                .thread
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            result = result.and(outcome);
+        }
+        result
     }
 }
 
-enum BatchSender<R> {
-    Bounded(std::sync::mpsc::SyncSender<Vec<R>>),
-    Unbounded(std::sync::mpsc::Sender<Vec<R>>),
-}
-
-impl<R> BatchSender<R> {
-    /// False once the receiving side is gone.
-    fn send(&self, batch: Vec<R>) -> bool {
-        match self {
-            BatchSender::Bounded(tx) => tx.send(batch).is_ok(),
-            BatchSender::Unbounded(tx) => tx.send(batch).is_ok(),
-        }
-    }
-}
-
-/// Starts a thread running `sql` (a `select_sql::<R>()`, possibly restricted) on a read-only
-/// connection; at most `depth` batches wait unread (`None`: no limit, for a table read ahead
-/// while an earlier one is still being interned).
-fn spawn_reader<'scope, R: DbRow + Send + 'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-    path: &str,
-    sql: String,
-    depth: Option<usize>,
-) -> Reader<'scope, R> {
-    const BATCH: usize = 4096;
-    let path = path.to_string();
-    let (tx, batches) = match depth {
-        Some(d) => {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<R>>(d);
-            (BatchSender::Bounded(tx), rx)
-        }
-        None => {
-            let (tx, rx) = std::sync::mpsc::channel::<Vec<R>>();
-            (BatchSender::Unbounded(tx), rx)
-        }
-    };
-    let (spent, back_rx) = std::sync::mpsc::channel::<Vec<R>>();
-    let thread = scope.spawn(move || -> Result<(), StoreError> {
-        // One thread uses this connection: SQLite's per-call mutex is pure overhead.
-        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
-        let c = Connection::open_with_flags(&path, flags)?;
-        c.busy_timeout(std::time::Duration::from_secs(10))?;
-        // Memory-mapped pages: a full scan without copying every page into the cache.
-        c.pragma_update(None, "mmap_size", 1i64 << 40)?;
-        let mut st = c.prepare(&sql)?;
-        let mut q = st.query([])?;
-        let mut batch: Vec<R> = Vec::with_capacity(BATCH);
-        let mut filled = 0;
-        while let Some(row) = q.next()? {
-            if filled == batch.len() {
-                batch.push(R::default());
-            }
-            batch[filled].read(row)?;
-            filled += 1;
-            if filled == BATCH {
-                if !tx.send(std::mem::take(&mut batch)) {
-                    return Ok(());
+impl<'scope, R: DbRow + Send + 'scope> ChunkThread<'scope, R> {
+    /// Starts a thread running `sql` (a `select_sql::<R>()` restricted to rowids `?1 ..< ?2`)
+    /// for each chunk start, sending each chunk's rows (possibly none) in turn.
+    fn spawn(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        path: String,
+        sql: String,
+        starts: impl Iterator<Item = i64> + Send + 'scope,
+    ) -> Self {
+        let (tx, chunks) = std::sync::mpsc::sync_channel::<Vec<R>>(CHUNKS_AHEAD);
+        let (spent, reuse) = std::sync::mpsc::channel::<Vec<R>>();
+        let thread = scope.spawn(move || -> Result<(), StoreError> {
+            // One thread uses this connection: SQLite's per-call mutex is pure overhead.
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+            let c = Connection::open_with_flags(&path, flags)?;
+            c.busy_timeout(std::time::Duration::from_secs(10))?;
+            let mut st = c.prepare(&sql)?;
+            for start in starts {
+                let mut rows = reuse.try_recv().unwrap_or_default();
+                let mut filled = 0;
+                let mut q = st.query([start, start + CHUNK_ROWS])?;
+                while let Some(row) = q.next()? {
+                    if filled == rows.len() {
+                        rows.push(R::default());
+                    }
+                    rows[filled].read(row)?;
+                    filled += 1;
                 }
-                batch = back_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                filled = 0;
+                rows.truncate(filled);
+                if tx.send(rows).is_err() {
+                    break; // the builder stopped
+                }
             }
+            Ok(())
+        });
+        ChunkThread {
+            chunks,
+            spent,
+            thread,
         }
-        batch.truncate(filled);
-        let _ = tx.send(batch);
-        Ok(())
-    });
-    Reader {
-        batches,
-        spent,
-        thread,
     }
 }
 
@@ -254,6 +269,97 @@ fn spawn_reader<'scope, R: DbRow + Send + 'scope>(
 mod tests {
     use super::*;
     use crate::dates::Date;
+
+    /// Every interned string of each interner, in id order.
+    fn interned(s: &Snapshot) -> Vec<Vec<String>> {
+        [
+            &s.ids,
+            &s.names,
+            &s.phones,
+            &s.banks,
+            &s.orgs,
+            &s.counties,
+            &s.class_keys,
+            &s.occupations,
+            &s.cert_keys,
+        ]
+        .iter()
+        .map(|i| {
+            (0..i.len() as u32)
+                .map(|id| i.resolve(id).to_string())
+                .collect()
+        })
+        .collect()
+    }
+
+    #[test]
+    fn chunked_load_equals_the_ledger_in_scan_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("t.db")).unwrap();
+        let d = Date::from_ymd(2020, 3, 5).unwrap();
+        // Several chunks for each reader, values repeating across chunk boundaries.
+        let n = 3 * CHUNK_ROWS as usize + 123;
+        let mut ledger = Ledger {
+            present: vec!["claims", "certificates"],
+            ..Default::default()
+        };
+        for i in 0..n {
+            ledger.claims.push(ClaimRow {
+                claim_id: format!("C{i:06}"),
+                id_number: format!("P{}", (i * 31) % 5000),
+                name: format!("名{}", i % 97),
+                phone: format!("138{:08}", (i * 17) % 7000),
+                bank_account: format!("62{:017}", i % 6000),
+                county_code: "371302".into(),
+                cert_no: if i % 3 == 0 {
+                    format!("Z{i}")
+                } else {
+                    String::new()
+                },
+                amount: i as i64,
+                claim_date: d,
+                ..Default::default()
+            });
+            if i % 2 == 0 {
+                ledger.certificates.push(CertificateRow {
+                    cert_no: format!("Z{}", i * 2),
+                    id_number: format!("P{}", i % 9000),
+                    name: format!("名{}", i % 89),
+                    ..Default::default()
+                });
+            }
+        }
+        let tx = conn.transaction().unwrap();
+        {
+            let mut st = tx.prepare(&rows::insert_sql::<ClaimRow>()).unwrap();
+            for r in &ledger.claims {
+                r.bind(&mut st).unwrap();
+                st.raw_execute().unwrap();
+            }
+            let mut st = tx.prepare(&rows::insert_sql::<CertificateRow>()).unwrap();
+            for r in &ledger.certificates {
+                r.bind(&mut st).unwrap();
+                st.raw_execute().unwrap();
+            }
+            tx.execute_batch(
+                "INSERT INTO tables_present VALUES ('claims', 1), ('certificates', 1);
+                 DELETE FROM claims WHERE rowid BETWEEN 5000 AND 6000;",
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        // Rowids 5000..=6000 are a gap the chunks must step over.
+        ledger.claims.drain(4999..6000);
+
+        let loaded = load_snapshot(&conn).unwrap();
+        let expected = Snapshot::from_ledger(&ledger);
+        assert_eq!(loaded.claims.len(), n - 1001);
+        assert_eq!(loaded.claims, expected.claims);
+        assert_eq!(loaded.certificates, expected.certificates);
+        assert!((0..loaded.claims.len()).all(|i| loaded.claim_id(i) == expected.claim_id(i)));
+        assert_eq!(interned(&loaded), interned(&expected));
+        assert_eq!(loaded.ids.get("P31"), expected.ids.get("P31"));
+    }
 
     #[test]
     fn snapshot_round_trips_rows_through_the_store() {
