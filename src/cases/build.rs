@@ -1563,6 +1563,26 @@ fn write_cases<F: ClaimFacts>(
     grouped: &Grouped,
     flags: usize,
 ) -> Result<CaseSummary, CaseError> {
+    // The build writes every case in one transaction; with SQLite's default 2 MB page cache
+    // its dirty pages spill to the WAL (and are written again) long before the commit.
+    let cache_size: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    conn.pragma_update(None, "cache_size", BUILD_CACHE_KIB)?;
+    let written = write_cases_in_transaction(conn, sweep_id, policy, facts, grouped, flags);
+    conn.pragma_update(None, "cache_size", cache_size)?;
+    written
+}
+
+/// Page cache of the build's connection while it writes, in KiB (negative: SQLite's unit).
+const BUILD_CACHE_KIB: i64 = -131_072;
+
+fn write_cases_in_transaction<F: ClaimFacts>(
+    conn: &mut Connection,
+    sweep_id: i64,
+    policy: &CasesPolicy,
+    facts: &F,
+    grouped: &Grouped,
+    flags: usize,
+) -> Result<CaseSummary, CaseError> {
     let mut summary = CaseSummary {
         sweep_id,
         flags,
