@@ -17,7 +17,9 @@ pub mod render;
 pub mod review;
 pub mod schema;
 
-pub use build::{build_for_sweep, build_for_sweep_with, cases_policy, CaseSummary};
+pub use build::{
+    build_for_sweep, build_for_sweep_in_memory, build_for_sweep_with, cases_policy, CaseSummary,
+};
 pub use query::{
     diff, history, list, list_sweeps, show, CaseDetail, CaseFilter, CaseRow, CaseSort,
     ClaimEvidence, DiffEntry, FlagEvidence, GraphEvidence, HistoryEntry, NeighbourLink,
