@@ -200,19 +200,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         institutions_ranked: findings.institution_risk.len(),
         staged_employers: findings.staged_employers.len(),
     };
-    // Cases are built from what is stored: the snapshot, the flags and the findings in memory
-    // are done with, and freeing them keeps the sweep's peak memory down.
+    // Cases from the sweep still in memory (the same rows as rebuilding them from the stored
+    // flags and findings, without reading those back).
+    let t2 = Instant::now();
+    let cases = crate::cases::build_for_sweep_in_memory(
+        &mut conn,
+        sweep_id,
+        &crate::cases::cases_policy(&policies),
+        &snap,
+        &result.flags,
+        &findings,
+    )
+    .context("生成案件 / building cases")?;
     drop(findings);
     drop(snap);
     let flag_count = result.flags.len();
     result.flags = Vec::new();
-    let t2 = Instant::now();
-    let cases = crate::cases::build_for_sweep_with(
-        &mut conn,
-        sweep_id,
-        &crate::cases::cases_policy(&policies),
-    )
-    .context("生成案件 / building cases")?;
     let cases_ms = t2.elapsed().as_millis();
     let store_ms = t.elapsed().as_millis();
 
