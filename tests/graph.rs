@@ -413,11 +413,22 @@ fn cross_county_persons_come_with_their_path() {
     assert_eq!(f.cross_county.len(), 1, "{:#?}", f.cross_county);
     let c = &f.cross_county[0];
     assert_eq!(
-        (c.id_number.as_str(), c.year, c.counties),
+        (f.person_id(c.person), c.year, c.counties),
         (pid(1).as_str(), 2020, 2)
     );
-    assert_eq!(c.path_text(), "371302 → 371312");
-    assert_eq!(f.claim_ids(&c.claims), vec!["R01", "R05"]);
+    assert_eq!(f.path_text(c), "371302 → 371312");
+    assert_eq!(f.claim_ids(c.claims()), vec!["R01", "R05"]);
+    let stops: Vec<(&str, Vec<String>)> = c
+        .stop_claims()
+        .map(|(s, claims)| (f.county(s.county), f.claim_ids(claims)))
+        .collect();
+    assert_eq!(
+        stops,
+        vec![
+            ("371302", vec!["R01".to_string()]),
+            ("371312", vec!["R05".to_string()])
+        ]
+    );
     // The same two counties in two different years: not cross-county.
     let l = common::ledger(vec![
         at("Y1", &pid(1), "2020-03-01", "ORGA", "371302", "", ""),
@@ -636,8 +647,8 @@ fn findings_do_not_depend_on_input_order() {
     );
     assert_eq!(a.rings[0].explanation_zh, b.rings[0].explanation_zh);
     assert_eq!(
-        a.cross_county[0].explanation_zh,
-        b.cross_county[0].explanation_zh
+        a.cross_county_explanation(&a.cross_county[0], false),
+        b.cross_county_explanation(&b.cross_county[0], false)
     );
     assert_eq!(
         a.staged_employers[0].explanation_zh,
@@ -695,6 +706,24 @@ fn findings_are_stored_in_their_tables() {
         .query_row("SELECT path FROM cross_county", [], |r| r.get(0))
         .unwrap();
     assert_eq!(path, "371302 → 371312");
+    // Cross-county texts are spelled at storage from compact findings: pinned as the sweep
+    // spelled them when findings carried their texts.
+    let (zh, en): (String, String) = conn
+        .query_row(
+            "SELECT explanation_zh, explanation_en FROM cross_county",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let clause = "十二：实行培训人员实名制管理，建立完善补贴资金发放台账；对套取、骗取资金的单位和个人依纪依规依法严惩";
+    assert_eq!(
+        zh,
+        format!("371302199001010011 在2020年于2个县区申领2条、金额2000.00元：371302（2020-03-01，R01） → 371312（2020-09-01，R05）。依据：{clause}")
+    );
+    assert_eq!(
+        en,
+        format!("371302199001010011 claimed in 2 counties in 2020, 2 claims, 2000.00 yuan: 371302 (2020-03-01, R01) → 371312 (2020-09-01, R05). Policy: {clause}")
+    );
 }
 
 /// A generated ledger: benign persons with their own contacts, families of two and three

@@ -274,17 +274,17 @@ fn cross_county(f: &GraphFindings, json: bool, en: bool) -> String {
             .cross_county
             .iter()
             .map(|c| json!({
-                "id_number": c.id_number,
+                "id_number": f.person_id(c.person),
                 "year": c.year,
                 "counties": c.counties,
-                "path": c.path.iter().map(|p| json!({
-                    "county": p.county, "from": p.first_date.to_string(), "to": p.last_date.to_string(),
-                    "claim_ids": f.claim_ids(&p.claims),
+                "path": c.stop_claims().map(|(p, claims)| json!({
+                    "county": f.county(p.county), "from": p.first_date.to_string(), "to": p.last_date.to_string(),
+                    "claim_ids": f.claim_ids(claims),
                 })).collect::<Vec<_>>(),
-                "claim_ids": f.claim_ids(&c.claims),
+                "claim_ids": f.claim_ids(c.claims()),
                 "amount": fen_to_yuan(c.amount),
-                "explanation_zh": c.explanation_zh,
-                "explanation_en": c.explanation_en,
+                "explanation_zh": f.cross_county_explanation(c, false),
+                "explanation_en": f.cross_county_explanation(c, true),
             }))
             .collect::<Vec<_>>()));
     }
@@ -296,19 +296,12 @@ fn cross_county(f: &GraphFindings, json: bool, en: bool) -> String {
     for c in &f.cross_county {
         s.push_str(&format!(
             "{}  {}  {:>15}  {}\n",
-            c.id_number,
+            f.person_id(c.person),
             c.year,
             c.counties,
-            c.path_text()
+            f.path_text(c)
         ));
-        s.push_str(&format!(
-            "        {}\n",
-            if en {
-                &c.explanation_en
-            } else {
-                &c.explanation_zh
-            }
-        ));
+        s.push_str(&format!("        {}\n", f.cross_county_explanation(c, en)));
     }
     s
 }

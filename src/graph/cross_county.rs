@@ -11,38 +11,48 @@ use crate::snapshot::Snapshot;
 use rayon::prelude::*;
 
 /// One stop of a person's path through counties.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CountyStop {
-    pub county: String,
+    /// Interned county (see [`super::GraphFindings::county`]).
+    pub county: u32,
     pub first_date: Date,
     pub last_date: Date,
-    /// Claims of this stop, in date order (then claim id).
-    pub claims: Vec<u32>,
+    /// Claims of this stop: the next `len` claims of the path order.
+    pub len: u32,
 }
 
+/// A person claiming in several counties in one year. Compact (integer ids, one claim
+/// buffer): there can be a million of them; their texts are spelled when stored or shown
+/// ([`super::GraphFindings::cross_county_explanation`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct CrossCountyPerson {
     pub person: u32,
-    pub id_number: String,
     pub year: i32,
     /// Distinct counties.
-    pub counties: usize,
-    pub path: Vec<CountyStop>,
-    /// All claims of the person in the year, ascending.
-    pub claims: Vec<u32>,
+    pub counties: u32,
+    /// The policy judging the year: its index in the policy set (its clause is in
+    /// [`super::GraphFindings::clauses`]).
+    pub(crate) clause: u32,
     pub amount: Fen,
-    pub explanation_zh: String,
-    pub explanation_en: String,
+    /// The year's claims ascending, then the same claims in path order (date, then claim id).
+    claim_buf: Box<[u32]>,
+    pub path: Box<[CountyStop]>,
 }
 
 impl CrossCountyPerson {
-    /// `371302 → 371311 → 371302`
-    pub fn path_text(&self) -> String {
-        self.path
-            .iter()
-            .map(|s| s.county.as_str())
-            .collect::<Vec<_>>()
-            .join(" → ")
+    /// All claims of the person in the year, ascending.
+    pub fn claims(&self) -> &[u32] {
+        &self.claim_buf[..self.claim_buf.len() / 2]
+    }
+
+    /// The claims of each stop of the path, in date order (then claim id).
+    pub fn stop_claims(&self) -> impl Iterator<Item = (&CountyStop, &[u32])> {
+        let mut rest = &self.claim_buf[self.claim_buf.len() / 2..];
+        self.path.iter().map(move |stop| {
+            let (now, later) = rest.split_at(stop.len as usize);
+            rest = later;
+            (stop, now)
+        })
     }
 }
 
@@ -53,9 +63,13 @@ pub(crate) fn find(
 ) -> Vec<CrossCountyPerson> {
     let mut out: Vec<CrossCountyPerson> = (1..by_person.keys() as u32)
         .into_par_iter()
+        .with_min_len(1024)
         .flat_map_iter(|p| of_person(snap, by_person.members(p), policies, p))
         .collect();
-    out.sort_by(|a, b| (&a.id_number, a.year).cmp(&(&b.id_number, b.year)));
+    // Person ids are interned in first-seen order, so sort by the ID number itself.
+    out.par_sort_unstable_by(|a, b| {
+        (snap.ids.resolve(a.person), a.year).cmp(&(snap.ids.resolve(b.person), b.year))
+    });
     out
 }
 
@@ -103,17 +117,17 @@ fn of_person(
         }
         let mut path: Vec<CountyStop> = Vec::new();
         for &(_, d, c) in year_claims {
-            let county = snap.counties.resolve(snap.claims[c as usize].county);
+            let county = snap.claims[c as usize].county;
             match path.last_mut() {
                 Some(stop) if stop.county == county => {
                     stop.last_date = d;
-                    stop.claims.push(c);
+                    stop.len += 1;
                 }
                 _ => path.push(CountyStop {
-                    county: county.to_string(),
+                    county,
                     first_date: d,
                     last_date: d,
-                    claims: vec![c],
+                    len: 1,
                 }),
             }
         }
@@ -121,56 +135,74 @@ fn of_person(
             .iter()
             .map(|&c| snap.claims[c as usize].amount)
             .sum();
-        let id_number = snap.ids.resolve(person).to_string();
-        let steps_zh: Vec<String> = path
-            .iter()
-            .map(|s| {
-                let ids: Vec<&str> = s
-                    .claims
-                    .iter()
-                    .map(|&c| snap.claim_id(c as usize))
-                    .collect();
-                format!("{}（{}，{}）", s.county, s.first_date, ids.join("、"))
-            })
-            .collect();
-        let steps_en: Vec<String> = path
-            .iter()
-            .map(|s| {
-                let ids: Vec<&str> = s
-                    .claims
-                    .iter()
-                    .map(|&c| snap.claim_id(c as usize))
-                    .collect();
-                format!("{} ({}, {})", s.county, s.first_date, ids.join(", "))
-            })
-            .collect();
-        let explanation_zh = format!(
-            "{id_number} 在{year}年于{}个县区申领{}条、金额{}元：{}。依据：{}",
-            distinct.len(),
-            in_year.len(),
-            fen_to_yuan(amount),
-            steps_zh.join(" → "),
-            policy.graph.clause
-        );
-        let explanation_en = format!(
-            "{id_number} claimed in {} counties in {year}, {} claims, {} yuan: {}. Policy: {}",
-            distinct.len(),
-            in_year.len(),
-            fen_to_yuan(amount),
-            steps_en.join(" → "),
-            policy.graph.clause
-        );
+        let mut claim_buf = in_year;
+        claim_buf.extend(year_claims.iter().map(|x| x.2));
         found.push(CrossCountyPerson {
             person,
-            id_number,
             year,
-            counties: distinct.len(),
-            path,
-            claims: in_year,
+            counties: distinct.len() as u32,
+            clause: policies
+                .policies
+                .iter()
+                .position(|p| std::ptr::eq(p, policy))
+                .unwrap_or(0) as u32,
             amount,
-            explanation_zh,
-            explanation_en,
+            claim_buf: claim_buf.into_boxed_slice(),
+            path: path.into_boxed_slice(),
         });
     }
     found
+}
+
+/// The explanation of a cross-county finding, appended to `out`:
+/// `{ID} 在{year}年于{n}个县区申领{k}条、金额{yuan}元：{county}（{date}，{ids}） → …。依据：{clause}`
+/// (English: `{ID} claimed in {n} counties in {year}, …. Policy: {clause}`).
+pub(crate) fn write_explanation(
+    out: &mut String,
+    f: &super::GraphFindings,
+    c: &CrossCountyPerson,
+    en: bool,
+) {
+    use std::fmt::Write;
+    let id = f.person_id(c.person);
+    let yuan = fen_to_yuan(c.amount);
+    let (n, k, year) = (c.counties, c.claims().len(), c.year);
+    let _ = if en {
+        write!(
+            out,
+            "{id} claimed in {n} counties in {year}, {k} claims, {yuan} yuan: "
+        )
+    } else {
+        write!(out, "{id} 在{year}年于{n}个县区申领{k}条、金额{yuan}元：")
+    };
+    for (i, (stop, claims)) in c.stop_claims().enumerate() {
+        if i > 0 {
+            out.push_str(" → ");
+        }
+        out.push_str(f.county(stop.county));
+        let _ = if en {
+            write!(out, " ({}, ", stop.first_date)
+        } else {
+            write!(out, "（{}，", stop.first_date)
+        };
+        for (j, &claim) in claims.iter().enumerate() {
+            if j > 0 {
+                out.push_str(if en { ", " } else { "、" });
+            }
+            out.push_str(f.claim_id(claim));
+        }
+        out.push_str(if en { ")" } else { "）" });
+    }
+    out.push_str(if en { ". Policy: " } else { "。依据：" });
+    out.push_str(f.clauses.get(c.clause as usize).map_or("", String::as_str));
+}
+
+/// `371302 → 371311 → 371302`, appended to `out`.
+pub(crate) fn write_path(out: &mut String, f: &super::GraphFindings, c: &CrossCountyPerson) {
+    for (i, stop) in c.path.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" → ");
+        }
+        out.push_str(f.county(stop.county));
+    }
 }

@@ -58,12 +58,44 @@ pub struct GraphFindings {
     /// The claim ids of every claim index the findings mention, so that they can be stored
     /// and shown without the snapshot.
     pub claim_names: ClaimNames,
+    /// The ID numbers of the cross-county persons (by snapshot person id).
+    pub person_names: ClaimNames,
+    /// County codes by interned county id (a few hundred).
+    pub county_names: Vec<String>,
+    /// The `[graph]` clause of each policy of the set, in the set's order.
+    pub clauses: Vec<String>,
 }
 
 impl GraphFindings {
     /// The claim id of a snapshot claim index mentioned in the findings.
     pub fn claim_id(&self, claim: u32) -> &str {
         self.claim_names.get(claim).unwrap_or("")
+    }
+
+    /// The ID number of a person of a cross-county finding.
+    pub fn person_id(&self, person: u32) -> &str {
+        self.person_names.get(person).unwrap_or("")
+    }
+
+    /// The code of an interned county.
+    pub fn county(&self, county: u32) -> &str {
+        self.county_names
+            .get(county as usize)
+            .map_or("", String::as_str)
+    }
+
+    /// `371302 → 371311 → 371302`
+    pub fn path_text(&self, c: &CrossCountyPerson) -> String {
+        let mut s = String::new();
+        cross_county::write_path(&mut s, self, c);
+        s
+    }
+
+    /// The explanation of a cross-county finding, in Chinese or English.
+    pub fn cross_county_explanation(&self, c: &CrossCountyPerson, en: bool) -> String {
+        let mut s = String::new();
+        cross_county::write_explanation(&mut s, self, c, en);
+        s
     }
 
     /// Claim ids of claim indices mentioned in the findings.
@@ -75,34 +107,63 @@ impl GraphFindings {
     }
 }
 
-/// Claim ids of a sorted set of claim indices (one string buffer, binary search).
+/// The strings (claim ids, ID numbers) of a sorted set of snapshot indices: one string
+/// buffer, binary search.
 #[derive(Clone, Debug, Default)]
 pub struct ClaimNames {
     indices: Vec<u32>,
+    /// `blocks[b]`: position in `indices` of the first index ≥ `b << BLOCK_BITS`, so that a
+    /// lookup searches one short run (storing findings looks up millions of claim ids).
+    blocks: Vec<u32>,
     offsets: Vec<usize>,
     buf: String,
 }
 
+const BLOCK_BITS: u32 = 8;
+
 impl ClaimNames {
-    pub fn new(snap: &Snapshot, mut indices: Vec<u32>) -> ClaimNames {
+    /// The claim ids of claim indices.
+    pub fn new(snap: &Snapshot, indices: Vec<u32>) -> ClaimNames {
+        ClaimNames::of(indices, |i| snap.claim_id(i as usize))
+    }
+
+    /// The strings `name` gives to indices.
+    pub fn of<'a>(mut indices: Vec<u32>, name: impl Fn(u32) -> &'a str) -> ClaimNames {
         indices.sort_unstable();
         indices.dedup();
         let mut buf = String::new();
         let mut offsets = Vec::with_capacity(indices.len() + 1);
         offsets.push(0);
         for &i in &indices {
-            buf.push_str(snap.claim_id(i as usize));
+            buf.push_str(name(i));
             offsets.push(buf.len());
+        }
+        let n_blocks = indices
+            .last()
+            .map_or(0, |&i| (i >> BLOCK_BITS) as usize + 1);
+        let mut blocks = Vec::with_capacity(n_blocks + 1);
+        let mut k = 0;
+        for b in 0..=n_blocks {
+            while k < indices.len() && ((indices[k] >> BLOCK_BITS) as usize) < b {
+                k += 1;
+            }
+            blocks.push(k as u32);
         }
         ClaimNames {
             indices,
+            blocks,
             offsets,
             buf,
         }
     }
 
     pub fn get(&self, claim: u32) -> Option<&str> {
-        let k = self.indices.binary_search(&claim).ok()?;
+        let b = (claim >> BLOCK_BITS) as usize;
+        if b + 1 >= self.blocks.len() {
+            return None;
+        }
+        let (lo, hi) = (self.blocks[b] as usize, self.blocks[b + 1] as usize);
+        let k = lo + self.indices[lo..hi].binary_search(&claim).ok()?;
         Some(&self.buf[self.offsets[k]..self.offsets[k + 1]])
     }
 
@@ -133,7 +194,7 @@ pub fn analyse(snap: &Snapshot, flags: &[Flag], policies: &PolicySet) -> GraphFi
         mentioned.extend(&r.claims);
     }
     for c in &cross_county {
-        mentioned.extend(&c.claims);
+        mentioned.extend(c.claims());
     }
     for e in &staged_employers {
         mentioned.extend(&e.claims);
@@ -144,6 +205,17 @@ pub fn analyse(snap: &Snapshot, flags: &[Flag], policies: &PolicySet) -> GraphFi
         }
     }
     let claim_names = ClaimNames::new(snap, mentioned);
+    let person_names = ClaimNames::of(cross_county.iter().map(|c| c.person).collect(), |p| {
+        snap.ids.resolve(p)
+    });
+    let county_names = (0..snap.counties.len() as u32)
+        .map(|c| snap.counties.resolve(c).to_string())
+        .collect();
+    let clauses = policies
+        .policies
+        .iter()
+        .map(|p| p.graph.clause.clone())
+        .collect();
     GraphFindings {
         rings,
         cross_county,
@@ -154,6 +226,9 @@ pub fn analyse(snap: &Snapshot, flags: &[Flag], policies: &PolicySet) -> GraphFi
         nodes,
         edges,
         claim_names,
+        person_names,
+        county_names,
+        clauses,
     }
 }
 
@@ -237,5 +312,27 @@ pub(crate) fn shown_claims(snap: &Snapshot, claims: &[u32], sep: &str) -> String
         format!("{}…", ids.join(sep))
     } else {
         ids.join(sep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClaimNames;
+
+    /// Lookups across block boundaries, before the first, between and after the last index.
+    #[test]
+    fn claim_names_find_every_index_and_nothing_else() {
+        let indices: Vec<u32> = vec![3, 255, 256, 257, 1000, 70_000, 70_001, 70_300];
+        let names: Vec<String> = (0..=70_400).map(|i| format!("C{i}")).collect();
+        let table = ClaimNames::of(indices.iter().rev().copied().collect(), |i| {
+            names[i as usize].as_str()
+        });
+        assert_eq!(table.len(), indices.len());
+        for i in 0..=70_400u32 {
+            let expected = indices.contains(&i).then(|| names[i as usize].as_str());
+            assert_eq!(table.get(i), expected, "index {i}");
+        }
+        assert_eq!(table.get(u32::MAX), None);
+        assert_eq!(ClaimNames::of(Vec::new(), |_| "").get(0), None);
     }
 }

@@ -8,8 +8,9 @@
 //!
 //! Claim ids are stored `;`-separated and sorted, as in `flags`.
 
-use super::GraphFindings;
-use rusqlite::{params, Connection};
+use super::{cross_county, GraphFindings};
+use rusqlite::{params, Connection, Statement};
+use serde::{Serialize, Serializer};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -94,15 +95,111 @@ pub fn ensure_schema(conn: &Connection) -> Result<(), GraphStoreError> {
     Ok(())
 }
 
-fn joined_ids(f: &GraphFindings, claims: &[u32]) -> String {
-    let mut s = String::with_capacity(claims.len() * 12);
+/// Claim ids `;`-separated, appended to `out`.
+fn push_joined_ids(out: &mut String, f: &GraphFindings, claims: &[u32]) {
     for (k, &c) in claims.iter().enumerate() {
         if k > 0 {
-            s.push(';');
+            out.push(';');
         }
-        s.push_str(f.claim_id(c));
+        out.push_str(f.claim_id(c));
     }
+}
+
+fn joined_ids(f: &GraphFindings, claims: &[u32]) -> String {
+    let mut s = String::with_capacity(claims.len() * 12);
+    push_joined_ids(&mut s, f, claims);
     s
+}
+
+// The JSON columns as `json!` objects spelled them (keys in sorted order, as serde_json's
+// map keeps them), serialised straight from the findings without building values.
+
+/// Claim ids of claim indices as a JSON array of strings.
+struct ClaimIdsJson<'a>(&'a GraphFindings, &'a [u32]);
+
+impl Serialize for ClaimIdsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.1.iter().map(|&c| self.0.claim_id(c)))
+    }
+}
+
+#[derive(Serialize)]
+struct SharedJson<'a> {
+    claim_ids: ClaimIdsJson<'a>,
+    family_like: bool,
+    institutions: &'a [String],
+    kind: &'a str,
+    persons: &'a [String],
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct TermJson<'a> {
+    points: f64,
+    term: &'a str,
+    value: f64,
+    weight: f64,
+    zh: &'a str,
+}
+
+#[derive(Serialize)]
+struct EvidenceJson<'a> {
+    claim_ids: ClaimIdsJson<'a>,
+    detail: &'a serde_json::Value,
+    en: &'a str,
+    points: f64,
+    term: &'a str,
+    value: f64,
+    weight: f64,
+    zh: &'a str,
+}
+
+/// `value` as JSON text in `buf` (reused row after row).
+fn to_json<'b>(buf: &'b mut Vec<u8>, value: &impl Serialize) -> rusqlite::Result<&'b str> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, value)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    std::str::from_utf8(buf).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// SQLite's default limit on host parameters in one statement.
+const MAX_PARAMS: usize = 32_766;
+/// Rows per multi-row INSERT: enough to amortise the statement, small enough to stay in cache.
+const MAX_ROWS: usize = 256;
+
+/// Inserts `items` into `table` (`cols` columns) with multi-row `INSERT … VALUES (…),(…)`
+/// statements: one prepared for full batches and reused, one for the last partial batch.
+/// `bind(stmt, first, item)` binds one item's columns from parameter `first` (1-based) on.
+fn insert_rows<T>(
+    conn: &Connection,
+    table: &str,
+    cols: usize,
+    items: &[T],
+    mut bind: impl FnMut(&mut Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> Result<(), GraphStoreError> {
+    let per_batch = (MAX_PARAMS / cols).clamp(1, MAX_ROWS);
+    let sql = |rows: usize| {
+        let one = format!("({})", vec!["?"; cols].join(","));
+        format!("INSERT INTO {table} VALUES {}", vec![one; rows].join(","))
+    };
+    let mut full: Option<Statement<'_>> = None;
+    for chunk in items.chunks(per_batch) {
+        let mut partial;
+        let st = if chunk.len() == per_batch {
+            if full.is_none() {
+                full = Some(conn.prepare(&sql(per_batch))?);
+            }
+            full.as_mut().expect("prepared just above")
+        } else {
+            partial = conn.prepare(&sql(chunk.len()))?;
+            &mut partial
+        };
+        for (r, item) in chunk.iter().enumerate() {
+            bind(st, r * cols + 1, item)?;
+        }
+        st.raw_execute()?;
+    }
+    Ok(())
 }
 
 /// Stores a sweep's findings (replacing any stored before for the same sweep), in one
@@ -122,7 +219,11 @@ pub fn save(conn: &Connection, sweep_id: i64, f: &GraphFindings) -> Result<(), G
     }
 }
 
-fn save_inner(conn: &Connection, sweep_id: i64, f: &GraphFindings) -> Result<(), GraphStoreError> {
+fn save_inner<'a>(
+    conn: &Connection,
+    sweep_id: i64,
+    f: &'a GraphFindings,
+) -> Result<(), GraphStoreError> {
     for t in [
         "rings",
         "ring_members",
@@ -133,119 +234,144 @@ fn save_inner(conn: &Connection, sweep_id: i64, f: &GraphFindings) -> Result<(),
     ] {
         conn.execute(&format!("DELETE FROM {t} WHERE sweep_id = ?1"), [sweep_id])?;
     }
-    {
-        let mut ring = conn.prepare(
-            "INSERT INTO rings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )?;
-        let mut member = conn.prepare("INSERT INTO ring_members VALUES (?1, ?2, ?3, ?4)")?;
-        for r in &f.rings {
-            let shared = json!(r
-                .shared
-                .iter()
-                .map(|s| json!({
-                    "kind": s.kind.code(),
-                    "value": s.value,
-                    "persons": s.persons,
-                    "institutions": s.institutions,
-                    "family_like": s.family_like,
-                    "claim_ids": f.claim_ids(&s.claims),
-                }))
-                .collect::<Vec<_>>());
-            let terms = json!(r
-                .terms
-                .iter()
-                .map(|t| json!({"term": t.code, "zh": t.zh, "value": t.value, "weight": t.weight, "points": t.points}))
-                .collect::<Vec<_>>());
-            ring.execute(params![
-                sweep_id,
-                r.id,
-                r.score,
-                r.persons.len() as i64,
-                r.institutions.len() as i64,
-                r.counties.len() as i64,
-                r.claims.len() as i64,
-                r.amount,
-                shared.to_string(),
-                terms.to_string(),
-                joined_ids(f, &r.claims),
-                r.explanation_zh,
-                r.explanation_en
-            ])?;
-            for p in &r.persons {
-                member.execute(params![sweep_id, r.id, "person", p])?;
-            }
-            for i in &r.institutions {
-                member.execute(params![sweep_id, r.id, "institution", i])?;
-            }
-            for c in &r.counties {
-                member.execute(params![sweep_id, r.id, "county", c])?;
-            }
-            for s in &r.shared {
-                member.execute(params![sweep_id, r.id, s.kind.code(), s.value])?;
-            }
-        }
-    }
-    {
-        let mut st = conn.prepare(
-            "INSERT INTO institution_risk VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?;
-        for r in &f.institution_risk {
-            let evidence = json!(r
+    let (mut json_buf, mut json_buf2) = (Vec::new(), Vec::new());
+    insert_rows(conn, "rings", 13, &f.rings, |st, i, r| {
+        let shared: Vec<SharedJson> = r
+            .shared
+            .iter()
+            .map(|s| SharedJson {
+                claim_ids: ClaimIdsJson(f, &s.claims),
+                family_like: s.family_like,
+                institutions: &s.institutions,
+                kind: s.kind.code(),
+                persons: &s.persons,
+                value: &s.value,
+            })
+            .collect();
+        let terms: Vec<TermJson> = r
+            .terms
+            .iter()
+            .map(|t| TermJson {
+                points: t.points,
+                term: t.code,
+                value: t.value,
+                weight: t.weight,
+                zh: t.zh,
+            })
+            .collect();
+        st.raw_bind_parameter(i, sweep_id)?;
+        st.raw_bind_parameter(i + 1, r.id)?;
+        st.raw_bind_parameter(i + 2, r.score)?;
+        st.raw_bind_parameter(i + 3, r.persons.len() as i64)?;
+        st.raw_bind_parameter(i + 4, r.institutions.len() as i64)?;
+        st.raw_bind_parameter(i + 5, r.counties.len() as i64)?;
+        st.raw_bind_parameter(i + 6, r.claims.len() as i64)?;
+        st.raw_bind_parameter(i + 7, r.amount)?;
+        st.raw_bind_parameter(i + 8, to_json(&mut json_buf, &shared)?)?;
+        st.raw_bind_parameter(i + 9, to_json(&mut json_buf2, &terms)?)?;
+        st.raw_bind_parameter(i + 10, joined_ids(f, &r.claims))?;
+        st.raw_bind_parameter(i + 11, &r.explanation_zh)?;
+        st.raw_bind_parameter(i + 12, &r.explanation_en)
+    })?;
+    // Members in the order they were always stored: per ring its persons, institutions,
+    // counties, then shared identifiers.
+    let members: Vec<(u32, &str, &str)> = f
+        .rings
+        .iter()
+        .flat_map(|r| {
+            let of =
+                |k: &'static str, vs: &'a [String]| vs.iter().map(move |v| (r.id, k, v.as_str()));
+            of("person", &r.persons)
+                .chain(of("institution", &r.institutions))
+                .chain(of("county", &r.counties))
+                .chain(
+                    r.shared
+                        .iter()
+                        .map(|s| (r.id, s.kind.code(), s.value.as_str())),
+                )
+        })
+        .collect();
+    insert_rows(
+        conn,
+        "ring_members",
+        4,
+        &members,
+        |st, i, &(ring, kind, value)| {
+            st.raw_bind_parameter(i, sweep_id)?;
+            st.raw_bind_parameter(i + 1, ring)?;
+            st.raw_bind_parameter(i + 2, kind)?;
+            st.raw_bind_parameter(i + 3, value)
+        },
+    )?;
+    drop(members);
+    insert_rows(
+        conn,
+        "institution_risk",
+        11,
+        &f.institution_risk,
+        |st, i, r| {
+            let evidence: Vec<EvidenceJson> = r
                 .evidence
                 .iter()
-                .map(|e| json!({
-                    "term": e.code,
-                    "zh": e.zh,
-                    "en": e.en,
-                    "value": e.value,
-                    "weight": e.weight,
-                    "points": e.points,
-                    "claim_ids": f.claim_ids(&e.claims),
-                    "detail": e.detail,
-                }))
-                .collect::<Vec<_>>());
+                .map(|e| EvidenceJson {
+                    claim_ids: ClaimIdsJson(f, &e.claims),
+                    detail: &e.detail,
+                    en: &e.en,
+                    points: e.points,
+                    term: e.code,
+                    value: e.value,
+                    weight: e.weight,
+                    zh: &e.zh,
+                })
+                .collect();
             let rings = r
                 .rings
                 .iter()
                 .map(|x| x.to_string())
                 .collect::<Vec<_>>()
                 .join(";");
-            st.execute(params![
-                sweep_id,
-                r.rank,
-                r.code,
-                r.name,
-                r.score,
-                r.claims,
-                r.amount,
-                r.flagged_claims,
-                r.amount_at_risk,
-                rings,
-                evidence.to_string()
-            ])?;
-        }
-    }
-    {
-        let mut st =
-            conn.prepare("INSERT INTO cross_county VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?;
-        for c in &f.cross_county {
-            st.execute(params![
-                sweep_id,
-                c.id_number,
-                c.year,
-                c.counties as i64,
-                c.path_text(),
-                joined_ids(f, &c.claims),
-                c.amount,
-                c.explanation_zh,
-                c.explanation_en
-            ])?;
-        }
-    }
-    {
-        let mut st =
-            conn.prepare("INSERT INTO staged_employers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
-        for e in &f.staged_employers {
+            st.raw_bind_parameter(i, sweep_id)?;
+            st.raw_bind_parameter(i + 1, r.rank)?;
+            st.raw_bind_parameter(i + 2, &r.code)?;
+            st.raw_bind_parameter(i + 3, &r.name)?;
+            st.raw_bind_parameter(i + 4, r.score)?;
+            st.raw_bind_parameter(i + 5, r.claims)?;
+            st.raw_bind_parameter(i + 6, r.amount)?;
+            st.raw_bind_parameter(i + 7, r.flagged_claims)?;
+            st.raw_bind_parameter(i + 8, r.amount_at_risk)?;
+            st.raw_bind_parameter(i + 9, rings)?;
+            st.raw_bind_parameter(i + 10, to_json(&mut json_buf, &evidence)?)
+        },
+    )?;
+    // Cross-county texts are spelled here, into buffers reused row after row (SQLite copies
+    // bound text).
+    let (mut path, mut ids, mut zh, mut en) =
+        (String::new(), String::new(), String::new(), String::new());
+    insert_rows(conn, "cross_county", 9, &f.cross_county, |st, i, c| {
+        path.clear();
+        ids.clear();
+        zh.clear();
+        en.clear();
+        cross_county::write_path(&mut path, f, c);
+        push_joined_ids(&mut ids, f, c.claims());
+        cross_county::write_explanation(&mut zh, f, c, false);
+        cross_county::write_explanation(&mut en, f, c, true);
+        st.raw_bind_parameter(i, sweep_id)?;
+        st.raw_bind_parameter(i + 1, f.person_id(c.person))?;
+        st.raw_bind_parameter(i + 2, c.year)?;
+        st.raw_bind_parameter(i + 3, c.counties as i64)?;
+        st.raw_bind_parameter(i + 4, path.as_str())?;
+        st.raw_bind_parameter(i + 5, ids.as_str())?;
+        st.raw_bind_parameter(i + 6, c.amount)?;
+        st.raw_bind_parameter(i + 7, zh.as_str())?;
+        st.raw_bind_parameter(i + 8, en.as_str())
+    })?;
+    insert_rows(
+        conn,
+        "staged_employers",
+        8,
+        &f.staged_employers,
+        |st, i, e| {
             let classes = e
                 .classes
                 .iter()
@@ -267,18 +393,16 @@ fn save_inner(conn: &Connection, sweep_id: i64, f: &GraphFindings) -> Result<(),
                     "claim_ids": f.claim_ids(&c.claims),
                 }))
                 .collect::<Vec<_>>());
-            st.execute(params![
-                sweep_id,
-                e.code,
-                classes,
-                joined_ids(f, &e.claims),
-                e.amount,
-                detail.to_string(),
-                e.explanation_zh,
-                e.explanation_en
-            ])?;
-        }
-    }
+            st.raw_bind_parameter(i, sweep_id)?;
+            st.raw_bind_parameter(i + 1, &e.code)?;
+            st.raw_bind_parameter(i + 2, classes)?;
+            st.raw_bind_parameter(i + 3, joined_ids(f, &e.claims))?;
+            st.raw_bind_parameter(i + 4, e.amount)?;
+            st.raw_bind_parameter(i + 5, detail.to_string())?;
+            st.raw_bind_parameter(i + 6, &e.explanation_zh)?;
+            st.raw_bind_parameter(i + 7, &e.explanation_en)
+        },
+    )?;
     conn.execute(
         "INSERT INTO graph_stats VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
