@@ -154,55 +154,78 @@ fn of_person(
     found
 }
 
-/// The explanation of a cross-county finding, appended to `out`:
-/// `{ID} 在{year}年于{n}个县区申领{k}条、金额{yuan}元：{county}（{date}，{ids}） → …。依据：{clause}`
-/// (English: `{ID} claimed in {n} counties in {year}, …. Policy: {clause}`).
-pub(crate) fn write_explanation(
-    out: &mut String,
-    f: &super::GraphFindings,
-    c: &CrossCountyPerson,
-    en: bool,
-) {
-    use std::fmt::Write;
-    let id = f.person_id(c.person);
-    let yuan = fen_to_yuan(c.amount);
-    let (n, k, year) = (c.counties, c.claims().len(), c.year);
-    let _ = if en {
-        write!(
-            out,
-            "{id} claimed in {n} counties in {year}, {k} claims, {yuan} yuan: "
-        )
-    } else {
-        write!(out, "{id} 在{year}年于{n}个县区申领{k}条、金额{yuan}元：")
-    };
-    for (i, (stop, claims)) in c.stop_claims().enumerate() {
-        if i > 0 {
-            out.push_str(" → ");
-        }
-        out.push_str(f.county(stop.county));
-        let _ = if en {
-            write!(out, " ({}, ", stop.first_date)
-        } else {
-            write!(out, "（{}，", stop.first_date)
-        };
-        for (j, &claim) in claims.iter().enumerate() {
-            if j > 0 {
-                out.push_str(if en { ", " } else { "、" });
-            }
-            out.push_str(f.claim_id(claim));
-        }
-        out.push_str(if en { ")" } else { "）" });
-    }
-    out.push_str(if en { ". Policy: " } else { "。依据：" });
-    out.push_str(f.clauses.get(c.clause as usize).map_or("", String::as_str));
+/// The stored texts of a cross-county finding, spelled into buffers reused finding after
+/// finding; each claim id is looked up once.
+#[derive(Default)]
+pub(crate) struct CrossCountyTexts {
+    /// `371302 → 371311 → 371302`
+    pub path: String,
+    /// Claim ids ascending, `;`-separated.
+    pub claim_ids: String,
+    /// `{ID} 在{year}年于{n}个县区申领{k}条、金额{yuan}元：{county}（{date}，{ids}） → …。依据：{clause}`
+    pub zh: String,
+    /// `{ID} claimed in {n} counties in {year}, {k} claims, {yuan} yuan: {county} ({date},
+    /// {ids}) → …. Policy: {clause}`
+    pub en: String,
 }
 
-/// `371302 → 371311 → 371302`, appended to `out`.
-pub(crate) fn write_path(out: &mut String, f: &super::GraphFindings, c: &CrossCountyPerson) {
-    for (i, stop) in c.path.iter().enumerate() {
-        if i > 0 {
-            out.push_str(" → ");
+impl CrossCountyTexts {
+    pub(crate) fn fill(&mut self, f: &super::GraphFindings, c: &CrossCountyPerson) {
+        use std::fmt::Write;
+        for s in [
+            &mut self.path,
+            &mut self.claim_ids,
+            &mut self.zh,
+            &mut self.en,
+        ] {
+            s.clear();
         }
-        out.push_str(f.county(stop.county));
+        let claims = c.claims();
+        let ids: Vec<&str> = claims.iter().map(|&claim| f.claim_id(claim)).collect();
+        let id_of = |claim: u32| claims.binary_search(&claim).map_or("", |k| ids[k]);
+        for (k, id) in ids.iter().enumerate() {
+            if k > 0 {
+                self.claim_ids.push(';');
+            }
+            self.claim_ids.push_str(id);
+        }
+        let person = f.person_id(c.person);
+        let yuan = fen_to_yuan(c.amount);
+        let (n, k, year) = (c.counties, claims.len(), c.year);
+        let _ = write!(
+            self.en,
+            "{person} claimed in {n} counties in {year}, {k} claims, {yuan} yuan: "
+        );
+        let _ = write!(
+            self.zh,
+            "{person} 在{year}年于{n}个县区申领{k}条、金额{yuan}元："
+        );
+        for (i, (stop, stop_claims)) in c.stop_claims().enumerate() {
+            if i > 0 {
+                for s in [&mut self.path, &mut self.zh, &mut self.en] {
+                    s.push_str(" → ");
+                }
+            }
+            let county = f.county(stop.county);
+            self.path.push_str(county);
+            let _ = write!(self.zh, "{county}（{}，", stop.first_date);
+            let _ = write!(self.en, "{county} ({}, ", stop.first_date);
+            for (j, &claim) in stop_claims.iter().enumerate() {
+                if j > 0 {
+                    self.zh.push('、');
+                    self.en.push_str(", ");
+                }
+                let id = id_of(claim);
+                self.zh.push_str(id);
+                self.en.push_str(id);
+            }
+            self.zh.push('）');
+            self.en.push(')');
+        }
+        let clause = f.clauses.get(c.clause as usize).map_or("", String::as_str);
+        self.zh.push_str("。依据：");
+        self.zh.push_str(clause);
+        self.en.push_str(". Policy: ");
+        self.en.push_str(clause);
     }
 }

@@ -86,16 +86,20 @@ impl GraphFindings {
 
     /// `371302 → 371311 → 371302`
     pub fn path_text(&self, c: &CrossCountyPerson) -> String {
-        let mut s = String::new();
-        cross_county::write_path(&mut s, self, c);
-        s
+        let mut t = cross_county::CrossCountyTexts::default();
+        t.fill(self, c);
+        t.path
     }
 
     /// The explanation of a cross-county finding, in Chinese or English.
     pub fn cross_county_explanation(&self, c: &CrossCountyPerson, en: bool) -> String {
-        let mut s = String::new();
-        cross_county::write_explanation(&mut s, self, c, en);
-        s
+        let mut t = cross_county::CrossCountyTexts::default();
+        t.fill(self, c);
+        if en {
+            t.en
+        } else {
+            t.zh
+        }
     }
 
     /// Claim ids of claim indices mentioned in the findings.

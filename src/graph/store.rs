@@ -345,26 +345,18 @@ fn save_inner<'a>(
     )?;
     // Cross-county texts are spelled here, into buffers reused row after row (SQLite copies
     // bound text).
-    let (mut path, mut ids, mut zh, mut en) =
-        (String::new(), String::new(), String::new(), String::new());
+    let mut texts = cross_county::CrossCountyTexts::default();
     insert_rows(conn, "cross_county", 9, &f.cross_county, |st, i, c| {
-        path.clear();
-        ids.clear();
-        zh.clear();
-        en.clear();
-        cross_county::write_path(&mut path, f, c);
-        push_joined_ids(&mut ids, f, c.claims());
-        cross_county::write_explanation(&mut zh, f, c, false);
-        cross_county::write_explanation(&mut en, f, c, true);
+        texts.fill(f, c);
         st.raw_bind_parameter(i, sweep_id)?;
         st.raw_bind_parameter(i + 1, f.person_id(c.person))?;
         st.raw_bind_parameter(i + 2, c.year)?;
         st.raw_bind_parameter(i + 3, c.counties as i64)?;
-        st.raw_bind_parameter(i + 4, path.as_str())?;
-        st.raw_bind_parameter(i + 5, ids.as_str())?;
+        st.raw_bind_parameter(i + 4, texts.path.as_str())?;
+        st.raw_bind_parameter(i + 5, texts.claim_ids.as_str())?;
         st.raw_bind_parameter(i + 6, c.amount)?;
-        st.raw_bind_parameter(i + 7, zh.as_str())?;
-        st.raw_bind_parameter(i + 8, en.as_str())
+        st.raw_bind_parameter(i + 7, texts.zh.as_str())?;
+        st.raw_bind_parameter(i + 8, texts.en.as_str())
     })?;
     insert_rows(
         conn,
