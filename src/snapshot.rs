@@ -45,6 +45,11 @@ impl StrColumn {
         let i = i as usize;
         &self.buf[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
+    /// `get` as bytes, without the UTF-8 boundary checks of slicing a `str`.
+    fn bytes(&self, i: u32) -> &[u8] {
+        let i = i as usize;
+        &self.buf.as_bytes()[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
     /// Room for `items` strings of `bytes` total length.
     pub fn with_capacity(items: usize, bytes: usize) -> Self {
         let mut offsets = Vec::with_capacity(items + 1);
@@ -66,46 +71,14 @@ impl StrColumn {
     }
 }
 
-/// One hash-table entry: the id plus the string's bytes when they fit, so a lookup of an ID
-/// number, phone, bank account or name touches only the table (one cache line) instead of also
-/// the offsets and the text buffer: on a million-person ledger each of those is a miss.
-#[derive(Clone, Copy, Debug)]
+/// One hash-table entry: the string's id and 32 more bits of its hash, so a lookup compares
+/// text (in the interner's strings) only for a true match. Eight bytes a bucket keeps the
+/// table well below the strings' own size: at ten million claims it is the largest transient
+/// of a load.
+#[derive(Clone, Copy, Debug, Default)]
 struct Slot {
     id: u32,
-    /// Byte length, or `LONG` when the text lives only in `strings` (`head` = its first bytes).
-    len: u8,
-    head: [u8; INLINE],
-}
-
-const INLINE: usize = 19;
-const LONG: u8 = u8::MAX;
-
-impl Slot {
-    const VACANT: Slot = Slot {
-        id: 0,
-        len: 0,
-        head: [0; INLINE],
-    };
-
-    fn new(id: u32, s: &[u8]) -> Slot {
-        let mut head = [0u8; INLINE];
-        let n = s.len().min(INLINE);
-        head[..n].copy_from_slice(&s[..n]);
-        let len = if s.len() <= INLINE {
-            s.len() as u8
-        } else {
-            LONG
-        };
-        Slot { id, len, head }
-    }
-
-    fn matches(&self, s: &[u8], strings: &StrColumn) -> bool {
-        if s.len() <= INLINE {
-            self.len as usize == s.len() && self.head[..s.len()] == *s
-        } else {
-            self.len == LONG && self.head == s[..INLINE] && strings.get(self.id).as_bytes() == s
-        }
-    }
+    check: u32,
 }
 
 /// Control byte of a vacant bucket; an occupied one holds 7 bits of its hash (high bit clear).
@@ -115,10 +88,10 @@ const GROUP: usize = 8;
 const LO_BITS: u64 = 0x0101_0101_0101_0101;
 const HI_BITS: u64 = 0x8080_8080_8080_8080;
 
-/// An open-addressing table of [`Slot`]s with hashbrown's layout (a control byte per bucket,
-/// probed a group at a time) but without deletion, and with the bucket of a hash known before
-/// the lookup, so batches can prefetch: interning a million-row column is otherwise two cache
-/// misses per value (control group, slot), one after the other.
+/// An open-addressing table with hashbrown's layout (a control byte per bucket, probed a
+/// group at a time) but no deletion, whose buckets are known from the hash alone, so a batch
+/// can prefetch what each lookup will read: interning a million-row column is otherwise three
+/// or four cache misses per value, one after the other.
 #[derive(Clone, Debug, Default)]
 struct Table {
     /// `buckets` control bytes, then a copy of the first GROUP so a group read never wraps.
@@ -127,12 +100,21 @@ struct Table {
     items: usize,
 }
 
+/// The parts of a hash a table uses: bucket (low bits), control tag (top 7), check (32 more).
+fn tag_of(h: u64) -> u8 {
+    (h >> 57) as u8
+}
+
+fn check_of(h: u64) -> u32 {
+    (h >> 25) as u32
+}
+
 impl Table {
     fn with_buckets(buckets: usize) -> Table {
         debug_assert!(buckets.is_power_of_two() && buckets >= 2 * GROUP);
         Table {
             ctrl: vec![VACANT; buckets + GROUP],
-            slots: vec![Slot::VACANT; buckets],
+            slots: vec![Slot::default(); buckets],
             items: 0,
         }
     }
@@ -141,41 +123,59 @@ impl Table {
         self.slots.len()
     }
 
-    fn tag(h: u64) -> u8 {
-        (h >> 57) as u8
-    }
-
     fn group(&self, pos: usize) -> u64 {
         let mut b = [0u8; GROUP];
         b.copy_from_slice(&self.ctrl[pos..pos + GROUP]);
         u64::from_le_bytes(b)
     }
 
-    /// Hints the CPU to fetch the first group and slot that a lookup of `h` reads.
-    fn prefetch(&self, h: u64) {
-        if self.slots.is_empty() {
-            return;
-        }
-        let pos = h as usize & (self.buckets() - 1);
-        prefetch_read(self.ctrl[pos..].as_ptr());
-        prefetch_read(&self.slots[pos]);
+    /// Bits set in the bytes of `group` equal to `tag` (a rare false positive only next to a
+    /// true one; callers compare the slot anyway).
+    fn tag_hits(group: u64, tag: u8) -> u64 {
+        let x = group ^ (LO_BITS * u64::from(tag));
+        x.wrapping_sub(LO_BITS) & !x & HI_BITS
     }
 
-    /// The slot holding `s`, or the vacant bucket where it belongs (`Err`). Needs a bucket free.
+    /// Hints the CPU to fetch the first group and slots a lookup of `h` reads.
+    fn prefetch(&self, h: u64) {
+        if !self.slots.is_empty() {
+            let pos = h as usize & (self.buckets() - 1);
+            prefetch_read(self.ctrl[pos..].as_ptr());
+            prefetch_read(&self.slots[pos]);
+        }
+    }
+
+    /// The id a lookup of `h` most likely finds, from its first group only (a hint: no text
+    /// compared).
+    fn likely(&self, h: u64) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.buckets() - 1;
+        let pos = h as usize & mask;
+        let mut hits = Self::tag_hits(self.group(pos), tag_of(h));
+        while hits != 0 {
+            let slot = self.slots[(pos + hits.trailing_zeros() as usize / 8) & mask];
+            if slot.check == check_of(h) {
+                return Some(slot.id);
+            }
+            hits &= hits - 1;
+        }
+        None
+    }
+
+    /// The id of `s`, or the vacant bucket where it belongs (`Err`). Needs a bucket free.
     fn probe(&self, h: u64, s: &[u8], strings: &StrColumn) -> Result<u32, usize> {
         let mask = self.buckets() - 1;
-        let tag = Self::tag(h);
+        let (tag, check) = (tag_of(h), check_of(h));
         let mut pos = h as usize & mask;
         let mut stride = 0;
         loop {
             let g = self.group(pos);
-            // Bytes equal to `tag` (a rare false positive only next to a true one).
-            let x = g ^ (LO_BITS * u64::from(tag));
-            let mut hits = x.wrapping_sub(LO_BITS) & !x & HI_BITS;
+            let mut hits = Self::tag_hits(g, tag);
             while hits != 0 {
-                let i = (pos + hits.trailing_zeros() as usize / 8) & mask;
-                let slot = &self.slots[i];
-                if slot.matches(s, strings) {
+                let slot = self.slots[(pos + hits.trailing_zeros() as usize / 8) & mask];
+                if slot.check == check && strings.bytes(slot.id) == s {
                     return Ok(slot.id);
                 }
                 hits &= hits - 1;
@@ -189,43 +189,50 @@ impl Table {
         }
     }
 
-    fn put(&mut self, bucket: usize, h: u64, slot: Slot) {
-        let tag = Self::tag(h);
+    /// The first vacant bucket for `h` (the string is known to be absent).
+    fn vacant_for(&self, h: u64) -> usize {
+        let mask = self.buckets() - 1;
+        let mut pos = h as usize & mask;
+        let mut stride = 0;
+        loop {
+            let vacant = self.group(pos) & HI_BITS;
+            if vacant != 0 {
+                return (pos + vacant.trailing_zeros() as usize / 8) & mask;
+            }
+            stride += GROUP;
+            pos = (pos + stride) & mask;
+        }
+    }
+
+    fn put(&mut self, bucket: usize, h: u64, id: u32) {
+        let tag = tag_of(h);
         self.ctrl[bucket] = tag;
         if bucket < GROUP {
             let n = self.buckets();
             self.ctrl[n + bucket] = tag;
         }
-        self.slots[bucket] = slot;
+        self.slots[bucket] = Slot {
+            id,
+            check: check_of(h),
+        };
         self.items += 1;
     }
 
-    /// Grows (rehashing every entry) unless `additional` more entries keep the load ≤ 7/8.
-    fn reserve(&mut self, additional: usize, rehash: impl Fn(&Slot) -> u64) {
-        let need = self.items + additional;
-        if need <= self.buckets() / 8 * 7 {
-            return;
-        }
+    /// Whether `additional` more entries fit with the load at most 7/8.
+    fn has_room(&self, additional: usize) -> bool {
+        self.items + additional <= self.buckets() / 8 * 7
+    }
+
+    /// A table of `strings` (all distinct) with room for `additional` more.
+    fn of_strings(strings: &StrColumn, additional: usize, hash: impl Fn(&[u8]) -> u64) -> Table {
+        let need = strings.len() + additional;
         let buckets = (need * 8 / 7 + 1).next_power_of_two().max(2 * GROUP);
-        let old = std::mem::replace(self, Table::with_buckets(buckets));
-        let mask = buckets - 1;
-        for (c, slot) in old.ctrl.iter().zip(&old.slots) {
-            if c & VACANT != 0 {
-                continue;
-            }
-            let h = rehash(slot);
-            let mut pos = h as usize & mask;
-            let mut stride = 0;
-            let bucket = loop {
-                let vacant = self.group(pos) & HI_BITS;
-                if vacant != 0 {
-                    break (pos + vacant.trailing_zeros() as usize / 8) & mask;
-                }
-                stride += GROUP;
-                pos = (pos + stride) & mask;
-            };
-            self.put(bucket, h, *slot);
+        let mut t = Table::with_buckets(buckets);
+        for id in 0..strings.len() as u32 {
+            let h = hash(strings.bytes(id));
+            t.put(t.vacant_for(h), h, id);
         }
+        t
     }
 }
 
@@ -242,13 +249,16 @@ fn prefetch_read<T>(p: *const T) {
     let _ = p;
 }
 
-/// How far ahead of the value being interned a batch hashes and prefetches.
-const AHEAD: usize = 16;
+/// Values between the stages of `Interner::intern_each`: hash and prefetch the table, find
+/// the likely id and prefetch its offset, prefetch its text, intern.
+const STAGE: usize = 6;
+const RING: usize = 32;
+const _: () = assert!(RING > 3 * STAGE);
 
 /// String ↔ dense u32 id. Id 0 is always the empty string.
 ///
-/// The hash table only serves building: [`Interner::seal`] drops it (it is about as large as
-/// the strings), and [`Interner::get`] then builds a lookup index on first use.
+/// The hash table only serves building: [`Interner::seal`] drops it, and [`Interner::get`]
+/// then builds a lookup index on first use.
 #[derive(Clone, Debug)]
 pub struct Interner {
     strings: StrColumn,
@@ -284,47 +294,26 @@ impl Interner {
         self.hasher.hash_one(s)
     }
 
-    /// A table of every string so far (the building one, or one built from the strings).
-    fn full_table(&self) -> Table {
-        let mut t = Table::default();
-        t.reserve(self.strings.len(), |_| 0);
-        for id in 0..self.strings.len() as u32 {
-            let b = self.strings.get(id).as_bytes();
-            let h = self.hash(b);
-            if let Err(bucket) = t.probe(h, b, &self.strings) {
-                t.put(bucket, h, Slot::new(id, b));
-            }
-        }
-        t
-    }
-
     /// Makes room for `additional` new strings; builds the table again after `seal`.
     fn reserve_table(&mut self, additional: usize) {
-        if self.table.items < self.strings.len() {
-            self.table = match self.sealed_index.take() {
-                Some(t) => t,
-                None => self.full_table(),
-            };
+        let sealed = self.table.items < self.strings.len();
+        if sealed || !self.table.has_room(additional) {
+            self.sealed_index = std::sync::OnceLock::new();
+            // Hashing the strings in id order reads them front to back, once.
+            let (strings, hasher) = (&self.strings, &self.hasher);
+            self.table = Table::of_strings(strings, additional, |b| {
+                use std::hash::BuildHasher;
+                hasher.hash_one(b)
+            });
         }
-        let (strings, hasher) = (&self.strings, &self.hasher);
-        self.table.reserve(additional, |slot| {
-            use std::hash::BuildHasher;
-            let b = if slot.len == LONG {
-                strings.get(slot.id).as_bytes()
-            } else {
-                &slot.head[..slot.len as usize]
-            };
-            hasher.hash_one(b)
-        });
     }
 
     fn intern_hashed(&mut self, s: &str, h: u64) -> u32 {
-        let b = s.as_bytes();
-        match self.table.probe(h, b, &self.strings) {
+        match self.table.probe(h, s.as_bytes(), &self.strings) {
             Ok(id) => id,
             Err(bucket) => {
                 let id = self.strings.push(s);
-                self.table.put(bucket, h, Slot::new(id, b));
+                self.table.put(bucket, h, id);
                 id
             }
         }
@@ -337,7 +326,8 @@ impl Interner {
     }
 
     /// Interns `value(0) … value(n - 1)` in that order, appending their ids to `ids`: the same
-    /// ids as `intern` one by one, faster because the table is prefetched a few values ahead.
+    /// ids as `intern` one by one, faster because what each lookup reads (table, offsets,
+    /// text) is prefetched in stages a few values ahead.
     pub fn intern_each<'a>(
         &mut self,
         n: usize,
@@ -346,19 +336,30 @@ impl Interner {
     ) {
         self.reserve_table(n);
         ids.reserve(n);
-        let mut hashes = [0u64; AHEAD];
-        for (i, h) in hashes.iter_mut().enumerate().take(n) {
-            *h = self.hash(value(i).as_bytes());
-            self.table.prefetch(*h);
-        }
-        for i in 0..n {
-            let h = hashes[i % AHEAD];
-            if i + AHEAD < n {
-                let next = self.hash(value(i + AHEAD).as_bytes());
-                self.table.prefetch(next);
-                hashes[i % AHEAD] = next;
+        let mut hashes = [0u64; RING];
+        let mut likely = [None::<u32>; RING];
+        for step in 0..n + 3 * STAGE {
+            if step < n {
+                let h = self.hash(value(step).as_bytes());
+                self.table.prefetch(h);
+                hashes[step % RING] = h;
             }
-            ids.push(self.intern_hashed(value(i), h));
+            if let Some(k) = step.checked_sub(STAGE).filter(|&k| k < n) {
+                let id = self.table.likely(hashes[k % RING]);
+                if let Some(id) = id {
+                    prefetch_read(&self.strings.offsets[id as usize]);
+                }
+                likely[k % RING] = id;
+            }
+            if let Some(k) = step.checked_sub(2 * STAGE).filter(|&k| k < n) {
+                if let Some(id) = likely[k % RING] {
+                    let start = self.strings.offsets[id as usize] as usize;
+                    prefetch_read(self.strings.buf.as_bytes()[start..].as_ptr());
+                }
+            }
+            if let Some(k) = step.checked_sub(3 * STAGE).filter(|&k| k < n) {
+                ids.push(self.intern_hashed(value(k), hashes[k % RING]));
+            }
         }
     }
 
@@ -382,7 +383,8 @@ impl Interner {
         let table = if self.table.items == self.strings.len() {
             &self.table
         } else {
-            self.sealed_index.get_or_init(|| self.full_table())
+            self.sealed_index
+                .get_or_init(|| Table::of_strings(&self.strings, 0, |b| self.hash(b)))
         };
         let b = s.as_bytes();
         table.probe(self.hash(b), b, &self.strings).ok()
@@ -993,7 +995,7 @@ mod tests {
                 match k % 4 {
                     0 => format!("{k}"),
                     1 => format!("3713021990030700{k:02}"),
-                    2 => format!("{}{k}", "x".repeat(INLINE)),
+                    2 => format!("{}{k}", "x".repeat(19)),
                     _ => format!("张{k}"),
                 }
             })

@@ -90,18 +90,14 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
     let path = conn.path().map(str::to_string).filter(|p| !p.is_empty());
     let mut b = SnapshotBuilder::new();
     std::thread::scope(|scope| -> Result<(), StoreError> {
-        let mut claims = None;
-        let mut certificates = None;
-        if let Some(path) = &path {
-            if tables.contains(&"claims") {
-                claims = Some(ChunkedReader::<ClaimRow>::spawn(scope, conn, path, 2)?);
-            }
-            if tables.contains(&"certificates") {
-                certificates = Some(ChunkedReader::<CertificateRow>::spawn(
-                    scope, conn, path, 1,
-                )?);
-            }
-        }
+        // Every table gets its readers now; each decodes a few chunks ahead and waits, so the
+        // smaller tables are ready when the builder reaches them.
+        let readers = |n| path.as_deref().map(|p| (p, n));
+        let mut claims = spawn_if::<ClaimRow>(scope, conn, &tables, readers(2))?;
+        let mut certificates = spawn_if::<CertificateRow>(scope, conn, &tables, readers(1))?;
+        let mut classes = spawn_if::<ClassRow>(scope, conn, &tables, readers(1))?;
+        let mut employment = spawn_if::<EmploymentRow>(scope, conn, &tables, readers(1))?;
+        let mut ui = spawn_if::<UiRow>(scope, conn, &tables, readers(1))?;
         b.reserve(
             claims.as_ref().map_or(0, |r| r.rows_estimate),
             certificates.as_ref().map_or(0, |r| r.rows_estimate),
@@ -113,18 +109,31 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
                     Some(reader) => reader.drain(|rows| b.add_claims(rows))?,
                     None => for_each_row::<ClaimRow>(conn, |r| b.add_claim(r))?,
                 },
-                "classes" => for_each_row::<ClassRow>(conn, |r| b.add_class(r))?,
+                "classes" => match classes.take() {
+                    Some(reader) => {
+                        reader.drain(|rows| rows.iter().for_each(|r| b.add_class(r)))?
+                    }
+                    None => for_each_row::<ClassRow>(conn, |r| b.add_class(r))?,
+                },
                 "institutions" => for_each_row::<InstitutionRow>(conn, |r| b.add_institution(r))?,
                 "certificates" => match certificates.take() {
                     Some(reader) => reader.drain(|rows| b.add_certificates(rows))?,
                     None => for_each_row::<CertificateRow>(conn, |r| b.add_certificate(r))?,
                 },
                 "projects" => for_each_row::<ProjectRow>(conn, |r| b.add_project(r))?,
-                "employment" => for_each_row::<EmploymentRow>(conn, |r| b.add_employment(r))?,
+                "employment" => match employment.take() {
+                    Some(reader) => {
+                        reader.drain(|rows| rows.iter().for_each(|r| b.add_employment(r)))?
+                    }
+                    None => for_each_row::<EmploymentRow>(conn, |r| b.add_employment(r))?,
+                },
                 "staff" => for_each_row::<StaffRow>(conn, |r| b.add_staff(r))?,
                 "registry_pension" => for_each_row::<PensionRow>(conn, |r| b.add_pension(r))?,
                 "registry_death" => for_each_row::<DeathRow>(conn, |r| b.add_death(r))?,
-                "registry_ui" => for_each_row::<UiRow>(conn, |r| b.add_ui(r))?,
+                "registry_ui" => match ui.take() {
+                    Some(reader) => reader.drain(|rows| rows.iter().for_each(|r| b.add_ui(r)))?,
+                    None => for_each_row::<UiRow>(conn, |r| b.add_ui(r))?,
+                },
                 "registry_poverty" => for_each_row::<PovertyRow>(conn, |r| b.add_poverty(r))?,
                 "living_standards" => {
                     for_each_row::<LivingStandardRow>(conn, |r| b.add_living_standard(r))?
@@ -135,6 +144,21 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
         Ok(())
     })?;
     Ok(b.finish())
+}
+
+/// Readers for `R`'s table if it is present and the database is a file (`(path, threads)`).
+fn spawn_if<'scope, R: DbRow + Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    conn: &Connection,
+    tables: &[&str],
+    readers: Option<(&str, usize)>,
+) -> Result<Option<ChunkedReader<'scope, R>>, StoreError> {
+    match readers {
+        Some((path, n)) if tables.contains(&R::TABLE) => {
+            Ok(Some(ChunkedReader::spawn(scope, conn, path, n)?))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Rows per chunk: large enough that a chunk's range query and hand-off cost nothing per row,
