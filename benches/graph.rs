@@ -104,22 +104,25 @@ fn at_scale(n: usize) {
     let snap_s = t.elapsed().as_secs_f64();
     let snap_rss = peak_rss_mib();
     let policies = PolicySet::embedded_default();
+    // The sweep's path: findings straight from the snapshot, no graph built.
+    let t = Instant::now();
+    let f = graph::analyse(&snap, &[], &policies);
+    let analyse_s = t.elapsed().as_secs_f64();
+    let analyse_rss = peak_rss_mib();
+    // The petgraph, as `claimsweep graph neighbourhood` builds it.
     let t = Instant::now();
     let g = graph::build(&snap);
     let build_s = t.elapsed().as_secs_f64();
-    let build_rss = peak_rss_mib();
-    let t = Instant::now();
-    let f = graph::analyse_graph(&g, &[], &policies);
-    let analyse_s = t.elapsed().as_secs_f64();
+    assert_eq!((g.node_count(), g.edge_count()), (f.nodes, f.edges));
     println!(
-        "claims {n}: snapshot {snap_s:.1} s (peak {snap_rss:.0} MiB); graph build {build_s:.2} s, {} nodes, {} edges, {} claim refs (peak {build_rss:.0} MiB); analyse {analyse_s:.2} s (peak {:.0} MiB); rings {} (injected {injected}), cross-county {}, institutions {}",
-        g.node_count(),
-        g.edge_count(),
-        g.claim_ref_count(),
-        peak_rss_mib(),
+        "claims {n}: snapshot {snap_s:.1} s (peak {snap_rss:.0} MiB); analyse {analyse_s:.2} s (peak {analyse_rss:.0} MiB), {} nodes, {} edges counted; rings {} (injected {injected}), cross-county {}, institutions {}; petgraph build {build_s:.2} s, {} claim refs (peak {:.0} MiB)",
+        f.nodes,
+        f.edges,
         f.rings.len(),
         f.cross_county.len(),
-        f.institution_risk.len()
+        f.institution_risk.len(),
+        g.claim_ref_count(),
+        peak_rss_mib(),
     );
 }
 
@@ -137,9 +140,8 @@ fn main() {
     c.bench_function("graph build 100k claims", |b| {
         b.iter(|| graph::build(&snap).edge_count())
     });
-    let g = graph::build(&snap);
-    c.bench_function("graph rings+analyse 100k claims", |b| {
-        b.iter(|| graph::analyse_graph(&g, &[], &policies).rings.len())
+    c.bench_function("graph analyse 100k claims", |b| {
+        b.iter(|| graph::analyse(&snap, &[], &policies).rings.len())
     });
     c.final_summary();
 }
