@@ -134,34 +134,46 @@ struct Tie {
     family_like: bool,
 }
 
-/// Who uses each phone and bank account, straight from the snapshot: the claims (of a known
-/// person) carrying it, and for phones the institution rows declaring it. These are exactly
-/// the `UsesPhone` / `UsesBank` / `OrgPhone` edges of the entity graph into the identifier.
+/// Who uses each identifier of one kind (phone or bank account), straight from the snapshot:
+/// the claims (of a known person) carrying it, and for phones the institution rows declaring
+/// it. These are exactly the `UsesPhone` / `UsesBank` / `OrgPhone` edges of the entity graph
+/// into the identifier. One kind at a time, so that only one kind's groupings are held.
 pub(crate) struct ContactUsers {
-    by_phone: ClaimGroups,
-    by_bank: ClaimGroups,
-    /// Rows of `snap.institutions` (with an organisation) by their phone, in table order.
-    org_rows_by_phone: ClaimGroups,
+    kind: IdentifierKind,
+    claims: ClaimGroups,
+    /// Rows of `snap.institutions` (with an organisation) by their phone, in table order;
+    /// none for bank accounts.
+    org_rows: ClaimGroups,
 }
 
 impl ContactUsers {
-    pub(crate) fn build(snap: &Snapshot) -> ContactUsers {
-        let known = |c: &crate::snapshot::Claim, v: u32| if c.person != 0 { v } else { 0 };
-        ContactUsers {
-            by_phone: ClaimGroups::build(
-                snap.phones.len(),
-                snap.claims.iter().map(move |c| known(c, c.phone)),
-            ),
-            by_bank: ClaimGroups::build(
-                snap.banks.len(),
-                snap.claims.iter().map(move |c| known(c, c.bank)),
-            ),
-            org_rows_by_phone: ClaimGroups::build(
-                snap.phones.len(),
+    pub(crate) fn build(snap: &Snapshot, kind: IdentifierKind) -> ContactUsers {
+        let phone = kind == IdentifierKind::Phone;
+        let (n_keys, value): (usize, fn(&crate::snapshot::Claim) -> u32) = if phone {
+            (snap.phones.len(), |c| c.phone)
+        } else {
+            (snap.banks.len(), |c| c.bank)
+        };
+        let claims = ClaimGroups::build(
+            n_keys,
+            snap.claims
+                .iter()
+                .map(move |c| if c.person != 0 { value(c) } else { 0 }),
+        );
+        let org_rows = if phone {
+            ClaimGroups::build(
+                n_keys,
                 snap.institutions
                     .iter()
                     .map(|i| if i.org != 0 { i.phone } else { 0 }),
-            ),
+            )
+        } else {
+            ClaimGroups::build(0, std::iter::empty())
+        };
+        ContactUsers {
+            kind,
+            claims,
+            org_rows,
         }
     }
 }
@@ -171,19 +183,12 @@ impl ContactUsers {
 fn tie_of_contact(
     snap: &Snapshot,
     users: &ContactUsers,
-    kind: IdentifierKind,
     id: u32,
     policies: &PolicySet,
 ) -> Option<Tie> {
-    let claims = match kind {
-        IdentifierKind::Phone => users.by_phone.members(id),
-        _ => users.by_bank.members(id),
-    };
-    let org_rows = if kind == IdentifierKind::Phone {
-        users.org_rows_by_phone.members(id)
-    } else {
-        &[]
-    };
+    let kind = users.kind;
+    let claims = users.claims.members(id);
+    let org_rows = users.org_rows.members(id);
     let first = claims.first()?;
     // Most identifiers belong to one person and no institution: no tie, decided without
     // allocating.
@@ -259,21 +264,19 @@ impl UnionFind {
 
 /// The rings of a snapshot; `by_person` groups every claim by person.
 pub(crate) fn find(snap: &Snapshot, by_person: &ClaimGroups, policies: &PolicySet) -> Vec<Ring> {
-    let users = ContactUsers::build(snap);
-    let mut ties: Vec<Tie> = (1..snap.phones.len() as u32)
-        .into_par_iter()
-        .with_min_len(1024)
-        .filter_map(|id| tie_of_contact(snap, &users, IdentifierKind::Phone, id, policies))
-        .collect();
-    ties.extend(
-        (1..snap.banks.len() as u32)
-            .into_par_iter()
-            .with_min_len(1024)
-            .filter_map(|id| {
-                tie_of_contact(snap, &users, IdentifierKind::BankAccount, id, policies)
-            })
-            .collect::<Vec<_>>(),
-    );
+    let mut ties: Vec<Tie> = Vec::new();
+    for (kind, n_ids) in [
+        (IdentifierKind::Phone, snap.phones.len()),
+        (IdentifierKind::BankAccount, snap.banks.len()),
+    ] {
+        let users = ContactUsers::build(snap, kind);
+        ties.par_extend(
+            (1..n_ids as u32)
+                .into_par_iter()
+                .with_min_len(1024)
+                .filter_map(|id| tie_of_contact(snap, &users, id, policies)),
+        );
+    }
     // A legal representative who claims himself ties his claims to the institution.
     for inst in &snap.institutions {
         if inst.legal_rep == 0 || inst.org == 0 {
