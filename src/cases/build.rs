@@ -717,13 +717,7 @@ fn load_stored(
         }
     }
 
-    // References ascend with the claim id.
-    let mut ids: Vec<u32> = (0..names.len() as u32).collect();
-    ids.sort_unstable_by(|&a, &b| names.resolve(a).cmp(names.resolve(b)));
-    let mut reference = vec![0u32; ids.len()];
-    for (k, &id) in ids.iter().enumerate() {
-        reference[id as usize] = k as u32;
-    }
+    let (ids, reference) = references_by_claim_id(&names);
     for c in &mut flag_claims {
         *c = reference[*c as usize];
     }
@@ -822,75 +816,151 @@ fn load_stored(
     })
 }
 
-/// Claim facts straight from the sweep's snapshot: references are snapshot claim indices,
-/// which ascend with the claim id.
-struct SnapshotFacts<'s>(&'s Snapshot);
-
-impl ClaimFacts for SnapshotFacts<'_> {
-    fn claim_id(&self, c: u32) -> &str {
-        self.0.claim_id(c as usize)
+/// Claim references that ascend with the claim id (byte order, as SQLite sorts text):
+/// `ids[reference]` is the name id, `reference[name id]` the reference.
+fn references_by_claim_id(names: &Interner) -> (Vec<u32>, Vec<u32>) {
+    let mut ids: Vec<u32> = (0..names.len() as u32).collect();
+    ids.sort_unstable_by(|&a, &b| names.resolve(a).cmp(names.resolve(b)));
+    let mut reference = vec![0u32; ids.len()];
+    for (k, &id) in ids.iter().enumerate() {
+        reference[id as usize] = k as u32;
     }
-    fn id_number(&self, c: u32) -> &str {
-        self.0.ids.resolve(self.0.claims[c as usize].person)
-    }
-    fn paid(&self, c: u32) -> Fen {
-        let claim = &self.0.claims[c as usize];
-        claim.amount + claim.living_amount
-    }
-    fn county_code(&self, c: u32) -> &str {
-        self.0.counties.resolve(self.0.claims[c as usize].county)
-    }
-    fn institution_id(&self, c: u32) -> &str {
-        self.0.orgs.resolve(self.0.claims[c as usize].institution)
-    }
+    (ids, reference)
 }
 
-/// The build input of a sweep still in memory: its snapshot, flags (seq = position) and
-/// graph findings (reduced by [`memory_graph`]).
-fn memory_input<'a>(
-    facts: &'a SnapshotFacts<'a>,
-    flags: &'a [Flag],
-    graph: &'a (Vec<RingInput>, Vec<InstitutionInput>),
-    policy: &CasesPolicy,
-) -> BuildInput<'a, SnapshotFacts<'a>> {
-    let snap = facts.0;
-    let mut classes = HashMap::new();
-    for f in flags.iter().filter(|f| f.subject_kind == "project") {
-        if classes.contains_key(f.subject.as_str()) {
-            continue;
-        }
-        let class = snap
-            .class_keys
-            .get(&f.subject)
-            .and_then(|key| snap.class(key));
-        if let Some(class) = class {
-            classes.insert(
-                f.subject.as_str(),
-                (
-                    snap.counties.resolve(class.county).to_string(),
-                    snap.orgs.resolve(class.institution).to_string(),
-                ),
-            );
-        }
-    }
-    BuildInput {
-        facts,
-        flags: flags
-            .iter()
-            .enumerate()
-            .map(|(seq, f)| FlagInput {
+impl StoredInput {
+    /// What [`load_stored`] reads back, taken from the sweep still in memory instead: its
+    /// flags (`seq` = position), its graph findings, and the facts of every claim they name
+    /// copied out of the snapshot, so that the snapshot can be freed before cases are written.
+    fn from_memory(
+        snap: &Snapshot,
+        flags: &[Flag],
+        findings: &GraphFindings,
+        policy: &CasesPolicy,
+    ) -> StoredInput {
+        let mut names = Interner::new();
+        // Snapshot claim index of each name id (none for the empty name 0).
+        let mut claim_of_name: Vec<u32> = vec![u32::MAX];
+        let mut name_of = |names: &mut Interner, c: u32| -> u32 {
+            let id = names.intern(snap.claim_id(c as usize));
+            if id as usize == claim_of_name.len() {
+                claim_of_name.push(c);
+            }
+            id
+        };
+        let mut labels = Interner::new();
+        let mut flag_claims: Vec<u32> =
+            Vec::with_capacity(flags.iter().map(|f| f.claims.len()).sum());
+        let mut rows = Vec::with_capacity(flags.len());
+        for (seq, f) in flags.iter().enumerate() {
+            let start = flag_claims.len();
+            for &c in &f.claims {
+                flag_claims.push(name_of(&mut names, c));
+            }
+            rows.push(StoredFlagRow {
                 seq: seq as i64,
-                rule: f.rule,
-                subject_kind: f.subject_kind,
-                subject: &f.subject,
-                claims: &f.claims,
+                rule: labels.intern(f.rule),
+                subject_kind: labels.intern(f.subject_kind),
+                subject: labels.intern(&f.subject),
+                claims: start..flag_claims.len(),
                 amount: f.amount_at_risk,
                 weight: weight_of(policy, f.severity),
-            })
-            .collect(),
-        rings: &graph.0,
-        institutions: &graph.1,
-        classes,
+            });
+        }
+        let (mut rings, mut institutions) = memory_graph(snap, findings, policy);
+        for r in &mut rings {
+            for c in &mut r.claims {
+                *c = name_of(&mut names, *c);
+            }
+        }
+        for i in &mut institutions {
+            for c in &mut i.claims {
+                *c = name_of(&mut names, *c);
+            }
+        }
+        let mut classes = Vec::new();
+        let mut seen = BTreeSet::new();
+        for f in flags.iter().filter(|f| f.subject_kind == "project") {
+            let Some(label) = labels.get(&f.subject) else {
+                continue;
+            };
+            if !seen.insert(label) {
+                continue;
+            }
+            let class = snap
+                .class_keys
+                .get(&f.subject)
+                .and_then(|key| snap.class(key));
+            if let Some(class) = class {
+                classes.push((
+                    label,
+                    (
+                        snap.counties.resolve(class.county).to_string(),
+                        snap.orgs.resolve(class.institution).to_string(),
+                    ),
+                ));
+            }
+        }
+
+        let (ids, reference) = references_by_claim_id(&names);
+        for c in &mut flag_claims {
+            *c = reference[*c as usize];
+        }
+        let remap = |list: &mut Vec<u32>| {
+            for c in list.iter_mut() {
+                *c = reference[*c as usize];
+            }
+            list.sort_unstable();
+        };
+        for r in &mut rings {
+            remap(&mut r.claims);
+        }
+        for i in &mut institutions {
+            remap(&mut i.claims);
+        }
+
+        let mut texts = Interner::new();
+        let n = ids.len();
+        let (mut id_number, mut county, mut institution, mut paid) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for &name in &ids {
+            match claim_of_name[name as usize] {
+                u32::MAX => {
+                    id_number.push(0);
+                    paid.push(0);
+                    county.push(0);
+                    institution.push(0);
+                }
+                c => {
+                    let claim = &snap.claims[c as usize];
+                    id_number.push(texts.intern(snap.ids.resolve(claim.person)));
+                    paid.push(claim.amount + claim.living_amount);
+                    county.push(texts.intern(snap.counties.resolve(claim.county)));
+                    institution.push(texts.intern(snap.orgs.resolve(claim.institution)));
+                }
+            }
+        }
+        StoredInput {
+            flags: rows,
+            labels,
+            flag_claims,
+            rings,
+            institutions,
+            classes,
+            facts: StoredClaims {
+                ids,
+                names,
+                id_number,
+                county,
+                institution,
+                paid,
+                texts,
+            },
+        }
     }
 }
 
@@ -1136,10 +1206,58 @@ pub fn build_for_sweep_with(
     write_cases(conn, sweep_id, policy, &stored.facts, &grouped, flags)
 }
 
-/// [`build_for_sweep_with`] from the sweep still in memory: its snapshot, its flags (in the
-/// order they were saved, `seq` = position) and its graph findings, as `claimsweep sweep` has
-/// them after saving both. Gives the same rows as the database path without reading the
-/// flags, findings and claims back.
+/// A sweep's cases grouped from the sweep still in memory ([`prepare_in_memory`]), holding
+/// only what writing them needs: no snapshot, flags or findings.
+pub struct PreparedCases {
+    facts: StoredClaims,
+    grouped: Grouped,
+    flags: usize,
+}
+
+/// Groups the cases of a sweep still in memory: its snapshot, its flags (in the order they
+/// were saved, `seq` = position) and its graph findings. Pure computation (no database), so
+/// it can run while the flags are still being written; [`build_prepared`] writes the result.
+pub fn prepare_in_memory(
+    snap: &Snapshot,
+    flags: &[Flag],
+    findings: &GraphFindings,
+    policy: &CasesPolicy,
+) -> PreparedCases {
+    let stored = StoredInput::from_memory(snap, flags, findings, policy);
+    let input = stored.input();
+    let grouped = group(&input, policy);
+    let flags = input.flags.len();
+    drop(input);
+    PreparedCases {
+        facts: stored.facts,
+        grouped,
+        flags,
+    }
+}
+
+/// Writes cases prepared by [`prepare_in_memory`]: the same rows as
+/// [`build_for_sweep_with`] gives from the stored flags and findings.
+pub fn build_prepared(
+    conn: &mut Connection,
+    sweep_id: i64,
+    policy: &CasesPolicy,
+    prepared: PreparedCases,
+) -> Result<CaseSummary, CaseError> {
+    if let Some(summary) = check_sweep(conn, sweep_id)? {
+        return Ok(summary);
+    }
+    write_cases(
+        conn,
+        sweep_id,
+        policy,
+        &prepared.facts,
+        &prepared.grouped,
+        prepared.flags,
+    )
+}
+
+/// [`build_for_sweep_with`] from the sweep still in memory ([`prepare_in_memory`] then
+/// [`build_prepared`]): the same rows without reading flags, findings and claims back.
 pub fn build_for_sweep_in_memory(
     conn: &mut Connection,
     sweep_id: i64,
@@ -1148,15 +1266,8 @@ pub fn build_for_sweep_in_memory(
     flags: &[Flag],
     findings: &GraphFindings,
 ) -> Result<CaseSummary, CaseError> {
-    if let Some(summary) = check_sweep(conn, sweep_id)? {
-        return Ok(summary);
-    }
-    let facts = SnapshotFacts(snap);
-    let graph = memory_graph(snap, findings, policy);
-    let input = memory_input(&facts, flags, &graph, policy);
-    let grouped = group(&input, policy);
-    drop(input);
-    write_cases(conn, sweep_id, policy, &facts, &grouped, flags.len())
+    let prepared = prepare_in_memory(snap, flags, findings, policy);
+    build_prepared(conn, sweep_id, policy, prepared)
 }
 
 /// Schema present, sweep known; the stored summary when the sweep's cases are already built.

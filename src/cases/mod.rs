@@ -18,7 +18,8 @@ pub mod review;
 pub mod schema;
 
 pub use build::{
-    build_for_sweep, build_for_sweep_in_memory, build_for_sweep_with, cases_policy, CaseSummary,
+    build_for_sweep, build_for_sweep_in_memory, build_for_sweep_with, build_prepared, cases_policy,
+    prepare_in_memory, CaseSummary, PreparedCases,
 };
 pub use query::{
     diff, history, list, list_sweeps, show, CaseDetail, CaseFilter, CaseRow, CaseSort,

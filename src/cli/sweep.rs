@@ -124,15 +124,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .max(1);
     let sweep_id = flag_store::begin_sweep(&conn, &policies, threads)?;
 
-    // Three things run side by side: the rules (on the pool), saving each rule's flags as soon
-    // as it and the rules before it are done (one SQLite writer thread), and, once every rule
-    // is done, the graph analysis (on the pool) while the writer catches up.
+    // Side by side: the rules (on the pool), then the graph analysis and the grouping of cases;
+    // and one SQLite writer thread saving each rule's flags as soon as that rule and the rules
+    // before it are done. The snapshot is freed before the findings and cases are written.
     let t = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
     let snap_ref = &snap;
-    let (mut result, findings, rules_ms, graph_ms, flags_store_ms) =
+    let cases_policy = crate::cases::cases_policy(&policies);
+    let (mut result, findings, prepared, rules_ms, graph_ms, prepare_ms, flags_store_ms) =
         std::thread::scope(|s| -> anyhow::Result<_> {
             let (to_writer, batches) = std::sync::mpsc::channel::<Vec<crate::rules::Flag>>();
             let conn_ref: &mut rusqlite::Connection = &mut conn;
@@ -170,10 +171,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
             drop(to_writer);
             let rules_ms = t.elapsed().as_millis();
+            // Then, still beside the writer: the graph analysis and the grouping of cases,
+            // after which neither the snapshot nor the flags are needed any more.
             let graph_and_result = streamed.map(|result| {
                 let t = Instant::now();
                 let f = pool.install(|| crate::graph::analyse(snap_ref, &result.flags, &policies));
-                (result, f, t.elapsed().as_millis())
+                let graph_ms = t.elapsed().as_millis();
+                let t = Instant::now();
+                let prepared =
+                    crate::cases::prepare_in_memory(snap_ref, &result.flags, &f, &cases_policy);
+                (result, f, graph_ms, prepared, t.elapsed().as_millis())
             });
             let flags_store_ms = writer
                 .join()
@@ -181,10 +188,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .context("保存标记 / saving flags")?;
             // The writer stopping early is the only way the stream fails, and its error was
             // returned just above.
-            let (result, findings, graph_ms) = graph_and_result
+            let (result, findings, graph_ms, prepared, prepare_ms) = graph_and_result
                 .map_err(|()| anyhow::anyhow!("保存标记中断 / saving flags stopped"))?;
-            Ok((result, findings, rules_ms, graph_ms, flags_store_ms))
+            Ok((
+                result,
+                findings,
+                prepared,
+                rules_ms,
+                graph_ms,
+                prepare_ms,
+                flags_store_ms,
+            ))
         })?;
+    // Everything left to do reads the findings and the prepared cases only.
+    drop(snap);
+    let flag_count = result.flags.len();
+    result.flags = Vec::new();
     for d in &result.defects {
         eprintln!("claimsweep: warning: {d}");
     }
@@ -200,23 +219,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         institutions_ranked: findings.institution_risk.len(),
         staged_employers: findings.staged_employers.len(),
     };
-    // Cases from the sweep still in memory (the same rows as rebuilding them from the stored
-    // flags and findings, without reading those back).
-    let t2 = Instant::now();
-    let cases = crate::cases::build_for_sweep_in_memory(
-        &mut conn,
-        sweep_id,
-        &crate::cases::cases_policy(&policies),
-        &snap,
-        &result.flags,
-        &findings,
-    )
-    .context("生成案件 / building cases")?;
     drop(findings);
-    drop(snap);
-    let flag_count = result.flags.len();
-    result.flags = Vec::new();
-    let cases_ms = t2.elapsed().as_millis();
+    let t2 = Instant::now();
+    let cases = crate::cases::build_prepared(&mut conn, sweep_id, &cases_policy, prepared)
+        .context("生成案件 / building cases")?;
+    // Grouping (beside the flag writer) and writing.
+    let cases_ms = prepare_ms + t2.elapsed().as_millis();
     let store_ms = t.elapsed().as_millis();
 
     let summary = SweepSummary {
