@@ -657,91 +657,118 @@ impl SnapshotBuilder {
         s.certificates.reserve_exact(certificates);
     }
 
-    /// Interns column `field` of `rows` into `interner`: ids in `self.columns[k]`.
-    fn intern_column<'r, R>(
-        columns: &mut [Vec<u32>],
-        k: usize,
-        interner: &mut Interner,
-        rows: &'r [R],
-        field: impl Fn(&'r R) -> &'r str,
-    ) {
-        let ids = &mut columns[k];
-        ids.clear();
-        interner.intern_each(rows.len(), |i| field(&rows[i]), ids);
-    }
-
     /// `add_claim` for each row in order (the same snapshot), interning column by column.
+    ///
+    /// The interners are independent, so two threads share them (each interner on one thread,
+    /// fed in row order: the ids are those of one thread).
     pub fn add_claims(&mut self, rows: &[ClaimRow]) {
-        // Column passes over a few hundred rows stay in the core's cache.
-        for part in rows.chunks(SUB_BATCH) {
-            self.add_claims_cached(part);
-        }
-    }
-
-    fn add_claims_cached(&mut self, rows: &[ClaimRow]) {
         self.columns.resize_with(9, Vec::new);
-        let c = &mut self.columns;
+        let (left, right) = self.columns.split_at_mut(5);
         let s = &mut self.s;
-        Self::intern_column(c, 0, &mut s.ids, rows, |r| &r.id_number);
-        Self::intern_column(c, 1, &mut s.names, rows, |r| &r.name);
-        Self::intern_column(c, 2, &mut s.phones, rows, |r| &r.phone);
-        Self::intern_column(c, 3, &mut s.banks, rows, |r| &r.bank_account);
-        Self::intern_column(c, 4, &mut s.counties, rows, |r| &r.county_code);
-        Self::intern_column(c, 5, &mut s.orgs, rows, |r| &r.institution_id);
-        Self::intern_column(c, 6, &mut s.class_keys, rows, |r| &r.class_id);
-        Self::intern_column(c, 7, &mut s.occupations, rows, |r| &r.occupation_code);
-        Self::intern_column(c, 8, &mut s.cert_keys, rows, |r| &r.cert_no);
+        let pending_ids = &mut self.pending_ids;
+        let (ids, names, phones, counties, class_keys) = (
+            &mut s.ids,
+            &mut s.names,
+            &mut s.phones,
+            &mut s.counties,
+            &mut s.class_keys,
+        );
+        let (banks, orgs, occupations, cert_keys) = (
+            &mut s.banks,
+            &mut s.orgs,
+            &mut s.occupations,
+            &mut s.cert_keys,
+        );
+        left.iter_mut().chain(right.iter_mut()).for_each(Vec::clear);
+        rayon::join(
+            || {
+                // Column passes over a few hundred rows stay in the core's cache.
+                for part in rows.chunks(SUB_BATCH) {
+                    let n = part.len();
+                    ids.intern_each(n, |i| &part[i].id_number, &mut left[0]);
+                    names.intern_each(n, |i| &part[i].name, &mut left[1]);
+                    phones.intern_each(n, |i| &part[i].phone, &mut left[2]);
+                    counties.intern_each(n, |i| &part[i].county_code, &mut left[3]);
+                    class_keys.intern_each(n, |i| &part[i].class_id, &mut left[4]);
+                }
+            },
+            || {
+                for part in rows.chunks(SUB_BATCH) {
+                    let n = part.len();
+                    banks.intern_each(n, |i| &part[i].bank_account, &mut right[0]);
+                    orgs.intern_each(n, |i| &part[i].institution_id, &mut right[1]);
+                    occupations.intern_each(n, |i| &part[i].occupation_code, &mut right[2]);
+                    cert_keys.intern_each(n, |i| &part[i].cert_no, &mut right[3]);
+                    part.iter().for_each(|r| {
+                        pending_ids.push(&r.claim_id);
+                    });
+                }
+            },
+        );
+        let (l, r) = (&*left, &*right);
         s.claims.reserve(rows.len());
-        for (i, r) in rows.iter().enumerate() {
-            self.pending_ids.push(&r.claim_id);
-            s.claims.push(Claim {
-                person: c[0][i],
-                name: c[1][i],
-                phone: c[2][i],
-                bank: c[3][i],
-                county: c[4][i],
-                institution: c[5][i],
-                class: c[6][i],
-                occupation: c[7][i],
-                cert: c[8][i],
-                date: r.claim_date,
-                amount: r.amount,
-                living_amount: r.living_amount,
-                living_days: r.living_days,
-                category: r.category,
-                subsidy_type: r.subsidy_type,
-                funding: r.funding_source,
-                level: r.level.unwrap_or(0),
-            });
-        }
+        s.claims
+            .extend(rows.iter().enumerate().map(|(i, row)| Claim {
+                person: l[0][i],
+                name: l[1][i],
+                phone: l[2][i],
+                county: l[3][i],
+                class: l[4][i],
+                bank: r[0][i],
+                institution: r[1][i],
+                occupation: r[2][i],
+                cert: r[3][i],
+                date: row.claim_date,
+                amount: row.amount,
+                living_amount: row.living_amount,
+                living_days: row.living_days,
+                category: row.category,
+                subsidy_type: row.subsidy_type,
+                funding: row.funding_source,
+                level: row.level.unwrap_or(0),
+            }));
     }
 
-    /// `add_certificate` for each row in order, interning column by column.
+    /// `add_certificate` for each row in order, interning column by column on two threads as
+    /// `add_claims` does.
     pub fn add_certificates(&mut self, rows: &[CertificateRow]) {
-        for part in rows.chunks(SUB_BATCH) {
-            self.add_certificates_cached(part);
-        }
-    }
-
-    fn add_certificates_cached(&mut self, rows: &[CertificateRow]) {
-        self.columns.resize_with(9, Vec::new);
-        let c = &mut self.columns;
+        self.columns.resize_with(4, Vec::new);
+        let (left, right) = self.columns.split_at_mut(2);
         let s = &mut self.s;
-        Self::intern_column(c, 0, &mut s.cert_keys, rows, |r| &r.cert_no);
-        Self::intern_column(c, 1, &mut s.ids, rows, |r| &r.id_number);
-        Self::intern_column(c, 2, &mut s.names, rows, |r| &r.name);
-        Self::intern_column(c, 3, &mut s.occupations, rows, |r| &r.occupation_code);
+        let (cert_keys, names, ids, occupations) = (
+            &mut s.cert_keys,
+            &mut s.names,
+            &mut s.ids,
+            &mut s.occupations,
+        );
+        left.iter_mut().chain(right.iter_mut()).for_each(Vec::clear);
+        rayon::join(
+            || {
+                for part in rows.chunks(SUB_BATCH) {
+                    let n = part.len();
+                    cert_keys.intern_each(n, |i| &part[i].cert_no, &mut left[0]);
+                    names.intern_each(n, |i| &part[i].name, &mut left[1]);
+                }
+            },
+            || {
+                for part in rows.chunks(SUB_BATCH) {
+                    let n = part.len();
+                    ids.intern_each(n, |i| &part[i].id_number, &mut right[0]);
+                    occupations.intern_each(n, |i| &part[i].occupation_code, &mut right[1]);
+                }
+            },
+        );
+        let (l, r) = (&*left, &*right);
         s.certificates.reserve(rows.len());
-        for (i, r) in rows.iter().enumerate() {
-            s.certificates.push(Certificate {
-                key: c[0][i],
-                person: c[1][i],
-                name: c[2][i],
-                occupation: c[3][i],
-                level: r.level.unwrap_or(0),
-                issue_date: r.issue_date,
-            });
-        }
+        s.certificates
+            .extend(rows.iter().enumerate().map(|(i, row)| Certificate {
+                key: l[0][i],
+                name: l[1][i],
+                person: r[0][i],
+                occupation: r[1][i],
+                level: row.level.unwrap_or(0),
+                issue_date: row.issue_date,
+            }));
     }
 
     pub fn table_present(&mut self, name: &str) {

@@ -67,7 +67,7 @@ pub fn tables_present(conn: &Connection) -> Result<Vec<&'static str>, StoreError
 
 /// Streams every row of `R`'s table into `f`, reusing one row buffer.
 pub fn for_each_row<R: DbRow>(conn: &Connection, mut f: impl FnMut(&R)) -> Result<(), StoreError> {
-    let mut st = conn.prepare(&rows::select_sql::<R>())?;
+    let mut st = conn.prepare(&rows::load_sql::<R>())?;
     let mut q = st.query([])?;
     let mut buf = R::default();
     while let Some(row) = q.next()? {
@@ -200,10 +200,7 @@ impl<'scope, R: DbRow + Send + 'scope> ChunkedReader<'scope, R> {
             _ => (0, 0),
         };
         let chunks = ((span + CHUNK_ROWS - 1) / CHUNK_ROWS) as usize;
-        let sql = format!(
-            "{} WHERE rowid >= ?1 AND rowid < ?2",
-            rows::select_sql::<R>()
-        );
+        let sql = format!("{} WHERE rowid >= ?1 AND rowid < ?2", rows::load_sql::<R>());
         let threads = readers.clamp(1, chunks.max(1));
         let readers = (0..threads)
             .map(|k| {
@@ -245,7 +242,7 @@ impl<'scope, R: DbRow + Send + 'scope> ChunkedReader<'scope, R> {
 }
 
 impl<'scope, R: DbRow + Send + 'scope> ChunkThread<'scope, R> {
-    /// Starts a thread running `sql` (a `select_sql::<R>()` restricted to rowids `?1 ..< ?2`)
+    /// Starts a thread running `sql` (a `load_sql::<R>()` restricted to rowids `?1 ..< ?2`)
     /// for each chunk start, sending each chunk's rows (possibly none) in turn.
     fn spawn(
         scope: &'scope std::thread::Scope<'scope, '_>,

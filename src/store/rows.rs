@@ -347,6 +347,11 @@ pub fn select_sql<R: DbRow>() -> String {
     format!("SELECT {}, extra FROM {}", R::COLUMNS.join(", "), R::TABLE)
 }
 
+/// `SELECT cols… FROM table`: what `read` needs, without `extra` (loading never uses it).
+pub fn load_sql<R: DbRow>() -> String {
+    format!("SELECT {} FROM {}", R::COLUMNS.join(", "), R::TABLE)
+}
+
 /// `INSERT INTO table (cols…, extra, ingest_id) VALUES (?1 …)`.
 pub fn insert_sql<R: DbRow>() -> String {
     let n = R::COLUMNS.len() + 2;
