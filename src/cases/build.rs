@@ -1206,33 +1206,58 @@ pub fn build_for_sweep_with(
     write_cases(conn, sweep_id, policy, &stored.facts, &grouped, flags)
 }
 
-/// A sweep's cases grouped from the sweep still in memory ([`prepare_in_memory`]), holding
-/// only what writing them needs: no snapshot, flags or findings.
+/// What case building needs of a sweep still in memory ([`extract_in_memory`]): its flags,
+/// graph findings and claim facts in compact form, without the snapshot.
+pub struct CaseInput {
+    stored: StoredInput,
+}
+
+/// A sweep's cases grouped ([`CaseInput::group`]), holding only what writing them needs.
 pub struct PreparedCases {
     facts: StoredClaims,
     grouped: Grouped,
     flags: usize,
 }
 
-/// Groups the cases of a sweep still in memory: its snapshot, its flags (in the order they
-/// were saved, `seq` = position) and its graph findings. Pure computation (no database), so
-/// it can run while the flags are still being written; [`build_prepared`] writes the result.
+/// Takes what case building needs out of a sweep still in memory: its snapshot, its flags (in
+/// the order they were saved, `seq` = position) and its graph findings. Afterwards the
+/// snapshot can be freed; grouping ([`CaseInput::group`]) and writing ([`build_prepared`])
+/// do not need it.
+pub fn extract_in_memory(
+    snap: &Snapshot,
+    flags: &[Flag],
+    findings: &GraphFindings,
+    policy: &CasesPolicy,
+) -> CaseInput {
+    CaseInput {
+        stored: StoredInput::from_memory(snap, flags, findings, policy),
+    }
+}
+
+impl CaseInput {
+    /// Groups the flags and findings into cases. Pure computation (no database), so it can
+    /// run while something else writes.
+    pub fn group(self, policy: &CasesPolicy) -> PreparedCases {
+        let input = self.stored.input();
+        let grouped = group(&input, policy);
+        let flags = input.flags.len();
+        drop(input);
+        PreparedCases {
+            facts: self.stored.facts,
+            grouped,
+            flags,
+        }
+    }
+}
+
+/// [`extract_in_memory`] then [`CaseInput::group`].
 pub fn prepare_in_memory(
     snap: &Snapshot,
     flags: &[Flag],
     findings: &GraphFindings,
     policy: &CasesPolicy,
 ) -> PreparedCases {
-    let stored = StoredInput::from_memory(snap, flags, findings, policy);
-    let input = stored.input();
-    let grouped = group(&input, policy);
-    let flags = input.flags.len();
-    drop(input);
-    PreparedCases {
-        facts: stored.facts,
-        grouped,
-        flags,
-    }
+    extract_in_memory(snap, flags, findings, policy).group(policy)
 }
 
 /// Writes cases prepared by [`prepare_in_memory`]: the same rows as

@@ -19,7 +19,7 @@ pub mod schema;
 
 pub use build::{
     build_for_sweep, build_for_sweep_in_memory, build_for_sweep_with, build_prepared, cases_policy,
-    prepare_in_memory, CaseSummary, PreparedCases,
+    extract_in_memory, prepare_in_memory, CaseInput, CaseSummary, PreparedCases,
 };
 pub use query::{
     diff, history, list, list_sweeps, show, CaseDetail, CaseFilter, CaseRow, CaseSort,

@@ -124,16 +124,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .max(1);
     let sweep_id = flag_store::begin_sweep(&conn, &policies, threads)?;
 
-    // Side by side: the rules (on the pool), then the graph analysis and the grouping of cases;
-    // and one SQLite writer thread saving each rule's flags as soon as that rule and the rules
-    // before it are done. The snapshot is freed before the findings and cases are written.
+    // Side by side: the rules (on the pool), then the graph analysis and taking out what case
+    // building needs; and one SQLite writer thread saving each rule's flags as soon as that
+    // rule and the rules before it are done. The snapshot is freed before cases are grouped.
     let t = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
     let snap_ref = &snap;
     let cases_policy = crate::cases::cases_policy(&policies);
-    let (mut result, findings, prepared, rules_ms, graph_ms, prepare_ms, flags_store_ms) =
+    let (mut result, findings, case_input, rules_ms, graph_ms, extract_ms, flags_store_ms) =
         std::thread::scope(|s| -> anyhow::Result<_> {
             let (to_writer, batches) = std::sync::mpsc::channel::<Vec<crate::rules::Flag>>();
             let conn_ref: &mut rusqlite::Connection = &mut conn;
@@ -178,9 +178,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 let f = pool.install(|| crate::graph::analyse(snap_ref, &result.flags, &policies));
                 let graph_ms = t.elapsed().as_millis();
                 let t = Instant::now();
-                let prepared =
-                    crate::cases::prepare_in_memory(snap_ref, &result.flags, &f, &cases_policy);
-                (result, f, graph_ms, prepared, t.elapsed().as_millis())
+                let case_input =
+                    crate::cases::extract_in_memory(snap_ref, &result.flags, &f, &cases_policy);
+                (result, f, graph_ms, case_input, t.elapsed().as_millis())
             });
             let flags_store_ms = writer
                 .join()
@@ -188,15 +188,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .context("保存标记 / saving flags")?;
             // The writer stopping early is the only way the stream fails, and its error was
             // returned just above.
-            let (result, findings, graph_ms, prepared, prepare_ms) = graph_and_result
+            let (result, findings, graph_ms, case_input, extract_ms) = graph_and_result
                 .map_err(|()| anyhow::anyhow!("保存标记中断 / saving flags stopped"))?;
             Ok((
                 result,
                 findings,
-                prepared,
+                case_input,
                 rules_ms,
                 graph_ms,
-                prepare_ms,
+                extract_ms,
                 flags_store_ms,
             ))
         })?;
@@ -207,10 +207,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for d in &result.defects {
         eprintln!("claimsweep: warning: {d}");
     }
-    let t2 = Instant::now();
-    crate::graph::store::save(&conn, sweep_id, &findings)
-        .context("保存图分析结果 / saving graph findings")?;
-    let graph_store_ms = t2.elapsed().as_millis();
+    // Grouping cases (CPU, on the pool) beside saving the graph findings (SQLite, here).
+    let (saved, graph_store_ms, prepared, group_ms) = std::thread::scope(|s| {
+        let grouping = s.spawn(|| {
+            let t = Instant::now();
+            let p = pool.install(|| case_input.group(&cases_policy));
+            (p, t.elapsed().as_millis())
+        });
+        let t = Instant::now();
+        let saved = crate::graph::store::save(&conn, sweep_id, &findings);
+        let graph_store_ms = t.elapsed().as_millis();
+        let (prepared, group_ms) = grouping
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (saved, graph_store_ms, prepared, group_ms)
+    });
+    saved.context("保存图分析结果 / saving graph findings")?;
     let graph_counts = GraphCounts {
         nodes: findings.nodes,
         edges: findings.edges,
@@ -223,8 +235,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let t2 = Instant::now();
     let cases = crate::cases::build_prepared(&mut conn, sweep_id, &cases_policy, prepared)
         .context("生成案件 / building cases")?;
-    // Grouping (beside the flag writer) and writing.
-    let cases_ms = prepare_ms + t2.elapsed().as_millis();
+    // Taking the input out of the snapshot, grouping (beside other work) and writing.
+    let cases_ms = extract_ms + group_ms + t2.elapsed().as_millis();
     let store_ms = t.elapsed().as_millis();
 
     let summary = SweepSummary {
