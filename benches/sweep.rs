@@ -1,5 +1,5 @@
-//! Criterion bench of the whole rule sweep (`rules::engine::run_rules`) on a snapshot of a
-//! generated ledger, then per rule family, then storing the flags.
+//! Criterion bench of loading the snapshot (`store::load_snapshot`), then of the whole rule
+//! sweep (`rules::engine::run_rules`) on it, per rule family, and storing the flags.
 //!
 //! Set-up (not timed): `generate` writes a clean ledger of `CLAIMSWEEP_BENCH_CLAIMS` claims
 //! (default 200 000, seed 7) into a temporary folder, `ingest` loads it, `load_snapshot` reads
@@ -50,11 +50,14 @@ const FAMILIES: &[(&str, &[&str])] = &[
     ),
 ];
 
-fn snapshot() -> (Snapshot, Option<tempfile::TempDir>) {
+/// The snapshot, the database it came from and the folder to keep while benching.
+fn snapshot() -> (Snapshot, PathBuf, Option<tempfile::TempDir>) {
     if let Ok(db) = std::env::var("CLAIMSWEEP_BENCH_DB") {
-        let conn = claimsweep::store::open(&PathBuf::from(db)).expect("open bench database");
+        let db = PathBuf::from(db);
+        let conn = claimsweep::store::open(&db).expect("open bench database");
         return (
             claimsweep::store::load_snapshot(&conn).expect("load snapshot"),
+            db,
             None,
         );
     }
@@ -74,20 +77,31 @@ fn snapshot() -> (Snapshot, Option<tempfile::TempDir>) {
         &data,
     )
     .expect("generate");
-    let mut conn = claimsweep::store::open(&tmp.path().join("bench.db")).expect("open database");
+    let db = tmp.path().join("bench.db");
+    let mut conn = claimsweep::store::open(&db).expect("open database");
     claimsweep::store::ingest::ingest_path(&mut conn, &data, false).expect("ingest");
     let snap = claimsweep::store::load_snapshot(&conn).expect("load snapshot");
-    (snap, Some(tmp))
+    (snap, db, Some(tmp))
 }
 
 fn bench(c: &mut Criterion) {
-    let (snap, _keep) = snapshot();
+    let (snap, db, _keep) = snapshot();
     let policies = PolicySet::embedded_default();
     let refdata = RefData::embedded();
     let label = format!("{}k claims", snap.claims.len() / 1000);
 
     let mut g = c.benchmark_group("sweep");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
+    // The load every sweep starts with: chunked readers, interning, sealing.
+    let conn = claimsweep::store::open(&db).expect("open bench database");
+    g.bench_function(format!("load snapshot, {label}"), |b| {
+        b.iter(|| {
+            claimsweep::store::load_snapshot(&conn)
+                .expect("load snapshot")
+                .claims
+                .len()
+        })
+    });
     g.bench_function(format!("all rules, {label}"), |b| {
         b.iter(|| run_rules(&snap, &policies, refdata, None).flags.len())
     });

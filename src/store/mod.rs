@@ -167,12 +167,14 @@ const CHUNK_ROWS: i64 = 4096;
 /// Decoded chunks a reader may hold that the builder has not taken yet.
 const CHUNKS_AHEAD: usize = 2;
 
-/// One table decoded by reader threads, chunk `k` (rowids `first + k * CHUNK_ROWS ..`) by
-/// reader `k % readers`, each with its own read-only connection.
+/// One table decoded by reader threads, each with its own read-only connection. With several
+/// readers, chunk `k` (rowids `first + k * CHUNK_ROWS ..`) is read by reader `k % readers`;
+/// with one, it scans the table and hands over every `CHUNK_ROWS` rows.
 struct ChunkedReader<'scope, R> {
     readers: Vec<ChunkThread<'scope, R>>,
+    /// Rowid chunks when there are several readers (one batch each, possibly empty).
     chunks: usize,
-    /// Rows if the rowids have no gaps (they have none unless rows were deleted).
+    /// Rows if the rowids have no gaps (they have none unless rows were deleted); 0 if unknown.
     rows_estimate: usize,
 }
 
@@ -195,38 +197,70 @@ impl<'scope, R: DbRow + Send + 'scope> ChunkedReader<'scope, R> {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let (first, span) = match (first, last) {
-            (Some(f), Some(l)) => (f, l - f + 1),
-            _ => (0, 0),
+        let span = match (first, last) {
+            (Some(f), Some(l)) => (l as i128 - f as i128 + 1) as u128,
+            _ => 0,
         };
-        let chunks = ((span + CHUNK_ROWS - 1) / CHUNK_ROWS) as usize;
+        // Every row takes more than 16 bytes of the file: a larger span means rowids far
+        // apart (set by hand), where rowid chunks would be mostly empty queries.
+        let file_bytes: i64 = conn.query_row(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            [],
+            |r| r.get(0),
+        )?;
+        let plausible = span <= (file_bytes.max(0) / 16) as u128;
+        let rows_estimate = if plausible { span as usize } else { 0 };
         let sql = format!("{} WHERE rowid >= ?1 AND rowid < ?2", rows::load_sql::<R>());
-        let threads = readers.clamp(1, chunks.max(1));
+        let chunks = span.div_ceil(CHUNK_ROWS as u128) as usize;
+        if readers <= 1 || chunks <= 1 || !plausible {
+            let whole = std::iter::once((i64::MIN, i64::MAX));
+            return Ok(ChunkedReader {
+                readers: vec![ChunkThread::spawn(
+                    scope,
+                    path.to_string(),
+                    sql,
+                    whole,
+                    true,
+                )],
+                chunks: 0,
+                rows_estimate,
+            });
+        }
+        let first = first.unwrap_or(0);
+        let threads = readers.min(chunks);
         let readers = (0..threads)
             .map(|k| {
-                let starts = (k..chunks)
-                    .step_by(threads)
-                    .map(move |c| first + c as i64 * CHUNK_ROWS);
-                ChunkThread::spawn(scope, path.to_string(), sql.clone(), starts)
+                let ranges = (k..chunks).step_by(threads).map(move |c| {
+                    let start = first + c as i64 * CHUNK_ROWS;
+                    (start, start + CHUNK_ROWS)
+                });
+                ChunkThread::spawn(scope, path.to_string(), sql.clone(), ranges, false)
             })
             .collect();
         Ok(ChunkedReader {
             readers,
             chunks,
-            rows_estimate: span as usize,
+            rows_estimate,
         })
     }
 
-    /// Feeds every chunk to `f` in rowid order, then reports the readers' errors, if any.
+    /// Feeds every batch to `f` in rowid order, then reports the readers' errors, if any.
     fn drain(self, mut f: impl FnMut(&[R])) -> Result<(), StoreError> {
-        let n = self.readers.len();
-        for c in 0..self.chunks {
-            let reader = &self.readers[c % n];
-            let Ok(rows) = reader.chunks.recv() else {
-                break; // the reader failed: its error is reported below
-            };
-            f(&rows);
-            let _ = reader.spent.send(rows);
+        if let [reader] = self.readers.as_slice() {
+            for rows in &reader.chunks {
+                f(&rows);
+                let _ = reader.spent.send(rows);
+            }
+        } else {
+            let n = self.readers.len();
+            for c in 0..self.chunks {
+                let reader = &self.readers[c % n];
+                let Ok(rows) = reader.chunks.recv() else {
+                    break; // the reader failed: its error is reported below
+                };
+                f(&rows);
+                let _ = reader.spent.send(rows);
+            }
         }
         let mut result = Ok(());
         for r in self.readers {
@@ -243,12 +277,14 @@ impl<'scope, R: DbRow + Send + 'scope> ChunkedReader<'scope, R> {
 
 impl<'scope, R: DbRow + Send + 'scope> ChunkThread<'scope, R> {
     /// Starts a thread running `sql` (a `load_sql::<R>()` restricted to rowids `?1 ..< ?2`)
-    /// for each chunk start, sending each chunk's rows (possibly none) in turn.
+    /// for each range in turn, sending each range's rows as one batch (possibly empty), or
+    /// with `split` every `CHUNK_ROWS` rows.
     fn spawn(
         scope: &'scope std::thread::Scope<'scope, '_>,
         path: String,
         sql: String,
-        starts: impl Iterator<Item = i64> + Send + 'scope,
+        ranges: impl Iterator<Item = (i64, i64)> + Send + 'scope,
+        split: bool,
     ) -> Self {
         let (tx, chunks) = std::sync::mpsc::sync_channel::<Vec<R>>(CHUNKS_AHEAD);
         let (spent, reuse) = std::sync::mpsc::channel::<Vec<R>>();
@@ -260,21 +296,35 @@ impl<'scope, R: DbRow + Send + 'scope> ChunkThread<'scope, R> {
             let c = Connection::open_with_flags(&path, flags)?;
             c.busy_timeout(std::time::Duration::from_secs(10))?;
             let mut st = c.prepare(&sql)?;
-            for start in starts {
-                let mut rows = reuse.try_recv().unwrap_or_default();
-                let mut filled = 0;
-                let mut q = st.query([start, start + CHUNK_ROWS])?;
+            let mut rows: Vec<R> = Vec::new();
+            let mut filled = 0;
+            // False once the builder has stopped taking batches.
+            let mut hand_over = |rows: &mut Vec<R>, filled: &mut usize| {
+                let mut full = reuse.try_recv().unwrap_or_default();
+                std::mem::swap(rows, &mut full);
+                full.truncate(*filled);
+                *filled = 0;
+                tx.send(full).is_ok()
+            };
+            for (lo, hi) in ranges {
+                let mut q = st.query([lo, hi])?;
                 while let Some(row) = q.next()? {
                     if filled == rows.len() {
                         rows.push(R::default());
                     }
                     rows[filled].read(row)?;
                     filled += 1;
+                    if split && filled == CHUNK_ROWS as usize && !hand_over(&mut rows, &mut filled)
+                    {
+                        return Ok(());
+                    }
                 }
-                rows.truncate(filled);
-                if tx.send(rows).is_err() {
-                    break; // the builder stopped
+                if !split && !hand_over(&mut rows, &mut filled) {
+                    return Ok(());
                 }
+            }
+            if split && filled > 0 {
+                hand_over(&mut rows, &mut filled);
             }
             Ok(())
         });
@@ -380,6 +430,48 @@ mod tests {
         assert!((0..loaded.claims.len()).all(|i| loaded.claim_id(i) == expected.claim_id(i)));
         assert_eq!(interned(&loaded), interned(&expected));
         assert_eq!(loaded.ids.get("P31"), expected.ids.get("P31"));
+    }
+
+    #[test]
+    fn rowids_far_apart_are_read_in_one_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("t.db")).unwrap();
+        let d = Date::from_ymd(2020, 3, 5).unwrap();
+        let mut ledger = Ledger {
+            present: vec!["claims"],
+            ..Default::default()
+        };
+        for (i, person) in ["P2", "P1", "P2", "P3"].iter().enumerate() {
+            ledger.claims.push(ClaimRow {
+                claim_id: format!("C{i}"),
+                id_number: person.to_string(),
+                claim_date: d,
+                ..Default::default()
+            });
+        }
+        let tx = conn.transaction().unwrap();
+        {
+            let mut st = tx.prepare(&rows::insert_sql::<ClaimRow>()).unwrap();
+            for r in &ledger.claims {
+                r.bind(&mut st).unwrap();
+                st.raw_execute().unwrap();
+            }
+            // Rowid chunks would be 2^48 / CHUNK_ROWS empty queries.
+            tx.execute_batch(
+                "INSERT INTO tables_present VALUES ('claims', 1);
+                 UPDATE claims SET rowid = 281474976710656 WHERE claim_id = 'C1';",
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        // Scan order is rowid order: C1 comes last, so P1 is interned after P3.
+        let c1 = ledger.claims.remove(1);
+        ledger.claims.push(c1);
+        let loaded = load_snapshot(&conn).unwrap();
+        let expected = Snapshot::from_ledger(&ledger);
+        assert_eq!(loaded.claims, expected.claims);
+        assert_eq!(interned(&loaded), interned(&expected));
+        assert_eq!(loaded.ids.resolve(3), "P1");
     }
 
     #[test]
