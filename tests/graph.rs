@@ -706,24 +706,81 @@ fn findings_are_stored_in_their_tables() {
         .query_row("SELECT path FROM cross_county", [], |r| r.get(0))
         .unwrap();
     assert_eq!(path, "371302 → 371312");
-    // Cross-county texts are spelled at storage from compact findings: pinned as the sweep
-    // spelled them when findings carried their texts.
-    let (zh, en): (String, String) = conn
+    let (id_number, year, counties, claim_ids, amount): (String, i64, i64, String, i64) = conn
         .query_row(
-            "SELECT explanation_zh, explanation_en FROM cross_county",
+            "SELECT id_number, year, counties, claim_ids, amount_fen FROM cross_county",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .unwrap();
+    assert_eq!(
+        (
+            id_number.as_str(),
+            year,
+            counties,
+            claim_ids.as_str(),
+            amount
+        ),
+        ("371302199001010011", 2020, 2, "R01;R05", 200_000)
+    );
+    // Facts only: explanations are spelled when shown, not stored per row.
+    let explanation_columns: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('cross_county') WHERE name LIKE 'explanation%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(explanation_columns, 0);
+    // The explanation as shown, pinned word for word.
+    let c = &f.cross_county[0];
     let clause = "十二：实行培训人员实名制管理，建立完善补贴资金发放台账；对套取、骗取资金的单位和个人依纪依规依法严惩";
     assert_eq!(
-        zh,
+        f.cross_county_explanation(c, false),
         format!("371302199001010011 在2020年于2个县区申领2条、金额2000.00元：371302（2020-03-01，R01） → 371312（2020-09-01，R05）。依据：{clause}")
     );
     assert_eq!(
-        en,
+        f.cross_county_explanation(c, true),
         format!("371302199001010011 claimed in 2 counties in 2020, 2 claims, 2000.00 yuan: 371302 (2020-03-01, R01) → 371312 (2020-09-01, R05). Policy: {clause}")
     );
+}
+
+/// A database made before `cross_county` stored facts only still takes new findings.
+#[test]
+fn old_cross_county_tables_lose_their_explanation_columns() {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TABLE cross_county (sweep_id INTEGER NOT NULL, id_number TEXT NOT NULL,
+           year INTEGER NOT NULL, counties INTEGER NOT NULL, path TEXT NOT NULL,
+           claim_ids TEXT NOT NULL, amount_fen INTEGER NOT NULL, explanation_zh TEXT NOT NULL,
+           explanation_en TEXT NOT NULL, PRIMARY KEY (sweep_id, id_number, year));
+         INSERT INTO cross_county VALUES (1, 'X', 2020, 2, 'a → b', 'C1;C2', 100, '说明', 'why');",
+    )
+    .unwrap();
+    claimsweep::graph::store::ensure_schema(&conn).unwrap();
+    let columns: Vec<String> = {
+        let mut st = conn
+            .prepare("SELECT name FROM pragma_table_info('cross_county') ORDER BY cid")
+            .unwrap();
+        let rows = st.query_map([], |r| r.get(0)).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(
+        columns,
+        [
+            "sweep_id",
+            "id_number",
+            "year",
+            "counties",
+            "path",
+            "claim_ids",
+            "amount_fen"
+        ]
+    );
+    let kept: String = conn
+        .query_row("SELECT claim_ids FROM cross_county", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, "C1;C2");
 }
 
 /// A generated ledger: benign persons with their own contacts, families of two and three

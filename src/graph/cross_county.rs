@@ -170,6 +170,25 @@ pub(crate) struct CrossCountyTexts {
 }
 
 impl CrossCountyTexts {
+    /// Only what is stored: the path and the claim ids.
+    pub(crate) fn fill_facts(&mut self, f: &super::GraphFindings, c: &CrossCountyPerson) {
+        self.path.clear();
+        self.claim_ids.clear();
+        for (k, &claim) in c.claims().iter().enumerate() {
+            if k > 0 {
+                self.claim_ids.push(';');
+            }
+            self.claim_ids.push_str(f.claim_id(claim));
+        }
+        for (i, (stop, _)) in c.stop_claims().enumerate() {
+            if i > 0 {
+                self.path.push_str(" → ");
+            }
+            self.path.push_str(f.county(stop.county));
+        }
+    }
+
+    /// The path, the claim ids and the explanations in both languages.
     pub(crate) fn fill(&mut self, f: &super::GraphFindings, c: &CrossCountyPerson) {
         use std::fmt::Write;
         for s in [

@@ -65,8 +65,6 @@ CREATE TABLE IF NOT EXISTS cross_county (
   path TEXT NOT NULL,
   claim_ids TEXT NOT NULL,
   amount_fen INTEGER NOT NULL,
-  explanation_zh TEXT NOT NULL,
-  explanation_en TEXT NOT NULL,
   PRIMARY KEY (sweep_id, id_number, year)
 );
 CREATE TABLE IF NOT EXISTS staged_employers (
@@ -90,8 +88,25 @@ CREATE TABLE IF NOT EXISTS graph_stats (
 ";
 
 /// Creates the graph tables if they are missing.
+///
+/// `cross_county` stores facts only: a ledger has a cross-county row for every person who
+/// trained in two counties in a year (over a million at ten million claims), and spelling the
+/// explanation into every row in both languages made it most of what a sweep wrote. The
+/// explanation is spelled when shown (`GraphFindings::cross_county_explanation`). Databases
+/// from before lose the two explanation columns here.
 pub fn ensure_schema(conn: &Connection) -> Result<(), GraphStoreError> {
     conn.execute_batch(SCHEMA)?;
+    let old_columns: Vec<String> = {
+        let mut st = conn.prepare(
+            "SELECT name FROM pragma_table_info('cross_county')
+             WHERE name IN ('explanation_zh', 'explanation_en') ORDER BY name",
+        )?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for column in old_columns {
+        conn.execute_batch(&format!("ALTER TABLE cross_county DROP COLUMN {column}"))?;
+    }
     Ok(())
 }
 
@@ -343,20 +358,18 @@ fn save_inner<'a>(
             st.raw_bind_parameter(i + 10, to_json(&mut json_buf, &evidence)?)
         },
     )?;
-    // Cross-county texts are spelled here, into buffers reused row after row (SQLite copies
-    // bound text).
+    // Cross-county path and claim ids are spelled here, into buffers reused row after row
+    // (SQLite copies bound text).
     let mut texts = cross_county::CrossCountyTexts::default();
-    insert_rows(conn, "cross_county", 9, &f.cross_county, |st, i, c| {
-        texts.fill(f, c);
+    insert_rows(conn, "cross_county", 7, &f.cross_county, |st, i, c| {
+        texts.fill_facts(f, c);
         st.raw_bind_parameter(i, sweep_id)?;
         st.raw_bind_parameter(i + 1, f.person_id(c.person))?;
         st.raw_bind_parameter(i + 2, c.year)?;
         st.raw_bind_parameter(i + 3, c.counties as i64)?;
         st.raw_bind_parameter(i + 4, texts.path.as_str())?;
         st.raw_bind_parameter(i + 5, texts.claim_ids.as_str())?;
-        st.raw_bind_parameter(i + 6, c.amount)?;
-        st.raw_bind_parameter(i + 7, texts.zh.as_str())?;
-        st.raw_bind_parameter(i + 8, texts.en.as_str())
+        st.raw_bind_parameter(i + 6, c.amount)
     })?;
     insert_rows(
         conn,
