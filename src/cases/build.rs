@@ -832,9 +832,9 @@ impl StoredInput {
     /// What [`load_stored`] reads back, taken from the sweep still in memory instead: its
     /// flags (`seq` = position), its graph findings, and the facts of every claim they name
     /// copied out of the snapshot, so that the snapshot can be freed before cases are written.
-    fn from_memory(
+    fn from_memory<F: std::borrow::Borrow<Flag>>(
         snap: &Snapshot,
-        flags: &[Flag],
+        flags: impl ExactSizeIterator<Item = F>,
         findings: &GraphFindings,
         policy: &CasesPolicy,
     ) -> StoredInput {
@@ -849,23 +849,43 @@ impl StoredInput {
             id
         };
         let mut labels = Interner::new();
-        let mut flag_claims: Vec<u32> =
-            Vec::with_capacity(flags.iter().map(|f| f.claims.len()).sum());
+        let mut flag_claims: Vec<u32> = Vec::new();
         let mut rows = Vec::with_capacity(flags.len());
-        for (seq, f) in flags.iter().enumerate() {
+        let mut classes = Vec::new();
+        let mut seen_classes = BTreeSet::new();
+        // Flags may be handed over by value: each is dropped once taken in.
+        for (seq, f) in flags.enumerate() {
+            let f: &Flag = f.borrow();
             let start = flag_claims.len();
             for &c in &f.claims {
                 flag_claims.push(name_of(&mut names, c));
             }
+            let subject = labels.intern(&f.subject);
             rows.push(StoredFlagRow {
                 seq: seq as i64,
                 rule: labels.intern(f.rule),
                 subject_kind: labels.intern(f.subject_kind),
-                subject: labels.intern(&f.subject),
+                subject,
                 claims: start..flag_claims.len(),
                 amount: f.amount_at_risk,
                 weight: weight_of(policy, f.severity),
             });
+            if f.subject_kind != "project" || !seen_classes.insert(subject) {
+                continue;
+            }
+            let class = snap
+                .class_keys
+                .get(&f.subject)
+                .and_then(|key| snap.class(key));
+            if let Some(class) = class {
+                classes.push((
+                    subject,
+                    (
+                        snap.counties.resolve(class.county).to_string(),
+                        snap.orgs.resolve(class.institution).to_string(),
+                    ),
+                ));
+            }
         }
         let (mut rings, mut institutions) = memory_graph(snap, findings, policy);
         for r in &mut rings {
@@ -876,29 +896,6 @@ impl StoredInput {
         for i in &mut institutions {
             for c in &mut i.claims {
                 *c = name_of(&mut names, *c);
-            }
-        }
-        let mut classes = Vec::new();
-        let mut seen = BTreeSet::new();
-        for f in flags.iter().filter(|f| f.subject_kind == "project") {
-            let Some(label) = labels.get(&f.subject) else {
-                continue;
-            };
-            if !seen.insert(label) {
-                continue;
-            }
-            let class = snap
-                .class_keys
-                .get(&f.subject)
-                .and_then(|key| snap.class(key));
-            if let Some(class) = class {
-                classes.push((
-                    label,
-                    (
-                        snap.counties.resolve(class.county).to_string(),
-                        snap.orgs.resolve(class.institution).to_string(),
-                    ),
-                ));
             }
         }
 
@@ -1230,7 +1227,20 @@ pub fn extract_in_memory(
     policy: &CasesPolicy,
 ) -> CaseInput {
     CaseInput {
-        stored: StoredInput::from_memory(snap, flags, findings, policy),
+        stored: StoredInput::from_memory(snap, flags.iter(), findings, policy),
+    }
+}
+
+/// [`extract_in_memory`] taking the flags by value: each flag is freed as soon as it is taken
+/// in, so that the sweep's flags and its case input are not both held whole.
+pub fn extract_in_memory_consuming(
+    snap: &Snapshot,
+    flags: Vec<Flag>,
+    findings: &GraphFindings,
+    policy: &CasesPolicy,
+) -> CaseInput {
+    CaseInput {
+        stored: StoredInput::from_memory(snap, flags.into_iter(), findings, policy),
     }
 }
 

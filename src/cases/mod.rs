@@ -19,7 +19,8 @@ pub mod schema;
 
 pub use build::{
     build_for_sweep, build_for_sweep_in_memory, build_for_sweep_with, build_prepared, cases_policy,
-    extract_in_memory, prepare_in_memory, CaseInput, CaseSummary, PreparedCases,
+    extract_in_memory, extract_in_memory_consuming, prepare_in_memory, CaseInput, CaseSummary,
+    PreparedCases,
 };
 pub use query::{
     diff, history, list, list_sweeps, show, CaseDetail, CaseFilter, CaseRow, CaseSort,

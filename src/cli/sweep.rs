@@ -66,7 +66,11 @@ pub struct SweepSummary<'a> {
     /// Time the flag writer was busy (it runs beside the rules and the graph analysis).
     pub flags_store_ms: u128,
     pub graph_store_ms: u128,
+    /// Taking the case input out of the snapshot + grouping + writing.
     pub cases_ms: u128,
+    pub cases_extract_ms: u128,
+    pub cases_group_ms: u128,
+    pub cases_write_ms: u128,
     pub total_ms: u128,
 }
 
@@ -133,7 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .build()?;
     let snap_ref = &snap;
     let cases_policy = crate::cases::cases_policy(&policies);
-    let (mut result, findings, case_input, rules_ms, graph_ms, extract_ms, flags_store_ms) =
+    let (result, flag_count, findings, case_input, rules_ms, graph_ms, extract_ms, flags_store_ms) =
         std::thread::scope(|s| -> anyhow::Result<_> {
             let (to_writer, batches) = std::sync::mpsc::channel::<Vec<crate::rules::Flag>>();
             let conn_ref: &mut rusqlite::Connection = &mut conn;
@@ -173,14 +177,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let rules_ms = t.elapsed().as_millis();
             // Then, still beside the writer: the graph analysis and the grouping of cases,
             // after which neither the snapshot nor the flags are needed any more.
-            let graph_and_result = streamed.map(|result| {
+            let graph_and_result = streamed.map(|mut result| {
                 let t = Instant::now();
                 let f = pool.install(|| crate::graph::analyse(snap_ref, &result.flags, &policies));
                 let graph_ms = t.elapsed().as_millis();
                 let t = Instant::now();
+                // The flags go into the case input; only their count is kept.
+                let flags = std::mem::take(&mut result.flags);
+                let flag_count = flags.len();
                 let case_input =
-                    crate::cases::extract_in_memory(snap_ref, &result.flags, &f, &cases_policy);
-                (result, f, graph_ms, case_input, t.elapsed().as_millis())
+                    crate::cases::extract_in_memory_consuming(snap_ref, flags, &f, &cases_policy);
+                let extract_ms = t.elapsed().as_millis();
+                (result, flag_count, f, graph_ms, case_input, extract_ms)
             });
             let flags_store_ms = writer
                 .join()
@@ -188,10 +196,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .context("保存标记 / saving flags")?;
             // The writer stopping early is the only way the stream fails, and its error was
             // returned just above.
-            let (result, findings, graph_ms, case_input, extract_ms) = graph_and_result
+            let (result, flag_count, findings, graph_ms, case_input, extract_ms) = graph_and_result
                 .map_err(|()| anyhow::anyhow!("保存标记中断 / saving flags stopped"))?;
             Ok((
                 result,
+                flag_count,
                 findings,
                 case_input,
                 rules_ms,
@@ -202,8 +211,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         })?;
     // Everything left to do reads the findings and the prepared cases only.
     drop(snap);
-    let flag_count = result.flags.len();
-    result.flags = Vec::new();
     for d in &result.defects {
         eprintln!("claimsweep: warning: {d}");
     }
@@ -236,7 +243,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cases = crate::cases::build_prepared(&mut conn, sweep_id, &cases_policy, prepared)
         .context("生成案件 / building cases")?;
     // Taking the input out of the snapshot, grouping (beside other work) and writing.
-    let cases_ms = extract_ms + group_ms + t2.elapsed().as_millis();
+    let cases_write_ms = t2.elapsed().as_millis();
+    let cases_ms = extract_ms + group_ms + cases_write_ms;
     let store_ms = t.elapsed().as_millis();
 
     let summary = SweepSummary {
@@ -257,6 +265,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         flags_store_ms,
         graph_store_ms,
         cases_ms,
+        cases_extract_ms: extract_ms,
+        cases_group_ms: group_ms,
+        cases_write_ms,
         total_ms: started.elapsed().as_millis(),
     };
     flag_store::finish_sweep(&conn, sweep_id, result.claims, &summary)?;

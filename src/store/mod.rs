@@ -299,7 +299,7 @@ impl<'scope, R: DbRow + Send + 'scope> ChunkThread<'scope, R> {
             let mut rows: Vec<R> = Vec::new();
             let mut filled = 0;
             // False once the builder has stopped taking batches.
-            let mut hand_over = |rows: &mut Vec<R>, filled: &mut usize| {
+            let hand_over = |rows: &mut Vec<R>, filled: &mut usize| {
                 let mut full = reuse.try_recv().unwrap_or_default();
                 std::mem::swap(rows, &mut full);
                 full.truncate(*filled);
