@@ -71,6 +71,8 @@ pub struct SweepSummary<'a> {
     pub cases_extract_ms: u128,
     pub cases_group_ms: u128,
     pub cases_write_ms: u128,
+    /// The last checkpoint (copying what the background checkpoints had not).
+    pub checkpoint_ms: u128,
     pub total_ms: u128,
 }
 
@@ -127,6 +129,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(rayon::current_num_threads)
         .max(1);
     let sweep_id = flag_store::begin_sweep(&conn, &policies, threads)?;
+    // The sweep's commits are large: their pages are copied into the database by a thread of
+    // its own instead of by each commit (see store::checkpoint).
+    crate::store::checkpoint::set_auto_checkpoint(&conn, 0)?;
+    let checkpointer = crate::store::checkpoint::Checkpointer::start(&args.db)?;
 
     // Side by side: the rules (on the pool), then the graph analysis and taking out what case
     // building needs; and one SQLite writer thread saving each rule's flags as soon as that
@@ -245,6 +251,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Taking the input out of the snapshot, grouping (beside other work) and writing.
     let cases_write_ms = t2.elapsed().as_millis();
     let cases_ms = extract_ms + group_ms + cases_write_ms;
+    // What the background checkpoints have not copied yet (the last commits) is copied now.
+    let t2 = Instant::now();
+    checkpointer
+        .finish(&conn)
+        .context("写入数据库文件 / checkpointing the database")?;
+    let checkpoint_ms = t2.elapsed().as_millis();
     let store_ms = t.elapsed().as_millis();
 
     let summary = SweepSummary {
@@ -268,6 +280,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cases_extract_ms: extract_ms,
         cases_group_ms: group_ms,
         cases_write_ms,
+        checkpoint_ms,
         total_ms: started.elapsed().as_millis(),
     };
     flag_store::finish_sweep(&conn, sweep_id, result.claims, &summary)?;

@@ -4,6 +4,7 @@
 //! Values are stored normalised (see `schema.sql`), so reading them back never re-parses
 //! messy input: dates are ISO text, money integer fen, enumerations English codes.
 
+pub mod checkpoint;
 pub mod flags;
 pub mod ingest;
 pub mod rows;
