@@ -551,6 +551,30 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Frees what only the rules and the graph analysis read: names, contacts, occupations,
+    /// certificates, free texts, projects, employment, staff and the registers. Kept: claims,
+    /// claim ids, ID numbers, organisations, counties, classes and institutions, which is
+    /// what building cases reads. A sweep calls it between those stages to lower its peak.
+    pub fn release_rule_only_tables(&mut self) {
+        self.names = Interner::new();
+        self.phones = Interner::new();
+        self.banks = Interner::new();
+        self.occupations = Interner::new();
+        self.cert_keys = Interner::new();
+        self.texts = Interner::new();
+        self.certificates = Vec::new();
+        self.certificate_of_key = Vec::new();
+        self.projects = Vec::new();
+        self.employment = Vec::new();
+        self.employment_offsets = Vec::new();
+        self.staff = Vec::new();
+        self.ui = Vec::new();
+        self.pension_start = Vec::new();
+        self.death_date = Vec::new();
+        self.poverty = Vec::new();
+        self.living_lines = HashMap::new();
+    }
+
     pub fn claim_id(&self, i: usize) -> &str {
         self.claim_ids.get(i as u32)
     }

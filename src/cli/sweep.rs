@@ -114,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let t = Instant::now();
     let spinner = engine::spinner("载入 load");
-    let snap = crate::store::load_snapshot(&conn).context("载入台账 / loading the ledger")?;
+    let mut snap = crate::store::load_snapshot(&conn).context("载入台账 / loading the ledger")?;
     spinner.finish_and_clear();
     let load_ms = t.elapsed().as_millis();
     if !snap.has_table("claims") {
@@ -134,16 +134,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     crate::store::checkpoint::set_auto_checkpoint(&conn, 0)?;
     let checkpointer = crate::store::checkpoint::Checkpointer::start(&args.db)?;
 
-    // Side by side: the rules (on the pool), then the graph analysis and taking out what case
-    // building needs; and one SQLite writer thread saving each rule's flags as soon as that
-    // rule and the rules before it are done. The snapshot is freed before cases are grouped.
+    // Side by side: the rules (on the pool), then the graph analysis; and one SQLite writer
+    // thread saving each rule's flags as soon as that rule and the rules before it are done.
     let t = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
     let snap_ref = &snap;
     let cases_policy = crate::cases::cases_policy(&policies);
-    let (result, flag_count, findings, case_input, rules_ms, graph_ms, extract_ms, flags_store_ms) =
+    let (mut result, findings, rules_ms, graph_ms, flags_store_ms) =
         std::thread::scope(|s| -> anyhow::Result<_> {
             let (to_writer, batches) = std::sync::mpsc::channel::<Vec<crate::rules::Flag>>();
             let conn_ref: &mut rusqlite::Connection = &mut conn;
@@ -181,20 +180,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
             drop(to_writer);
             let rules_ms = t.elapsed().as_millis();
-            // Then, still beside the writer: the graph analysis and the grouping of cases,
-            // after which neither the snapshot nor the flags are needed any more.
-            let graph_and_result = streamed.map(|mut result| {
+            // Then, still beside the writer: the graph analysis.
+            let graph_and_result = streamed.map(|result| {
                 let t = Instant::now();
                 let f = pool.install(|| crate::graph::analyse(snap_ref, &result.flags, &policies));
-                let graph_ms = t.elapsed().as_millis();
-                let t = Instant::now();
-                // The flags go into the case input; only their count is kept.
-                let flags = std::mem::take(&mut result.flags);
-                let flag_count = flags.len();
-                let case_input =
-                    crate::cases::extract_in_memory_consuming(snap_ref, flags, &f, &cases_policy);
-                let extract_ms = t.elapsed().as_millis();
-                (result, flag_count, f, graph_ms, case_input, extract_ms)
+                (result, f, t.elapsed().as_millis())
             });
             let flags_store_ms = writer
                 .join()
@@ -202,21 +192,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .context("保存标记 / saving flags")?;
             // The writer stopping early is the only way the stream fails, and its error was
             // returned just above.
-            let (result, flag_count, findings, graph_ms, case_input, extract_ms) = graph_and_result
+            let (result, findings, graph_ms) = graph_and_result
                 .map_err(|()| anyhow::anyhow!("保存标记中断 / saving flags stopped"))?;
-            Ok((
-                result,
-                flag_count,
-                findings,
-                case_input,
-                rules_ms,
-                graph_ms,
-                extract_ms,
-                flags_store_ms,
-            ))
+            Ok((result, findings, rules_ms, graph_ms, flags_store_ms))
         })?;
-    // Everything left to do reads the findings and the prepared cases only.
+    // Case building needs a fraction of the snapshot: the rest goes first. Then the flags go
+    // into the case input (each freed as taken in), and the snapshot goes.
+    let t2 = Instant::now();
+    snap.release_rule_only_tables();
+    let flags = std::mem::take(&mut result.flags);
+    let flag_count = flags.len();
+    let case_input =
+        crate::cases::extract_in_memory_consuming(&snap, flags, &findings, &cases_policy);
     drop(snap);
+    let extract_ms = t2.elapsed().as_millis();
     for d in &result.defects {
         eprintln!("claimsweep: warning: {d}");
     }
