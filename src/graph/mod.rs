@@ -112,18 +112,17 @@ impl GraphFindings {
 }
 
 /// The strings (claim ids, ID numbers) of a sorted set of snapshot indices: one string
-/// buffer, binary search.
+/// buffer, and a position per index built on the first lookup (storing findings looks up
+/// millions of ids; in a sweep that happens after the snapshot is freed, so the positions
+/// never add to the sweep's peak).
 #[derive(Clone, Debug, Default)]
 pub struct ClaimNames {
     indices: Vec<u32>,
-    /// `blocks[b]`: position in `indices` of the first index ≥ `b << BLOCK_BITS`, so that a
-    /// lookup searches one short run (storing findings looks up millions of claim ids).
-    blocks: Vec<u32>,
-    offsets: Vec<usize>,
+    /// `positions[i]`: where index `i` is in `indices`, or `u32::MAX`.
+    positions: std::sync::OnceLock<Vec<u32>>,
+    offsets: Vec<u32>,
     buf: String,
 }
-
-const BLOCK_BITS: u32 = 8;
 
 impl ClaimNames {
     /// The claim ids of claim indices.
@@ -140,35 +139,30 @@ impl ClaimNames {
         offsets.push(0);
         for &i in &indices {
             buf.push_str(name(i));
-            offsets.push(buf.len());
-        }
-        let n_blocks = indices
-            .last()
-            .map_or(0, |&i| (i >> BLOCK_BITS) as usize + 1);
-        let mut blocks = Vec::with_capacity(n_blocks + 1);
-        let mut k = 0;
-        for b in 0..=n_blocks {
-            while k < indices.len() && ((indices[k] >> BLOCK_BITS) as usize) < b {
-                k += 1;
-            }
-            blocks.push(k as u32);
+            offsets.push(u32::try_from(buf.len()).expect("ClaimNames text exceeds 4 GiB"));
         }
         ClaimNames {
             indices,
-            blocks,
+            positions: std::sync::OnceLock::new(),
             offsets,
             buf,
         }
     }
 
     pub fn get(&self, claim: u32) -> Option<&str> {
-        let b = (claim >> BLOCK_BITS) as usize;
-        if b + 1 >= self.blocks.len() {
+        let positions = self.positions.get_or_init(|| {
+            let n = self.indices.last().map_or(0, |&i| i as usize + 1);
+            let mut positions = vec![u32::MAX; n];
+            for (k, &i) in self.indices.iter().enumerate() {
+                positions[i as usize] = k as u32;
+            }
+            positions
+        });
+        let k = *positions.get(claim as usize)? as usize;
+        if k == u32::MAX as usize {
             return None;
         }
-        let (lo, hi) = (self.blocks[b] as usize, self.blocks[b + 1] as usize);
-        let k = lo + self.indices[lo..hi].binary_search(&claim).ok()?;
-        Some(&self.buf[self.offsets[k]..self.offsets[k + 1]])
+        Some(&self.buf[self.offsets[k] as usize..self.offsets[k + 1] as usize])
     }
 
     pub fn len(&self) -> usize {
