@@ -60,8 +60,9 @@ pub enum CaseError {
     Malformed(String),
 }
 
-/// Language of everything inspectors read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// Language of everything inspectors read: the one type the library and every subcommand's
+/// `--lang` use.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Lang {
     #[default]
     Zh,

@@ -5,22 +5,6 @@ use anyhow::Context;
 use std::path::PathBuf;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
-pub enum LangArg {
-    #[default]
-    Zh,
-    En,
-}
-
-impl From<LangArg> for Lang {
-    fn from(l: LangArg) -> Lang {
-        match l {
-            LangArg::Zh => Lang::Zh,
-            LangArg::En => Lang::En,
-        }
-    }
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
 pub enum SortArg {
     #[default]
     Score,
@@ -40,8 +24,8 @@ pub struct Common {
     #[arg(long, default_value = "claimsweep.db", global = true)]
     pub db: PathBuf,
     /// Language of the output
-    #[arg(long, value_enum, default_value_t = LangArg::Zh, global = true)]
-    pub lang: LangArg,
+    #[arg(long, value_enum, default_value_t = Lang::Zh, global = true)]
+    pub lang: Lang,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -196,7 +180,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if json {
                 emit(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
             } else {
-                emit(&render::case_list(&rows, common.lang.into()))?;
+                emit(&render::case_list(&rows, common.lang))?;
             }
         }
         CasesCommand::Show { id, common, json } => {
@@ -205,14 +189,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if json {
                 emit(&(serde_json::to_string_pretty(&detail)? + "\n"))?;
             } else {
-                emit(&render::case_detail(&detail, common.lang.into()))?;
+                emit(&render::case_detail(&detail, common.lang))?;
             }
         }
         CasesCommand::Assign { id, to, by, common } => {
             let mut conn = open(&common)?;
             let by = by.unwrap_or_else(|| to.clone());
             let status = cases::assign(&mut conn, id, &to, &by)?;
-            let lang: Lang = common.lang.into();
+            let lang = common.lang;
             emit(&match lang {
                 Lang::Zh => format!("案件 {id} 已指派给 {to}，状态：{}\n", status.label(lang)),
                 Lang::En => format!("case {id} assigned to {to}, status: {}\n", status.code()),
@@ -227,7 +211,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } => {
             let mut conn = open(&common)?;
             let status = cases::review(&mut conn, id, &status, &note, &by)?;
-            let lang: Lang = common.lang.into();
+            let lang = common.lang;
             emit(&match lang {
                 Lang::Zh => format!("案件 {id} 复核结论：{}（{by}）\n", status.label(lang)),
                 Lang::En => format!("case {id} reviewed: {} (by {by})\n", status.code()),
@@ -239,7 +223,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if json {
                 emit(&(serde_json::to_string_pretty(&entries)? + "\n"))?;
             } else {
-                emit(&render::history(&entries, common.lang.into()))?;
+                emit(&render::history(&entries, common.lang))?;
             }
         }
     }

@@ -78,11 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?;
 
     say("5/5 生成报告", "5/5 write the reports");
-    let lang = if en {
-        report::LangArg::En
-    } else {
-        report::LangArg::Zh
-    };
+    let lang = args.lang;
     let html = args.dir.join("report.html");
     let xlsx = args.dir.join("report.xlsx");
     for (format, output) in [

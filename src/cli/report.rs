@@ -13,13 +13,6 @@ pub enum FormatArg {
     Xlsx,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
-pub enum LangArg {
-    #[default]
-    Zh,
-    En,
-}
-
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Database file
@@ -35,8 +28,8 @@ pub struct Args {
     #[arg(long)]
     pub sweep: Option<i64>,
     /// Language of the report
-    #[arg(long, value_enum, default_value_t = LangArg::Zh)]
-    pub lang: LangArg,
+    #[arg(long, value_enum, default_value_t = Lang::Zh)]
+    pub lang: Lang,
     /// Show ID numbers, phones and bank accounts in full (for entitled staff only)
     #[arg(long)]
     pub unmask: bool,
@@ -112,10 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let opts = ReportOptions {
         sweep: args.sweep,
-        lang: match args.lang {
-            LangArg::Zh => Lang::Zh,
-            LangArg::En => Lang::En,
-        },
+        lang: args.lang,
         unmask: args.unmask,
         detailed_cases: args.detailed_cases,
         ring_pictures: args.ring_pictures,

@@ -1,7 +1,7 @@
 //! `claimsweep sweeps`: list sweeps and diff the cases of two of them.
 
 use crate::cases::{self, render, Lang};
-use crate::cli::cases::{emit, LangArg};
+use crate::cli::cases::emit;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -16,8 +16,8 @@ pub enum SweepsCommand {
     List {
         #[arg(long, default_value = "claimsweep.db")]
         db: PathBuf,
-        #[arg(long, value_enum, default_value_t = LangArg::Zh)]
-        lang: LangArg,
+        #[arg(long, value_enum, default_value_t = Lang::Zh)]
+        lang: Lang,
         #[arg(long)]
         json: bool,
     },
@@ -27,8 +27,8 @@ pub enum SweepsCommand {
         b: Option<i64>,
         #[arg(long, default_value = "claimsweep.db")]
         db: PathBuf,
-        #[arg(long, value_enum, default_value_t = LangArg::Zh)]
-        lang: LangArg,
+        #[arg(long, value_enum, default_value_t = Lang::Zh)]
+        lang: Lang,
         #[arg(long)]
         json: bool,
         /// Also list persisting cases whose evidence did not change
@@ -45,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if json {
                 emit(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
             } else {
-                emit(&render::sweep_list(&rows, lang.into()))?;
+                emit(&render::sweep_list(&rows, lang))?;
             }
         }
         SweepsCommand::Diff {
@@ -73,7 +73,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if json {
                 emit(&(serde_json::to_string_pretty(&d)? + "\n"))?;
             } else {
-                let lang: Lang = lang.into();
                 emit(&render::sweep_diff(&d, lang, all))?;
             }
         }
