@@ -626,9 +626,9 @@ fn load_stored(
         }
     }
 
-    let mut rings_named: Vec<(RingInput, Vec<u32>)> = Vec::new();
+    let mut rings: Vec<RingInput> = Vec::new();
     if table_exists(conn, "rings")? && table_exists(conn, "ring_members")? {
-        let rings: Vec<(i64, String, Fen)> = {
+        let stored: Vec<(i64, String, Fen)> = {
             let mut stmt = conn.prepare(
                 "SELECT ring_id, claim_ids, amount_fen FROM rings WHERE sweep_id = ?1 ORDER BY ring_id",
             )?;
@@ -648,7 +648,7 @@ fn load_stored(
                 smallest.insert((r.get(0)?, r.get(1)?), r.get(2)?);
             }
         }
-        for (ring_id, claim_ids, amount) in rings {
+        for (ring_id, claim_ids, amount) in stored {
             let member = |kind: &str| smallest.get(&(ring_id, kind.to_string())).cloned();
             let institution = member("institution");
             let subject = institution
@@ -659,21 +659,18 @@ fn load_stored(
                 .iter()
                 .map(|c| names.intern(c))
                 .collect();
-            rings_named.push((
-                RingInput {
-                    ring_id,
-                    subject,
-                    county: member("county"),
-                    institution,
-                    claims: Vec::new(),
-                    amount,
-                },
+            rings.push(RingInput {
+                ring_id,
+                subject,
+                county: member("county"),
+                institution,
                 claims,
-            ));
+                amount,
+            });
         }
     }
 
-    let mut institutions_named: Vec<(InstitutionInput, Vec<u32>)> = Vec::new();
+    let mut institutions: Vec<InstitutionInput> = Vec::new();
     if table_exists(conn, "institution_risk")? {
         let top: Vec<(i64, String, Fen, String)> = {
             let mut stmt = conn.prepare(
@@ -704,73 +701,36 @@ fn load_stored(
                 .query_row([&inst], |r| r.get::<_, String>(0))
                 .optional()?
                 .filter(|c| !c.is_empty());
-            institutions_named.push((
-                InstitutionInput {
-                    rank,
-                    institution: inst,
-                    amount,
-                    claims: Vec::new(),
-                    county,
-                },
+            institutions.push(InstitutionInput {
+                rank,
+                institution: inst,
+                amount,
                 claims,
-            ));
+                county,
+            });
         }
     }
 
-    let (ids, reference) = references_by_claim_id(&names);
-    for c in &mut flag_claims {
-        *c = reference[*c as usize];
-    }
-    let remap = |list: Vec<u32>| -> Vec<u32> {
-        let mut out: Vec<u32> = list.into_iter().map(|c| reference[c as usize]).collect();
-        out.sort_unstable();
-        out
-    };
-    let rings = rings_named
-        .into_iter()
-        .map(|(mut r, claims)| {
-            r.claims = remap(claims);
-            r
-        })
-        .collect();
-    let institutions = institutions_named
-        .into_iter()
-        .map(|(mut i, claims)| {
-            i.claims = remap(claims);
-            i
-        })
-        .collect();
+    let ids = to_references(&names, &mut flag_claims, &mut rings, &mut institutions);
 
     // Facts of every named claim, looked up in claim id order (neighbouring index pages). A
     // claim that is not in the ledger still counts, with no amount of its own.
-    let mut texts = Interner::new();
-    let n = ids.len();
-    let (mut id_number, mut county, mut institution, mut paid) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
+    let mut facts = StoredClaims::new(ids, names);
     {
         let mut stmt = conn.prepare(
             "SELECT id_number, amount_fen + living_amount_fen, county_code, institution_id
              FROM claims WHERE claim_id = ?1",
         )?;
-        for &id in &ids {
-            let mut rows = stmt.query([names.resolve(id)])?;
+        for k in 0..facts.ids.len() {
+            let mut rows = stmt.query([facts.names.resolve(facts.ids[k])])?;
             match rows.next()? {
-                Some(r) => {
-                    id_number.push(texts.intern(text_at(r, 0)?));
-                    paid.push(r.get(1)?);
-                    county.push(texts.intern(text_at(r, 2)?));
-                    institution.push(texts.intern(text_at(r, 3)?));
-                }
-                None => {
-                    id_number.push(0);
-                    paid.push(0);
-                    county.push(0);
-                    institution.push(0);
-                }
+                Some(r) => facts.push(Some((
+                    text_at(r, 0)?,
+                    r.get(1)?,
+                    text_at(r, 2)?,
+                    text_at(r, 3)?,
+                ))),
+                None => facts.push(None),
             }
         }
     }
@@ -804,15 +764,7 @@ fn load_stored(
         rings,
         institutions,
         classes,
-        facts: StoredClaims {
-            ids,
-            names,
-            id_number,
-            county,
-            institution,
-            paid,
-            texts,
-        },
+        facts,
     })
 }
 
@@ -826,6 +778,66 @@ fn references_by_claim_id(names: &Interner) -> (Vec<u32>, Vec<u32>) {
         reference[id as usize] = k as u32;
     }
     (ids, reference)
+}
+
+/// Turns the claim name ids of flags, rings and institutions into references that ascend
+/// with the claim id (each ring's and institution's list sorted again); returns `ids`
+/// (reference → name id).
+fn to_references(
+    names: &Interner,
+    flag_claims: &mut [u32],
+    rings: &mut [RingInput],
+    institutions: &mut [InstitutionInput],
+) -> Vec<u32> {
+    let (ids, reference) = references_by_claim_id(names);
+    for c in flag_claims.iter_mut() {
+        *c = reference[*c as usize];
+    }
+    let lists = rings
+        .iter_mut()
+        .map(|r| &mut r.claims)
+        .chain(institutions.iter_mut().map(|i| &mut i.claims));
+    for list in lists {
+        for c in list.iter_mut() {
+            *c = reference[*c as usize];
+        }
+        list.sort_unstable();
+    }
+    ids
+}
+
+impl StoredClaims {
+    /// No facts yet for the references `ids` (reference → id in `names`).
+    fn new(ids: Vec<u32>, names: Interner) -> StoredClaims {
+        let n = ids.len();
+        StoredClaims {
+            ids,
+            names,
+            id_number: Vec::with_capacity(n),
+            county: Vec::with_capacity(n),
+            institution: Vec::with_capacity(n),
+            paid: Vec::with_capacity(n),
+            texts: Interner::new(),
+        }
+    }
+
+    /// The facts of the next reference: (ID number, paid, county code, institution id), or
+    /// `None` for a claim not in the ledger (it still counts, with no amount of its own).
+    fn push(&mut self, facts: Option<(&str, Fen, &str, &str)>) {
+        let (id_number, paid, county, institution) = match facts {
+            Some((id, paid, county, inst)) => (
+                self.texts.intern(id),
+                paid,
+                self.texts.intern(county),
+                self.texts.intern(inst),
+            ),
+            None => (0, 0, 0, 0),
+        };
+        self.id_number.push(id_number);
+        self.paid.push(paid);
+        self.county.push(county);
+        self.institution.push(institution);
+    }
 }
 
 impl StoredInput {
@@ -899,47 +911,21 @@ impl StoredInput {
             }
         }
 
-        let (ids, reference) = references_by_claim_id(&names);
-        for c in &mut flag_claims {
-            *c = reference[*c as usize];
-        }
-        let remap = |list: &mut Vec<u32>| {
-            for c in list.iter_mut() {
-                *c = reference[*c as usize];
-            }
-            list.sort_unstable();
-        };
-        for r in &mut rings {
-            remap(&mut r.claims);
-        }
-        for i in &mut institutions {
-            remap(&mut i.claims);
-        }
-
-        let mut texts = Interner::new();
-        let n = ids.len();
-        let (mut id_number, mut county, mut institution, mut paid) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for &name in &ids {
-            match claim_of_name[name as usize] {
-                u32::MAX => {
-                    id_number.push(0);
-                    paid.push(0);
-                    county.push(0);
-                    institution.push(0);
-                }
+        let ids = to_references(&names, &mut flag_claims, &mut rings, &mut institutions);
+        let mut facts = StoredClaims::new(ids, names);
+        for k in 0..facts.ids.len() {
+            facts.push(match claim_of_name[facts.ids[k] as usize] {
+                u32::MAX => None,
                 c => {
                     let claim = &snap.claims[c as usize];
-                    id_number.push(texts.intern(snap.ids.resolve(claim.person)));
-                    paid.push(claim.amount + claim.living_amount);
-                    county.push(texts.intern(snap.counties.resolve(claim.county)));
-                    institution.push(texts.intern(snap.orgs.resolve(claim.institution)));
+                    Some((
+                        snap.ids.resolve(claim.person),
+                        claim.amount + claim.living_amount,
+                        snap.counties.resolve(claim.county),
+                        snap.orgs.resolve(claim.institution),
+                    ))
                 }
-            }
+            });
         }
         StoredInput {
             flags: rows,
@@ -948,15 +934,7 @@ impl StoredInput {
             rings,
             institutions,
             classes,
-            facts: StoredClaims {
-                ids,
-                names,
-                id_number,
-                county,
-                institution,
-                paid,
-                texts,
-            },
+            facts,
         }
     }
 }
