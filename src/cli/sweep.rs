@@ -181,33 +181,36 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .map_err(|()| anyhow::anyhow!("保存标记中断 / saving flags stopped"))?;
             Ok((result, findings, rules_ms, graph_ms, flags_store_ms))
         })?;
-    // Case building needs a fraction of the snapshot: the rest goes first. Then the flags go
-    // into the case input (each freed as taken in), and the snapshot goes.
-    let t2 = Instant::now();
-    snap.release_rule_only_tables();
-    let flags = std::mem::take(&mut result.flags);
-    let flag_count = flags.len();
-    let case_input =
-        crate::cases::extract_in_memory_consuming(&snap, flags, &findings, &cases_policy);
-    drop(snap);
-    let extract_ms = t2.elapsed().as_millis();
     for d in &result.defects {
         eprintln!("claimsweep: warning: {d}");
     }
-    // Grouping cases (CPU, on the pool) beside saving the graph findings (SQLite, here).
-    let (saved, graph_store_ms, prepared, group_ms) = std::thread::scope(|s| {
-        let grouping = s.spawn(|| {
+    // Saving the graph findings (SQLite, on a thread of its own) beside the cases' CPU work:
+    // case building needs a fraction of the snapshot, so the rest goes first; then the flags
+    // go into the case input (each freed as taken in), the snapshot goes, and cases are
+    // grouped on the pool.
+    snap.release_rule_only_tables();
+    let flags = std::mem::take(&mut result.flags);
+    let flag_count = flags.len();
+    let conn_ref: &mut rusqlite::Connection = &mut conn;
+    let (saved, graph_store_ms, prepared, extract_ms, group_ms) = std::thread::scope(|s| {
+        let findings = &findings;
+        let storing = s.spawn(move || {
             let t = Instant::now();
-            let p = pool.install(|| case_input.group(&cases_policy));
-            (p, t.elapsed().as_millis())
+            let saved = crate::graph::store::save(conn_ref, sweep_id, findings);
+            (saved, t.elapsed().as_millis())
         });
         let t = Instant::now();
-        let saved = crate::graph::store::save(&conn, sweep_id, &findings);
-        let graph_store_ms = t.elapsed().as_millis();
-        let (prepared, group_ms) = grouping
+        let case_input =
+            crate::cases::extract_in_memory_consuming(&snap, flags, findings, &cases_policy);
+        drop(snap);
+        let extract_ms = t.elapsed().as_millis();
+        let t = Instant::now();
+        let prepared = pool.install(|| case_input.group(&cases_policy));
+        let group_ms = t.elapsed().as_millis();
+        let (saved, graph_store_ms) = storing
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (saved, graph_store_ms, prepared, group_ms)
+        (saved, graph_store_ms, prepared, extract_ms, group_ms)
     });
     saved.context("保存图分析结果 / saving graph findings")?;
     let graph_counts = GraphCounts {
@@ -222,7 +225,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let t2 = Instant::now();
     let cases = crate::cases::build_prepared(&mut conn, sweep_id, &cases_policy, prepared)
         .context("生成案件 / building cases")?;
-    // Taking the input out of the snapshot, grouping (beside other work) and writing.
+    // Taking the input out of the snapshot and grouping (both beside saving the graph
+    // findings), then writing.
     let cases_write_ms = t2.elapsed().as_millis();
     let cases_ms = extract_ms + group_ms + cases_write_ms;
     // What the background checkpoints have not copied yet (the last commits) is copied now.
