@@ -269,9 +269,10 @@ const CLAIM_EDGES: &[ClaimEdge] = &[
     ),
 ];
 
-/// Builds the entity graph of a snapshot.
-pub fn build(snap: &Snapshot) -> EntityGraph<'_> {
-    let sizes = [
+/// Entities per node kind, in `NodeKind::ALL` order (the interner of each kind; id 0, the
+/// empty value, included): what [`build`] makes nodes of and [`counts`] counts.
+fn node_kind_sizes(snap: &Snapshot) -> [usize; 8] {
+    [
         snap.ids.len(),
         snap.names.len(),
         snap.phones.len(),
@@ -280,7 +281,12 @@ pub fn build(snap: &Snapshot) -> EntityGraph<'_> {
         snap.class_keys.len(),
         snap.cert_keys.len(),
         snap.counties.len(),
-    ];
+    ]
+}
+
+/// Builds the entity graph of a snapshot.
+pub fn build(snap: &Snapshot) -> EntityGraph<'_> {
+    let sizes = node_kind_sizes(snap);
     let mut base = [0u32; 9];
     for k in 0..8 {
         base[k + 1] = base[k] + sizes[k].max(1) as u32;
@@ -443,16 +449,7 @@ pub(crate) fn counts(
     by_org: &super::ClaimGroups,
     by_class: &super::ClaimGroups,
 ) -> (usize, usize) {
-    let sizes = [
-        snap.ids.len(),
-        snap.names.len(),
-        snap.phones.len(),
-        snap.banks.len(),
-        snap.orgs.len(),
-        snap.class_keys.len(),
-        snap.cert_keys.len(),
-        snap.counties.len(),
-    ];
+    let sizes = node_kind_sizes(snap);
     let nodes: usize = sizes.iter().map(|&n| n.max(1)).sum();
 
     // Person edges: distinct non-empty values per person of each claim-derived kind.

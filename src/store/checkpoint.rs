@@ -36,12 +36,13 @@ pub fn set_auto_checkpoint(conn: &Connection, pages: i64) -> Result<(), rusqlite
 
 impl Checkpointer {
     /// Starts checkpointing the database at `path` (opened again, read-write) every
-    /// [`PERIOD`] and whenever [`Checkpointer::nudge`] is called.
+    /// [`PERIOD`].
     pub fn start(path: &Path) -> Result<Checkpointer, CheckpointError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         // This connection only checkpoints: closing it must not checkpoint a second time.
         set_auto_checkpoint(&conn, 0)?;
+        // Nothing is ever sent: dropping the sender is the signal to stop.
         let (stop, wake) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("wal-checkpoint".into())
@@ -54,11 +55,6 @@ impl Checkpointer {
                 }
             })?;
         Ok(Checkpointer { stop, thread })
-    }
-
-    /// Asks for a checkpoint now (after a commit), without waiting for it.
-    pub fn nudge(&self) {
-        let _ = self.stop.send(());
     }
 
     /// Stops the thread, then checkpoints what is left on `conn` and truncates the log.
@@ -99,7 +95,6 @@ mod tests {
                 .unwrap();
         }
         conn.execute_batch("COMMIT").unwrap();
-        cp.nudge();
         cp.finish(&conn).unwrap();
         // TRUNCATE left an empty log: everything is in the database file.
         assert_eq!(wal_frames(&conn), (0, 0));

@@ -86,30 +86,8 @@ pub fn save_flags(
     snap: &Snapshot,
     flags: &[Flag],
 ) -> Result<(), FlagStoreError> {
-    save_flags_with_progress(
-        conn,
-        sweep_id,
-        snap,
-        flags,
-        &indicatif::ProgressBar::hidden(),
-    )
-}
-
-/// [`save_flags`], advancing `progress` by one per flag.
-pub fn save_flags_with_progress(
-    conn: &Connection,
-    sweep_id: i64,
-    snap: &Snapshot,
-    flags: &[Flag],
-    progress: &indicatif::ProgressBar,
-) -> Result<(), FlagStoreError> {
     let mut writer = FlagWriter::begin(conn, sweep_id)?;
-    progress.set_length(flags.len() as u64);
-    for chunk in flags.chunks(4096) {
-        writer.write(snap, chunk)?;
-        progress.inc(chunk.len() as u64);
-    }
-    progress.finish_and_clear();
+    writer.write(snap, flags)?;
     writer.finish()
 }
 

@@ -343,6 +343,15 @@ mod tests {
     use crate::dates::Date;
 
     /// Every interned string of each interner, in id order.
+    /// Inserts typed rows into their table.
+    fn insert_all<R: DbRow>(tx: &rusqlite::Transaction<'_>, items: &[R]) {
+        let mut st = tx.prepare(&rows::insert_sql::<R>()).unwrap();
+        for r in items {
+            r.bind(&mut st).unwrap();
+            st.raw_execute().unwrap();
+        }
+    }
+
     fn interned(s: &Snapshot) -> Vec<Vec<String>> {
         [
             &s.ids,
@@ -403,16 +412,8 @@ mod tests {
         }
         let tx = conn.transaction().unwrap();
         {
-            let mut st = tx.prepare(&rows::insert_sql::<ClaimRow>()).unwrap();
-            for r in &ledger.claims {
-                r.bind(&mut st).unwrap();
-                st.raw_execute().unwrap();
-            }
-            let mut st = tx.prepare(&rows::insert_sql::<CertificateRow>()).unwrap();
-            for r in &ledger.certificates {
-                r.bind(&mut st).unwrap();
-                st.raw_execute().unwrap();
-            }
+            insert_all(&tx, &ledger.claims);
+            insert_all(&tx, &ledger.certificates);
             tx.execute_batch(
                 "INSERT INTO tables_present VALUES ('claims', 1), ('certificates', 1);
                  DELETE FROM claims WHERE rowid BETWEEN 5000 AND 6000;",
@@ -452,11 +453,7 @@ mod tests {
         }
         let tx = conn.transaction().unwrap();
         {
-            let mut st = tx.prepare(&rows::insert_sql::<ClaimRow>()).unwrap();
-            for r in &ledger.claims {
-                r.bind(&mut st).unwrap();
-                st.raw_execute().unwrap();
-            }
+            insert_all(&tx, &ledger.claims);
             // Rowid chunks would be 2^48 / CHUNK_ROWS empty queries.
             tx.execute_batch(
                 "INSERT INTO tables_present VALUES ('claims', 1);
