@@ -731,3 +731,28 @@ fn a_newer_extract_updates_rows_by_key() {
     );
     assert_eq!(count(&fx.db, "SELECT COUNT(*) FROM claims"), 4);
 }
+
+/// New databases get 16 KiB pages (a sweep writes gigabytes; see `store::PAGE_SIZE`); a
+/// database created by someone else keeps its page size when claimsweep opens it.
+#[test]
+fn new_databases_get_large_pages_and_existing_ones_keep_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let page_size = |c: &Connection| {
+        c.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    let fresh = dir.path().join("fresh.db");
+    let c = claimsweep::store::open(&fresh).unwrap();
+    assert_eq!(page_size(&c), claimsweep::store::PAGE_SIZE);
+    assert_eq!(claimsweep::store::PAGE_SIZE, 16_384);
+
+    let foreign = dir.path().join("foreign.db");
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+        .unwrap();
+    let c = claimsweep::store::open(&foreign).unwrap();
+    assert_eq!(page_size(&c), 4096);
+    let x: i64 = c.query_row("SELECT x FROM t", [], |r| r.get(0)).unwrap();
+    assert_eq!(x, 1);
+}
