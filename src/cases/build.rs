@@ -1677,58 +1677,23 @@ fn match_existing<F: ClaimFacts>(
     Ok(matched)
 }
 
-/// Compares the grouped cases with the stored ones and writes `cases`, `case_sweeps`,
-/// `case_flags`, `case_history` and `case_builds` in one transaction.
-fn write_cases<F: ClaimFacts>(
-    conn: &mut Connection,
-    sweep_id: i64,
+/// Decided runs of rows a writer may hold before the deciding thread waits.
+const RUNS_AHEAD: usize = 2;
+
+/// Decides the rows of every case of `grouped` (in `order`), against the stored ones
+/// (`existing`, matched by position), handing them to `emit` a run of `CASES_PER_RUN` cases at a
+/// time; `Err(())` from `emit` stops it. Returns the summary with this sweep's counts added.
+#[allow(clippy::too_many_arguments)]
+fn decide_rows<F: ClaimFacts>(
     policy: &CasesPolicy,
     facts: &F,
     grouped: &Grouped,
-    flags: usize,
-) -> Result<CaseSummary, CaseError> {
-    // The build writes every case in one transaction; with SQLite's default 2 MB page cache
-    // its dirty pages spill to the WAL (and are written again) long before the commit.
-    let cache_size: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-    conn.pragma_update(None, "cache_size", BUILD_CACHE_KIB)?;
-    let written = write_cases_in_transaction(conn, sweep_id, policy, facts, grouped, flags);
-    conn.pragma_update(None, "cache_size", cache_size)?;
-    written
-}
-
-/// Page cache of the build's connection while it writes, in KiB (negative: SQLite's unit).
-const BUILD_CACHE_KIB: i64 = -131_072;
-
-fn write_cases_in_transaction<F: ClaimFacts>(
-    conn: &mut Connection,
-    sweep_id: i64,
-    policy: &CasesPolicy,
-    facts: &F,
-    grouped: &Grouped,
-    flags: usize,
-) -> Result<CaseSummary, CaseError> {
-    let mut summary = CaseSummary {
-        sweep_id,
-        flags,
-        graph_cases: grouped.graph_cases,
-        ..Default::default()
-    };
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if let Some(stored) = stored_summary(&tx, sweep_id)? {
-        return Ok(stored);
-    }
-    let prev_sweep: Option<i64> = tx.query_row(
-        "SELECT max(sweep_id) FROM case_builds WHERE sweep_id < ?1",
-        [sweep_id],
-        |r| r.get(0),
-    )?;
-    let now = now_timestamp();
-    let mut existing = match_existing(&tx, grouped, facts)?;
-    // New cases get the row ids SQLite would give them one insert at a time.
-    let mut next_case_id: i64 =
-        tx.query_row("SELECT coalesce(max(case_id), 0) FROM cases", [], |r| {
-            r.get::<_, i64>(0)
-        })? + 1;
+    mut existing: Vec<Option<Existing>>,
+    prev_sweep: Option<i64>,
+    mut next_case_id: i64,
+    mut summary: CaseSummary,
+    mut emit: impl FnMut(PendingRows) -> Result<(), ()>,
+) -> Result<CaseSummary, ()> {
     let mut pending = PendingRows::default();
     for (position, &ci) in grouped.order.iter().enumerate() {
         let case = &grouped.cases[ci as usize];
@@ -1889,11 +1854,97 @@ fn write_cases_in_transaction<F: ClaimFacts>(
         summary.cases += 1;
         summary.amount_at_risk_fen += amount;
         if (position + 1) % CASES_PER_RUN == 0 {
-            pending.flush(&tx, grouped, sweep_id, &now)?;
+            emit(std::mem::take(&mut pending))?;
         }
     }
-    pending.flush(&tx, grouped, sweep_id, &now)?;
-    drop(existing);
+    emit(pending)?;
+    Ok(summary)
+}
+
+/// Compares the grouped cases with the stored ones and writes `cases`, `case_sweeps`,
+/// `case_flags`, `case_history` and `case_builds` in one transaction.
+fn write_cases<F: ClaimFacts + Sync>(
+    conn: &mut Connection,
+    sweep_id: i64,
+    policy: &CasesPolicy,
+    facts: &F,
+    grouped: &Grouped,
+    flags: usize,
+) -> Result<CaseSummary, CaseError> {
+    // The build writes every case in one transaction; with SQLite's default 2 MB page cache
+    // its dirty pages spill to the WAL (and are written again) long before the commit.
+    let cache_size: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    conn.pragma_update(None, "cache_size", BUILD_CACHE_KIB)?;
+    let written = write_cases_in_transaction(conn, sweep_id, policy, facts, grouped, flags);
+    conn.pragma_update(None, "cache_size", cache_size)?;
+    written
+}
+
+/// Page cache of the build's connection while it writes, in KiB (negative: SQLite's unit).
+const BUILD_CACHE_KIB: i64 = -131_072;
+
+fn write_cases_in_transaction<F: ClaimFacts + Sync>(
+    conn: &mut Connection,
+    sweep_id: i64,
+    policy: &CasesPolicy,
+    facts: &F,
+    grouped: &Grouped,
+    flags: usize,
+) -> Result<CaseSummary, CaseError> {
+    let summary = CaseSummary {
+        sweep_id,
+        flags,
+        graph_cases: grouped.graph_cases,
+        ..Default::default()
+    };
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(stored) = stored_summary(&tx, sweep_id)? {
+        return Ok(stored);
+    }
+    let prev_sweep: Option<i64> = tx.query_row(
+        "SELECT max(sweep_id) FROM case_builds WHERE sweep_id < ?1",
+        [sweep_id],
+        |r| r.get(0),
+    )?;
+    let now = now_timestamp();
+    let existing = match_existing(&tx, grouped, facts)?;
+    // New cases get the row ids SQLite would give them one insert at a time.
+    let next_case_id: i64 =
+        tx.query_row("SELECT coalesce(max(case_id), 0) FROM cases", [], |r| {
+            r.get::<_, i64>(0)
+        })? + 1;
+    // Deciding each case's rows (fingerprints, joined ids, notes) runs on a thread of its own,
+    // a run of cases ahead of the writer, which only binds and inserts.
+    let mut summary = std::thread::scope(|scope| -> Result<CaseSummary, CaseError> {
+        let (to_writer, runs) = std::sync::mpsc::sync_channel::<PendingRows>(RUNS_AHEAD);
+        let deciding = scope.spawn(move || {
+            decide_rows(
+                policy,
+                facts,
+                grouped,
+                existing,
+                prev_sweep,
+                next_case_id,
+                summary,
+                |rows| to_writer.send(rows).map_err(|_| ()),
+            )
+        });
+        let mut written = Ok(());
+        for mut rows in runs.iter() {
+            written = rows.flush(&tx, grouped, sweep_id, &now);
+            if written.is_err() {
+                break;
+            }
+        }
+        // A failed write drops the receiver, which stops the deciding thread at its next run.
+        drop(runs);
+        let decided = deciding
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        written?;
+        decided.map_err(|()| CaseError::Malformed("case rows stopped early".into()))
+    })?;
+    let mut pending = PendingRows::default();
 
     // Found in the previous sweep, not in this one: resolved in this sweep. The decision
     // taken on the case stays as it was.
