@@ -27,6 +27,7 @@ fn main() {
         // SAFETY: sets a plain integer option; mimalloc allows it at any time.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
     }
+    claimsweep::store::configure_sqlite();
     let cli = claimsweep::cli::Cli::parse();
     if let Err(e) = claimsweep::cli::run(cli) {
         // One line: the chain of causes joined, as CONTRACT §3 asks.

@@ -1500,8 +1500,9 @@ impl PendingRows {
         });
     }
 
+    /// Inserts the rows (the caller clears them: see `decide_rows`).
     fn flush(
-        &mut self,
+        &self,
         tx: &Connection,
         grouped: &Grouped,
         sweep_id: i64,
@@ -1600,13 +1601,15 @@ impl PendingRows {
             ]);
         }
         HISTORY_ROWS.insert(tx, &params)?;
-        drop(params);
+        Ok(())
+    }
+
+    fn clear(&mut self) {
         self.new_cases.clear();
         self.updates.clear();
         self.sweeps.clear();
         self.flags.clear();
         self.history.clear();
-        Ok(())
     }
 }
 
@@ -1682,7 +1685,8 @@ const RUNS_AHEAD: usize = 2;
 
 /// Decides the rows of every case of `grouped` (in `order`), against the stored ones
 /// (`existing`, matched by position), handing them to `emit` a run of `CASES_PER_RUN` cases at a
-/// time; `Err(())` from `emit` stops it. Returns the summary with this sweep's counts added.
+/// time, each in the buffers `empty_rows` gives; `Err(())` from `emit` stops it. Returns the
+/// summary with this sweep's counts added.
 #[allow(clippy::too_many_arguments)]
 fn decide_rows<F: ClaimFacts>(
     policy: &CasesPolicy,
@@ -1693,6 +1697,7 @@ fn decide_rows<F: ClaimFacts>(
     mut next_case_id: i64,
     mut summary: CaseSummary,
     mut emit: impl FnMut(PendingRows) -> Result<(), ()>,
+    mut empty_rows: impl FnMut() -> PendingRows,
 ) -> Result<CaseSummary, ()> {
     let mut pending = PendingRows::default();
     for (position, &ci) in grouped.order.iter().enumerate() {
@@ -1854,7 +1859,7 @@ fn decide_rows<F: ClaimFacts>(
         summary.cases += 1;
         summary.amount_at_risk_fen += amount;
         if (position + 1) % CASES_PER_RUN == 0 {
-            emit(std::mem::take(&mut pending))?;
+            emit(std::mem::replace(&mut pending, empty_rows()))?;
         }
     }
     emit(pending)?;
@@ -1917,6 +1922,9 @@ fn write_cases_in_transaction<F: ClaimFacts + Sync>(
     // a run of cases ahead of the writer, which only binds and inserts.
     let mut summary = std::thread::scope(|scope| -> Result<CaseSummary, CaseError> {
         let (to_writer, runs) = std::sync::mpsc::sync_channel::<PendingRows>(RUNS_AHEAD);
+        // Written runs go back to be cleared and refilled: their strings are freed on the
+        // thread that made them, off the writer's path.
+        let (to_decider, written_runs) = std::sync::mpsc::channel::<PendingRows>();
         let deciding = scope.spawn(move || {
             decide_rows(
                 policy,
@@ -1927,14 +1935,20 @@ fn write_cases_in_transaction<F: ClaimFacts + Sync>(
                 next_case_id,
                 summary,
                 |rows| to_writer.send(rows).map_err(|_| ()),
+                || {
+                    let mut rows = written_runs.try_recv().unwrap_or_default();
+                    rows.clear();
+                    rows
+                },
             )
         });
         let mut written = Ok(());
-        for mut rows in runs.iter() {
+        for rows in runs.iter() {
             written = rows.flush(&tx, grouped, sweep_id, &now);
             if written.is_err() {
                 break;
             }
+            let _ = to_decider.send(rows);
         }
         // A failed write drops the receiver, which stops the deciding thread at its next run.
         drop(runs);
@@ -1983,6 +1997,7 @@ fn write_cases_in_transaction<F: ClaimFacts + Sync>(
             summary.resolved += 1;
             if pending.sweeps.len() == CASES_PER_RUN {
                 pending.flush(&tx, grouped, sweep_id, &now)?;
+                pending.clear();
             }
         }
         pending.flush(&tx, grouped, sweep_id, &now)?;

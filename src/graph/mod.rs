@@ -178,13 +178,31 @@ impl ClaimNames {
 /// groupings the graph's edges stand for. `flags` are the sweep's flags (for each
 /// institution's share of flagged claims).
 pub fn analyse(snap: &Snapshot, flags: &[Flag], policies: &PolicySet) -> GraphFindings {
-    let by_person = ClaimGroups::build(snap.ids.len(), snap.claims.iter().map(|c| c.person));
-    let by_org = ClaimGroups::build(snap.orgs.len(), snap.claims.iter().map(|c| c.institution));
-    let by_class = ClaimGroups::build(snap.class_keys.len(), snap.claims.iter().map(|c| c.class));
-    let (nodes, edges) = entity::counts(snap, &by_person, &by_org, &by_class);
-    let rings = rings::find(snap, &by_person, policies);
-    let cross_county = cross_county::find(snap, &by_person, policies);
-    let staged_employers = staged::find(snap, &by_class, policies);
+    // The groupings, then the four findings that need only them, side by side on the pool
+    // (each is deterministic on its own, so the order they finish in never shows).
+    let (by_person, (by_org, by_class)) = rayon::join(
+        || ClaimGroups::build(snap.ids.len(), snap.claims.iter().map(|c| c.person)),
+        || {
+            rayon::join(
+                || ClaimGroups::build(snap.orgs.len(), snap.claims.iter().map(|c| c.institution)),
+                || ClaimGroups::build(snap.class_keys.len(), snap.claims.iter().map(|c| c.class)),
+            )
+        },
+    );
+    let (((nodes, edges), rings), (cross_county, staged_employers)) = rayon::join(
+        || {
+            rayon::join(
+                || entity::counts(snap, &by_person, &by_org, &by_class),
+                || rings::find(snap, &by_person, policies),
+            )
+        },
+        || {
+            rayon::join(
+                || cross_county::find(snap, &by_person, policies),
+                || staged::find(snap, &by_class, policies),
+            )
+        },
+    );
     let (institution_risk, bunching, benford) =
         risk::rank(snap, flags, &rings, &by_org, &by_class, policies);
     let mut mentioned: Vec<u32> = Vec::new();

@@ -28,6 +28,23 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
 }
 
+/// Process-wide SQLite settings, before the first connection (later calls change nothing).
+/// SQLite's memory statistics take a global mutex on every allocation, and nothing here
+/// reads them: off, the writers and readers of a sweep allocate without it.
+pub fn configure_sqlite() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int; this runs before any connection is
+        // opened (if one was, SQLite returns SQLITE_MISUSE and changes nothing).
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            );
+        }
+    });
+}
+
 /// Page size of databases claimsweep creates.
 pub const PAGE_SIZE: i64 = 16_384;
 
@@ -104,7 +121,7 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
         // smaller tables are ready when the builder reaches them.
         let readers = |n| path.as_deref().map(|p| (p, n));
         let mut claims = spawn_if::<ClaimRow>(scope, conn, &tables, readers(2))?;
-        let mut certificates = spawn_if::<CertificateRow>(scope, conn, &tables, readers(1))?;
+        let mut certificates = spawn_if::<CertificateRow>(scope, conn, &tables, readers(2))?;
         let mut classes = spawn_if::<ClassRow>(scope, conn, &tables, readers(1))?;
         let mut employment = spawn_if::<EmploymentRow>(scope, conn, &tables, readers(1))?;
         let mut ui = spawn_if::<UiRow>(scope, conn, &tables, readers(1))?;
@@ -175,7 +192,7 @@ fn spawn_if<'scope, R: DbRow + Send + 'scope>(
 /// small enough that the chunks waiting in the readers' queues stay a few megabytes.
 const CHUNK_ROWS: i64 = 4096;
 /// Decoded chunks a reader may hold that the builder has not taken yet.
-const CHUNKS_AHEAD: usize = 2;
+const CHUNKS_AHEAD: usize = 8;
 
 /// One table decoded by reader threads, each with its own read-only connection. With several
 /// readers, chunk `k` (rowids `first + k * CHUNK_ROWS ..`) is read by reader `k % readers`;
