@@ -132,7 +132,8 @@ impl ClaimNames {
 
     /// The strings `name` gives to indices.
     pub fn of<'a>(mut indices: Vec<u32>, name: impl Fn(u32) -> &'a str) -> ClaimNames {
-        indices.sort_unstable();
+        // Millions of indices at national scale (every claim a finding names).
+        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut indices[..]);
         indices.dedup();
         let mut buf = String::new();
         let mut offsets = Vec::with_capacity(indices.len() + 1);

@@ -129,32 +129,37 @@ pub(crate) fn rank(
             p.graph.bunching_min_z,
         )
     });
-    let ledger_benford = overall.and_then(|p| {
-        let g = &p.graph;
-        benford(
-            snap.claims.iter().flat_map(|c| [c.amount, c.living_amount]),
-            g.benford_mad_close,
-            g.benford_mad_acceptable,
-            g.benford_mad_nonconformity,
-        )
-        .filter(|t| {
-            t.n >= g.benford_min_amounts as u64 && t.distinct >= g.benford_min_distinct as u64
+    let ledger_benford = || {
+        overall.and_then(|p| {
+            let g = &p.graph;
+            benford(
+                snap.claims.iter().flat_map(|c| [c.amount, c.living_amount]),
+                g.benford_mad_close,
+                g.benford_mad_acceptable,
+                g.benford_mad_nonconformity,
+            )
+            .filter(|t| {
+                t.n >= g.benford_min_amounts as u64 && t.distinct >= g.benford_min_distinct as u64
+            })
         })
-    });
+    };
 
-    let mut ranked: Vec<InstitutionRisk> = (1..by_inst.keys() as u32)
-        .into_par_iter()
-        .filter_map(|org| {
-            let claims = by_inst.members(org);
-            let policy = policy_of_latest(snap, policies, claims)?;
-            let code = snap.orgs.resolve(org);
-            let projects = projects_of.get(&org).map(Vec::as_slice).unwrap_or(&[]);
-            let rs = rings_of.get(code).map(Vec::as_slice).unwrap_or(&[]);
-            Some(assess(
-                snap, org, claims, &flagged, rs, projects, by_class, policy,
-            ))
-        })
-        .collect();
+    // The ledger's Benford test (one pass over every amount) beside the institutions.
+    let (ledger_benford, mut ranked) = rayon::join(ledger_benford, || -> Vec<InstitutionRisk> {
+        (1..by_inst.keys() as u32)
+            .into_par_iter()
+            .filter_map(|org| {
+                let claims = by_inst.members(org);
+                let policy = policy_of_latest(snap, policies, claims)?;
+                let code = snap.orgs.resolve(org);
+                let projects = projects_of.get(&org).map(Vec::as_slice).unwrap_or(&[]);
+                let rs = rings_of.get(code).map(Vec::as_slice).unwrap_or(&[]);
+                Some(assess(
+                    snap, org, claims, &flagged, rs, projects, by_class, policy,
+                ))
+            })
+            .collect()
+    });
     ranked.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
