@@ -637,9 +637,6 @@ impl Snapshot {
     }
 }
 
-/// Rows whose columns are interned one after the other by `add_claims` and `add_certificates`.
-const SUB_BATCH: usize = 512;
-
 /// Streams typed rows into a snapshot; `finish` sorts and indexes.
 pub struct SnapshotBuilder {
     s: Snapshot,
@@ -683,8 +680,8 @@ impl SnapshotBuilder {
 
     /// `add_claim` for each row in order (the same snapshot), interning column by column.
     ///
-    /// The interners are independent, so two threads share them (each interner on one thread,
-    /// fed in row order: the ids are those of one thread).
+    /// The interners are independent: one pool task per column, each interner fed in row
+    /// order by its task, so the ids do not depend on the thread count.
     pub fn add_claims(&mut self, rows: &[ClaimRow]) {
         self.columns.resize_with(9, Vec::new);
         let (left, right) = self.columns.split_at_mut(5);
@@ -704,31 +701,28 @@ impl SnapshotBuilder {
             &mut s.cert_keys,
         );
         left.iter_mut().chain(right.iter_mut()).for_each(Vec::clear);
-        rayon::join(
-            || {
-                // Column passes over a few hundred rows stay in the core's cache.
-                for part in rows.chunks(SUB_BATCH) {
-                    let n = part.len();
-                    ids.intern_each(n, |i| &part[i].id_number, &mut left[0]);
-                    names.intern_each(n, |i| &part[i].name, &mut left[1]);
-                    phones.intern_each(n, |i| &part[i].phone, &mut left[2]);
-                    counties.intern_each(n, |i| &part[i].county_code, &mut left[3]);
-                    class_keys.intern_each(n, |i| &part[i].class_id, &mut left[4]);
-                }
-            },
-            || {
-                for part in rows.chunks(SUB_BATCH) {
-                    let n = part.len();
-                    banks.intern_each(n, |i| &part[i].bank_account, &mut right[0]);
-                    orgs.intern_each(n, |i| &part[i].institution_id, &mut right[1]);
-                    occupations.intern_each(n, |i| &part[i].occupation_code, &mut right[2]);
-                    cert_keys.intern_each(n, |i| &part[i].cert_no, &mut right[3]);
-                    part.iter().for_each(|r| {
-                        pending_ids.push(&r.claim_id);
-                    });
-                }
-            },
-        );
+        // One task per column (each interner is fed in row order by one task, so its ids are
+        // those of one thread), balanced over the pool's threads as they free up.
+        let ([c0, c1, c2, c3, c4], [c5, c6, c7, c8]) = (&mut *left, &mut *right) else {
+            unreachable!("nine columns")
+        };
+        let n = rows.len();
+        rayon::scope(|sc| {
+            sc.spawn(|_| ids.intern_each(n, |i| &rows[i].id_number, c0));
+            sc.spawn(|_| names.intern_each(n, |i| &rows[i].name, c1));
+            sc.spawn(|_| phones.intern_each(n, |i| &rows[i].phone, c2));
+            sc.spawn(|_| counties.intern_each(n, |i| &rows[i].county_code, c3));
+            sc.spawn(|_| class_keys.intern_each(n, |i| &rows[i].class_id, c4));
+            sc.spawn(|_| banks.intern_each(n, |i| &rows[i].bank_account, c5));
+            sc.spawn(|_| orgs.intern_each(n, |i| &rows[i].institution_id, c6));
+            sc.spawn(|_| occupations.intern_each(n, |i| &rows[i].occupation_code, c7));
+            sc.spawn(|_| cert_keys.intern_each(n, |i| &rows[i].cert_no, c8));
+            sc.spawn(|_| {
+                rows.iter().for_each(|r| {
+                    pending_ids.push(&r.claim_id);
+                })
+            });
+        });
         let (l, r) = (&*left, &*right);
         s.claims.reserve(rows.len());
         s.claims
@@ -753,7 +747,7 @@ impl SnapshotBuilder {
             }));
     }
 
-    /// `add_certificate` for each row in order, interning column by column on two threads as
+    /// `add_certificate` for each row in order, one pool task per column as
     /// `add_claims` does.
     pub fn add_certificates(&mut self, rows: &[CertificateRow]) {
         self.columns.resize_with(4, Vec::new);
@@ -766,22 +760,16 @@ impl SnapshotBuilder {
             &mut s.occupations,
         );
         left.iter_mut().chain(right.iter_mut()).for_each(Vec::clear);
-        rayon::join(
-            || {
-                for part in rows.chunks(SUB_BATCH) {
-                    let n = part.len();
-                    cert_keys.intern_each(n, |i| &part[i].cert_no, &mut left[0]);
-                    names.intern_each(n, |i| &part[i].name, &mut left[1]);
-                }
-            },
-            || {
-                for part in rows.chunks(SUB_BATCH) {
-                    let n = part.len();
-                    ids.intern_each(n, |i| &part[i].id_number, &mut right[0]);
-                    occupations.intern_each(n, |i| &part[i].occupation_code, &mut right[1]);
-                }
-            },
-        );
+        let ([c0, c1], [c2, c3]) = (&mut *left, &mut *right) else {
+            unreachable!("four columns")
+        };
+        let n = rows.len();
+        rayon::scope(|sc| {
+            sc.spawn(|_| cert_keys.intern_each(n, |i| &rows[i].cert_no, c0));
+            sc.spawn(|_| names.intern_each(n, |i| &rows[i].name, c1));
+            sc.spawn(|_| ids.intern_each(n, |i| &rows[i].id_number, c2));
+            sc.spawn(|_| occupations.intern_each(n, |i| &rows[i].occupation_code, c3));
+        });
         let (l, r) = (&*left, &*right);
         s.certificates.reserve(rows.len());
         s.certificates
