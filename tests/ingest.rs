@@ -745,6 +745,7 @@ fn new_databases_get_large_pages_and_existing_ones_keep_theirs() {
     let c = claimsweep::store::open(&fresh).unwrap();
     assert_eq!(page_size(&c), claimsweep::store::PAGE_SIZE);
     assert_eq!(claimsweep::store::PAGE_SIZE, 16_384);
+    assert_eq!(claimsweep::store::page_size_hint(&c, &fresh).unwrap(), None);
 
     let foreign = dir.path().join("foreign.db");
     Connection::open(&foreign)
@@ -755,4 +756,13 @@ fn new_databases_get_large_pages_and_existing_ones_keep_theirs() {
     assert_eq!(page_size(&c), 4096);
     let x: i64 = c.query_row("SELECT x FROM t", [], |r| r.get(0)).unwrap();
     assert_eq!(x, 1);
+    // A sweep on it says how to convert it.
+    let hint = claimsweep::store::page_size_hint(&c, &foreign)
+        .unwrap()
+        .expect("a hint for 4 KiB pages");
+    assert!(
+        hint.contains("4096") && hint.contains("page_size=16384; VACUUM"),
+        "{hint}"
+    );
+    assert!(!hint.contains('\n'));
 }

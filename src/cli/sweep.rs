@@ -96,6 +96,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let policies = load_policies(args.rules.as_deref())?;
     let mut conn = open_existing(&args.db)?;
+    if let Some(hint) = crate::store::page_size_hint(&conn, &args.db)? {
+        eprintln!("claimsweep: note: {hint}");
+    }
 
     let t = Instant::now();
     let spinner = engine::spinner("载入 load");

@@ -48,6 +48,18 @@ pub fn configure_sqlite() {
 /// Page size of databases claimsweep creates.
 pub const PAGE_SIZE: i64 = 16_384;
 
+/// A one-line hint when the database was made with pages smaller than [`PAGE_SIZE`] (by an
+/// older version or another tool): large sweeps on it are slower, and how to convert it.
+pub fn page_size_hint(conn: &Connection, path: &Path) -> Result<Option<String>, StoreError> {
+    let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    Ok((size < PAGE_SIZE).then(|| {
+        format!(
+            "{p}: 数据库页大小为 {size} 字节，大规模筛查较慢；可转换为 {PAGE_SIZE} 字节 / the database has {size}-byte pages, which slows large sweeps; to convert: sqlite3 {p} 'PRAGMA journal_mode=DELETE; PRAGMA page_size={PAGE_SIZE}; VACUUM; PRAGMA journal_mode=WAL;'",
+            p = path.display()
+        )
+    }))
+}
+
 /// Opens (creating if needed) a claimsweep database: schema, WAL journal, 10 s busy timeout.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
     let shown = path.display().to_string();
