@@ -1346,3 +1346,65 @@ fn cases_built_in_memory_equal_cases_built_from_the_database() {
         }
     }
 }
+
+/// Cases are written in runs of 4,096 by a writer fed by a deciding thread, which refills the
+/// runs the writer has written: over several runs and two sweeps, every case is written once,
+/// with its sweep row, its flags and its history, and none twice.
+#[test]
+fn cases_written_in_many_runs_are_each_written_once() {
+    use claimsweep::{generate, store};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("runs.db");
+    let data = dir.path().join("data");
+    let opts = generate::GenerateOptions {
+        claims: 80_000,
+        seed: 5,
+        messy: false,
+        rate: 0.02,
+    };
+    generate::generate(&opts, &data).expect("generate");
+    let mut conn = store::open(&db).expect("open");
+    store::ingest::ingest_path(&mut conn, &data, false).expect("ingest");
+    drop(conn);
+    let count =
+        |conn: &Connection, sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    for sweep_id in 1..=2_i64 {
+        sweep_with_cases(&db, true);
+        let conn = Connection::open(&db).expect("open");
+        let cases = count(&conn, "SELECT count(*) FROM cases");
+        assert!(cases > 3 * 4096, "{cases} cases: fewer than three runs");
+        let summary: String = conn
+            .query_row(
+                "SELECT summary_json FROM case_builds WHERE sweep_id = ?1",
+                [sweep_id],
+                |r| r.get(0),
+            )
+            .expect("summary");
+        let summary: serde_json::Value = serde_json::from_str(&summary).expect("json");
+        assert_eq!(summary["cases"].as_i64(), Some(cases));
+        let of_sweep = |table: &str| {
+            count(
+                &conn,
+                &format!("SELECT count(*) FROM {table} WHERE sweep_id = {sweep_id}"),
+            )
+        };
+        assert_eq!(of_sweep("case_sweeps"), cases);
+        assert_eq!(of_sweep("case_flags"), of_sweep("flags"));
+        assert_eq!(
+            count(&conn, "SELECT count(DISTINCT case_id) FROM case_sweeps"),
+            cases
+        );
+        // One "created" entry per case, written in the first sweep only.
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM case_history WHERE action = 'created'"
+            ),
+            cases
+        );
+        if sweep_id == 2 {
+            assert_eq!(summary["persisting"].as_i64(), Some(cases));
+            assert_eq!(summary["new"].as_i64(), Some(0));
+        }
+    }
+}

@@ -1685,8 +1685,9 @@ const RUNS_AHEAD: usize = 2;
 
 /// Decides the rows of every case of `grouped` (in `order`), against the stored ones
 /// (`existing`, matched by position), handing them to `emit` a run of `CASES_PER_RUN` cases at a
-/// time, each in the buffers `empty_rows` gives; `Err(())` from `emit` stops it. Returns the
-/// summary with this sweep's counts added.
+/// time, each in the buffers `empty_rows` gives (cleared here: they may be runs already
+/// written); `Err(())` from `emit` stops it. Returns the summary with this sweep's counts
+/// added.
 #[allow(clippy::too_many_arguments)]
 fn decide_rows<F: ClaimFacts>(
     policy: &CasesPolicy,
@@ -1859,7 +1860,9 @@ fn decide_rows<F: ClaimFacts>(
         summary.cases += 1;
         summary.amount_at_risk_fen += amount;
         if (position + 1) % CASES_PER_RUN == 0 {
-            emit(std::mem::replace(&mut pending, empty_rows()))?;
+            let mut next = empty_rows();
+            next.clear();
+            emit(std::mem::replace(&mut pending, next))?;
         }
     }
     emit(pending)?;
@@ -1935,11 +1938,7 @@ fn write_cases_in_transaction<F: ClaimFacts + Sync>(
                 next_case_id,
                 summary,
                 |rows| to_writer.send(rows).map_err(|_| ()),
-                || {
-                    let mut rows = written_runs.try_recv().unwrap_or_default();
-                    rows.clear();
-                    rows
-                },
+                || written_runs.try_recv().unwrap_or_default(),
             )
         });
         let mut written = Ok(());
