@@ -12,6 +12,7 @@ pub mod generate;
 pub mod graph;
 pub mod idcode;
 pub mod input;
+pub mod memory;
 pub mod model;
 pub mod names;
 pub mod policy;

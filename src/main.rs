@@ -6,14 +6,6 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay` in mimalloc.h (v3): the position of the option in its enum.
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-/// Milliseconds before freed memory goes back to the OS. mimalloc's own default (1 s) keeps
-/// one rule's freed buffers while the next rule allocates, 0.2 GB over 3 GiB at ten million
-/// claims; 0 (purge at once) makes the load and the case writer fault the same pages in again
-/// and again, seven seconds of a ten-million sweep. 10 ms keeps the peak and loses neither.
-const PURGE_DELAY_MS: std::ffi::c_long = 10;
-
 fn main() {
     // Transparent huge pages: each first touch of a 2 MiB page zeroes all of it, and purging
     // freed memory splits them, so a sweep (large short-lived buffers, freed and allocated
@@ -22,11 +14,9 @@ fn main() {
     // always on, and SQLite's own allocations.
     // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
     unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
-    // An explicit MIMALLOC_PURGE_DELAY in the environment wins (mimalloc reads it itself).
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: sets a plain integer option; mimalloc allows it at any time.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
-    }
+    // Freed memory goes back to the OS within 10 ms until a sweep knows its ledger's size
+    // (see claimsweep::memory).
+    claimsweep::memory::set_purge_delay(claimsweep::memory::EAGER_PURGE_MS);
     claimsweep::store::configure_sqlite();
     let cli = claimsweep::cli::Cli::parse();
     if let Err(e) = claimsweep::cli::run(cli) {

@@ -105,6 +105,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut snap = crate::store::load_snapshot(&conn).context("载入台账 / loading the ledger")?;
     spinner.finish_and_clear();
     let load_ms = t.elapsed().as_millis();
+    // A ledger far from the memory budget keeps freed memory for its next allocations.
+    crate::memory::set_purge_delay(crate::memory::purge_delay_ms(snap.claims.len()));
     if !snap.has_table("claims") {
         anyhow::bail!(
             "{}: 数据库中没有申领表，请先运行 `claimsweep ingest` / no claims table ingested yet, run `claimsweep ingest` first",
