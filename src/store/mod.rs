@@ -201,9 +201,13 @@ fn spawn_if<'scope, R: DbRow + Send + 'scope>(
 }
 
 /// Rows per chunk: large enough that a chunk's range query and hand-off cost nothing per row,
-/// small enough that the chunks waiting in the readers' queues stay a few megabytes.
+/// small enough that the chunks waiting in the readers' queues stay small (a claims chunk is
+/// about 1.5 MB decoded).
 const CHUNK_ROWS: i64 = 4096;
-/// Decoded chunks a reader may hold that the builder has not taken yet.
+/// Decoded chunks a reader may hold that the builder has not taken yet: enough that a reader
+/// is rarely idle while the builder catches up (2 left the 1 M load a few percent slower);
+/// at most a few tens of megabytes over all readers, freed when the load ends, long before
+/// a sweep's peak.
 const CHUNKS_AHEAD: usize = 8;
 
 /// One table decoded by reader threads, each with its own read-only connection. With several
