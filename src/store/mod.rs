@@ -202,7 +202,7 @@ fn spawn_if<'scope, R: DbRow + Send + 'scope>(
 
 /// Rows per chunk: large enough that a chunk's range query and hand-off cost nothing per row,
 /// small enough that the chunks waiting in the readers' queues stay small (a claims chunk is
-/// about 1.5 MB decoded).
+/// a few megabytes decoded).
 const CHUNK_ROWS: i64 = 4096;
 /// Decoded chunks a reader may hold that the builder has not taken yet: enough that a reader
 /// is rarely idle while the builder catches up (2 left the 1 M load a few percent slower);
