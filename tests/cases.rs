@@ -1254,6 +1254,21 @@ fn case_tables(conn: &Connection) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
+/// A generated ledger of `claims` claims (files under `dir/data`) ingested into `db`.
+fn generated_ledger(dir: &std::path::Path, db: &std::path::Path, claims: u64, seed: u64) {
+    use claimsweep::{generate, store};
+    let data = dir.join("data");
+    let opts = generate::GenerateOptions {
+        claims,
+        seed,
+        messy: false,
+        rate: 0.02,
+    };
+    generate::generate(&opts, &data).expect("generate");
+    let mut conn = store::open(db).expect("open");
+    store::ingest::ingest_path(&mut conn, &data, false).expect("ingest");
+}
+
 /// One whole sweep of `db` through the library, its cases built from the database or from
 /// the sweep in memory; returns the build time.
 fn sweep_with_cases(db: &std::path::Path, in_memory: bool) -> std::time::Duration {
@@ -1289,25 +1304,13 @@ fn sweep_with_cases(db: &std::path::Path, in_memory: bool) -> std::time::Duratio
 /// ledger; `CLAIMSWEEP_CASES_DB` names an ingested database to run on instead (it is copied).
 #[test]
 fn cases_built_in_memory_equal_cases_built_from_the_database() {
-    use claimsweep::{generate, store};
     let dir = tempfile::tempdir().expect("temp dir");
     let from_db = dir.path().join("db.db");
     match std::env::var("CLAIMSWEEP_CASES_DB") {
         Ok(src) => {
             std::fs::copy(src, &from_db).expect("copy database");
         }
-        Err(_) => {
-            let data = dir.path().join("data");
-            let opts = generate::GenerateOptions {
-                claims: 30_000,
-                seed: 11,
-                messy: false,
-                rate: 0.02,
-            };
-            generate::generate(&opts, &data).expect("generate");
-            let mut conn = store::open(&from_db).expect("open");
-            store::ingest::ingest_path(&mut conn, &data, false).expect("ingest");
-        }
+        Err(_) => generated_ledger(dir.path(), &from_db, 30_000, 11),
     }
     let in_memory = dir.path().join("memory.db");
     std::fs::copy(&from_db, &in_memory).expect("copy");
@@ -1352,20 +1355,9 @@ fn cases_built_in_memory_equal_cases_built_from_the_database() {
 /// with its sweep row, its flags and its history, and none twice.
 #[test]
 fn cases_written_in_many_runs_are_each_written_once() {
-    use claimsweep::{generate, store};
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("runs.db");
-    let data = dir.path().join("data");
-    let opts = generate::GenerateOptions {
-        claims: 80_000,
-        seed: 5,
-        messy: false,
-        rate: 0.02,
-    };
-    generate::generate(&opts, &data).expect("generate");
-    let mut conn = store::open(&db).expect("open");
-    store::ingest::ingest_path(&mut conn, &data, false).expect("ingest");
-    drop(conn);
+    generated_ledger(dir.path(), &db, 80_000, 5);
     let count =
         |conn: &Connection, sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
     for sweep_id in 1..=2_i64 {
