@@ -18,6 +18,7 @@ pub mod names;
 pub mod policy;
 pub mod refdata;
 pub mod report;
+pub mod resolve;
 pub mod rules;
 pub mod snapshot;
 pub mod store;

@@ -142,7 +142,18 @@ pub struct Age {
 #[serde(deny_unknown_fields)]
 pub struct Identity {
     pub min_jaro_winkler: f64,
+    /// Contacts whose sharing, with an agreeing birth date and name, makes two ID numbers one
+    /// person (`phone`, `bank_account`; docs/RULES.md "Persons"). Absent: both.
+    #[serde(default = "default_merge_on")]
+    pub merge_on: Vec<String>,
     pub clause: String,
+}
+
+/// Contacts that may link two ID numbers of one person.
+pub const MERGE_CONTACTS: [&str; 2] = ["phone", "bank_account"];
+
+fn default_merge_on() -> Vec<String> {
+    MERGE_CONTACTS.iter().map(|s| s.to_string()).collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -386,6 +397,14 @@ impl Policy {
                 line_of("min_jaro_winkler"),
                 "min_jaro_winkler must be within 0..=1".into(),
             ));
+        }
+        for c in &p.identity.merge_on {
+            if !MERGE_CONTACTS.contains(&c.as_str()) {
+                return Err(invalid(
+                    line_of("merge_on"),
+                    format!("merge_on: unknown contact {c:?} (phone or bank_account)"),
+                ));
+            }
         }
         p.source = file.display().to_string();
         p.hash = sha256_hex(text.as_bytes());

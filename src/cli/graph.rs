@@ -103,7 +103,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 What::Institutions { .. } => latest_flags(&conn, &snap)?,
                 _ => Vec::new(),
             };
-            let f = graph::analyse(&snap, &flags, &policies);
+            let resolved = crate::resolve::Resolved::new(&snap, &policies);
+            let f = graph::analyse(&snap, &resolved, &flags, &policies);
             let json = args.format == Format::Json;
             let en = args.lang == Lang::En;
             match what {

@@ -42,7 +42,16 @@ pub struct SweepSummary<'a> {
     pub defects: &'a [String],
     pub graph: Option<GraphCounts>,
     pub cases: Option<crate::cases::CaseSummary>,
+    /// The first claims no policy covers, with their dates (all of them are in the
+    /// `unjudged_claims` table), and the range of their training dates.
+    pub not_judged_first: Vec<flag_store::NotJudged>,
+    pub not_judged_range: Option<(String, String)>,
+    /// Persons found under two or more ID numbers, and how many ID numbers they have in all.
+    pub persons_merged: usize,
+    pub ids_merged: usize,
     pub load_ms: u128,
+    /// Identity resolution and each claim's policy.
+    pub resolve_ms: u128,
     pub rules_ms: u128,
     pub graph_ms: u128,
     /// From the start of the rules to the end of case building: the rules, saving flags and
@@ -119,6 +128,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(rayon::current_num_threads)
         .max(1);
     let sweep_id = flag_store::begin_sweep(&conn, &policies, threads)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+
+    // Which ID numbers are one person, and which policy judges each claim: read by the rules,
+    // the graph and the cases alike.
+    let t = Instant::now();
+    let resolved = pool.install(|| crate::resolve::Resolved::new(&snap, &policies));
+    let resolve_ms = t.elapsed().as_millis();
+    let resolved_ref = &resolved;
+    let (not_judged, person_ids, person_links) = resolution_rows(&snap, &resolved);
+    flag_store::save_resolution(&conn, sweep_id, &not_judged, &person_ids, &person_links)
+        .context("保存身份归并 / saving the identity resolution")?;
+    let not_judged_range = not_judged
+        .iter()
+        .map(|n| n.training_date.clone())
+        .min()
+        .zip(not_judged.iter().map(|n| n.training_date.clone()).max());
+    let not_judged_first: Vec<flag_store::NotJudged> = not_judged
+        .into_iter()
+        .take(crate::rules::common::MAX_LISTED)
+        .collect();
     // The sweep's commits are large: their pages are copied into the database by a thread of
     // its own instead of by each commit (see store::checkpoint).
     crate::store::checkpoint::set_auto_checkpoint(&conn, 0)?;
@@ -127,9 +158,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Side by side: the rules (on the pool), then the graph analysis; and one SQLite writer
     // thread saving each rule's flags as soon as that rule and the rules before it are done.
     let t = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()?;
     let snap_ref = &snap;
     let cases_policy = crate::cases::cases_policy(&policies);
     let (mut result, findings, rules_ms, graph_ms, flags_store_ms) =
@@ -152,6 +180,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 snap_ref,
                 &policies,
                 RefData::embedded(),
+                resolved_ref,
                 Some(threads),
                 &progress_bar(0, "规则 rules"),
                 |_, flags| {
@@ -173,7 +202,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             // Then, still beside the writer: the graph analysis.
             let graph_and_result = streamed.map(|result| {
                 let t = Instant::now();
-                let f = pool.install(|| crate::graph::analyse(snap_ref, &result.flags, &policies));
+                let f = pool.install(|| crate::graph::analyse(snap_ref, resolved_ref, &result.flags, &policies));
                 (result, f, t.elapsed().as_millis())
             });
             let flags_store_ms = writer
@@ -253,7 +282,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         defects: &result.defects,
         graph: Some(graph_counts),
         cases: Some(cases),
+        not_judged_first,
+        not_judged_range,
         load_ms,
+        resolve_ms,
+        persons_merged: resolved.persons.groups().len(),
+        ids_merged: resolved.persons.merged_ids(),
         rules_ms,
         graph_ms,
         store_ms,
@@ -269,6 +303,54 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     flag_store::finish_sweep(&conn, sweep_id, result.claims, &summary)?;
     print!("{}", render_summary(&summary, &result, args.lang));
     Ok(())
+}
+
+/// What the resolution stage decided, as the store keeps it: the claims no policy covers, the
+/// ID numbers of persons with several (with the person's smallest ID number) and the links.
+fn resolution_rows(
+    snap: &crate::snapshot::Snapshot,
+    resolved: &crate::resolve::Resolved,
+) -> (
+    Vec<flag_store::NotJudged>,
+    Vec<(String, String)>,
+    Vec<flag_store::PersonLinkRow>,
+) {
+    let not_judged = resolved
+        .judging
+        .not_judged_claims()
+        .into_iter()
+        .map(|i| flag_store::NotJudged {
+            claim_id: snap.claim_id(i as usize).to_string(),
+            training_date: crate::resolve::training_date(snap, i as usize).to_string(),
+            claim_date: snap.claims[i as usize].date.to_string(),
+        })
+        .collect();
+    let mut ids = Vec::new();
+    let mut links = Vec::new();
+    for g in resolved.persons.groups() {
+        let person = snap.ids.resolve(g.rep);
+        for &p in &g.ids {
+            ids.push((snap.ids.resolve(p).to_string(), person.to_string()));
+        }
+        for l in &g.links {
+            links.push(flag_store::PersonLinkRow {
+                person: person.to_string(),
+                id_a: snap.ids.resolve(l.a).to_string(),
+                id_b: snap.ids.resolve(l.b).to_string(),
+                birth_date: l.birth.to_string(),
+                via: l.via.code(),
+                contact: match l.via {
+                    crate::resolve::persons::Via::Phone => snap.phones.resolve(l.contact),
+                    crate::resolve::persons::Via::Bank => snap.banks.resolve(l.contact),
+                }
+                .to_string(),
+                name_a: snap.names.resolve(l.name_a).to_string(),
+                name_b: snap.names.resolve(l.name_b).to_string(),
+                name_match: l.how.code(),
+            });
+        }
+    }
+    (not_judged, ids, links)
 }
 
 /// The printed summary: a table per rule, skipped rules, then the sweep's facts.
@@ -336,6 +418,53 @@ pub fn render_summary(s: &SweepSummary, r: &SweepResult, lang: Lang) -> String {
         "claims not judged (no policy in force): ",
         s.claims_not_judged.to_string(),
     );
+    if let Some((first, last)) = &s.not_judged_range {
+        let _ = writeln!(
+            out,
+            "{}",
+            lang.pick(
+                &format!(
+                    "  无政策覆盖其培训日期 {first}..{last}：需要 rules/ 中覆盖这些日期的政策文件（.toml）；逐条清单见 `claimsweep export no-policy`"
+                ),
+                &format!(
+                    "  no policy covers their training dates {first}..{last}: a policy file (.toml) in rules/ covering them is needed; each is listed by `claimsweep export no-policy`"
+                )
+            )
+        );
+        for n in &s.not_judged_first {
+            let _ = writeln!(
+                out,
+                "{}",
+                lang.pick(
+                    &format!(
+                        "  申领 {}：培训日期 {}，申领日期 {}",
+                        n.claim_id, n.training_date, n.claim_date
+                    ),
+                    &format!(
+                        "  claim {}: training {}, claimed {}",
+                        n.claim_id, n.training_date, n.claim_date
+                    )
+                )
+            );
+        }
+        if s.claims_not_judged > s.not_judged_first.len() {
+            let more = s.claims_not_judged - s.not_judged_first.len();
+            let _ = writeln!(
+                out,
+                "{}",
+                lang.pick(&format!("  ……另{more}条"), &format!("  … and {more} more"))
+            );
+        }
+    }
+    line(
+        &mut out,
+        "一人多证号：",
+        "persons under several ID numbers: ",
+        match lang {
+            Lang::Zh => format!("{} 人，共 {} 个身份证号", s.persons_merged, s.ids_merged),
+            Lang::En => format!("{} persons, {} ID numbers", s.persons_merged, s.ids_merged),
+        },
+    );
     line(&mut out, "标记总数：", "flags: ", s.flags.to_string());
     if let Some(g) = &s.graph {
         line(
@@ -379,9 +508,10 @@ pub fn render_summary(s: &SweepSummary, r: &SweepResult, lang: Lang) -> String {
         "time: ",
         match lang {
             Lang::Zh => format!(
-                "共 {:.2} 秒（载入 {} ms；规则 {} ms、关联图分析 {} ms，同时保存标记 {} ms；保存关联图 {} ms；案件 {} ms）",
+                "共 {:.2} 秒（载入 {} ms；身份归并 {} ms；规则 {} ms、关联图分析 {} ms，同时保存标记 {} ms；保存关联图 {} ms；案件 {} ms）",
                 s.total_ms as f64 / 1000.0,
                 s.load_ms,
+                s.resolve_ms,
                 s.rules_ms,
                 s.graph_ms,
                 s.flags_store_ms,
@@ -389,9 +519,10 @@ pub fn render_summary(s: &SweepSummary, r: &SweepResult, lang: Lang) -> String {
                 s.cases_ms
             ),
             Lang::En => format!(
-                "{:.2} s total (load {} ms; rules {} ms and graph analysis {} ms, saving flags meanwhile {} ms; saving graph findings {} ms; cases {} ms)",
+                "{:.2} s total (load {} ms; identity resolution {} ms; rules {} ms and graph analysis {} ms, saving flags meanwhile {} ms; saving graph findings {} ms; cases {} ms)",
                 s.total_ms as f64 / 1000.0,
                 s.load_ms,
+                s.resolve_ms,
                 s.rules_ms,
                 s.graph_ms,
                 s.flags_store_ms,

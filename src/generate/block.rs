@@ -34,6 +34,9 @@ pub struct Block {
     pub identity_truth: Vec<usize>,
     /// Claims of one real person made under several ID numbers.
     pub multi_truth: Vec<usize>,
+    /// (ID number, the first ID number of the same real person) for every further ID number
+    /// of a person with several: the persons docs/RULES.md "Persons" resolves.
+    pub aliases: Vec<(String, String)>,
     /// (ring number, claim index)
     pub rings: Vec<(u64, usize)>,
     /// (employer id, class id) of staged employment.
@@ -300,11 +303,13 @@ impl<'a> BlockGen<'a> {
 
     /// Latest class end that still leaves room for a claim (and, for projects, a check date).
     fn last_end(&self, project: bool) -> Date {
-        add_days(self.w.range_end, if project { -100 } else { -5 })
+        add_days(self.w.range_end, if project { -45 } else { -5 })
     }
 
+    /// A class start inside the policy period (the policy judging a claim is the one covering
+    /// its training).
     fn random_start(&mut self, dur: i32, project: bool) -> Date {
-        let lo = add_days(self.w.range_start, -20).0;
+        let lo = self.w.range_start.0;
         let hi = self.last_end(project).0 - dur;
         Date(self.rng.gen_range(lo..=hi.max(lo)))
     }
@@ -334,7 +339,9 @@ impl<'a> BlockGen<'a> {
         project: bool,
     ) -> usize {
         let dur = self.duration(t);
-        let mut start = start.unwrap_or_else(|| self.random_start(dur, project));
+        let mut start = start
+            .unwrap_or_else(|| self.random_start(dur, project))
+            .max(self.w.range_start);
         let last_end = self.last_end(project);
         if add_days(start, dur) > last_end {
             start = add_days(last_end, -dur);
@@ -441,11 +448,13 @@ impl<'a> BlockGen<'a> {
         }
     }
 
-    /// Claim window of a class: dates a claim of it may carry.
+    /// Claim window of a class: dates a claim of it may carry. A class ending late in the
+    /// policy period is claimed in the next year too (filed after the policy ended, judged by
+    /// it: the training falls inside).
     fn window(&self, ci: usize) -> (Date, Date) {
         let c = &self.b.classes[ci];
         let lo = add_days(c.end_date, 3).max(self.w.range_start);
-        let hi = add_days(c.end_date, 45).min(self.w.range_end);
+        let hi = add_days(c.end_date, 45);
         (lo, hi)
     }
 
@@ -578,7 +587,8 @@ impl<'a> BlockGen<'a> {
             cert_no = format!("Z{}{:09}", issue.year(), self.w.cert_no);
             let cert_type = match t {
                 SubsidyType::SpecialAbility => "专项职业能力证书",
-                SubsidyType::NoLevelCert => "培训合格证书",
+                SubsidyType::NoLevelCert | SubsidyType::CareerCourse => "培训合格证书",
+                SubsidyType::Entrepreneurship => "创业培训合格证书",
                 _ => "职业技能等级证书",
             };
             self.b.certificates.push(CertificateRow {
@@ -1102,6 +1112,9 @@ impl<'a> BlockGen<'a> {
                 self.b.identity_truth.extend(claims);
             }
             "multi_id" => {
+                // One real person under two or three ID numbers, linked as docs/RULES.md
+                // "Persons" says: one birth date, spellings of one name (the same, traditional,
+                // spaced or a pinyin-input homophone), one phone or one bank account.
                 let first = self.new_person();
                 let (birth, male, name, phone, bank) = {
                     let p = &self.persons[first];
@@ -1113,27 +1126,53 @@ impl<'a> BlockGen<'a> {
                         p.bank.clone(),
                     )
                 };
-                let second = self.new_person_born(birth);
-                let area = self.w.pick_area(self.rng, birth);
-                let id2 = self.w.make_id(self.rng, &area, birth, male);
-                {
-                    let p = &mut self.persons[second];
-                    p.id = id2;
+                let n_ids = if i % 4 == 2 { 3 } else { 2 };
+                let mut ids = vec![first];
+                for _ in 1..n_ids {
+                    let other = self.new_person_born(birth);
+                    let area = self.w.pick_area(self.rng, birth);
+                    let id = self.w.make_id(self.rng, &area, birth, male);
+                    let spelled = if i % 4 == 0 {
+                        None
+                    } else {
+                        self.variant(&name)
+                    };
+                    let p = &mut self.persons[other];
+                    p.id = id;
                     p.male = male;
-                    p.name = name;
-                    p.phone = phone;
-                    if i % 2 == 0 {
-                        p.bank = bank;
+                    p.name = spelled.unwrap_or_else(|| name.clone());
+                    match i % 4 {
+                        // Only the bank account is shared.
+                        3 => p.bank = bank.clone(),
+                        0 => {
+                            p.phone = phone.clone();
+                            p.bank = bank.clone();
+                        }
+                        _ => p.phone = phone.clone(),
+                    }
+                    ids.push(other);
+                    self.b.aliases.push((self.persons[other].id.clone(), self.persons[first].id.clone()));
+                }
+                if i % 4 == 3 {
+                    // Two claims a year under each ID number: within the limit per ID number,
+                    // over it per person.
+                    let y = self.random_year();
+                    for &pi in &ids {
+                        for _ in 0..2 {
+                            self.place(pi, Some(y));
+                        }
+                    }
+                } else {
+                    for &pi in &ids {
+                        for _ in 0..1 + i % 2 {
+                            self.place(pi, None);
+                        }
                     }
                 }
-                for pi in [first, second] {
-                    for _ in 0..1 + i % 2 {
-                        self.place(pi, None);
-                    }
+                for &pi in &ids {
+                    let claims = self.persons[pi].claims.clone();
+                    self.b.multi_truth.extend(claims);
                 }
-                let mut claims = self.persons[first].claims.clone();
-                claims.extend(self.persons[second].claims.iter().copied());
-                self.b.multi_truth.extend(claims);
             }
             "overlapping_training" => {
                 let pi = self.new_person();
@@ -1158,6 +1197,27 @@ impl<'a> BlockGen<'a> {
                 let t = SubsidyType::SpecialAbility;
                 let cb = self.new_class(inst, t, Some(start), false);
                 self.force_claim(pi, cb);
+            }
+            "cert_mismatch" if i % 5 == 4 => {
+                // A career-course or entrepreneurship claim without its 培训合格证书.
+                let pi = self.new_person();
+                let t = if i % 2 == 0 {
+                    SubsidyType::CareerCourse
+                } else {
+                    SubsidyType::Entrepreneurship
+                };
+                let c = match self.place_where(pi, None, &|c| c.training_type == Some(t)) {
+                    Some(c) => c,
+                    None => {
+                        let inst = self.rng.gen_range(0..self.w.institutions.len());
+                        let ci = self.new_class(inst, t, None, false);
+                        let Some(d) = self.fits(pi, ci, None, false) else {
+                            return;
+                        };
+                        self.claim_as(pi, ci, d, pi)
+                    }
+                };
+                self.b.claims[c].cert_no = String::new();
             }
             "cert_mismatch" => {
                 let pi = self.new_person();
@@ -1426,6 +1486,25 @@ impl<'a> BlockGen<'a> {
                 });
                 self.force_claim(pi, ci);
             }
+            "multi_id" => {
+                let first = self.new_person();
+                let birth = self.persons[first].birth;
+                let second = self.new_person_born(birth);
+                if i % 2 == 0 {
+                    // Namesakes born the same day, sharing no phone or account: two people.
+                    let name = self.persons[first].name.clone();
+                    self.persons[second].name = name;
+                } else {
+                    // Twins sharing a phone: one birth date, different names: two people.
+                    let n0 = self.persons[first].name.clone();
+                    self.rename_apart(second, &[n0]);
+                    let phone = self.persons[first].phone.clone();
+                    self.persons[second].phone = phone;
+                }
+                for pi in [first, second] {
+                    self.place(pi, None);
+                }
+            }
             "identity_conflict" => {
                 // Spelling variants of one person under one ID number.
                 let pi = self.new_person();
@@ -1556,7 +1635,9 @@ impl<'a> BlockGen<'a> {
             trainees.push(pi);
         }
         let end = self.b.classes[ci].end_date;
-        let check = add_days(end, self.rng.gen_range(20..60)).min(self.w.range_end);
+        // Checks of classes ending late fall after the policy period: the class's start
+        // decides the policy.
+        let check = add_days(end, self.rng.gen_range(20..60));
         let pct: i64 = self.w.policy.project.prepay_max_percent as i64;
         let min_rate = self.w.policy.project.min_employment_rate_percent as usize;
         let staged_pct = self.w.policy.employment_sham.staged_min_percent as usize;

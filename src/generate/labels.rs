@@ -1,7 +1,9 @@
 //! Ground truth of a block: docs/RULES.md applied to the block's final rows, written
 //! independently of `src/rules` (plain maps and loops). `identity_conflict` and `multi_id`
 //! come from what the generator knows (a borrowed ID; one person under several IDs), which the
-//! data is built to make indistinguishable from their definitions.
+//! data is built to make indistinguishable from their definitions. Persons are the real
+//! persons the generator made (`Block::aliases`: one person's further ID numbers), not ID
+//! numbers; a claim whose training no policy covers is judged by no rule.
 
 use super::block::Block;
 use super::world::World;
@@ -27,21 +29,46 @@ pub fn compute(b: &Block, w: &World) -> Labels {
     let mut out: Labels = Vec::new();
     let claims = &b.claims;
     let order_key = |i: usize| (claims[i].claim_date, claims[i].claim_id.as_str());
+    let alias: HashMap<&str, &str> = b
+        .aliases
+        .iter()
+        .map(|(id, first)| (id.as_str(), first.as_str()))
+        .collect();
+    // The real person behind a claim.
+    let person = |i: usize| -> &str {
+        let id = claims[i].id_number.as_str();
+        alias.get(id).copied().unwrap_or(id)
+    };
+    let class_start: HashMap<&str, Date> = b
+        .classes
+        .iter()
+        .map(|c| (c.class_id.as_str(), c.start_date))
+        .collect();
+    // Judged: a policy covers the training (the class's start, else the claim date).
+    let (from, to) = (p.effective_from(), p.effective_to());
+    let judged: Vec<bool> = claims
+        .iter()
+        .map(|c| {
+            let d = class_start
+                .get(c.class_id.as_str())
+                .copied()
+                .unwrap_or(c.claim_date);
+            d >= from && to.is_none_or(|t| d <= t)
+        })
+        .collect();
 
     // over_cap: claims sorted by person, year, then claim order; ranks beyond the maximum.
-    let mut by_person: Vec<usize> = (0..claims.len()).collect();
+    let mut by_person: Vec<usize> = (0..claims.len()).filter(|&i| judged[i]).collect();
     by_person.sort_unstable_by(|&x, &y| {
         let (cx, cy) = (&claims[x], &claims[y]);
-        (cx.id_number.as_str(), cx.claim_date.year(), order_key(x)).cmp(&(
-            cy.id_number.as_str(),
+        (person(x), cx.claim_date.year(), order_key(x)).cmp(&(
+            person(y),
             cy.claim_date.year(),
             order_key(y),
         ))
     });
     let max = p.claims_per_year.max as usize;
-    for group in groups(&by_person, |&i| {
-        (claims[i].id_number.as_str(), claims[i].claim_date.year())
-    }) {
+    for group in groups(&by_person, |&i| (person(i), claims[i].claim_date.year())) {
         if group.len() > max {
             out.extend(group[max..].iter().map(|&i| (i, rule("over_cap"))));
         }
@@ -49,11 +76,13 @@ pub fn compute(b: &Block, w: &World) -> Labels {
 
     // repeated_level
     let mut leveled: Vec<usize> = (0..claims.len())
-        .filter(|&i| !claims[i].occupation_code.is_empty() && claims[i].level.is_some())
+        .filter(|&i| {
+            judged[i] && !claims[i].occupation_code.is_empty() && claims[i].level.is_some()
+        })
         .collect();
     let level_key = |i: usize| {
         let c = &claims[i];
-        (c.id_number.as_str(), c.occupation_code.as_str(), c.level)
+        (person(i), c.occupation_code.as_str(), c.level)
     };
     leveled
         .sort_unstable_by(|&x, &y| (level_key(x), order_key(x)).cmp(&(level_key(y), order_key(y))));
@@ -193,7 +222,7 @@ pub fn compute(b: &Block, w: &World) -> Labels {
     out.extend(b.multi_truth.iter().map(|&i| (i, rule("multi_id"))));
 
     // overlapping_training: pairs of one person's claims with known classes.
-    for group in groups(&by_person, |&i| claims[i].id_number.as_str()) {
+    for group in groups(&by_person, |&i| person(i)) {
         if group.len() < 2 {
             continue;
         }
@@ -229,16 +258,13 @@ pub fn compute(b: &Block, w: &World) -> Labels {
             }
         };
         let mut with: Vec<usize> = (0..claims.len())
-            .filter(|&i| !contact(i).is_empty())
+            .filter(|&i| judged[i] && !contact(i).is_empty())
             .collect();
-        with.sort_unstable_by(|&x, &y| {
-            (contact(x), claims[x].id_number.as_str())
-                .cmp(&(contact(y), claims[y].id_number.as_str()))
-        });
+        with.sort_unstable_by(|&x, &y| (contact(x), person(x)).cmp(&(contact(y), person(y))));
         for group in groups(&with, |&i| contact(i)) {
             let persons = 1 + group
                 .windows(2)
-                .filter(|w| claims[w[0]].id_number != claims[w[1]].id_number)
+                .filter(|w| person(w[0]) != person(w[1]))
                 .count();
             if persons > limit {
                 out.extend(group.iter().map(|&i| (i, rule("shared_contact"))));
@@ -327,6 +353,7 @@ pub fn compute(b: &Block, w: &World) -> Labels {
             }
         }
     }
+    out.retain(|&(i, _)| judged[i]);
     out.sort_unstable();
     out.dedup();
     out

@@ -4,6 +4,7 @@
 //! visited again later is a new stop.
 
 use super::{policy_of_latest, ClaimGroups};
+use crate::resolve::Resolved;
 use crate::dates::Date;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::PolicySet;
@@ -58,13 +59,14 @@ impl CrossCountyPerson {
 
 pub(crate) fn find(
     snap: &Snapshot,
+    resolved: &Resolved,
     by_person: &ClaimGroups,
     policies: &PolicySet,
 ) -> Vec<CrossCountyPerson> {
     let mut out: Vec<CrossCountyPerson> = (1..by_person.keys() as u32)
         .into_par_iter()
         .with_min_len(1024)
-        .flat_map_iter(|p| of_person(snap, by_person.members(p), policies, p))
+        .flat_map_iter(|p| of_person(snap, resolved, by_person.members(p), policies, p))
         .collect();
     // Person ids are interned in first-seen order, so sort by the ID number itself.
     out.par_sort_unstable_by(|a, b| {
@@ -75,6 +77,7 @@ pub(crate) fn find(
 
 fn of_person(
     snap: &Snapshot,
+    resolved: &Resolved,
     claims: &[u32],
     policies: &PolicySet,
     person: u32,
@@ -103,7 +106,7 @@ fn of_person(
         let year = year_claims[0].0;
         let mut in_year: Vec<u32> = year_claims.iter().map(|x| x.2).collect();
         in_year.sort_unstable();
-        let Some(policy) = policy_of_latest(snap, policies, &in_year) else {
+        let Some(policy) = policy_of_latest(snap, resolved, policies, &in_year) else {
             continue;
         };
         let mut distinct: Vec<u32> = in_year

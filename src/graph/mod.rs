@@ -35,6 +35,7 @@ pub use stats::{BenfordTest, BunchingTest, Conformity};
 
 use crate::policy::{Policy, PolicySet};
 use crate::rules::Flag;
+use crate::resolve::Resolved;
 use crate::snapshot::Snapshot;
 
 /// Everything the graph finds in one sweep.
@@ -178,11 +179,25 @@ impl ClaimNames {
 /// Analyses the snapshot's entity graph without building it: every finding reads the claim
 /// groupings the graph's edges stand for. `flags` are the sweep's flags (for each
 /// institution's share of flagged claims).
-pub fn analyse(snap: &Snapshot, flags: &[Flag], policies: &PolicySet) -> GraphFindings {
+///
+/// Persons are resolved persons (`resolve::persons`): one person's several ID numbers are one
+/// node of a ring or one cross-county path. Policies are those of `resolve::judging`.
+pub fn analyse(
+    snap: &Snapshot,
+    resolved: &Resolved,
+    flags: &[Flag],
+    policies: &PolicySet,
+) -> GraphFindings {
+    let persons = &resolved.persons;
     // The groupings, then the four findings that need only them, side by side on the pool
     // (each is deterministic on its own, so the order they finish in never shows).
     let (by_person, (by_org, by_class)) = rayon::join(
-        || ClaimGroups::build(snap.ids.len(), snap.claims.iter().map(|c| c.person)),
+        || {
+            ClaimGroups::build(
+                snap.ids.len(),
+                snap.claims.iter().map(|c| persons.of(c.person)),
+            )
+        },
         || {
             rayon::join(
                 || ClaimGroups::build(snap.orgs.len(), snap.claims.iter().map(|c| c.institution)),
@@ -194,18 +209,18 @@ pub fn analyse(snap: &Snapshot, flags: &[Flag], policies: &PolicySet) -> GraphFi
         || {
             rayon::join(
                 || entity::counts(snap, &by_person, &by_org, &by_class),
-                || rings::find(snap, &by_person, policies),
+                || rings::find(snap, resolved, &by_person, policies),
             )
         },
         || {
             rayon::join(
-                || cross_county::find(snap, &by_person, policies),
-                || staged::find(snap, &by_class, policies),
+                || cross_county::find(snap, resolved, &by_person, policies),
+                || staged::find(snap, resolved, &by_class, policies),
             )
         },
     );
     let (institution_risk, bunching, benford) =
-        risk::rank(snap, flags, &rings, &by_org, &by_class, policies);
+        risk::rank(snap, resolved, flags, &rings, &by_org, &by_class, policies);
     let mut mentioned: Vec<u32> = Vec::new();
     for r in &rings {
         mentioned.extend(&r.claims);
@@ -251,8 +266,13 @@ pub fn analyse(snap: &Snapshot, flags: &[Flag], policies: &PolicySet) -> GraphFi
 
 /// Analyses the snapshot behind an entity graph already built: the same findings as
 /// [`analyse`] (which reads the snapshot, not the graph).
-pub fn analyse_graph(g: &EntityGraph, flags: &[Flag], policies: &PolicySet) -> GraphFindings {
-    analyse(g.snap, flags, policies)
+pub fn analyse_graph(
+    g: &EntityGraph,
+    resolved: &Resolved,
+    flags: &[Flag],
+    policies: &PolicySet,
+) -> GraphFindings {
+    analyse(g.snap, resolved, flags, policies)
 }
 
 /// Claim indices grouped by a dense key (CSR); key 0 (absent) is kept as a group too.
@@ -295,18 +315,15 @@ impl ClaimGroups {
     }
 }
 
-/// The policy judging a group of claims: the one in force on its latest claim (as the rules
-/// do for groups); `None` when no policy is in force then.
+/// The policy judging a group of claims, as the rules judge groups
+/// (`Judging::policy_of_group`); `None` when no policy covers any of them.
 pub(crate) fn policy_of_latest<'p>(
     snap: &Snapshot,
+    resolved: &Resolved,
     policies: &'p PolicySet,
     claims: &[u32],
 ) -> Option<&'p Policy> {
-    claims
-        .iter()
-        .map(|&i| snap.claims[i as usize].date)
-        .max()
-        .and_then(|d| policies.for_date(d))
+    resolved.judging.policy_of_group(snap, policies, claims)
 }
 
 /// Claim ids of claim indices, for explanations and storage.

@@ -20,6 +20,7 @@
 use super::{policy_of_latest, shown_claims, ClaimGroups};
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::{Policy, PolicySet};
+use crate::resolve::Resolved;
 use crate::snapshot::Snapshot;
 use rayon::prelude::*;
 
@@ -182,38 +183,33 @@ impl ContactUsers {
 /// use it and a policy judges its claims.
 fn tie_of_contact(
     snap: &Snapshot,
+    resolved: &Resolved,
     users: &ContactUsers,
     id: u32,
     policies: &PolicySet,
 ) -> Option<Tie> {
+    let person_of = |c: u32| resolved.persons.of(snap.claims[c as usize].person);
     let kind = users.kind;
     let claims = users.claims.members(id);
     let org_rows = users.org_rows.members(id);
     let first = claims.first()?;
     // Most identifiers belong to one person and no institution: no tie, decided without
     // allocating.
-    let first_person = snap.claims[*first as usize].person;
-    if org_rows.is_empty()
-        && claims
-            .iter()
-            .all(|&c| snap.claims[c as usize].person == first_person)
-    {
+    let first_person = person_of(*first);
+    if org_rows.is_empty() && claims.iter().all(|&c| person_of(c) == first_person) {
         return None;
     }
     let orgs: Vec<u32> = org_rows
         .iter()
         .map(|&r| snap.institutions[r as usize].org)
         .collect();
-    let mut persons: Vec<u32> = claims
-        .iter()
-        .map(|&c| snap.claims[c as usize].person)
-        .collect();
+    let mut persons: Vec<u32> = claims.iter().map(|&c| person_of(c)).collect();
     persons.sort_unstable();
     persons.dedup();
     if persons.len() + orgs.len() < 2 {
         return None;
     }
-    let policy = policy_of_latest(snap, policies, claims)?;
+    let policy = policy_of_latest(snap, resolved, policies, claims)?;
     let max = match kind {
         IdentifierKind::Phone => policy.shared_contact.max_persons_per_phone,
         _ => policy.shared_contact.max_persons_per_bank_account,
@@ -262,8 +258,13 @@ impl UnionFind {
     }
 }
 
-/// The rings of a snapshot; `by_person` groups every claim by person.
-pub(crate) fn find(snap: &Snapshot, by_person: &ClaimGroups, policies: &PolicySet) -> Vec<Ring> {
+/// The rings of a snapshot; `by_person` groups every claim by resolved person.
+pub(crate) fn find(
+    snap: &Snapshot,
+    resolved: &Resolved,
+    by_person: &ClaimGroups,
+    policies: &PolicySet,
+) -> Vec<Ring> {
     let mut ties: Vec<Tie> = Vec::new();
     for (kind, n_ids) in [
         (IdentifierKind::Phone, snap.phones.len()),
@@ -274,7 +275,7 @@ pub(crate) fn find(snap: &Snapshot, by_person: &ClaimGroups, policies: &PolicySe
             (1..n_ids as u32)
                 .into_par_iter()
                 .with_min_len(1024)
-                .filter_map(|id| tie_of_contact(snap, &users, id, policies)),
+                .filter_map(|id| tie_of_contact(snap, resolved, &users, id, policies)),
         );
     }
     // A legal representative who claims himself ties his claims to the institution.
@@ -282,14 +283,15 @@ pub(crate) fn find(snap: &Snapshot, by_person: &ClaimGroups, policies: &PolicySe
         if inst.legal_rep == 0 || inst.org == 0 {
             continue;
         }
-        let claims = by_person.members(inst.legal_rep);
-        if claims.is_empty() || policy_of_latest(snap, policies, claims).is_none() {
+        let rep = resolved.persons.of(inst.legal_rep);
+        let claims = by_person.members(rep);
+        if claims.is_empty() || policy_of_latest(snap, resolved, policies, claims).is_none() {
             continue;
         }
         ties.push(Tie {
             kind: IdentifierKind::LegalRep,
             value: snap.ids.resolve(inst.legal_rep).to_string(),
-            persons: vec![inst.legal_rep],
+            persons: vec![rep],
             orgs: vec![inst.org],
             claims: claims.to_vec(),
             family_like: false,
@@ -334,6 +336,7 @@ pub(crate) fn find(snap: &Snapshot, by_person: &ClaimGroups, policies: &PolicySe
         .filter_map(|members| {
             ring_of(
                 snap,
+                resolved,
                 by_person,
                 policies,
                 members.iter().map(|&i| &ties[i]).collect(),
@@ -353,6 +356,7 @@ pub(crate) fn find(snap: &Snapshot, by_person: &ClaimGroups, policies: &PolicySe
 
 fn ring_of(
     snap: &Snapshot,
+    resolved: &Resolved,
     by_person: &ClaimGroups,
     policies: &PolicySet,
     ties: Vec<&Tie>,
@@ -371,7 +375,7 @@ fn ring_of(
         .flat_map(|&p| by_person.members(p).iter().copied())
         .collect();
     claims.sort_unstable();
-    let policy: &Policy = policy_of_latest(snap, policies, &claims)?;
+    let policy: &Policy = policy_of_latest(snap, resolved, policies, &claims)?;
     let gp = &policy.graph;
     if (person_ids.len() as u32) < gp.ring_min_persons {
         return None;

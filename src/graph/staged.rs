@@ -12,6 +12,7 @@
 //!
 //! Employers are listed once, with every class they were staged for.
 
+use crate::resolve::Resolved;
 use super::links::OrgLinks;
 use crate::dates::Date;
 use crate::model::{fen_to_yuan, Fen};
@@ -63,6 +64,7 @@ fn covering_spell(snap: &Snapshot, person: u32, check: Date) -> Option<&Spell> {
 /// Staged employers; `by_class` groups every claim by class.
 pub(crate) fn find(
     snap: &Snapshot,
+    resolved: &Resolved,
     by_class: &super::ClaimGroups,
     policies: &PolicySet,
 ) -> Vec<StagedEmployer> {
@@ -76,7 +78,9 @@ pub(crate) fn find(
         .enumerate()
         // The first project row of a class wins, as in the rules.
         .filter(|(k, p)| p.class != 0 && (*k == 0 || snap.projects[k - 1].class != p.class))
-        .flat_map_iter(|(_, p)| judge(snap, policies, &links, p, by_class.members(p.class)))
+        .flat_map_iter(|(_, p)| {
+            judge(snap, resolved, policies, &links, p, by_class.members(p.class))
+        })
         .collect();
     let mut per_employer: BTreeMap<String, (u32, Vec<StagedClass>)> = BTreeMap::new();
     for (e, c) in found {
@@ -118,6 +122,7 @@ pub(crate) fn find(
 
 fn judge(
     snap: &Snapshot,
+    resolved: &Resolved,
     policies: &PolicySet,
     links: &OrgLinks,
     project: &crate::snapshot::Project,
@@ -130,7 +135,10 @@ fn judge(
     if claims.is_empty() {
         return out;
     }
-    let Some(policy) = policies.for_date(check) else {
+    let Some(policy) = resolved
+        .judging
+        .policy_of_project(snap, policies, project, claims)
+    else {
         return out;
     };
     let rule = &policy.employment_sham;

@@ -19,49 +19,6 @@ pub const SUBJECT_PERSON_YEAR: &str = "person_year";
 pub const SUBJECT_CLAIM: &str = "claim";
 pub const SUBJECT_PROJECT: &str = "project";
 
-/// The effective date ranges of the policy set as day numbers, resolved once per rule run:
-/// `PolicySet::for_date` converts the policy file's dates on every call, which is most of the
-/// cost of a per-claim rule at a million claims.
-pub struct PolicyIndex<'p> {
-    ranges: Vec<(Date, Option<Date>, &'p Policy)>,
-}
-
-impl<'p> PolicyIndex<'p> {
-    pub fn new(ctx: &RuleContext<'p>) -> PolicyIndex<'p> {
-        let ranges = ctx
-            .policies
-            .policies
-            .iter()
-            .map(|p| (p.effective_from(), p.effective_to(), p))
-            .collect();
-        PolicyIndex { ranges }
-    }
-
-    /// The policy in force on a date (same answer as `PolicySet::for_date`).
-    #[inline]
-    pub fn at(&self, d: Date) -> Option<&'p Policy> {
-        self.ranges
-            .iter()
-            .find(|(from, to, _)| d >= *from && to.is_none_or(|t| d <= t))
-            .map(|&(_, _, p)| p)
-    }
-
-    /// The position (in `PolicySet::policies`) of the policy in force on a date, for rules that
-    /// precompute per-policy tables.
-    #[inline]
-    pub fn position_at(&self, d: Date) -> Option<usize> {
-        self.ranges
-            .iter()
-            .position(|(from, to, _)| d >= *from && to.is_none_or(|t| d <= t))
-    }
-
-    /// The policy in force on a claim's date; `None`: the claim is not judged by any rule.
-    #[inline]
-    pub fn of_claim(&self, snap: &Snapshot, claim: usize) -> Option<&'p Policy> {
-        self.at(snap.claims[claim].date)
-    }
-}
-
 /// Runs a per-claim check over every judged claim in parallel; flags come back in claim index
 /// order (rayon's indexed collect keeps order, so the result is independent of thread count).
 pub fn per_claim<F>(ctx: &RuleContext, check: F) -> Vec<Flag>
@@ -76,12 +33,11 @@ pub fn per_claim_indexed<F>(ctx: &RuleContext, check: F) -> Vec<Flag>
 where
     F: Fn(usize, usize, &Policy) -> Option<Flag> + Sync,
 {
-    let policies = PolicyIndex::new(ctx);
     let all = &ctx.policies.policies;
     (0..ctx.snap.claims.len())
         .into_par_iter()
         .filter_map(|i| {
-            let at = policies.position_at(ctx.snap.claims[i].date)?;
+            let at = ctx.resolved.judging.position(i)?;
             check(i, at, &all[at])
         })
         .collect()
@@ -190,9 +146,9 @@ pub fn sort_group_flags(flags: &mut [Flag]) {
 
 // ---- groupings -----------------------------------------------------------------------------
 
-/// A judged claim keyed for person-year grouping; the derived order (person, year, date,
-/// claim) is the contract's (person, claim_date, claim_id) order within a person's year, since
-/// claim index order is claim id order.
+/// A judged claim keyed for person-year grouping (`person`: the resolved person); the derived
+/// order (person, year, date, claim) is the contract's (person, claim_date, claim_id) order
+/// within a person's year, since claim index order is claim id order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PersonDated {
     pub person: u32,
@@ -201,18 +157,19 @@ pub struct PersonDated {
     pub claim: u32,
 }
 
-/// The judged claims (a policy is in force on their date) in (person, year, date, claim)
+/// The judged claims (a policy covers their training) in (resolved person, year, date, claim)
 /// order. Keys are copied out of the snapshot first so the sort compares contiguous values,
 /// not claims scattered through memory.
-pub fn judged_by_person_date(ctx: &RuleContext, policies: &PolicyIndex) -> Vec<PersonDated> {
+pub fn judged_by_person_date(ctx: &RuleContext) -> Vec<PersonDated> {
     let snap = ctx.snap;
+    let persons = &ctx.resolved.persons;
     let mut order: Vec<PersonDated> = snap
         .claims
         .par_iter()
         .enumerate()
-        .filter(|(_, c)| policies.at(c.date).is_some())
+        .filter(|&(i, _)| ctx.is_judged(i))
         .map(|(i, c)| PersonDated {
-            person: c.person,
+            person: persons.of(c.person),
             year: c.date.year(),
             date: c.date,
             claim: i as u32,
@@ -304,19 +261,16 @@ pub fn class_of_claim(snap: &Snapshot, claim: usize) -> Option<&crate::snapshot:
     }
 }
 
-/// The policy judging a project: the one in force on its `check_date`, else on its class's
-/// start date, else on the earliest date among its claims (docs/RULES.md, `prepay_excess`).
+/// The policy judging a project: the one in force at its class's start, else on its
+/// `check_date`, else at its earliest claim's training (`resolve::judging`).
 pub fn policy_of_project<'p>(
     ctx: &RuleContext<'p>,
     project: &crate::snapshot::Project,
     claims: &[u32],
 ) -> Option<&'p Policy> {
-    let snap = ctx.snap;
-    let date = project
-        .check_date
-        .or_else(|| snap.class(project.class).map(|c| c.start))
-        .or_else(|| claims.iter().map(|&i| snap.claims[i as usize].date).min())?;
-    PolicyIndex::new(ctx).at(date)
+    ctx.resolved
+        .judging
+        .policy_of_project(ctx.snap, ctx.policies, project, claims)
 }
 
 // ---- explanation wording -------------------------------------------------------------------

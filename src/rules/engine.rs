@@ -9,6 +9,7 @@ use super::{Flag, RuleContext, RuleDef, RULES};
 use crate::model::Fen;
 use crate::policy::PolicySet;
 use crate::refdata::RefData;
+use crate::resolve::Resolved;
 use crate::snapshot::Snapshot;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
@@ -64,7 +65,7 @@ pub struct SweepResult {
     /// One entry per rule of [`RULES`], in registry order (skipped rules included).
     pub rules: Vec<RuleStats>,
     pub claims: usize,
-    /// Claims no policy is in force on: no rule judges them.
+    /// Claims no policy covers (by training date): no rule judges them.
     pub claims_not_judged: usize,
     /// Threads of the pool the rules ran on.
     pub threads: usize,
@@ -86,14 +87,22 @@ pub fn rule_zh(rule: &str) -> &'static str {
     super::rule_title(rule).map_or("", |(zh, _)| zh)
 }
 
-/// Runs every rule (no progress display).
+/// Resolves persons and policies, then runs every rule (no progress display).
 pub fn run_rules(
     snap: &Snapshot,
     policies: &PolicySet,
     refdata: &RefData,
     threads: Option<usize>,
 ) -> SweepResult {
-    run_rules_with_progress(snap, policies, refdata, threads, &ProgressBar::hidden())
+    let resolved = Resolved::new(snap, policies);
+    run_rules_with_progress(
+        snap,
+        policies,
+        refdata,
+        &resolved,
+        threads,
+        &ProgressBar::hidden(),
+    )
 }
 
 /// A progress bar for a step with `len` units, drawn to stderr; invisible when stderr is not a
@@ -125,11 +134,14 @@ pub fn run_rules_with_progress(
     snap: &Snapshot,
     policies: &PolicySet,
     refdata: &RefData,
+    resolved: &Resolved,
     threads: Option<usize>,
     progress: &ProgressBar,
 ) -> SweepResult {
     let kept: Result<SweepResult, std::convert::Infallible> =
-        run_rules_streaming(snap, policies, refdata, threads, progress, |_, _| Ok(()));
+        run_rules_streaming(snap, policies, refdata, resolved, threads, progress, |_, _| {
+            Ok(())
+        });
     match kept {
         Ok(r) => r,
         Err(never) => match never {},
@@ -149,6 +161,7 @@ pub fn run_rules_streaming<E>(
     snap: &Snapshot,
     policies: &PolicySet,
     refdata: &RefData,
+    resolved: &Resolved,
     threads: Option<usize>,
     progress: &ProgressBar,
     mut sink: impl FnMut(&'static str, &mut [Flag]) -> Result<(), E>,
@@ -162,6 +175,7 @@ pub fn run_rules_streaming<E>(
         snap,
         policies,
         refdata,
+        resolved,
     };
     progress.set_length(RULES.len() as u64);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Outcome)>();
@@ -171,7 +185,8 @@ pub fn run_rules_streaming<E>(
     let mut defects = Vec::new();
     let mut seen = vec![false; snap.claims.len()];
     let mut sink_error: Option<E> = None;
-    let (claims_not_judged, threads_used) = std::thread::scope(|s| {
+    let claims_not_judged = resolved.judging.not_judged();
+    let threads_used = std::thread::scope(|s| {
         let ctx = &ctx;
         let worker = s.spawn(move || {
             let run_all = move || {
@@ -184,15 +199,17 @@ pub fn run_rules_streaming<E>(
                         // The receiver outlives the rules; a failed send cannot happen.
                         let _ = tx.send((i, outcome));
                     });
-                snap.claims
-                    .par_iter()
-                    .filter(|c| policies.for_date(c.date).is_none())
-                    .count()
             };
             // A pool that cannot be built (no threads available) falls back to the global pool.
             match pool {
-                Ok(pool) => (pool.install(run_all), pool.current_num_threads()),
-                Err(_) => (run_all(), rayon::current_num_threads()),
+                Ok(pool) => {
+                    pool.install(run_all);
+                    pool.current_num_threads()
+                }
+                Err(_) => {
+                    run_all();
+                    rayon::current_num_threads()
+                }
             }
         });
         // Rules finish in any order; they are taken in registry order.

@@ -7,7 +7,6 @@
 use super::common::{
     cite, group_flag, sort_group_flags, sum_amount, yuan_en, yuan_zh, DenseGroups, SUBJECT_PERSON,
 };
-use super::shared_contact::policy_of_latest;
 use super::{Flag, RuleContext};
 use crate::names::NameKey;
 use rayon::prelude::*;
@@ -19,9 +18,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let by_person = DenseGroups::build(
         snap.ids.len(),
         |i| {
-            ctx.policies
-                .for_date(snap.claims[i].date)
-                .map(|_| snap.claims[i].person)
+            ctx.is_judged(i).then_some(snap.claims[i].person)
         },
         snap.claims.len(),
     );
@@ -59,7 +56,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         .into_par_iter()
         .filter_map(|(p, names)| {
             let claims = by_person.members(p);
-            let policy = policy_of_latest(ctx, claims)?;
+            let policy = ctx.policy_of_group(claims)?;
             let min_jw = policy.identity.min_jaro_winkler;
             // Distinct spellings after normalisation (names normalising to nothing carry no name).
             let mut distinct: Vec<(u32, &NameKey)> = Vec::new();

@@ -5,11 +5,14 @@
 //! - A rule returns its flags in a deterministic order that depends only on the snapshot
 //!   (claims are sorted by claim id there), never on thread count or hash-map iteration.
 //! - Every flag's `claims` are snapshot claim indices, sorted ascending, without duplicates.
-//! - Every number comes from the policy in force on the claim's date (`PolicySet::for_date`).
+//! - Every number comes from the policy judging the claim (`resolve::judging`: the one
+//!   covering its training), and every person is a resolved person (`resolve::persons`).
 
 use crate::model::Fen;
 use crate::policy::{PolicySet, Severity};
+use crate::policy::Policy;
 use crate::refdata::RefData;
+use crate::resolve::Resolved;
 use crate::snapshot::Snapshot;
 
 pub mod age_out_of_range;
@@ -38,6 +41,48 @@ pub struct RuleContext<'a> {
     pub snap: &'a Snapshot,
     pub policies: &'a PolicySet,
     pub refdata: &'a RefData,
+    /// Resolved persons and the policy of each claim.
+    pub resolved: &'a Resolved,
+}
+
+impl<'a> RuleContext<'a> {
+    /// The policy judging a claim; `None`: no policy covers its training, no rule judges it.
+    #[inline]
+    pub fn policy_of(&self, claim: usize) -> Option<&'a Policy> {
+        self.resolved.judging.policy(self.policies, claim)
+    }
+
+    #[inline]
+    pub fn is_judged(&self, claim: usize) -> bool {
+        self.resolved.judging.is_judged(claim)
+    }
+
+    /// The resolved person (its representative person id) of a claim.
+    #[inline]
+    pub fn person_of(&self, claim: usize) -> u32 {
+        self.resolved.persons.of(self.snap.claims[claim].person)
+    }
+
+    /// The policy judging a group of claims: the one of its latest claim by training date.
+    pub fn policy_of_group(&self, claims: &[u32]) -> Option<&'a Policy> {
+        self.resolved
+            .judging
+            .policy_of_group(self.snap, self.policies, claims)
+    }
+
+    /// A resolved person in a Chinese explanation (all its ID numbers and why, when several).
+    pub fn person_zh(&self, rep: u32) -> String {
+        self.resolved.persons.describe_zh(self.snap, rep)
+    }
+
+    pub fn person_en(&self, rep: u32) -> String {
+        self.resolved.persons.describe_en(self.snap, rep)
+    }
+
+    /// The ID number that names a resolved person in a subject: its smallest.
+    pub fn person_id(&self, rep: u32) -> &'a str {
+        self.snap.ids.resolve(rep)
+    }
 }
 
 /// One finding: a rule, its subject, the claims it concerns, the money at risk and an

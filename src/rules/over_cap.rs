@@ -1,7 +1,8 @@
 //! `over_cap`: more training subsidies in one subsidy year than the policy allows
 //! (`claims_per_year.max`, 临政办发〔2019〕13号 七（三）7). Claims of one person and calendar year
 //! are ranked by (claim_date, claim_id); ranks above the maximum are flagged, one flag per
-//! person-year. All subsidy types and funds count.
+//! person-year. All subsidy types and funds count, and a person is a resolved person: the
+//! claims under all of their ID numbers count together.
 
 use super::common::*;
 use super::{Flag, RuleContext};
@@ -10,15 +11,14 @@ use rayon::prelude::*;
 pub const RULE_ID: &str = "over_cap";
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
-    let policies = PolicyIndex::new(ctx);
-    let order = judged_by_person_date(ctx, &policies);
+    let order = judged_by_person_date(ctx);
     let min = min_cap(ctx);
     let groups: Vec<&[PersonDated]> = runs(&order, |k| (k.person, k.year))
         .filter(|g| g.len() > min)
         .collect();
     let mut flags: Vec<Flag> = groups
         .par_iter()
-        .filter_map(|group| person_year_flag(ctx, &policies, group))
+        .filter_map(|group| person_year_flag(ctx, group))
         .collect();
     sort_group_flags(&mut flags);
     flags
@@ -36,27 +36,24 @@ fn min_cap(ctx: &RuleContext) -> usize {
 }
 
 /// `group`: one person-year's claims in rank order.
-fn person_year_flag(
-    ctx: &RuleContext,
-    policies: &PolicyIndex,
-    group: &[PersonDated],
-) -> Option<Flag> {
+fn person_year_flag(ctx: &RuleContext, group: &[PersonDated]) -> Option<Flag> {
     let snap = ctx.snap;
-    // Each claim is judged by the policy of its own date (a year may span two policies).
+    // Each claim is judged by its own policy (a year may span two policies).
     let over: Vec<(usize, u32)> = group
         .iter()
         .enumerate()
         .filter(|&(rank0, k)| {
-            policies
-                .at(k.date)
+            ctx.policy_of(k.claim as usize)
                 .is_some_and(|p| rank0 + 1 > p.claims_per_year.max as usize)
         })
         .map(|(rank0, k)| (rank0 + 1, k.claim))
         .collect();
     let &(_, first_claim) = over.first()?;
-    let policy = policies.of_claim(snap, first_claim as usize)?;
+    let policy = ctx.policy_of(first_claim as usize)?;
     let first = &snap.claims[first_claim as usize];
-    let id = id_number(snap, first.person);
+    let person = group[0].person;
+    let id = ctx.person_id(person);
+    let (who_zh, who_en) = (ctx.person_zh(person), ctx.person_en(person));
     let year = first.date.year();
     let max = policy.claims_per_year.max;
     let claims: Vec<u32> = over.iter().map(|&(_, i)| i).collect();
@@ -84,11 +81,11 @@ fn person_year_flag(
         .join(", ");
     let cite = cite(policy, &policy.claims_per_year.clause);
     let zh = format!(
-        "{id} 在{year}年第{ranks_zh}次申领（全年共{total}次；超出的申领：{refs_zh}；上限{max}次，{cite}）",
+        "{who_zh} 在{year}年第{ranks_zh}次申领（全年共{total}次；超出的申领：{refs_zh}；上限{max}次，{cite}）",
         total = group.len(),
     );
     let en = format!(
-        "{ranks_en} claim{s} in {year} by {id} ({total} claims that year; over the limit: {refs_en}; limit {max}; {cite})",
+        "{ranks_en} claim{s} in {year} by {who_en} ({total} claims that year; over the limit: {refs_en}; limit {max}; {cite})",
         s = if over.len() > 1 { "s" } else { "" },
         total = group.len(),
     );

@@ -3,7 +3,7 @@
 //! (real-name management, 临政办发〔2019〕13号 十二). Claims are joined to `classes` by
 //! `class_id` (unknown classes are skipped); class intervals [start, end] are inclusive, so a
 //! class ending on the day another starts overlaps it. One flag per person listing every
-//! claim in such a pair.
+//! claim in such a pair; a person is a resolved person (all of their ID numbers).
 
 use super::common::*;
 use super::{Flag, RuleContext};
@@ -26,14 +26,13 @@ struct Stint {
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
-    let policies = PolicyIndex::new(ctx);
     let mut stints: Vec<Stint> = (0..snap.claims.len())
         .into_par_iter()
         .filter_map(|i| {
-            policies.of_claim(snap, i)?;
+            ctx.policy_of(i)?;
             let class = class_of_claim(snap, i)?;
             Some(Stint {
-                person: snap.claims[i].person,
+                person: ctx.person_of(i),
                 start: class.start,
                 end: class.end,
                 institution: class.institution,
@@ -48,7 +47,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         .collect();
     let mut flags: Vec<Flag> = groups
         .par_iter()
-        .filter_map(|g| person_flag(ctx, &policies, g))
+        .filter_map(|g| person_flag(ctx, g))
         .collect();
     sort_group_flags(&mut flags);
     flags
@@ -98,7 +97,7 @@ fn stint_en(snap: &Snapshot, s: &Stint) -> String {
     )
 }
 
-fn person_flag(ctx: &RuleContext, policies: &PolicyIndex, group: &[Stint]) -> Option<Flag> {
+fn person_flag(ctx: &RuleContext, group: &[Stint]) -> Option<Flag> {
     let snap = ctx.snap;
     let pairs = overlapping_pairs(group);
     if pairs.is_empty() {
@@ -107,8 +106,9 @@ fn person_flag(ctx: &RuleContext, policies: &PolicyIndex, group: &[Stint]) -> Op
     let mut claims: Vec<u32> = pairs.iter().flat_map(|(a, b)| [a.claim, b.claim]).collect();
     claims.sort_unstable();
     claims.dedup();
-    let policy = policies.of_claim(snap, claims[0] as usize)?;
-    let id = id_number(snap, group[0].person);
+    let policy = ctx.policy_of(claims[0] as usize)?;
+    let id = ctx.person_id(group[0].person);
+    let (who_zh, who_en) = (ctx.person_zh(group[0].person), ctx.person_en(group[0].person));
     let pairs_zh = pairs
         .iter()
         .take(MAX_LISTED)
@@ -133,10 +133,10 @@ fn person_flag(ctx: &RuleContext, policies: &PolicyIndex, group: &[Stint]) -> Op
     };
     let cite = cite(policy, &policy.identity.clause);
     let zh = format!(
-        "{id} 同一时间在不同机构或县区参加培训：{pairs_zh}{more_zh}，培训时间重叠（{cite}）"
+        "{who_zh} 同一时间在不同机构或县区参加培训：{pairs_zh}{more_zh}，培训时间重叠（{cite}）"
     );
     let en = format!(
-        "{id} was in two classes at the same time at different institutions or counties: {pairs_en}{more_en} ({cite})"
+        "{who_en} was in two classes at the same time at different institutions or counties: {pairs_en}{more_en} ({cite})"
     );
     Some(group_flag(
         ctx,

@@ -1,7 +1,8 @@
 //! `repeated_level`: one subsidy per person, occupation and level, ever (临政办发〔2019〕13号
 //! 七（三）7), across funding sources when the policy says so (`repeated_level.across_funds`).
 //! Claims with an occupation and a level are grouped by (person, occupation, level) and ranked
-//! by (claim_date, claim_id); every claim after the first is flagged, one flag per group.
+//! by (claim_date, claim_id); every claim after the first is flagged, one flag per group. A
+//! person is a resolved person: a repeat under another of their ID numbers is a repeat.
 
 use super::common::*;
 use super::{Flag, RuleContext};
@@ -13,14 +14,14 @@ pub const RULE_ID: &str = "repeated_level";
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
-    let policies = PolicyIndex::new(ctx);
+    let persons = &ctx.resolved.persons;
     // Keys copied out of the snapshot so the sort compares contiguous values.
     let mut keyed: Vec<(u32, u32, u8, Date, u32)> = snap
         .claims
         .par_iter()
         .enumerate()
-        .filter(|(_, c)| c.occupation != 0 && c.level != 0 && policies.at(c.date).is_some())
-        .map(|(i, c)| (c.person, c.occupation, c.level, c.date, i as u32))
+        .filter(|&(i, c)| c.occupation != 0 && c.level != 0 && ctx.is_judged(i))
+        .map(|(i, c)| (persons.of(c.person), c.occupation, c.level, c.date, i as u32))
         .collect();
     keyed.par_sort_unstable();
     let groups: Vec<Vec<u32>> = runs(&keyed, |k| (k.0, k.1, k.2))
@@ -29,7 +30,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         .collect();
     let mut flags: Vec<Flag> = groups
         .par_iter()
-        .filter_map(|g| group_flag_of(ctx, &policies, g))
+        .filter_map(|g| group_flag_of(ctx, g))
         .collect();
     sort_group_flags(&mut flags);
     flags
@@ -44,14 +45,14 @@ fn fund_en(f: Option<FundingSource>) -> &'static str {
 }
 
 /// `group`: the claims of one (person, occupation, level) in rank order.
-fn group_flag_of(ctx: &RuleContext, policies: &PolicyIndex, group: &[u32]) -> Option<Flag> {
+fn group_flag_of(ctx: &RuleContext, group: &[u32]) -> Option<Flag> {
     let snap = ctx.snap;
     let repeated: Vec<u32> = group
         .iter()
         .enumerate()
         .skip(1)
         .filter(|&(j, &i)| {
-            let Some(p) = policies.of_claim(snap, i as usize) else {
+            let Some(p) = ctx.policy_of(i as usize) else {
                 return false;
             };
             // Without `across_funds`, only an earlier claim on the same fund makes a repeat.
@@ -63,9 +64,11 @@ fn group_flag_of(ctx: &RuleContext, policies: &PolicyIndex, group: &[u32]) -> Op
         .map(|(_, &i)| i)
         .collect();
     let &first_repeat = repeated.first()?;
-    let policy = policies.of_claim(snap, first_repeat as usize)?;
+    let policy = ctx.policy_of(first_repeat as usize)?;
     let first = &snap.claims[group[0] as usize];
-    let id = id_number(snap, first.person);
+    let person = ctx.person_of(group[0] as usize);
+    let id = ctx.person_id(person);
+    let (who_zh, who_en) = (ctx.person_zh(person), ctx.person_en(person));
     let occ = snap.occupations.resolve(first.occupation);
     let occ_name = ctx.refdata.occupation_name(occ);
     let occ_zh = occ_name.map_or_else(|| occ.to_string(), |n| format!("{occ}（{n}）"));
@@ -104,13 +107,13 @@ fn group_flag_of(ctx: &RuleContext, policies: &PolicyIndex, group: &[u32]) -> Op
         .join(", ");
     let cite = cite(policy, &policy.repeated_level.clause);
     let zh = format!(
-        "{id} 同一职业{occ_zh}同一等级{lz}重复申领{n}次：首次{first_zh}，重复{rep_zh}（{cite}）",
+        "{who_zh} 同一职业{occ_zh}同一等级{lz}重复申领{n}次：首次{first_zh}，重复{rep_zh}（{cite}）",
         lz = level_zh(lvl),
         n = repeated.len(),
         first_zh = item_zh(group[0]),
     );
     let en = format!(
-        "{id} claimed occupation {occ} at {le} again {n} time{s}: first {first_en}, repeated {rep_en} (one subsidy per occupation and level; {cite})",
+        "{who_en} claimed occupation {occ} at {le} again {n} time{s}: first {first_en}, repeated {rep_en} (one subsidy per occupation and level; {cite})",
         le = level_en(lvl),
         n = repeated.len(),
         s = if repeated.len() > 1 { "s" } else { "" },

@@ -1,7 +1,9 @@
 //! `shared_contact`: one phone number or bank account used by more distinct persons than the
 //! policy allows (docs/RULES.md). Every claim carrying that phone or account is flagged, one flag
 //! per phone or account; a claim may be in a phone flag and a bank flag. Only the claims'
-//! own contacts count: institutions' phones are not persons.
+//! own contacts count: institutions' phones are not persons. Persons are resolved persons:
+//! one person's several ID numbers on one phone count once (that is `multi_id`, not a shared
+//! contact).
 
 use super::common::{cite, group_flag, sort_group_flags, yuan_en, yuan_zh, DenseGroups};
 use super::{Flag, RuleContext};
@@ -14,16 +16,6 @@ pub const RULE_ID: &str = "shared_contact";
 pub const SUBJECT_CONTACT: &str = "contact";
 /// Persons spelled out in an explanation; the rest are counted.
 const MAX_LISTED: usize = super::common::MAX_LISTED;
-
-/// The policy judging a group of claims: the one in force on its latest judged claim.
-pub(crate) fn policy_of_latest<'p>(ctx: &RuleContext<'p>, claims: &[u32]) -> Option<&'p Policy> {
-    let snap = ctx.snap;
-    claims
-        .iter()
-        .map(|&i| snap.claims[i as usize].date)
-        .max()
-        .and_then(|d| ctx.policies.for_date(d))
-}
 
 #[derive(Clone, Copy)]
 enum Contact {
@@ -83,7 +75,7 @@ fn flags_for(ctx: &RuleContext, contact: Contact) -> Vec<Flag> {
         contact.n_keys(snap),
         |i| {
             let k = contact.key(snap, i);
-            (k != 0 && ctx.policies.for_date(snap.claims[i].date).is_some()).then_some(k)
+            (k != 0 && ctx.is_judged(i)).then_some(k)
         },
         snap.claims.len(),
     );
@@ -94,22 +86,33 @@ fn flags_for(ctx: &RuleContext, contact: Contact) -> Vec<Flag> {
             if claims.len() < 2 {
                 return None;
             }
-            let policy = policy_of_latest(ctx, claims)?;
+            let policy = ctx.policy_of_group(claims)?;
             let max = contact.max(policy) as usize;
-            let mut persons: Vec<u32> = claims.iter().map(|&i| snap.claims[i as usize].person).collect();
-            // Persons in order of their first claim here, for a readable explanation.
+            // Resolved persons in order of their first claim here, for a readable explanation.
+            let mut persons: Vec<u32> = claims.iter().map(|&i| ctx.person_of(i as usize)).collect();
             let mut seen = std::collections::HashSet::new();
             persons.retain(|p| seen.insert(*p));
             if persons.len() <= max {
                 return None;
             }
+            let mut ids: Vec<u32> = claims.iter().map(|&i| snap.claims[i as usize].person).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let (ids_zh, ids_en) = if ids.len() > persons.len() {
+                (
+                    format!("，{}个身份证号按人合计", ids.len()),
+                    format!("; {} ID numbers counted as persons", ids.len()),
+                )
+            } else {
+                (String::new(), String::new())
+            };
             let value = contact.value(snap, k);
             let amount = super::common::sum_amount(snap, claims);
             let shown: Vec<&str> = persons.iter().take(MAX_LISTED).map(|&p| snap.ids.resolve(p)).collect();
             let more = if persons.len() > shown.len() { "…" } else { "" };
             let source = cite(policy, &policy.shared_contact.clause);
             let zh = format!(
-                "{} {value} 被{}个不同身份证号（{}{more}）共用，涉及{}条申领、{}（上限{max}人；{source}）",
+                "{} {value} 被{}个不同的人（身份证号 {}{more}{ids_zh}）共用，涉及{}条申领、{}（上限{max}人；{source}）",
                 contact.zh(),
                 persons.len(),
                 shown.join("、"),
@@ -117,7 +120,7 @@ fn flags_for(ctx: &RuleContext, contact: Contact) -> Vec<Flag> {
                 yuan_zh(amount),
             );
             let en = format!(
-                "{} {value} is shared by {} different ID numbers ({}{more}) on {} claims, {} (at most {max} persons; {source})",
+                "{} {value} is shared by {} different persons (ID numbers {}{more}{ids_en}) on {} claims, {} (at most {max} persons; {source})",
                 contact.en(),
                 persons.len(),
                 shown.join(", "),

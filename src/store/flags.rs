@@ -260,6 +260,93 @@ impl Drop for FlagWriter<'_> {
     }
 }
 
+/// A claim no policy covers, as a sweep lists it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NotJudged {
+    pub claim_id: String,
+    /// The class's start date, else the claim date (what decides the policy).
+    pub training_date: String,
+    pub claim_date: String,
+}
+
+/// One link of identity resolution as stored (`person_links`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PersonLinkRow {
+    pub person: String,
+    pub id_a: String,
+    pub id_b: String,
+    pub birth_date: String,
+    pub via: &'static str,
+    pub contact: String,
+    pub name_a: String,
+    pub name_b: String,
+    pub name_match: &'static str,
+}
+
+/// Stores what a sweep resolved before judging: the claims no policy covers, every ID number
+/// of a person with several (`(id_number, person)`), and the links between them. One
+/// transaction.
+pub fn save_resolution(
+    conn: &Connection,
+    sweep_id: i64,
+    not_judged: &[NotJudged],
+    person_ids: &[(String, String)],
+    links: &[PersonLinkRow],
+) -> Result<(), FlagStoreError> {
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut st = tx.prepare(
+            "INSERT INTO unjudged_claims (sweep_id, claim_id, training_date, claim_date) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for n in not_judged {
+            st.execute(params![sweep_id, n.claim_id, n.training_date, n.claim_date])?;
+        }
+        let mut st = tx.prepare(
+            "INSERT INTO person_ids (sweep_id, id_number, person) VALUES (?1, ?2, ?3)",
+        )?;
+        for (id, person) in person_ids {
+            st.execute(params![sweep_id, id, person])?;
+        }
+        let mut st = tx.prepare(
+            "INSERT INTO person_links (sweep_id, person, id_a, id_b, birth_date, via, contact, name_a, name_b, name_match)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for l in links {
+            st.execute(params![
+                sweep_id,
+                l.person,
+                l.id_a,
+                l.id_b,
+                l.birth_date,
+                l.via,
+                l.contact,
+                l.name_a,
+                l.name_b,
+                l.name_match
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The claims a sweep could not judge (no policy covers them), by claim id.
+pub fn not_judged(conn: &Connection, sweep_id: i64) -> Result<Vec<NotJudged>, FlagStoreError> {
+    let mut st = conn.prepare(
+        "SELECT claim_id, training_date, claim_date FROM unjudged_claims WHERE sweep_id = ?1 ORDER BY claim_id",
+    )?;
+    let rows = st
+        .query_map([sweep_id], |r| {
+            Ok(NotJudged {
+                claim_id: r.get(0)?,
+                training_date: r.get(1)?,
+                claim_date: r.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// Marks a sweep finished with its claim count and summary (any serialisable value).
 pub fn finish_sweep<S: serde::Serialize>(
     conn: &Connection,

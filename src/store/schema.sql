@@ -187,6 +187,36 @@ CREATE TABLE IF NOT EXISTS flags (
   PRIMARY KEY (sweep_id, seq)
 );
 
+-- Claims no policy covers (by training date), per sweep: listed, never skipped in silence.
+CREATE TABLE IF NOT EXISTS unjudged_claims (
+  sweep_id INTEGER NOT NULL,
+  claim_id TEXT NOT NULL,
+  training_date TEXT NOT NULL,     -- the class's start date, else the claim date
+  claim_date TEXT NOT NULL,
+  PRIMARY KEY (sweep_id, claim_id)
+);
+
+-- Identity resolution of a sweep: every ID number of a person with several, the person's
+-- smallest ID number, and the links (evidence) that made them one person.
+CREATE TABLE IF NOT EXISTS person_ids (
+  sweep_id INTEGER NOT NULL,
+  id_number TEXT NOT NULL,
+  person TEXT NOT NULL,            -- the person's smallest ID number
+  PRIMARY KEY (sweep_id, id_number)
+);
+CREATE TABLE IF NOT EXISTS person_links (
+  sweep_id INTEGER NOT NULL,
+  person TEXT NOT NULL,
+  id_a TEXT NOT NULL,
+  id_b TEXT NOT NULL,
+  birth_date TEXT NOT NULL,        -- the birth date both ID numbers carry
+  via TEXT NOT NULL,               -- phone | bank_account
+  contact TEXT NOT NULL,           -- the shared phone or bank account
+  name_a TEXT NOT NULL,
+  name_b TEXT NOT NULL,
+  name_match TEXT NOT NULL         -- same | spelling | homophone | typing | romanised
+);
+
 CREATE TABLE IF NOT EXISTS flag_claims (
   sweep_id INTEGER NOT NULL,
   seq INTEGER NOT NULL,
