@@ -106,7 +106,8 @@ fn at_scale(n: usize) {
     let policies = PolicySet::embedded_default();
     // The sweep's path: findings straight from the snapshot, no graph built.
     let t = Instant::now();
-    let f = graph::analyse(&snap, &[], &policies);
+    let resolved = claimsweep::resolve::Resolved::new(&snap, &policies);
+    let f = graph::analyse(&snap, &resolved, &[], &policies);
     let analyse_s = t.elapsed().as_secs_f64();
     let analyse_rss = peak_rss_mib();
     // The petgraph, as `claimsweep graph neighbourhood` builds it.
@@ -141,7 +142,10 @@ fn main() {
         b.iter(|| graph::build(&snap).edge_count())
     });
     c.bench_function("graph analyse 100k claims", |b| {
-        b.iter(|| graph::analyse(&snap, &[], &policies).rings.len())
+        b.iter(|| {
+            let resolved = claimsweep::resolve::Resolved::new(&snap, &policies);
+            graph::analyse(&snap, &resolved, &[], &policies).rings.len()
+        })
     });
     c.final_summary();
 }

@@ -229,10 +229,12 @@ fn benches(c: &mut Criterion) {
     let snap = synthetic(n);
     let policies = PolicySet::embedded_default();
     let refdata = RefData::embedded();
+    let resolved = claimsweep::resolve::Resolved::new(&snap, &policies);
     let ctx = RuleContext {
         snap: &snap,
         policies: &policies,
         refdata,
+        resolved: &resolved,
     };
 
     let families: [(&str, &[NamedRule]); 3] = [

@@ -108,10 +108,12 @@ fn bench(c: &mut Criterion) {
     g.bench_function(format!("all rules 1 thread, {label}"), |b| {
         b.iter(|| run_rules(&snap, &policies, refdata, Some(1)).flags.len())
     });
+    let resolved = claimsweep::resolve::Resolved::new(&snap, &policies);
     let ctx = RuleContext {
         snap: &snap,
         policies: &policies,
         refdata,
+        resolved: &resolved,
     };
     for (family, ids) in FAMILIES {
         let defs: Vec<_> = RULES.iter().filter(|d| ids.contains(&d.id)).collect();

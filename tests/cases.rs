@@ -1278,7 +1278,8 @@ fn sweep_with_cases(db: &std::path::Path, in_memory: bool) -> std::time::Duratio
     let policies = PolicySet::embedded_default();
     let sweep_id = store::flags::begin_sweep(&conn, &policies, 2).expect("sweep");
     let result = engine::run_rules(&snap, &policies, RefData::embedded(), Some(2));
-    let findings = graph::analyse(&snap, &result.flags, &policies);
+    let resolved = claimsweep::resolve::Resolved::new(&snap, &policies);
+    let findings = graph::analyse(&snap, &resolved, &result.flags, &policies);
     store::flags::save_flags(&conn, sweep_id, &snap, &result.flags).expect("flags");
     graph::store::save(&conn, sweep_id, &findings).expect("graph");
     let policy = cases::cases_policy(&policies);

@@ -262,36 +262,53 @@ fn fuzzy_truth_agrees_with_the_definitions() {
     assert!(!by_def.is_empty());
     assert_eq!(by_def, labelled(dir, "identity_conflict"));
 
-    // multi_id: (normalised name, birth date, phone) under several ID numbers.
-    let mut keys: HashMap<(String, Date, String), BTreeSet<String>> = HashMap::new();
+    // multi_id: ID numbers linked by docs/RULES.md "Persons" (one birth date, a shared phone
+    // or bank account, names that are spellings of one name), transitively; every claim of a
+    // person with several. Written here with plain maps, all pairs per contact.
+    let mut by_contact: HashMap<(u8, &str), Vec<(&str, &str)>> = HashMap::new();
     for c in &claims {
-        let Some(b) = claimsweep::idcode::birth_date(&c["id_number"]) else {
-            continue;
-        };
-        if c["phone"].is_empty() {
-            continue;
+        for (kind, field) in [(0u8, "phone"), (1, "bank_account")] {
+            if !c[field].is_empty() {
+                by_contact
+                    .entry((kind, c[field].as_str()))
+                    .or_default()
+                    .push((c["id_number"].as_str(), c["name"].as_str()));
+            }
         }
-        keys.entry((
-            claimsweep::names::normalize(&c["name"]),
-            b,
-            c["phone"].clone(),
-        ))
-        .or_default()
-        .insert(c["id_number"].clone());
+    }
+    let mut parent: HashMap<&str, &str> = HashMap::new();
+    fn root<'a>(parent: &HashMap<&'a str, &'a str>, mut x: &'a str) -> &'a str {
+        while let Some(&p) = parent.get(x) {
+            if p == x {
+                break;
+            }
+            x = p;
+        }
+        x
+    }
+    for users in by_contact.values() {
+        for (i, &(ida, na)) in users.iter().enumerate() {
+            for &(idb, nb) in &users[i + 1..] {
+                let (Some(ba), Some(bb)) = (
+                    claimsweep::idcode::birth_date(ida),
+                    claimsweep::idcode::birth_date(idb),
+                ) else {
+                    continue;
+                };
+                if ida == idb || ba != bb || !same_person_name(na, nb, jw) {
+                    continue;
+                }
+                let (ra, rb) = (root(&parent, ida), root(&parent, idb));
+                if ra != rb {
+                    parent.insert(ra.max(rb), ra.min(rb));
+                    parent.entry(ra.min(rb)).or_insert(ra.min(rb));
+                }
+            }
+        }
     }
     let by_def: HashSet<String> = claims
         .iter()
-        .filter(|c| {
-            let Some(b) = claimsweep::idcode::birth_date(&c["id_number"]) else {
-                return false;
-            };
-            keys.get(&(
-                claimsweep::names::normalize(&c["name"]),
-                b,
-                c["phone"].clone(),
-            ))
-            .is_some_and(|ids| ids.len() > 1)
-        })
+        .filter(|c| parent.contains_key(c["id_number"].as_str()))
         .map(|c| c["claim_id"].clone())
         .collect();
     assert!(!by_def.is_empty());

@@ -410,11 +410,25 @@ fn cert_mismatch_names_each_reason_and_passes_a_matching_certificate() {
         with("C6", "Z4"),   // other level
         with("C7", "Z5"),   // issued before the class started
         with("C8", "Z6"),   // issued on the class's first day: fine
-        // A career course needs no certificate.
+        // A career course is paid on its 培训合格证书 too (七（三）7): none is a mismatch.
         ClaimRow {
             subsidy_type: Some(SubsidyType::CareerCourse),
+            occupation_code: String::new(),
             level: None,
             ..with("C9", "")
+        },
+        // An entrepreneurship class with its 创业培训合格证书: fine.
+        ClaimRow {
+            subsidy_type: Some(SubsidyType::Entrepreneurship),
+            occupation_code: String::new(),
+            level: None,
+            ..with("CA", "Z7")
+        },
+        // Apprenticeship is paid per year of the contract, on no certificate.
+        ClaimRow {
+            subsidy_type: Some(SubsidyType::Apprenticeship),
+            level: None,
+            ..with("CB", "")
         },
     ]);
     l.classes = vec![class("K1", "ORG1", "371302", "2020-03-01", "2020-03-20")];
@@ -425,9 +439,11 @@ fn cert_mismatch_names_each_reason_and_passes_a_matching_certificate() {
         cert("Z4", &a, "4-01-02-01", Some(4), "2020-03-25"),
         cert("Z5", &a, "4-01-02-01", Some(5), "2020-02-29"),
         cert("Z6", &a, "4-01-02-01", Some(5), "2020-03-01"),
+        cert("Z7", &a, "", None, "2020-03-25"),
     ];
     let r = run("cert_mismatch", cert_mismatch::run, &l);
-    assert_eq!(r.all_claims(), ["C2", "C3", "C4", "C5", "C6", "C7"]);
+    assert_eq!(r.all_claims(), ["C2", "C3", "C4", "C5", "C6", "C7", "C9"]);
+    assert!(r.flag_of("C9").explanation_zh.contains("未填证书编号"));
     assert!(r.flag_of("C2").explanation_zh.contains("未填证书编号"));
     assert!(r.flag_of("C3").explanation_zh.contains("Z404不在证书库中"));
     assert!(

@@ -156,10 +156,12 @@ type FlagView = (String, Vec<String>, i64, String);
 fn sweep(ledger: &Ledger, threads: usize) -> Vec<Vec<FlagView>> {
     let snap = Snapshot::from_ledger(ledger);
     let policies = PolicySet::embedded_default();
+    let resolved = claimsweep::resolve::Resolved::new(&snap, &policies);
     let ctx = RuleContext {
         snap: &snap,
         policies: &policies,
         refdata: RefData::embedded(),
+        resolved: &resolved,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

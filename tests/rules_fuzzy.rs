@@ -40,10 +40,12 @@ fn run(ledger: &Ledger, rule: fn(&RuleContext) -> Vec<Flag>) -> (Snapshot, Vec<F
     let snap = Snapshot::from_ledger(ledger);
     let policies = PolicySet::embedded_default();
     let refdata = RefData::embedded();
+    let resolved = claimsweep::resolve::Resolved::new(&snap, &policies);
     let flags = rule(&RuleContext {
         snap: &snap,
         policies: &policies,
         refdata,
+        resolved: &resolved,
     });
     for f in &flags {
         assert!(
@@ -183,7 +185,8 @@ fn multi_id_flags_one_person_under_two_ids() {
     assert_eq!(flags.len(), 1, "{flags:#?}");
     let f = &flags[0];
     assert_eq!(f.rule, "multi_id");
-    assert_eq!(f.subject, "张伟 1990-01-01");
+    // The person is named by the smallest of its ID numbers.
+    assert_eq!(f.subject, x1);
     assert_eq!(claim_ids(&snap, f), ["M1", "M2", "M3"]);
     assert_eq!(f.amount_at_risk, 300_000);
     assert!(
@@ -192,6 +195,45 @@ fn multi_id_flags_one_person_under_two_ids() {
         f.explanation_zh
     );
     assert!(f.explanation_zh.contains("13800000001"));
+    assert!(
+        f.explanation_zh.contains("出生日期同为1990-01-01")
+            && f.explanation_zh.contains("张伟/張偉"),
+        "{}",
+        f.explanation_zh
+    );
+}
+
+#[test]
+fn multi_id_links_homophones_through_a_bank_account_and_chains_of_links() {
+    let a = id("19850302", 31);
+    let b = id("19850302", 32);
+    let c = id("19850302", 33);
+    let row = |cid: &str, idn: &str, name: &str, phone: &str, bank: &str| ClaimRow {
+        phone: phone.into(),
+        bank_account: bank.into(),
+        ..claim(cid, idn, name)
+    };
+    let ledger = Ledger {
+        present: vec!["claims"],
+        claims: vec![
+            // a–b: homophones typed with a pinyin IME, one bank account.
+            row("H1", &a, "杜明坤", "13800000011", "6222000000000011"),
+            row("H2", &b, "杜鸣坤", "13800000012", "6222000000000011"),
+            // b–c: spaced spelling, one phone: a, b and c are one person.
+            row("H3", &c, "杜　鸣坤", "13800000012", "6222000000000013"),
+            // Same birth date, a phone shared with a, but another name: someone else.
+            row("H4", &id("19850302", 34), "王丽", "13800000011", ""),
+        ],
+        ..Default::default()
+    };
+    let (snap, flags) = run(&ledger, multi_id::run);
+    assert_eq!(flags.len(), 1, "{flags:#?}");
+    assert_eq!(claim_ids(&snap, &flags[0]), ["H1", "H2", "H3"]);
+    let zh = &flags[0].explanation_zh;
+    assert!(
+        zh.contains("3个身份证号") && zh.contains("姓名同音") && zh.contains("银行账号"),
+        "{zh}"
+    );
 }
 
 #[test]
@@ -217,10 +259,24 @@ fn multi_id_ignores_ids_without_a_valid_birth_date() {
 #[test]
 fn shared_contact_flags_phones_and_accounts_over_the_policy_maximum() {
     let p = |n: u32| id("19900101", n);
+    // Different people (born the same day, as in a ring of recruited trainees).
+    const NAMES: [&str; 11] = [
+        "",
+        "赵明",
+        "钱华",
+        "孙强",
+        "李军",
+        "周平",
+        "吴刚",
+        "郑桂英",
+        "王秀兰",
+        "冯杰",
+        "陈静",
+    ];
     let c = |cid: &str, person: u32, phone: &str, bank: &str| ClaimRow {
         phone: phone.into(),
         bank_account: bank.into(),
-        ..claim(cid, &p(person), "某人")
+        ..claim(cid, &p(person), NAMES[person as usize])
     };
     let ledger = Ledger {
         present: vec!["claims"],
@@ -271,7 +327,7 @@ fn shared_contact_flags_phones_and_accounts_over_the_policy_maximum() {
         .iter()
         .all(|f| f.rule == "shared_contact" && f.subject_kind == "contact"));
     assert!(
-        flags[0].explanation_zh.contains("被4个不同身份证号"),
+        flags[0].explanation_zh.contains("被4个不同的人"),
         "{}",
         flags[0].explanation_zh
     );

@@ -202,7 +202,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             // Then, still beside the writer: the graph analysis.
             let graph_and_result = streamed.map(|result| {
                 let t = Instant::now();
-                let f = pool.install(|| crate::graph::analyse(snap_ref, resolved_ref, &result.flags, &policies));
+                let f = pool.install(|| {
+                    crate::graph::analyse(snap_ref, resolved_ref, &result.flags, &policies)
+                });
                 (result, f, t.elapsed().as_millis())
             });
             let flags_store_ms = writer

@@ -1151,7 +1151,10 @@ impl<'a> BlockGen<'a> {
                         _ => p.phone = phone.clone(),
                     }
                     ids.push(other);
-                    self.b.aliases.push((self.persons[other].id.clone(), self.persons[first].id.clone()));
+                    self.b.aliases.push((
+                        self.persons[other].id.clone(),
+                        self.persons[first].id.clone(),
+                    ));
                 }
                 if i % 4 == 3 {
                     // Two claims a year under each ID number: within the limit per ID number,

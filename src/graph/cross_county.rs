@@ -4,10 +4,10 @@
 //! visited again later is a new stop.
 
 use super::{policy_of_latest, ClaimGroups};
-use crate::resolve::Resolved;
 use crate::dates::Date;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::PolicySet;
+use crate::resolve::Resolved;
 use crate::snapshot::Snapshot;
 use rayon::prelude::*;
 

@@ -34,8 +34,8 @@ pub use staged::{StagedClass, StagedEmployer};
 pub use stats::{BenfordTest, BunchingTest, Conformity};
 
 use crate::policy::{Policy, PolicySet};
-use crate::rules::Flag;
 use crate::resolve::Resolved;
+use crate::rules::Flag;
 use crate::snapshot::Snapshot;
 
 /// Everything the graph finds in one sweep.

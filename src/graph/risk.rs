@@ -18,9 +18,9 @@
 use super::rings::{fmt_num, Ring};
 use super::stats::{benford, bunching, BenfordTest, BunchingTest, Conformity};
 use super::{policy_of_latest, ClaimGroups};
-use crate::resolve::Resolved;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::{Policy, PolicySet};
+use crate::resolve::Resolved;
 use crate::rules::Flag;
 use crate::snapshot::Snapshot;
 use rayon::prelude::*;

@@ -12,11 +12,11 @@
 //!
 //! Employers are listed once, with every class they were staged for.
 
-use crate::resolve::Resolved;
 use super::links::OrgLinks;
 use crate::dates::Date;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::PolicySet;
+use crate::resolve::Resolved;
 use crate::snapshot::{Snapshot, Spell};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -79,7 +79,14 @@ pub(crate) fn find(
         // The first project row of a class wins, as in the rules.
         .filter(|(k, p)| p.class != 0 && (*k == 0 || snap.projects[k - 1].class != p.class))
         .flat_map_iter(|(_, p)| {
-            judge(snap, resolved, policies, &links, p, by_class.members(p.class))
+            judge(
+                snap,
+                resolved,
+                policies,
+                &links,
+                p,
+                by_class.members(p.class),
+            )
         })
         .collect();
     let mut per_employer: BTreeMap<String, (u32, Vec<StagedClass>)> = BTreeMap::new();

@@ -170,7 +170,10 @@ impl Evidence {
             .iter()
             .map(|p| p.identity.min_jaro_winkler)
             .fold(0.0, f64::max);
-        let every = |c: &str| all.iter().all(|p| p.identity.merge_on.iter().any(|m| m == c));
+        let every = |c: &str| {
+            all.iter()
+                .all(|p| p.identity.merge_on.iter().any(|m| m == c))
+        };
         Evidence {
             min_jaro_winkler,
             phone: !all.is_empty() && every("phone"),
@@ -192,7 +195,13 @@ impl Persons {
         let ev = Evidence::of(policies);
         let births: Vec<Option<Date>> = (0..snap.ids.len() as u32)
             .into_par_iter()
-            .map(|p| if p == 0 { None } else { birth_date(snap.ids.resolve(p)) })
+            .map(|p| {
+                if p == 0 {
+                    None
+                } else {
+                    birth_date(snap.ids.resolve(p))
+                }
+            })
             .collect();
         let mut links: Vec<Link> = Vec::new();
         if ev.phone {

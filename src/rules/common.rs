@@ -449,7 +449,10 @@ mod tests {
             Some(120_000)
         );
         assert!(category_set(p).contains(&crate::model::Category::Poor));
-        assert!(!cert_type_set(p).contains(&SubsidyType::CareerCourse));
+        // The notice pays a career course on its 培训合格证书; apprenticeship on no certificate.
+        assert!(cert_type_set(p).contains(&SubsidyType::CareerCourse));
+        assert!(cert_type_set(p).contains(&SubsidyType::Entrepreneurship));
+        assert!(!cert_type_set(p).contains(&SubsidyType::Apprenticeship));
     }
 
     #[test]

@@ -138,10 +138,15 @@ pub fn run_rules_with_progress(
     threads: Option<usize>,
     progress: &ProgressBar,
 ) -> SweepResult {
-    let kept: Result<SweepResult, std::convert::Infallible> =
-        run_rules_streaming(snap, policies, refdata, resolved, threads, progress, |_, _| {
-            Ok(())
-        });
+    let kept: Result<SweepResult, std::convert::Infallible> = run_rules_streaming(
+        snap,
+        policies,
+        refdata,
+        resolved,
+        threads,
+        progress,
+        |_, _| Ok(()),
+    );
     match kept {
         Ok(r) => r,
         Err(never) => match never {},
@@ -454,10 +459,12 @@ mod tests {
         let whole = run_rules(&snap, &policies, RefData::embedded(), Some(1));
         let mut seen: Vec<&'static str> = Vec::new();
         let mut handed: Vec<Flag> = Vec::new();
+        let resolved = Resolved::new(&snap, &policies);
         let streamed = run_rules_streaming(
             &snap,
             &policies,
             RefData::embedded(),
+            &resolved,
             Some(4),
             &ProgressBar::hidden(),
             |rule, flags| {
@@ -490,10 +497,13 @@ mod tests {
     fn a_failing_sink_stops_being_called_and_its_error_is_returned() {
         let snap = Snapshot::from_ledger(&ledger());
         let mut calls = 0;
+        let policies = PolicySet::embedded_default();
+        let resolved = Resolved::new(&snap, &policies);
         let r = run_rules_streaming(
             &snap,
-            &PolicySet::embedded_default(),
+            &policies,
             RefData::embedded(),
+            &resolved,
             Some(2),
             &ProgressBar::hidden(),
             |rule, _| {

@@ -17,9 +17,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
     let by_person = DenseGroups::build(
         snap.ids.len(),
-        |i| {
-            ctx.is_judged(i).then_some(snap.claims[i].person)
-        },
+        |i| ctx.is_judged(i).then_some(snap.claims[i].person),
         snap.claims.len(),
     );
 

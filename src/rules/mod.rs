@@ -9,8 +9,8 @@
 //!   covering its training), and every person is a resolved person (`resolve::persons`).
 
 use crate::model::Fen;
-use crate::policy::{PolicySet, Severity};
 use crate::policy::Policy;
+use crate::policy::{PolicySet, Severity};
 use crate::refdata::RefData;
 use crate::resolve::Resolved;
 use crate::snapshot::Snapshot;

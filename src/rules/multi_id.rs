@@ -4,7 +4,9 @@
 //! two or more ID numbers is flagged, one flag per person (subject: the person's smallest ID
 //! number). The explanation names every ID number and the evidence that they are one person.
 
-use super::common::{cite, group_flag, sort_group_flags, sum_amount, yuan_en, yuan_zh, SUBJECT_PERSON};
+use super::common::{
+    cite, group_flag, sort_group_flags, sum_amount, yuan_en, yuan_zh, SUBJECT_PERSON,
+};
 use super::{Flag, RuleContext};
 use rayon::prelude::*;
 

@@ -108,7 +108,10 @@ fn person_flag(ctx: &RuleContext, group: &[Stint]) -> Option<Flag> {
     claims.dedup();
     let policy = ctx.policy_of(claims[0] as usize)?;
     let id = ctx.person_id(group[0].person);
-    let (who_zh, who_en) = (ctx.person_zh(group[0].person), ctx.person_en(group[0].person));
+    let (who_zh, who_en) = (
+        ctx.person_zh(group[0].person),
+        ctx.person_en(group[0].person),
+    );
     let pairs_zh = pairs
         .iter()
         .take(MAX_LISTED)

@@ -21,7 +21,15 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         .par_iter()
         .enumerate()
         .filter(|&(i, c)| c.occupation != 0 && c.level != 0 && ctx.is_judged(i))
-        .map(|(i, c)| (persons.of(c.person), c.occupation, c.level, c.date, i as u32))
+        .map(|(i, c)| {
+            (
+                persons.of(c.person),
+                c.occupation,
+                c.level,
+                c.date,
+                i as u32,
+            )
+        })
         .collect();
     keyed.par_sort_unstable();
     let groups: Vec<Vec<u32>> = runs(&keyed, |k| (k.0, k.1, k.2))

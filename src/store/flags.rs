@@ -301,9 +301,8 @@ pub fn save_resolution(
         for n in not_judged {
             st.execute(params![sweep_id, n.claim_id, n.training_date, n.claim_date])?;
         }
-        let mut st = tx.prepare(
-            "INSERT INTO person_ids (sweep_id, id_number, person) VALUES (?1, ?2, ?3)",
-        )?;
+        let mut st =
+            tx.prepare("INSERT INTO person_ids (sweep_id, id_number, person) VALUES (?1, ?2, ?3)")?;
         for (id, person) in person_ids {
             st.execute(params![sweep_id, id, person])?;
         }

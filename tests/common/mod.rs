@@ -121,10 +121,12 @@ pub fn run(rule_id: &str, rule: fn(&RuleContext) -> Vec<Flag>, ledger: &Ledger) 
     let snap = Snapshot::from_ledger(ledger);
     let policies = PolicySet::embedded_default();
     let refdata = RefData::embedded();
+    let resolved = claimsweep::resolve::Resolved::new(&snap, &policies);
     let ctx = RuleContext {
         snap: &snap,
         policies: &policies,
         refdata,
+        resolved: &resolved,
     };
     let flags = rule(&ctx);
     let policy = &policies.policies[0];
