@@ -469,7 +469,7 @@ fn overlapping_training_same_place_disjoint_or_unknown_class_do_not_fire() {
 }
 
 #[test]
-fn overlapping_training_flags_only_the_claims_in_pairs_and_skips_unjudged_claims() {
+fn overlapping_training_flags_only_the_claims_in_pairs_and_judges_a_late_claim_by_its_training() {
     let a = person(1);
     let mut l = ledger(vec![
         class_claim("C1", &a, "K1"),
@@ -487,10 +487,10 @@ fn overlapping_training_flags_only_the_claims_in_pairs_and_skips_unjudged_claims
         class("K3", "ORG3", "371302", "2020-11-01", "2020-11-10"),
         // Same institution and county as K1: overlaps only K1, in the same place.
         class("K4", "ORG1", "371302", "2020-05-01", "2020-05-10"),
-        // C5 is dated outside the policy: its class overlaps K1 at another institution but
-        // the claim is not judged.
+        // C5 is filed after the policy ended, for training inside it (judged by it): its
+        // class overlaps K1 at another institution.
         class("K5", "ORG9", "371302", "2020-06-01", "2020-06-10"),
     ];
     let r = run("overlapping_training", overlapping_training::run, &l);
-    assert_eq!(r.flagged(), [vec!["C1", "C2", "C3"]]);
+    assert_eq!(r.flagged(), [vec!["C1", "C2", "C3", "C5"]]);
 }

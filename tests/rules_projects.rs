@@ -94,9 +94,9 @@ fn prepay_exactly_sixty_percent_passes_and_one_fen_more_is_flagged() {
 }
 
 #[test]
-fn prepay_is_judged_by_the_policy_of_the_check_date() {
+fn prepay_is_judged_by_the_policy_at_the_class_start() {
     let mut l = ledger(vec![]);
-    // Checked after the policy ended: not judged, although the prepayment is 90 %.
+    // Checked after the policy ended, for a class that started inside it: judged.
     project_class(
         &mut l,
         "P1",
@@ -108,12 +108,13 @@ fn prepay_is_judged_by_the_policy_of_the_check_date() {
             ..money(1_000_000, 900_000, 900_000)
         },
     );
+    assert_eq!(run("prepay_excess", prepay_excess::run, &l).flags.len(), 1);
+    // A class that started after the policy ended: no policy judges its project.
+    l.classes[0].start_date = d("2022-01-05");
+    l.classes[0].end_date = d("2022-02-05");
     assert!(run("prepay_excess", prepay_excess::run, &l)
         .flags
         .is_empty());
-    // Without a check date the class start (2020-03-01) decides: judged.
-    l.projects[0].check_date = None;
-    assert_eq!(run("prepay_excess", prepay_excess::run, &l).flags.len(), 1);
 }
 
 #[test]
