@@ -1279,6 +1279,7 @@ fn sweep_with_cases(db: &std::path::Path, in_memory: bool) -> std::time::Duratio
     let sweep_id = store::flags::begin_sweep(&conn, &policies, 2).expect("sweep");
     let result = engine::run_rules(&snap, &policies, RefData::embedded(), Some(2));
     let resolved = claimsweep::resolve::Resolved::new(&snap, &policies);
+    resolved.save(&conn, sweep_id, &snap).expect("resolution");
     let findings = graph::analyse(&snap, &resolved, &result.flags, &policies);
     store::flags::save_flags(&conn, sweep_id, &snap, &result.flags).expect("flags");
     graph::store::save(&conn, sweep_id, &findings).expect("graph");
@@ -1290,6 +1291,7 @@ fn sweep_with_cases(db: &std::path::Path, in_memory: bool) -> std::time::Duratio
             sweep_id,
             &policy,
             &snap,
+            &resolved.persons,
             &result.flags,
             &findings,
         )

@@ -10,7 +10,7 @@ use claimsweep::refdata::RefData;
 use claimsweep::resolve::Resolved;
 use claimsweep::rules::engine::{run_rules, SweepResult};
 use claimsweep::snapshot::Snapshot;
-use common::{claim, class, d, id_in, ledger};
+use common::{claim, class, id_in, ledger};
 
 struct Swept {
     snap: Snapshot,

@@ -3,8 +3,9 @@
 //! Grouping (subject of the case ← flag):
 //! - `project` flags → the class (`class:<class_id>`), family `project`;
 //! - `contact` flags → the phone or bank account (`contact:<phone:…|bank:…>`), family `network`;
-//! - every other flag (person, person_year, claim) → the person: the ID number of its claims
-//!   (the smallest one when a flag spans several, as `multi_id` does), family of its rule;
+//! - every other flag (person, person_year, claim) → the person: the resolved person of its
+//!   claims (`resolve::persons`), named by its smallest ID number (the smallest such name
+//!   when a flag spans several persons), family of its rule;
 //! - rings stored by the graph stage (`rings`/`ring_members`) → `ring:<smallest member>`.
 //!
 //! Amount at risk counts each claim once: a flag's amount is spread over its claims in
@@ -22,6 +23,7 @@ use crate::dates::now_timestamp;
 use crate::graph::GraphFindings;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::{CasesPolicy, PolicySet, Severity};
+use crate::resolve::Persons;
 use crate::rules::Flag;
 use crate::snapshot::{Interner, Snapshot};
 use hashbrown::HashMap;
@@ -717,12 +719,21 @@ fn load_stored(
     // claim that is not in the ledger still counts, with no amount of its own.
     let mut facts = StoredClaims::new(ids, names);
     {
-        let mut stmt = conn.prepare(
+        // The person of a claim is its resolved person's smallest ID number, as the sweep
+        // stored it (`person_ids`); an ID number not listed there is a person of its own.
+        let resolved = table_exists(conn, "person_ids")?;
+        let mut stmt = conn.prepare(if resolved {
+            "SELECT coalesce(p.person, c.id_number), c.amount_fen + c.living_amount_fen,
+                    c.county_code, c.institution_id
+             FROM claims c
+             LEFT JOIN person_ids p ON p.sweep_id = ?2 AND p.id_number = c.id_number
+             WHERE c.claim_id = ?1"
+        } else {
             "SELECT id_number, amount_fen + living_amount_fen, county_code, institution_id
-             FROM claims WHERE claim_id = ?1",
-        )?;
+             FROM claims WHERE claim_id = ?1 AND ?2 IS NOT NULL"
+        })?;
         for k in 0..facts.ids.len() {
-            let mut rows = stmt.query([facts.names.resolve(facts.ids[k])])?;
+            let mut rows = stmt.query(params![facts.names.resolve(facts.ids[k]), sweep_id])?;
             match rows.next()? {
                 Some(r) => facts.push(Some((
                     text_at(r, 0)?,
@@ -846,6 +857,7 @@ impl StoredInput {
     /// copied out of the snapshot, so that the snapshot can be freed before cases are written.
     fn from_memory<F: std::borrow::Borrow<Flag>>(
         snap: &Snapshot,
+        persons: &Persons,
         flags: impl ExactSizeIterator<Item = F>,
         findings: &GraphFindings,
         policy: &CasesPolicy,
@@ -919,7 +931,8 @@ impl StoredInput {
                 c => {
                     let claim = &snap.claims[c as usize];
                     Some((
-                        snap.ids.resolve(claim.person),
+                        // The person: its smallest ID number (identity resolution).
+                        snap.ids.resolve(persons.of(claim.person)),
                         claim.amount + claim.living_amount,
                         snap.counties.resolve(claim.county),
                         snap.orgs.resolve(claim.institution),
@@ -1200,12 +1213,13 @@ pub struct PreparedCases {
 /// do not need it.
 pub fn extract_in_memory(
     snap: &Snapshot,
+    persons: &Persons,
     flags: &[Flag],
     findings: &GraphFindings,
     policy: &CasesPolicy,
 ) -> CaseInput {
     CaseInput {
-        stored: StoredInput::from_memory(snap, flags.iter(), findings, policy),
+        stored: StoredInput::from_memory(snap, persons, flags.iter(), findings, policy),
     }
 }
 
@@ -1213,12 +1227,13 @@ pub fn extract_in_memory(
 /// in, so that the sweep's flags and its case input are not both held whole.
 pub fn extract_in_memory_consuming(
     snap: &Snapshot,
+    persons: &Persons,
     flags: Vec<Flag>,
     findings: &GraphFindings,
     policy: &CasesPolicy,
 ) -> CaseInput {
     CaseInput {
-        stored: StoredInput::from_memory(snap, flags.into_iter(), findings, policy),
+        stored: StoredInput::from_memory(snap, persons, flags.into_iter(), findings, policy),
     }
 }
 
@@ -1241,11 +1256,12 @@ impl CaseInput {
 /// [`extract_in_memory`] then [`CaseInput::group`].
 pub fn prepare_in_memory(
     snap: &Snapshot,
+    persons: &Persons,
     flags: &[Flag],
     findings: &GraphFindings,
     policy: &CasesPolicy,
 ) -> PreparedCases {
-    extract_in_memory(snap, flags, findings, policy).group(policy)
+    extract_in_memory(snap, persons, flags, findings, policy).group(policy)
 }
 
 /// Writes cases prepared by [`prepare_in_memory`]: the same rows as
@@ -1276,10 +1292,11 @@ pub fn build_for_sweep_in_memory(
     sweep_id: i64,
     policy: &CasesPolicy,
     snap: &Snapshot,
+    persons: &Persons,
     flags: &[Flag],
     findings: &GraphFindings,
 ) -> Result<CaseSummary, CaseError> {
-    let prepared = prepare_in_memory(snap, flags, findings, policy);
+    let prepared = prepare_in_memory(snap, persons, flags, findings, policy);
     build_prepared(conn, sweep_id, policy, prepared)
 }
 

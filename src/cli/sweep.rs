@@ -138,8 +138,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let resolved = pool.install(|| crate::resolve::Resolved::new(&snap, &policies));
     let resolve_ms = t.elapsed().as_millis();
     let resolved_ref = &resolved;
-    let (not_judged, person_ids, person_links) = resolution_rows(&snap, &resolved);
-    flag_store::save_resolution(&conn, sweep_id, &not_judged, &person_ids, &person_links)
+    let not_judged = resolved
+        .save(&conn, sweep_id, &snap)
         .context("保存身份归并 / saving the identity resolution")?;
     let not_judged_range = not_judged
         .iter()
@@ -236,8 +236,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (saved, t.elapsed().as_millis())
         });
         let t = Instant::now();
-        let case_input =
-            crate::cases::extract_in_memory_consuming(&snap, flags, findings, &cases_policy);
+        let case_input = crate::cases::extract_in_memory_consuming(
+            &snap,
+            &resolved.persons,
+            flags,
+            findings,
+            &cases_policy,
+        );
         drop(snap);
         let extract_ms = t.elapsed().as_millis();
         let t = Instant::now();
@@ -305,54 +310,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     flag_store::finish_sweep(&conn, sweep_id, result.claims, &summary)?;
     print!("{}", render_summary(&summary, &result, args.lang));
     Ok(())
-}
-
-/// What the resolution stage decided, as the store keeps it: the claims no policy covers, the
-/// ID numbers of persons with several (with the person's smallest ID number) and the links.
-fn resolution_rows(
-    snap: &crate::snapshot::Snapshot,
-    resolved: &crate::resolve::Resolved,
-) -> (
-    Vec<flag_store::NotJudged>,
-    Vec<(String, String)>,
-    Vec<flag_store::PersonLinkRow>,
-) {
-    let not_judged = resolved
-        .judging
-        .not_judged_claims()
-        .into_iter()
-        .map(|i| flag_store::NotJudged {
-            claim_id: snap.claim_id(i as usize).to_string(),
-            training_date: crate::resolve::training_date(snap, i as usize).to_string(),
-            claim_date: snap.claims[i as usize].date.to_string(),
-        })
-        .collect();
-    let mut ids = Vec::new();
-    let mut links = Vec::new();
-    for g in resolved.persons.groups() {
-        let person = snap.ids.resolve(g.rep);
-        for &p in &g.ids {
-            ids.push((snap.ids.resolve(p).to_string(), person.to_string()));
-        }
-        for l in &g.links {
-            links.push(flag_store::PersonLinkRow {
-                person: person.to_string(),
-                id_a: snap.ids.resolve(l.a).to_string(),
-                id_b: snap.ids.resolve(l.b).to_string(),
-                birth_date: l.birth.to_string(),
-                via: l.via.code(),
-                contact: match l.via {
-                    crate::resolve::persons::Via::Phone => snap.phones.resolve(l.contact),
-                    crate::resolve::persons::Via::Bank => snap.banks.resolve(l.contact),
-                }
-                .to_string(),
-                name_a: snap.names.resolve(l.name_a).to_string(),
-                name_b: snap.names.resolve(l.name_b).to_string(),
-                name_match: l.how.code(),
-            });
-        }
-    }
-    (not_judged, ids, links)
 }
 
 /// The printed summary: a table per rule, skipped rules, then the sweep's facts.

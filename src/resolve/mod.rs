@@ -14,6 +14,7 @@ pub use persons::Persons;
 
 use crate::policy::PolicySet;
 use crate::snapshot::Snapshot;
+use crate::store::flags::{self as flag_store, FlagStoreError, NotJudged, PersonLinkRow};
 
 /// What a sweep resolved before judging.
 #[derive(Debug, Default)]
@@ -30,5 +31,51 @@ impl Resolved {
             || Judging::new(snap, policies),
         );
         Resolved { persons, judging }
+    }
+}
+
+impl Resolved {
+    /// Stores what was resolved for sweep `sweep_id` (`unjudged_claims`, `person_ids`,
+    /// `person_links`), so that cases, exports and reports read the resolution the sweep
+    /// judged by. Returns the claims no policy covers, by claim id.
+    pub fn save(
+        &self,
+        conn: &rusqlite::Connection,
+        sweep_id: i64,
+        snap: &Snapshot,
+    ) -> Result<Vec<NotJudged>, FlagStoreError> {
+        let not_judged: Vec<NotJudged> = self
+            .judging
+            .not_judged_claims()
+            .into_iter()
+            .map(|i| NotJudged {
+                claim_id: snap.claim_id(i as usize).to_string(),
+                training_date: training_date(snap, i as usize).to_string(),
+                claim_date: snap.claims[i as usize].date.to_string(),
+            })
+            .collect();
+        let mut ids = Vec::new();
+        let mut links = Vec::new();
+        for g in self.persons.groups() {
+            let person = snap.ids.resolve(g.rep);
+            for &p in &g.ids {
+                ids.push((snap.ids.resolve(p).to_string(), person.to_string()));
+            }
+            for l in &g.links {
+                links.push(PersonLinkRow {
+                    person: person.to_string(),
+                    id_a: snap.ids.resolve(l.a).to_string(),
+                    id_b: snap.ids.resolve(l.b).to_string(),
+                    birth_date: l.birth.to_string(),
+                    via: l.via.code(),
+                    contact: persons::contact_value(snap, l.via, l.contact).to_string(),
+                    name_a: snap.names.resolve(l.name_a).to_string(),
+                    name_b: snap.names.resolve(l.name_b).to_string(),
+                    name_match: l.how.code(),
+                });
+            }
+        }
+        flag_store::save_resolution(conn, sweep_id, &not_judged, &ids, &links)?;
+        Ok(not_judged)
     }
 }

@@ -404,7 +404,8 @@ fn link_order<'s>(snap: &'s Snapshot, l: &Link) -> LinkOrder<'s> {
     )
 }
 
-fn contact_value(snap: &Snapshot, via: Via, k: u32) -> &str {
+/// The phone or bank account of a link.
+pub fn contact_value(snap: &Snapshot, via: Via, k: u32) -> &str {
     match via {
         Via::Phone => snap.phones.resolve(k),
         Via::Bank => snap.banks.resolve(k),
