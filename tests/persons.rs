@@ -267,3 +267,111 @@ fn two_overlapping_policy_files_are_rejected_with_both_names() {
         "{err}"
     );
 }
+
+// ---- through the binary -------------------------------------------------------------------
+
+fn claimsweep(args: &[&str], cwd: &std::path::Path) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_claimsweep"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "claimsweep {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// A homophone pair under two ID numbers sharing a phone, and a claim filed in 2022 with no
+/// known class (no policy covers it): the sweep summary, `export no-policy`, `export
+/// persons`, `cases list` and the report all show them.
+#[test]
+fn unjudged_claims_and_resolved_persons_are_listed_by_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    std::fs::create_dir(&data).unwrap();
+    let a = id_in("371302", "19850302", 1);
+    let b = id_in("371311", "19850302", 2);
+    let header = "claim_id,id_number,name,phone,bank_account,category,county_code,institution_id,class_id,\
+                  subsidy_type,occupation_code,level,cert_no,funding_source,amount,living_days,living_amount,claim_date";
+    let row = |cid: &str, who: &str, name: &str, occ: &str, date: &str| {
+        format!("{cid},{who},{name},13800000001,,unemployed,371302,ORG1,,no_level_cert,{occ},,,employment_fund,800,0,0,{date}")
+    };
+    let csv = [
+        header.to_string(),
+        row("A1", &a, "杜明坤", "4-01-01-01", "2020-01-05"),
+        row("A2", &a, "杜明坤", "4-01-01-02", "2020-03-05"),
+        row("B1", &b, "杜鸣坤", "4-01-01-03", "2020-05-05"),
+        row("B2", &b, "杜鸣坤", "4-01-01-04", "2020-07-05"),
+        row("Z1", &b, "杜鸣坤", "4-01-01-05", "2022-02-01"),
+    ]
+    .join("\n");
+    std::fs::write(data.join("claims.csv"), csv + "\n").unwrap();
+    let cwd = dir.path();
+    claimsweep(&["ingest", "--db", "a.db", "ledger"], cwd);
+    let summary = claimsweep(&["sweep", "--db", "a.db", "--lang", "en"], cwd);
+    assert!(
+        summary.contains("claims not judged (no policy in force): 1"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("claim Z1: training 2022-02-01, claimed 2022-02-01"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("persons under several ID numbers: 1 persons, 2 ID numbers"),
+        "{summary}"
+    );
+
+    claimsweep(
+        &[
+            "export",
+            "no-policy",
+            "--db",
+            "a.db",
+            "--format",
+            "csv",
+            "-o",
+            "np.csv",
+        ],
+        cwd,
+    );
+    let np = std::fs::read_to_string(cwd.join("np.csv")).unwrap();
+    assert!(np.contains("Z1,2022-02-01,2022-02-01,"), "{np}");
+    assert_eq!(np.lines().count(), 2, "{np}");
+
+    claimsweep(
+        &[
+            "export", "persons", "--db", "a.db", "--format", "json", "-o", "p.json",
+        ],
+        cwd,
+    );
+    let links: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cwd.join("p.json")).unwrap()).unwrap();
+    assert_eq!(links.as_array().map(Vec::len), Some(1), "{links:#}");
+    assert_eq!(links[0]["person"], a.as_str());
+    assert_eq!(links[0]["name_match"], "homophone");
+    assert_eq!(links[0]["via"], "phone");
+
+    let list = claimsweep(&["cases", "list", "--db", "a.db"], cwd);
+    assert!(
+        list.contains("另有 1 条申领未判定") && list.contains("Z1"),
+        "{list}"
+    );
+    // The person's cases are under its smallest ID number, never the other.
+    assert!(list.contains(&a) && !list.contains(&b), "{list}");
+
+    claimsweep(
+        &[
+            "report", "--db", "a.db", "--format", "html", "-o", "r.html", "--unmask",
+        ],
+        cwd,
+    );
+    let html = std::fs::read_to_string(cwd.join("r.html")).unwrap();
+    assert!(
+        html.contains("无政策覆盖的申领") && html.contains("Z1"),
+        "no-policy part"
+    );
+}

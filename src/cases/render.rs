@@ -486,3 +486,53 @@ mod tests {
         assert_eq!(display_width("涉及金额 ９"), 11);
     }
 }
+
+/// Claims listed in a case list without appearing in any case: those no policy covers, each
+/// with its dates (the first fifty; `export no-policy` has them all). Empty when there are none.
+pub fn not_judged(claims: &[crate::store::flags::NotJudged], lang: Lang) -> String {
+    use std::fmt::Write;
+    const SHOWN: usize = 50;
+    if claims.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{}",
+        lang.pick(
+            &format!(
+                "另有 {} 条申领未判定：没有政策文件覆盖其培训日期（全部清单：claimsweep export no-policy）",
+                claims.len()
+            ),
+            &format!(
+                "{} more claims were not judged: no policy file covers their training date (all of them: claimsweep export no-policy)",
+                claims.len()
+            ),
+        )
+    );
+    for n in claims.iter().take(SHOWN) {
+        let _ = writeln!(
+            out,
+            "  {}",
+            lang.pick(
+                &format!(
+                    "{}  培训日期 {}  申领日期 {}",
+                    n.claim_id, n.training_date, n.claim_date
+                ),
+                &format!(
+                    "{}  training {}  claimed {}",
+                    n.claim_id, n.training_date, n.claim_date
+                ),
+            )
+        );
+    }
+    if claims.len() > SHOWN {
+        let more = claims.len() - SHOWN;
+        let _ = writeln!(
+            out,
+            "  {}",
+            lang.pick(&format!("……另{more}条"), &format!("… and {more} more"))
+        );
+    }
+    out
+}

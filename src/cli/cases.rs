@@ -180,7 +180,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if json {
                 emit(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
             } else {
-                emit(&render::case_list(&rows, common.lang))?;
+                let mut text = render::case_list(&rows, common.lang);
+                // Claims no rule judged are listed under the cases, never left out in silence.
+                if let Ok(sweep) = crate::store::flags::resolve_sweep(&conn, filter.sweep) {
+                    let not_judged = crate::store::flags::not_judged(&conn, sweep)?;
+                    text.push_str(&render::not_judged(&not_judged, common.lang));
+                }
+                emit(&text)?;
             }
         }
         CasesCommand::Show { id, common, json } => {

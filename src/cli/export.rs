@@ -1,6 +1,20 @@
 //! `claimsweep export flags [--db FILE] [--sweep ID] --format csv|json|xlsx -o FILE [--lang zh|en]`:
 //! one row per flag (CONTRACT §3 columns first, then `sweep_id`, `seq`, `subject_kind`,
 //! `amount_at_risk_fen`).
+//!
+//! `claimsweep export no-policy …` (same options): one row per claim the sweep could not judge
+//! because no policy covers its training: `claim_id`, `training_date`, `claim_date`, `reason`.
+//!
+//! `claimsweep export persons …` (same options): identity resolution, one row per link that
+//! made two ID numbers one person: `person` (its smallest ID number), `id_a`, `id_b`,
+//! `birth_date`, `via`, `contact`, `name_a`, `name_b`, `name_match`.
+//!
+//! Examples:
+//! ```text
+//! claimsweep export flags --format xlsx -o flags.xlsx
+//! claimsweep export no-policy --format csv -o no-policy.csv
+//! claimsweep export persons --format json -o persons.json --lang en
+//! ```
 
 use super::sweep::{open_existing, Lang};
 use crate::model::fen_to_yuan;
@@ -19,6 +33,10 @@ pub struct Args {
 pub enum What {
     /// The flags of a sweep (default: the latest)
     Flags(FlagArgs),
+    /// The claims a sweep could not judge: no policy covers their training
+    NoPolicy(FlagArgs),
+    /// The persons found under several ID numbers, one row per link with its evidence
+    Persons(FlagArgs),
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +81,176 @@ pub const COLUMNS: &[&str] = &[
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.what {
         What::Flags(a) => export_flags(a),
+        What::NoPolicy(a) => export_no_policy(a),
+        What::Persons(a) => export_persons(a),
     }
+}
+
+/// Columns of `export no-policy`.
+pub const NO_POLICY_COLUMNS: &[&str] = &[
+    "claim_id",
+    "training_date",
+    "claim_date",
+    "reason",
+    "sweep_id",
+];
+
+fn export_no_policy(a: FlagArgs) -> anyhow::Result<()> {
+    let conn = open_existing(&a.db)?;
+    let sweep_id = flag_store::resolve_sweep(&conn, a.sweep)?;
+    let rows: Vec<Vec<String>> = flag_store::not_judged(&conn, sweep_id)?
+        .into_iter()
+        .map(|n| {
+            let reason = match a.lang {
+                Lang::Zh => format!(
+                    "没有政策文件覆盖培训日期 {}，未按任何规则判定",
+                    n.training_date
+                ),
+                Lang::En => format!(
+                    "no policy file covers the training date {}: judged by no rule",
+                    n.training_date
+                ),
+            };
+            vec![
+                n.claim_id,
+                n.training_date,
+                n.claim_date,
+                reason,
+                sweep_id.to_string(),
+            ]
+        })
+        .collect();
+    write_table("no_policy", NO_POLICY_COLUMNS, &rows, a.format, &a.output)
+        .with_context(|| format!("{}", a.output.display()))?;
+    eprintln!(
+        "{}",
+        a.lang.pick(
+            &format!(
+                "已导出第 {sweep_id} 次筛查中无政策覆盖的 {} 条申领到 {}",
+                rows.len(),
+                a.output.display()
+            ),
+            &format!(
+                "exported {} claims of sweep {sweep_id} that no policy covers to {}",
+                rows.len(),
+                a.output.display()
+            ),
+        )
+    );
+    Ok(())
+}
+
+/// Columns of `export persons`.
+pub const PERSON_COLUMNS: &[&str] = &[
+    "person",
+    "id_a",
+    "id_b",
+    "birth_date",
+    "via",
+    "contact",
+    "name_a",
+    "name_b",
+    "name_match",
+    "sweep_id",
+];
+
+fn export_persons(a: FlagArgs) -> anyhow::Result<()> {
+    let conn = open_existing(&a.db)?;
+    let sweep_id = flag_store::resolve_sweep(&conn, a.sweep)?;
+    let rows: Vec<Vec<String>> = flag_store::person_links(&conn, sweep_id)?
+        .into_iter()
+        .map(|l| {
+            vec![
+                l.person,
+                l.id_a,
+                l.id_b,
+                l.birth_date,
+                l.via,
+                l.contact,
+                l.name_a,
+                l.name_b,
+                l.name_match,
+                sweep_id.to_string(),
+            ]
+        })
+        .collect();
+    write_table("persons", PERSON_COLUMNS, &rows, a.format, &a.output)
+        .with_context(|| format!("{}", a.output.display()))?;
+    eprintln!(
+        "{}",
+        a.lang.pick(
+            &format!(
+                "已导出第 {sweep_id} 次筛查的 {} 条一人多证号关联到 {}",
+                rows.len(),
+                a.output.display()
+            ),
+            &format!(
+                "exported {} identity links of sweep {sweep_id} to {}",
+                rows.len(),
+                a.output.display()
+            ),
+        )
+    );
+    Ok(())
+}
+
+/// A table of text cells as CSV (UTF-8 with BOM), JSON (an array of objects) or one xlsx
+/// sheet with a bold, frozen header and an autofilter.
+fn write_table(
+    sheet_name: &str,
+    columns: &[&str],
+    rows: &[Vec<String>],
+    format: Format,
+    out: &Path,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Csv => {
+            let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+            file.write_all(b"\xEF\xBB\xBF")?;
+            let mut w = csv::Writer::from_writer(file);
+            w.write_record(columns)?;
+            for r in rows {
+                w.write_record(r)?;
+            }
+            w.into_inner().map_err(|e| e.into_error())?.flush()?;
+        }
+        Format::Json => {
+            let items: Vec<serde_json::Map<String, serde_json::Value>> = rows
+                .iter()
+                .map(|r| {
+                    columns
+                        .iter()
+                        .zip(r)
+                        .map(|(c, v)| (c.to_string(), serde_json::Value::String(v.clone())))
+                        .collect()
+                })
+                .collect();
+            let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+            serde_json::to_writer_pretty(&mut file, &items)?;
+            file.write_all(b"\n")?;
+            file.flush()?;
+        }
+        Format::Xlsx => {
+            use rust_xlsxwriter::{Format as XFormat, Workbook};
+            let mut wb = Workbook::new();
+            let sheet = wb.add_worksheet();
+            sheet.set_name(sheet_name)?;
+            let bold = XFormat::new().set_bold();
+            for (c, name) in columns.iter().enumerate() {
+                sheet.write_string_with_format(0, c as u16, *name, &bold)?;
+                sheet.set_column_width(c as u16, 20.0)?;
+            }
+            for (i, r) in rows.iter().enumerate() {
+                for (c, v) in r.iter().enumerate() {
+                    sheet.write_string(i as u32 + 1, c as u16, v)?;
+                }
+            }
+            sheet.autofilter(0, 0, rows.len() as u32, columns.len() as u16 - 1)?;
+            sheet.set_freeze_panes(1, 0)?;
+            wb.save(out)?;
+        }
+    }
+    Ok(())
 }
 
 fn export_flags(a: FlagArgs) -> anyhow::Result<()> {

@@ -250,6 +250,8 @@ pub struct ReportData {
     pub evidence: Vec<EvidenceRow>,
     /// None: the graph stage stored no rings.
     pub rings: Option<Vec<Ring>>,
+    /// The claims the sweep could not judge: no policy covers their training.
+    pub not_judged: Vec<flag_store::NotJudged>,
 }
 
 fn share(part: i64, whole: i64) -> f64 {
@@ -313,11 +315,15 @@ pub fn gather(
     let mut facts: Vec<ClaimFacts> = Vec::new();
     {
         let mut stmt = conn.prepare(
-            "SELECT claim_id, id_number, county_code, institution_id, coalesce(funding_source, ''),
-                    amount_fen + living_amount_fen
-             FROM claims ORDER BY claim_id",
+            "SELECT c.claim_id, coalesce(p.person, c.id_number), c.county_code, c.institution_id,
+                    coalesce(c.funding_source, ''), c.amount_fen + c.living_amount_fen
+             FROM claims c
+             LEFT JOIN person_ids p ON p.sweep_id = ?1 AND p.id_number = c.id_number
+             ORDER BY c.claim_id",
         )?;
-        let rows = stmt.query_map([], |r| {
+        // A person is a resolved person (`person_ids` of the sweep): one person under several
+        // ID numbers is counted once.
+        let rows = stmt.query_map([sweep_id], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 ClaimFacts {
@@ -504,7 +510,7 @@ pub fn gather(
         (None, None, Vec::new(), Vec::new())
     };
 
-    let (progress, person_times_target) = progress(conn, policies, &county_name, lang)?;
+    let (progress, person_times_target) = progress(conn, sweep_id, policies, &county_name, lang)?;
     let institution_risk = institution_risk(conn, sweep_id, &institutions, lang, &mask)?;
     let rings = rings(conn, sweep_id, &institutions, lang, &mask)?;
 
@@ -558,6 +564,7 @@ pub fn gather(
         case_details,
         evidence,
         rings,
+        not_judged: flag_store::not_judged(conn, sweep_id)?,
     })
 }
 
@@ -786,21 +793,24 @@ fn evidence_rows(
 /// targets of the policy in force at the end of that year.
 fn progress(
     conn: &Connection,
+    sweep_id: i64,
     policies: &PolicySet,
     county_name: &dyn Fn(&str) -> String,
     lang: Lang,
 ) -> Result<(Vec<ProgressRow>, Option<PersonTimesTarget>), ReportError> {
     let query = |by_county: bool| -> Result<Vec<ProgressRow>, ReportError> {
-        let county = if by_county { "county_code" } else { "''" };
+        let county = if by_county { "c.county_code" } else { "''" };
         let mut stmt = conn.prepare(&format!(
-            "SELECT {county}, CAST(substr(claim_date, 1, 4) AS INTEGER) AS y, count(*),
-                    count(DISTINCT id_number),
-                    sum(CASE WHEN level BETWEEN 1 AND 5 THEN 1 ELSE 0 END),
-                    sum(CASE WHEN level BETWEEN 1 AND 3 THEN 1 ELSE 0 END),
-                    sum(amount_fen + living_amount_fen)
-             FROM claims GROUP BY 1, 2 ORDER BY 2, 1"
+            "SELECT {county}, CAST(substr(c.claim_date, 1, 4) AS INTEGER) AS y, count(*),
+                    count(DISTINCT coalesce(p.person, c.id_number)),
+                    sum(CASE WHEN c.level BETWEEN 1 AND 5 THEN 1 ELSE 0 END),
+                    sum(CASE WHEN c.level BETWEEN 1 AND 3 THEN 1 ELSE 0 END),
+                    sum(c.amount_fen + c.living_amount_fen)
+             FROM claims c
+             LEFT JOIN person_ids p ON p.sweep_id = ?1 AND p.id_number = c.id_number
+             GROUP BY 1, 2 ORDER BY 2, 1"
         ))?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([sweep_id], |r| {
             Ok(ProgressRow {
                 county_code: r.get(0)?,
                 year: r.get(1)?,

@@ -47,6 +47,10 @@ labels! {
     SecCases => "案件", "Cases";
     SecEvidence => "证据", "Evidence";
     SecRings => "团伙", "Rings";
+    SecNoPolicy => "无政策覆盖的申领", "Claims no policy covers";
+    ClaimsNotJudged => "未判定申领（无政策覆盖其培训日期）", "Claims not judged (no policy covers their training)";
+    TrainingDate => "培训日期", "Training date";
+    NoPolicyReason => "没有政策文件覆盖其培训日期，未按任何规则判定：需要覆盖该日期的政策文件", "No policy file covers its training date, so no rule judged it: a policy file covering that date is needed";
     // Summary items.
     Item => "项目", "Item";
     Value => "数值", "Value";

@@ -87,7 +87,7 @@ fn opt_int(v: Option<i64>) -> Cell {
 }
 
 /// Every part of the report, in order: summary, by county, by rule, by fund, by institution,
-/// new, progress, institution risk, cases, evidence, rings.
+/// new, progress, institution risk, cases, evidence, rings, claims no policy covers.
 pub fn sheets(d: &ReportData) -> Vec<Sheet> {
     vec![
         summary(d),
@@ -101,7 +101,33 @@ pub fn sheets(d: &ReportData) -> Vec<Sheet> {
         cases(d),
         evidence(d),
         rings(d),
+        no_policy(d),
     ]
+}
+
+/// The claims the sweep could not judge: no policy covers their training.
+pub fn no_policy(d: &ReportData) -> Sheet {
+    let lang = d.lang;
+    let mut s = sheet(
+        "no_policy",
+        L::SecNoPolicy,
+        lang,
+        &[
+            (L::ClaimId, 18.0),
+            (L::TrainingDate, 12.0),
+            (L::ClaimDate, 12.0),
+            (L::Reason, 60.0),
+        ],
+    );
+    for n in &d.not_judged {
+        s.rows.push(vec![
+            text(&n.claim_id),
+            text(&n.training_date),
+            text(&n.claim_date),
+            text(L::NoPolicyReason.get(lang)),
+        ]);
+    }
+    s
 }
 
 pub fn summary(d: &ReportData) -> Sheet {
@@ -128,6 +154,7 @@ pub fn summary(d: &ReportData) -> Sheet {
             .map_or(text(L::Nothing.get(lang)), Cell::Int),
     );
     row(L::ClaimsTotal, Cell::Int(sum.claims));
+    row(L::ClaimsNotJudged, Cell::Int(d.not_judged.len() as i64));
     row(L::PersonsTotal, Cell::Int(sum.persons));
     row(L::AmountPaid, Cell::Money(sum.amount_paid_fen));
     row(L::FlagsTotal, Cell::Int(sum.flags));

@@ -67,11 +67,11 @@ impl Resolved {
                     id_a: snap.ids.resolve(l.a).to_string(),
                     id_b: snap.ids.resolve(l.b).to_string(),
                     birth_date: l.birth.to_string(),
-                    via: l.via.code(),
+                    via: l.via.code().to_string(),
                     contact: persons::contact_value(snap, l.via, l.contact).to_string(),
                     name_a: snap.names.resolve(l.name_a).to_string(),
                     name_b: snap.names.resolve(l.name_b).to_string(),
-                    name_match: l.how.code(),
+                    name_match: l.how.code().to_string(),
                 });
             }
         }

@@ -276,11 +276,38 @@ pub struct PersonLinkRow {
     pub id_a: String,
     pub id_b: String,
     pub birth_date: String,
-    pub via: &'static str,
+    pub via: String,
     pub contact: String,
     pub name_a: String,
     pub name_b: String,
-    pub name_match: &'static str,
+    pub name_match: String,
+}
+
+/// The identity links of a sweep, by person then ID numbers.
+pub fn person_links(
+    conn: &Connection,
+    sweep_id: i64,
+) -> Result<Vec<PersonLinkRow>, FlagStoreError> {
+    let mut st = conn.prepare(
+        "SELECT person, id_a, id_b, birth_date, via, contact, name_a, name_b, name_match
+         FROM person_links WHERE sweep_id = ?1 ORDER BY person, id_a, id_b",
+    )?;
+    let rows = st
+        .query_map([sweep_id], |r| {
+            Ok(PersonLinkRow {
+                person: r.get(0)?,
+                id_a: r.get(1)?,
+                id_b: r.get(2)?,
+                birth_date: r.get(3)?,
+                via: r.get(4)?,
+                contact: r.get(5)?,
+                name_a: r.get(6)?,
+                name_b: r.get(7)?,
+                name_match: r.get(8)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 /// Stores what a sweep resolved before judging: the claims no policy covers, every ID number
