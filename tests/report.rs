@@ -358,7 +358,8 @@ fn html_and_workbook_reports_of_two_sweeps() {
             "机构风险",
             "案件",
             "证据",
-            "团伙"
+            "团伙",
+            "无政策覆盖的申领"
         ]
     );
     let summary = sheet_rows(&xlsx, "摘要");

@@ -949,6 +949,7 @@ mod render_tests {
             case_details: Vec::new(),
             evidence: Vec::new(),
             rings: None,
+            not_judged: Vec::new(),
         }
     }
 
