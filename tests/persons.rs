@@ -375,3 +375,66 @@ fn unjudged_claims_and_resolved_persons_are_listed_by_every_output() {
         "no-policy part"
     );
 }
+
+/// Resolution and the person rules give the same flags (subjects, claims, explanations with
+/// their evidence) whatever the row order and the thread count.
+#[test]
+fn resolved_persons_do_not_depend_on_row_order_or_threads() {
+    let mut claims = Vec::new();
+    for k in 0..40u32 {
+        let birth = format!("1980{:02}{:02}", 1 + k % 12, 1 + k % 28);
+        let a = id_in("371302", &birth, 2 * k + 1);
+        let b = id_in("371311", &birth, 2 * k + 2);
+        let c = id_in("371312", &birth, 2 * k + 3);
+        let phone = format!("1380000{k:04}");
+        let bank = format!("62220000{k:08}");
+        for (j, (id, name, phone, bank)) in [
+            (&a, "杜明坤", phone.as_str(), ""),
+            (&b, "杜鸣坤", phone.as_str(), bank.as_str()),
+            (&c, "杜　鸣坤", "", bank.as_str()),
+            (&a, "杜明坤", "", ""),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut row = with(
+                &format!("R{k:03}{j}"),
+                id,
+                name,
+                &format!("2020-{:02}-10", 1 + j),
+                phone,
+                bank,
+            );
+            row.occupation_code = format!("4-01-02-0{}", j % 2);
+            claims.push(row);
+        }
+    }
+    let forward = ledger(claims.clone());
+    claims.reverse();
+    let backward = ledger(claims);
+    let view = |l: &Ledger, threads: usize| {
+        let snap = Snapshot::from_ledger(l);
+        let policies = linyi();
+        let r = run_rules(&snap, &policies, RefData::embedded(), Some(threads));
+        r.flags
+            .iter()
+            .map(|f| {
+                let ids: Vec<String> = f
+                    .claims
+                    .iter()
+                    .map(|&i| snap.claim_id(i as usize).to_string())
+                    .collect();
+                (f.rule, f.subject.clone(), ids, f.explanation_zh.clone())
+            })
+            .collect::<Vec<_>>()
+    };
+    let base = view(&forward, 1);
+    assert!(
+        base.iter().filter(|f| f.0 == "multi_id").count() == 40,
+        "{base:#?}"
+    );
+    assert!(base.iter().any(|f| f.0 == "over_cap"));
+    assert_eq!(view(&forward, 4), base);
+    assert_eq!(view(&backward, 1), base);
+    assert_eq!(view(&backward, 3), base);
+}

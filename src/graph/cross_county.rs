@@ -106,7 +106,7 @@ fn of_person(
         let year = year_claims[0].0;
         let mut in_year: Vec<u32> = year_claims.iter().map(|x| x.2).collect();
         in_year.sort_unstable();
-        let Some(policy) = policy_of_latest(snap, resolved, policies, &in_year) else {
+        let Some(policy) = policy_of_latest(resolved, policies, &in_year) else {
             continue;
         };
         let mut distinct: Vec<u32> = in_year

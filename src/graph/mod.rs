@@ -318,12 +318,11 @@ impl ClaimGroups {
 /// The policy judging a group of claims, as the rules judge groups
 /// (`Judging::policy_of_group`); `None` when no policy covers any of them.
 pub(crate) fn policy_of_latest<'p>(
-    snap: &Snapshot,
     resolved: &Resolved,
     policies: &'p PolicySet,
     claims: &[u32],
 ) -> Option<&'p Policy> {
-    resolved.judging.policy_of_group(snap, policies, claims)
+    resolved.judging.policy_of_group(policies, claims)
 }
 
 /// Claim ids of claim indices, for explanations and storage.

@@ -209,7 +209,7 @@ fn tie_of_contact(
     if persons.len() + orgs.len() < 2 {
         return None;
     }
-    let policy = policy_of_latest(snap, resolved, policies, claims)?;
+    let policy = policy_of_latest(resolved, policies, claims)?;
     let max = match kind {
         IdentifierKind::Phone => policy.shared_contact.max_persons_per_phone,
         _ => policy.shared_contact.max_persons_per_bank_account,
@@ -285,7 +285,7 @@ pub(crate) fn find(
         }
         let rep = resolved.persons.of(inst.legal_rep);
         let claims = by_person.members(rep);
-        if claims.is_empty() || policy_of_latest(snap, resolved, policies, claims).is_none() {
+        if claims.is_empty() || policy_of_latest(resolved, policies, claims).is_none() {
             continue;
         }
         ties.push(Tie {
@@ -375,7 +375,7 @@ fn ring_of(
         .flat_map(|&p| by_person.members(p).iter().copied())
         .collect();
     claims.sort_unstable();
-    let policy: &Policy = policy_of_latest(snap, resolved, policies, &claims)?;
+    let policy: &Policy = policy_of_latest(resolved, policies, &claims)?;
     let gp = &policy.graph;
     if (person_ids.len() as u32) < gp.ring_min_persons {
         return None;

@@ -152,7 +152,7 @@ pub(crate) fn rank(
             .into_par_iter()
             .filter_map(|org| {
                 let claims = by_inst.members(org);
-                let policy = policy_of_latest(snap, resolved, policies, claims)?;
+                let policy = policy_of_latest(resolved, policies, claims)?;
                 let code = snap.orgs.resolve(org);
                 let projects = projects_of.get(&org).map(Vec::as_slice).unwrap_or(&[]);
                 let rs = rings_of.get(code).map(Vec::as_slice).unwrap_or(&[]);

@@ -86,18 +86,18 @@ impl Judging {
     }
 
     /// The policy judging a group of claims (a person, a contact): the one of its latest
-    /// judged claim by training date, then claim index.
+    /// judged claim by training date. Policies are ordered by date and never overlap, so that
+    /// is the policy of the highest position among the claims' own.
     pub fn policy_of_group<'p>(
         &self,
-        snap: &Snapshot,
         policies: &'p PolicySet,
         claims: &[u32],
     ) -> Option<&'p Policy> {
         claims
             .iter()
-            .filter(|&&i| self.is_judged(i as usize))
-            .max_by_key(|&&i| (training_date(snap, i as usize), i))
-            .and_then(|&i| self.policy(policies, i as usize))
+            .filter_map(|&i| self.position(i as usize))
+            .max()
+            .map(|p| &policies.policies[p])
     }
 
     /// The policy judging a project: the one in force at its class's start, else on its

@@ -65,9 +65,7 @@ impl<'a> RuleContext<'a> {
 
     /// The policy judging a group of claims: the one of its latest claim by training date.
     pub fn policy_of_group(&self, claims: &[u32]) -> Option<&'a Policy> {
-        self.resolved
-            .judging
-            .policy_of_group(self.snap, self.policies, claims)
+        self.resolved.judging.policy_of_group(self.policies, claims)
     }
 
     /// A resolved person in a Chinese explanation (all its ID numbers and why, when several).
