@@ -1,5 +1,6 @@
-//! Criterion bench of loading the snapshot (`store::load_snapshot`), then of the whole rule
-//! sweep (`rules::engine::run_rules`) on it, per rule family, and storing the flags.
+//! Criterion bench of loading the snapshot (`store::load_snapshot`), the resolution stage
+//! (`resolve::Resolved::new`: identity resolution and each claim's policy), then of the whole
+//! rule sweep (`rules::engine::run_rules`) on it, per rule family, and storing the flags.
 //!
 //! Set-up (not timed): `generate` writes a clean ledger of `CLAIMSWEEP_BENCH_CLAIMS` claims
 //! (default 200 000, seed 7) into a temporary folder, `ingest` loads it, `load_snapshot` reads
@@ -99,6 +100,23 @@ fn bench(c: &mut Criterion) {
             claimsweep::store::load_snapshot(&conn)
                 .expect("load snapshot")
                 .claims
+                .len()
+        })
+    });
+    // The resolution stage before the rules: persons (identity resolution) and each claim's
+    // policy, side by side on the pool.
+    g.bench_function(format!("resolve persons and policies, {label}"), |b| {
+        b.iter(|| {
+            claimsweep::resolve::Resolved::new(&snap, &policies)
+                .persons
+                .groups()
+                .len()
+        })
+    });
+    g.bench_function(format!("identity resolution only, {label}"), |b| {
+        b.iter(|| {
+            claimsweep::resolve::Persons::resolve(&snap, &policies)
+                .groups()
                 .len()
         })
     });

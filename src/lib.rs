@@ -15,6 +15,7 @@ pub mod input;
 pub mod memory;
 pub mod model;
 pub mod names;
+pub mod output;
 pub mod policy;
 pub mod refdata;
 pub mod report;

@@ -291,6 +291,12 @@ pub static TABLES: &[TableSpec] = &[
 /// Money is held as integer fen (0.01 yuan) everywhere: exact sums and cap comparisons.
 pub type Fen = i64;
 
+/// The largest amount one value of the ledger may carry: 10,000,000 yuan (far above any
+/// subsidy or project total of the notice). A larger value is an entry or export error and is
+/// rejected at ingest. With every value within it, a sum over a hundred billion claims stays
+/// below `i64::MAX` (9.2 × 10^18 fen), so the sums of the sweep and the reports cannot wrap.
+pub const MAX_AMOUNT_FEN: Fen = 1_000_000_000;
+
 /// Formats fen as yuan with two decimals: `123456` → `1234.56`.
 pub fn fen_to_yuan(f: Fen) -> String {
     let sign = if f < 0 { "-" } else { "" };

@@ -329,6 +329,17 @@ impl Policy {
                 ));
             }
         }
+        if let (Some(from), Some(to)) = (
+            to_date(&p.policy.effective_from),
+            p.policy.effective_to.as_ref().and_then(to_date),
+        ) {
+            if to < from {
+                return Err(invalid(
+                    line_of("effective_to"),
+                    format!("effective_to {to} is before effective_from {from}"),
+                ));
+            }
+        }
         if p.policy.subsidy_year_date != "claim_date" {
             return Err(invalid(
                 line_of("subsidy_year_date"),
@@ -337,6 +348,27 @@ impl Policy {
                     p.policy.subsidy_year_date
                 ),
             ));
+        }
+        // One cap per subsidy type and level: a second entry would silently lose to the first.
+        let mut seen_caps: Vec<(&str, Option<u8>)> = Vec::new();
+        for (k, cap) in p.amount_caps.iter().enumerate() {
+            let key = (cap.subsidy_type.as_str(), cap.level);
+            if seen_caps.contains(&key) {
+                let line = text
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| l.trim_start().starts_with("[[amount_caps]]"))
+                    .nth(k)
+                    .map_or(1, |(i, _)| i + 1);
+                return Err(invalid(
+                    line,
+                    format!(
+                        "amount_caps: a second entry for subsidy_type {:?} level {:?}",
+                        cap.subsidy_type, cap.level
+                    ),
+                ));
+            }
+            seen_caps.push(key);
         }
         for cap in &p.amount_caps {
             if SubsidyType::parse(&cap.subsidy_type).is_none() {
@@ -392,6 +424,14 @@ impl Policy {
         if p.age.min > p.age.max {
             return Err(invalid(line_of("[age]"), "age.min is above age.max".into()));
         }
+        for (key, v) in p.float_settings() {
+            if !v.is_finite() || v < 0.0 {
+                return Err(invalid(
+                    line_of(key),
+                    format!("{key} must be a finite number of at least 0, not {v}"),
+                ));
+            }
+        }
         if !(0.0..=1.0).contains(&p.identity.min_jaro_winkler) {
             return Err(invalid(
                 line_of("min_jaro_winkler"),
@@ -409,6 +449,35 @@ impl Policy {
         p.source = file.display().to_string();
         p.hash = sha256_hex(text.as_bytes());
         Ok(p)
+    }
+
+    /// Every decimal setting with its key (weights, similarities, z and MAD bounds), for the
+    /// check that each is a finite, non-negative number.
+    fn float_settings(&self) -> [(&'static str, f64); 20] {
+        let g = &self.graph;
+        let c = &self.cases;
+        [
+            ("min_jaro_winkler", self.identity.min_jaro_winkler),
+            ("ring_weight_person", g.ring_weight_person),
+            ("ring_weight_institution", g.ring_weight_institution),
+            ("ring_weight_county", g.ring_weight_county),
+            ("ring_weight_identifier", g.ring_weight_identifier),
+            ("ring_weight_per_10k_yuan", g.ring_weight_per_10k_yuan),
+            ("bunching_min_z", g.bunching_min_z),
+            ("benford_mad_close", g.benford_mad_close),
+            ("benford_mad_acceptable", g.benford_mad_acceptable),
+            ("benford_mad_nonconformity", g.benford_mad_nonconformity),
+            ("risk_weight_flagged_share", g.risk_weight_flagged_share),
+            ("risk_weight_ring", g.risk_weight_ring),
+            ("risk_weight_burst", g.risk_weight_burst),
+            ("risk_weight_unusual_share", g.risk_weight_unusual_share),
+            ("risk_weight_bunching", g.risk_weight_bunching),
+            ("risk_weight_benford", g.risk_weight_benford),
+            ("weight_high", c.weight_high),
+            ("weight_medium", c.weight_medium),
+            ("weight_low", c.weight_low),
+            ("breadth_bonus", c.breadth_bonus),
+        ]
     }
 
     pub fn effective_from(&self) -> Date {
@@ -581,6 +650,57 @@ mod tests {
         let line = text.lines().position(|l| l.starts_with("maximum")).unwrap() + 1;
         assert!(err.starts_with(&format!("x.toml:{line}:")), "{err}");
         assert!(err.contains("maximum"), "{err}");
+    }
+
+    #[test]
+    fn an_end_before_the_start_is_an_error_with_its_line() {
+        let text = DEFAULT_POLICY_TOML.replacen(
+            "effective_to = 2021-12-31",
+            "effective_to = 2018-12-31",
+            1,
+        );
+        let err = Policy::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("effective_to"))
+            .unwrap()
+            + 1;
+        assert!(err.starts_with(&format!("x.toml:{line}:")), "{err}");
+        assert!(err.contains("before effective_from"), "{err}");
+    }
+
+    #[test]
+    fn infinite_or_nan_weights_are_errors() {
+        for bad in ["inf", "nan", "-1.0"] {
+            let text = DEFAULT_POLICY_TOML.replacen(
+                "risk_weight_ring = 10.0",
+                &format!("risk_weight_ring = {bad}"),
+                1,
+            );
+            let err = Policy::parse(&text, Path::new("x.toml"))
+                .unwrap_err()
+                .to_string();
+            let line = text
+                .lines()
+                .position(|l| l.starts_with("risk_weight_ring"))
+                .unwrap()
+                + 1;
+            assert!(err.starts_with(&format!("x.toml:{line}:")), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_second_cap_for_one_type_and_level_is_an_error() {
+        let dup = "[[amount_caps]]\nsubsidy_type = \"career_course\"\ncap = 900\nclause = \"x\"\n\n[apprenticeship]";
+        let text = DEFAULT_POLICY_TOML.replacen("[apprenticeship]", dup, 1);
+        let err = Policy::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        let line = text.lines().position(|l| l.contains("cap = 900")).unwrap() - 1;
+        assert!(err.starts_with(&format!("x.toml:{line}:")), "{err}");
+        assert!(err.contains("second entry"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! made two ID numbers one person: `person` (its smallest ID number), `id_a`, `id_b`,
 //! `birth_date`, `via`, `contact`, `name_a`, `name_b`, `name_match`.
 //!
+//! CSV cells that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, tab
+//! or CR) get a leading `'`; xlsx text has the characters XML forbids replaced by U+FFFD.
+//!
 //! Examples:
 //! ```text
 //! claimsweep export flags --format xlsx -o flags.xlsx
@@ -120,8 +123,10 @@ fn export_no_policy(a: FlagArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    write_table("no_policy", NO_POLICY_COLUMNS, &rows, a.format, &a.output)
-        .with_context(|| format!("{}", a.output.display()))?;
+    crate::output::write_output(&a.output, &a.db, |tmp| {
+        write_table("no_policy", NO_POLICY_COLUMNS, &rows, a.format, tmp)
+    })
+    .with_context(|| format!("{}", a.output.display()))?;
     eprintln!(
         "{}",
         a.lang.pick(
@@ -174,8 +179,10 @@ fn export_persons(a: FlagArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    write_table("persons", PERSON_COLUMNS, &rows, a.format, &a.output)
-        .with_context(|| format!("{}", a.output.display()))?;
+    crate::output::write_output(&a.output, &a.db, |tmp| {
+        write_table("persons", PERSON_COLUMNS, &rows, a.format, tmp)
+    })
+    .with_context(|| format!("{}", a.output.display()))?;
     eprintln!(
         "{}",
         a.lang.pick(
@@ -210,7 +217,7 @@ fn write_table(
             let mut w = csv::Writer::from_writer(file);
             w.write_record(columns)?;
             for r in rows {
-                w.write_record(r)?;
+                w.write_record(r.iter().map(|c| crate::output::csv_cell(c).into_owned()))?;
             }
             w.into_inner().map_err(|e| e.into_error())?.flush()?;
         }
@@ -242,7 +249,7 @@ fn write_table(
             }
             for (i, r) in rows.iter().enumerate() {
                 for (c, v) in r.iter().enumerate() {
-                    sheet.write_string(i as u32 + 1, c as u16, v)?;
+                    sheet.write_string(i as u32 + 1, c as u16, crate::output::xml_text(v))?;
                 }
             }
             sheet.autofilter(0, 0, rows.len() as u32, columns.len() as u16 - 1)?;
@@ -257,8 +264,10 @@ fn export_flags(a: FlagArgs) -> anyhow::Result<()> {
     let conn = open_existing(&a.db)?;
     let sweep_id = flag_store::resolve_sweep(&conn, a.sweep)?;
     let flags = flag_store::load_flags(&conn, sweep_id)?;
-    write_flags(&flags, a.format, a.lang, &a.output)
-        .with_context(|| format!("{}", a.output.display()))?;
+    crate::output::write_output(&a.output, &a.db, |tmp| {
+        write_flags(&flags, a.format, a.lang, tmp)
+    })
+    .with_context(|| format!("{}", a.output.display()))?;
     eprintln!(
         "{}",
         match a.lang {
@@ -313,7 +322,11 @@ fn write_csv(flags: &[StoredFlag], lang: Lang, out: &Path) -> anyhow::Result<()>
     let mut w = csv::Writer::from_writer(file);
     w.write_record(COLUMNS)?;
     for f in flags {
-        w.write_record(row(f, lang))?;
+        w.write_record(
+            row(f, lang)
+                .iter()
+                .map(|c| crate::output::csv_cell(c).into_owned()),
+        )?;
     }
     w.into_inner().map_err(|e| e.into_error())?.flush()?;
     Ok(())
@@ -377,7 +390,7 @@ fn write_xlsx(flags: &[StoredFlag], lang: Lang, out: &Path) -> anyhow::Result<()
                     sheet.write_number(r, c16, v.parse::<f64>().unwrap_or(0.0))?;
                 }
                 _ => {
-                    sheet.write_string(r, c16, v)?;
+                    sheet.write_string(r, c16, crate::output::xml_text(v))?;
                 }
             }
         }

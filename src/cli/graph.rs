@@ -117,8 +117,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     match &args.output {
-        Some(p) => std::fs::write(p, out)
-            .with_context(|| format!("{}: 无法写入 / cannot write", p.display()))?,
+        Some(p) => crate::output::write_output(p, &args.db, |tmp| {
+            std::fs::write(tmp, &out).map_err(anyhow::Error::from)
+        })
+        .with_context(|| format!("{}: 无法写入 / cannot write", p.display()))?,
         None => std::io::stdout().write_all(out.as_bytes())?,
     }
     Ok(())

@@ -59,9 +59,15 @@ pub fn write(
             db.display()
         );
     }
+    crate::output::check_not_database(output, db)?;
     let conn = crate::store::open(db)?;
     crate::cases::schema::ensure_schema(&conn)?;
-    let data = report::write_report(&conn, policies, opts, format, output)?;
+    let mut written = None;
+    crate::output::write_atomically(output, |tmp| -> anyhow::Result<()> {
+        written = Some(report::write_report(&conn, policies, opts, format, tmp)?);
+        Ok(())
+    })?;
+    let data = written.expect("written on success");
     let what = match format {
         Format::Html => "HTML",
         Format::Xlsx => "Excel",

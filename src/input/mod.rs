@@ -24,6 +24,8 @@ pub enum InputError {
         file: String,
         source: std::io::Error,
     },
+    #[error("{file}: 不是普通文件（管道、设备或套接字），拒绝读取 / not a regular file (a FIFO, device or socket): not read")]
+    NotRegular { file: String },
     #[error("{file}: 编码无法识别 / not UTF-8, UTF-8 with BOM, UTF-16 or GBK/GB18030 text")]
     Encoding { file: String },
     #[error("{file}: 文件为空，没有表头 / empty file, no header row")]
@@ -111,6 +113,22 @@ pub enum Parsed<R> {
     Reject(Reject),
 }
 
+/// A FIFO, socket or device would block or never end a read: only regular files (or symlinks
+/// to them) are read.
+fn refuse_non_regular(p: &Path) -> Result<(), InputError> {
+    let meta = std::fs::metadata(p).map_err(|e| InputError::Io {
+        file: p.display().to_string(),
+        source: e,
+    })?;
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(InputError::NotRegular {
+            file: p.display().to_string(),
+        })
+    }
+}
+
 /// Reads a folder of CSV files or one `.xlsx` workbook and checks every table's header.
 pub fn read_source(path: &Path) -> Result<Source, InputError> {
     let shown = path.display().to_string();
@@ -138,6 +156,7 @@ pub fn read_source(path: &Path) -> Result<Source, InputError> {
             if p.is_dir() {
                 continue;
             }
+            refuse_non_regular(&p)?;
             let name = p
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -168,6 +187,7 @@ pub fn read_source(path: &Path) -> Result<Source, InputError> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("xlsx") || e.eq_ignore_ascii_case("xlsm"))
     {
+        refuse_non_regular(path)?;
         let bytes = std::fs::read(path).map_err(|e| InputError::Io {
             file: shown.clone(),
             source: e,
@@ -451,8 +471,16 @@ impl SourceTable {
                     }
                     let pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
                     let end = rdr.position().byte() as usize;
+                    // After a CRLF line end the reader's position is at the `\n` of the line
+                    // before (it ended that record at the `\r`): the record starts one byte
+                    // and one line later.
+                    let (mut start, mut line) = (pos.byte() as usize, pos.line());
+                    if text.as_bytes().get(start) == Some(&b'\n') {
+                        start += 1;
+                        line += 1;
+                    }
                     let raw = text
-                        .get(pos.byte() as usize..end)
+                        .get(start..end.max(start))
                         .unwrap_or("")
                         .trim_end_matches(['\r', '\n']);
                     let fields: Vec<&str> = rec
@@ -464,7 +492,7 @@ impl SourceTable {
                         .map(|b| unsafe { std::str::from_utf8_unchecked(b) })
                         .collect();
                     f(&Record {
-                        line: pos.line(),
+                        line,
                         fields: &fields,
                         raw,
                     });

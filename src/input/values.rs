@@ -156,6 +156,9 @@ pub fn parse_money(s: &str) -> Result<Option<Fen>, ValueError> {
         .checked_mul(100)
         .and_then(|y| y.checked_add(fen))
         .ok_or(BAD)?;
+    if total > crate::model::MAX_AMOUNT_FEN {
+        return Err("金额超过每项上限1000万元，疑为录入或导出错误 / amount above the bound of 10,000,000 yuan per value: an entry or export error");
+    }
     Ok(Some(if neg { -total } else { total }))
 }
 

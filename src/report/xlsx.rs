@@ -22,8 +22,9 @@ struct Formats {
 }
 
 fn cell_text(s: &str) -> String {
+    let s = crate::output::xml_text(s);
     if s.chars().count() <= MAX_CELL_CHARS {
-        s.to_string()
+        s.into_owned()
     } else {
         let mut t: String = s.chars().take(MAX_CELL_CHARS - 1).collect();
         t.push('…');
@@ -40,7 +41,7 @@ fn write_sheet(
     ws.set_name(&sheet.title)?;
     for (c, col) in sheet.columns.iter().enumerate() {
         let c = c as u16;
-        ws.write_string_with_format(0, c, &col.label, &f.header)?;
+        ws.write_string_with_format(0, c, cell_text(&col.label), &f.header)?;
         ws.set_column_width(c, col.width)?;
     }
     let last_col = sheet.columns.len().saturating_sub(1) as u16;

@@ -1,0 +1,361 @@
+//! Hostile input and hostile use, one regression test per bug (ripgrep style): each names
+//! the item of the hardening issue it guards.
+
+use claimsweep::idcode::id_check_char;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_claimsweep"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("binary runs")
+}
+
+fn ok(cwd: &Path, args: &[&str]) -> String {
+    let out = bin(cwd, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn id(seq: u32) -> String {
+    let first17 = format!("37130219900307{seq:03}");
+    format!("{first17}{}", id_check_char(&first17).unwrap())
+}
+
+const HEADER: &str = "claim_id,id_number,name,phone,bank_account,category,county_code,institution_id,class_id,\
+                      subsidy_type,occupation_code,level,cert_no,funding_source,amount,living_days,living_amount,claim_date";
+
+fn row(cid: &str, who: &str, name: &str, amount: &str, date: &str) -> String {
+    format!("{cid},{who},{name},1380000{},,unemployed,371302,ORG1,,no_level_cert,4-01-01-01,,,employment_fund,{amount},0,0,{date}", &who[14..])
+}
+
+/// A folder `ledger` with `claims.csv` of these lines (header added), line ends `eol`.
+fn ledger(dir: &Path, rows: &[String], eol: &str) -> PathBuf {
+    let data = dir.join("ledger");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut text = HEADER.to_string() + eol;
+    for r in rows {
+        text.push_str(r);
+        text.push_str(eol);
+    }
+    std::fs::write(data.join("claims.csv"), text).unwrap();
+    data
+}
+
+/// An ingested and swept database `a.db` of a small ledger with an over-cap person.
+fn swept(dir: &Path) -> PathBuf {
+    let a = id(1);
+    let rows: Vec<String> = (1..=5)
+        .map(|k| {
+            row(
+                &format!("C{k}"),
+                &a,
+                "张伟",
+                "800",
+                &format!("2020-0{k}-05"),
+            )
+        })
+        .collect();
+    ledger(dir, &rows, "\n");
+    ok(dir, &["ingest", "--db", "a.db", "ledger"]);
+    ok(dir, &["sweep", "--db", "a.db"]);
+    dir.join("a.db")
+}
+
+fn cases_in(db: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).expect("the database still opens");
+    conn.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
+        .expect("the cases are still there")
+}
+
+#[test]
+fn output_onto_the_database_is_refused_and_the_database_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let db = swept(cwd);
+    let before = cases_in(&db);
+    assert!(before > 0);
+    std::os::unix::fs::symlink(&db, cwd.join("link.csv")).unwrap();
+    let attempts: Vec<Vec<&str>> = vec![
+        vec![
+            "export", "flags", "--db", "a.db", "--format", "csv", "-o", "a.db",
+        ],
+        vec![
+            "export", "flags", "--db", "a.db", "--format", "json", "-o", "./a.db",
+        ],
+        vec![
+            "export", "flags", "--db", "a.db", "--format", "xlsx", "-o", "a.db",
+        ],
+        vec![
+            "export", "flags", "--db", "a.db", "--format", "csv", "-o", "link.csv",
+        ],
+        vec![
+            "export", "flags", "--db", "a.db", "--format", "csv", "-o", "a.db-wal",
+        ],
+        vec![
+            "export",
+            "no-policy",
+            "--db",
+            "a.db",
+            "--format",
+            "csv",
+            "-o",
+            "a.db",
+        ],
+        vec![
+            "export", "persons", "--db", "a.db", "--format", "csv", "-o", "a.db-shm",
+        ],
+        vec!["report", "--db", "a.db", "--format", "html", "-o", "a.db"],
+        vec![
+            "report", "--db", "a.db", "--format", "xlsx", "-o", "link.csv",
+        ],
+        vec!["graph", "rings", "--db", "a.db", "-o", "a.db"],
+    ];
+    for args in attempts {
+        let out = bin(cwd, &args);
+        assert!(!out.status.success(), "{args:?} must fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("refusing to overwrite"), "{args:?}: {err}");
+        assert_eq!(cases_in(&db), before, "{args:?} left the database intact");
+    }
+    // A real output beside it is written whole, with no temporary file left behind.
+    ok(
+        cwd,
+        &[
+            "export",
+            "flags",
+            "--db",
+            "a.db",
+            "--format",
+            "csv",
+            "-o",
+            "flags.csv",
+        ],
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(cwd)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+    assert!(std::fs::read_to_string(cwd.join("flags.csv"))
+        .unwrap()
+        .contains("over_cap"));
+}
+
+#[test]
+fn amounts_beyond_the_bound_are_rejects_and_nothing_overflows() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let a = id(1);
+    let mut rows: Vec<String> = (1..=5)
+        .map(|k| {
+            row(
+                &format!("H{k}"),
+                &a,
+                "张伟",
+                "50000000000000000.00",
+                &format!("2020-0{k}-05"),
+            )
+        })
+        .collect();
+    // Exactly at the bound loads; one fen above it is a reject.
+    rows.push(row("B1", &id(2), "李娜", "10000000.00", "2020-06-01"));
+    rows.push(row("B2", &id(3), "王芳", "10000000.01", "2020-06-01"));
+    ledger(cwd, &rows, "\n");
+    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
+    let rejected: Vec<(i64, String)> = conn
+        .prepare("SELECT line, reason FROM rejects ORDER BY line")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rejected.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [2, 3, 4, 5, 6, 8]
+    );
+    assert!(rejected[0].1.contains("10,000,000 yuan"), "{rejected:?}");
+    let loaded: i64 = conn
+        .query_row("SELECT count(*) FROM claims", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(loaded, 1);
+    ok(cwd, &["sweep", "--db", "a.db"]);
+    ok(
+        cwd,
+        &["report", "--db", "a.db", "--format", "html", "-o", "r.html"],
+    );
+    ok(
+        cwd,
+        &["report", "--db", "a.db", "--format", "xlsx", "-o", "r.xlsx"],
+    );
+}
+
+#[test]
+fn crlf_files_give_reject_lines_as_a_spreadsheet_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let rows = vec![
+        row("C1", &id(1), "张伟", "800", "2020-01-05"),
+        row("C2", &id(2), "李娜", "八百", "2020-01-05"),
+        row("C3", &id(3), "王芳", "800", "2020-01-05"),
+    ];
+    ledger(cwd, &rows, "\r\n");
+    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
+    let (line, raw): (i64, String) = conn
+        .query_row("SELECT line, raw FROM rejects", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(line, 3, "the header is line 1, C2 line 3");
+    assert!(raw.starts_with("C2,"), "{raw:?}");
+}
+
+#[test]
+fn a_fifo_named_claims_csv_is_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let data = cwd.join("ledger");
+    std::fs::create_dir(&data).unwrap();
+    let fifo = data.join("claims.csv");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_claimsweep"))
+        .args(["ingest", "--db", "a.db", "ledger"])
+        .current_dir(cwd)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("ingest waits on a FIFO");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains("not a regular file") && err.contains("claims.csv"),
+        "{err}"
+    );
+}
+
+#[test]
+fn csv_exports_neutralise_formula_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let a = id(1);
+    let rows: Vec<String> = (1..=4)
+        .map(|k| {
+            row(
+                &format!("\"=HYPERLINK(\"\"http://x.example/{k}\"\",\"\"y\"\")\""),
+                &a,
+                "@SUM(A1)",
+                "800",
+                &format!("2020-0{k}-05"),
+            )
+        })
+        .collect();
+    ledger(cwd, &rows, "\n");
+    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    ok(cwd, &["sweep", "--db", "a.db"]);
+    ok(
+        cwd,
+        &[
+            "export", "flags", "--db", "a.db", "--format", "csv", "-o", "f.csv",
+        ],
+    );
+    let text = std::fs::read_to_string(cwd.join("f.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let mut cells = 0;
+    for rec in rdr.records() {
+        for cell in rec.unwrap().iter() {
+            cells += 1;
+            assert!(
+                !cell.starts_with(['=', '+', '@', '\t', '\r'])
+                    && !(cell.starts_with('-') && cell.parse::<f64>().is_err()),
+                "a cell Excel would run as a formula: {cell:?}"
+            );
+        }
+    }
+    assert!(cells > 0);
+    assert!(text.contains("'=HYPERLINK"), "the text is kept, made inert");
+}
+
+#[test]
+fn xlsx_exports_replace_characters_xml_forbids() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let a = id(1);
+    let mut rows: Vec<String> = (1..=4)
+        .map(|k| {
+            row(
+                &format!("X{k}"),
+                &a,
+                "张\u{1}伟\u{FFFF}",
+                "800",
+                &format!("2020-0{k}-05"),
+            )
+        })
+        .collect();
+    // Another name under the same ID number: identity_conflict quotes both names.
+    rows.push(row("X5", &a, "李娜", "800", "2020-06-05"));
+    ledger(cwd, &rows, "\n");
+    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    ok(cwd, &["sweep", "--db", "a.db"]);
+    let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
+    let quoted: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM flags WHERE instr(explanation_zh, char(1)) > 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        quoted > 0,
+        "a flag's explanation carries the control character"
+    );
+    ok(
+        cwd,
+        &[
+            "export", "flags", "--db", "a.db", "--format", "xlsx", "-o", "f.xlsx",
+        ],
+    );
+    ok(
+        cwd,
+        &[
+            "report", "--db", "a.db", "--format", "xlsx", "-o", "r.xlsx", "--unmask",
+        ],
+    );
+    use calamine::Reader;
+    for f in ["f.xlsx", "r.xlsx"] {
+        let mut wb = calamine::open_workbook_auto(cwd.join(f)).expect("a well-formed workbook");
+        for name in wb.sheet_names().to_vec() {
+            wb.worksheet_range(&name)
+                .unwrap_or_else(|e| panic!("{f} {name}: {e}"));
+        }
+    }
+}
