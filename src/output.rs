@@ -152,7 +152,9 @@ mod tests {
         let db = dir.path().join("a.db");
         std::fs::write(&db, b"db").unwrap();
         assert!(check_not_database(&db, &db).is_err());
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
         assert!(check_not_database(&dir.path().join("sub/../a.db"), &db).is_err());
+        assert!(check_not_database(&dir.path().join("sub/../a.db-wal"), &db).is_err());
         assert!(check_not_database(&dir.path().join("a.db-wal"), &db).is_err());
         assert!(check_not_database(&dir.path().join("a.db-shm"), &db).is_err());
         let link = dir.path().join("link.csv");
