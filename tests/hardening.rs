@@ -359,3 +359,155 @@ fn xlsx_exports_replace_characters_xml_forbids() {
         }
     }
 }
+
+/// Per-table counts of the latest ingest (`ingests.counts_json`): (read, loaded, rejected).
+fn claim_counts(db: &Path) -> (u64, u64, u64) {
+    let json: String = rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT counts_json FROM ingests ORDER BY ingest_id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let t = v["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "claims")
+        .cloned()
+        .unwrap();
+    let n = |k: &str| t[k].as_u64().unwrap();
+    (n("read"), n("loaded"), n("rejected"))
+}
+
+#[test]
+fn one_stray_quote_rejects_its_line_and_reading_resumes_on_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let mut rows: Vec<String> = (0..2000u32)
+        .map(|k| {
+            row(
+                &format!("Q{k:04}"),
+                &id(k % 900 + 1),
+                "张伟",
+                "800",
+                "2020-03-05",
+            )
+        })
+        .collect();
+    // Line 11 (the header is line 1): a name with one unbalanced quote.
+    rows[9] = row("Q0009", &id(10), "\"张伟", "800", "2020-03-05");
+    // A real multi-line field (an address-like name over two lines) with the right columns
+    // stays one record.
+    rows[19] = row("Q0019", &id(20), "\"张\n伟\"", "800", "2020-03-05");
+    ledger(cwd, &rows, "\n");
+    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    let db = cwd.join("a.db");
+    assert_eq!(claim_counts(&db), (2000, 1999, 1));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (line, raw, reason): (i64, String, String) = conn
+        .query_row("SELECT line, raw, reason FROM rejects", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(line, 11);
+    assert!(raw.starts_with("Q0009,") && !raw.contains('\n'), "{raw:?}");
+    assert!(reason.contains("unbalanced quote"), "{reason}");
+    let q10: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM claims WHERE claim_id = 'Q0010'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        q10, 1,
+        "the line after the stray quote is read as its own record"
+    );
+}
+
+#[test]
+fn a_gbk_file_with_one_utf8_line_loads_every_name_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let data = cwd.join("ledger");
+    std::fs::create_dir(&data).unwrap();
+    let gbk = |s: &str| encoding_rs::GBK.encode(s).0.into_owned();
+    let mut bytes = gbk(&(HEADER.to_string() + "\n"));
+    bytes.extend(gbk(&(row("G1", &id(1), "张伟", "800", "2020-03-05") + "\n")));
+    // One line pasted from a UTF-8 system.
+    bytes.extend((row("G2", &id(2), "徐鹏", "800", "2020-03-05") + "\n").into_bytes());
+    bytes.extend(gbk(&(row("G3", &id(3), "李娜", "800", "2020-03-05") + "\n")));
+    std::fs::write(data.join("claims.csv"), bytes).unwrap();
+    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM claims ORDER BY claim_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(names, ["张伟", "徐鹏", "李娜"]);
+}
+
+#[test]
+fn long_numbers_stored_as_numbers_in_excel_are_rejects_not_altered() {
+    use rust_xlsxwriter::Workbook;
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let mut wb = Workbook::new();
+    let sheet = wb.add_worksheet();
+    sheet.set_name("claims").unwrap();
+    let header: Vec<&str> = HEADER.split(',').collect();
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    let cells =
+        |k: u32, id_number: Option<f64>, id_text: &str| -> Vec<(usize, String, Option<f64>)> {
+            vec![
+                (0, format!("N{k}"), None),
+                (1, id_text.to_string(), id_number),
+                (2, "张伟".into(), None),
+                // An 11-digit phone as a number: exact, loads.
+                (3, String::new(), Some(13_800_000_001.0)),
+                (6, "371302".into(), None),
+                (9, "no_level_cert".into(), None),
+                (14, "800".into(), None),
+                (17, "2020-03-05".into(), None),
+            ]
+        };
+    let exact = id(1);
+    let rows = [
+        cells(1, Some(371_328_197_807_107_749.0), ""),
+        cells(2, None, &exact),
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, text, number) in row {
+            match number {
+                Some(x) => sheet.write_number(r as u32 + 1, *c as u16, *x).unwrap(),
+                None => sheet.write_string(r as u32 + 1, *c as u16, text).unwrap(),
+            };
+        }
+    }
+    wb.save(cwd.join("ledger.xlsx")).unwrap();
+    ok(cwd, &["ingest", "--db", "a.db", "ledger.xlsx"]);
+    let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
+    let (column, reason): (String, String) = conn
+        .query_row("SELECT column_name, reason FROM rejects", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(column, "id_number");
+    assert!(reason.contains("format the column as text"), "{reason}");
+    let loaded: Vec<(String, String)> = conn
+        .prepare("SELECT id_number, phone FROM claims")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(loaded, [(exact, "13800000001".to_string())]);
+}

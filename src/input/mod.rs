@@ -266,12 +266,25 @@ pub fn decode_text(bytes: Vec<u8>, file: &str) -> Result<String, InputError> {
     }
     match String::from_utf8(bytes) {
         Ok(s) => Ok(s),
+        // Not UTF-8 as a whole: GBK/GB18030, line by line, since exports are sometimes pasted
+        // together from two systems. A line that is valid UTF-8 is UTF-8 (GBK text with
+        // Chinese characters is practically never valid UTF-8, and decoding UTF-8 as GBK would
+        // load mojibake: 徐鹏 → 寰愰箯); every other line is GB18030. Line ends are ASCII in
+        // both, so a line is a sound unit.
         Err(e) => {
             let bytes = e.into_bytes();
-            encoding_rs::GB18030
-                .decode_without_bom_handling_and_without_replacement(&bytes)
-                .map(|s| s.into_owned())
-                .ok_or_else(|| InputError::Encoding { file: file.into() })
+            let mut out = String::with_capacity(bytes.len() + bytes.len() / 2);
+            for line in bytes.split_inclusive(|&b| b == b'\n') {
+                match std::str::from_utf8(line) {
+                    Ok(s) => out.push_str(s),
+                    Err(_) => out.push_str(
+                        &encoding_rs::GB18030
+                            .decode_without_bom_handling_and_without_replacement(line)
+                            .ok_or_else(|| InputError::Encoding { file: file.into() })?,
+                    ),
+                }
+            }
+            Ok(out)
         }
     }
 }
@@ -420,6 +433,10 @@ fn workbook_tables(
     Ok(out)
 }
 
+/// Prefix of the text of a workbook number cell too long to be exact (a noncharacter: never
+/// in real text).
+const INEXACT_NUMBER: &str = "\u{FDD0}";
+
 /// A workbook cell as the text a CSV export would have held.
 fn cell_text(c: &calamine::Data) -> String {
     use calamine::Data;
@@ -429,6 +446,10 @@ fn cell_text(c: &calamine::Data) -> String {
         Data::Int(i) => i.to_string(),
         // Integral floats (phone numbers, counts, whole amounts) without a trailing `.0`.
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => (*f as i64).to_string(),
+        // A number cell holds at most 15 significant digits exactly: an 18-digit ID number or
+        // a bank account stored as a number has lost its last digits. Marked, so that the row
+        // is rejected rather than loaded altered.
+        Data::Float(f) if f.abs() >= 1e15 => format!("{INEXACT_NUMBER}{f:.0}"),
         Data::Float(f) => f.to_string(),
         Data::Bool(b) => b.to_string(),
         Data::DateTime(dt) => match values::excel_serial_date(dt.as_f64()) {
@@ -444,58 +465,96 @@ struct Record<'a> {
     line: u64,
     fields: &'a [&'a str],
     raw: &'a str,
+    /// Why the record could not be split into fields (its raw text is then its first line).
+    malformed: Option<&'static str>,
 }
+
+/// A record spanning several lines is a stray quote, not a multi-line field, when it has the
+/// wrong number of fields or runs beyond these bounds.
+const MAX_RECORD_LINES: usize = 20;
+const MAX_RECORD_BYTES: usize = 64 * 1024;
 
 impl SourceTable {
     /// Calls `f` for every record after the header, in file order.
     fn for_each_record(&self, mut f: impl FnMut(&Record)) -> Result<(), InputError> {
         match &self.body {
             Body::Csv { text, delimiter } => {
-                let mut rdr = csv_reader(text, *delimiter);
+                let ncols = self.header.len();
+                // Reading restarts here after a record that swallowed lines (a stray quote):
+                // `base` is a byte offset of a line start, `base_line` its line number.
+                let (mut base, mut base_line) = (0usize, 1u64);
+                let mut header_pending = true;
                 let mut rec = csv::ByteRecord::new();
-                let mut first = true;
-                loop {
-                    let got = rdr
-                        .read_byte_record(&mut rec)
-                        .map_err(|e| InputError::Csv {
-                            file: self.file.clone(),
-                            line: e.position().map(|p| p.line()).unwrap_or(0),
-                            reason: e.to_string(),
-                        })?;
-                    if !got {
-                        break;
+                'segments: loop {
+                    let part = &text[base..];
+                    let mut rdr = csv_reader(part, *delimiter);
+                    loop {
+                        let got = rdr
+                            .read_byte_record(&mut rec)
+                            .map_err(|e| InputError::Csv {
+                                file: self.file.clone(),
+                                line: e.position().map_or(0, |p| p.line() + base_line - 1),
+                                reason: e.to_string(),
+                            })?;
+                        if !got {
+                            break 'segments;
+                        }
+                        if header_pending {
+                            header_pending = false;
+                            continue;
+                        }
+                        let pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
+                        let end = rdr.position().byte() as usize;
+                        // After a CRLF line end the reader's position is at the `\n` of the
+                        // line before (it ended that record at the `\r`): the record starts
+                        // one byte and one line later.
+                        let (mut start, mut line) = (pos.byte() as usize, pos.line());
+                        if part.as_bytes().get(start) == Some(&b'\n') {
+                            start += 1;
+                            line += 1;
+                        }
+                        let line = line + base_line - 1;
+                        let raw = part
+                            .get(start..end.max(start))
+                            .unwrap_or("")
+                            .trim_end_matches(['\r', '\n']);
+                        let lines = raw.matches('\n').count() + 1;
+                        if lines > 1
+                            && (rec.len() != ncols
+                                || lines > MAX_RECORD_LINES
+                                || raw.len() > MAX_RECORD_BYTES)
+                        {
+                            // A quoted field that runs over following lines and breaks the
+                            // record: its first line alone is the reject; reading resumes on
+                            // the next line, which is read as a record of its own.
+                            let first_len = raw.find('\n').unwrap_or(raw.len());
+                            f(&Record {
+                                line,
+                                fields: &[],
+                                raw: raw[..first_len].trim_end_matches('\r'),
+                                malformed: Some(
+                                    "引号不成对，该字段跨越后续各行；本行作废，从下一行继续读取 / unbalanced quote: the field runs over the following lines; this line is rejected and reading resumes on the next line",
+                                ),
+                            });
+                            base += start + first_len + 1;
+                            base_line = line + 1;
+                            continue 'segments;
+                        }
+                        let fields: Vec<&str> = rec
+                            .iter()
+                            // SAFETY: `text` is a `String`, and the CSV reader splits it only
+                            // at ASCII bytes (delimiter, quote, line end), which never occur
+                            // inside a UTF-8 multi-byte sequence; unescaping `""` drops an
+                            // ASCII byte. So every field is valid UTF-8.
+                            .map(|b| unsafe { std::str::from_utf8_unchecked(b) })
+                            .collect();
+                        f(&Record {
+                            line,
+                            fields: &fields,
+                            raw,
+                            malformed: None,
+                        });
                     }
-                    if first {
-                        first = false;
-                        continue;
-                    }
-                    let pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
-                    let end = rdr.position().byte() as usize;
-                    // After a CRLF line end the reader's position is at the `\n` of the line
-                    // before (it ended that record at the `\r`): the record starts one byte
-                    // and one line later.
-                    let (mut start, mut line) = (pos.byte() as usize, pos.line());
-                    if text.as_bytes().get(start) == Some(&b'\n') {
-                        start += 1;
-                        line += 1;
-                    }
-                    let raw = text
-                        .get(start..end.max(start))
-                        .unwrap_or("")
-                        .trim_end_matches(['\r', '\n']);
-                    let fields: Vec<&str> = rec
-                        .iter()
-                        // SAFETY: `text` is a `String`, and the CSV reader splits it only at
-                        // ASCII bytes (delimiter, quote, line end), which never occur inside a
-                        // UTF-8 multi-byte sequence; unescaping `""` drops an ASCII byte. So
-                        // every field is valid UTF-8.
-                        .map(|b| unsafe { std::str::from_utf8_unchecked(b) })
-                        .collect();
-                    f(&Record {
-                        line,
-                        fields: &fields,
-                        raw,
-                    });
                 }
             }
             Body::Sheet { rows, first_line } => {
@@ -513,6 +572,7 @@ impl SourceTable {
                         line: first_line + i as u64,
                         fields: &fields,
                         raw: raw.trim_end_matches(','),
+                        malformed: None,
                     });
                 }
             }
@@ -548,9 +608,6 @@ pub fn parse_table<R: ParseRow>(
     let excel = t.is_excel();
     let ncols = t.header.len();
     t.for_each_record(|rec| {
-        if rec.fields.iter().all(|v| v.trim().is_empty()) {
-            return;
-        }
         let reject = |column: Option<&'static str>, reason: String| {
             Parsed::Reject(Reject {
                 table: t.spec.name,
@@ -561,6 +618,13 @@ pub fn parse_table<R: ParseRow>(
                 raw: rec.raw.to_string(),
             })
         };
+        if let Some(reason) = rec.malformed {
+            f(reject(None, reason.to_string()));
+            return;
+        }
+        if rec.fields.iter().all(|v| v.trim().is_empty()) {
+            return;
+        }
         if rec.fields.len() != ncols {
             f(reject(
                 None,
@@ -569,6 +633,17 @@ pub fn parse_table<R: ParseRow>(
             return;
         }
         let local: Vec<&str> = t.colmap.iter().map(|m| m.map_or("", |k| rec.fields[k])).collect();
+        if let Some(k) = local.iter().position(|v| v.starts_with(INEXACT_NUMBER)) {
+            f(reject(
+                Some(t.spec.columns[k].name),
+                format!(
+                    "数字单元格超过15位有效数字，Excel 已改变其末几位（{}）：请将该列设为文本格式后重新导出 / a number cell of more than 15 significant digits, whose last digits Excel has changed ({}): format the column as text and export again",
+                    &local[k][INEXACT_NUMBER.len()..],
+                    &local[k][INEXACT_NUMBER.len()..]
+                ),
+            ));
+            return;
+        }
         let parsed = R::parse(&Cells { spec: t.spec, vals: &local, excel });
         match parsed {
             Err(e) => f(reject(e.column, e.reason)),
