@@ -267,26 +267,48 @@ pub fn decode_text(bytes: Vec<u8>, file: &str) -> Result<String, InputError> {
     match String::from_utf8(bytes) {
         Ok(s) => Ok(s),
         // Not UTF-8 as a whole: GBK/GB18030, line by line, since exports are sometimes pasted
-        // together from two systems. A line that is valid UTF-8 is UTF-8 (GBK text with
-        // Chinese characters is practically never valid UTF-8, and decoding UTF-8 as GBK would
-        // load mojibake: 徐鹏 → 寰愰箯); every other line is GB18030. Line ends are ASCII in
-        // both, so a line is a sound unit.
+        // together from two systems (decoding a UTF-8 line as GBK loads mojibake: 徐鹏 →
+        // 寰愰箯). A line that is not valid UTF-8 is GB18030. A line valid as both is read the
+        // way that gives more common characters (ASCII and GB2312: what names, addresses
+        // and labels are written in); a tie keeps GB18030, the file's encoding. Line ends are
+        // ASCII in both, so a line is a sound unit.
         Err(e) => {
             let bytes = e.into_bytes();
             let mut out = String::with_capacity(bytes.len() + bytes.len() / 2);
             for line in bytes.split_inclusive(|&b| b == b'\n') {
-                match std::str::from_utf8(line) {
-                    Ok(s) => out.push_str(s),
-                    Err(_) => out.push_str(
-                        &encoding_rs::GB18030
-                            .decode_without_bom_handling_and_without_replacement(line)
-                            .ok_or_else(|| InputError::Encoding { file: file.into() })?,
-                    ),
+                let gbk =
+                    encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(line);
+                match (std::str::from_utf8(line), gbk) {
+                    (Ok(utf8), Some(gbk))
+                        if utf8.is_ascii() || common_chars(utf8) <= common_chars(&gbk) =>
+                    {
+                        out.push_str(&gbk)
+                    }
+                    (Ok(utf8), _) => out.push_str(utf8),
+                    (Err(_), Some(gbk)) => out.push_str(&gbk),
+                    (Err(_), None) => return Err(InputError::Encoding { file: file.into() }),
                 }
             }
             Ok(out)
         }
     }
+}
+
+/// How many characters of `s` are ASCII or in GB2312 (the 7,445 characters of everyday
+/// Chinese text: GBK byte pairs A1–F7 / A1–FE).
+fn common_chars(s: &str) -> usize {
+    let mut buf = [0u8; 4];
+    s.chars()
+        .filter(|c| {
+            if c.is_ascii() {
+                return true;
+            }
+            let (bytes, _, bad) = encoding_rs::GBK.encode(c.encode_utf8(&mut buf));
+            !bad && bytes.len() == 2
+                && (0xA1..=0xF7).contains(&bytes[0])
+                && (0xA1..=0xFE).contains(&bytes[1])
+        })
+        .count()
 }
 
 fn csv_reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {

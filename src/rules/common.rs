@@ -157,28 +157,6 @@ pub struct PersonDated {
     pub claim: u32,
 }
 
-/// The judged claims (a policy covers their training) in (resolved person, year, date, claim)
-/// order. Keys are copied out of the snapshot first so the sort compares contiguous values,
-/// not claims scattered through memory.
-pub fn judged_by_person_date(ctx: &RuleContext) -> Vec<PersonDated> {
-    let snap = ctx.snap;
-    let persons = &ctx.resolved.persons;
-    let mut order: Vec<PersonDated> = snap
-        .claims
-        .par_iter()
-        .enumerate()
-        .filter(|&(i, _)| ctx.is_judged(i))
-        .map(|(i, c)| PersonDated {
-            person: persons.of(c.person),
-            year: c.date.year(),
-            date: c.date,
-            claim: i as u32,
-        })
-        .collect();
-    order.par_sort_unstable();
-    order
-}
-
 /// Splits a sorted slice into maximal runs of equal key.
 pub fn runs<'a, T, K: PartialEq>(
     items: &'a [T],

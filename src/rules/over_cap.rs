@@ -11,14 +11,42 @@ use rayon::prelude::*;
 pub const RULE_ID: &str = "over_cap";
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
-    let order = judged_by_person_date(ctx);
+    let snap = ctx.snap;
     let min = min_cap(ctx);
-    let groups: Vec<&[PersonDated]> = runs(&order, |k| (k.person, k.year))
-        .filter(|g| g.len() > min)
-        .collect();
-    let mut flags: Vec<Flag> = groups
-        .par_iter()
-        .filter_map(|group| person_year_flag(ctx, group))
+    // Judged claims grouped by resolved person (CSR of claim indices); only persons with more
+    // claims than the smallest yearly maximum can be over it, and only theirs are sorted.
+    let by_person = DenseGroups::build(
+        snap.ids.len(),
+        |i| ctx.is_judged(i).then(|| ctx.person_of(i)),
+        snap.claims.len(),
+    );
+    let mut flags: Vec<Flag> = (0..snap.ids.len() as u32)
+        .into_par_iter()
+        .with_min_len(4096)
+        .flat_map_iter(|p| {
+            let claims = by_person.members(p);
+            let mut order: Vec<PersonDated> = if claims.len() > min {
+                claims
+                    .iter()
+                    .map(|&i| {
+                        let date = snap.claims[i as usize].date;
+                        PersonDated {
+                            person: p,
+                            year: date.year(),
+                            date,
+                            claim: i,
+                        }
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            order.sort_unstable();
+            runs(&order, |k| k.year)
+                .filter(|g| g.len() > min)
+                .filter_map(|group| person_year_flag(ctx, group))
+                .collect::<Vec<_>>()
+        })
         .collect();
     sort_group_flags(&mut flags);
     flags

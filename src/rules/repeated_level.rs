@@ -14,31 +14,41 @@ pub const RULE_ID: &str = "repeated_level";
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
-    let persons = &ctx.resolved.persons;
-    // Keys copied out of the snapshot so the sort compares contiguous values.
-    let mut keyed: Vec<(u32, u32, u8, Date, u32)> = snap
-        .claims
-        .par_iter()
-        .enumerate()
-        .filter(|&(i, c)| c.occupation != 0 && c.level != 0 && ctx.is_judged(i))
-        .map(|(i, c)| {
-            (
-                persons.of(c.person),
-                c.occupation,
-                c.level,
-                c.date,
-                i as u32,
-            )
+    // Judged claims with an occupation and a level, grouped by resolved person (CSR of claim
+    // indices); each person's claims are then keyed and sorted on their own.
+    let by_person = DenseGroups::build(
+        snap.ids.len(),
+        |i| {
+            let c = &snap.claims[i];
+            (c.occupation != 0 && c.level != 0 && ctx.is_judged(i)).then(|| ctx.person_of(i))
+        },
+        snap.claims.len(),
+    );
+    let mut flags: Vec<Flag> = (0..snap.ids.len() as u32)
+        .into_par_iter()
+        .with_min_len(4096)
+        .flat_map_iter(|p| {
+            let claims = by_person.members(p);
+            let mut keyed: Vec<(u32, u8, Date, u32)> = if claims.len() > 1 {
+                claims
+                    .iter()
+                    .map(|&i| {
+                        let c = &snap.claims[i as usize];
+                        (c.occupation, c.level, c.date, i)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            keyed.sort_unstable();
+            runs(&keyed, |k| (k.0, k.1))
+                .filter(|g| g.len() > 1)
+                .filter_map(|g| {
+                    let group: Vec<u32> = g.iter().map(|k| k.3).collect();
+                    group_flag_of(ctx, &group)
+                })
+                .collect::<Vec<_>>()
         })
-        .collect();
-    keyed.par_sort_unstable();
-    let groups: Vec<Vec<u32>> = runs(&keyed, |k| (k.0, k.1, k.2))
-        .filter(|g| g.len() > 1)
-        .map(|g| g.iter().map(|k| k.4).collect())
-        .collect();
-    let mut flags: Vec<Flag> = groups
-        .par_iter()
-        .filter_map(|g| group_flag_of(ctx, g))
         .collect();
     sort_group_flags(&mut flags);
     flags

@@ -1,0 +1,54 @@
+//! Peak memory of each stage of a sweep, one rule at a time, on an ingested database:
+//! `cargo run --release --example rule_memory -- audit.db`. Resets the kernel's peak RSS
+//! (`/proc/self/clear_refs`) before each step and reads `VmHWM` after it.
+
+use claimsweep::policy::PolicySet;
+use claimsweep::refdata::RefData;
+use claimsweep::resolve::Resolved;
+use claimsweep::rules::{RuleContext, RULES};
+
+fn rss_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn step<T>(name: &str, f: impl FnOnce() -> T) -> T {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = rss_kib("VmRSS:");
+    let t = std::time::Instant::now();
+    let out = f();
+    let peak = rss_kib("VmHWM:");
+    println!(
+        "{name:<28} {:>8.2} s  rss before {:>6} MiB  peak {:>6} MiB  (+{} MiB)",
+        t.elapsed().as_secs_f64(),
+        before / 1024,
+        peak / 1024,
+        peak.saturating_sub(before) / 1024
+    );
+    out
+}
+
+fn main() {
+    let db = std::env::args().nth(1).expect("usage: rule_memory DB");
+    let conn = claimsweep::store::open(std::path::Path::new(&db)).expect("open");
+    let snap = step("load snapshot", || {
+        claimsweep::store::load_snapshot(&conn).expect("load")
+    });
+    let policies = PolicySet::embedded_default();
+    let resolved = step("resolve", || Resolved::new(&snap, &policies));
+    let ctx = RuleContext {
+        snap: &snap,
+        policies: &policies,
+        refdata: RefData::embedded(),
+        resolved: &resolved,
+    };
+    for def in RULES {
+        let flags = step(def.id, || (def.run)(&ctx));
+        drop(flags);
+    }
+}
