@@ -511,3 +511,99 @@ fn long_numbers_stored_as_numbers_in_excel_are_rejects_not_altered() {
         .unwrap();
     assert_eq!(loaded, [(exact, "13800000001".to_string())]);
 }
+
+#[test]
+fn look_alike_identifiers_are_one_value_or_a_reject() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let a = id(1);
+    let rows = vec![
+        row("L1", &a, "张伟", "800", "2020-01-05"),
+        // The same claim id with a zero-width space: a duplicate of L1, not a new claim.
+        row("L1\u{200B}", &a, "张伟", "800", "2020-02-05"),
+        // The same ID number with a BOM and a bidi mark inside: the same person.
+        row(
+            "L2",
+            &format!("{}\u{FEFF}{}\u{202E}", &a[..9], &a[9..]),
+            "张伟",
+            "800",
+            "2020-03-05",
+        ),
+        // A NUL inside a claim id changes what it is: a reject.
+        row("L3\u{0}", &a, "张伟", "800", "2020-04-05"),
+    ];
+    ledger(cwd, &rows, "\n");
+    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
+    let ids: Vec<(String, String)> = conn
+        .prepare("SELECT claim_id, id_number FROM claims ORDER BY claim_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        ids,
+        [("L1".to_string(), a.clone()), ("L2".to_string(), a.clone())]
+    );
+    let reasons: Vec<(i64, String)> = conn
+        .prepare("SELECT line, reason FROM rejects ORDER BY line")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons[0].0 == 3 && reasons[0].1.contains("duplicate key"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].0 == 5 && reasons[1].1.contains("control character"),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn terminal_output_carries_no_escapes_or_bidi_overrides_from_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let a = id(1);
+    let rows = vec![
+        row("T1", &a, "张伟", "800", "2020-01-05"),
+        // Another name under the same ID: identity_conflict quotes it in its evidence.
+        row(
+            "T2",
+            &a,
+            "\u{1b}[31m李\u{202E}娜\u{1b}[0m",
+            "800",
+            "2020-02-05",
+        ),
+    ];
+    ledger(cwd, &rows, "\n");
+    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    ok(cwd, &["sweep", "--db", "a.db"]);
+    let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
+    let stored: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM flags WHERE instr(explanation_zh, char(27)) > 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        stored > 0,
+        "the evidence keeps the text as it was in the ledger"
+    );
+    let case: i64 = conn
+        .query_row("SELECT min(case_id) FROM cases", [], |r| r.get(0))
+        .unwrap();
+    let shown = ok(cwd, &["cases", "show", &case.to_string(), "--db", "a.db"]);
+    assert!(shown.contains("李娜"), "{shown}");
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{202E}'),
+        "{shown:?}"
+    );
+    let listed = ok(cwd, &["cases", "list", "--db", "a.db"]);
+    assert!(!listed.contains('\u{1b}') && !listed.contains('\u{202E}'));
+}

@@ -124,8 +124,18 @@ fn parse_yuan(s: &str) -> anyhow::Result<i64> {
     Ok(int * 100 + frac)
 }
 
+/// Writes JSON output as it is (a script reads it; JSON escapes control characters).
+pub(crate) fn emit_json(text: &str) -> anyhow::Result<()> {
+    write_stdout(text)
+}
+
 /// Writes command output; a reader that stops early (`| head`) is not an error.
+/// Ledger text in it is made terminal-safe (`text::terminal_safe`).
 pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
+    write_stdout(&crate::text::terminal_safe(text))
+}
+
+fn write_stdout(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
@@ -178,7 +188,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let conn = open(&common)?;
             let rows = cases::list(&conn, &filter)?;
             if json {
-                emit(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
+                emit_json(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
             } else {
                 let mut text = render::case_list(&rows, common.lang);
                 // Claims no rule judged are listed under the cases, never left out in silence.
@@ -193,7 +203,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let conn = open(&common)?;
             let detail = cases::show(&conn, id)?;
             if json {
-                emit(&(serde_json::to_string_pretty(&detail)? + "\n"))?;
+                emit_json(&(serde_json::to_string_pretty(&detail)? + "\n"))?;
             } else {
                 emit(&render::case_detail(&detail, common.lang))?;
             }
@@ -227,7 +237,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let conn = open(&common)?;
             let entries = cases::history(&conn, id)?;
             if json {
-                emit(&(serde_json::to_string_pretty(&entries)? + "\n"))?;
+                emit_json(&(serde_json::to_string_pretty(&entries)? + "\n"))?;
             } else {
                 emit(&render::history(&entries, common.lang))?;
             }

@@ -121,6 +121,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             std::fs::write(tmp, &out).map_err(anyhow::Error::from)
         })
         .with_context(|| format!("{}: 无法写入 / cannot write", p.display()))?,
+        None if args.format == Format::Text => {
+            std::io::stdout().write_all(crate::text::terminal_safe(&out).as_bytes())?
+        }
         None => std::io::stdout().write_all(out.as_bytes())?,
     }
     Ok(())

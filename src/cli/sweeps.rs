@@ -1,7 +1,7 @@
 //! `claimsweep sweeps`: list sweeps and diff the cases of two of them.
 
 use crate::cases::{self, render, Lang};
-use crate::cli::cases::emit;
+use crate::cli::cases::{emit, emit_json};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -43,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let conn = cases::open_db(&db)?;
             let rows = cases::list_sweeps(&conn)?;
             if json {
-                emit(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
+                emit_json(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
             } else {
                 emit(&render::sweep_list(&rows, lang))?;
             }
@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             };
             let d = cases::diff(&conn, a, b)?;
             if json {
-                emit(&(serde_json::to_string_pretty(&d)? + "\n"))?;
+                emit_json(&(serde_json::to_string_pretty(&d)? + "\n"))?;
             } else {
                 emit(&render::sweep_diff(&d, lang, all))?;
             }

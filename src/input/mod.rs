@@ -455,6 +455,41 @@ fn workbook_tables(
     Ok(out)
 }
 
+/// Columns whose values are compared as identifiers across rows and tables.
+const IDENTIFIER_COLUMNS: &[&str] = &[
+    "claim_id",
+    "id_number",
+    "phone",
+    "bank_account",
+    "county_code",
+    "institution_id",
+    "class_id",
+    "occupation_code",
+    "cert_no",
+    "employer_id",
+    "legal_rep_id",
+];
+
+/// An identifier without invisible format characters (`Ok(Some)` when any were dropped), or
+/// the reason it is not one value (a control character).
+fn clean_identifier(v: &str) -> Result<Option<String>, &'static str> {
+    let invisible = |c: char| {
+        matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if v.bytes().all(|b| (0x20..0x7F).contains(&b)) {
+        return Ok(None);
+    }
+    if v.chars().any(|c| c.is_control() && c != '\t') {
+        return Err("标识符含控制字符（如 NUL），与看似相同的值并非同一值 / identifier with a control character (NUL …): not the value it prints as");
+    }
+    if v.chars().any(invisible) {
+        Ok(Some(v.chars().filter(|&c| !invisible(c)).collect()))
+    } else {
+        Ok(None)
+    }
+}
+
 /// Prefix of the text of a workbook number cell too long to be exact (a noncharacter: never
 /// in real text).
 const INEXACT_NUMBER: &str = "\u{FDD0}";
@@ -655,6 +690,24 @@ pub fn parse_table<R: ParseRow>(
             return;
         }
         let local: Vec<&str> = t.colmap.iter().map(|m| m.map_or("", |k| rec.fields[k])).collect();
+        // Identifiers: invisible format characters (zero-width, BOM, bidi marks) are dropped,
+        // so that two values that print alike compare alike; a control character (NUL …)
+        // changes what the value is, and the row is a reject.
+        let mut cleaned: Vec<std::borrow::Cow<str>> = local.iter().map(|v| std::borrow::Cow::Borrowed(*v)).collect();
+        for (k, col) in t.spec.columns.iter().enumerate() {
+            if !IDENTIFIER_COLUMNS.contains(&col.name) {
+                continue;
+            }
+            match clean_identifier(local[k]) {
+                Ok(Some(v)) => cleaned[k] = std::borrow::Cow::Owned(v),
+                Ok(None) => {}
+                Err(reason) => {
+                    f(reject(Some(col.name), reason.to_string()));
+                    return;
+                }
+            }
+        }
+        let local: Vec<&str> = cleaned.iter().map(|v| v.as_ref()).collect();
         if let Some(k) = local.iter().position(|v| v.starts_with(INEXACT_NUMBER)) {
             f(reject(
                 Some(t.spec.columns[k].name),
