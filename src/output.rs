@@ -101,10 +101,15 @@ pub fn write_atomically<E: From<OutputError>>(
 
 /// A CSV cell made safe to open in a spreadsheet (OWASP "CSV Injection"): text that starts
 /// with `=`, `+`, `-`, `@`, a tab or a carriage return would be read as a formula, so it gets
-/// a leading `'`. Plain numbers (`-12.50`) are left as they are.
+/// a leading `'`. Negative numbers (`-12.50`) are left as they are.
 pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
-    let risky = matches!(s.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'));
-    if risky && s.trim().parse::<f64>().is_err() {
+    // Excel turns `+0` into a formula too; a negative number stays a number.
+    let risky = match s.chars().next() {
+        Some('=' | '+' | '@' | '\t' | '\r') => true,
+        Some('-') => s.trim().parse::<f64>().is_err(),
+        _ => false,
+    };
+    if risky {
         std::borrow::Cow::Owned(format!("'{s}"))
     } else {
         std::borrow::Cow::Borrowed(s)
