@@ -1,7 +1,10 @@
 //! Hostile input and hostile use, one regression test per bug (ripgrep style): each names
 //! the item of the hardening issue it guards.
 
+mod common;
+
 use claimsweep::idcode::id_check_char;
+use common::{claimsweep as ok, query_all};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -11,16 +14,6 @@ fn bin(cwd: &Path, args: &[&str]) -> Output {
         .current_dir(cwd)
         .output()
         .expect("binary runs")
-}
-
-fn ok(cwd: &Path, args: &[&str]) -> String {
-    let out = bin(cwd, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn id(seq: u32) -> String {
@@ -171,13 +164,11 @@ fn amounts_beyond_the_bound_are_rejects_and_nothing_overflows() {
     ledger(cwd, &rows, "\n");
     ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
     let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
-    let rejected: Vec<(i64, String)> = conn
-        .prepare("SELECT line, reason FROM rejects ORDER BY line")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let rejected: Vec<(i64, String)> = query_all(
+        &cwd.join("a.db"),
+        "SELECT line, reason FROM rejects ORDER BY line",
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    );
     assert_eq!(
         rejected.iter().map(|r| r.0).collect::<Vec<_>>(),
         [2, 3, 4, 5, 6, 8]
@@ -442,14 +433,11 @@ fn a_gbk_file_with_one_utf8_line_loads_every_name_as_written() {
     bytes.extend(gbk(&(row("G3", &id(3), "李娜", "800", "2020-03-05") + "\n")));
     std::fs::write(data.join("claims.csv"), bytes).unwrap();
     ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
-    let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM claims ORDER BY claim_id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let names: Vec<String> = query_all(
+        &cwd.join("a.db"),
+        "SELECT name FROM claims ORDER BY claim_id",
+        |r| r.get(0),
+    );
     assert_eq!(names, ["张伟", "徐鹏", "李娜"]);
 }
 
@@ -502,13 +490,11 @@ fn long_numbers_stored_as_numbers_in_excel_are_rejects_not_altered() {
         .unwrap();
     assert_eq!(column, "id_number");
     assert!(reason.contains("format the column as text"), "{reason}");
-    let loaded: Vec<(String, String)> = conn
-        .prepare("SELECT id_number, phone FROM claims")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let loaded: Vec<(String, String)> = query_all(
+        &cwd.join("a.db"),
+        "SELECT id_number, phone FROM claims",
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    );
     assert_eq!(loaded, [(exact, "13800000001".to_string())]);
 }
 
@@ -534,25 +520,20 @@ fn look_alike_identifiers_are_one_value_or_a_reject() {
     ];
     ledger(cwd, &rows, "\n");
     ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
-    let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
-    let ids: Vec<(String, String)> = conn
-        .prepare("SELECT claim_id, id_number FROM claims ORDER BY claim_id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let ids: Vec<(String, String)> = query_all(
+        &cwd.join("a.db"),
+        "SELECT claim_id, id_number FROM claims ORDER BY claim_id",
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    );
     assert_eq!(
         ids,
         [("L1".to_string(), a.clone()), ("L2".to_string(), a.clone())]
     );
-    let reasons: Vec<(i64, String)> = conn
-        .prepare("SELECT line, reason FROM rejects ORDER BY line")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let reasons: Vec<(i64, String)> = query_all(
+        &cwd.join("a.db"),
+        "SELECT line, reason FROM rejects ORDER BY line",
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    );
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert!(
         reasons[0].0 == 3 && reasons[0].1.contains("duplicate key"),

@@ -10,7 +10,7 @@ use claimsweep::refdata::RefData;
 use claimsweep::resolve::Resolved;
 use claimsweep::rules::engine::{run_rules, SweepResult};
 use claimsweep::snapshot::Snapshot;
-use common::{claim, class, id_in, ledger};
+use common::{claim, claimsweep, class, id_in, ledger};
 
 struct Swept {
     snap: Snapshot,
@@ -270,20 +270,6 @@ fn two_overlapping_policy_files_are_rejected_with_both_names() {
 
 // ---- through the binary -------------------------------------------------------------------
 
-fn claimsweep(args: &[&str], cwd: &std::path::Path) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_claimsweep"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "claimsweep {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
-}
-
 /// A homophone pair under two ID numbers sharing a phone, and a claim filed in 2022 with no
 /// known class (no policy covers it): the sweep summary, `export no-policy`, `export
 /// persons`, `cases list` and the report all show them.
@@ -310,8 +296,8 @@ fn unjudged_claims_and_resolved_persons_are_listed_by_every_output() {
     .join("\n");
     std::fs::write(data.join("claims.csv"), csv + "\n").unwrap();
     let cwd = dir.path();
-    claimsweep(&["ingest", "--db", "a.db", "ledger"], cwd);
-    let summary = claimsweep(&["sweep", "--db", "a.db", "--lang", "en"], cwd);
+    claimsweep(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    let summary = claimsweep(cwd, &["sweep", "--db", "a.db", "--lang", "en"]);
     assert!(
         summary.contains("claims not judged (no policy in force): 1"),
         "{summary}"
@@ -326,6 +312,7 @@ fn unjudged_claims_and_resolved_persons_are_listed_by_every_output() {
     );
 
     claimsweep(
+        cwd,
         &[
             "export",
             "no-policy",
@@ -336,17 +323,16 @@ fn unjudged_claims_and_resolved_persons_are_listed_by_every_output() {
             "-o",
             "np.csv",
         ],
-        cwd,
     );
     let np = std::fs::read_to_string(cwd.join("np.csv")).unwrap();
     assert!(np.contains("Z1,2022-02-01,2022-02-01,"), "{np}");
     assert_eq!(np.lines().count(), 2, "{np}");
 
     claimsweep(
+        cwd,
         &[
             "export", "persons", "--db", "a.db", "--format", "json", "-o", "p.json",
         ],
-        cwd,
     );
     let links: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(cwd.join("p.json")).unwrap()).unwrap();
@@ -355,7 +341,7 @@ fn unjudged_claims_and_resolved_persons_are_listed_by_every_output() {
     assert_eq!(links[0]["name_match"], "homophone");
     assert_eq!(links[0]["via"], "phone");
 
-    let list = claimsweep(&["cases", "list", "--db", "a.db"], cwd);
+    let list = claimsweep(cwd, &["cases", "list", "--db", "a.db"]);
     assert!(
         list.contains("另有 1 条申领未判定") && list.contains("Z1"),
         "{list}"
@@ -364,10 +350,10 @@ fn unjudged_claims_and_resolved_persons_are_listed_by_every_output() {
     assert!(list.contains(&a) && !list.contains(&b), "{list}");
 
     claimsweep(
+        cwd,
         &[
             "report", "--db", "a.db", "--format", "html", "-o", "r.html", "--unmask",
         ],
-        cwd,
     );
     let html = std::fs::read_to_string(cwd.join("r.html")).unwrap();
     assert!(

@@ -3,24 +3,12 @@
 //! the sweep against the generator's ground truth. Every rule must reach precision and recall
 //! 1.000; a ledger generated with injection rate 0 must sweep with zero flags.
 
+mod common;
+
+use common::claimsweep;
 use std::path::Path;
-use std::process::Command;
 
 const CLAIMS: &str = "30000";
-
-fn claimsweep(args: &[&str], cwd: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_claimsweep"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "claimsweep {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
 
 /// Generates, ingests and sweeps a ledger in a fresh folder; returns the folder and the
 /// sweep's printed summary.
@@ -30,14 +18,15 @@ fn swept(extra: &[&str]) -> (tempfile::TempDir, String) {
         "generate", "--out", "ledger", "--claims", CLAIMS, "--seed", "17",
     ];
     gen.extend_from_slice(extra);
-    claimsweep(&gen, dir.path());
-    claimsweep(&["ingest", "--db", "audit.db", "ledger"], dir.path());
-    let summary = claimsweep(&["sweep", "--db", "audit.db", "--lang", "en"], dir.path());
+    claimsweep(dir.path(), &gen);
+    claimsweep(dir.path(), &["ingest", "--db", "audit.db", "ledger"]);
+    let summary = claimsweep(dir.path(), &["sweep", "--db", "audit.db", "--lang", "en"]);
     (dir, summary)
 }
 
 fn scores(dir: &Path) -> serde_json::Value {
     let json = claimsweep(
+        dir,
         &[
             "eval",
             "--db",
@@ -46,7 +35,6 @@ fn scores(dir: &Path) -> serde_json::Value {
             "ledger/labels.csv",
             "--json",
         ],
-        dir,
     );
     serde_json::from_str(&json).expect("eval --json is JSON")
 }

@@ -155,3 +155,30 @@ pub fn run(rule_id: &str, rule: fn(&RuleContext) -> Vec<Flag>, ledger: &Ledger) 
     );
     Run { snap, flags }
 }
+
+/// Runs the real binary in `cwd`; panics with its stderr unless it succeeds; returns stdout.
+pub fn claimsweep(cwd: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_claimsweep"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "claimsweep {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// Every row of `sql` on the database file `db`, mapped by `row`.
+pub fn query_all<T>(
+    db: &std::path::Path,
+    sql: &str,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Vec<T> {
+    let conn = rusqlite::Connection::open(db).expect("open the database");
+    let mut stmt = conn.prepare(sql).expect("prepare");
+    let rows = stmt.query_map([], row).expect("query");
+    rows.collect::<Result<Vec<T>, _>>().expect("rows")
+}
