@@ -510,24 +510,41 @@ pub fn not_judged(claims: &[crate::store::flags::NotJudged], lang: Lang) -> Stri
             ),
         )
     );
-    for n in claims.iter().take(SHOWN) {
+    out.push_str(&not_judged_items(
+        &claims[..claims.len().min(SHOWN)],
+        claims.len(),
+        lang,
+    ));
+    out
+}
+
+/// One line per claim no policy covers (`shown`, the first of `total`), then how many more:
+/// the list the sweep summary and `cases list` both print.
+pub fn not_judged_items(
+    shown: &[crate::store::flags::NotJudged],
+    total: usize,
+    lang: Lang,
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for n in shown {
         let _ = writeln!(
             out,
             "  {}",
             lang.pick(
                 &format!(
-                    "{}  培训日期 {}  申领日期 {}",
+                    "申领 {}：培训日期 {}，申领日期 {}",
                     n.claim_id, n.training_date, n.claim_date
                 ),
                 &format!(
-                    "{}  training {}  claimed {}",
+                    "claim {}: training {}, claimed {}",
                     n.claim_id, n.training_date, n.claim_date
                 ),
             )
         );
     }
-    if claims.len() > SHOWN {
-        let more = claims.len() - SHOWN;
+    if total > shown.len() {
+        let more = total - shown.len();
         let _ = writeln!(
             out,
             "  {}",

@@ -390,30 +390,11 @@ pub fn render_summary(s: &SweepSummary, r: &SweepResult, lang: Lang) -> String {
                 )
             )
         );
-        for n in &s.not_judged_first {
-            let _ = writeln!(
-                out,
-                "{}",
-                lang.pick(
-                    &format!(
-                        "  申领 {}：培训日期 {}，申领日期 {}",
-                        n.claim_id, n.training_date, n.claim_date
-                    ),
-                    &format!(
-                        "  claim {}: training {}, claimed {}",
-                        n.claim_id, n.training_date, n.claim_date
-                    )
-                )
-            );
-        }
-        if s.claims_not_judged > s.not_judged_first.len() {
-            let more = s.claims_not_judged - s.not_judged_first.len();
-            let _ = writeln!(
-                out,
-                "{}",
-                lang.pick(&format!("  ……另{more}条"), &format!("  … and {more} more"))
-            );
-        }
+        out.push_str(&crate::cases::render::not_judged_items(
+            &s.not_judged_first,
+            s.claims_not_judged,
+            lang,
+        ));
     }
     line(
         &mut out,

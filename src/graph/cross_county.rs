@@ -3,7 +3,7 @@
 //! counties in date order. A stop is a run of consecutive claims in one county; a county
 //! visited again later is a new stop.
 
-use super::{policy_of_latest, ClaimGroups};
+use super::ClaimGroups;
 use crate::dates::Date;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::PolicySet;
@@ -106,7 +106,7 @@ fn of_person(
         let year = year_claims[0].0;
         let mut in_year: Vec<u32> = year_claims.iter().map(|x| x.2).collect();
         in_year.sort_unstable();
-        let Some(policy) = policy_of_latest(resolved, policies, &in_year) else {
+        let Some(policy) = resolved.judging.policy_of_group(policies, &in_year) else {
             continue;
         };
         let mut distinct: Vec<u32> = in_year

@@ -33,7 +33,7 @@ pub use risk::{Evidence, InstitutionRisk};
 pub use staged::{StagedClass, StagedEmployer};
 pub use stats::{BenfordTest, BunchingTest, Conformity};
 
-use crate::policy::{Policy, PolicySet};
+use crate::policy::PolicySet;
 use crate::resolve::Resolved;
 use crate::rules::Flag;
 use crate::snapshot::Snapshot;
@@ -313,16 +313,6 @@ impl ClaimGroups {
         }
         &self.claims[self.offsets[k] as usize..self.offsets[k + 1] as usize]
     }
-}
-
-/// The policy judging a group of claims, as the rules judge groups
-/// (`Judging::policy_of_group`); `None` when no policy covers any of them.
-pub(crate) fn policy_of_latest<'p>(
-    resolved: &Resolved,
-    policies: &'p PolicySet,
-    claims: &[u32],
-) -> Option<&'p Policy> {
-    resolved.judging.policy_of_group(policies, claims)
 }
 
 /// Claim ids of claim indices, for explanations and storage.

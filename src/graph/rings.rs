@@ -17,7 +17,7 @@
 //! (persons, institutions, counties, shared identifiers, amount per 10,000 yuan), with the
 //! weights of `[graph]`, and each term is listed so the score can be recomputed by hand.
 
-use super::{policy_of_latest, shown_claims, ClaimGroups};
+use super::{shown_claims, ClaimGroups};
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::{Policy, PolicySet};
 use crate::resolve::Resolved;
@@ -209,7 +209,7 @@ fn tie_of_contact(
     if persons.len() + orgs.len() < 2 {
         return None;
     }
-    let policy = policy_of_latest(resolved, policies, claims)?;
+    let policy = resolved.judging.policy_of_group(policies, claims)?;
     let max = match kind {
         IdentifierKind::Phone => policy.shared_contact.max_persons_per_phone,
         _ => policy.shared_contact.max_persons_per_bank_account,
@@ -285,7 +285,7 @@ pub(crate) fn find(
         }
         let rep = resolved.persons.of(inst.legal_rep);
         let claims = by_person.members(rep);
-        if claims.is_empty() || policy_of_latest(resolved, policies, claims).is_none() {
+        if claims.is_empty() || resolved.judging.policy_of_group(policies, claims).is_none() {
             continue;
         }
         ties.push(Tie {
@@ -375,7 +375,7 @@ fn ring_of(
         .flat_map(|&p| by_person.members(p).iter().copied())
         .collect();
     claims.sort_unstable();
-    let policy: &Policy = policy_of_latest(resolved, policies, &claims)?;
+    let policy: &Policy = resolved.judging.policy_of_group(policies, &claims)?;
     let gp = &policy.graph;
     if (person_ids.len() as u32) < gp.ring_min_persons {
         return None;

@@ -17,7 +17,7 @@
 
 use super::rings::{fmt_num, Ring};
 use super::stats::{benford, bunching, BenfordTest, BunchingTest, Conformity};
-use super::{policy_of_latest, ClaimGroups};
+use super::ClaimGroups;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::{Policy, PolicySet};
 use crate::resolve::Resolved;
@@ -152,7 +152,7 @@ pub(crate) fn rank(
             .into_par_iter()
             .filter_map(|org| {
                 let claims = by_inst.members(org);
-                let policy = policy_of_latest(resolved, policies, claims)?;
+                let policy = resolved.judging.policy_of_group(policies, claims)?;
                 let code = snap.orgs.resolve(org);
                 let projects = projects_of.get(&org).map(Vec::as_slice).unwrap_or(&[]);
                 let rs = rings_of.get(code).map(Vec::as_slice).unwrap_or(&[]);

@@ -21,6 +21,8 @@ pub const NOT_JUDGED: u16 = u16::MAX;
 /// The policy of every claim of a snapshot.
 #[derive(Debug, Default)]
 pub struct Judging {
+    /// Each policy's effective range, in `PolicySet::policies` order.
+    ranges: Vec<(Date, Option<Date>)>,
     of_claim: Vec<u16>,
     not_judged: usize,
 }
@@ -48,6 +50,7 @@ impl Judging {
             .collect();
         let not_judged = of_claim.par_iter().filter(|&&p| p == NOT_JUDGED).count();
         Judging {
+            ranges,
             of_claim,
             not_judged,
         }
@@ -120,7 +123,10 @@ impl Judging {
                     .map(|&i| training_date(snap, i as usize))
                     .min()
             })?;
-        policies.for_date(date)
+        match position(&self.ranges, date) {
+            NOT_JUDGED => None,
+            p => Some(&policies.policies[p as usize]),
+        }
     }
 }
 

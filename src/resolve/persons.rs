@@ -23,7 +23,7 @@ use crate::dates::Date;
 use crate::idcode::birth_date;
 use crate::names::NameKey;
 use crate::policy::PolicySet;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{DenseGroups, Snapshot};
 use rayon::prelude::*;
 
 /// The contact two claims of a link share.
@@ -423,33 +423,14 @@ fn contact_links(snap: &Snapshot, births: &[Option<Date>], ev: &Evidence, via: V
         Via::Bank => snap.banks.len(),
     };
     // Claims per contact (CSR). A contact seen on one claim links nothing.
-    let mut offsets = vec![0u32; n_keys + 1];
-    for i in 0..snap.claims.len() {
-        let k = key(i);
-        if k != 0 {
-            offsets[k as usize + 1] += 1;
-        }
-    }
-    for k in 0..n_keys {
-        offsets[k + 1] += offsets[k];
-    }
-    let mut fill = offsets.clone();
-    let mut claims = vec![0u32; offsets[n_keys] as usize];
-    for i in 0..snap.claims.len() {
-        let k = key(i);
-        if k != 0 {
-            let slot = &mut fill[k as usize];
-            claims[*slot as usize] = i as u32;
-            *slot += 1;
-        }
-    }
-    drop(fill);
+    let by_contact = DenseGroups::build(
+        n_keys,
+        |i| Some(key(i)).filter(|&k| k != 0),
+        snap.claims.len(),
+    );
     (1..n_keys as u32)
         .into_par_iter()
-        .flat_map_iter(|k| {
-            let members = &claims[offsets[k as usize] as usize..offsets[k as usize + 1] as usize];
-            links_of_contact(snap, births, ev, via, k, members)
-        })
+        .flat_map_iter(|k| links_of_contact(snap, births, ev, via, k, by_contact.members(k)))
         .collect()
 }
 

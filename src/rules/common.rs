@@ -175,57 +175,7 @@ pub fn runs<'a, T, K: PartialEq>(
     })
 }
 
-/// Claim indices grouped by a dense key (CSR): `members(k)` lists, ascending, the claims whose
-/// key is `k`. Claims whose key is `None` are left out.
-pub struct DenseGroups {
-    offsets: Vec<u32>,
-    claims: Vec<u32>,
-}
-
-impl DenseGroups {
-    pub fn build(
-        n_keys: usize,
-        key_of: impl Fn(usize) -> Option<u32>,
-        n_claims: usize,
-    ) -> DenseGroups {
-        let mut offsets = vec![0u32; n_keys + 1];
-        for i in 0..n_claims {
-            if let Some(k) = key_of(i) {
-                offsets[k as usize + 1] += 1;
-            }
-        }
-        for k in 0..n_keys {
-            offsets[k + 1] += offsets[k];
-        }
-        let mut fill = offsets.clone();
-        let mut claims = vec![0u32; offsets[n_keys] as usize];
-        for i in 0..n_claims {
-            if let Some(k) = key_of(i) {
-                let slot = &mut fill[k as usize];
-                claims[*slot as usize] = i as u32;
-                *slot += 1;
-            }
-        }
-        DenseGroups { offsets, claims }
-    }
-
-    /// Claims grouped by their class key (`class_keys` id); claims without a class are left out.
-    pub fn by_class(snap: &Snapshot) -> DenseGroups {
-        DenseGroups::build(
-            snap.class_keys.len(),
-            |i| Some(snap.claims[i].class).filter(|&k| k != 0),
-            snap.claims.len(),
-        )
-    }
-
-    pub fn members(&self, k: u32) -> &[u32] {
-        let k = k as usize;
-        if k + 1 >= self.offsets.len() {
-            return &[];
-        }
-        &self.claims[self.offsets[k] as usize..self.offsets[k + 1] as usize]
-    }
-}
+pub use crate::snapshot::DenseGroups;
 
 /// The class of a claim, if the claim names one that is in `classes`.
 pub fn class_of_claim(snap: &Snapshot, claim: usize) -> Option<&crate::snapshot::Class> {
