@@ -113,7 +113,7 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function(format!("load_snapshot_{n}_claims"), |b| {
         b.iter(|| {
-            let s = claimsweep::store::load_snapshot(&conn).unwrap();
+            let s = claimsweep::snapshot::load_snapshot(&conn).unwrap();
             assert_eq!(s.claims.len(), n);
         })
     });

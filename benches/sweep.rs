@@ -1,4 +1,4 @@
-//! Criterion bench of loading the snapshot (`store::load_snapshot`), the resolution stage
+//! Criterion bench of loading the snapshot (`snapshot::load_snapshot`), the resolution stage
 //! (`resolve::Resolved::new`: identity resolution and each claim's policy), then of the whole
 //! rule sweep (`rules::engine::run_rules`) on it, per rule family, and storing the flags.
 //!
@@ -57,7 +57,7 @@ fn snapshot() -> (Snapshot, PathBuf, Option<tempfile::TempDir>) {
         let db = PathBuf::from(db);
         let conn = claimsweep::store::open(&db).expect("open bench database");
         return (
-            claimsweep::store::load_snapshot(&conn).expect("load snapshot"),
+            claimsweep::snapshot::load_snapshot(&conn).expect("load snapshot"),
             db,
             None,
         );
@@ -81,7 +81,7 @@ fn snapshot() -> (Snapshot, PathBuf, Option<tempfile::TempDir>) {
     let db = tmp.path().join("bench.db");
     let mut conn = claimsweep::store::open(&db).expect("open database");
     claimsweep::store::ingest::ingest_path(&mut conn, &data, false).expect("ingest");
-    let snap = claimsweep::store::load_snapshot(&conn).expect("load snapshot");
+    let snap = claimsweep::snapshot::load_snapshot(&conn).expect("load snapshot");
     (snap, db, Some(tmp))
 }
 
@@ -97,7 +97,7 @@ fn bench(c: &mut Criterion) {
     let conn = claimsweep::store::open(&db).expect("open bench database");
     g.bench_function(format!("load snapshot, {label}"), |b| {
         b.iter(|| {
-            claimsweep::store::load_snapshot(&conn)
+            claimsweep::snapshot::load_snapshot(&conn)
                 .expect("load snapshot")
                 .claims
                 .len()

@@ -7,7 +7,7 @@ fn main() {
     let db = std::env::args().nth(1).expect("usage: load_snapshot DB");
     let conn = claimsweep::store::open(std::path::Path::new(&db)).expect("open database");
     let t = Instant::now();
-    let snap = claimsweep::store::load_snapshot(&conn).expect("load snapshot");
+    let snap = claimsweep::snapshot::load_snapshot(&conn).expect("load snapshot");
     let ms = t.elapsed().as_millis();
     let hwm = std::fs::read_to_string("/proc/self/status")
         .ok()

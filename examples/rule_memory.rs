@@ -37,7 +37,7 @@ fn main() {
     let db = std::env::args().nth(1).expect("usage: rule_memory DB");
     let conn = claimsweep::store::open(std::path::Path::new(&db)).expect("open");
     let snap = step("load snapshot", || {
-        claimsweep::store::load_snapshot(&conn).expect("load")
+        claimsweep::snapshot::load_snapshot(&conn).expect("load")
     });
     let policies = PolicySet::embedded_default();
     let resolved = step("resolve", || Resolved::new(&snap, &policies));

@@ -6,7 +6,7 @@
 //! recall = tp / labelled (undefined when the denominator is 0), and micro totals over all
 //! pairs.
 
-use crate::policy::RULE_IDS;
+use crate::rules::RULE_IDS;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

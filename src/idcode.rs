@@ -8,27 +8,7 @@
 
 use crate::dates::Date;
 use crate::refdata::RefData;
-
-/// Folds full-width ASCII (`！`..`～`, U+FF01..U+FF5E) to half-width and the ideographic
-/// space U+3000 to `' '`, then trims surrounding whitespace. Used on every input cell.
-pub fn fold_width(s: &str) -> String {
-    // Most cells are plain ASCII: skip the per-char rebuild for them.
-    if s.is_ascii() {
-        return s.trim().to_string();
-    }
-    let folded: String = s.chars().map(fold_char).collect();
-    folded.trim().to_string()
-}
-
-/// One character of `fold_width`.
-#[inline]
-pub fn fold_char(c: char) -> char {
-    match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        '\u{3000}' => ' ',
-        _ => c,
-    }
-}
+use crate::text::fold_char;
 
 /// Normalises an ID number as exports write it: folds width, removes all whitespace (also
 /// inside the number), `-` separators and a leading `'` (Excel's text marker), upper-cases
@@ -386,16 +366,6 @@ mod tests {
         assert_eq!(normalize_id("ＡＢＣ１２３"), "ABC123");
         assert_eq!(normalize_id("无"), "无");
         assert_eq!(normalize_id(""), "");
-    }
-
-    #[test]
-    fn fold_width_folds_and_trims() {
-        assert_eq!(fold_width("  ＡＢＣ！～\u{3000}"), "ABC!~");
-        assert_eq!(fold_width("张三"), "张三");
-        assert_eq!(fold_width("\u{3000}李\u{3000}四\u{3000}"), "李 四");
-        assert_eq!(fold_width(" plain "), "plain");
-        // Characters just outside the full-width ASCII block are left alone.
-        assert_eq!(fold_width("\u{FF00}\u{FF5F}"), "\u{FF00}\u{FF5F}");
     }
 
     #[test]

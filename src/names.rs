@@ -87,7 +87,7 @@ pub fn normalize(name: &str) -> String {
     let table = trad2simp();
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
-        let c = crate::idcode::fold_char(c);
+        let c = crate::text::fold_char(c);
         if is_name_separator(c) {
             continue;
         }

@@ -61,6 +61,11 @@ pub struct Policy {
     pub source: String,
     #[serde(skip)]
     pub hash: String,
+    /// Lines of the `[severity]` header and of each of its entries, for `check_rule_ids`.
+    #[serde(skip)]
+    pub severity_line: usize,
+    #[serde(skip)]
+    pub severity_lines: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -266,27 +271,6 @@ impl Severity {
     }
 }
 
-/// The eighteen rule ids of CONTRACT §2, in the order sweeps run and report them.
-pub const RULE_IDS: &[&str] = &[
-    "over_cap",
-    "repeated_level",
-    "amount_over_standard",
-    "living_allowance_excess",
-    "skill_upgrade_ineligible",
-    "invalid_id",
-    "deceased",
-    "pensioner",
-    "age_out_of_range",
-    "identity_conflict",
-    "multi_id",
-    "overlapping_training",
-    "cert_mismatch",
-    "staff_trainee",
-    "shared_contact",
-    "prepay_excess",
-    "employment_rate",
-    "employment_sham",
-];
 
 fn to_date(d: &toml::value::Datetime) -> Option<Date> {
     let date = d.date?;
@@ -399,22 +383,6 @@ impl Policy {
                 ));
             }
         }
-        for rule in p.severity.keys() {
-            if !RULE_IDS.contains(&rule.as_str()) {
-                return Err(invalid(
-                    line_of(&format!("{rule} ")),
-                    format!("unknown rule id {rule:?} in [severity]"),
-                ));
-            }
-        }
-        for rule in RULE_IDS {
-            if !p.severity.contains_key(*rule) {
-                return Err(invalid(
-                    line_of("[severity]"),
-                    format!("[severity] has no entry for rule {rule:?}"),
-                ));
-            }
-        }
         if p.project.prepay_max_percent > 100 || p.project.min_employment_rate_percent > 100 {
             return Err(invalid(
                 line_of("[project]"),
@@ -448,6 +416,12 @@ impl Policy {
         }
         p.source = file.display().to_string();
         p.hash = sha256_hex(text.as_bytes());
+        p.severity_line = line_of("[severity]");
+        p.severity_lines = p
+            .severity
+            .keys()
+            .map(|rule| (rule.clone(), line_of(&format!("{rule} "))))
+            .collect();
         Ok(p)
     }
 
@@ -486,6 +460,34 @@ impl Policy {
 
     pub fn effective_to(&self) -> Option<Date> {
         self.policy.effective_to.as_ref().and_then(to_date)
+    }
+
+    /// Checks the `[severity]` table against the rules that exist: every rule has an entry and
+    /// no entry names an unknown rule. The rules stage supplies the ids
+    /// (`rules::check_policies`): the policy keeps no list of rules of its own.
+    pub fn check_rule_ids<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a str> + Clone,
+    ) -> Result<(), PolicyError> {
+        let invalid = |line: usize, message: String| PolicyError::Invalid {
+            file: PathBuf::from(&self.source),
+            line,
+            message,
+        };
+        for (rule, &line) in &self.severity_lines {
+            if !ids.clone().any(|id| id == rule) {
+                return Err(invalid(line, format!("unknown rule id {rule:?} in [severity]")));
+            }
+        }
+        for rule in ids {
+            if !self.severity.contains_key(rule) {
+                return Err(invalid(
+                    self.severity_line,
+                    format!("[severity] has no entry for rule {rule:?}"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn in_force_on(&self, d: Date) -> bool {

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::idcode::fold_width;
+use crate::text::fold_width;
 
 const AREA_CSV: &str = include_str!("../data/areacodes.csv");
 const OCCUPATION_CSV: &str = include_str!("../data/occupations-2022.csv");

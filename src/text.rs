@@ -1,4 +1,46 @@
-//! Plain-text layout for terminal output shared by the CLI summaries and `cases` rendering.
+//! Text for people, on the ground floor of every stage: the language of what inspectors read,
+//! width folding of input cells, and plain-text layout for terminal output shared by the CLI
+//! summaries and `cases` rendering.
+
+/// Language of everything inspectors read: the one type the library and every subcommand's
+/// `--lang` use.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// Folds full-width ASCII (`！`..`～`, U+FF01..U+FF5E) to half-width and the ideographic
+/// space U+3000 to `' '`, then trims surrounding whitespace. Used on every input cell.
+pub fn fold_width(s: &str) -> String {
+    // Most cells are plain ASCII: skip the per-char rebuild for them.
+    if s.is_ascii() {
+        return s.trim().to_string();
+    }
+    let folded: String = s.chars().map(fold_char).collect();
+    folded.trim().to_string()
+}
+
+/// One character of `fold_width`.
+#[inline]
+pub fn fold_char(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        _ => c,
+    }
+}
+
 
 /// Terminal columns of a string: CJK and full-width characters take two.
 pub fn display_width(s: &str) -> usize {
@@ -82,4 +124,20 @@ mod terminal_tests {
         assert_eq!(terminal_safe("x\u{0}y\r\n\tz"), "xy\n\tz");
         assert_eq!(terminal_safe("普通文本\n"), "普通文本\n");
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_width_folds_and_trims() {
+        assert_eq!(fold_width("  ＡＢＣ！～\u{3000}"), "ABC!~");
+        assert_eq!(fold_width("张三"), "张三");
+        assert_eq!(fold_width("\u{3000}李\u{3000}四\u{3000}"), "李 四");
+        assert_eq!(fold_width(" plain "), "plain");
+        // Characters just outside the full-width ASCII block are left alone.
+        assert_eq!(fold_width("\u{FF00}\u{FF5F}"), "\u{FF00}\u{FF5F}");
+    }
+
 }

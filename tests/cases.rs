@@ -1274,7 +1274,7 @@ fn generated_ledger(dir: &std::path::Path, db: &std::path::Path, claims: u64, se
 fn sweep_with_cases(db: &std::path::Path, in_memory: bool) -> std::time::Duration {
     use claimsweep::{graph, policy::PolicySet, refdata::RefData, rules::engine, store};
     let mut conn = store::open(db).expect("open");
-    let snap = store::load_snapshot(&conn).expect("snapshot");
+    let snap = claimsweep::snapshot::load_snapshot(&conn).expect("snapshot");
     let policies = PolicySet::embedded_default();
     let sweep_id = store::flags::begin_sweep(&conn, &policies, 2).expect("sweep");
     let result = engine::run_rules(&snap, &policies, RefData::embedded(), Some(2));

@@ -577,7 +577,7 @@ fn institution_risk_ranks_flagged_and_bunching_institutions_with_traceable_evide
         .collect();
     let flag = Flag {
         rule: "shared_contact",
-        subject_kind: "contact",
+        subject_kind: claimsweep::finding::FlagSubject::Contact,
         subject: "phone:13800000002".into(),
         claims: flagged_claims,
         amount_at_risk: 200_000,

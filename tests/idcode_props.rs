@@ -2,10 +2,11 @@
 
 use claimsweep::dates::Date;
 use claimsweep::idcode::{
-    birth_date, check_id, check_id_parts, credit_code_check_char, credit_code_valid, fold_width,
+    birth_date, check_id, check_id_parts, credit_code_check_char, credit_code_valid,
     id_check_char, make_credit_code, normalize_id, IdProblem,
 };
 use claimsweep::refdata::RefData;
+use claimsweep::text::fold_width;
 use proptest::prelude::*;
 
 /// 17 digits whose area code is a real one and whose birth date exists (1900–2099).

@@ -228,7 +228,7 @@ fn every_table_loads_and_labels_are_ignored_by_name() {
     );
     // The snapshot sees every table.
     let conn = claimsweep::store::open(&fx.db).unwrap();
-    let s = claimsweep::store::load_snapshot(&conn).unwrap();
+    let s = claimsweep::snapshot::load_snapshot(&conn).unwrap();
     assert_eq!(s.tables.len(), 12);
     assert_eq!(s.claims.len(), 2);
     assert_eq!(s.claim_id(0), "C1");

@@ -39,7 +39,7 @@ fn amount_over_standard_fires_one_fen_above_the_cap_only() {
     assert_eq!(r.all_claims(), ["C2", "C4", "C7", "C8"]);
     let f = r.flag_of("C2");
     assert_eq!(
-        (f.subject_kind, f.subject.as_str(), f.amount_at_risk),
+        (f.subject_kind.code(), f.subject.as_str(), f.amount_at_risk),
         ("claim", "C2", 100_001)
     );
     assert!(

@@ -1,9 +1,9 @@
 //! The four fuzzy rules on hand-made ledgers: identity_conflict, multi_id, shared_contact,
-//! employment_sham (with graph::links), each with cases that must fire and boundary cases that
+//! employment_sham (with resolve::org_links), each with cases that must fire and boundary cases that
 //! must not.
 
 use claimsweep::dates::Date;
-use claimsweep::graph::links::OrgLinks;
+use claimsweep::resolve::org_links::OrgLinks;
 use claimsweep::idcode::id_check_char;
 use claimsweep::model::*;
 use claimsweep::policy::PolicySet;
@@ -98,7 +98,7 @@ fn identity_conflict_flags_an_id_used_by_two_different_names() {
     assert_eq!(flags.len(), 1, "{flags:#?}");
     let f = &flags[0];
     assert_eq!(f.rule, "identity_conflict");
-    assert_eq!(f.subject_kind, "person");
+    assert_eq!(f.subject_kind.code(), "person");
     assert_eq!(f.subject, a);
     assert_eq!(claim_ids(&snap, f), ["A1", "A2", "A3"]);
     assert_eq!(f.amount_at_risk, 300_000);
@@ -325,7 +325,7 @@ fn shared_contact_flags_phones_and_accounts_over_the_policy_maximum() {
     );
     assert!(flags
         .iter()
-        .all(|f| f.rule == "shared_contact" && f.subject_kind == "contact"));
+        .all(|f| f.rule == "shared_contact" && f.subject_kind.code() == "contact"));
     assert!(
         flags[0].explanation_zh.contains("被4个不同的人"),
         "{}",
@@ -521,7 +521,7 @@ fn employment_sham_flags_staged_single_employer_and_linked_classes() {
     let by = |s: &str| flags.iter().find(|f| f.subject == s).unwrap();
     assert!(flags
         .iter()
-        .all(|f| f.rule == "employment_sham" && f.subject_kind == "project"));
+        .all(|f| f.rule == "employment_sham" && f.subject_kind.code() == "project"));
 
     let staged = by("STAGED");
     assert_eq!(claim_ids(&snap, staged).len(), 5);

@@ -73,7 +73,7 @@ fn prepay_exactly_sixty_percent_passes_and_one_fen_more_is_flagged() {
     assert_eq!(r.flagged(), [["P2-000", "P2-001", "P2-002"]]);
     let f = &r.flags[0];
     assert_eq!(
-        (f.subject_kind, f.subject.as_str(), f.amount_at_risk),
+        (f.subject_kind.code(), f.subject.as_str(), f.amount_at_risk),
         ("project", "P2", 300_000)
     );
     assert!(
@@ -143,7 +143,7 @@ fn employment_rate_exactly_85_percent_passes_and_below_is_flagged() {
     let r = run("employment_rate", employment_rate::run, &l);
     assert_eq!(r.flags.len(), 1);
     let f = &r.flags[0];
-    assert_eq!((f.subject_kind, f.subject.as_str()), ("project", "P2"));
+    assert_eq!((f.subject_kind.code(), f.subject.as_str()), ("project", "P2"));
     assert_eq!(f.claims.len(), 20);
     assert_eq!(f.amount_at_risk, 20 * 100_000);
     assert!(

@@ -18,13 +18,13 @@
 //! several independent rules agree on ranks above one rule. The score orders the inspectors'
 //! queue only; it decides nothing.
 
-use super::{rule_family, CaseError, Change, Status};
+use super::{family_code, CaseError, CaseSubject, Change, Family, Status};
 use crate::dates::now_timestamp;
 use crate::graph::GraphFindings;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::{CasesPolicy, PolicySet, Severity};
 use crate::resolve::Persons;
-use crate::rules::Flag;
+use crate::finding::{Flag, FlagSubject};
 use crate::snapshot::{Interner, Snapshot};
 use hashbrown::HashMap;
 use rusqlite::{params, Connection, OptionalExtension, ToSql, TransactionBehavior};
@@ -262,9 +262,9 @@ fn mode_of<'a>(values: impl Iterator<Item = &'a str>) -> &'a str {
 }
 
 /// Subject kinds of flag cases.
-const KIND_PERSON: &str = "person";
-const KIND_CLASS: &str = "class";
-const KIND_CONTACT: &str = "contact";
+const KIND_PERSON: &str = CaseSubject::Person.code();
+const KIND_CLASS: &str = CaseSubject::Class.code();
+const KIND_CONTACT: &str = CaseSubject::Contact.code();
 
 /// Groups flags, rings and top institutions into cases (module documentation).
 fn group<F: ClaimFacts>(input: &BuildInput<'_, F>, policy: &CasesPolicy) -> Grouped {
@@ -310,8 +310,8 @@ fn group<F: ClaimFacts>(input: &BuildInput<'_, F>, policy: &CasesPolicy) -> Grou
 
     for f in &input.flags {
         let (kind, subject, family): (&'static str, &str, &'static str) = match f.subject_kind {
-            "project" => (KIND_CLASS, f.subject, "project"),
-            "contact" => (KIND_CONTACT, f.subject, "network"),
+            "project" => (KIND_CLASS, f.subject, Family::Project.code()),
+            "contact" => (KIND_CONTACT, f.subject, Family::Network.code()),
             _ => {
                 let person = f
                     .claims
@@ -320,7 +320,7 @@ fn group<F: ClaimFacts>(input: &BuildInput<'_, F>, policy: &CasesPolicy) -> Grou
                     .filter(|s| !s.is_empty())
                     .min()
                     .unwrap_or(f.subject);
-                (KIND_PERSON, person, rule_family(f.rule))
+                (KIND_PERSON, person, family_code(f.rule))
             }
         };
         let ci = match by_key.get(&(kind, subject, family)) {
@@ -345,7 +345,7 @@ fn group<F: ClaimFacts>(input: &BuildInput<'_, F>, policy: &CasesPolicy) -> Grou
     let mut graph_places: Vec<(u32, u32, u32)> = Vec::new();
     let ring_weight = weight_of(policy, policy.ring_severity);
     for ring in input.rings {
-        let key = ("ring", ring.subject.as_str(), "network");
+        let key = (CaseSubject::Ring.code(), ring.subject.as_str(), Family::Network.code());
         let ci = match by_key.get(&key) {
             Some(&ci) => ci,
             None => {
@@ -372,7 +372,11 @@ fn group<F: ClaimFacts>(input: &BuildInput<'_, F>, policy: &CasesPolicy) -> Grou
     }
     let institution_weight = weight_of(policy, policy.institution_severity);
     for inst in input.institutions {
-        let key = ("institution", inst.institution.as_str(), "institution");
+        let key = (
+            CaseSubject::Institution.code(),
+            inst.institution.as_str(),
+            Family::Institution.code(),
+        );
         // A second finding of the same key replaces the first, as a map insert does.
         if let Some(&old) = by_key.get(&key) {
             cases[old as usize].replaced = true;
@@ -888,13 +892,13 @@ impl StoredInput {
             rows.push(StoredFlagRow {
                 seq: seq as i64,
                 rule: labels.intern(f.rule),
-                subject_kind: labels.intern(f.subject_kind),
+                subject_kind: labels.intern(f.subject_kind.code()),
                 subject,
                 claims: start..flag_claims.len(),
                 amount: f.amount_at_risk,
                 weight: weight_of(policy, f.severity),
             });
-            if f.subject_kind != "project" || !seen_classes.insert(subject) {
+            if f.subject_kind != FlagSubject::Project || !seen_classes.insert(subject) {
                 continue;
             }
             let class = snap

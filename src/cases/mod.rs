@@ -30,6 +30,8 @@ pub use query::{
 pub use review::{assign, review};
 pub use schema::{ensure_schema, open_db};
 
+pub use crate::finding::{CaseSubject, Family};
+pub use crate::text::Lang;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,24 +60,6 @@ pub enum CaseError {
     Empty(&'static str),
     #[error("数据库内容有误 / malformed stored data: {0}")]
     Malformed(String),
-}
-
-/// Language of everything inspectors read: the one type the library and every subcommand's
-/// `--lang` use.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    Zh,
-    En,
-}
-
-impl Lang {
-    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Zh => zh,
-            Lang::En => en,
-        }
-    }
 }
 
 /// Review status of a case.
@@ -169,47 +153,21 @@ impl Change {
     }
 }
 
-/// Rule family of a rule id: cases are keyed by subject and family, so that an identity
-/// problem and an eligibility problem of one person are reviewed (and decided) separately.
-pub fn rule_family(rule: &str) -> &'static str {
-    match rule {
-        "invalid_id" | "deceased" | "pensioner" | "age_out_of_range" | "identity_conflict"
-        | "multi_id" | "staff_trainee" => "identity",
-        "over_cap"
-        | "repeated_level"
-        | "amount_over_standard"
-        | "living_allowance_excess"
-        | "skill_upgrade_ineligible"
-        | "cert_mismatch"
-        | "overlapping_training" => "eligibility",
-        "prepay_excess" | "employment_rate" | "employment_sham" => "project",
-        "shared_contact" | "ring" | "rings" => "network",
-        "institution_risk" => "institution",
-        // A rule added later without a family still gets cases, in a family of its own.
-        _ => "other",
-    }
+/// The family code of a rule id (`cases.rule_family`), from the rule's descriptor.
+pub fn family_code(rule: &str) -> &'static str {
+    crate::rules::family_of(rule).map_or(UNKNOWN_FAMILY, Family::code)
 }
 
+/// The family of a stored flag whose rule this build does not know (a database written by
+/// another version): its cases stay apart from every known family.
+pub const UNKNOWN_FAMILY: &str = "other";
+
+/// A stored family code in the reader's language (unknown codes as they are).
 pub fn family_label(family: &str, lang: Lang) -> String {
-    let zh = match family {
-        "identity" => "身份",
-        "eligibility" => "资格与标准",
-        "project" => "项目制",
-        "network" => "关联网络",
-        "institution" => "机构风险",
-        _ => family,
-    };
-    lang.pick(zh, family).to_string()
+    Family::parse(family).map_or(family, |f| f.label(lang)).to_string()
 }
 
+/// A stored case subject kind in the reader's language (unknown codes as they are).
 pub fn subject_kind_label(kind: &str, lang: Lang) -> String {
-    let zh = match kind {
-        "person" => "人员",
-        "class" => "培训班",
-        "contact" => "联系方式",
-        "ring" => "团伙",
-        "institution" => "机构",
-        _ => kind,
-    };
-    lang.pick(zh, kind).to_string()
+    CaseSubject::parse(kind).map_or(kind, |k| k.label(lang)).to_string()
 }

@@ -61,12 +61,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?;
 
     say("3/5 按政策核查", "3/5 sweep against the policy");
-    sweep::run(sweep::Args {
-        db: db.clone(),
-        rules: None,
-        threads: None,
-        lang: args.lang,
-    })?;
+    let policies = crate::sweep::load_policies(None)?;
+    let outcome = crate::sweep::run(&db, &policies, &crate::sweep::SweepOptions::default())?;
+    sweep::print_outcome(&outcome, args.lang);
 
     say("4/5 与真实标签比对", "4/5 score against the ground truth");
     eval::run(eval::Args {

@@ -1,7 +1,8 @@
 //! `claimsweep eval [--db FILE] [--sweep ID] --labels labels.csv [--json] [--lang zh|en]`:
 //! precision and recall of a sweep per rule against ground truth.
 
-use super::sweep::{open_existing, render_table, Lang};
+use super::sweep::{render_table, Lang};
+use crate::store::open_existing;
 use crate::eval::{evaluate, ratio_text, EvalReport, Labels};
 use crate::rules::engine::rule_zh;
 use crate::store::flags as flag_store;

@@ -19,7 +19,8 @@
 //! claimsweep export persons --format json -o persons.json --lang en
 //! ```
 
-use super::sweep::{open_existing, Lang};
+use super::sweep::Lang;
+use crate::store::open_existing;
 use crate::model::fen_to_yuan;
 use crate::store::flags::{self as flag_store, StoredFlag};
 use anyhow::Context;

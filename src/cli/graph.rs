@@ -4,7 +4,9 @@
 //! deterministic, so it is what the latest sweep saw if the ledger has not changed since).
 //! Institution risk uses the flags of the latest sweep, if any.
 
-use super::sweep::{load_policies, open_existing, Lang};
+use super::sweep::Lang;
+use crate::store::open_existing;
+use crate::sweep::load_policies;
 use crate::graph::{self, GraphFindings, Subgraph};
 use crate::model::fen_to_yuan;
 use crate::rules::Flag;
@@ -74,7 +76,7 @@ pub enum What {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let conn = open_existing(&args.db)?;
     let policies = load_policies(args.rules.as_deref())?;
-    let snap = crate::store::load_snapshot(&conn)
+    let snap = crate::snapshot::load_snapshot(&conn)
         .with_context(|| format!("{}: 读取账本 / loading the ledger", args.db.display()))?;
     let out = match &args.what {
         What::Neighbourhood {
@@ -157,7 +159,9 @@ fn latest_flags(conn: &rusqlite::Connection, snap: &Snapshot) -> anyhow::Result<
             claims.dedup();
             Flag {
                 rule: "stored",
-                subject_kind: "stored",
+                // Only the claims and amounts matter to the graph; the kind is kept as stored.
+                subject_kind: crate::finding::FlagSubject::parse(&s.subject_kind)
+                    .unwrap_or(crate::finding::FlagSubject::Claim),
                 subject: s.subject,
                 claims,
                 amount_at_risk: s.amount_at_risk_fen,

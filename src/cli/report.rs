@@ -109,6 +109,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(p) => PolicySet::load(p)?,
         None => PolicySet::embedded_default(),
     };
+    crate::rules::check_policies(&policies)?;
     let opts = ReportOptions {
         sweep: args.sweep,
         lang: args.lang,

@@ -224,7 +224,7 @@ impl<'a> BlockGen<'a> {
         // Project rules were injected per project above; the others per claim here, in
         // CONTRACT §2 order.
         const PROJECT_RULES: [&str; 3] = ["prepay_excess", "employment_rate", "employment_sham"];
-        let rules = crate::policy::RULE_IDS
+        let rules = crate::rules::RULE_IDS
             .iter()
             .copied()
             .filter(|r| !PROJECT_RULES.contains(r));

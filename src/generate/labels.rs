@@ -10,7 +10,7 @@ use super::world::World;
 use crate::dates::Date;
 use crate::idcode::{birth_date, id_check_char};
 use crate::model::{Category, SubsidyType};
-use crate::policy::RULE_IDS;
+use crate::rules::RULE_IDS;
 use hashbrown::{HashMap, HashSet};
 use std::collections::BTreeMap;
 
@@ -21,7 +21,7 @@ fn rule(id: &str) -> usize {
     RULE_IDS
         .iter()
         .position(|r| *r == id)
-        .expect("a rule id of policy::RULE_IDS")
+        .expect("a rule id of rules::RULE_IDS")
 }
 
 pub fn compute(b: &Block, w: &World) -> Labels {

@@ -17,7 +17,7 @@ mod world;
 mod write;
 
 use crate::model::{InstitutionRow, TABLES};
-use crate::policy::RULE_IDS;
+use crate::rules::RULE_IDS;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};

@@ -19,7 +19,6 @@
 
 pub mod cross_county;
 pub mod entity;
-pub mod links;
 pub mod rings;
 pub mod risk;
 pub mod staged;

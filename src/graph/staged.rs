@@ -12,7 +12,7 @@
 //!
 //! Employers are listed once, with every class they were staged for.
 
-use super::links::OrgLinks;
+use crate::resolve::org_links::OrgLinks;
 use crate::dates::Date;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::PolicySet;

@@ -9,7 +9,7 @@
 pub mod rows;
 pub mod values;
 
-use crate::idcode::fold_width;
+use crate::text::fold_width;
 use crate::model::{Ledger, TableSpec, TABLES};
 use hashbrown::HashMap;
 use rows::{Cells, ParseRow};

@@ -5,7 +5,8 @@
 //! digit, an unknown area code) are kept as they are: they are the rules' evidence.
 
 use crate::dates::Date;
-use crate::idcode::{fold_width, normalize_credit_code, normalize_id};
+use crate::idcode::{normalize_credit_code, normalize_id};
+use crate::text::fold_width;
 use crate::input::values::{compact_number, parse_date, parse_flag, parse_int, parse_money};
 use crate::model::*;
 

@@ -2,7 +2,7 @@
 //! currency signs and separators, counts with units, yes/no flags.
 //!
 //! Every parser takes a cell already folded to half width and trimmed
-//! ([`crate::idcode::fold_width`]) and returns `Ok(None)` for an empty cell, so each table
+//! ([`crate::text::fold_width`]) and returns `Ok(None)` for an empty cell, so each table
 //! decides for itself whether a value is required.
 
 use crate::dates::Date;
@@ -231,7 +231,7 @@ pub fn compact_number(s: &str) -> String {
         return s.to_string();
     }
     s.chars()
-        .map(crate::idcode::fold_char)
+        .map(crate::text::fold_char)
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect()
 }

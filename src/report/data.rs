@@ -445,7 +445,7 @@ pub fn gather(
             .map_or("medium", |p| p.severity_of(rule).code())
             .to_string()
     };
-    let mut rule_ids: BTreeSet<&str> = crate::policy::RULE_IDS.iter().copied().collect();
+    let mut rule_ids: BTreeSet<&str> = crate::rules::RULE_IDS.iter().copied().collect();
     rule_ids.extend(rule_flags.keys().copied());
     let mut by_rule: Vec<Breakdown> = rule_ids
         .into_iter()

@@ -202,7 +202,7 @@ pub fn severity_name(code: &str, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::RULE_IDS;
+    use crate::rules::RULE_IDS;
 
     #[test]
     fn every_rule_has_a_name_in_both_languages() {

@@ -3,10 +3,13 @@
 //! - [`persons`]: which ID numbers are one real person. Every person-level rule, the graph and
 //!   the cases count resolved persons, not ID numbers.
 //! - [`judging`]: which policy judges each claim (the one covering its training).
+//! - [`org_links`]: which organisations (institutions, employers) are linked through the people
+//!   and phones they share; read by `employment_sham` and the graph's staged employers.
 //!
-//! Both are computed once per sweep ([`Resolved::new`]) and read by everything after.
+//! Persons and judging are computed once per sweep ([`Resolved::new`]) and read by everything after.
 
 pub mod judging;
+pub mod org_links;
 pub mod persons;
 
 pub use judging::{training_date, Judging};

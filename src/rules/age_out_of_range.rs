@@ -2,6 +2,8 @@
 //! ID number) are below `age.min` or above `age.max` of the policy. Only ID numbers whose birth
 //! date exists are judged; exactly the minimum or the maximum age is within range.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 use crate::dates::Date;
@@ -9,6 +11,17 @@ use crate::idcode::birth_date;
 use rayon::prelude::*;
 
 pub const RULE_ID: &str = "age_out_of_range";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "年龄不符",
+    title_en: "age out of range",
+    family: Family::Identity,
+    subject: FlagSubject::Claim,
+    needs: &[],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;

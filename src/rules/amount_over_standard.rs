@@ -3,10 +3,23 @@
 //! level, else the entry for that type without level; a type with no entry is not checked.
 //! Exactly at the cap is within the standard.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 
 pub const RULE_ID: &str = "amount_over_standard";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "超过补贴标准",
+    title_en: "amount above the standard",
+    family: Family::Eligibility,
+    subject: FlagSubject::Claim,
+    needs: &[],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;

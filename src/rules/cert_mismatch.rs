@@ -3,10 +3,23 @@
 //! was issued before the class started (临政办发〔2019〕13号 七（三）7：取得证书……按规定给予补贴).
 //! One flag per claim naming every reason. Needs the `certificates` table.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 
 pub const RULE_ID: &str = "cert_mismatch";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "证书不符",
+    title_en: "certificate mismatch",
+    family: Family::Eligibility,
+    subject: FlagSubject::Claim,
+    needs: &["certificates"],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;

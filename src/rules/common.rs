@@ -6,18 +6,12 @@
 //! limit and its source in brackets: `（上限3次；临政办发〔2019〕13号 七（三）7：…）`. English
 //! explanations quote the same numbers and the clause text as written in the policy file.
 
-use super::{Flag, RuleContext};
+use super::{Flag, FlagSubject, RuleContext};
 use crate::dates::Date;
 use crate::model::{fen_to_yuan, level, Fen, SubsidyType};
 use crate::policy::Policy;
 use crate::snapshot::{Snapshot, NONE};
 use rayon::prelude::*;
-
-/// Subject kinds of CONTRACT §2 / `Flag::subject_kind`.
-pub const SUBJECT_PERSON: &str = "person";
-pub const SUBJECT_PERSON_YEAR: &str = "person_year";
-pub const SUBJECT_CLAIM: &str = "claim";
-pub const SUBJECT_PROJECT: &str = "project";
 
 /// Runs a per-claim check over every judged claim in parallel; flags come back in claim index
 /// order (rayon's indexed collect keeps order, so the result is independent of thread count).
@@ -96,7 +90,7 @@ pub fn claim_flag(
 ) -> Flag {
     Flag {
         rule,
-        subject_kind: SUBJECT_CLAIM,
+        subject_kind: FlagSubject::Claim,
         subject: ctx.snap.claim_id(claim).to_string(),
         claims: vec![claim as u32],
         amount_at_risk: ctx.snap.claims[claim].amount,
@@ -112,7 +106,7 @@ pub fn claim_flag(
 pub fn group_flag(
     ctx: &RuleContext,
     rule: &'static str,
-    subject_kind: &'static str,
+    subject_kind: FlagSubject,
     subject: String,
     policy: &Policy,
     mut claims: Vec<u32>,

@@ -1,10 +1,23 @@
 //! `deceased`: a claim dated after the person's death (`registry_death`); a claim on the day
 //! of death is not flagged. Real-name management, 临政办发〔2019〕13号 十二.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 
 pub const RULE_ID: &str = "deceased";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "死亡后申领",
+    title_en: "claim after death",
+    family: Family::Identity,
+    subject: FlagSubject::Claim,
+    needs: &["registry_death"],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;

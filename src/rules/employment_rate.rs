@@ -5,11 +5,24 @@
 //! an employment spell covering `check_date` (none without a check date). Exactly the threshold
 //! passes. All claims of the class are flagged, one flag per project.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 use rayon::prelude::*;
 
 pub const RULE_ID: &str = "employment_rate";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "就业率未达标仍全额拨付",
+    title_en: "paid in full below the employment rate",
+    family: Family::Project,
+    subject: FlagSubject::Project,
+    needs: &["projects", "employment"],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
@@ -58,7 +71,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
                 total = yuan_en(project.total),
                 rate = percent(employed, trainees),
             );
-            Some(group_flag(ctx, RULE_ID, SUBJECT_PROJECT, class_id.to_string(), policy, claims.to_vec(), zh, en))
+            Some(group_flag(ctx, RULE_ID, FlagSubject::Project, class_id.to_string(), policy, claims.to_vec(), zh, en))
         })
         .collect();
     sort_group_flags(&mut flags);

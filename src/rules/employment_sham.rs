@@ -10,17 +10,30 @@
 //!   ([`OrgLinks`]: the same organisation, a shared legal representative or phone, staff, or a
 //!   chain of these).
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::{
     cite, group_flag, policy_of_project, sort_group_flags, sum_amount, yuan_en, yuan_zh,
-    DenseGroups, SUBJECT_PROJECT,
+    DenseGroups,
 };
 use super::{Flag, RuleContext};
-use crate::graph::links::{LinkPath, OrgLinks};
+use crate::resolve::org_links::{LinkPath, OrgLinks};
 use crate::snapshot::{Project, Snapshot, Spell};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 pub const RULE_ID: &str = "employment_sham";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "疑似虚假就业",
+    title_en: "staged employment",
+    family: Family::Project,
+    subject: FlagSubject::Project,
+    needs: &["projects", "employment"],
+    run,
+};
 
 /// The covering spell with the latest start, ties broken by the snapshot's spell order
 /// (person, start, employer, end): the last covering spell wins.
@@ -162,7 +175,7 @@ fn judge(ctx: &RuleContext, links: &OrgLinks, project: &Project, claims: &[u32])
     Some(group_flag(
         ctx,
         RULE_ID,
-        SUBJECT_PROJECT,
+        FlagSubject::Project,
         subject,
         policy,
         claims.to_vec(),

@@ -520,7 +520,7 @@ mod tests {
         let snap = Snapshot::from_ledger(&ledger());
         let mk = |claims: Vec<u32>| Flag {
             rule: "over_cap",
-            subject_kind: "claim",
+            subject_kind: crate::finding::FlagSubject::Claim,
             subject: "S".into(),
             claims,
             amount_at_risk: 0,

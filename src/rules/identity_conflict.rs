@@ -4,14 +4,27 @@
 //! Names are interned in the snapshot, so each distinct name is normalised and turned into
 //! pinyin once ([`NameKey`]), in parallel, and only for IDs that carry more than one name.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::{
-    cite, group_flag, sort_group_flags, sum_amount, yuan_en, yuan_zh, DenseGroups, SUBJECT_PERSON,
+    cite, group_flag, sort_group_flags, sum_amount, yuan_en, yuan_zh, DenseGroups,
 };
 use super::{Flag, RuleContext};
 use crate::names::NameKey;
 use rayon::prelude::*;
 
 pub const RULE_ID: &str = "identity_conflict";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "同一身份证号多个姓名",
+    title_en: "one ID number, different names",
+    family: Family::Identity,
+    subject: FlagSubject::Person,
+    needs: &[],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
@@ -87,7 +100,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
                 claims.len(),
                 yuan_en(amount)
             );
-            Some(group_flag(ctx, RULE_ID, SUBJECT_PERSON, id.to_string(), policy, claims.to_vec(), zh, en))
+            Some(group_flag(ctx, RULE_ID, FlagSubject::Person, id.to_string(), policy, claims.to_vec(), zh, en))
         })
         .collect();
     sort_group_flags(&mut flags);

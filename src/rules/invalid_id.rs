@@ -3,6 +3,8 @@
 //! or is after the claim date, or an area code that never existed in GB/T 2260 (codes of any
 //! year since 1981 are valid, retired ones included). Real-name management, 十二.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 use crate::dates::Date;
@@ -10,6 +12,17 @@ use crate::idcode::{check_id_parts, IdProblem};
 use rayon::prelude::*;
 
 pub const RULE_ID: &str = "invalid_id";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "身份证号无效",
+    title_en: "invalid ID number",
+    family: Family::Identity,
+    subject: FlagSubject::Claim,
+    needs: &[],
+    run,
+};
 
 /// What the number itself says, computed once per distinct ID number.
 enum IdVerdict {

@@ -5,11 +5,24 @@
 //! where no line is known; (c) a category not in `eligible_categories` (empty: not eligible).
 //! One flag per claim naming every reason; amount at risk = the living allowance.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 use crate::model::fen_to_yuan;
 
 pub const RULE_ID: &str = "living_allowance_excess";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "生活费补贴超标",
+    title_en: "living allowance over the limit",
+    family: Family::Eligibility,
+    subject: FlagSubject::Claim,
+    needs: &[],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;

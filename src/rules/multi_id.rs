@@ -4,13 +4,26 @@
 //! two or more ID numbers is flagged, one flag per person (subject: the person's smallest ID
 //! number). The explanation names every ID number and the evidence that they are one person.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::{
-    cite, group_flag, sort_group_flags, sum_amount, yuan_en, yuan_zh, SUBJECT_PERSON,
+    cite, group_flag, sort_group_flags, sum_amount, yuan_en, yuan_zh,
 };
 use super::{Flag, RuleContext};
 use rayon::prelude::*;
 
 pub const RULE_ID: &str = "multi_id";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "一人多个身份证号",
+    title_en: "one person, several ID numbers",
+    family: Family::Identity,
+    subject: FlagSubject::Person,
+    needs: &[],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
@@ -71,7 +84,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
                 persons.why_en(snap, group),
             );
             let subject = ids[0].to_string();
-            Some(group_flag(ctx, RULE_ID, SUBJECT_PERSON, subject, policy, claims, zh, en))
+            Some(group_flag(ctx, RULE_ID, FlagSubject::Person, subject, policy, claims, zh, en))
         })
         .collect();
     sort_group_flags(&mut flags);

@@ -4,11 +4,24 @@
 //! person-year. All subsidy types and funds count, and a person is a resolved person: the
 //! claims under all of their ID numbers count together.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 use rayon::prelude::*;
 
 pub const RULE_ID: &str = "over_cap";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "超过每人每年补贴次数",
+    title_en: "over the yearly claim limit",
+    family: Family::Eligibility,
+    subject: FlagSubject::PersonYear,
+    needs: &[],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
@@ -120,7 +133,7 @@ fn person_year_flag(ctx: &RuleContext, group: &[PersonDated]) -> Option<Flag> {
     Some(group_flag(
         ctx,
         RULE_ID,
-        SUBJECT_PERSON_YEAR,
+        FlagSubject::PersonYear,
         format!("{id}:{year}"),
         policy,
         claims,

@@ -5,6 +5,8 @@
 //! class ending on the day another starts overlaps it. One flag per person listing every
 //! claim in such a pair; a person is a resolved person (all of their ID numbers).
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 use crate::dates::Date;
@@ -12,6 +14,17 @@ use crate::snapshot::Snapshot;
 use rayon::prelude::*;
 
 pub const RULE_ID: &str = "overlapping_training";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "培训时间重叠",
+    title_en: "overlapping training",
+    family: Family::Eligibility,
+    subject: FlagSubject::Person,
+    needs: &["classes"],
+    run,
+};
 
 /// A judged claim with a known class, reduced to what the overlap test needs.
 #[derive(Clone, Copy)]
@@ -155,7 +168,7 @@ fn person_flag(ctx: &RuleContext, group: &[Stint]) -> Option<Flag> {
     Some(group_flag(
         ctx,
         RULE_ID,
-        SUBJECT_PERSON,
+        FlagSubject::Person,
         id.to_string(),
         policy,
         claims,

@@ -2,10 +2,23 @@
 //! People drawing a monthly pension are not among those the notice subsidises
 //! (临政办发〔2019〕13号 二: 不具有按月领取养老金资格的人员).
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 
 pub const RULE_ID: &str = "pensioner";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "领取养老金后申领",
+    title_en: "claim while drawing a pension",
+    family: Family::Identity,
+    subject: FlagSubject::Claim,
+    needs: &["registry_pension"],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;

@@ -3,11 +3,24 @@
 //! `prepaid * 100 > total * percent`; exactly the share is allowed. All claims of the class are
 //! flagged, one flag per project; a project without claims yields no flag.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 use rayon::prelude::*;
 
 pub const RULE_ID: &str = "prepay_excess";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "项目预拨超比例",
+    title_en: "project prepayment over the share",
+    family: Family::Project,
+    subject: FlagSubject::Project,
+    needs: &["projects"],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
@@ -47,7 +60,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
                 allowed = yuan_en(allowed),
                 n = claims.len(),
             );
-            Some(group_flag(ctx, RULE_ID, SUBJECT_PROJECT, class_id.to_string(), policy, claims.to_vec(), zh, en))
+            Some(group_flag(ctx, RULE_ID, FlagSubject::Project, class_id.to_string(), policy, claims.to_vec(), zh, en))
         })
         .collect();
     sort_group_flags(&mut flags);

@@ -4,6 +4,8 @@
 //! by (claim_date, claim_id); every claim after the first is flagged, one flag per group. A
 //! person is a resolved person: a repeat under another of their ID numbers is a repeat.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 use crate::dates::Date;
@@ -11,6 +13,17 @@ use crate::model::FundingSource;
 use rayon::prelude::*;
 
 pub const RULE_ID: &str = "repeated_level";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "同一职业同一等级重复享受",
+    title_en: "same occupation and level claimed again",
+    family: Family::Eligibility,
+    subject: FlagSubject::Person,
+    needs: &[],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
@@ -140,7 +153,7 @@ fn group_flag_of(ctx: &RuleContext, group: &[u32]) -> Option<Flag> {
     Some(group_flag(
         ctx,
         RULE_ID,
-        SUBJECT_PERSON,
+        FlagSubject::Person,
         id.to_string(),
         policy,
         repeated,

@@ -5,6 +5,8 @@
 //! one person's several ID numbers on one phone count once (that is `multi_id`, not a shared
 //! contact).
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::{cite, group_flag, sort_group_flags, yuan_en, yuan_zh, DenseGroups};
 use super::{Flag, RuleContext};
 use crate::policy::Policy;
@@ -12,8 +14,17 @@ use crate::snapshot::Snapshot;
 use rayon::prelude::*;
 
 pub const RULE_ID: &str = "shared_contact";
-/// `Flag::subject_kind` of this rule (CONTRACT §2: a phone number or bank account).
-pub const SUBJECT_CONTACT: &str = "contact";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "多人共用电话或账号",
+    title_en: "phone or account shared by many",
+    family: Family::Network,
+    subject: FlagSubject::Contact,
+    needs: &[],
+    run,
+};
 /// Persons spelled out in an explanation; the rest are counted.
 const MAX_LISTED: usize = super::common::MAX_LISTED;
 
@@ -128,7 +139,7 @@ fn flags_for(ctx: &RuleContext, contact: Contact) -> Vec<Flag> {
                 yuan_en(amount),
             );
             let subject = format!("{}:{}", contact.subject_prefix(), value);
-            Some(group_flag(ctx, RULE_ID, SUBJECT_CONTACT, subject, policy, claims.to_vec(), zh, en))
+            Some(group_flag(ctx, RULE_ID, FlagSubject::Contact, subject, policy, claims.to_vec(), zh, en))
         })
         .collect()
 }

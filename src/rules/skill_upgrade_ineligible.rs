@@ -4,11 +4,24 @@
 //! `registry_ui` rows dated on or before the claim (or undated); no such row: 0 months.
 //! Needs the `registry_ui` table.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 use crate::model::SubsidyType;
 
 pub const RULE_ID: &str = "skill_upgrade_ineligible";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "技能提升补贴不符合条件",
+    title_en: "skill-upgrade subsidy not eligible",
+    family: Family::Eligibility,
+    subject: FlagSubject::Claim,
+    needs: &["registry_ui"],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;

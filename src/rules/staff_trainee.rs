@@ -2,10 +2,23 @@
 //! of the very institution that trained them and claimed for them — a self-dealing subsidy.
 //! Staff of another institution are not flagged. Real-name management, 临政办发〔2019〕13号 十二.
 
+use super::RuleDef;
+use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
 
 pub const RULE_ID: &str = "staff_trainee";
+
+/// This rule as the registry and every output know it.
+pub const RULE: RuleDef = RuleDef {
+    id: RULE_ID,
+    title_zh: "机构人员参训",
+    title_en: "institution staff as trainee",
+    family: Family::Identity,
+    subject: FlagSubject::Claim,
+    needs: &["staff", "institutions"],
+    run,
+};
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;

@@ -5,7 +5,7 @@
 //! its sweep, and "the latest" means the latest finished one.
 
 use crate::policy::PolicySet;
-use crate::rules::Flag;
+use crate::finding::Flag;
 use crate::snapshot::Snapshot;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -194,7 +194,7 @@ impl<'c> FlagWriter<'c> {
                 stmt.raw_bind_parameter(base + 1, self.sweep_id)?;
                 stmt.raw_bind_parameter(base + 2, seq)?;
                 stmt.raw_bind_parameter(base + 3, f.rule)?;
-                stmt.raw_bind_parameter(base + 4, f.subject_kind)?;
+                stmt.raw_bind_parameter(base + 4, f.subject_kind.code())?;
                 stmt.raw_bind_parameter(base + 5, f.subject.as_str())?;
                 stmt.raw_bind_parameter(base + 6, joined.as_str())?;
                 stmt.raw_bind_parameter(base + 7, f.amount_at_risk)?;
@@ -513,7 +513,7 @@ mod tests {
     fn flag(rule: &'static str, claims: Vec<u32>) -> Flag {
         Flag {
             rule,
-            subject_kind: "person",
+            subject_kind: crate::finding::FlagSubject::Person,
             subject: "X".into(),
             claims,
             amount_at_risk: 12_345,

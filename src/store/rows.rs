@@ -6,7 +6,6 @@
 use crate::dates::Date;
 use crate::input::rows::{Labelled, ParseRow};
 use crate::model::*;
-use crate::snapshot::SnapshotBuilder;
 use rusqlite::types::ValueRef;
 use rusqlite::{Row, Statement};
 use std::hash::{Hash, Hasher};
@@ -26,7 +25,6 @@ pub trait DbRow: ParseRow {
     fn read(&mut self, row: &Row) -> rusqlite::Result<()>;
     /// Hashes every stored value (normalised), so equal rows hash equal.
     fn fingerprint<H: Hasher>(&self, h: &mut H);
-    fn add_to(&self, b: &mut SnapshotBuilder);
 }
 
 /// Maps one field type to a column.
@@ -213,7 +211,7 @@ impl<E: Labelled> Codec<Option<E>> for Enum {
 }
 
 macro_rules! db_row {
-    ($ty:ty, $add:ident, key = [$($k:literal),*], [$($field:ident : $col:literal => $codec:ident),* $(,)?]) => {
+    ($ty:ty, key = [$($k:literal),*], [$($field:ident : $col:literal => $codec:ident),* $(,)?]) => {
         impl DbRow for $ty {
             const COLUMNS: &'static [&'static str] = &[$($col),*];
             const KEY: &'static [&'static str] = &[$($k),*];
@@ -232,14 +230,11 @@ macro_rules! db_row {
             fn fingerprint<H: Hasher>(&self, h: &mut H) {
                 $( self.$field.hash(h); )*
             }
-            fn add_to(&self, b: &mut SnapshotBuilder) {
-                b.$add(self)
-            }
         }
     };
 }
 
-db_row!(ClaimRow, add_claim, key = ["claim_id"], [
+db_row!(ClaimRow, key = ["claim_id"], [
     claim_id: "claim_id" => Text,
     id_number: "id_number" => Text,
     name: "name" => Text,
@@ -260,7 +255,7 @@ db_row!(ClaimRow, add_claim, key = ["claim_id"], [
     claim_date: "claim_date" => Day,
 ]);
 
-db_row!(ClassRow, add_class, key = ["class_id"], [
+db_row!(ClassRow, key = ["class_id"], [
     class_id: "class_id" => Text,
     institution_id: "institution_id" => Text,
     county_code: "county_code" => Text,
@@ -273,7 +268,7 @@ db_row!(ClassRow, add_class, key = ["class_id"], [
     project_based: "project_based" => Flag,
 ]);
 
-db_row!(InstitutionRow, add_institution, key = ["institution_id"], [
+db_row!(InstitutionRow, key = ["institution_id"], [
     institution_id: "institution_id" => Text,
     name: "name" => Text,
     county_code: "county_code" => Text,
@@ -283,7 +278,7 @@ db_row!(InstitutionRow, add_institution, key = ["institution_id"], [
     address: "address" => Text,
 ]);
 
-db_row!(CertificateRow, add_certificate, key = ["cert_no"], [
+db_row!(CertificateRow, key = ["cert_no"], [
     cert_no: "cert_no" => Text,
     id_number: "id_number" => Text,
     name: "name" => Text,
@@ -293,7 +288,7 @@ db_row!(CertificateRow, add_certificate, key = ["cert_no"], [
     issue_date: "issue_date" => OptDay,
 ]);
 
-db_row!(ProjectRow, add_project, key = ["class_id"], [
+db_row!(ProjectRow, key = ["class_id"], [
     class_id: "class_id" => Text,
     trainees: "trainees" => Int,
     employed_claimed: "employed_claimed" => Int,
@@ -303,40 +298,40 @@ db_row!(ProjectRow, add_project, key = ["class_id"], [
     check_date: "check_date" => OptDay,
 ]);
 
-db_row!(EmploymentRow, add_employment, key = ["id_number", "employer_id", "start_date"], [
+db_row!(EmploymentRow, key = ["id_number", "employer_id", "start_date"], [
     id_number: "id_number" => Text,
     employer_id: "employer_id" => Text,
     start_date: "start_date" => Day,
     end_date: "end_date" => OptDay,
 ]);
 
-db_row!(StaffRow, add_staff, key = ["institution_id", "id_number"], [
+db_row!(StaffRow, key = ["institution_id", "id_number"], [
     institution_id: "institution_id" => Text,
     id_number: "id_number" => Text,
     role: "role" => Text,
 ]);
 
-db_row!(PensionRow, add_pension, key = ["id_number"], [
+db_row!(PensionRow, key = ["id_number"], [
     id_number: "id_number" => Text,
     start_date: "start_date" => Day,
 ]);
 
-db_row!(DeathRow, add_death, key = ["id_number"], [
+db_row!(DeathRow, key = ["id_number"], [
     id_number: "id_number" => Text,
     death_date: "death_date" => Day,
 ]);
 
-db_row!(UiRow, add_ui, key = ["id_number", "as_of"], [
+db_row!(UiRow, key = ["id_number", "as_of"], [
     id_number: "id_number" => Text,
     months_paid: "months_paid" => Int,
     as_of: "as_of" => KeyDay,
 ]);
 
-db_row!(PovertyRow, add_poverty, key = ["id_number"], [
+db_row!(PovertyRow, key = ["id_number"], [
     id_number: "id_number" => Text,
 ]);
 
-db_row!(LivingStandardRow, add_living_standard, key = ["county_code", "year"], [
+db_row!(LivingStandardRow, key = ["county_code", "year"], [
     county_code: "county_code" => Text,
     year: "year" => Int,
     monthly_amount: "monthly_amount_fen" => Money,

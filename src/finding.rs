@@ -1,0 +1,183 @@
+//! What a sweep finds, on the ground floor: the [`Flag`] every rule returns and the store, the
+//! graph and the cases read, the kinds of subject a flag or a case is about, and the rule
+//! families cases are keyed by. Shared by every stage from the rules up, so none of them
+//! imports another for these types.
+
+use crate::model::Fen;
+use crate::policy::Severity;
+use crate::text::Lang;
+
+/// One finding: a rule, its subject, the claims it concerns, the money at risk and an
+/// explanation a person can check by hand (Chinese and English).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flag {
+    pub rule: &'static str,
+    pub subject_kind: FlagSubject,
+    pub subject: String,
+    /// Snapshot claim indices, sorted ascending, unique.
+    pub claims: Vec<u32>,
+    pub amount_at_risk: Fen,
+    pub severity: Severity,
+    pub explanation_zh: String,
+    pub explanation_en: String,
+}
+
+/// What a flag is about (CONTRACT §2, `flags.subject_kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FlagSubject {
+    /// A resolved person: its smallest ID number.
+    Person,
+    /// A person in one year: `id_number:year`.
+    PersonYear,
+    /// One claim: its claim id.
+    Claim,
+    /// A phone number or bank account.
+    Contact,
+    /// A project-based class: its class id.
+    Project,
+}
+
+impl FlagSubject {
+    pub const ALL: [FlagSubject; 5] = [
+        FlagSubject::Person,
+        FlagSubject::PersonYear,
+        FlagSubject::Claim,
+        FlagSubject::Contact,
+        FlagSubject::Project,
+    ];
+
+    /// The code stored in `flags.subject_kind`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            FlagSubject::Person => "person",
+            FlagSubject::PersonYear => "person_year",
+            FlagSubject::Claim => "claim",
+            FlagSubject::Contact => "contact",
+            FlagSubject::Project => "project",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<FlagSubject> {
+        FlagSubject::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// What a case is about (`cases.subject_kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CaseSubject {
+    Person,
+    Class,
+    Contact,
+    Ring,
+    Institution,
+}
+
+impl CaseSubject {
+    pub const ALL: [CaseSubject; 5] = [
+        CaseSubject::Person,
+        CaseSubject::Class,
+        CaseSubject::Contact,
+        CaseSubject::Ring,
+        CaseSubject::Institution,
+    ];
+
+    /// The code stored in `cases.subject_kind`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            CaseSubject::Person => "person",
+            CaseSubject::Class => "class",
+            CaseSubject::Contact => "contact",
+            CaseSubject::Ring => "ring",
+            CaseSubject::Institution => "institution",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            CaseSubject::Person => "人员",
+            CaseSubject::Class => "培训班",
+            CaseSubject::Contact => "联系方式",
+            CaseSubject::Ring => "团伙",
+            CaseSubject::Institution => "机构",
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        lang.pick(self.zh(), self.code())
+    }
+
+    pub fn parse(code: &str) -> Option<CaseSubject> {
+        CaseSubject::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+/// Rule family: cases are keyed by subject and family, so that an identity problem and an
+/// eligibility problem of one person are reviewed (and decided) separately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    Identity,
+    Eligibility,
+    Project,
+    /// Shared contacts and rings.
+    Network,
+    /// Institution risk from the graph.
+    Institution,
+}
+
+impl Family {
+    pub const ALL: [Family; 5] = [
+        Family::Identity,
+        Family::Eligibility,
+        Family::Project,
+        Family::Network,
+        Family::Institution,
+    ];
+
+    /// The code stored in `cases.rule_family`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Family::Identity => "identity",
+            Family::Eligibility => "eligibility",
+            Family::Project => "project",
+            Family::Network => "network",
+            Family::Institution => "institution",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Family::Identity => "身份",
+            Family::Eligibility => "资格与标准",
+            Family::Project => "项目制",
+            Family::Network => "关联网络",
+            Family::Institution => "机构风险",
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        lang.pick(self.zh(), self.code())
+    }
+
+    pub fn parse(code: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.code() == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_parse_back() {
+        for k in FlagSubject::ALL {
+            assert_eq!(FlagSubject::parse(k.code()), Some(k));
+        }
+        for k in CaseSubject::ALL {
+            assert_eq!(CaseSubject::parse(k.code()), Some(k));
+        }
+        for f in Family::ALL {
+            assert_eq!(Family::parse(f.code()), Some(f));
+        }
+        assert_eq!(Family::parse("other"), None);
+    }
+}
