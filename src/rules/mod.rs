@@ -136,3 +136,54 @@ pub fn check_policies(set: &PolicySet) -> Result<(), crate::policy::PolicyError>
 pub fn family_of(rule: &str) -> Option<Family> {
     describe(rule).map(|r| r.family)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Policy, PolicyError};
+    use std::path::Path;
+
+    fn checked(text: &str) -> Result<(), PolicyError> {
+        let p = Policy::parse(text, Path::new("p.toml"))?;
+        check_policies(&PolicySet::single(p))
+    }
+
+    #[test]
+    fn the_default_policy_names_every_rule() {
+        check_policies(&PolicySet::embedded_default()).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_rule_in_severity_is_an_error_at_its_line() {
+        let text = crate::policy::DEFAULT_POLICY_TOML.replace(
+            "[severity]\n",
+            "[severity]\nno_such_rule = \"high\"\n",
+        );
+        let line = text.lines().position(|l| l.starts_with("no_such_rule")).unwrap() + 1;
+        match checked(&text) {
+            Err(PolicyError::Invalid { line: l, message, .. }) => {
+                assert_eq!(l, line);
+                assert!(message.contains("no_such_rule"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_rule_missing_from_severity_is_an_error() {
+        let text = crate::policy::DEFAULT_POLICY_TOML
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("deceased "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let err = checked(&text).unwrap_err().to_string();
+        assert!(err.contains("deceased"), "{err}");
+    }
+
+    #[test]
+    fn titles_and_families_come_from_the_descriptors() {
+        assert_eq!(rule_title("deceased"), Some(("死亡后申领", "claim after death")));
+        assert_eq!(family_of("shared_contact"), Some(Family::Network));
+        assert_eq!(family_of("no_such_rule"), None);
+    }
+}

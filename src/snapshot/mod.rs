@@ -19,6 +19,12 @@ pub mod load;
 pub use intern::{Interner, StrColumn, NONE};
 pub use load::load_snapshot;
 
+impl crate::store::flags::ClaimIds for Snapshot {
+    fn claim_id(&self, claim: usize) -> &str {
+        Snapshot::claim_id(self, claim)
+    }
+}
+
 /// One claim, all fields as integer ids into the snapshot's interners.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Claim {

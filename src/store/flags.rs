@@ -6,7 +6,6 @@
 
 use crate::policy::PolicySet;
 use crate::finding::Flag;
-use crate::snapshot::Snapshot;
 use rusqlite::{params, Connection, OptionalExtension};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +20,12 @@ pub enum FlagStoreError {
     Store(#[from] super::StoreError),
     #[error("筛查摘要无法序列化 / sweep summary cannot be serialised: {0}")]
     Summary(#[from] serde_json::Error),
+}
+
+/// What the flag writer needs of the snapshot (a stage above the store): the claim id of a
+/// snapshot claim index.
+pub trait ClaimIds {
+    fn claim_id(&self, claim: usize) -> &str;
 }
 
 /// One flag as stored: claim ids are strings here (the snapshot is gone).
@@ -83,7 +88,7 @@ pub fn begin_sweep(
 pub fn save_flags(
     conn: &Connection,
     sweep_id: i64,
-    snap: &Snapshot,
+    snap: &impl ClaimIds,
     flags: &[Flag],
 ) -> Result<(), FlagStoreError> {
     let mut writer = FlagWriter::begin(conn, sweep_id)?;
@@ -164,7 +169,7 @@ impl<'c> FlagWriter<'c> {
     }
 
     /// Appends `flags` (claim indices of `snap`) with the next sequence numbers.
-    pub fn write(&mut self, snap: &Snapshot, flags: &[Flag]) -> Result<(), FlagStoreError> {
+    pub fn write(&mut self, snap: &impl ClaimIds, flags: &[Flag]) -> Result<(), FlagStoreError> {
         for chunk in flags.chunks(FLAG_ROWS) {
             let first_seq = self.next_seq;
             // Snapshot claims are sorted by claim id and flag claims are sorted indices, so the
@@ -217,7 +222,7 @@ impl<'c> FlagWriter<'c> {
     }
 
     /// Writes the waiting `flag_claims` rows: one multi-row insert when full, else one by one.
-    fn flush_claims(&mut self, snap: &Snapshot) -> Result<(), FlagStoreError> {
+    fn flush_claims(&mut self, snap: &impl ClaimIds) -> Result<(), FlagStoreError> {
         if self.claim_rows.len() == CLAIM_ROWS {
             for (k, &(seq, c)) in self.claim_rows.iter().enumerate() {
                 self.claims_many
@@ -486,6 +491,7 @@ pub fn flagged_pairs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::Snapshot;
     use crate::dates::Date;
     use crate::model::*;
     use crate::policy::Severity;
