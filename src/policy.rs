@@ -271,7 +271,6 @@ impl Severity {
     }
 }
 
-
 fn to_date(d: &toml::value::Datetime) -> Option<Date> {
     let date = d.date?;
     Date::from_ymd(date.year as i32, date.month as u32, date.day as u32)
@@ -476,7 +475,10 @@ impl Policy {
         };
         for (rule, &line) in &self.severity_lines {
             if !ids.clone().any(|id| id == rule) {
-                return Err(invalid(line, format!("unknown rule id {rule:?} in [severity]")));
+                return Err(invalid(
+                    line,
+                    format!("unknown rule id {rule:?} in [severity]"),
+                ));
             }
         }
         for rule in ids {

@@ -121,10 +121,16 @@ pub fn load_policies(rules: Option<&Path>) -> Result<PolicySet, PolicyError> {
 
 /// Sweeps the ledger stored in `db` against `policies`: flags, the identity resolution, graph
 /// findings and cases are stored under a new sweep id.
-pub fn run(db: &Path, policies: &PolicySet, opts: &SweepOptions) -> Result<SweepOutcome, SweepError> {
+pub fn run(
+    db: &Path,
+    policies: &PolicySet,
+    opts: &SweepOptions,
+) -> Result<SweepOutcome, SweepError> {
     let started = Instant::now();
     let mut conn = crate::store::open_existing(db)?;
-    let notes: Vec<String> = crate::store::page_size_hint(&conn, db)?.into_iter().collect();
+    let notes: Vec<String> = crate::store::page_size_hint(&conn, db)?
+        .into_iter()
+        .collect();
 
     let t = Instant::now();
     let spinner = engine::spinner("载入 load");
@@ -283,9 +289,7 @@ pub fn run(db: &Path, policies: &PolicySet, opts: &SweepOptions) -> Result<Sweep
     let cases_ms = extract_ms + group_ms + cases_write_ms;
     // What the background checkpoints have not copied yet (the last commits) is copied now.
     let t2 = Instant::now();
-    checkpointer
-        .finish(&conn)
-        .map_err(SweepError::Checkpoint)?;
+    checkpointer.finish(&conn).map_err(SweepError::Checkpoint)?;
     let checkpoint_ms = t2.elapsed().as_millis();
     let store_ms = t.elapsed().as_millis();
 
@@ -321,4 +325,3 @@ pub fn run(db: &Path, policies: &PolicySet, opts: &SweepOptions) -> Result<Sweep
     flag_store::finish_sweep(&conn, sweep_id, result.claims, &summary)?;
     Ok(SweepOutcome { summary, notes })
 }
-

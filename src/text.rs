@@ -41,7 +41,6 @@ pub fn fold_char(c: char) -> char {
     }
 }
 
-
 /// Terminal columns of a string: CJK and full-width characters take two.
 pub fn display_width(s: &str) -> usize {
     s.chars()
@@ -139,5 +138,4 @@ mod tests {
         // Characters just outside the full-width ASCII block are left alone.
         assert_eq!(fold_width("\u{FF00}\u{FF5F}"), "\u{FF00}\u{FF5F}");
     }
-
 }

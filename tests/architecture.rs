@@ -76,13 +76,21 @@ fn imports_run_down_the_floors() {
     let mut wrong = Vec::new();
     for path in &files {
         let rel = path.strip_prefix(src()).unwrap();
-        let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
         let module = first.trim_end_matches(".rs").to_string();
         if module == "lib" || module == "main" {
             continue;
         }
         let Some(floor) = floor_of(&module) else {
-            wrong.push(format!("{}: module {module} is on no floor of this test", rel.display()));
+            wrong.push(format!(
+                "{}: module {module} is on no floor of this test",
+                rel.display()
+            ));
             continue;
         };
         let code = code_of(path);
@@ -98,7 +106,11 @@ fn imports_run_down_the_floors() {
             }
         }
     }
-    assert!(wrong.is_empty(), "imports against the data flow:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "imports against the data flow:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -156,11 +168,22 @@ fn every_rule_is_described_in_its_own_file() {
         let file = rules_dir.join(format!("{}.rs", rule.id));
         let code = std::fs::read_to_string(&file)
             .unwrap_or_else(|_| panic!("rule {} has no file {}", rule.id, file.display()));
-        assert!(code.contains("pub const RULE: RuleDef"), "{}", file.display());
-        assert!(!rule.title_zh.is_empty() && !rule.title_en.is_empty(), "{}", rule.id);
+        assert!(
+            code.contains("pub const RULE: RuleDef"),
+            "{}",
+            file.display()
+        );
+        assert!(
+            !rule.title_zh.is_empty() && !rule.title_en.is_empty(),
+            "{}",
+            rule.id
+        );
     }
     assert_eq!(
         claimsweep::rules::RULE_IDS,
-        claimsweep::rules::RULES.iter().map(|r| r.id).collect::<Vec<_>>()
+        claimsweep::rules::RULES
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
     );
 }

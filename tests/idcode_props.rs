@@ -2,8 +2,8 @@
 
 use claimsweep::dates::Date;
 use claimsweep::idcode::{
-    birth_date, check_id, check_id_parts, credit_code_check_char, credit_code_valid,
-    id_check_char, make_credit_code, normalize_id, IdProblem,
+    birth_date, check_id, check_id_parts, credit_code_check_char, credit_code_valid, id_check_char,
+    make_credit_code, normalize_id, IdProblem,
 };
 use claimsweep::refdata::RefData;
 use claimsweep::text::fold_width;

@@ -3,11 +3,11 @@
 //! must not.
 
 use claimsweep::dates::Date;
-use claimsweep::resolve::org_links::OrgLinks;
 use claimsweep::idcode::id_check_char;
 use claimsweep::model::*;
 use claimsweep::policy::PolicySet;
 use claimsweep::refdata::RefData;
+use claimsweep::resolve::org_links::OrgLinks;
 use claimsweep::rules::{
     employment_sham, identity_conflict, multi_id, shared_contact, Flag, RuleContext,
 };

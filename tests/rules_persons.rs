@@ -219,7 +219,10 @@ fn repeated_level_same_occupation_and_level_across_funds_is_flagged() {
     let r = run("repeated_level", repeated_level::run, &l);
     assert_eq!(r.flagged(), [["C2"]]);
     let f = &r.flags[0];
-    assert_eq!((f.subject_kind.code(), f.subject.as_str()), ("person", a.as_str()));
+    assert_eq!(
+        (f.subject_kind.code(), f.subject.as_str()),
+        ("person", a.as_str())
+    );
     assert_eq!(f.amount_at_risk, 100_000);
     assert!(
         f.explanation_zh.contains("4-01-02-01") && f.explanation_zh.contains("中级（4级）"),
@@ -412,7 +415,10 @@ fn overlapping_training_at_two_institutions_is_flagged() {
     let r = run("overlapping_training", overlapping_training::run, &l);
     assert_eq!(r.flagged(), [["C1", "C2"]]);
     let f = &r.flags[0];
-    assert_eq!((f.subject_kind.code(), f.subject.as_str()), ("person", a.as_str()));
+    assert_eq!(
+        (f.subject_kind.code(), f.subject.as_str()),
+        ("person", a.as_str())
+    );
     assert_eq!(f.amount_at_risk, 200_000);
     assert!(
         f.explanation_zh.contains("2020-03-01至2020-03-20") && f.explanation_zh.contains("ORG2"),

@@ -143,7 +143,10 @@ fn employment_rate_exactly_85_percent_passes_and_below_is_flagged() {
     let r = run("employment_rate", employment_rate::run, &l);
     assert_eq!(r.flags.len(), 1);
     let f = &r.flags[0];
-    assert_eq!((f.subject_kind.code(), f.subject.as_str()), ("project", "P2"));
+    assert_eq!(
+        (f.subject_kind.code(), f.subject.as_str()),
+        ("project", "P2")
+    );
     assert_eq!(f.claims.len(), 20);
     assert_eq!(f.amount_at_risk, 20 * 100_000);
     assert!(

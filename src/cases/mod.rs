@@ -12,16 +12,20 @@
 //!   one database file never lose an action.
 
 pub mod build;
+pub mod group;
+pub mod history;
+pub mod input;
 pub mod query;
 pub mod render;
 pub mod review;
 pub mod schema;
+pub mod write;
 
 pub use build::{
     build_for_sweep, build_for_sweep_in_memory, build_for_sweep_with, build_prepared, cases_policy,
-    extract_in_memory, extract_in_memory_consuming, prepare_in_memory, CaseInput, CaseSummary,
-    PreparedCases,
+    extract_in_memory, extract_in_memory_consuming, prepare_in_memory, CaseInput, PreparedCases,
 };
+pub use group::CaseSummary;
 pub use query::{
     diff, history, list, list_sweeps, show, CaseDetail, CaseFilter, CaseRow, CaseSort,
     ClaimEvidence, DiffEntry, FlagEvidence, GraphEvidence, HistoryEntry, NeighbourLink,
@@ -164,10 +168,14 @@ pub const UNKNOWN_FAMILY: &str = "other";
 
 /// A stored family code in the reader's language (unknown codes as they are).
 pub fn family_label(family: &str, lang: Lang) -> String {
-    Family::parse(family).map_or(family, |f| f.label(lang)).to_string()
+    Family::parse(family)
+        .map_or(family, |f| f.label(lang))
+        .to_string()
 }
 
 /// A stored case subject kind in the reader's language (unknown codes as they are).
 pub fn subject_kind_label(kind: &str, lang: Lang) -> String {
-    CaseSubject::parse(kind).map_or(kind, |k| k.label(lang)).to_string()
+    CaseSubject::parse(kind)
+        .map_or(kind, |k| k.label(lang))
+        .to_string()
 }

@@ -1,7 +1,8 @@
 //! Read side of the cases: list with filters, one case with all its evidence, the history,
 //! sweeps and the diff between two sweeps. Every query orders its rows explicitly.
 
-use super::build::{delta, CaseSummary};
+use super::group::CaseSummary;
+use super::history::delta;
 use super::{CaseError, Change, Status};
 use crate::model::Fen;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};

@@ -10,7 +10,7 @@
 //! current status, appends to the history and updates the case, so two reviewers writing at
 //! once are serialised by SQLite (waiting up to the busy timeout) and no action is lost.
 
-use super::build::append_history as history_append;
+use super::history::append_history as history_append;
 use super::{CaseError, Status};
 use crate::dates::now_timestamp;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};

@@ -2,10 +2,10 @@
 //! precision and recall of a sweep per rule against ground truth.
 
 use super::sweep::{render_table, Lang};
-use crate::store::open_existing;
 use crate::eval::{evaluate, ratio_text, EvalReport, Labels};
 use crate::rules::engine::rule_zh;
 use crate::store::flags as flag_store;
+use crate::store::open_existing;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]

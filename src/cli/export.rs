@@ -20,9 +20,9 @@
 //! ```
 
 use super::sweep::Lang;
-use crate::store::open_existing;
 use crate::model::fen_to_yuan;
 use crate::store::flags::{self as flag_store, StoredFlag};
+use crate::store::open_existing;
 use anyhow::Context;
 use std::io::Write;
 use std::path::{Path, PathBuf};

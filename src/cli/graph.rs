@@ -5,12 +5,12 @@
 //! Institution risk uses the flags of the latest sweep, if any.
 
 use super::sweep::Lang;
-use crate::store::open_existing;
-use crate::sweep::load_policies;
 use crate::graph::{self, GraphFindings, Subgraph};
 use crate::model::fen_to_yuan;
 use crate::rules::Flag;
 use crate::snapshot::Snapshot;
+use crate::store::open_existing;
+use crate::sweep::load_policies;
 use anyhow::Context;
 use serde_json::json;
 use std::io::Write;

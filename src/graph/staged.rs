@@ -12,10 +12,10 @@
 //!
 //! Employers are listed once, with every class they were staged for.
 
-use crate::resolve::org_links::OrgLinks;
 use crate::dates::Date;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::PolicySet;
+use crate::resolve::org_links::OrgLinks;
 use crate::resolve::Resolved;
 use crate::snapshot::{Snapshot, Spell};
 use rayon::prelude::*;

@@ -9,8 +9,8 @@
 pub mod rows;
 pub mod values;
 
-use crate::text::fold_width;
 use crate::model::{Ledger, TableSpec, TABLES};
+use crate::text::fold_width;
 use hashbrown::HashMap;
 use rows::{Cells, ParseRow};
 use sha2::{Digest, Sha256};

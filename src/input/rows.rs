@@ -6,9 +6,9 @@
 
 use crate::dates::Date;
 use crate::idcode::{normalize_credit_code, normalize_id};
-use crate::text::fold_width;
 use crate::input::values::{compact_number, parse_date, parse_flag, parse_int, parse_money};
 use crate::model::*;
+use crate::text::fold_width;
 
 /// Why a row was rejected: the column at fault (if one) and a bilingual reason.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -155,13 +155,17 @@ mod tests {
 
     #[test]
     fn an_unknown_rule_in_severity_is_an_error_at_its_line() {
-        let text = crate::policy::DEFAULT_POLICY_TOML.replace(
-            "[severity]\n",
-            "[severity]\nno_such_rule = \"high\"\n",
-        );
-        let line = text.lines().position(|l| l.starts_with("no_such_rule")).unwrap() + 1;
+        let text = crate::policy::DEFAULT_POLICY_TOML
+            .replace("[severity]\n", "[severity]\nno_such_rule = \"high\"\n");
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("no_such_rule"))
+            .unwrap()
+            + 1;
         match checked(&text) {
-            Err(PolicyError::Invalid { line: l, message, .. }) => {
+            Err(PolicyError::Invalid {
+                line: l, message, ..
+            }) => {
                 assert_eq!(l, line);
                 assert!(message.contains("no_such_rule"), "{message}");
             }
@@ -182,7 +186,10 @@ mod tests {
 
     #[test]
     fn titles_and_families_come_from_the_descriptors() {
-        assert_eq!(rule_title("deceased"), Some(("死亡后申领", "claim after death")));
+        assert_eq!(
+            rule_title("deceased"),
+            Some(("死亡后申领", "claim after death"))
+        );
         assert_eq!(family_of("shared_contact"), Some(Family::Network));
         assert_eq!(family_of("no_such_rule"), None);
     }

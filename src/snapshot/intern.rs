@@ -395,4 +395,3 @@ impl Interner {
         self.len() <= 1
     }
 }
-

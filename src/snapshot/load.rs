@@ -272,8 +272,8 @@ impl<'scope, R: DbRow + Send + 'scope> ChunkThread<'scope, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{latest_ingest_id, open};
     use crate::dates::Date;
+    use crate::store::{latest_ingest_id, open};
 
     /// Every interned string of each interner, in id order.
     /// Inserts typed rows into their table.

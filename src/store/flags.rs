@@ -4,8 +4,8 @@
 //! transaction, and it is finished with its summary. Older sweeps are kept: every query names
 //! its sweep, and "the latest" means the latest finished one.
 
-use crate::policy::PolicySet;
 use crate::finding::Flag;
+use crate::policy::PolicySet;
 use rusqlite::{params, Connection, OptionalExtension};
 
 #[derive(Debug, thiserror::Error)]
@@ -491,10 +491,10 @@ pub fn flagged_pairs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::Snapshot;
     use crate::dates::Date;
     use crate::model::*;
     use crate::policy::Severity;
+    use crate::snapshot::Snapshot;
 
     fn db() -> Connection {
         let conn = Connection::open_in_memory().unwrap();

@@ -1,0 +1,529 @@
+//! Grouping flags, rings and institutions into cases: pure, over one input type built from
+//! the snapshot or from stored flags (`input`); owns amount spreading and the case score.
+//!
+//! Grouping (subject of the case ← flag):
+//! - `project` flags → the class (`class:<class_id>`), family `project`;
+//! - `contact` flags → the phone or bank account (`contact:<phone:…|bank:…>`), family `network`;
+//! - every other flag (person, person_year, claim) → the person: the resolved person of its
+//!   claims (`resolve::persons`), named by its smallest ID number (the smallest such name
+//!   when a flag spans several persons), family of its rule;
+//! - rings stored by the graph stage (`rings`/`ring_members`) → `ring:<smallest member>`.
+//!
+//! Amount at risk counts each claim once: a flag's amount is spread over its claims in
+//! proportion to what each claim paid (amount + living allowance); a claim flagged by several
+//! rules of one case counts with the largest share any of them gives it, never the sum.
+//!
+//! Score = weight of the most severe rule × (1 + breadth_bonus × (distinct rules − 1))
+//!         × amount at risk in yuan, with the weights of the policy's `[cases]` section
+//! (Linyi: high 3, medium 2, low 1, breadth bonus 0.25). Money weighs most; a case that
+//! several independent rules agree on ranks above one rule. The score orders the inspectors'
+//! queue only; it decides nothing.
+
+use super::{family_code, CaseSubject, Family};
+use crate::model::Fen;
+use crate::policy::{CasesPolicy, Severity};
+use crate::snapshot::Interner;
+use hashbrown::HashMap;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+
+/// The actor of history entries written by the sweep itself.
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// What building the cases of one sweep did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub sweep_id: i64,
+    /// Cases found in this sweep.
+    pub cases: usize,
+    pub new: usize,
+    pub persisting: usize,
+    pub reopened: usize,
+    /// Found in the previous sweep, not in this one.
+    pub resolved: usize,
+    /// Dismissed cases found again with no new evidence: they stay dismissed.
+    pub kept_dismissed: usize,
+    /// Sum over the cases of this sweep (a claim in two cases counts in both).
+    pub amount_at_risk_fen: Fen,
+    pub flags: usize,
+    /// Ring and institution cases opened from the graph's findings.
+    #[serde(default)]
+    pub graph_cases: usize,
+}
+
+/// Weight of a severity in the score (policy `[cases]`).
+pub fn weight_of(policy: &CasesPolicy, severity: Severity) -> f64 {
+    match severity {
+        Severity::High => policy.weight_high,
+        Severity::Medium => policy.weight_medium,
+        Severity::Low => policy.weight_low,
+    }
+}
+
+/// Weight of a severity as stored in `flags.severity`; an unknown one weighs as low.
+pub fn severity_weight(policy: &CasesPolicy, severity: &str) -> f64 {
+    let sev = match severity {
+        "high" => Severity::High,
+        "medium" => Severity::Medium,
+        _ => Severity::Low,
+    };
+    weight_of(policy, sev)
+}
+
+/// The documented score of a case (module documentation).
+pub fn score(policy: &CasesPolicy, max_weight: f64, distinct_rules: usize, amount: Fen) -> f64 {
+    let breadth = 1.0 + policy.breadth_bonus * (distinct_rules.saturating_sub(1)) as f64;
+    let raw = max_weight * breadth * amount as f64 / 100.0;
+    (raw * 100.0).round() / 100.0
+}
+
+/// Evidence fingerprint: sorted claim ids and rules. Same fingerprint, same evidence.
+pub fn evidence_hash(claim_ids: &BTreeSet<String>, rules: &BTreeSet<String>) -> String {
+    evidence_hash_sorted(
+        claim_ids.iter().map(String::as_str),
+        rules.iter().map(String::as_str),
+    )
+}
+
+pub fn case_key(subject_kind: &str, subject: &str, family: &str) -> String {
+    format!("{subject_kind}:{subject}:{family}")
+}
+
+/// Facts of the claims a build names, by claim reference. References ascend with the claim id
+/// (byte order, as SQLite sorts text), so sorting references sorts claim ids.
+pub(super) trait ClaimFacts {
+    fn claim_id(&self, c: u32) -> &str;
+    fn id_number(&self, c: u32) -> &str;
+    /// Amount plus living allowance.
+    fn paid(&self, c: u32) -> Fen;
+    fn county_code(&self, c: u32) -> &str;
+    fn institution_id(&self, c: u32) -> &str;
+}
+
+/// One flag of the sweep, borrowed from where it was loaded (database rows or the sweep's
+/// own flags).
+pub(super) struct FlagInput<'a> {
+    pub(super) seq: i64,
+    pub(super) rule: &'a str,
+    pub(super) subject_kind: &'a str,
+    pub(super) subject: &'a str,
+    /// Claim references, as the flag lists them.
+    pub(super) claims: &'a [u32],
+    pub(super) amount: Fen,
+    pub(super) weight: f64,
+}
+
+/// A ring of the graph stage: its subject and members already reduced to what a case needs.
+pub(super) struct RingInput {
+    pub(super) ring_id: i64,
+    /// Smallest institution member, else smallest person, else `ring<id>`.
+    pub(super) subject: String,
+    /// Smallest county member.
+    pub(super) county: Option<String>,
+    /// Smallest institution member.
+    pub(super) institution: Option<String>,
+    /// Sorted, unique.
+    pub(super) claims: Vec<u32>,
+    pub(super) amount: Fen,
+}
+
+/// One of the first `institution_top_n` institutions of the graph's risk ranking.
+pub(super) struct InstitutionInput {
+    pub(super) rank: i64,
+    pub(super) institution: String,
+    pub(super) amount: Fen,
+    /// Union of the claims of its evidence terms: sorted, unique.
+    pub(super) claims: Vec<u32>,
+    /// County of the institution's registry row, when not empty.
+    pub(super) county: Option<String>,
+}
+
+/// Everything a build groups, whatever it was loaded from.
+pub(super) struct BuildInput<'a, F: ClaimFacts> {
+    pub(super) facts: &'a F,
+    pub(super) flags: Vec<FlagInput<'a>>,
+    pub(super) rings: &'a [RingInput],
+    pub(super) institutions: &'a [InstitutionInput],
+    /// class id → (county code, institution id) of the classes the project flags name.
+    pub(super) classes: HashMap<&'a str, (String, String)>,
+}
+
+/// One case while grouping; its claims, flags and rules are ranges of the flat lists of
+/// [`Grouped`].
+pub(super) struct CaseBuild {
+    /// `subject_kind:subject:rule_family`; the subject is the text between the kind and the
+    /// family.
+    pub(super) key: String,
+    pub(super) subject_kind: &'static str,
+    pub(super) family: &'static str,
+    pub(super) max_weight: f64,
+    /// Ids in [`Grouped::texts`].
+    pub(super) county: u32,
+    pub(super) institution: u32,
+    /// Graph rings behind a ring case.
+    pub(super) ring_ids: Vec<i64>,
+    /// Rank in the graph's institution risk, for institution cases.
+    pub(super) institution_rank: Option<i64>,
+    /// Replaced by a later case of the same key (institution cases, as a map insert would).
+    pub(super) replaced: bool,
+    pub(super) claims: std::ops::Range<usize>,
+    pub(super) seqs: std::ops::Range<usize>,
+    pub(super) rules: std::ops::Range<usize>,
+}
+
+impl CaseBuild {
+    pub(super) fn subject(&self) -> &str {
+        &self.key[self.subject_kind.len() + 1..self.key.len() - self.family.len() - 1]
+    }
+}
+
+/// The cases of one sweep, grouped.
+pub(super) struct Grouped {
+    pub(super) cases: Vec<CaseBuild>,
+    /// Indices into `cases` in key order, replaced cases left out.
+    pub(super) order: Vec<u32>,
+    /// (case, claim, amount at risk of the claim in the case): sorted, one row per claim.
+    pub(super) claims: Vec<(u32, u32, Fen)>,
+    /// (case, flag seq) in flag order within each case.
+    pub(super) seqs: Vec<(u32, i64)>,
+    /// (case, rule rank): sorted, unique; `rule_names[rank]` ascends with the rank.
+    pub(super) rules: Vec<(u32, u32)>,
+    pub(super) rule_names: Vec<String>,
+    /// County codes and institution ids of the cases.
+    pub(super) texts: Interner,
+    pub(super) graph_cases: usize,
+}
+
+impl Grouped {
+    pub(super) fn claims_of(&self, case: &CaseBuild) -> &[(u32, u32, Fen)] {
+        &self.claims[case.claims.clone()]
+    }
+    pub(super) fn rules_of<'s>(
+        &'s self,
+        case: &CaseBuild,
+    ) -> impl Iterator<Item = &'s str> + Clone {
+        self.rules[case.rules.clone()]
+            .iter()
+            .map(|&(_, r)| self.rule_names[r as usize].as_str())
+    }
+}
+
+/// Spreads a flag's amount over its claims in proportion to what each paid; the remainder of
+/// the integer division goes to the last claim so the shares add up to the flag's amount.
+#[cfg(test)]
+pub(super) fn spread(amount: Fen, paid: &[Fen]) -> Vec<Fen> {
+    let mut shares = Vec::with_capacity(paid.len());
+    spread_into(amount, paid, &mut shares);
+    shares
+}
+
+pub(super) fn spread_into(amount: Fen, paid: &[Fen], shares: &mut Vec<Fen>) {
+    shares.clear();
+    if paid.is_empty() {
+        return;
+    }
+    let total: i128 = paid.iter().map(|&p| p.max(0) as i128).sum();
+    if total == 0 {
+        shares.resize(paid.len(), amount / paid.len() as Fen);
+    } else {
+        shares.extend(
+            paid.iter()
+                .map(|&p| ((amount as i128 * p.max(0) as i128) / total) as Fen),
+        );
+    }
+    let given: Fen = shares.iter().sum();
+    if let Some(last) = shares.last_mut() {
+        *last += amount - given;
+    }
+}
+
+/// The most frequent non-empty value, ties broken by the smallest.
+#[cfg(test)]
+pub(super) fn mode<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    mode_of(values).to_string()
+}
+
+/// [`mode`] without the copy.
+pub(super) fn mode_of<'a>(values: impl Iterator<Item = &'a str>) -> &'a str {
+    let mut all: Vec<&str> = values.filter(|v| !v.is_empty()).collect();
+    all.sort_unstable();
+    let mut best: (&str, usize) = ("", 0);
+    let mut k = 0;
+    while k < all.len() {
+        let run = all[k..].iter().take_while(|v| **v == all[k]).count();
+        if run > best.1 {
+            best = (all[k], run);
+        }
+        k += run;
+    }
+    best.0
+}
+
+/// Subject kinds of flag cases.
+pub(super) const KIND_PERSON: &str = CaseSubject::Person.code();
+pub(super) const KIND_CLASS: &str = CaseSubject::Class.code();
+pub(super) const KIND_CONTACT: &str = CaseSubject::Contact.code();
+
+/// Groups flags, rings and top institutions into cases (module documentation).
+pub(super) fn group<F: ClaimFacts>(input: &BuildInput<'_, F>, policy: &CasesPolicy) -> Grouped {
+    let facts = input.facts;
+    let mut by_key: HashMap<(&'static str, &str, &'static str), u32> = HashMap::new();
+    let mut cases: Vec<CaseBuild> = Vec::new();
+    let mut claims: Vec<(u32, u32, Fen)> = Vec::new();
+    let mut seqs: Vec<(u32, i64)> = Vec::with_capacity(input.flags.len());
+    let mut rules: Vec<(u32, u32)> = Vec::with_capacity(input.flags.len());
+    let mut rule_ids: HashMap<&str, u32> = HashMap::new();
+    let mut rule_list: Vec<&str> = Vec::new();
+    let mut rule_id = |name| {
+        *rule_ids.entry(name).or_insert_with(|| {
+            rule_list.push(name);
+            rule_list.len() as u32 - 1
+        })
+    };
+    let new_case = |cases: &mut Vec<CaseBuild>, kind: &'static str, subject: &str, family| {
+        cases.push(CaseBuild {
+            key: case_key(kind, subject, family),
+            subject_kind: kind,
+            family,
+            max_weight: 0.0,
+            county: 0,
+            institution: 0,
+            ring_ids: Vec::new(),
+            institution_rank: None,
+            replaced: false,
+            claims: 0..0,
+            seqs: 0..0,
+            rules: 0..0,
+        });
+        cases.len() as u32 - 1
+    };
+    let mut paid: Vec<Fen> = Vec::new();
+    let mut shares: Vec<Fen> = Vec::new();
+    let mut add_claims = |claims: &mut Vec<(u32, u32, Fen)>, ci: u32, list: &[u32], amount| {
+        paid.clear();
+        paid.extend(list.iter().map(|&c| facts.paid(c)));
+        spread_into(amount, &paid, &mut shares);
+        claims.extend(list.iter().zip(&shares).map(|(&c, &s)| (ci, c, s)));
+    };
+
+    for f in &input.flags {
+        let (kind, subject, family): (&'static str, &str, &'static str) = match f.subject_kind {
+            "project" => (KIND_CLASS, f.subject, Family::Project.code()),
+            "contact" => (KIND_CONTACT, f.subject, Family::Network.code()),
+            _ => {
+                let person = f
+                    .claims
+                    .iter()
+                    .map(|&c| facts.id_number(c))
+                    .filter(|s| !s.is_empty())
+                    .min()
+                    .unwrap_or(f.subject);
+                (KIND_PERSON, person, family_code(f.rule))
+            }
+        };
+        let ci = match by_key.get(&(kind, subject, family)) {
+            Some(&ci) => ci,
+            None => {
+                let ci = new_case(&mut cases, kind, subject, family);
+                by_key.insert((kind, subject, family), ci);
+                ci
+            }
+        };
+        let case = &mut cases[ci as usize];
+        case.max_weight = case.max_weight.max(f.weight);
+        seqs.push((ci, f.seq));
+        rules.push((ci, rule_id(f.rule)));
+        add_claims(&mut claims, ci, f.claims, f.amount);
+    }
+    let flag_cases = cases.len();
+
+    let mut graph_cases = 0;
+    let mut texts = Interner::new();
+    // County and institution of graph cases, as the last finding of each case sets them.
+    let mut graph_places: Vec<(u32, u32, u32)> = Vec::new();
+    let ring_weight = weight_of(policy, policy.ring_severity);
+    for ring in input.rings {
+        let key = (
+            CaseSubject::Ring.code(),
+            ring.subject.as_str(),
+            Family::Network.code(),
+        );
+        let ci = match by_key.get(&key) {
+            Some(&ci) => ci,
+            None => {
+                graph_cases += 1;
+                let ci = new_case(&mut cases, key.0, key.1, key.2);
+                by_key.insert(key, ci);
+                ci
+            }
+        };
+        rules.push((ci, rule_id("ring")));
+        add_claims(&mut claims, ci, &ring.claims, ring.amount);
+        let county = match &ring.county {
+            Some(c) => c.as_str(),
+            None => mode_of(ring.claims.iter().map(|&c| facts.county_code(c))),
+        };
+        let institution = match &ring.institution {
+            Some(i) => i.as_str(),
+            None => mode_of(ring.claims.iter().map(|&c| facts.institution_id(c))),
+        };
+        graph_places.push((ci, texts.intern(county), texts.intern(institution)));
+        let case = &mut cases[ci as usize];
+        case.max_weight = case.max_weight.max(ring_weight);
+        case.ring_ids.push(ring.ring_id);
+    }
+    let institution_weight = weight_of(policy, policy.institution_severity);
+    for inst in input.institutions {
+        let key = (
+            CaseSubject::Institution.code(),
+            inst.institution.as_str(),
+            Family::Institution.code(),
+        );
+        // A second finding of the same key replaces the first, as a map insert does.
+        if let Some(&old) = by_key.get(&key) {
+            cases[old as usize].replaced = true;
+        }
+        let ci = new_case(&mut cases, key.0, key.1, key.2);
+        by_key.insert(key, ci);
+        graph_cases += 1;
+        rules.push((ci, rule_id("institution_risk")));
+        add_claims(&mut claims, ci, &inst.claims, inst.amount);
+        let county = match &inst.county {
+            Some(c) => c.as_str(),
+            None => mode_of(inst.claims.iter().map(|&c| facts.county_code(c))),
+        };
+        graph_places.push((ci, texts.intern(county), texts.intern(&inst.institution)));
+        let case = &mut cases[ci as usize];
+        case.max_weight = institution_weight;
+        case.institution_rank = Some(inst.rank);
+    }
+    drop(by_key);
+
+    // Rule ranks follow rule names, so a case's sorted ranks give its sorted rule names.
+    let mut by_name: Vec<u32> = (0..rule_list.len() as u32).collect();
+    by_name.sort_unstable_by_key(|&r| rule_list[r as usize]);
+    let mut rank = vec![0u32; rule_list.len()];
+    for (k, &r) in by_name.iter().enumerate() {
+        rank[r as usize] = k as u32;
+    }
+    let rule_names: Vec<String> = by_name
+        .iter()
+        .map(|&r| rule_list[r as usize].to_string())
+        .collect();
+    for r in &mut rules {
+        r.1 = rank[r.1 as usize];
+    }
+    rules.sort_unstable();
+    rules.dedup();
+    // A claim flagged by several rules of one case counts with its largest share.
+    claims.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.cmp(&a.2)));
+    claims.dedup_by(|later, first| later.0 == first.0 && later.1 == first.1);
+    seqs.sort_by_key(|&(ci, _)| ci);
+
+    let ranges = |n: usize, cases_of: &mut dyn Iterator<Item = u32>| {
+        let mut starts = vec![0usize; n + 1];
+        for ci in cases_of {
+            starts[ci as usize + 1] += 1;
+        }
+        for k in 0..n {
+            starts[k + 1] += starts[k];
+        }
+        starts
+    };
+    let n = cases.len();
+    let claim_starts = ranges(n, &mut claims.iter().map(|x| x.0));
+    let seq_starts = ranges(n, &mut seqs.iter().map(|x| x.0));
+    let rule_starts = ranges(n, &mut rules.iter().map(|x| x.0));
+    for (k, case) in cases.iter_mut().enumerate() {
+        case.claims = claim_starts[k]..claim_starts[k + 1];
+        case.seqs = seq_starts[k]..seq_starts[k + 1];
+        case.rules = rule_starts[k]..rule_starts[k + 1];
+    }
+
+    for case in &mut cases[..flag_cases] {
+        let list = &claims[case.claims.clone()];
+        let mut county = mode_of(list.iter().map(|x| facts.county_code(x.1)));
+        let mut institution = mode_of(list.iter().map(|x| facts.institution_id(x.1)));
+        if case.subject_kind == KIND_CLASS {
+            let subject = &case.key[KIND_CLASS.len() + 1..case.key.len() - case.family.len() - 1];
+            if let Some((c, i)) = input.classes.get(subject) {
+                if !c.is_empty() {
+                    county = c;
+                }
+                if !i.is_empty() {
+                    institution = i;
+                }
+            }
+        }
+        case.county = texts.intern(county);
+        case.institution = texts.intern(institution);
+    }
+    for (ci, county, institution) in graph_places {
+        let case = &mut cases[ci as usize];
+        case.county = county;
+        case.institution = institution;
+    }
+
+    let mut order: Vec<u32> = (0..n as u32)
+        .filter(|&ci| !cases[ci as usize].replaced)
+        .collect();
+    order.sort_unstable_by(|&a, &b| cases[a as usize].key.cmp(&cases[b as usize].key));
+    Grouped {
+        cases,
+        order,
+        claims,
+        seqs,
+        rules,
+        rule_names,
+        texts,
+        graph_cases,
+    }
+}
+
+/// Sorted, `;`-joined.
+pub(super) fn join_iter<'s>(items: impl Iterator<Item = &'s str>) -> String {
+    let mut out = String::new();
+    for (k, x) in items.enumerate() {
+        if k > 0 {
+            out.push(';');
+        }
+        out.push_str(x);
+    }
+    out
+}
+
+pub(super) fn hash_hex(h: Sha256) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in h.finalize() {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out
+}
+
+/// [`evidence_hash`] of sorted, unique claim ids and rules.
+pub(super) fn evidence_hash_sorted<'s>(
+    claims: impl Iterator<Item = &'s str>,
+    rules: impl Iterator<Item = &'s str>,
+) -> String {
+    let mut h = Sha256::new();
+    for c in claims {
+        h.update(c.as_bytes());
+        h.update([0u8]);
+    }
+    h.update([1u8]);
+    for r in rules {
+        h.update(r.as_bytes());
+        h.update([0u8]);
+    }
+    hash_hex(h)
+}
+
+pub(super) fn split_set(s: &str) -> BTreeSet<String> {
+    s.split(';')
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}

@@ -1,0 +1,251 @@
+//! Matching a sweep's cases with the cases already stored: what is new, persisting, reopened
+//! or resolved, and what changed in the evidence.
+
+#[allow(unused_imports)]
+use super::group::*;
+#[allow(unused_imports)]
+use super::input::*;
+use super::{CaseError, Status};
+use crate::model::{fen_to_yuan, Fen};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// What changed in a case's evidence since the last sweep that found it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceDelta {
+    pub added_claims: Vec<String>,
+    pub removed_claims: Vec<String>,
+    pub new_rules: Vec<String>,
+    pub dropped_rules: Vec<String>,
+    pub claims_delta: i64,
+    pub amount_delta_fen: Fen,
+}
+
+impl EvidenceDelta {
+    /// New evidence: more claims, another rule or more money. Fewer claims is not.
+    pub fn has_new_evidence(&self) -> bool {
+        !self.added_claims.is_empty() || !self.new_rules.is_empty() || self.amount_delta_fen > 0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.added_claims.is_empty()
+            && self.removed_claims.is_empty()
+            && self.new_rules.is_empty()
+            && self.dropped_rules.is_empty()
+            && self.amount_delta_fen == 0
+    }
+    /// “新增申领 2 笔，金额增加 1200.00 元”.
+    pub fn describe_zh(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.added_claims.is_empty() {
+            parts.push(format!("新增申领 {} 笔", self.added_claims.len()));
+        }
+        if !self.removed_claims.is_empty() {
+            parts.push(format!("减少申领 {} 笔", self.removed_claims.len()));
+        }
+        if self.amount_delta_fen > 0 {
+            parts.push(format!(
+                "金额增加 {} 元",
+                fen_to_yuan(self.amount_delta_fen)
+            ));
+        } else if self.amount_delta_fen < 0 {
+            parts.push(format!(
+                "金额减少 {} 元",
+                fen_to_yuan(-self.amount_delta_fen)
+            ));
+        }
+        if !self.new_rules.is_empty() {
+            parts.push(format!("新增规则 {}", self.new_rules.join("、")));
+        }
+        if !self.dropped_rules.is_empty() {
+            parts.push(format!("不再触发规则 {}", self.dropped_rules.join("、")));
+        }
+        if parts.is_empty() {
+            "证据未变".into()
+        } else {
+            parts.join("，")
+        }
+    }
+    /// “2 more claims, +1200.00 yuan”.
+    pub fn describe_en(&self) -> String {
+        let mut parts = Vec::new();
+        let n = self.added_claims.len();
+        if n > 0 {
+            parts.push(format!("{n} more claim{}", if n == 1 { "" } else { "s" }));
+        }
+        let n = self.removed_claims.len();
+        if n > 0 {
+            parts.push(format!("{n} fewer claim{}", if n == 1 { "" } else { "s" }));
+        }
+        if self.amount_delta_fen > 0 {
+            parts.push(format!("+{} yuan", fen_to_yuan(self.amount_delta_fen)));
+        } else if self.amount_delta_fen < 0 {
+            parts.push(format!("-{} yuan", fen_to_yuan(-self.amount_delta_fen)));
+        }
+        if !self.new_rules.is_empty() {
+            parts.push(format!("new rule {}", self.new_rules.join(", ")));
+        }
+        if !self.dropped_rules.is_empty() {
+            parts.push(format!(
+                "rule no longer found {}",
+                self.dropped_rules.join(", ")
+            ));
+        }
+        if parts.is_empty() {
+            "evidence unchanged".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+    pub fn describe(&self) -> String {
+        format!("{} / {}", self.describe_zh(), self.describe_en())
+    }
+}
+
+pub fn delta(
+    old_claims: &BTreeSet<String>,
+    old_rules: &BTreeSet<String>,
+    old_amount: Fen,
+    new_claims: &BTreeSet<String>,
+    new_rules: &BTreeSet<String>,
+    new_amount: Fen,
+) -> EvidenceDelta {
+    EvidenceDelta {
+        added_claims: new_claims.difference(old_claims).cloned().collect(),
+        removed_claims: old_claims.difference(new_claims).cloned().collect(),
+        new_rules: new_rules.difference(old_rules).cloned().collect(),
+        dropped_rules: old_rules.difference(new_rules).cloned().collect(),
+        claims_delta: new_claims.len() as i64 - old_claims.len() as i64,
+        amount_delta_fen: new_amount - old_amount,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn append_history(
+    conn: &Connection,
+    case_id: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    from: Option<Status>,
+    to: Option<Status>,
+    note: &str,
+    sweep_id: Option<i64>,
+) -> Result<(), CaseError> {
+    conn.prepare_cached(
+        "INSERT INTO case_history (case_id, at, actor, action, from_status, to_status, note, sweep_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        case_id,
+        at,
+        actor,
+        action,
+        from.map(Status::code),
+        to.map(Status::code),
+        note,
+        sweep_id
+    ])?;
+    Ok(())
+}
+
+/// A stored case found again, with what the last sweep that found it recorded.
+pub(super) struct Existing {
+    pub(super) case_id: i64,
+    pub(super) status: Status,
+    pub(super) last_sweep: i64,
+    pub(super) old_amount: Option<Fen>,
+    /// The stored fingerprint equals this sweep's.
+    pub(super) same_evidence: bool,
+    /// Claim ids and rules of the last sweep, kept only when the evidence changed.
+    pub(super) old_evidence: Option<Box<(String, String)>>,
+}
+
+/// Stored cases in key order with the evidence of the last sweep that found each, matched to
+/// this sweep's cases (`order`): one ordered scan of the `case_key` index.
+pub(super) fn match_existing<F: ClaimFacts>(
+    tx: &Connection,
+    grouped: &Grouped,
+    facts: &F,
+) -> Result<Vec<Option<Existing>>, CaseError> {
+    let mut matched: Vec<Option<Existing>> = Vec::new();
+    matched.resize_with(grouped.order.len(), || None);
+    let mut stmt = tx.prepare(
+        "SELECT c.case_key, c.case_id, c.status, c.last_sweep_id, s.claim_ids, s.rules,
+                s.amount_at_risk_fen, s.claim_hash
+         FROM cases c LEFT JOIN case_sweeps s
+           ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id
+         ORDER BY c.case_key",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut next = 0;
+    while let Some(r) = rows.next()? {
+        let key = text_at(r, 0)?;
+        while next < grouped.order.len()
+            && grouped.cases[grouped.order[next] as usize].key.as_str() < key
+        {
+            next += 1;
+        }
+        if next == grouped.order.len() {
+            break;
+        }
+        let case = &grouped.cases[grouped.order[next] as usize];
+        if case.key != key {
+            continue;
+        }
+        let case_id: i64 = r.get(1)?;
+        let status = text_at(r, 2)?;
+        let status = Status::parse(status)
+            .ok_or_else(|| CaseError::Malformed(format!("case {case_id}: status {status}")))?;
+        let old_hash: Option<&str> = text_or_null_at(r, 7)?;
+        let same_evidence = match old_hash {
+            Some(old) => {
+                old == evidence_hash_sorted(
+                    grouped.claims_of(case).iter().map(|x| facts.claim_id(x.1)),
+                    grouped.rules_of(case),
+                )
+            }
+            None => false,
+        };
+        let old_evidence = if same_evidence {
+            None
+        } else {
+            let text = |k| -> rusqlite::Result<String> {
+                Ok(text_or_null_at(r, k)?.unwrap_or("").to_string())
+            };
+            Some(Box::new((text(4)?, text(5)?)))
+        };
+        matched[next] = Some(Existing {
+            case_id,
+            status,
+            last_sweep: r.get(3)?,
+            old_amount: r.get(6)?,
+            same_evidence,
+            old_evidence,
+        });
+        next += 1;
+    }
+    Ok(matched)
+}
+
+/// Decided runs of rows a writer may hold before the deciding thread waits.
+pub(super) const RUNS_AHEAD: usize = 2;
+
+pub(super) fn stored_summary(
+    conn: &Connection,
+    sweep_id: i64,
+) -> Result<Option<CaseSummary>, CaseError> {
+    match conn
+        .query_row(
+            "SELECT summary_json FROM case_builds WHERE sweep_id = ?1",
+            [sweep_id],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+    {
+        Some(json) => serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| CaseError::Malformed(format!("case_builds.summary_json: {e}"))),
+        None => Ok(None),
+    }
+}

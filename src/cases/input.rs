@@ -1,0 +1,557 @@
+//! The case input: flags, rings and institution risk with the facts of their claims, taken
+//! from the stored flags of a sweep or from the snapshot and the graph findings in memory.
+
+#[allow(unused_imports)]
+use super::group::*;
+use super::CaseError;
+use crate::finding::{Flag, FlagSubject};
+use crate::graph::GraphFindings;
+use crate::model::Fen;
+use crate::policy::CasesPolicy;
+use crate::resolve::Persons;
+use crate::snapshot::{Interner, Snapshot};
+use hashbrown::HashMap;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::BTreeSet;
+
+/// A text column read without a copy.
+pub(super) fn text_at<'r>(r: &'r rusqlite::Row<'_>, k: usize) -> rusqlite::Result<&'r str> {
+    Ok(text_or_null_at(r, k)?.unwrap_or(""))
+}
+
+pub(super) fn text_or_null_at<'r>(
+    r: &'r rusqlite::Row<'_>,
+    k: usize,
+) -> rusqlite::Result<Option<&'r str>> {
+    r.get_ref(k)?.as_str_or_null().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(k, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Claim facts read from the `claims` table for the claims a sweep's stored findings name.
+pub(super) struct StoredClaims {
+    /// Claim ids in the order of their references (ascending).
+    pub(super) ids: Vec<u32>,
+    pub(super) names: Interner,
+    /// Per reference: id number, county code, institution id (ids into `texts`), paid.
+    pub(super) id_number: Vec<u32>,
+    pub(super) county: Vec<u32>,
+    pub(super) institution: Vec<u32>,
+    pub(super) paid: Vec<Fen>,
+    pub(super) texts: Interner,
+}
+
+impl ClaimFacts for StoredClaims {
+    fn claim_id(&self, c: u32) -> &str {
+        self.names.resolve(self.ids[c as usize])
+    }
+    fn id_number(&self, c: u32) -> &str {
+        self.texts.resolve(self.id_number[c as usize])
+    }
+    fn paid(&self, c: u32) -> Fen {
+        self.paid[c as usize]
+    }
+    fn county_code(&self, c: u32) -> &str {
+        self.texts.resolve(self.county[c as usize])
+    }
+    fn institution_id(&self, c: u32) -> &str {
+        self.texts.resolve(self.institution[c as usize])
+    }
+}
+
+/// A flag row with its claims as provisional references (ids in the name interner).
+pub(super) struct StoredFlagRow {
+    pub(super) seq: i64,
+    pub(super) rule: u32,
+    pub(super) subject_kind: u32,
+    pub(super) subject: u32,
+    pub(super) claims: std::ops::Range<usize>,
+    pub(super) amount: Fen,
+    pub(super) weight: f64,
+}
+
+/// What the database path loads: flag rows, graph findings and the facts of every claim they
+/// name, with claim references remapped to ascend with the claim id.
+pub(super) struct StoredInput {
+    pub(super) flags: Vec<StoredFlagRow>,
+    /// Flag rules, kinds and subjects.
+    pub(super) labels: Interner,
+    pub(super) flag_claims: Vec<u32>,
+    pub(super) rings: Vec<RingInput>,
+    pub(super) institutions: Vec<InstitutionInput>,
+    pub(super) classes: Vec<(u32, (String, String))>,
+    pub(super) facts: StoredClaims,
+}
+
+impl StoredInput {
+    pub(super) fn input(&self) -> BuildInput<'_, StoredClaims> {
+        BuildInput {
+            facts: &self.facts,
+            flags: self
+                .flags
+                .iter()
+                .map(|f| FlagInput {
+                    seq: f.seq,
+                    rule: self.labels.resolve(f.rule),
+                    subject_kind: self.labels.resolve(f.subject_kind),
+                    subject: self.labels.resolve(f.subject),
+                    claims: &self.flag_claims[f.claims.clone()],
+                    amount: f.amount,
+                    weight: f.weight,
+                })
+                .collect(),
+            rings: &self.rings,
+            institutions: &self.institutions,
+            classes: self
+                .classes
+                .iter()
+                .map(|(k, v)| (self.labels.resolve(*k), v.clone()))
+                .collect(),
+        }
+    }
+}
+
+pub(super) fn load_stored(
+    conn: &Connection,
+    sweep_id: i64,
+    policy: &CasesPolicy,
+) -> Result<StoredInput, CaseError> {
+    use super::schema::table_exists;
+    let mut names = Interner::new();
+    let mut labels = Interner::new();
+    let mut flags = Vec::new();
+    let mut flag_claims: Vec<u32> = Vec::new();
+    let mut empty: Vec<usize> = Vec::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT seq, rule, subject_kind, subject, claim_ids, amount_at_risk_fen, severity
+             FROM flags WHERE sweep_id = ?1 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([sweep_id])?;
+        while let Some(r) = rows.next()? {
+            let start = flag_claims.len();
+            for c in text_at(r, 4)?.split(';').map(str::trim) {
+                if !c.is_empty() {
+                    flag_claims.push(names.intern(c));
+                }
+            }
+            if flag_claims.len() == start {
+                empty.push(flags.len());
+            }
+            flags.push(StoredFlagRow {
+                seq: r.get(0)?,
+                rule: labels.intern(text_at(r, 1)?),
+                subject_kind: labels.intern(text_at(r, 2)?),
+                subject: labels.intern(text_at(r, 3)?),
+                claims: start..flag_claims.len(),
+                amount: r.get(5)?,
+                weight: severity_weight(policy, text_at(r, 6)?),
+            });
+        }
+    }
+    if !empty.is_empty() {
+        // A flag whose claim_ids column is empty may still list its claims in flag_claims.
+        let mut by_seq = conn.prepare(
+            "SELECT claim_id FROM flag_claims WHERE sweep_id = ?1 AND seq = ?2 ORDER BY claim_id",
+        )?;
+        let mut listed: Vec<u32> = Vec::new();
+        let mut moved: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+        for k in empty {
+            let start = listed.len();
+            let mut rows = by_seq.query(params![sweep_id, flags[k].seq])?;
+            while let Some(r) = rows.next()? {
+                listed.push(names.intern(text_at(r, 0)?));
+            }
+            moved.push((k, start..listed.len()));
+        }
+        let base = flag_claims.len();
+        flag_claims.extend(listed);
+        for (k, range) in moved {
+            flags[k].claims = base + range.start..base + range.end;
+        }
+    }
+
+    let mut rings: Vec<RingInput> = Vec::new();
+    if table_exists(conn, "rings")? && table_exists(conn, "ring_members")? {
+        let stored: Vec<(i64, String, Fen)> = {
+            let mut stmt = conn.prepare(
+                "SELECT ring_id, claim_ids, amount_fen FROM rings WHERE sweep_id = ?1 ORDER BY ring_id",
+            )?;
+            let rows = stmt.query_map([sweep_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        // The smallest member of each kind, per ring.
+        let mut smallest: HashMap<(i64, String), String> = HashMap::new();
+        {
+            let mut stmt = conn.prepare(
+                "SELECT ring_id, kind, min(value) FROM ring_members
+                 WHERE sweep_id = ?1 AND kind IN ('institution', 'person', 'county')
+                 GROUP BY ring_id, kind",
+            )?;
+            let mut rows = stmt.query([sweep_id])?;
+            while let Some(r) = rows.next()? {
+                smallest.insert((r.get(0)?, r.get(1)?), r.get(2)?);
+            }
+        }
+        for (ring_id, claim_ids, amount) in stored {
+            let member = |kind: &str| smallest.get(&(ring_id, kind.to_string())).cloned();
+            let institution = member("institution");
+            let subject = institution
+                .clone()
+                .or_else(|| member("person"))
+                .unwrap_or_else(|| format!("ring{ring_id}"));
+            let claims: Vec<u32> = split_set(&claim_ids)
+                .iter()
+                .map(|c| names.intern(c))
+                .collect();
+            rings.push(RingInput {
+                ring_id,
+                subject,
+                county: member("county"),
+                institution,
+                claims,
+                amount,
+            });
+        }
+    }
+
+    let mut institutions: Vec<InstitutionInput> = Vec::new();
+    if table_exists(conn, "institution_risk")? {
+        let top: Vec<(i64, String, Fen, String)> = {
+            let mut stmt = conn.prepare(
+                "SELECT rank, institution_id, amount_at_risk_fen, evidence_json FROM institution_risk
+                 WHERE sweep_id = ?1 AND rank <= ?2 ORDER BY rank",
+            )?;
+            let rows = stmt.query_map(params![sweep_id, policy.institution_top_n], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut county =
+            conn.prepare_cached("SELECT county_code FROM institutions WHERE institution_id = ?1")?;
+        for (rank, inst, amount, evidence) in top {
+            let evidence: serde_json::Value = serde_json::from_str(&evidence).map_err(|e| {
+                CaseError::Malformed(format!("institution_risk.evidence_json of {inst}: {e}"))
+            })?;
+            let mut claim_ids = BTreeSet::new();
+            for term in evidence.as_array().into_iter().flatten() {
+                for c in term["claim_ids"].as_array().into_iter().flatten() {
+                    if let Some(c) = c.as_str() {
+                        claim_ids.insert(c);
+                    }
+                }
+            }
+            let claims: Vec<u32> = claim_ids.iter().map(|c| names.intern(c)).collect();
+            let county = county
+                .query_row([&inst], |r| r.get::<_, String>(0))
+                .optional()?
+                .filter(|c| !c.is_empty());
+            institutions.push(InstitutionInput {
+                rank,
+                institution: inst,
+                amount,
+                claims,
+                county,
+            });
+        }
+    }
+
+    let ids = to_references(&names, &mut flag_claims, &mut rings, &mut institutions);
+
+    // Facts of every named claim, looked up in claim id order (neighbouring index pages). A
+    // claim that is not in the ledger still counts, with no amount of its own.
+    let mut facts = StoredClaims::new(ids, names);
+    {
+        // The person of a claim is its resolved person's smallest ID number, as the sweep
+        // stored it (`person_ids`); an ID number not listed there is a person of its own.
+        let resolved = table_exists(conn, "person_ids")?;
+        let mut stmt = conn.prepare(if resolved {
+            "SELECT coalesce(p.person, c.id_number), c.amount_fen + c.living_amount_fen,
+                    c.county_code, c.institution_id
+             FROM claims c
+             LEFT JOIN person_ids p ON p.sweep_id = ?2 AND p.id_number = c.id_number
+             WHERE c.claim_id = ?1"
+        } else {
+            "SELECT id_number, amount_fen + living_amount_fen, county_code, institution_id
+             FROM claims WHERE claim_id = ?1 AND ?2 IS NOT NULL"
+        })?;
+        for k in 0..facts.ids.len() {
+            let mut rows = stmt.query(params![facts.names.resolve(facts.ids[k]), sweep_id])?;
+            match rows.next()? {
+                Some(r) => facts.push(Some((
+                    text_at(r, 0)?,
+                    r.get(1)?,
+                    text_at(r, 2)?,
+                    text_at(r, 3)?,
+                ))),
+                None => facts.push(None),
+            }
+        }
+    }
+
+    let mut classes = Vec::new();
+    {
+        let mut class_stmt = conn.prepare_cached(
+            "SELECT county_code, institution_id FROM classes WHERE class_id = ?1",
+        )?;
+        let project = labels.get("project");
+        let mut seen = BTreeSet::new();
+        for f in flags.iter().filter(|f| Some(f.subject_kind) == project) {
+            if !seen.insert(f.subject) {
+                continue;
+            }
+            if let Some(row) = class_stmt
+                .query_row([labels.resolve(f.subject)], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()?
+            {
+                classes.push((f.subject, row));
+            }
+        }
+    }
+
+    Ok(StoredInput {
+        flags,
+        labels,
+        flag_claims,
+        rings,
+        institutions,
+        classes,
+        facts,
+    })
+}
+
+/// Claim references that ascend with the claim id (byte order, as SQLite sorts text):
+/// `ids[reference]` is the name id, `reference[name id]` the reference.
+pub(super) fn references_by_claim_id(names: &Interner) -> (Vec<u32>, Vec<u32>) {
+    let mut ids: Vec<u32> = (0..names.len() as u32).collect();
+    ids.sort_unstable_by(|&a, &b| names.resolve(a).cmp(names.resolve(b)));
+    let mut reference = vec![0u32; ids.len()];
+    for (k, &id) in ids.iter().enumerate() {
+        reference[id as usize] = k as u32;
+    }
+    (ids, reference)
+}
+
+/// Turns the claim name ids of flags, rings and institutions into references that ascend
+/// with the claim id (each ring's and institution's list sorted again); returns `ids`
+/// (reference → name id).
+pub(super) fn to_references(
+    names: &Interner,
+    flag_claims: &mut [u32],
+    rings: &mut [RingInput],
+    institutions: &mut [InstitutionInput],
+) -> Vec<u32> {
+    let (ids, reference) = references_by_claim_id(names);
+    for c in flag_claims.iter_mut() {
+        *c = reference[*c as usize];
+    }
+    let lists = rings
+        .iter_mut()
+        .map(|r| &mut r.claims)
+        .chain(institutions.iter_mut().map(|i| &mut i.claims));
+    for list in lists {
+        for c in list.iter_mut() {
+            *c = reference[*c as usize];
+        }
+        list.sort_unstable();
+    }
+    ids
+}
+
+impl StoredClaims {
+    /// No facts yet for the references `ids` (reference → id in `names`).
+    pub(super) fn new(ids: Vec<u32>, names: Interner) -> StoredClaims {
+        let n = ids.len();
+        StoredClaims {
+            ids,
+            names,
+            id_number: Vec::with_capacity(n),
+            county: Vec::with_capacity(n),
+            institution: Vec::with_capacity(n),
+            paid: Vec::with_capacity(n),
+            texts: Interner::new(),
+        }
+    }
+
+    /// The facts of the next reference: (ID number, paid, county code, institution id), or
+    /// `None` for a claim not in the ledger (it still counts, with no amount of its own).
+    pub(super) fn push(&mut self, facts: Option<(&str, Fen, &str, &str)>) {
+        let (id_number, paid, county, institution) = match facts {
+            Some((id, paid, county, inst)) => (
+                self.texts.intern(id),
+                paid,
+                self.texts.intern(county),
+                self.texts.intern(inst),
+            ),
+            None => (0, 0, 0, 0),
+        };
+        self.id_number.push(id_number);
+        self.paid.push(paid);
+        self.county.push(county);
+        self.institution.push(institution);
+    }
+}
+
+impl StoredInput {
+    /// What [`load_stored`] reads back, taken from the sweep still in memory instead: its
+    /// flags (`seq` = position), its graph findings, and the facts of every claim they name
+    /// copied out of the snapshot, so that the snapshot can be freed before cases are written.
+    pub(super) fn from_memory<F: std::borrow::Borrow<Flag>>(
+        snap: &Snapshot,
+        persons: &Persons,
+        flags: impl ExactSizeIterator<Item = F>,
+        findings: &GraphFindings,
+        policy: &CasesPolicy,
+    ) -> StoredInput {
+        let mut names = Interner::new();
+        // Snapshot claim index of each name id (none for the empty name 0).
+        let mut claim_of_name: Vec<u32> = vec![u32::MAX];
+        let mut name_of = |names: &mut Interner, c: u32| -> u32 {
+            let id = names.intern(snap.claim_id(c as usize));
+            if id as usize == claim_of_name.len() {
+                claim_of_name.push(c);
+            }
+            id
+        };
+        let mut labels = Interner::new();
+        let mut flag_claims: Vec<u32> = Vec::new();
+        let mut rows = Vec::with_capacity(flags.len());
+        let mut classes = Vec::new();
+        let mut seen_classes = BTreeSet::new();
+        // Flags may be handed over by value: each is dropped once taken in.
+        for (seq, f) in flags.enumerate() {
+            let f: &Flag = f.borrow();
+            let start = flag_claims.len();
+            for &c in &f.claims {
+                flag_claims.push(name_of(&mut names, c));
+            }
+            let subject = labels.intern(&f.subject);
+            rows.push(StoredFlagRow {
+                seq: seq as i64,
+                rule: labels.intern(f.rule),
+                subject_kind: labels.intern(f.subject_kind.code()),
+                subject,
+                claims: start..flag_claims.len(),
+                amount: f.amount_at_risk,
+                weight: weight_of(policy, f.severity),
+            });
+            if f.subject_kind != FlagSubject::Project || !seen_classes.insert(subject) {
+                continue;
+            }
+            let class = snap
+                .class_keys
+                .get(&f.subject)
+                .and_then(|key| snap.class(key));
+            if let Some(class) = class {
+                classes.push((
+                    subject,
+                    (
+                        snap.counties.resolve(class.county).to_string(),
+                        snap.orgs.resolve(class.institution).to_string(),
+                    ),
+                ));
+            }
+        }
+        let (mut rings, mut institutions) = memory_graph(snap, findings, policy);
+        for r in &mut rings {
+            for c in &mut r.claims {
+                *c = name_of(&mut names, *c);
+            }
+        }
+        for i in &mut institutions {
+            for c in &mut i.claims {
+                *c = name_of(&mut names, *c);
+            }
+        }
+
+        let ids = to_references(&names, &mut flag_claims, &mut rings, &mut institutions);
+        let mut facts = StoredClaims::new(ids, names);
+        for k in 0..facts.ids.len() {
+            facts.push(match claim_of_name[facts.ids[k] as usize] {
+                u32::MAX => None,
+                c => {
+                    let claim = &snap.claims[c as usize];
+                    Some((
+                        // The person: its smallest ID number (identity resolution).
+                        snap.ids.resolve(persons.of(claim.person)),
+                        claim.amount + claim.living_amount,
+                        snap.counties.resolve(claim.county),
+                        snap.orgs.resolve(claim.institution),
+                    ))
+                }
+            });
+        }
+        StoredInput {
+            flags: rows,
+            labels,
+            flag_claims,
+            rings,
+            institutions,
+            classes,
+            facts,
+        }
+    }
+}
+
+/// Rings and top institutions of the graph's findings, reduced as the graph stage stores
+/// them (`ring_members`, `institution_risk.evidence_json`) and this module reads them back.
+pub(super) fn memory_graph(
+    snap: &Snapshot,
+    findings: &GraphFindings,
+    policy: &CasesPolicy,
+) -> (Vec<RingInput>, Vec<InstitutionInput>) {
+    let rings = findings
+        .rings
+        .iter()
+        .map(|r| {
+            let institution = r.institutions.iter().min().cloned();
+            RingInput {
+                ring_id: r.id as i64,
+                subject: institution
+                    .clone()
+                    .or_else(|| r.persons.iter().min().cloned())
+                    .unwrap_or_else(|| format!("ring{}", r.id)),
+                county: r.counties.iter().min().cloned(),
+                institution,
+                claims: {
+                    let mut claims = r.claims.clone();
+                    claims.sort_unstable();
+                    claims.dedup();
+                    claims
+                },
+                amount: r.amount,
+            }
+        })
+        .collect();
+    let institutions = findings
+        .institution_risk
+        .iter()
+        .filter(|r| r.rank <= policy.institution_top_n)
+        .map(|r| {
+            let mut claims: Vec<u32> = r
+                .evidence
+                .iter()
+                .flat_map(|e| e.claims.iter().copied())
+                .collect();
+            claims.sort_unstable();
+            claims.dedup();
+            let county = snap
+                .orgs
+                .get(&r.code)
+                .and_then(|org| snap.institution(org))
+                .map(|i| snap.counties.resolve(i.county))
+                .filter(|c| !c.is_empty())
+                .map(String::from);
+            InstitutionInput {
+                rank: r.rank as i64,
+                institution: r.code.clone(),
+                amount: r.amount_at_risk,
+                claims,
+                county,
+            }
+        })
+        .collect();
+    (rings, institutions)
+}
