@@ -196,7 +196,7 @@ impl<'a> BlockGen<'a> {
             if let Some(date) = self.fits(pi, ci, None, true) {
                 let c = self.claim_as(pi, ci, date, pi);
                 // Across funds: the repeat is paid from unemployment insurance.
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     self.b.claims[c].funding_source = Some(FundingSource::UnemploymentInsurance);
                 }
                 break;
@@ -294,7 +294,7 @@ impl<'a> BlockGen<'a> {
                 cl.living_amount = cl.living_days as i64 * line / dpm + 100 * (1 + i as i64 % 30);
             }
             _ => {
-                cl.category = if i % 2 == 0 {
+                cl.category = if i.is_multiple_of(2) {
                     Some(Category::Employee)
                 } else {
                     None
@@ -381,7 +381,11 @@ impl<'a> BlockGen<'a> {
             self.b.ui.push(UiRow {
                 id_number: id,
                 months_paid: self.w.policy.skill_upgrade.min_ui_months as i32,
-                as_of: if i % 2 == 0 { Some(date) } else { None },
+                as_of: if i.is_multiple_of(2) {
+                    Some(date)
+                } else {
+                    None
+                },
             });
         }
     }
@@ -478,7 +482,7 @@ impl<'a> BlockGen<'a> {
         };
         let date = self.b.claims[c].claim_date;
         let id = self.persons[pi].id.clone();
-        let back = if i % 4 == 0 {
+        let back = if i.is_multiple_of(4) {
             0
         } else {
             self.rng.gen_range(1..500)
@@ -507,7 +511,7 @@ impl<'a> BlockGen<'a> {
         let (ci, date) = self.random_slot();
         let min = self.w.policy.age.min as i32;
         let max = self.w.policy.age.max as i32;
-        let age = if i % 2 == 0 {
+        let age = if i.is_multiple_of(2) {
             min - 1 - (i as i32 / 2) % 2
         } else {
             max + 1 + (i as i32 / 2) % 5
@@ -521,7 +525,7 @@ impl<'a> BlockGen<'a> {
     /// one year older tomorrow).
     fn benign_age_out_of_range(&mut self, i: usize) {
         let (ci, date) = self.random_slot();
-        let birth = if i % 2 == 0 {
+        let birth = if i.is_multiple_of(2) {
             years_before(date, self.w.policy.age.min as i32)
         } else {
             add_days(years_before(date, self.w.policy.age.max as i32 + 1), 1)
@@ -589,7 +593,7 @@ impl<'a> BlockGen<'a> {
             let other = self.new_person_born(birth);
             let area = self.w.pick_area(self.rng, birth);
             let id = self.w.make_id(self.rng, &area, birth, male);
-            let spelled = if i % 4 == 0 {
+            let spelled = if i.is_multiple_of(4) {
                 None
             } else {
                 self.variant(&name)
@@ -640,7 +644,7 @@ impl<'a> BlockGen<'a> {
         let first = self.new_person();
         let birth = self.persons[first].birth;
         let second = self.new_person_born(birth);
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             // Namesakes born the same day, sharing no phone or account: two people.
             let name = self.persons[first].name.clone();
             self.persons[second].name = name;
@@ -672,7 +676,7 @@ impl<'a> BlockGen<'a> {
             inst = (inst + 1) % self.w.institutions.len();
         }
         // Starts within the first class; sometimes on its very last day (inclusive).
-        let start = if i % 3 == 0 {
+        let start = if i.is_multiple_of(3) {
             a_end
         } else {
             Date(self.rng.gen_range(a_start.0..=a_end.0))
@@ -694,7 +698,7 @@ impl<'a> BlockGen<'a> {
             let c = &self.b.classes[ca];
             (c.end_date, self.class_inst[ca], c.start_date)
         };
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             // Another institution, starting the day after the first class ends.
             let inst = (a_inst + 1) % self.w.institutions.len();
             let cb = self.new_class(
@@ -725,7 +729,7 @@ impl<'a> BlockGen<'a> {
     /// A career-course or entrepreneurship claim without its 培训合格证书.
     fn cert_mismatch_without_training_cert(&mut self, i: usize) {
         let pi = self.new_person();
-        let t = if i % 2 == 0 {
+        let t = if i.is_multiple_of(2) {
             SubsidyType::CareerCourse
         } else {
             SubsidyType::Entrepreneurship
@@ -819,7 +823,12 @@ impl<'a> BlockGen<'a> {
             self.b.staff.push(StaffRow {
                 institution_id: self.w.institutions[inst].institution_id.clone(),
                 id_number: id,
-                role: if i % 2 == 0 { "教师" } else { "招生专员" }.to_string(),
+                role: if i.is_multiple_of(2) {
+                    "教师"
+                } else {
+                    "招生专员"
+                }
+                .to_string(),
             });
             pi
         };
@@ -842,7 +851,7 @@ impl<'a> BlockGen<'a> {
 
     /// Three or four persons sharing a phone, or two or three sharing a bank account.
     fn inject_shared_contact(&mut self, i: usize) {
-        let group = if i % 2 == 0 {
+        let group = if i.is_multiple_of(2) {
             3 + i % 2 + (i / 2) % 2
         } else {
             2 + (i / 2) % 2
@@ -860,7 +869,7 @@ impl<'a> BlockGen<'a> {
             self.persons[members[0]].bank.clone(),
         );
         for &pi in &members {
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 self.persons[pi].phone = phone.clone();
             } else {
                 self.persons[pi].bank = bank.clone();
