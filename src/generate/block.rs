@@ -496,50 +496,11 @@ impl<'a> BlockGen<'a> {
             (p.name.clone(), p.phone.clone(), p.bank.clone(), p.category)
         };
         let ci_claim = self.b.claims.len();
-        let mut cert_idx = None;
-        let mut cert_no = String::new();
-        if self.w.cert_required(t) {
-            let gap = (date.0 - class.end_date.0).clamp(0, 10);
-            let issue = add_days(class.end_date, self.rng.gen_range(0..=gap));
-            self.w.cert_no += 1;
-            cert_no = format!("Z{}{:09}", issue.year(), self.w.cert_no);
-            let cert_type = match t {
-                SubsidyType::SpecialAbility => "专项职业能力证书",
-                SubsidyType::NoLevelCert | SubsidyType::CareerCourse => "培训合格证书",
-                SubsidyType::Entrepreneurship => "创业培训合格证书",
-                _ => "职业技能等级证书",
-            };
-            self.b.certificates.push(CertificateRow {
-                cert_no: cert_no.clone(),
-                id_number: id.clone(),
-                name: name.clone(),
-                occupation_code: class.occupation_code.clone(),
-                level: class.level,
-                cert_type: cert_type.to_string(),
-                issue_date: Some(issue),
-            });
-            cert_idx = Some(self.b.certificates.len() - 1);
-        }
-        let (living_days, living_amount) = match category {
-            Some(c) if self.w.living_eligible(c) && self.rng.gen_bool(0.6) => {
-                let max_days = self.w.policy.living_allowance.max_days as i32;
-                let class_days = class.end_date.0 - class.start_date.0 + 1;
-                let days = self.rng.gen_range(1..=class_days.min(max_days).max(1));
-                let line = self
-                    .w
-                    .living_line(&class.county_code, date.year())
-                    .unwrap_or(0);
-                let dpm = self.w.policy.living_allowance.days_per_month as i64;
-                let at_line = days as i64 * line / dpm;
-                let amount = if self.rng.gen_bool(0.3) {
-                    at_line
-                } else {
-                    (at_line / 100 - self.rng.gen_range(0..20)).max(0) * 100
-                };
-                (days, amount)
-            }
-            _ => (0, 0),
+        let (cert_idx, cert_no) = match self.certificate(t, &class, date, &id, &name) {
+            Some((k, no)) => (Some(k), no),
+            None => (None, String::new()),
         };
+        let (living_days, living_amount) = self.living_allowance(category, &class, date);
         let occ_level = match class.level {
             Some(l) if !class.occupation_code.is_empty() => {
                 Some((class.occupation_code.clone(), l))
@@ -605,6 +566,71 @@ impl<'a> BlockGen<'a> {
             }
         }
         ci_claim
+    }
+
+    /// The certificate of a claim of type `t` in `class` on `date` under ID `id` by `name`,
+    /// if the type needs one: (index in the block's certificates, certificate number).
+    fn certificate(
+        &mut self,
+        t: SubsidyType,
+        class: &ClassRow,
+        date: Date,
+        id: &str,
+        name: &str,
+    ) -> Option<(usize, String)> {
+        if !self.w.cert_required(t) {
+            return None;
+        }
+        let gap = (date.0 - class.end_date.0).clamp(0, 10);
+        let issue = add_days(class.end_date, self.rng.gen_range(0..=gap));
+        self.w.cert_no += 1;
+        let cert_no = format!("Z{}{:09}", issue.year(), self.w.cert_no);
+        let cert_type = match t {
+            SubsidyType::SpecialAbility => "专项职业能力证书",
+            SubsidyType::NoLevelCert | SubsidyType::CareerCourse => "培训合格证书",
+            SubsidyType::Entrepreneurship => "创业培训合格证书",
+            _ => "职业技能等级证书",
+        };
+        self.b.certificates.push(CertificateRow {
+            cert_no: cert_no.clone(),
+            id_number: id.to_string(),
+            name: name.to_string(),
+            occupation_code: class.occupation_code.clone(),
+            level: class.level,
+            cert_type: cert_type.to_string(),
+            issue_date: Some(issue),
+        });
+        Some((self.b.certificates.len() - 1, cert_no))
+    }
+
+    /// Living allowance (days, amount) of a claim in `class` on `date`: for some eligible
+    /// claimants, at or below the line.
+    fn living_allowance(
+        &mut self,
+        category: Option<Category>,
+        class: &ClassRow,
+        date: Date,
+    ) -> (i32, Fen) {
+        match category {
+            Some(c) if self.w.living_eligible(c) && self.rng.gen_bool(0.6) => {
+                let max_days = self.w.policy.living_allowance.max_days as i32;
+                let class_days = class.end_date.0 - class.start_date.0 + 1;
+                let days = self.rng.gen_range(1..=class_days.min(max_days).max(1));
+                let line = self
+                    .w
+                    .living_line(&class.county_code, date.year())
+                    .unwrap_or(0);
+                let dpm = self.w.policy.living_allowance.days_per_month as i64;
+                let at_line = days as i64 * line / dpm;
+                let amount = if self.rng.gen_bool(0.3) {
+                    at_line
+                } else {
+                    (at_line / 100 - self.rng.gen_range(0..20)).max(0) * 100
+                };
+                (days, amount)
+            }
+            _ => (0, 0),
+        }
     }
 
     /// The standard amount of a type and level: the policy cap mostly, sometimes less.
