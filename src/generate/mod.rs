@@ -9,55 +9,35 @@
 //! One `ChaCha8Rng` seeded from `--seed` drives the ledger; a second one, derived from the
 //! same seed, only decides spellings under `--messy`, so plain and messy output of one seed hold
 //! the same ledger and the same labels.
+//!
+//! Modules depend on each other one way only, each on those before it:
+//!
+//! - `options`: what to generate and the error; `pools`: names, codes and weights.
+//! - `world`: the global state (policy, counties, institutions, staff, employers, counters).
+//! - `block`: one block of rows and its generator's building blocks (persons, classes, claims).
+//! - `projects`: project-based classes and the project rules' injections.
+//! - `inject`: the plan of a block and, per claim rule, its breach and benign look-alike.
+//! - `labels`: the ground truth of a finished block.
+//! - `write`: the CSV files, the global tables, each block's rows and its ground truth.
+//! - this module: the run, with a generator thread and a writer thread.
 
 mod block;
+mod inject;
 mod labels;
+mod options;
 mod pools;
+mod projects;
 mod world;
 mod write;
+
+pub use options::{GenerateError, GenerateOptions};
 
 use crate::model::{InstitutionRow, TABLES};
 use crate::rules::RULE_IDS;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
-
-/// What to generate.
-#[derive(Clone, Debug)]
-pub struct GenerateOptions {
-    /// Number of claims (exact for N ≥ a few thousand; small runs may carry a few more).
-    pub claims: u64,
-    pub seed: u64,
-    /// GBK files, Chinese headers, shuffled columns and value variants.
-    pub messy: bool,
-    /// Injection rate per rule (of claims, or of projects for project rules).
-    pub rate: f64,
-}
-
-impl Default for GenerateOptions {
-    fn default() -> Self {
-        GenerateOptions {
-            claims: 100_000,
-            seed: 7,
-            messy: false,
-            rate: 0.01,
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum GenerateError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("invalid option: {0}")]
-    Options(String),
-    #[error("the policy has no date range to generate claims in: {0}")]
-    Policy(String),
-}
 
 /// What was written.
 #[derive(Clone, Debug, Default)]
@@ -121,11 +101,8 @@ impl GenerateReport {
 
 struct WriterTotals {
     claims: u64,
-    per_rule: Vec<u64>,
     tables: Vec<(&'static str, u64)>,
-    label_rows: u64,
-    rings: u64,
-    staged: u64,
+    truth: write::TruthCounts,
 }
 
 /// Claims per block: everything linked to a claim stays within its block.
@@ -159,13 +136,10 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport, Ge
             &mut layout_rng,
         )?);
     }
-    let mut tw = world::Writers::new(writers);
-    let mut labels_out = write::PlainWriter::create(out, "labels.csv", "claim_id,rule")?;
-    let mut rings_out = write::PlainWriter::create(out, "rings.csv", "ring_id,claim_id")?;
-    let mut staged_out =
-        write::PlainWriter::create(out, "staged_employers.csv", "employer_id,class_id")?;
+    let mut tw = write::Writers::new(writers);
+    let mut truth = write::TruthWriters::create(out)?;
 
-    world.write_global(&mut tw, &mut messer)?;
+    write::write_global(&mut world, &mut tw, &mut messer)?;
 
     // The generator thread makes blocks and their labels (both need the world); a writer
     // thread spells and writes them in order, so the two cores share the work and the output
@@ -173,28 +147,14 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport, Ge
     let (tx, rx) =
         std::sync::mpsc::sync_channel::<(Vec<InstitutionRow>, block::Block, labels::Labels)>(2);
     let writer = move || -> Result<WriterTotals, GenerateError> {
-        let mut per_rule = vec![0u64; RULE_IDS.len()];
         let mut claims = 0u64;
         for (orgs, block, labels) in rx {
-            claims += world::World::write_block(
-                orgs,
-                block,
-                &labels,
-                &mut tw,
-                &mut messer,
-                &mut labels_out,
-                &mut rings_out,
-                &mut staged_out,
-                &mut per_rule,
-            )?;
+            claims += write::write_block(orgs, block, &labels, &mut tw, &mut messer, &mut truth)?;
         }
         Ok(WriterTotals {
             claims,
-            per_rule,
             tables: tw.finish()?,
-            label_rows: labels_out.finish()?,
-            rings: rings_out.finish()?,
-            staged: staged_out.finish()?,
+            truth: truth.finish()?,
         })
     };
     let mut remaining = opts.claims;
@@ -238,10 +198,14 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport, Ge
         persons: world.persons_made,
         blocks: block_no,
         tables: totals.tables,
-        labels: RULE_IDS.iter().copied().zip(totals.per_rule).collect(),
-        label_rows: totals.label_rows,
-        rings: totals.rings,
-        staged_employers: totals.staged,
+        labels: RULE_IDS
+            .iter()
+            .copied()
+            .zip(totals.truth.per_rule)
+            .collect(),
+        label_rows: totals.truth.label_rows,
+        rings: totals.truth.rings,
+        staged_employers: totals.truth.staged,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -1,22 +1,17 @@
 //! Global state of a generation run: policy numbers, counties, institutions and their staff,
-//! employers, the living-standard table, counters that make identifiers unique, and the
-//! writing of each finished block.
+//! employers, the living-standard table, and counters that make identifiers unique. Writing
+//! it out is `write.rs`'s.
 
-use super::block::Block;
-use super::labels::Labels;
+use super::options::{GenerateError, GenerateOptions};
 use super::pools::{self, Weighted};
-use super::write::{Messer, PlainWriter, TableWriter};
-use super::{GenerateError, GenerateOptions};
 use crate::dates::Date;
 use crate::idcode::{id_check_char, make_credit_code};
-use crate::model::{Category, Fen, InstitutionRow, StaffRow, SubsidyType, TABLES};
+use crate::model::{Category, Fen, InstitutionRow, StaffRow, SubsidyType};
 use crate::policy::{Policy, PolicySet};
 use crate::refdata::RefData;
-use crate::rules::RULE_IDS;
 use hashbrown::{HashMap, HashSet};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::borrow::Cow;
 
 /// A legal representative of an institution: a person who may turn up as a trainee.
 #[derive(Clone, Debug)]
@@ -47,7 +42,8 @@ pub struct World {
     pub new_orgs: Vec<InstitutionRow>,
     /// Staff: ID number → institutions employing them.
     staff_of: HashMap<String, Vec<String>>,
-    initial_staff: Vec<StaffRow>,
+    /// Staff of the institutions made with the world, until `write::write_global` writes them.
+    pub initial_staff: Vec<StaffRow>,
     /// Employers of employment spells (not training institutions).
     pub employers: Vec<String>,
     /// Monthly living line in fen, [county][year - living_first_year].
@@ -505,217 +501,5 @@ impl World {
         let c = *self.county_index.get(county)?;
         let y = usize::try_from(year - self.living_first_year).ok()?;
         self.living.get(c)?.get(y).copied()
-    }
-
-    /// Writes the tables that do not depend on blocks.
-    pub fn write_global(&mut self, tw: &mut Writers, m: &mut Messer) -> Result<(), GenerateError> {
-        for row in &self.institutions {
-            tw.get("institutions").write(&institution_fields(row, m))?;
-        }
-        for s in &self.initial_staff {
-            tw.get("staff").write(&[
-                m.code(&s.institution_id),
-                m.id(&s.id_number),
-                Cow::Borrowed(s.role.as_str()),
-            ])?;
-        }
-        self.initial_staff = Vec::new();
-        for (ci, (code, _)) in self.counties.iter().enumerate() {
-            for (yi, amount) in self.living[ci].iter().enumerate() {
-                tw.get("living_standards").write(&[
-                    m.code(code),
-                    Cow::Owned((self.living_first_year + yi as i32).to_string()),
-                    m.amount(*amount),
-                ])?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes one finished block, the organisations it created and its ground truth;
-    /// returns the number of claims. Runs on the writer thread: it needs no `World`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn write_block(
-        new_orgs: Vec<InstitutionRow>,
-        block: Block,
-        labels: &Labels,
-        tw: &mut Writers,
-        m: &mut Messer,
-        labels_out: &mut PlainWriter,
-        rings_out: &mut PlainWriter,
-        staged_out: &mut PlainWriter,
-        per_rule: &mut [u64],
-    ) -> Result<u64, GenerateError> {
-        for row in new_orgs {
-            tw.get("institutions").write(&institution_fields(&row, m))?;
-        }
-        for c in &block.classes {
-            let w = tw.get("classes");
-            w.write(&[
-                m.code(&c.class_id),
-                m.code(&c.institution_id),
-                m.code(&c.county_code),
-                Cow::Borrowed(c.occupation_code.as_str()),
-                m.level(c.level),
-                c.training_type
-                    .map(|t| m.enum_label(t.code(), t.zh()))
-                    .unwrap_or_default(),
-                m.date(c.start_date),
-                m.date(c.end_date),
-                Cow::Owned(c.hours.to_string()),
-                Cow::Borrowed(if c.project_based { "1" } else { "0" }),
-            ])?;
-        }
-        // Claims in claim_id order (ids were assigned in a shuffled order).
-        let mut order: Vec<usize> = (0..block.claims.len()).collect();
-        order.sort_by(|&a, &b| block.claims[a].claim_id.cmp(&block.claims[b].claim_id));
-        for &i in &order {
-            let c = &block.claims[i];
-            let fields = [
-                m.code(&c.claim_id),
-                m.id(&c.id_number),
-                m.name(&c.name),
-                m.code(&c.phone),
-                m.code(&c.bank_account),
-                c.category
-                    .map(|x| m.enum_label(x.code(), x.zh()))
-                    .unwrap_or_default(),
-                m.code(&c.county_code),
-                m.code(&c.institution_id),
-                m.code(&c.class_id),
-                c.subsidy_type
-                    .map(|x| m.enum_label(x.code(), x.zh()))
-                    .unwrap_or_default(),
-                Cow::Borrowed(c.occupation_code.as_str()),
-                m.level(c.level),
-                m.code(&c.cert_no),
-                c.funding_source
-                    .map(|x| m.enum_label(x.code(), x.zh()))
-                    .unwrap_or_default(),
-                m.amount(c.amount),
-                Cow::Owned(c.living_days.to_string()),
-                m.amount(c.living_amount),
-                m.date(c.claim_date),
-            ];
-            tw.get("claims").write(&fields)?;
-        }
-        for c in &block.certificates {
-            tw.get("certificates").write(&[
-                m.code(&c.cert_no),
-                m.id(&c.id_number),
-                m.name(&c.name),
-                Cow::Borrowed(c.occupation_code.as_str()),
-                m.level(c.level),
-                Cow::Borrowed(c.cert_type.as_str()),
-                m.opt_date(c.issue_date),
-            ])?;
-        }
-        for p in &block.projects {
-            tw.get("projects").write(&[
-                m.code(&p.class_id),
-                Cow::Owned(p.trainees.to_string()),
-                Cow::Owned(p.employed_claimed.to_string()),
-                m.amount(p.total_amount),
-                m.amount(p.prepaid_amount),
-                m.amount(p.paid_amount),
-                m.opt_date(p.check_date),
-            ])?;
-        }
-        for e in &block.employment {
-            tw.get("employment").write(&[
-                m.id(&e.id_number),
-                m.code(&e.employer_id),
-                m.date(e.start_date),
-                m.opt_date(e.end_date),
-            ])?;
-        }
-        for s in &block.staff {
-            tw.get("staff").write(&[
-                m.code(&s.institution_id),
-                m.id(&s.id_number),
-                Cow::Borrowed(s.role.as_str()),
-            ])?;
-        }
-        for p in &block.pension {
-            tw.get("registry_pension")
-                .write(&[m.id(&p.id_number), m.date(p.start_date)])?;
-        }
-        for d in &block.death {
-            tw.get("registry_death")
-                .write(&[m.id(&d.id_number), m.date(d.death_date)])?;
-        }
-        for u in &block.ui {
-            tw.get("registry_ui").write(&[
-                m.id(&u.id_number),
-                Cow::Owned(u.months_paid.to_string()),
-                m.opt_date(u.as_of),
-            ])?;
-        }
-        for p in &block.poverty {
-            tw.get("registry_poverty").write(&[m.id(&p.id_number)])?;
-        }
-        // Ground truth, sorted by claim_id then rule.
-        let mut rows: Vec<(&str, &'static str, usize)> = labels
-            .iter()
-            .map(|&(ci, r)| (block.claims[ci].claim_id.as_str(), RULE_IDS[r], r))
-            .collect();
-        rows.sort_unstable();
-        rows.dedup();
-        for (claim_id, rule, r) in rows {
-            per_rule[r] += 1;
-            labels_out.line(&format!("{claim_id},{rule}"))?;
-        }
-        let mut ring_rows: Vec<(u64, &str)> = block
-            .rings
-            .iter()
-            .map(|&(ring, ci)| (ring, block.claims[ci].claim_id.as_str()))
-            .collect();
-        ring_rows.sort_unstable();
-        for (ring, claim_id) in ring_rows {
-            rings_out.line(&format!("R{ring:06},{claim_id}"))?;
-        }
-        for (employer, class_id) in &block.staged {
-            staged_out.line(&format!("{employer},{class_id}"))?;
-        }
-        Ok(block.claims.len() as u64)
-    }
-}
-
-fn institution_fields<'r>(row: &'r InstitutionRow, m: &mut Messer) -> Vec<Cow<'r, str>> {
-    vec![
-        m.code(&row.institution_id),
-        m.name(&row.name),
-        m.code(&row.county_code),
-        Cow::Borrowed(row.kind.as_str()),
-        m.id(&row.legal_rep_id),
-        Cow::Borrowed(row.phone.as_str()),
-        Cow::Borrowed(row.address.as_str()),
-    ]
-}
-
-/// The twelve table writers, by table name.
-pub struct Writers {
-    writers: Vec<TableWriter>,
-}
-
-impl Writers {
-    pub fn new(writers: Vec<TableWriter>) -> Writers {
-        Writers { writers }
-    }
-
-    pub fn get(&mut self, table: &str) -> &mut TableWriter {
-        let i = TABLES
-            .iter()
-            .position(|t| t.name == table)
-            .expect("a table of model::TABLES");
-        &mut self.writers[i]
-    }
-
-    pub fn finish(self) -> Result<Vec<(&'static str, u64)>, GenerateError> {
-        let mut out = Vec::new();
-        for (spec, w) in TABLES.iter().zip(self.writers) {
-            out.push((spec.name, w.finish()?));
-        }
-        Ok(out)
     }
 }

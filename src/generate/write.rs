@@ -4,10 +4,14 @@
 //! Messiness only changes how a value is spelled, never what it is: a messy dataset and a
 //! plain one from the same seed hold the same ledger and the same labels.
 
-use super::GenerateError;
+use super::block::Block;
+use super::labels::Labels;
+use super::options::GenerateError;
+use super::world::World;
 use crate::dates::Date;
 use crate::idcode::id_check_char;
-use crate::model::{self, Fen, TableSpec};
+use crate::model::{self, ClaimRow, Fen, InstitutionRow, TableSpec, TABLES};
+use crate::rules::RULE_IDS;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -321,6 +325,272 @@ fn legacy_ok(id: &str) -> bool {
         && id.is_ascii()
         && id[6..8] == *"19"
         && id_check_char(&id[..17]).map(|c| id.ends_with(c)) == Some(true)
+}
+
+// ---- the world and its blocks --------------------------------------------------------------
+
+/// The twelve table writers, by table name.
+pub struct Writers {
+    writers: Vec<TableWriter>,
+}
+
+impl Writers {
+    pub fn new(writers: Vec<TableWriter>) -> Writers {
+        Writers { writers }
+    }
+
+    pub fn get(&mut self, table: &str) -> &mut TableWriter {
+        let i = TABLES
+            .iter()
+            .position(|t| t.name == table)
+            .expect("a table of model::TABLES");
+        &mut self.writers[i]
+    }
+
+    pub fn finish(self) -> Result<Vec<(&'static str, u64)>, GenerateError> {
+        let mut out = Vec::new();
+        for (spec, w) in TABLES.iter().zip(self.writers) {
+            out.push((spec.name, w.finish()?));
+        }
+        Ok(out)
+    }
+}
+
+/// The ground-truth files (labels.csv, rings.csv, staged_employers.csv) and the count of
+/// labelled claims per rule.
+pub struct TruthWriters {
+    labels: PlainWriter,
+    rings: PlainWriter,
+    staged: PlainWriter,
+    /// Labelled claims by rule index in `RULE_IDS`.
+    per_rule: Vec<u64>,
+}
+
+/// What the ground-truth files hold: rows of labels.csv, rings.csv and staged_employers.csv,
+/// and labelled claims by rule index in `RULE_IDS`.
+pub struct TruthCounts {
+    pub label_rows: u64,
+    pub rings: u64,
+    pub staged: u64,
+    pub per_rule: Vec<u64>,
+}
+
+impl TruthWriters {
+    /// Opens the three files in `dir` and writes their headers.
+    pub fn create(dir: &Path) -> Result<TruthWriters, GenerateError> {
+        Ok(TruthWriters {
+            labels: PlainWriter::create(dir, "labels.csv", "claim_id,rule")?,
+            rings: PlainWriter::create(dir, "rings.csv", "ring_id,claim_id")?,
+            staged: PlainWriter::create(dir, "staged_employers.csv", "employer_id,class_id")?,
+            per_rule: vec![0; RULE_IDS.len()],
+        })
+    }
+
+    /// The ground truth of one block: labels sorted by claim_id then rule, ring members sorted
+    /// by ring then claim_id, staged employers in the order they were made.
+    fn write(&mut self, block: &Block, labels: &Labels) -> Result<(), GenerateError> {
+        let mut rows: Vec<(&str, &'static str, usize)> = labels
+            .iter()
+            .map(|&(ci, r)| (block.claims[ci].claim_id.as_str(), RULE_IDS[r], r))
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        for (claim_id, rule, r) in rows {
+            self.per_rule[r] += 1;
+            self.labels.line(&format!("{claim_id},{rule}"))?;
+        }
+        let mut ring_rows: Vec<(u64, &str)> = block
+            .rings
+            .iter()
+            .map(|&(ring, ci)| (ring, block.claims[ci].claim_id.as_str()))
+            .collect();
+        ring_rows.sort_unstable();
+        for (ring, claim_id) in ring_rows {
+            self.rings.line(&format!("R{ring:06},{claim_id}"))?;
+        }
+        for (employer, class_id) in &block.staged {
+            self.staged.line(&format!("{employer},{class_id}"))?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<TruthCounts, GenerateError> {
+        Ok(TruthCounts {
+            label_rows: self.labels.finish()?,
+            rings: self.rings.finish()?,
+            staged: self.staged.finish()?,
+            per_rule: self.per_rule,
+        })
+    }
+}
+
+/// Writes the tables that do not depend on blocks.
+pub fn write_global(w: &mut World, tw: &mut Writers, m: &mut Messer) -> Result<(), GenerateError> {
+    for row in &w.institutions {
+        tw.get("institutions").write(&institution_fields(row, m))?;
+    }
+    for s in std::mem::take(&mut w.initial_staff) {
+        tw.get("staff").write(&[
+            m.code(&s.institution_id),
+            m.id(&s.id_number),
+            Cow::Borrowed(s.role.as_str()),
+        ])?;
+    }
+    for (ci, (code, _)) in w.counties.iter().enumerate() {
+        for (yi, amount) in w.living[ci].iter().enumerate() {
+            tw.get("living_standards").write(&[
+                m.code(code),
+                Cow::Owned((w.living_first_year + yi as i32).to_string()),
+                m.amount(*amount),
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes one finished block, the organisations it created and its ground truth; returns the
+/// number of claims. Runs on the writer thread: it needs no `World`.
+pub fn write_block(
+    new_orgs: Vec<InstitutionRow>,
+    block: Block,
+    labels: &Labels,
+    tw: &mut Writers,
+    m: &mut Messer,
+    truth: &mut TruthWriters,
+) -> Result<u64, GenerateError> {
+    for row in new_orgs {
+        tw.get("institutions").write(&institution_fields(&row, m))?;
+    }
+    write_block_rows(&block, tw, m)?;
+    truth.write(&block, labels)?;
+    Ok(block.claims.len() as u64)
+}
+
+/// The rows of one block, table by table.
+fn write_block_rows(block: &Block, tw: &mut Writers, m: &mut Messer) -> Result<(), GenerateError> {
+    for c in &block.classes {
+        let w = tw.get("classes");
+        w.write(&[
+            m.code(&c.class_id),
+            m.code(&c.institution_id),
+            m.code(&c.county_code),
+            Cow::Borrowed(c.occupation_code.as_str()),
+            m.level(c.level),
+            c.training_type
+                .map(|t| m.enum_label(t.code(), t.zh()))
+                .unwrap_or_default(),
+            m.date(c.start_date),
+            m.date(c.end_date),
+            Cow::Owned(c.hours.to_string()),
+            Cow::Borrowed(if c.project_based { "1" } else { "0" }),
+        ])?;
+    }
+    // Claims in claim_id order (ids were assigned in a shuffled order).
+    let mut order: Vec<usize> = (0..block.claims.len()).collect();
+    order.sort_by(|&a, &b| block.claims[a].claim_id.cmp(&block.claims[b].claim_id));
+    for &i in &order {
+        let c = &block.claims[i];
+        tw.get("claims").write(&claim_fields(c, m))?;
+    }
+    for c in &block.certificates {
+        tw.get("certificates").write(&[
+            m.code(&c.cert_no),
+            m.id(&c.id_number),
+            m.name(&c.name),
+            Cow::Borrowed(c.occupation_code.as_str()),
+            m.level(c.level),
+            Cow::Borrowed(c.cert_type.as_str()),
+            m.opt_date(c.issue_date),
+        ])?;
+    }
+    for p in &block.projects {
+        tw.get("projects").write(&[
+            m.code(&p.class_id),
+            Cow::Owned(p.trainees.to_string()),
+            Cow::Owned(p.employed_claimed.to_string()),
+            m.amount(p.total_amount),
+            m.amount(p.prepaid_amount),
+            m.amount(p.paid_amount),
+            m.opt_date(p.check_date),
+        ])?;
+    }
+    for e in &block.employment {
+        tw.get("employment").write(&[
+            m.id(&e.id_number),
+            m.code(&e.employer_id),
+            m.date(e.start_date),
+            m.opt_date(e.end_date),
+        ])?;
+    }
+    for s in &block.staff {
+        tw.get("staff").write(&[
+            m.code(&s.institution_id),
+            m.id(&s.id_number),
+            Cow::Borrowed(s.role.as_str()),
+        ])?;
+    }
+    for p in &block.pension {
+        tw.get("registry_pension")
+            .write(&[m.id(&p.id_number), m.date(p.start_date)])?;
+    }
+    for d in &block.death {
+        tw.get("registry_death")
+            .write(&[m.id(&d.id_number), m.date(d.death_date)])?;
+    }
+    for u in &block.ui {
+        tw.get("registry_ui").write(&[
+            m.id(&u.id_number),
+            Cow::Owned(u.months_paid.to_string()),
+            m.opt_date(u.as_of),
+        ])?;
+    }
+    for p in &block.poverty {
+        tw.get("registry_poverty").write(&[m.id(&p.id_number)])?;
+    }
+    Ok(())
+}
+
+/// The fields of an institutions row, in `model::TABLES` column order.
+fn institution_fields<'r>(row: &'r InstitutionRow, m: &mut Messer) -> Vec<Cow<'r, str>> {
+    vec![
+        m.code(&row.institution_id),
+        m.name(&row.name),
+        m.code(&row.county_code),
+        Cow::Borrowed(row.kind.as_str()),
+        m.id(&row.legal_rep_id),
+        Cow::Borrowed(row.phone.as_str()),
+        Cow::Borrowed(row.address.as_str()),
+    ]
+}
+
+/// The fields of a claims row, in `model::TABLES` column order.
+fn claim_fields<'r>(c: &'r ClaimRow, m: &mut Messer) -> [Cow<'r, str>; 18] {
+    [
+        m.code(&c.claim_id),
+        m.id(&c.id_number),
+        m.name(&c.name),
+        m.code(&c.phone),
+        m.code(&c.bank_account),
+        c.category
+            .map(|x| m.enum_label(x.code(), x.zh()))
+            .unwrap_or_default(),
+        m.code(&c.county_code),
+        m.code(&c.institution_id),
+        m.code(&c.class_id),
+        c.subsidy_type
+            .map(|x| m.enum_label(x.code(), x.zh()))
+            .unwrap_or_default(),
+        Cow::Borrowed(c.occupation_code.as_str()),
+        m.level(c.level),
+        m.code(&c.cert_no),
+        c.funding_source
+            .map(|x| m.enum_label(x.code(), x.zh()))
+            .unwrap_or_default(),
+        m.amount(c.amount),
+        Cow::Owned(c.living_days.to_string()),
+        m.amount(c.living_amount),
+        m.date(c.claim_date),
+    ]
 }
 
 #[cfg(test)]
