@@ -8,20 +8,19 @@
 /// The peak resident memory a sweep is built to stay under (issue 3: ten million claims).
 pub const MEMORY_BUDGET_BYTES: u64 = 3 << 30;
 
-/// `mi_option_purge_delay` in mimalloc.h (v3): the position of the option in its enum.
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+// `MI_OPTION_PURGE_DELAY`: mimalloc's option number, looked up by name in its header (build.rs).
+include!(concat!(env!("OUT_DIR"), "/mi_options.rs"));
 
-/// Milliseconds before freed memory goes back to the OS when the budget is near. 0 (at
-/// once) made a ten-million-claim sweep fault the same pages in again and again, five
-/// seconds of it; mimalloc's own default (1 s) took its peak to 3.08 GiB; 10 ms keeps it at
-/// 2.92 GiB and loses neither.
+/// Milliseconds before freed memory goes back to the OS when the budget is near: purging at
+/// once makes a large sweep fault the same pages in again and again, mimalloc's own default
+/// (1 s) raises its peak; the figures are in the README's performance section.
 pub const EAGER_PURGE_MS: i64 = 10;
 
 /// mimalloc's default: freed memory is kept a second for the next allocations.
 pub const RELAXED_PURGE_MS: i64 = 1000;
 
-/// Peak of a sweep with relaxed purging, measured: about 150 MB plus 330 bytes per claim
-/// (1 M claims: 0.47 GB; 10 M claims: 3.23 GB).
+/// Peak of a sweep with relaxed purging, measured (README, performance): about 150 MB plus
+/// 330 bytes per claim.
 fn relaxed_peak_bytes(claims: usize) -> u64 {
     150_000_000 + 330 * claims as u64
 }

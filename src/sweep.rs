@@ -30,7 +30,7 @@ pub enum SweepError {
     #[error("保存标记中断 / saving flags stopped")]
     WriterStopped,
     #[error("保存图分析结果 / saving graph findings: {0}")]
-    GraphFindings(#[source] crate::graph::store::GraphStoreError),
+    GraphFindings(#[source] crate::store::graph::GraphStoreError),
     #[error("生成案件 / building cases: {0}")]
     Cases(#[source] crate::cases::CaseError),
     #[error("写入数据库文件 / checkpointing the database: {0}")]
@@ -249,7 +249,7 @@ pub fn run(
         let findings = &findings;
         let storing = s.spawn(move || {
             let t = Instant::now();
-            let saved = crate::graph::store::save(conn_ref, sweep_id, findings);
+            let saved = crate::graph::save::save(conn_ref, sweep_id, findings);
             (saved, t.elapsed().as_millis())
         });
         let t = Instant::now();

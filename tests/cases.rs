@@ -1070,7 +1070,7 @@ fn ring(
     claims: &[&str],
     fen: i64,
 ) {
-    claimsweep::graph::store::ensure_schema(conn).expect("graph schema");
+    claimsweep::store::graph::ensure_schema(conn).expect("graph schema");
     conn.execute(
         "INSERT INTO rings (sweep_id, ring_id, score, persons, institutions, counties, claims,
            amount_fen, shared_json, terms_json, claim_ids, explanation_zh, explanation_en)
@@ -1282,7 +1282,7 @@ fn sweep_with_cases(db: &std::path::Path, in_memory: bool) -> std::time::Duratio
     resolved.save(&conn, sweep_id, &snap).expect("resolution");
     let findings = graph::analyse(&snap, &resolved, &result.flags, &policies);
     store::flags::save_flags(&conn, sweep_id, &snap, &result.flags).expect("flags");
-    graph::store::save(&conn, sweep_id, &findings).expect("graph");
+    graph::save::save(&conn, sweep_id, &findings).expect("graph");
     let policy = cases::cases_policy(&policies);
     let t = std::time::Instant::now();
     if in_memory {

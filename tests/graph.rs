@@ -688,9 +688,9 @@ fn findings_do_not_depend_on_input_order() {
 fn findings_are_stored_in_their_tables() {
     let (_, f) = analyse(&fixture(), &[]);
     let conn = rusqlite::Connection::open_in_memory().unwrap();
-    graph::store::save(&conn, 7, &f).unwrap();
+    graph::save::save(&conn, 7, &f).unwrap();
     // Saving again replaces, never duplicates.
-    graph::store::save(&conn, 7, &f).unwrap();
+    graph::save::save(&conn, 7, &f).unwrap();
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(count("SELECT COUNT(*) FROM rings WHERE sweep_id = 7"), 1);
     assert_eq!(
@@ -774,7 +774,7 @@ fn old_cross_county_tables_lose_their_explanation_columns() {
          INSERT INTO cross_county VALUES (1, 'X', 2020, 2, 'a → b', 'C1;C2', 100, '说明', 'why');",
     )
     .unwrap();
-    claimsweep::graph::store::ensure_schema(&conn).unwrap();
+    claimsweep::store::graph::ensure_schema(&conn).unwrap();
     let columns: Vec<String> = {
         let mut st = conn
             .prepare("SELECT name FROM pragma_table_info('cross_county') ORDER BY cid")

@@ -165,7 +165,7 @@ pub(super) fn check_sweep(
     sweep_id: i64,
 ) -> Result<Option<CaseSummary>, CaseError> {
     super::schema::ensure_schema(conn)?;
-    conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
+    conn.busy_timeout(crate::store::BUSY_TIMEOUT)?;
     let exists: Option<i64> = conn
         .query_row(
             "SELECT sweep_id FROM sweeps WHERE sweep_id = ?1",
@@ -182,8 +182,8 @@ pub(super) fn check_sweep(
 #[cfg(test)]
 mod tests {
     use super::super::{group::*, history::*};
-    use std::collections::BTreeSet;
     use super::*;
+    use std::collections::BTreeSet;
 
     #[test]
     fn spread_keeps_the_total_and_follows_payments() {

@@ -46,7 +46,7 @@ pub fn assign(
 ) -> Result<Status, CaseError> {
     non_empty(to, "--to")?;
     non_empty(by, "--by")?;
-    conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
+    conn.busy_timeout(crate::store::BUSY_TIMEOUT)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let from = current_status(&tx, case_id)?;
     let to_status = match from {
@@ -92,7 +92,7 @@ pub fn review(
     let target = Status::parse(status).ok_or_else(|| CaseError::UnknownStatus(status.into()))?;
     non_empty(note, "--note")?;
     non_empty(by, "--by")?;
-    conn.busy_timeout(super::schema::BUSY_TIMEOUT)?;
+    conn.busy_timeout(crate::store::BUSY_TIMEOUT)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let from = current_status(&tx, case_id)?;
     let allowed = match (from, target) {

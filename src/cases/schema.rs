@@ -5,11 +5,6 @@
 use super::CaseError;
 use rusqlite::Connection;
 use std::path::Path;
-use std::time::Duration;
-
-/// How long a writer waits for another writer's transaction before giving up. Two inspectors
-/// reviewing at once wait for each other instead of failing.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 const CASES_SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS cases (
@@ -102,7 +97,7 @@ pub fn open_db(path: &Path) -> Result<Connection, CaseError> {
 
 /// Busy timeout, WAL journal and schema on a connection opened elsewhere (tests, fixtures).
 pub fn prepare_connection(conn: &Connection) -> Result<(), CaseError> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.busy_timeout(crate::store::BUSY_TIMEOUT)?;
     // WAL lets readers (cases list/show) run while a reviewer writes.
     let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     conn.execute_batch(include_str!("../store/schema.sql"))?;

@@ -32,17 +32,10 @@ impl RowBuffer {
         debug_assert_eq!(params.len() % self.columns, 0);
         for chunk in params.chunks(self.columns * BATCH_ROWS) {
             let rows = chunk.len() / self.columns;
-            let mut sql = String::with_capacity(self.head.len() + 8 + rows * (self.row.len() + 1));
-            sql.push_str(self.head);
-            sql.push_str(" VALUES ");
-            for k in 0..rows {
-                if k > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(self.row);
-            }
-            conn.prepare_cached(&sql)?
-                .execute(rusqlite::params_from_iter(chunk.iter()))?;
+            conn.prepare_cached(&crate::store::batch::values_sql_with(
+                self.head, self.row, rows,
+            ))?
+            .execute(rusqlite::params_from_iter(chunk.iter()))?;
         }
         Ok(())
     }
@@ -457,15 +450,10 @@ pub(super) fn write_cases<F: ClaimFacts + Sync>(
 ) -> Result<CaseSummary, CaseError> {
     // The build writes every case in one transaction; with SQLite's default 2 MB page cache
     // its dirty pages spill to the WAL (and are written again) long before the commit.
-    let cache_size: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-    conn.pragma_update(None, "cache_size", BUILD_CACHE_KIB)?;
-    let written = write_cases_in_transaction(conn, sweep_id, policy, facts, grouped, flags);
-    conn.pragma_update(None, "cache_size", cache_size)?;
-    written
+    crate::store::with_cache_size(conn, crate::store::CASES_CACHE_KIB, |conn| {
+        write_cases_in_transaction(conn, sweep_id, policy, facts, grouped, flags)
+    })
 }
-
-/// Page cache of the build's connection while it writes, in KiB (negative: SQLite's unit).
-pub(super) const BUILD_CACHE_KIB: i64 = -131_072;
 
 pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
     conn: &mut Connection,

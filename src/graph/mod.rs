@@ -21,9 +21,9 @@ pub mod cross_county;
 pub mod entity;
 pub mod rings;
 pub mod risk;
+pub mod save;
 pub mod staged;
 pub mod stats;
-pub mod store;
 
 pub use cross_county::{CountyStop, CrossCountyPerson};
 pub use entity::{build, EdgeKind, EntityGraph, NodeKind, SubEdge, SubNode, Subgraph};

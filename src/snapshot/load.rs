@@ -227,7 +227,7 @@ impl<'scope, R: DbRow + Send + 'scope> ChunkThread<'scope, R> {
                 | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
                 | rusqlite::OpenFlags::SQLITE_OPEN_URI;
             let c = Connection::open_with_flags(&path, flags)?;
-            c.busy_timeout(std::time::Duration::from_secs(10))?;
+            c.busy_timeout(crate::store::BUSY_TIMEOUT)?;
             let mut st = c.prepare(&sql)?;
             let mut rows: Vec<R> = Vec::new();
             let mut filled = 0;

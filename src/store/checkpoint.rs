@@ -39,7 +39,7 @@ impl Checkpointer {
     /// [`PERIOD`].
     pub fn start(path: &Path) -> Result<Checkpointer, CheckpointError> {
         let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(super::BUSY_TIMEOUT)?;
         // This connection only checkpoints: closing it must not checkpoint a second time.
         set_auto_checkpoint(&conn, 0)?;
         // Nothing is ever sent: dropping the sender is the signal to stop.

@@ -57,17 +57,6 @@ pub struct SweepRecord {
     pub summary_json: String,
 }
 
-/// UTC timestamp `YYYY-MM-DDTHH:MM:SSZ` (no clock crate needed for that).
-pub fn now_utc() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let day = crate::dates::Date((secs / 86_400) as i32);
-    let s = secs % 86_400;
-    format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
-}
-
 /// Records the start of a sweep: which policies (with their hashes), which ingest, how many
 /// threads. Returns the new sweep id.
 pub fn begin_sweep(
@@ -78,7 +67,12 @@ pub fn begin_sweep(
     let ingest_id = super::latest_ingest_id(conn)?;
     conn.execute(
         "INSERT INTO sweeps (started_at, policy, ingest_id, threads) VALUES (?1, ?2, ?3, ?4)",
-        params![now_utc(), policies.fingerprint(), ingest_id, threads as i64],
+        params![
+            crate::dates::now_timestamp(),
+            policies.fingerprint(),
+            ingest_id,
+            threads as i64
+        ],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -100,15 +94,6 @@ pub fn save_flags(
 const FLAG_ROWS: usize = 64;
 /// Rows per multi-row `INSERT INTO flag_claims` (3 parameters each).
 const CLAIM_ROWS: usize = 256;
-
-/// `INSERT INTO table (columns) VALUES (?,…),(?,…)…` for `rows` rows.
-fn multi_row_insert(table_and_columns: &str, columns: usize, rows: usize) -> String {
-    let one = format!("({})", vec!["?"; columns].join(","));
-    format!(
-        "INSERT INTO {table_and_columns} VALUES {}",
-        vec![one; rows].join(",")
-    )
-}
 
 /// Saves a sweep's flags in one transaction, in as many pieces as the caller likes: each
 /// [`FlagWriter::write`] appends flags with the next `seq` numbers, so a sweep can store the
@@ -136,10 +121,10 @@ impl<'c> FlagWriter<'c> {
         conn.execute_batch("BEGIN")?;
         let prepared = (|| -> rusqlite::Result<_> {
             Ok((
-                conn.prepare(&multi_row_insert(FLAG_COLUMNS, 10, FLAG_ROWS))?,
-                conn.prepare(&multi_row_insert(FLAG_COLUMNS, 10, 1))?,
-                conn.prepare(&multi_row_insert(CLAIM_COLUMNS, 3, CLAIM_ROWS))?,
-                conn.prepare(&multi_row_insert(CLAIM_COLUMNS, 3, 1))?,
+                conn.prepare(&super::batch::values_sql(FLAG_COLUMNS, 10, FLAG_ROWS))?,
+                conn.prepare(&super::batch::values_sql(FLAG_COLUMNS, 10, 1))?,
+                conn.prepare(&super::batch::values_sql(CLAIM_COLUMNS, 3, CLAIM_ROWS))?,
+                conn.prepare(&super::batch::values_sql(CLAIM_COLUMNS, 3, 1))?,
             ))
         })();
         let (flags_many, flags_one, claims_many, claims_one) = match prepared {
@@ -388,7 +373,7 @@ pub fn finish_sweep<S: serde::Serialize>(
     let json = serde_json::to_string(summary)?;
     let n = conn.execute(
         "UPDATE sweeps SET finished_at = ?2, claims = ?3, summary_json = ?4 WHERE sweep_id = ?1",
-        params![sweep_id, now_utc(), claims as i64, json],
+        params![sweep_id, crate::dates::now_timestamp(), claims as i64, json],
     )?;
     if n == 0 {
         return Err(FlagStoreError::NoSweep(sweep_id));
@@ -669,7 +654,7 @@ mod tests {
 
     #[test]
     fn timestamp_is_iso_utc() {
-        let t = now_utc();
+        let t = crate::dates::now_timestamp();
         assert_eq!(t.len(), 20, "{t}");
         assert!(t.ends_with('Z') && &t[10..11] == "T");
     }

@@ -99,13 +99,13 @@ pub fn ingest_path(
     let started_at = now_timestamp();
     // Bulk-load settings: nothing is lost on a crash that a re-ingest would not restore.
     conn.pragma_update(None, "synchronous", "OFF")?;
-    conn.pragma_update(None, "cache_size", -262_144)?;
+    conn.pragma_update(None, "cache_size", super::BULK_CACHE_KIB)?;
     // Index builds sort in memory, on helper threads where cores are free.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "threads", 2)?;
     let result = ingest_source(conn, &source, &started_at, progress);
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "cache_size", -2000)?;
+    conn.pragma_update(None, "cache_size", super::DEFAULT_CACHE_KIB)?;
     let mut report = result?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

@@ -4,8 +4,10 @@
 //! Values are stored normalised (see `schema.sql`), so reading them back never re-parses
 //! messy input: dates are ISO text, money integer fen, enumerations English codes.
 
+pub mod batch;
 pub mod checkpoint;
 pub mod flags;
+pub mod graph;
 pub mod ingest;
 pub mod rows;
 
@@ -15,6 +17,32 @@ use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
 pub const SCHEMA: &str = include_str!("schema.sql");
+
+/// How long a connection waits for another writer's lock before giving up: one value for
+/// every connection the program opens.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Page cache of a bulk write (ingest, writing a sweep's cases) in KiB, as SQLite's negative
+/// `cache_size` takes it: one large transaction's dirty pages stay in memory instead of
+/// spilling to the WAL and being written twice.
+pub const BULK_CACHE_KIB: i64 = -262_144;
+/// A smaller bulk cache for writing cases beside the sweep's other memory.
+pub const CASES_CACHE_KIB: i64 = -131_072;
+/// SQLite's default page cache (2 MB), restored after a bulk write.
+pub const DEFAULT_CACHE_KIB: i64 = -2000;
+
+/// Runs `write` on `conn` with `cache_size` set to `kib`, restoring the previous cache after.
+pub fn with_cache_size<T, E: From<rusqlite::Error>>(
+    conn: &mut Connection,
+    kib: i64,
+    write: impl FnOnce(&mut Connection) -> Result<T, E>,
+) -> Result<T, E> {
+    let before: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    conn.pragma_update(None, "cache_size", kib)?;
+    let written = write(conn);
+    conn.pragma_update(None, "cache_size", before)?;
+    written
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -69,8 +97,7 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
         source: e,
     };
     let conn = Connection::open(path).map_err(wrap)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(wrap)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(wrap)?;
     // A new database gets 16 KiB pages (SQLite's default is 4 KiB; an existing database keeps
     // its own): a sweep writes gigabytes in large rows, and larger pages mean a quarter of the
     // B-tree pages, WAL frames and write calls. 10 M claims: ingest 202 s instead of 225–269 s,

@@ -362,13 +362,8 @@ pub fn insert_sql<R: DbRow>() -> String {
 /// One INSERT of `rows` rows (`?` parameters in row order: columns, extra, ingest_id): fewer
 /// statement executions per row in bulk loads.
 pub fn insert_many_sql<R: DbRow>(rows: usize) -> String {
-    let one = format!("({})", vec!["?"; R::COLUMNS.len() + 2].join(", "));
-    format!(
-        "INSERT INTO {} ({}, extra, ingest_id) VALUES {}",
-        R::TABLE,
-        R::COLUMNS.join(", "),
-        vec![one; rows].join(", ")
-    )
+    let head = format!("{} ({}, extra, ingest_id)", R::TABLE, R::COLUMNS.join(", "));
+    super::batch::values_sql(&head, R::COLUMNS.len() + 2, rows)
 }
 
 /// The insert, updating every non-key column of an existing row with the same key.

@@ -1,0 +1,106 @@
+//! Multi-row inserts, the one way every bulk writer of the store batches its rows: one
+//! `INSERT … VALUES (…),(…)` per batch instead of a statement per row.
+
+use rusqlite::{Connection, Statement};
+
+/// SQLite's default limit on host parameters in one statement.
+pub const MAX_PARAMS: usize = 32_766;
+/// Rows per multi-row INSERT: enough to amortise the statement, small enough to stay in cache.
+pub const MAX_ROWS: usize = 256;
+
+/// `{insert} VALUES {row},{row},…` with `rows` copies of `row`: `insert` is the statement's
+/// head (`INSERT [OR IGNORE] INTO table (columns)`), `row` one row (e.g. `(?,?,'open')`).
+pub fn values_sql_with(insert: &str, row: &str, rows: usize) -> String {
+    let mut sql = String::with_capacity(insert.len() + 8 + rows * (row.len() + 1));
+    sql.push_str(insert);
+    sql.push_str(" VALUES ");
+    for k in 0..rows {
+        if k > 0 {
+            sql.push(',');
+        }
+        sql.push_str(row);
+    }
+    sql
+}
+
+/// `INSERT INTO {head} VALUES (?,…),(?,…)…`: `rows` rows of `columns` parameters.
+pub fn values_sql(head: &str, columns: usize, rows: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(","));
+    values_sql_with(&format!("INSERT INTO {head}"), &row, rows)
+}
+
+/// Rows per batch for a table of `columns` columns.
+pub fn rows_per_batch(columns: usize) -> usize {
+    (MAX_PARAMS / columns.max(1)).clamp(1, MAX_ROWS)
+}
+
+/// Inserts `items` into `head` (a table, or a table and its column list) with `columns`
+/// parameters per row: one statement prepared for full batches and reused, one for the last
+/// partial batch. `bind(stmt, first, item)` binds one item's columns from parameter `first`
+/// (1-based) on.
+pub fn insert_rows<T>(
+    conn: &Connection,
+    head: &str,
+    columns: usize,
+    items: &[T],
+    mut bind: impl FnMut(&mut Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let per_batch = rows_per_batch(columns);
+    let mut full: Option<Statement<'_>> = None;
+    for chunk in items.chunks(per_batch) {
+        let mut partial;
+        let st = if chunk.len() == per_batch {
+            if full.is_none() {
+                full = Some(conn.prepare(&values_sql(head, columns, per_batch))?);
+            }
+            full.as_mut().expect("prepared just above")
+        } else {
+            partial = conn.prepare(&values_sql(head, columns, chunk.len()))?;
+            &mut partial
+        };
+        for (r, item) in chunk.iter().enumerate() {
+            bind(st, r * columns + 1, item)?;
+        }
+        st.raw_execute()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_sql_repeats_the_row() {
+        assert_eq!(
+            values_sql("t (a, b)", 2, 3),
+            "INSERT INTO t (a, b) VALUES (?,?),(?,?),(?,?)"
+        );
+        assert_eq!(
+            values_sql_with("INSERT OR IGNORE INTO t", "(?,'open')", 1),
+            "INSERT OR IGNORE INTO t VALUES (?,'open')"
+        );
+    }
+
+    #[test]
+    fn insert_rows_writes_full_and_partial_batches() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER, b TEXT)")
+            .unwrap();
+        let items: Vec<(i64, String)> = (0..(MAX_ROWS as i64 * 2 + 7))
+            .map(|i| (i, format!("v{i}")))
+            .collect();
+        insert_rows(&conn, "t", 2, &items, |st, i, (a, b)| {
+            st.raw_bind_parameter(i, a)?;
+            st.raw_bind_parameter(i + 1, b)
+        })
+        .unwrap();
+        let (n, sum): (i64, i64) = conn
+            .query_row("SELECT count(*), sum(a) FROM t", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(n, items.len() as i64);
+        assert_eq!(sum, items.iter().map(|x| x.0).sum::<i64>());
+    }
+}

@@ -1,0 +1,313 @@
+//! The graph's findings in the sweep database: its own tables, created on demand.
+//!
+//! - `rings` / `ring_members` (kinds: `person` = ID number, `institution`, `county`, `phone`,
+//!   `bank_account`, `legal_rep`): the cases stage reads these to open ring cases.
+//! - `institution_risk`: the ranked list with the evidence of each score as JSON.
+//! - `cross_county`, `staged_employers`, `graph_stats` (graph size, ledger-wide bunching and
+//!   Benford tests).
+//!
+//! Claim ids are stored `;`-separated and sorted, as in `flags`. The graph stage fills the typed
+//! rows below from its findings (`graph::save`); the tables and every statement that writes
+//! them are here.
+
+use super::batch::insert_rows;
+use rusqlite::{params, Connection};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GraphStoreError {
+    #[error("graph tables: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS rings (
+  sweep_id INTEGER NOT NULL,
+  ring_id INTEGER NOT NULL,
+  score REAL NOT NULL,
+  persons INTEGER NOT NULL,
+  institutions INTEGER NOT NULL,
+  counties INTEGER NOT NULL,
+  claims INTEGER NOT NULL,
+  amount_fen INTEGER NOT NULL,
+  shared_json TEXT NOT NULL,
+  terms_json TEXT NOT NULL,
+  claim_ids TEXT NOT NULL,
+  explanation_zh TEXT NOT NULL,
+  explanation_en TEXT NOT NULL,
+  PRIMARY KEY (sweep_id, ring_id)
+);
+CREATE TABLE IF NOT EXISTS ring_members (
+  sweep_id INTEGER NOT NULL,
+  ring_id INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ring_members_by_ring ON ring_members (sweep_id, ring_id);
+CREATE TABLE IF NOT EXISTS institution_risk (
+  sweep_id INTEGER NOT NULL,
+  rank INTEGER NOT NULL,
+  institution_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  score REAL NOT NULL,
+  claims INTEGER NOT NULL,
+  amount_fen INTEGER NOT NULL,
+  flagged_claims INTEGER NOT NULL,
+  amount_at_risk_fen INTEGER NOT NULL,
+  rings TEXT NOT NULL,
+  evidence_json TEXT NOT NULL,
+  PRIMARY KEY (sweep_id, rank)
+);
+CREATE TABLE IF NOT EXISTS cross_county (
+  sweep_id INTEGER NOT NULL,
+  id_number TEXT NOT NULL,
+  year INTEGER NOT NULL,
+  counties INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  claim_ids TEXT NOT NULL,
+  amount_fen INTEGER NOT NULL,
+  PRIMARY KEY (sweep_id, id_number, year)
+);
+CREATE TABLE IF NOT EXISTS staged_employers (
+  sweep_id INTEGER NOT NULL,
+  employer_id TEXT NOT NULL,
+  classes TEXT NOT NULL,
+  claim_ids TEXT NOT NULL,
+  amount_fen INTEGER NOT NULL,
+  detail_json TEXT NOT NULL,
+  explanation_zh TEXT NOT NULL,
+  explanation_en TEXT NOT NULL,
+  PRIMARY KEY (sweep_id, employer_id)
+);
+CREATE TABLE IF NOT EXISTS graph_stats (
+  sweep_id INTEGER PRIMARY KEY,
+  nodes INTEGER NOT NULL,
+  edges INTEGER NOT NULL,
+  bunching_json TEXT,
+  benford_json TEXT
+);
+";
+
+/// Creates the graph tables if they are missing.
+///
+/// `cross_county` stores facts only: a ledger has a cross-county row for every person who
+/// trained in two counties in a year (over a million at ten million claims), and spelling the
+/// explanation into every row in both languages made it most of what a sweep wrote. The
+/// explanation is spelled when shown (`GraphFindings::cross_county_explanation`). Databases
+/// from before lose the two explanation columns here.
+pub fn ensure_schema(conn: &Connection) -> Result<(), GraphStoreError> {
+    conn.execute_batch(SCHEMA)?;
+    let old_columns: Vec<String> = {
+        let mut st = conn.prepare(
+            "SELECT name FROM pragma_table_info('cross_county')
+             WHERE name IN ('explanation_zh', 'explanation_en') ORDER BY name",
+        )?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for column in old_columns {
+        conn.execute_batch(&format!("ALTER TABLE cross_county DROP COLUMN {column}"))?;
+    }
+    Ok(())
+}
+
+/// A ring (`rings`).
+#[derive(Clone, Debug, Default)]
+pub struct RingRow {
+    pub ring_id: u32,
+    pub score: f64,
+    pub persons: i64,
+    pub institutions: i64,
+    pub counties: i64,
+    pub claims: i64,
+    pub amount_fen: i64,
+    pub shared_json: String,
+    pub terms_json: String,
+    pub claim_ids: String,
+    pub explanation_zh: String,
+    pub explanation_en: String,
+}
+
+/// A ring's member (`ring_members`): a person (ID number), institution, county or shared
+/// identifier.
+#[derive(Clone, Copy, Debug)]
+pub struct RingMemberRow<'a> {
+    pub ring_id: u32,
+    pub kind: &'a str,
+    pub value: &'a str,
+}
+
+/// An institution's place in the risk ranking (`institution_risk`).
+#[derive(Clone, Debug, Default)]
+pub struct InstitutionRiskRow {
+    pub rank: i64,
+    pub institution_id: String,
+    pub name: String,
+    pub score: f64,
+    pub claims: i64,
+    pub amount_fen: i64,
+    pub flagged_claims: i64,
+    pub amount_at_risk_fen: i64,
+    /// Ring ids, `;`-separated.
+    pub rings: String,
+    pub evidence_json: String,
+}
+
+/// A person claiming in several counties in one year (`cross_county`); filled row by row into
+/// one reused buffer (a ledger has a million of them at ten million claims).
+#[derive(Clone, Debug, Default)]
+pub struct CrossCountyRow {
+    pub id_number: String,
+    pub year: i32,
+    pub counties: i64,
+    pub path: String,
+    pub claim_ids: String,
+    pub amount_fen: i64,
+}
+
+/// An employer staged for the employment check (`staged_employers`).
+#[derive(Clone, Debug, Default)]
+pub struct StagedEmployerRow {
+    pub employer_id: String,
+    /// Class ids, `;`-separated.
+    pub classes: String,
+    pub claim_ids: String,
+    pub amount_fen: i64,
+    pub detail_json: String,
+    pub explanation_zh: String,
+    pub explanation_en: String,
+}
+
+/// Graph size and the ledger-wide tests (`graph_stats`).
+#[derive(Clone, Debug, Default)]
+pub struct GraphStatsRow {
+    pub nodes: i64,
+    pub edges: i64,
+    pub bunching_json: Option<String>,
+    pub benford_json: Option<String>,
+}
+
+/// The rows of a sweep's graph findings, but for the cross-county rows (streamed).
+#[derive(Debug, Default)]
+pub struct GraphRows<'a> {
+    pub rings: Vec<RingRow>,
+    pub ring_members: Vec<RingMemberRow<'a>>,
+    pub institution_risk: Vec<InstitutionRiskRow>,
+    pub staged_employers: Vec<StagedEmployerRow>,
+    pub stats: GraphStatsRow,
+}
+
+/// Stores a sweep's graph findings (replacing any stored before for the same sweep), in one
+/// savepoint. `cross_county` = (row count, a function filling row `k` into the buffer).
+pub fn save(
+    conn: &Connection,
+    sweep_id: i64,
+    rows: &GraphRows<'_>,
+    cross_county: (usize, &mut dyn FnMut(usize, &mut CrossCountyRow)),
+) -> Result<(), GraphStoreError> {
+    ensure_schema(conn)?;
+    conn.execute_batch("SAVEPOINT graph_save")?;
+    match save_inner(conn, sweep_id, rows, cross_county) {
+        Ok(()) => {
+            conn.execute_batch("RELEASE graph_save")?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO graph_save; RELEASE graph_save");
+            Err(e)
+        }
+    }
+}
+
+fn save_inner(
+    conn: &Connection,
+    sweep_id: i64,
+    rows: &GraphRows<'_>,
+    (cross_count, fill_cross): (usize, &mut dyn FnMut(usize, &mut CrossCountyRow)),
+) -> Result<(), GraphStoreError> {
+    for t in [
+        "rings",
+        "ring_members",
+        "institution_risk",
+        "cross_county",
+        "staged_employers",
+        "graph_stats",
+    ] {
+        conn.execute(&format!("DELETE FROM {t} WHERE sweep_id = ?1"), [sweep_id])?;
+    }
+    insert_rows(conn, "rings", 13, &rows.rings, |st, i, r| {
+        st.raw_bind_parameter(i, sweep_id)?;
+        st.raw_bind_parameter(i + 1, r.ring_id)?;
+        st.raw_bind_parameter(i + 2, r.score)?;
+        st.raw_bind_parameter(i + 3, r.persons)?;
+        st.raw_bind_parameter(i + 4, r.institutions)?;
+        st.raw_bind_parameter(i + 5, r.counties)?;
+        st.raw_bind_parameter(i + 6, r.claims)?;
+        st.raw_bind_parameter(i + 7, r.amount_fen)?;
+        st.raw_bind_parameter(i + 8, r.shared_json.as_str())?;
+        st.raw_bind_parameter(i + 9, r.terms_json.as_str())?;
+        st.raw_bind_parameter(i + 10, r.claim_ids.as_str())?;
+        st.raw_bind_parameter(i + 11, r.explanation_zh.as_str())?;
+        st.raw_bind_parameter(i + 12, r.explanation_en.as_str())
+    })?;
+    insert_rows(conn, "ring_members", 4, &rows.ring_members, |st, i, m| {
+        st.raw_bind_parameter(i, sweep_id)?;
+        st.raw_bind_parameter(i + 1, m.ring_id)?;
+        st.raw_bind_parameter(i + 2, m.kind)?;
+        st.raw_bind_parameter(i + 3, m.value)
+    })?;
+    insert_rows(
+        conn,
+        "institution_risk",
+        11,
+        &rows.institution_risk,
+        |st, i, r| {
+            st.raw_bind_parameter(i, sweep_id)?;
+            st.raw_bind_parameter(i + 1, r.rank)?;
+            st.raw_bind_parameter(i + 2, r.institution_id.as_str())?;
+            st.raw_bind_parameter(i + 3, r.name.as_str())?;
+            st.raw_bind_parameter(i + 4, r.score)?;
+            st.raw_bind_parameter(i + 5, r.claims)?;
+            st.raw_bind_parameter(i + 6, r.amount_fen)?;
+            st.raw_bind_parameter(i + 7, r.flagged_claims)?;
+            st.raw_bind_parameter(i + 8, r.amount_at_risk_fen)?;
+            st.raw_bind_parameter(i + 9, r.rings.as_str())?;
+            st.raw_bind_parameter(i + 10, r.evidence_json.as_str())
+        },
+    )?;
+    // Cross-county rows are filled one by one into a reused buffer (SQLite copies bound text);
+    // the batching walks row indices.
+    let mut row = CrossCountyRow::default();
+    let indices: Vec<u32> = (0..cross_count as u32).collect();
+    insert_rows(conn, "cross_county", 7, &indices, |st, i, &k| {
+        fill_cross(k as usize, &mut row);
+        st.raw_bind_parameter(i, sweep_id)?;
+        st.raw_bind_parameter(i + 1, row.id_number.as_str())?;
+        st.raw_bind_parameter(i + 2, row.year)?;
+        st.raw_bind_parameter(i + 3, row.counties)?;
+        st.raw_bind_parameter(i + 4, row.path.as_str())?;
+        st.raw_bind_parameter(i + 5, row.claim_ids.as_str())?;
+        st.raw_bind_parameter(i + 6, row.amount_fen)
+    })?;
+    insert_rows(
+        conn,
+        "staged_employers",
+        8,
+        &rows.staged_employers,
+        |st, i, e| {
+            st.raw_bind_parameter(i, sweep_id)?;
+            st.raw_bind_parameter(i + 1, e.employer_id.as_str())?;
+            st.raw_bind_parameter(i + 2, e.classes.as_str())?;
+            st.raw_bind_parameter(i + 3, e.claim_ids.as_str())?;
+            st.raw_bind_parameter(i + 4, e.amount_fen)?;
+            st.raw_bind_parameter(i + 5, e.detail_json.as_str())?;
+            st.raw_bind_parameter(i + 6, e.explanation_zh.as_str())?;
+            st.raw_bind_parameter(i + 7, e.explanation_en.as_str())
+        },
+    )?;
+    let s = &rows.stats;
+    conn.execute(
+        "INSERT INTO graph_stats VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![sweep_id, s.nodes, s.edges, s.bunching_json, s.benford_json],
+    )?;
+    Ok(())
+}
