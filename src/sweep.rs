@@ -7,9 +7,13 @@
 //! rules before it are done → the graph analysis, still beside the writer → the graph findings
 //! saved beside case grouping → cases written → the last checkpoint.
 
+use crate::finding::Flag;
+use crate::graph::GraphFindings;
 use crate::policy::{PolicyError, PolicySet};
 use crate::refdata::RefData;
-use crate::rules::engine::{self, progress_bar};
+use crate::resolve::Resolved;
+use crate::rules::engine::{self, progress_bar, SweepResult};
+use crate::snapshot::Snapshot;
 use crate::store::flags as flag_store;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -157,136 +161,48 @@ pub fn run(
     let t = Instant::now();
     let resolved = pool.install(|| crate::resolve::Resolved::new(&snap, policies));
     let resolve_ms = t.elapsed().as_millis();
-    let resolved_ref = &resolved;
     let not_judged = resolved
         .save(&conn, sweep_id, &snap)
         .map_err(SweepError::Resolution)?;
-    let not_judged_range = not_judged
-        .iter()
-        .map(|n| n.training_date.clone())
-        .min()
-        .zip(not_judged.iter().map(|n| n.training_date.clone()).max());
-    let not_judged_first: Vec<flag_store::NotJudged> = not_judged
-        .into_iter()
-        .take(crate::rules::common::MAX_LISTED)
-        .collect();
+    let (not_judged_first, not_judged_range) = first_not_judged(not_judged);
     // The sweep's commits are large: their pages are copied into the database by a thread of
     // its own instead of by each commit (see store::checkpoint).
     crate::store::checkpoint::set_auto_checkpoint(&conn, 0)?;
     let checkpointer =
         crate::store::checkpoint::Checkpointer::start(db).map_err(SweepError::Checkpoint)?;
 
-    // Side by side: the rules (on the pool), then the graph analysis; and one SQLite writer
-    // thread saving each rule's flags as soon as that rule and the rules before it are done.
     let t = Instant::now();
-    let snap_ref = &snap;
-    let cases_policy = crate::cases::cases_policy(policies);
-    let (mut result, findings, rules_ms, graph_ms, flags_store_ms) =
-        std::thread::scope(|s| -> Result<_, SweepError> {
-            let (to_writer, batches) = std::sync::mpsc::channel::<Vec<crate::rules::Flag>>();
-            let conn_ref: &mut rusqlite::Connection = &mut conn;
-            let writer = s.spawn(move || -> Result<u128, flag_store::FlagStoreError> {
-                let mut busy = std::time::Duration::ZERO;
-                let mut w = flag_store::FlagWriter::begin(conn_ref, sweep_id)?;
-                for batch in batches {
-                    let t = Instant::now();
-                    w.write(snap_ref, &batch)?;
-                    busy += t.elapsed();
-                }
-                let t = Instant::now();
-                w.finish()?;
-                Ok((busy + t.elapsed()).as_millis())
-            });
-            let streamed = engine::run_rules_streaming(
-                snap_ref,
-                policies,
-                RefData::embedded(),
-                resolved_ref,
-                Some(threads),
-                &progress_bar(0, "规则 rules"),
-                |_, flags| {
-                    // The writer gets the explanations; the flags kept for the graph and the
-                    // summary drop them (they are most of a flag's memory).
-                    let texts: Vec<crate::rules::Flag> = flags
-                        .iter_mut()
-                        .map(|f| crate::rules::Flag {
-                            explanation_zh: std::mem::take(&mut f.explanation_zh),
-                            explanation_en: std::mem::take(&mut f.explanation_en),
-                            ..f.clone()
-                        })
-                        .collect();
-                    to_writer.send(texts).map_err(|_| ())
-                },
-            );
-            drop(to_writer);
-            let rules_ms = t.elapsed().as_millis();
-            // Then, still beside the writer: the graph analysis.
-            let graph_and_result = streamed.map(|result| {
-                let t = Instant::now();
-                let f = pool.install(|| {
-                    crate::graph::analyse(snap_ref, resolved_ref, &result.flags, policies)
-                });
-                (result, f, t.elapsed().as_millis())
-            });
-            let flags_store_ms = writer
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-            // The writer stopping early is the only way the stream fails, and its error was
-            // returned just above.
-            let (result, findings, graph_ms) =
-                graph_and_result.map_err(|()| SweepError::WriterStopped)?;
-            Ok((result, findings, rules_ms, graph_ms, flags_store_ms))
-        })?;
-    // Saving the graph findings (SQLite, on a thread of its own) beside the cases' CPU work:
-    // case building needs a fraction of the snapshot, so the rest goes first; then the flags
-    // go into the case input (each freed as taken in), the snapshot goes, and cases are
-    // grouped on the pool.
+    let judged = Stage {
+        snap: &snap,
+        policies,
+        resolved: &resolved,
+        pool: &pool,
+        threads,
+        sweep_id,
+    }
+    .rules_and_graph_beside_flag_writer(&mut conn)?;
+    let mut result = judged.result;
+    // Case building needs a fraction of the snapshot, so the rest goes first.
     snap.release_rule_only_tables();
     let flags = std::mem::take(&mut result.flags);
     let flag_count = flags.len();
-    let conn_ref: &mut rusqlite::Connection = &mut conn;
-    let (saved, graph_store_ms, prepared, extract_ms, group_ms) = std::thread::scope(|s| {
-        let findings = &findings;
-        let storing = s.spawn(move || {
-            let t = Instant::now();
-            let saved = crate::graph::save::save(conn_ref, sweep_id, findings);
-            (saved, t.elapsed().as_millis())
-        });
-        let t = Instant::now();
-        let case_input = crate::cases::extract_in_memory_consuming(
-            &snap,
-            &resolved.persons,
-            flags,
-            findings,
-            &cases_policy,
-        );
-        drop(snap);
-        let extract_ms = t.elapsed().as_millis();
-        let t = Instant::now();
-        let prepared = pool.install(|| case_input.group(&cases_policy));
-        let group_ms = t.elapsed().as_millis();
-        let (saved, graph_store_ms) = storing
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (saved, graph_store_ms, prepared, extract_ms, group_ms)
-    });
-    saved.map_err(SweepError::GraphFindings)?;
-    let graph_counts = GraphCounts {
-        nodes: findings.nodes,
-        edges: findings.edges,
-        rings: findings.rings.len(),
-        cross_county: findings.cross_county.len(),
-        institutions_ranked: findings.institution_risk.len(),
-        staged_employers: findings.staged_employers.len(),
-    };
-    drop(findings);
+    let cases_policy = crate::cases::cases_policy(policies);
+    let grouped = group_cases_beside_graph_store(
+        &mut conn,
+        sweep_id,
+        snap,
+        &resolved,
+        flags,
+        &judged.findings,
+        &cases_policy,
+        &pool,
+    )?;
+    let graph_counts = GraphCounts::of(&judged.findings);
+    drop(judged.findings);
     let t2 = Instant::now();
-    let cases = crate::cases::build_prepared(&mut conn, sweep_id, &cases_policy, prepared)
+    let cases = crate::cases::build_prepared(&mut conn, sweep_id, &cases_policy, grouped.prepared)
         .map_err(SweepError::Cases)?;
-    // Taking the input out of the snapshot and grouping (both beside saving the graph
-    // findings), then writing.
     let cases_write_ms = t2.elapsed().as_millis();
-    let cases_ms = extract_ms + group_ms + cases_write_ms;
     // What the background checkpoints have not copied yet (the last commits) is copied now.
     let t2 = Instant::now();
     checkpointer.finish(&conn).map_err(SweepError::Checkpoint)?;
@@ -310,18 +226,197 @@ pub fn run(
         resolve_ms,
         persons_merged: resolved.persons.groups().len(),
         ids_merged: resolved.persons.merged_ids(),
-        rules_ms,
-        graph_ms,
+        rules_ms: judged.rules_ms,
+        graph_ms: judged.graph_ms,
         store_ms,
-        flags_store_ms,
-        graph_store_ms,
-        cases_ms,
-        cases_extract_ms: extract_ms,
-        cases_group_ms: group_ms,
+        flags_store_ms: judged.flags_store_ms,
+        graph_store_ms: grouped.graph_store_ms,
+        // Taking the input out of the snapshot and grouping (both beside saving the graph
+        // findings), then writing.
+        cases_ms: grouped.extract_ms + grouped.group_ms + cases_write_ms,
+        cases_extract_ms: grouped.extract_ms,
+        cases_group_ms: grouped.group_ms,
         cases_write_ms,
         checkpoint_ms,
         total_ms: started.elapsed().as_millis(),
     };
     flag_store::finish_sweep(&conn, sweep_id, result.claims, &summary)?;
     Ok(SweepOutcome { summary, notes })
+}
+
+/// The first claims no policy covers (all of them are stored), and the range of their training
+/// dates.
+fn first_not_judged(
+    not_judged: Vec<flag_store::NotJudged>,
+) -> (Vec<flag_store::NotJudged>, Option<(String, String)>) {
+    let range = not_judged
+        .iter()
+        .map(|n| n.training_date.clone())
+        .min()
+        .zip(not_judged.iter().map(|n| n.training_date.clone()).max());
+    let first = not_judged
+        .into_iter()
+        .take(crate::rules::common::MAX_LISTED)
+        .collect();
+    (first, range)
+}
+
+impl GraphCounts {
+    fn of(findings: &GraphFindings) -> GraphCounts {
+        GraphCounts {
+            nodes: findings.nodes,
+            edges: findings.edges,
+            rings: findings.rings.len(),
+            cross_county: findings.cross_county.len(),
+            institutions_ranked: findings.institution_risk.len(),
+            staged_employers: findings.staged_employers.len(),
+        }
+    }
+}
+
+/// What the judging stages read.
+struct Stage<'a> {
+    snap: &'a Snapshot,
+    policies: &'a PolicySet,
+    resolved: &'a Resolved,
+    pool: &'a rayon::ThreadPool,
+    threads: usize,
+    sweep_id: i64,
+}
+
+/// The rules' result and the graph's findings, with their timings.
+struct Judged {
+    result: SweepResult,
+    findings: GraphFindings,
+    rules_ms: u128,
+    graph_ms: u128,
+    flags_store_ms: u128,
+}
+
+impl Stage<'_> {
+    /// Side by side: the rules (on the pool), then the graph analysis; and one SQLite writer
+    /// thread saving each rule's flags as soon as that rule and the rules before it are done.
+    fn rules_and_graph_beside_flag_writer(
+        &self,
+        conn: &mut rusqlite::Connection,
+    ) -> Result<Judged, SweepError> {
+        let t = Instant::now();
+        let (snap, sweep_id) = (self.snap, self.sweep_id);
+        std::thread::scope(|s| -> Result<Judged, SweepError> {
+            let (to_writer, batches) = std::sync::mpsc::channel::<Vec<Flag>>();
+            let writer = s.spawn(move || -> Result<u128, flag_store::FlagStoreError> {
+                let mut busy = std::time::Duration::ZERO;
+                let mut w = flag_store::FlagWriter::begin(conn, sweep_id)?;
+                for batch in batches {
+                    let t = Instant::now();
+                    w.write(snap, &batch)?;
+                    busy += t.elapsed();
+                }
+                let t = Instant::now();
+                w.finish()?;
+                Ok((busy + t.elapsed()).as_millis())
+            });
+            let streamed = engine::run_rules_streaming(
+                snap,
+                self.policies,
+                RefData::embedded(),
+                self.resolved,
+                Some(self.threads),
+                &progress_bar(0, "规则 rules"),
+                |_, flags| to_writer.send(take_explanations(flags)).map_err(|_| ()),
+            );
+            drop(to_writer);
+            let rules_ms = t.elapsed().as_millis();
+            // Then, still beside the writer: the graph analysis.
+            let graph_and_result = streamed.map(|result| {
+                let t = Instant::now();
+                let findings = self.pool.install(|| {
+                    crate::graph::analyse(snap, self.resolved, &result.flags, self.policies)
+                });
+                (result, findings, t.elapsed().as_millis())
+            });
+            let flags_store_ms = writer
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            // The writer stopping early is the only way the stream fails, and its error was
+            // returned just above.
+            let (result, findings, graph_ms) =
+                graph_and_result.map_err(|()| SweepError::WriterStopped)?;
+            Ok(Judged {
+                result,
+                findings,
+                rules_ms,
+                graph_ms,
+                flags_store_ms,
+            })
+        })
+    }
+}
+
+/// The flags as the writer gets them, with their explanations; the flags kept for the graph and
+/// the summary drop them (they are most of a flag's memory).
+fn take_explanations(flags: &mut [Flag]) -> Vec<Flag> {
+    flags
+        .iter_mut()
+        .map(|f| Flag {
+            explanation_zh: std::mem::take(&mut f.explanation_zh),
+            explanation_en: std::mem::take(&mut f.explanation_en),
+            ..f.clone()
+        })
+        .collect()
+}
+
+/// Cases grouped, ready to write, with the timings of the steps.
+struct Grouped {
+    prepared: crate::cases::PreparedCases,
+    graph_store_ms: u128,
+    extract_ms: u128,
+    group_ms: u128,
+}
+
+/// Saving the graph findings (SQLite, on a thread of its own) beside the cases' CPU work: the
+/// flags go into the case input (each freed as taken in), the snapshot goes, and cases are
+/// grouped on the pool.
+#[allow(clippy::too_many_arguments)]
+fn group_cases_beside_graph_store(
+    conn: &mut rusqlite::Connection,
+    sweep_id: i64,
+    snap: Snapshot,
+    resolved: &Resolved,
+    flags: Vec<Flag>,
+    findings: &GraphFindings,
+    cases_policy: &crate::policy::CasesPolicy,
+    pool: &rayon::ThreadPool,
+) -> Result<Grouped, SweepError> {
+    let (saved, graph_store_ms, prepared, extract_ms, group_ms) = std::thread::scope(|s| {
+        let storing = s.spawn(move || {
+            let t = Instant::now();
+            let saved = crate::graph::save::save(conn, sweep_id, findings);
+            (saved, t.elapsed().as_millis())
+        });
+        let t = Instant::now();
+        let case_input = crate::cases::extract_in_memory_consuming(
+            &snap,
+            &resolved.persons,
+            flags,
+            findings,
+            cases_policy,
+        );
+        drop(snap);
+        let extract_ms = t.elapsed().as_millis();
+        let t = Instant::now();
+        let prepared = pool.install(|| case_input.group(cases_policy));
+        let group_ms = t.elapsed().as_millis();
+        let (saved, graph_store_ms) = storing
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (saved, graph_store_ms, prepared, extract_ms, group_ms)
+    });
+    saved.map_err(SweepError::GraphFindings)?;
+    Ok(Grouped {
+        prepared,
+        graph_store_ms,
+        extract_ms,
+        group_ms,
+    })
 }

@@ -267,22 +267,65 @@ pub(super) const KIND_CONTACT: &str = CaseSubject::Contact.code();
 
 /// Groups flags, rings and top institutions into cases (module documentation).
 pub(super) fn group<F: ClaimFacts>(input: &BuildInput<'_, F>, policy: &CasesPolicy) -> Grouped {
-    let facts = input.facts;
-    let mut by_key: HashMap<(&'static str, &str, &'static str), u32> = HashMap::new();
-    let mut cases: Vec<CaseBuild> = Vec::new();
-    let mut claims: Vec<(u32, u32, Fen)> = Vec::new();
-    let mut seqs: Vec<(u32, i64)> = Vec::with_capacity(input.flags.len());
-    let mut rules: Vec<(u32, u32)> = Vec::with_capacity(input.flags.len());
-    let mut rule_ids: HashMap<&str, u32> = HashMap::new();
-    let mut rule_list: Vec<&str> = Vec::new();
-    let mut rule_id = |name| {
-        *rule_ids.entry(name).or_insert_with(|| {
-            rule_list.push(name);
-            rule_list.len() as u32 - 1
+    let mut g = Grouper::new(input.facts, input.flags.len());
+    g.add_flags(&input.flags);
+    let flag_cases = g.cases.len();
+    g.add_rings(input.rings, weight_of(policy, policy.ring_severity));
+    g.add_institutions(
+        input.institutions,
+        weight_of(policy, policy.institution_severity),
+    );
+    g.finish(flag_cases, &input.classes)
+}
+
+/// The state of grouping: cases by key and the flat lists of their claims, flags and rules.
+struct Grouper<'a, F: ClaimFacts> {
+    facts: &'a F,
+    by_key: HashMap<(&'static str, &'a str, &'static str), u32>,
+    cases: Vec<CaseBuild>,
+    claims: Vec<(u32, u32, Fen)>,
+    seqs: Vec<(u32, i64)>,
+    /// (case, rule id in `rule_list`), until `finish` turns ids into ranks by name.
+    rules: Vec<(u32, u32)>,
+    rule_ids: HashMap<&'a str, u32>,
+    rule_list: Vec<&'a str>,
+    paid: Vec<Fen>,
+    shares: Vec<Fen>,
+    texts: Interner,
+    /// County and institution of graph cases, as the last finding of each case sets them.
+    graph_places: Vec<(u32, u32, u32)>,
+    graph_cases: usize,
+}
+
+impl<'a, F: ClaimFacts> Grouper<'a, F> {
+    fn new(facts: &'a F, flags: usize) -> Self {
+        Grouper {
+            facts,
+            by_key: HashMap::new(),
+            cases: Vec::new(),
+            claims: Vec::new(),
+            seqs: Vec::with_capacity(flags),
+            rules: Vec::with_capacity(flags),
+            rule_ids: HashMap::new(),
+            rule_list: Vec::new(),
+            paid: Vec::new(),
+            shares: Vec::new(),
+            texts: Interner::new(),
+            graph_places: Vec::new(),
+            graph_cases: 0,
+        }
+    }
+
+    fn rule_id(&mut self, name: &'a str) -> u32 {
+        let list = &mut self.rule_list;
+        *self.rule_ids.entry(name).or_insert_with(|| {
+            list.push(name);
+            list.len() as u32 - 1
         })
-    };
-    let new_case = |cases: &mut Vec<CaseBuild>, kind: &'static str, subject: &str, family| {
-        cases.push(CaseBuild {
+    }
+
+    fn new_case(&mut self, kind: &'static str, subject: &str, family: &'static str) -> u32 {
+        self.cases.push(CaseBuild {
             key: case_key(kind, subject, family),
             subject_kind: kind,
             family,
@@ -296,189 +339,224 @@ pub(super) fn group<F: ClaimFacts>(input: &BuildInput<'_, F>, policy: &CasesPoli
             seqs: 0..0,
             rules: 0..0,
         });
-        cases.len() as u32 - 1
-    };
-    let mut paid: Vec<Fen> = Vec::new();
-    let mut shares: Vec<Fen> = Vec::new();
-    let mut add_claims = |claims: &mut Vec<(u32, u32, Fen)>, ci: u32, list: &[u32], amount| {
-        paid.clear();
-        paid.extend(list.iter().map(|&c| facts.paid(c)));
-        spread_into(amount, &paid, &mut shares);
-        claims.extend(list.iter().zip(&shares).map(|(&c, &s)| (ci, c, s)));
-    };
+        self.cases.len() as u32 - 1
+    }
 
-    for f in &input.flags {
-        let (kind, subject, family): (&'static str, &str, &'static str) = match f.subject_kind {
-            "project" => (KIND_CLASS, f.subject, Family::Project.code()),
-            "contact" => (KIND_CONTACT, f.subject, Family::Network.code()),
-            _ => {
-                let person = f
-                    .claims
-                    .iter()
-                    .map(|&c| facts.id_number(c))
-                    .filter(|s| !s.is_empty())
-                    .min()
-                    .unwrap_or(f.subject);
-                (KIND_PERSON, person, family_code(f.rule))
-            }
-        };
-        let ci = match by_key.get(&(kind, subject, family)) {
-            Some(&ci) => ci,
+    /// The case of a key, opened if new; `true` when it was opened here.
+    fn case_of(&mut self, key: (&'static str, &'a str, &'static str)) -> (u32, bool) {
+        match self.by_key.get(&key) {
+            Some(&ci) => (ci, false),
             None => {
-                let ci = new_case(&mut cases, kind, subject, family);
-                by_key.insert((kind, subject, family), ci);
-                ci
+                let ci = self.new_case(key.0, key.1, key.2);
+                self.by_key.insert(key, ci);
+                (ci, true)
             }
-        };
-        let case = &mut cases[ci as usize];
-        case.max_weight = case.max_weight.max(f.weight);
-        seqs.push((ci, f.seq));
-        rules.push((ci, rule_id(f.rule)));
-        add_claims(&mut claims, ci, f.claims, f.amount);
-    }
-    let flag_cases = cases.len();
-
-    let mut graph_cases = 0;
-    let mut texts = Interner::new();
-    // County and institution of graph cases, as the last finding of each case sets them.
-    let mut graph_places: Vec<(u32, u32, u32)> = Vec::new();
-    let ring_weight = weight_of(policy, policy.ring_severity);
-    for ring in input.rings {
-        let key = (
-            CaseSubject::Ring.code(),
-            ring.subject.as_str(),
-            Family::Network.code(),
-        );
-        let ci = match by_key.get(&key) {
-            Some(&ci) => ci,
-            None => {
-                graph_cases += 1;
-                let ci = new_case(&mut cases, key.0, key.1, key.2);
-                by_key.insert(key, ci);
-                ci
-            }
-        };
-        rules.push((ci, rule_id("ring")));
-        add_claims(&mut claims, ci, &ring.claims, ring.amount);
-        let county = match &ring.county {
-            Some(c) => c.as_str(),
-            None => mode_of(ring.claims.iter().map(|&c| facts.county_code(c))),
-        };
-        let institution = match &ring.institution {
-            Some(i) => i.as_str(),
-            None => mode_of(ring.claims.iter().map(|&c| facts.institution_id(c))),
-        };
-        graph_places.push((ci, texts.intern(county), texts.intern(institution)));
-        let case = &mut cases[ci as usize];
-        case.max_weight = case.max_weight.max(ring_weight);
-        case.ring_ids.push(ring.ring_id);
-    }
-    let institution_weight = weight_of(policy, policy.institution_severity);
-    for inst in input.institutions {
-        let key = (
-            CaseSubject::Institution.code(),
-            inst.institution.as_str(),
-            Family::Institution.code(),
-        );
-        // A second finding of the same key replaces the first, as a map insert does.
-        if let Some(&old) = by_key.get(&key) {
-            cases[old as usize].replaced = true;
         }
-        let ci = new_case(&mut cases, key.0, key.1, key.2);
-        by_key.insert(key, ci);
-        graph_cases += 1;
-        rules.push((ci, rule_id("institution_risk")));
-        add_claims(&mut claims, ci, &inst.claims, inst.amount);
-        let county = match &inst.county {
-            Some(c) => c.as_str(),
-            None => mode_of(inst.claims.iter().map(|&c| facts.county_code(c))),
-        };
-        graph_places.push((ci, texts.intern(county), texts.intern(&inst.institution)));
-        let case = &mut cases[ci as usize];
-        case.max_weight = institution_weight;
-        case.institution_rank = Some(inst.rank);
-    }
-    drop(by_key);
-
-    // Rule ranks follow rule names, so a case's sorted ranks give its sorted rule names.
-    let mut by_name: Vec<u32> = (0..rule_list.len() as u32).collect();
-    by_name.sort_unstable_by_key(|&r| rule_list[r as usize]);
-    let mut rank = vec![0u32; rule_list.len()];
-    for (k, &r) in by_name.iter().enumerate() {
-        rank[r as usize] = k as u32;
-    }
-    let rule_names: Vec<String> = by_name
-        .iter()
-        .map(|&r| rule_list[r as usize].to_string())
-        .collect();
-    for r in &mut rules {
-        r.1 = rank[r.1 as usize];
-    }
-    rules.sort_unstable();
-    rules.dedup();
-    // A claim flagged by several rules of one case counts with its largest share.
-    claims.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.cmp(&a.2)));
-    claims.dedup_by(|later, first| later.0 == first.0 && later.1 == first.1);
-    seqs.sort_by_key(|&(ci, _)| ci);
-
-    let ranges = |n: usize, cases_of: &mut dyn Iterator<Item = u32>| {
-        let mut starts = vec![0usize; n + 1];
-        for ci in cases_of {
-            starts[ci as usize + 1] += 1;
-        }
-        for k in 0..n {
-            starts[k + 1] += starts[k];
-        }
-        starts
-    };
-    let n = cases.len();
-    let claim_starts = ranges(n, &mut claims.iter().map(|x| x.0));
-    let seq_starts = ranges(n, &mut seqs.iter().map(|x| x.0));
-    let rule_starts = ranges(n, &mut rules.iter().map(|x| x.0));
-    for (k, case) in cases.iter_mut().enumerate() {
-        case.claims = claim_starts[k]..claim_starts[k + 1];
-        case.seqs = seq_starts[k]..seq_starts[k + 1];
-        case.rules = rule_starts[k]..rule_starts[k + 1];
     }
 
-    for case in &mut cases[..flag_cases] {
-        let list = &claims[case.claims.clone()];
-        let mut county = mode_of(list.iter().map(|x| facts.county_code(x.1)));
-        let mut institution = mode_of(list.iter().map(|x| facts.institution_id(x.1)));
-        if case.subject_kind == KIND_CLASS {
-            let subject = &case.key[KIND_CLASS.len() + 1..case.key.len() - case.family.len() - 1];
-            if let Some((c, i)) = input.classes.get(subject) {
-                if !c.is_empty() {
-                    county = c;
+    /// A finding's amount spread over its claims by what each paid.
+    fn add_claims(&mut self, ci: u32, list: &[u32], amount: Fen) {
+        self.paid.clear();
+        self.paid.extend(list.iter().map(|&c| self.facts.paid(c)));
+        spread_into(amount, &self.paid, &mut self.shares);
+        self.claims
+            .extend(list.iter().zip(&self.shares).map(|(&c, &s)| (ci, c, s)));
+    }
+
+    fn add_flags(&mut self, flags: &[FlagInput<'a>]) {
+        let facts = self.facts;
+        for f in flags {
+            let key: (&'static str, &'a str, &'static str) = match f.subject_kind {
+                "project" => (KIND_CLASS, f.subject, Family::Project.code()),
+                "contact" => (KIND_CONTACT, f.subject, Family::Network.code()),
+                _ => {
+                    let person = f
+                        .claims
+                        .iter()
+                        .map(|&c| facts.id_number(c))
+                        .filter(|s| !s.is_empty())
+                        .min()
+                        .unwrap_or(f.subject);
+                    (KIND_PERSON, person, family_code(f.rule))
                 }
-                if !i.is_empty() {
-                    institution = i;
-                }
-            }
+            };
+            let (ci, _) = self.case_of(key);
+            let case = &mut self.cases[ci as usize];
+            case.max_weight = case.max_weight.max(f.weight);
+            self.seqs.push((ci, f.seq));
+            let rule = self.rule_id(f.rule);
+            self.rules.push((ci, rule));
+            self.add_claims(ci, f.claims, f.amount);
         }
-        case.county = texts.intern(county);
-        case.institution = texts.intern(institution);
-    }
-    for (ci, county, institution) in graph_places {
-        let case = &mut cases[ci as usize];
-        case.county = county;
-        case.institution = institution;
     }
 
-    let mut order: Vec<u32> = (0..n as u32)
-        .filter(|&ci| !cases[ci as usize].replaced)
-        .collect();
-    order.sort_unstable_by(|&a, &b| cases[a as usize].key.cmp(&cases[b as usize].key));
-    Grouped {
-        cases,
-        order,
-        claims,
-        seqs,
-        rules,
-        rule_names,
-        texts,
-        graph_cases,
+    fn add_rings(&mut self, rings: &'a [RingInput], weight: f64) {
+        let facts = self.facts;
+        for ring in rings {
+            let key = (
+                CaseSubject::Ring.code(),
+                ring.subject.as_str(),
+                Family::Network.code(),
+            );
+            let (ci, opened) = self.case_of(key);
+            self.graph_cases += usize::from(opened);
+            let rule = self.rule_id("ring");
+            self.rules.push((ci, rule));
+            self.add_claims(ci, &ring.claims, ring.amount);
+            let county = match &ring.county {
+                Some(c) => c.as_str(),
+                None => mode_of(ring.claims.iter().map(|&c| facts.county_code(c))),
+            };
+            let institution = match &ring.institution {
+                Some(i) => i.as_str(),
+                None => mode_of(ring.claims.iter().map(|&c| facts.institution_id(c))),
+            };
+            let place = (
+                ci,
+                self.texts.intern(county),
+                self.texts.intern(institution),
+            );
+            self.graph_places.push(place);
+            let case = &mut self.cases[ci as usize];
+            case.max_weight = case.max_weight.max(weight);
+            case.ring_ids.push(ring.ring_id);
+        }
     }
+
+    fn add_institutions(&mut self, institutions: &'a [InstitutionInput], weight: f64) {
+        let facts = self.facts;
+        for inst in institutions {
+            let key = (
+                CaseSubject::Institution.code(),
+                inst.institution.as_str(),
+                Family::Institution.code(),
+            );
+            // A second finding of the same key replaces the first, as a map insert does.
+            if let Some(&old) = self.by_key.get(&key) {
+                self.cases[old as usize].replaced = true;
+            }
+            let ci = self.new_case(key.0, key.1, key.2);
+            self.by_key.insert(key, ci);
+            self.graph_cases += 1;
+            let rule = self.rule_id("institution_risk");
+            self.rules.push((ci, rule));
+            self.add_claims(ci, &inst.claims, inst.amount);
+            let county = match &inst.county {
+                Some(c) => c.as_str(),
+                None => mode_of(inst.claims.iter().map(|&c| facts.county_code(c))),
+            };
+            let place = (
+                ci,
+                self.texts.intern(county),
+                self.texts.intern(&inst.institution),
+            );
+            self.graph_places.push(place);
+            let case = &mut self.cases[ci as usize];
+            case.max_weight = weight;
+            case.institution_rank = Some(inst.rank);
+        }
+    }
+
+    /// Sorts the flat lists, gives each case its ranges, county and institution, and the key
+    /// order.
+    fn finish(mut self, flag_cases: usize, classes: &HashMap<&str, (String, String)>) -> Grouped {
+        let rule_names = self.rank_rules();
+        // A claim flagged by several rules of one case counts with its largest share.
+        let claims = &mut self.claims;
+        claims.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.cmp(&a.2)));
+        claims.dedup_by(|later, first| later.0 == first.0 && later.1 == first.1);
+        self.seqs.sort_by_key(|&(ci, _)| ci);
+
+        let n = self.cases.len();
+        let claim_starts = starts_of(n, self.claims.iter().map(|x| x.0));
+        let seq_starts = starts_of(n, self.seqs.iter().map(|x| x.0));
+        let rule_starts = starts_of(n, self.rules.iter().map(|x| x.0));
+        for (k, case) in self.cases.iter_mut().enumerate() {
+            case.claims = claim_starts[k]..claim_starts[k + 1];
+            case.seqs = seq_starts[k]..seq_starts[k + 1];
+            case.rules = rule_starts[k]..rule_starts[k + 1];
+        }
+        self.place_flag_cases(flag_cases, classes);
+        for &(ci, county, institution) in &self.graph_places {
+            let case = &mut self.cases[ci as usize];
+            case.county = county;
+            case.institution = institution;
+        }
+
+        let cases = self.cases;
+        let mut order: Vec<u32> = (0..n as u32)
+            .filter(|&ci| !cases[ci as usize].replaced)
+            .collect();
+        order.sort_unstable_by(|&a, &b| cases[a as usize].key.cmp(&cases[b as usize].key));
+        Grouped {
+            cases,
+            order,
+            claims: self.claims,
+            seqs: self.seqs,
+            rules: self.rules,
+            rule_names,
+            texts: self.texts,
+            graph_cases: self.graph_cases,
+        }
+    }
+
+    /// Rule ids become ranks by name, so a case's sorted ranks give its sorted rule names;
+    /// returns the names in rank order.
+    fn rank_rules(&mut self) -> Vec<String> {
+        let list = &self.rule_list;
+        let mut by_name: Vec<u32> = (0..list.len() as u32).collect();
+        by_name.sort_unstable_by_key(|&r| list[r as usize]);
+        let mut rank = vec![0u32; list.len()];
+        for (k, &r) in by_name.iter().enumerate() {
+            rank[r as usize] = k as u32;
+        }
+        for r in &mut self.rules {
+            r.1 = rank[r.1 as usize];
+        }
+        self.rules.sort_unstable();
+        self.rules.dedup();
+        by_name
+            .iter()
+            .map(|&r| list[r as usize].to_string())
+            .collect()
+    }
+
+    /// County and institution of each flag case: the most common among its claims; a class
+    /// case takes its class's own where the ledger has them.
+    fn place_flag_cases(&mut self, flag_cases: usize, classes: &HashMap<&str, (String, String)>) {
+        let facts = self.facts;
+        for case in &mut self.cases[..flag_cases] {
+            let list = &self.claims[case.claims.clone()];
+            let mut county = mode_of(list.iter().map(|x| facts.county_code(x.1)));
+            let mut institution = mode_of(list.iter().map(|x| facts.institution_id(x.1)));
+            if case.subject_kind == KIND_CLASS {
+                let subject =
+                    &case.key[KIND_CLASS.len() + 1..case.key.len() - case.family.len() - 1];
+                if let Some((c, i)) = classes.get(subject) {
+                    if !c.is_empty() {
+                        county = c;
+                    }
+                    if !i.is_empty() {
+                        institution = i;
+                    }
+                }
+            }
+            case.county = self.texts.intern(county);
+            case.institution = self.texts.intern(institution);
+        }
+    }
+}
+
+/// CSR starts: `starts[k]..starts[k + 1]` is case `k`'s part of a list sorted by case.
+fn starts_of(n: usize, cases_of: impl Iterator<Item = u32>) -> Vec<usize> {
+    let mut starts = vec![0usize; n + 1];
+    for ci in cases_of {
+        starts[ci as usize + 1] += 1;
+    }
+    for k in 0..n {
+        starts[k + 1] += starts[k];
+    }
+    starts
 }
 
 /// Sorted, `;`-joined.

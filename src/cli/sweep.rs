@@ -94,6 +94,15 @@ pub fn render_summary(s: &SweepSummary, lang: Lang) -> String {
             let _ = writeln!(out, "{line}");
         }
     }
+    out.push_str(&render_facts(s, lang));
+    out
+}
+
+/// The sweep's facts under the rule table: ids, counts, unjudged claims, persons, graph,
+/// cases, policy and timings.
+fn render_facts(s: &SweepSummary, lang: Lang) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     let line = |out: &mut String, zh: &str, en: &str, v: String| {
         let _ = writeln!(out, "{}{v}", lang.pick(zh, en));
     };
