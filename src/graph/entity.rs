@@ -284,6 +284,9 @@ fn node_kind_sizes(snap: &Snapshot) -> [usize; 8] {
     ]
 }
 
+/// An edge before it enters the graph: (from node, to node, data).
+type PendingEdge = (u32, u32, EdgeData);
+
 /// Builds the entity graph of a snapshot.
 pub fn build(snap: &Snapshot) -> EntityGraph<'_> {
     let sizes = node_kind_sizes(snap);
@@ -293,50 +296,85 @@ pub fn build(snap: &Snapshot) -> EntityGraph<'_> {
     }
     let n_nodes = base[8] as usize;
 
-    // Group claims into deduplicated edges, one kind at a time (bounded scratch memory), each
-    // kind in parallel: (from, to) packed into one u64 key, sorted with the claim index.
     // Each kind's edges are kept in their own list and moved into the graph list by list, so
     // that the lists and the graph's edge storage are not both whole at the peak.
     let mut claim_refs: Vec<u32> = Vec::with_capacity(snap.claims.len() * CLAIM_EDGES.len());
-    let mut lists: Vec<Vec<(u32, u32, EdgeData)>> = Vec::new();
-    for &(kind, from_kind, to_kind, ends) in CLAIM_EDGES {
-        let mut edges: Vec<(u32, u32, EdgeData)> = Vec::new();
-        let (fb, tb) = (base[from_kind.index()], base[to_kind.index()]);
-        let mut pairs: Vec<(u64, u32)> = snap
-            .claims
-            .par_iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                let (a, b) = ends(c);
-                (a != 0 && b != 0).then(|| ((((fb + a) as u64) << 32) | (tb + b) as u64, i as u32))
-            })
-            .collect();
-        pairs.par_sort_unstable();
-        let mut i = 0;
-        while i < pairs.len() {
-            let key = pairs[i].0;
-            let start = claim_refs.len() as u32;
-            let mut j = i;
-            while j < pairs.len() && pairs[j].0 == key {
-                claim_refs.push(pairs[j].1);
-                j += 1;
-            }
-            edges.push((
-                (key >> 32) as u32,
-                key as u32,
-                EdgeData {
-                    kind,
-                    start,
-                    len: (j - i) as u32,
-                },
-            ));
-            i = j;
+    let mut lists: Vec<Vec<PendingEdge>> = CLAIM_EDGES
+        .iter()
+        .map(|&claim_edge| claim_edges(snap, &base, claim_edge, &mut claim_refs))
+        .collect();
+    lists.push(table_edges(snap, &base));
+    let n_edges = lists.iter().map(Vec::len).sum();
+    let mut graph = DiGraph::with_capacity(n_nodes, n_edges);
+    for (k, kind) in NodeKind::ALL.iter().enumerate() {
+        for id in 0..(base[k + 1] - base[k]) {
+            graph.add_node(NodeData { kind: *kind, id });
         }
-        drop(pairs);
-        edges.shrink_to_fit();
-        lists.push(edges);
     }
-    let mut edges: Vec<(u32, u32, EdgeData)> = Vec::new();
+    for list in lists {
+        for (a, b, e) in list {
+            graph.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), e);
+        }
+    }
+    claim_refs.shrink_to_fit();
+    EntityGraph {
+        snap,
+        graph,
+        claim_refs,
+        base,
+    }
+}
+
+/// The deduplicated edges of one claim-derived kind, their claims appended to `claim_refs`.
+/// Claims are grouped one kind at a time (bounded scratch memory), in parallel: (from, to)
+/// packed into one u64 key, sorted with the claim index.
+fn claim_edges(
+    snap: &Snapshot,
+    base: &[u32; 9],
+    (kind, from_kind, to_kind, ends): ClaimEdge,
+    claim_refs: &mut Vec<u32>,
+) -> Vec<PendingEdge> {
+    let mut edges: Vec<PendingEdge> = Vec::new();
+    let (fb, tb) = (base[from_kind.index()], base[to_kind.index()]);
+    let mut pairs: Vec<(u64, u32)> = snap
+        .claims
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let (a, b) = ends(c);
+            (a != 0 && b != 0).then(|| ((((fb + a) as u64) << 32) | (tb + b) as u64, i as u32))
+        })
+        .collect();
+    pairs.par_sort_unstable();
+    let mut i = 0;
+    while i < pairs.len() {
+        let key = pairs[i].0;
+        let start = claim_refs.len() as u32;
+        let mut j = i;
+        while j < pairs.len() && pairs[j].0 == key {
+            claim_refs.push(pairs[j].1);
+            j += 1;
+        }
+        edges.push((
+            (key >> 32) as u32,
+            key as u32,
+            EdgeData {
+                kind,
+                start,
+                len: (j - i) as u32,
+            },
+        ));
+        i = j;
+    }
+    drop(pairs);
+    edges.shrink_to_fit();
+    edges
+}
+
+/// The edges read from the other tables (institutions, staff, employment, classes,
+/// certificates), each carrying its row.
+fn table_edges(snap: &Snapshot, base: &[u32; 9]) -> Vec<PendingEdge> {
+    let mut edges: Vec<PendingEdge> = Vec::new();
     let node = |k: NodeKind, id: u32| base[k.index()] + id;
     let table = |kind, start: usize| EdgeData {
         kind,
@@ -417,27 +455,7 @@ pub fn build(snap: &Snapshot) -> EntityGraph<'_> {
             ));
         }
     }
-
-    lists.push(edges);
-    let n_edges = lists.iter().map(Vec::len).sum();
-    let mut graph = DiGraph::with_capacity(n_nodes, n_edges);
-    for (k, kind) in NodeKind::ALL.iter().enumerate() {
-        for id in 0..(base[k + 1] - base[k]) {
-            graph.add_node(NodeData { kind: *kind, id });
-        }
-    }
-    for list in lists {
-        for (a, b, e) in list {
-            graph.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), e);
-        }
-    }
-    claim_refs.shrink_to_fit();
-    EntityGraph {
-        snap,
-        graph,
-        claim_refs,
-        base,
-    }
+    edges
 }
 
 /// The node and edge counts [`build`] would give, computed from claim groupings without

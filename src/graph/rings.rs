@@ -265,6 +265,39 @@ pub(crate) fn find(
     by_person: &ClaimGroups,
     policies: &PolicySet,
 ) -> Vec<Ring> {
+    let ties = ties_of(snap, resolved, by_person, policies);
+    let groups = components(snap, &ties);
+    let mut rings: Vec<Ring> = groups
+        .par_iter()
+        .filter_map(|members| {
+            ring_of(
+                snap,
+                resolved,
+                by_person,
+                policies,
+                members.iter().map(|&i| &ties[i]).collect(),
+            )
+        })
+        .collect();
+    rings.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.claims.first().cmp(&b.claims.first()))
+    });
+    for (i, r) in rings.iter_mut().enumerate() {
+        r.id = i as u32 + 1;
+    }
+    rings
+}
+
+/// Every tie of the snapshot: shared phones, then shared bank accounts (each by id), then
+/// legal representatives who claim themselves (in the institutions' order).
+fn ties_of(
+    snap: &Snapshot,
+    resolved: &Resolved,
+    by_person: &ClaimGroups,
+    policies: &PolicySet,
+) -> Vec<Tie> {
     let mut ties: Vec<Tie> = Vec::new();
     for (kind, n_ids) in [
         (IdentifierKind::Phone, snap.phones.len()),
@@ -297,11 +330,16 @@ pub(crate) fn find(
             family_like: false,
         });
     }
+    ties
+}
 
+/// The ties grouped by the component of persons and institutions they join, each group in
+/// tie order, groups by their root.
+fn components(snap: &Snapshot, ties: &[Tie]) -> Vec<Vec<usize>> {
     // Components over persons [0, P) and organisations [P, P + O).
     let n_persons = snap.ids.len() as u32;
     let mut uf = UnionFind::new(snap.ids.len() + snap.orgs.len());
-    for t in &ties {
+    for t in ties {
         let mut members = t
             .persons
             .iter()
@@ -326,34 +364,13 @@ pub(crate) fn find(
         })
         .collect();
     by_root.sort_unstable();
-    let groups: Vec<Vec<usize>> = by_root
+    by_root
         .chunk_by(|a, b| a.0 == b.0)
         .map(|c| c.iter().map(|&(_, i)| i).collect())
-        .collect();
-
-    let mut rings: Vec<Ring> = groups
-        .par_iter()
-        .filter_map(|members| {
-            ring_of(
-                snap,
-                resolved,
-                by_person,
-                policies,
-                members.iter().map(|&i| &ties[i]).collect(),
-            )
-        })
-        .collect();
-    rings.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.claims.first().cmp(&b.claims.first()))
-    });
-    for (i, r) in rings.iter_mut().enumerate() {
-        r.id = i as u32 + 1;
-    }
-    rings
+        .collect()
 }
 
+/// The ring formed by the ties of one component, if it is one (see the module doc).
 fn ring_of(
     snap: &Snapshot,
     resolved: &Resolved,
@@ -380,6 +397,48 @@ fn ring_of(
     if (person_ids.len() as u32) < gp.ring_min_persons {
         return None;
     }
+    let (institutions, counties) = places(snap, &claims, &ties);
+    let spread = institutions.len().max(counties.len()) as u32;
+    if spread < gp.ring_min_institutions_or_counties {
+        return None;
+    }
+
+    let (persons, person_ids) = by_id_number(snap, &person_ids);
+    let shared = shared_identifiers(snap, &ties);
+    let amount: Fen = claims.iter().map(|&c| snap.claims[c as usize].amount).sum();
+    let terms = score_terms(
+        gp,
+        [
+            persons.len(),
+            institutions.len(),
+            counties.len(),
+            shared.len(),
+        ],
+        amount,
+    );
+    let score = terms.iter().map(|t| t.points).sum::<f64>();
+    let mut ring = Ring {
+        id: 0,
+        score,
+        terms,
+        person_ids,
+        persons,
+        institutions,
+        counties,
+        shared,
+        claims,
+        amount,
+        explanation_zh: String::new(),
+        explanation_en: String::new(),
+    };
+    ring.explanation_zh = explanation_zh(snap, &ring, &gp.clause);
+    ring.explanation_en = explanation_en(snap, &ring, &gp.clause);
+    Some(ring)
+}
+
+/// The institution codes (of the claims, and tied directly) and the county codes (of the
+/// claims) of a ring, each sorted and distinct.
+fn places(snap: &Snapshot, claims: &[u32], ties: &[&Tie]) -> (Vec<String>, Vec<String>) {
     let mut orgs: Vec<u32> = claims
         .iter()
         .map(|&c| snap.claims[c as usize].institution)
@@ -400,11 +459,11 @@ fn ring_of(
         .collect();
     counties.sort();
     counties.dedup();
-    let spread = institutions.len().max(counties.len()) as u32;
-    if spread < gp.ring_min_institutions_or_counties {
-        return None;
-    }
+    (institutions, counties)
+}
 
+/// The persons' ID numbers, sorted, and their person ids in that order.
+fn by_id_number(snap: &Snapshot, person_ids: &[u32]) -> (Vec<String>, Vec<u32>) {
     let mut persons_sorted: Vec<(String, u32)> = person_ids
         .iter()
         .map(|&p| (snap.ids.resolve(p).to_string(), p))
@@ -412,6 +471,11 @@ fn ring_of(
     persons_sorted.sort();
     let persons: Vec<String> = persons_sorted.iter().map(|(s, _)| s.clone()).collect();
     let person_ids: Vec<u32> = persons_sorted.iter().map(|&(_, p)| p).collect();
+    (persons, person_ids)
+}
+
+/// The ties as shared identifiers, sorted by kind, value, then institutions.
+fn shared_identifiers(snap: &Snapshot, ties: &[&Tie]) -> Vec<SharedIdentifier> {
     let mut shared: Vec<SharedIdentifier> = ties
         .iter()
         .map(|t| {
@@ -441,35 +505,40 @@ fn ring_of(
     shared.sort_by(|a, b| {
         (a.kind, &a.value, &a.institutions).cmp(&(b.kind, &b.value, &b.institutions))
     });
-    let amount: Fen = claims.iter().map(|&c| snap.claims[c as usize].amount).sum();
+    shared
+}
 
-    let terms = vec![
+/// The terms of a ring's score from its counts (persons, institutions, counties, shared
+/// identifiers) and its amount, weighted by `[graph]`.
+fn score_terms(gp: &crate::policy::GraphPolicy, counts: [usize; 4], amount: Fen) -> Vec<ScoreTerm> {
+    let [persons, institutions, counties, identifiers] = counts;
+    vec![
         ScoreTerm::new(
             "persons",
             "人数",
             "persons",
-            persons.len() as f64,
+            persons as f64,
             gp.ring_weight_person,
         ),
         ScoreTerm::new(
             "institutions",
             "机构数",
             "institutions",
-            institutions.len() as f64,
+            institutions as f64,
             gp.ring_weight_institution,
         ),
         ScoreTerm::new(
             "counties",
             "县区数",
             "counties",
-            counties.len() as f64,
+            counties as f64,
             gp.ring_weight_county,
         ),
         ScoreTerm::new(
             "identifiers",
             "共用标识数",
             "shared identifiers",
-            shared.len() as f64,
+            identifiers as f64,
             gp.ring_weight_identifier,
         ),
         ScoreTerm::new(
@@ -479,12 +548,25 @@ fn ring_of(
             amount as f64 / 1_000_000.0,
             gp.ring_weight_per_10k_yuan,
         ),
-    ];
-    let score = terms.iter().map(|t| t.points).sum::<f64>();
+    ]
+}
 
-    let ids_zh: Vec<String> = shared
+/// Identifiers shown in an explanation; the rest are counted.
+const SHOWN_IDENTIFIERS: usize = 6;
+
+/// A ring's explanation in Chinese, citing `clause`.
+fn explanation_zh(snap: &Snapshot, ring: &Ring, clause: &str) -> String {
+    let Ring {
+        persons,
+        institutions,
+        counties,
+        shared,
+        claims,
+        ..
+    } = ring;
+    let ids: Vec<String> = shared
         .iter()
-        .take(6)
+        .take(SHOWN_IDENTIFIERS)
         .map(|s| {
             let who = if s.institutions.is_empty() {
                 format!("{}人", s.persons.len())
@@ -494,9 +576,50 @@ fn ring_of(
             format!("{} {}（{who}）", s.kind.zh(), s.value)
         })
         .collect();
-    let ids_en: Vec<String> = shared
+    let more = if shared.len() > SHOWN_IDENTIFIERS {
+        format!("等{}个标识", shared.len())
+    } else {
+        String::new()
+    };
+    let formula = ring
+        .terms
         .iter()
-        .take(6)
+        .map(|t| format!("{}{}×{}", t.zh, fmt_num(t.value), fmt_num(t.weight)))
+        .collect::<Vec<_>>()
+        .join("+");
+    format!(
+        "{}人（{}{}）跨{}家机构（{}）、{}个县区（{}），通过共用{}{}相互关联；涉及申领{}条（{}），金额{}元。评分{:.2}＝{}。依据：{}",
+        persons.len(),
+        persons.iter().take(5).cloned().collect::<Vec<_>>().join("、"),
+        if persons.len() > 5 { "…" } else { "" },
+        institutions.len(),
+        institutions.join("、"),
+        counties.len(),
+        counties.join("、"),
+        ids.join("、"),
+        more,
+        claims.len(),
+        shown_claims(snap, claims, "、"),
+        fen_to_yuan(ring.amount),
+        ring.score,
+        formula,
+        clause
+    )
+}
+
+/// A ring's explanation in English, citing `clause`.
+fn explanation_en(snap: &Snapshot, ring: &Ring, clause: &str) -> String {
+    let Ring {
+        persons,
+        institutions,
+        counties,
+        shared,
+        claims,
+        ..
+    } = ring;
+    let ids: Vec<String> = shared
+        .iter()
+        .take(SHOWN_IDENTIFIERS)
         .map(|s| {
             let who = if s.institutions.is_empty() {
                 format!("{} persons", s.persons.len())
@@ -510,45 +633,18 @@ fn ring_of(
             format!("{} {} ({who})", s.kind.en(), s.value)
         })
         .collect();
-    let more_zh = if shared.len() > 6 {
-        format!("等{}个标识", shared.len())
-    } else {
-        String::new()
-    };
-    let more_en = if shared.len() > 6 {
+    let more = if shared.len() > SHOWN_IDENTIFIERS {
         format!(" and more ({} identifiers)", shared.len())
     } else {
         String::new()
     };
-    let formula = terms
-        .iter()
-        .map(|t| format!("{}{}×{}", t.zh, fmt_num(t.value), fmt_num(t.weight)))
-        .collect::<Vec<_>>()
-        .join("+");
-    let formula_en = terms
+    let formula = ring
+        .terms
         .iter()
         .map(|t| format!("{} {} × {}", t.en, fmt_num(t.value), fmt_num(t.weight)))
         .collect::<Vec<_>>()
         .join(" + ");
-    let explanation_zh = format!(
-        "{}人（{}{}）跨{}家机构（{}）、{}个县区（{}），通过共用{}{}相互关联；涉及申领{}条（{}），金额{}元。评分{:.2}＝{}。依据：{}",
-        persons.len(),
-        persons.iter().take(5).cloned().collect::<Vec<_>>().join("、"),
-        if persons.len() > 5 { "…" } else { "" },
-        institutions.len(),
-        institutions.join("、"),
-        counties.len(),
-        counties.join("、"),
-        ids_zh.join("、"),
-        more_zh,
-        claims.len(),
-        shown_claims(snap, &claims, "、"),
-        fen_to_yuan(amount),
-        score,
-        formula,
-        gp.clause
-    );
-    let explanation_en = format!(
+    format!(
         "{} persons ({}{}) across {} institutions ({}) and {} counties ({}) are tied by shared {}{}; {} claims ({}), {} yuan. Score {:.2} = {}. Policy: {}",
         persons.len(),
         persons.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
@@ -557,29 +653,15 @@ fn ring_of(
         institutions.join(", "),
         counties.len(),
         counties.join(", "),
-        ids_en.join(", "),
-        more_en,
+        ids.join(", "),
+        more,
         claims.len(),
-        shown_claims(snap, &claims, ", "),
-        fen_to_yuan(amount),
-        score,
-        formula_en,
-        gp.clause
-    );
-    Some(Ring {
-        id: 0,
-        score,
-        terms,
-        person_ids,
-        persons,
-        institutions,
-        counties,
-        shared,
-        claims,
-        amount,
-        explanation_zh,
-        explanation_en,
-    })
+        shown_claims(snap, claims, ", "),
+        fen_to_yuan(ring.amount),
+        ring.score,
+        formula,
+        clause
+    )
 }
 
 /// A number without trailing zeros: 2, 0.5, 1.23.

@@ -1,14 +1,19 @@
 //! Staged employers: an employer that "hires" a project-based class for the employment check.
 //!
-//! For each project with a `check_date`, the class's trainees with an employment spell covering
-//! it are counted per employer (through the covering spell with the latest start, as
-//! `employment_sham` does). An employer is staged for a class when
+//! For each project with a `check_date`, the class's employment on that date — its trainees
+//! counted per employer through their covering spell, the staged spells and each employer's
+//! link to the institution — comes from the rule's [`ClassEmployment`], so that the graph and
+//! `employment_sham` read one set of facts. The graph judges each employer (with an
+//! organisation) of the class; it is staged for the class when
 //! - the class has at least `employment_sham.min_trainees` trainees, the employer takes at least
-//!   `single_employer_min_percent` of them, and at least `staged_min_percent` of its spells
+//!   `single_employer_min_percent` of them, *and* at least `staged_min_percent` of its spells
 //!   there start at most `start_window_days` before the check and end at most
 //!   `end_window_days` after it; or
 //! - the employer is linked to the class's institution ([`OrgLinks`]: the same organisation or
 //!   a chain of shared legal representatives, phones and staff).
+//!
+//! The rule flags the class on either share alone, counting staged spells over all trainees;
+//! the graph needs both at one employer, because its finding names that employer.
 //!
 //! Employers are listed once, with every class they were staged for.
 
@@ -17,7 +22,8 @@ use crate::model::{fen_to_yuan, Fen};
 use crate::policy::PolicySet;
 use crate::resolve::org_links::OrgLinks;
 use crate::resolve::Resolved;
-use crate::snapshot::{Snapshot, Spell};
+use crate::rules::employment_sham::{ClassEmployment, EmployerShare};
+use crate::snapshot::Snapshot;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -52,13 +58,6 @@ pub struct StagedEmployer {
     pub amount: Fen,
     pub explanation_zh: String,
     pub explanation_en: String,
-}
-
-fn covering_spell(snap: &Snapshot, person: u32, check: Date) -> Option<&Spell> {
-    snap.spells_of(person)
-        .iter()
-        .rev()
-        .find(|s| s.covers(check))
 }
 
 /// Staged employers; `by_class` groups every claim by class.
@@ -127,6 +126,8 @@ pub(crate) fn find(
         .collect()
 }
 
+/// The graph's criterion on each employer of a class (see [`ClassEmployment`] for how it
+/// differs from the rule's): the employers staged for the class of `project`.
 fn judge(
     snap: &Snapshot,
     resolved: &Resolved,
@@ -135,118 +136,97 @@ fn judge(
     project: &crate::snapshot::Project,
     claims: &[u32],
 ) -> Vec<(u32, StagedClass)> {
-    let mut out = Vec::new();
-    let Some(check) = project.check_date else {
-        return out;
+    let Some(class) = ClassEmployment::of(snap, resolved, policies, links, project, claims) else {
+        return Vec::new();
     };
-    if claims.is_empty() {
-        return out;
-    }
-    let Some(policy) = resolved
-        .judging
-        .policy_of_project(snap, policies, project, claims)
-    else {
-        return out;
-    };
-    let rule = &policy.employment_sham;
-    let institution = snap
-        .class(project.class)
-        .map(|c| c.institution)
-        .filter(|&o| o != 0)
-        .unwrap_or(snap.claims[claims[0] as usize].institution);
-    let mut trainees: Vec<u32> = claims
+    let rule = &class.policy.employment_sham;
+    let n = class.trainees.len() as u64;
+    class
+        .employers
         .iter()
-        .map(|&i| snap.claims[i as usize].person)
-        .collect();
-    trainees.sort_unstable();
-    trainees.dedup();
-    let n = trainees.len() as u64;
-    // employer → (trainees, staged spells)
-    let mut per_employer: BTreeMap<u32, (Vec<u32>, u64)> = BTreeMap::new();
-    for &t in &trainees {
-        let Some(spell) = covering_spell(snap, t, check) else {
-            continue;
-        };
-        if spell.employer == 0 {
-            continue;
-        }
-        let staged = (check.0 - spell.start.0) as i64 <= rule.start_window_days as i64
-            && spell
-                .end
-                .is_some_and(|e| (e.0 - check.0) as i64 <= rule.end_window_days as i64);
-        let entry = per_employer.entry(spell.employer).or_default();
-        entry.0.push(t);
-        entry.1 += staged as u64;
-    }
+        .filter(|e| e.employer != 0)
+        .filter_map(|e| {
+            let k = e.trainees.len() as u64;
+            let share_hit = n >= rule.min_trainees as u64
+                && k * 100 >= n * rule.single_employer_min_percent as u64
+                && e.staged * 100 >= k * rule.staged_min_percent as u64;
+            if !share_hit && e.link.is_none() {
+                return None;
+            }
+            Some((
+                e.employer,
+                staged_class(snap, project, claims, &class, e, share_hit),
+            ))
+        })
+        .collect()
+}
+
+/// The finding of one staged employer (`share`) in one class, with its explanation.
+fn staged_class(
+    snap: &Snapshot,
+    project: &crate::snapshot::Project,
+    claims: &[u32],
+    class: &ClassEmployment,
+    share: &EmployerShare,
+    share_hit: bool,
+) -> StagedClass {
+    let rule = &class.policy.employment_sham;
+    let check = class.check;
+    let n = class.trainees.len() as u64;
+    let k = share.trainees.len() as u64;
+    let staged = share.staged;
     let class_id = snap.class_keys.resolve(project.class);
-    let inst_code = snap.orgs.resolve(institution);
-    for (employer, (persons, staged)) in per_employer {
-        let k = persons.len() as u64;
-        let share_hit = n >= rule.min_trainees as u64
-            && k * 100 >= n * rule.single_employer_min_percent as u64
-            && staged * 100 >= k * rule.staged_min_percent as u64;
-        let link = if institution != 0 {
-            links.linked(institution, employer)
-        } else {
-            None
-        };
-        if !share_hit && link.is_none() {
-            continue;
-        }
-        let mut own: Vec<u32> = claims
-            .iter()
-            .copied()
-            .filter(|&c| {
-                persons
-                    .binary_search(&snap.claims[c as usize].person)
-                    .is_ok()
-            })
-            .collect();
-        own.sort_unstable();
-        let mut zh = format!(
-            "培训班 {class_id}（机构 {inst_code}）{n}名学员中{k}人在核验日 {check} 由该单位参保，其中{staged}人的参保在核验日前{}天内开始、后{}天内终止",
-            rule.start_window_days, rule.end_window_days
-        );
-        let mut en = format!(
-            "class {class_id} (institution {inst_code}): {k} of {n} trainees insured by this employer on the check date {check}, {staged} of them with spells starting at most {} days before and ending at most {} days after it",
-            rule.start_window_days, rule.end_window_days
-        );
-        if share_hit {
-            zh.push_str(&format!(
-                "（占学员{}%，标准为单一单位不低于{}%且突击参保不低于{}%即可疑）",
-                k * 100 / n,
-                rule.single_employer_min_percent,
-                rule.staged_min_percent
-            ));
-            en.push_str(&format!(
-                " ({}% of the trainees; suspicious from {}% at one employer with {}% staged spells)",
-                k * 100 / n,
-                rule.single_employer_min_percent,
-                rule.staged_min_percent
-            ));
-        }
-        if let Some(path) = &link {
-            zh.push_str(&format!("；{}", path.zh()));
-            en.push_str(&format!("; {}", path.en()));
-        }
-        zh.push_str(&format!("。依据：{}", rule.clause));
-        en.push_str(&format!(". Policy: {}", rule.clause));
-        out.push((
-            employer,
-            StagedClass {
-                class_id: class_id.to_string(),
-                institution: inst_code.to_string(),
-                check_date: check,
-                trainees: n as u32,
-                employed_here: k as u32,
-                staged_here: staged as u32,
-                link_zh: link.as_ref().map(|p| p.zh()),
-                link_en: link.as_ref().map(|p| p.en()),
-                claims: own,
-                explanation_zh: zh,
-                explanation_en: en,
-            },
+    let inst_code = snap.orgs.resolve(class.institution);
+    let mut own: Vec<u32> = claims
+        .iter()
+        .copied()
+        .filter(|&c| {
+            share
+                .trainees
+                .binary_search(&snap.claims[c as usize].person)
+                .is_ok()
+        })
+        .collect();
+    own.sort_unstable();
+    let mut zh = format!(
+        "培训班 {class_id}（机构 {inst_code}）{n}名学员中{k}人在核验日 {check} 由该单位参保，其中{staged}人的参保在核验日前{}天内开始、后{}天内终止",
+        rule.start_window_days, rule.end_window_days
+    );
+    let mut en = format!(
+        "class {class_id} (institution {inst_code}): {k} of {n} trainees insured by this employer on the check date {check}, {staged} of them with spells starting at most {} days before and ending at most {} days after it",
+        rule.start_window_days, rule.end_window_days
+    );
+    if share_hit {
+        zh.push_str(&format!(
+            "（占学员{}%，标准为单一单位不低于{}%且突击参保不低于{}%即可疑）",
+            k * 100 / n,
+            rule.single_employer_min_percent,
+            rule.staged_min_percent
+        ));
+        en.push_str(&format!(
+            " ({}% of the trainees; suspicious from {}% at one employer with {}% staged spells)",
+            k * 100 / n,
+            rule.single_employer_min_percent,
+            rule.staged_min_percent
         ));
     }
-    out
+    if let Some(path) = &share.link {
+        zh.push_str(&format!("；{}", path.zh()));
+        en.push_str(&format!("; {}", path.en()));
+    }
+    zh.push_str(&format!("。依据：{}", rule.clause));
+    en.push_str(&format!(". Policy: {}", rule.clause));
+    StagedClass {
+        class_id: class_id.to_string(),
+        institution: inst_code.to_string(),
+        check_date: check,
+        trainees: n as u32,
+        employed_here: k as u32,
+        staged_here: staged as u32,
+        link_zh: share.link.as_ref().map(|p| p.zh()),
+        link_en: share.link.as_ref().map(|p| p.en()),
+        claims: own,
+        explanation_zh: zh,
+        explanation_en: en,
+    }
 }
