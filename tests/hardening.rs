@@ -680,3 +680,23 @@ fn csv_cells_of_minus_inf_nan_or_overflow_are_text() {
         assert_eq!(csv_cell(s), s, "{s:?}: a negative number stays a number");
     }
 }
+
+/// Found by `fuzz/fuzz_targets/xlsx_reader.rs` (fuzz/regressions/xlsx_reader-calamine-
+/// shared-string-index, the workbook after its first byte): calamine 0.31 panics on a cell
+/// whose shared-string index is beyond the table, and `ingest` of such a file crashed
+/// instead of reporting an unreadable workbook.
+#[test]
+fn a_workbook_with_a_shared_string_index_beyond_the_table_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let bytes = include_bytes!("../fuzz/regressions/xlsx_reader-calamine-shared-string-index");
+    std::fs::write(cwd.join("ledger.xlsx"), &bytes[1..]).unwrap();
+    let out = bin(cwd, &["ingest", "--db", "a.db", "ledger.xlsx"]);
+    assert!(!out.status.success());
+    assert_ne!(out.status.code(), Some(101), "a panic's exit code");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ledger.xlsx") && err.contains("malformed workbook"),
+        "{err}"
+    );
+}
