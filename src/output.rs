@@ -106,7 +106,9 @@ pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
     // Excel turns `+0` into a formula too; a negative number stays a number.
     let risky = match s.chars().next() {
         Some('=' | '+' | '@' | '\t' | '\r') => true,
-        Some('-') => s.trim().parse::<f64>().is_err(),
+        // Only a finite number: `-inf`, `-nan` and `-1e999` parse as floats but a spreadsheet
+        // reads them as formulas (`=-inf` is #NAME?).
+        Some('-') => !s.trim().parse::<f64>().is_ok_and(f64::is_finite),
         _ => false,
     };
     if risky {

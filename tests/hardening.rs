@@ -588,3 +588,115 @@ fn terminal_output_carries_no_escapes_or_bidi_overrides_from_the_ledger() {
     let listed = ok(cwd, &["cases", "list", "--db", "a.db"]);
     assert!(!listed.contains('\u{1b}') && !listed.contains('\u{202E}'));
 }
+
+/// Found by `fuzz/fuzz_targets/values.rs` (fuzz/regressions/values-compact_number-newline): a
+/// contact number of ASCII text took a shortcut that kept newlines, CR, vertical tab and form
+/// feed, so `138\n0000 0000` (a quoted cell over two lines) was another phone than
+/// `13800000000`.
+#[test]
+fn contact_numbers_lose_every_ascii_whitespace() {
+    use claimsweep::input::values::compact_number;
+    for s in [
+        "138\n00000000",
+        "138\r\n0000\t0000",
+        "1380000\u{b}0000",
+        "1380000\u{c}0000",
+        "138-0000 0000",
+        "１３８ 0000 0000",
+    ] {
+        assert_eq!(compact_number(s), "13800000000", "{s:?}");
+    }
+    assert_eq!(compact_number("7\u{1}\0\0\n2.5"), "7\u{1}\0\02.5");
+}
+
+/// Found by `fuzz/fuzz_targets/xlsx_reader.rs` (fuzz/regressions/xlsx_reader-underscore-x-
+/// multibyte): rust_xlsxwriter before 0.84.2 panicked while saving text with `_x` followed by
+/// a multi-byte character within four bytes (`王_x张伟`), so one such name in the ledger
+/// aborted every xlsx export and report.
+#[test]
+fn xlsx_exports_keep_underscore_x_before_chinese_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let a = id(1);
+    let mut rows: Vec<String> = (1..=4)
+        .map(|k| {
+            row(
+                &format!("U{k}"),
+                &a,
+                "王_x张伟",
+                "800",
+                &format!("2020-0{k}-05"),
+            )
+        })
+        .collect();
+    // Another name under the same ID number: identity_conflict quotes both names.
+    rows.push(row("U5", &a, "李娜", "800", "2020-06-05"));
+    ledger(cwd, &rows, "\n");
+    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    ok(cwd, &["sweep", "--db", "a.db"]);
+    ok(
+        cwd,
+        &[
+            "export", "flags", "--db", "a.db", "--format", "xlsx", "-o", "f.xlsx",
+        ],
+    );
+    ok(
+        cwd,
+        &[
+            "report", "--db", "a.db", "--format", "xlsx", "-o", "r.xlsx", "--unmask",
+        ],
+    );
+    use calamine::Reader;
+    let mut found = false;
+    for f in ["f.xlsx", "r.xlsx"] {
+        let mut wb = calamine::open_workbook_auto(cwd.join(f)).expect("a well-formed workbook");
+        for name in wb.sheet_names().to_vec() {
+            let range = wb
+                .worksheet_range(&name)
+                .unwrap_or_else(|e| panic!("{f} {name}: {e}"));
+            found |= range
+                .cells()
+                .any(|(_, _, c)| c.to_string().contains("王_x张伟"));
+        }
+    }
+    assert!(found, "the name is written as it is");
+}
+
+/// Found by `fuzz/fuzz_targets/escaping.rs` (fuzz/regressions/escaping-csv_cell-minus-*): a
+/// cell starting with `-` was left as it was whenever it parsed as a float, and `-inf`,
+/// `-NaN` or `-1e999` do, though a spreadsheet reads them as formulas, not numbers.
+#[test]
+fn csv_cells_of_minus_inf_nan_or_overflow_are_text() {
+    use claimsweep::output::csv_cell;
+    for s in [
+        "-inf",
+        "-NaN",
+        "-infinity",
+        "-11e4444444444444444444444444441",
+    ] {
+        assert_eq!(csv_cell(s), format!("'{s}"), "{s:?}");
+    }
+    for s in ["-12.50", "-3", "-1e5", "-.5"] {
+        assert_eq!(csv_cell(s), s, "{s:?}: a negative number stays a number");
+    }
+}
+
+/// Found by `fuzz/fuzz_targets/xlsx_reader.rs` (fuzz/regressions/xlsx_reader-calamine-
+/// shared-string-index, the workbook after its first byte): calamine 0.31 panics on a cell
+/// whose shared-string index is beyond the table, and `ingest` of such a file crashed
+/// instead of reporting an unreadable workbook.
+#[test]
+fn a_workbook_with_a_shared_string_index_beyond_the_table_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let bytes = include_bytes!("../fuzz/regressions/xlsx_reader-calamine-shared-string-index");
+    std::fs::write(cwd.join("ledger.xlsx"), &bytes[1..]).unwrap();
+    let out = bin(cwd, &["ingest", "--db", "a.db", "ledger.xlsx"]);
+    assert!(!out.status.success());
+    assert_ne!(out.status.code(), Some(101), "a panic's exit code");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ledger.xlsx") && err.contains("malformed workbook"),
+        "{err}"
+    );
+}

@@ -399,7 +399,30 @@ fn map_header(
     Ok((colmap, extras))
 }
 
+/// The tables of a workbook. calamine panics on some malformed files (a shared-string index
+/// beyond the table): a hostile workbook is an unreadable one, not a crash.
 fn workbook_tables(
+    file: &str,
+    bytes: Vec<u8>,
+    ignored: &mut Vec<String>,
+) -> Result<Vec<SourceTable>, InputError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_workbook(file, bytes, ignored)
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(InputError::Workbook {
+            file: file.into(),
+            reason: format!("工作簿结构损坏 / malformed workbook ({what})"),
+        })
+    })
+}
+
+fn read_workbook(
     file: &str,
     bytes: Vec<u8>,
     ignored: &mut Vec<String>,

@@ -227,7 +227,9 @@ pub fn parse_flag(s: &str) -> Result<Option<bool>, ValueError> {
 /// Removes whitespace and `-` separators from a phone number or bank account, so the same
 /// contact written two ways is one contact.
 pub fn compact_number(s: &str) -> String {
-    if !s.bytes().any(|b| b == b' ' || b == b'-' || b == b'\t') && s.is_ascii() {
+    // ASCII whitespace is every byte from tab to CR and the space (a newline from a quoted
+    // multi-line cell too), as `char::is_whitespace` below has it.
+    if !s.bytes().any(|b| matches!(b, b' ' | b'-' | b'\t'..=b'\r')) && s.is_ascii() {
         return s.to_string();
     }
     s.chars()

@@ -21,7 +21,9 @@ struct Formats {
     pct: Format,
 }
 
-fn cell_text(s: &str) -> String {
+/// Text as the report writes it into a cell: characters XML forbids replaced
+/// ([`crate::output::xml_text`]), at most the 32,767 characters a cell holds.
+pub fn cell_text(s: &str) -> String {
     let s = crate::output::xml_text(s);
     if s.chars().count() <= MAX_CELL_CHARS {
         s.into_owned()
