@@ -15,6 +15,7 @@ use crate::resolve::Resolved;
 use crate::rules::engine::{self, progress_bar, SweepResult};
 use crate::snapshot::Snapshot;
 use crate::store::flags as flag_store;
+use crate::store::lock::{LedgerLock, LockMode};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -39,6 +40,8 @@ pub enum SweepError {
     Cases(#[source] crate::cases::CaseError),
     #[error("写入数据库文件 / checkpointing the database: {0}")]
     Checkpoint(#[source] crate::store::checkpoint::CheckpointError),
+    #[error("数据库锁 / database lock: {0}")]
+    Lock(#[source] std::io::Error),
     #[error("线程池 / thread pool: {0}")]
     Pool(#[from] rayon::ThreadPoolBuildError),
     #[error("数据库错误 / database error: {0}")]
@@ -132,6 +135,8 @@ pub fn run(
 ) -> Result<SweepOutcome, SweepError> {
     let started = Instant::now();
     let mut conn = crate::store::open_existing(db)?;
+    // The whole sweep reads one state of the ledger: no ingest changes it meanwhile.
+    let _lock = LedgerLock::acquire(db, LockMode::Shared).map_err(SweepError::Lock)?;
     let notes: Vec<String> = crate::store::page_size_hint(&conn, db)?
         .into_iter()
         .collect();

@@ -700,3 +700,59 @@ fn a_workbook_with_a_shared_string_index_beyond_the_table_is_an_error_not_a_cras
         "{err}"
     );
 }
+
+/// Item 10: a sweep started while an ingest is committing waits for it, then reads the one
+/// state the ingest left (its snapshot is read by several connections, so before the ledger
+/// lock it could mix the states before and after).
+#[test]
+fn a_sweep_started_during_an_ingest_waits_and_reads_one_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    ok(cwd, &["generate", "--out", "a", "--claims", "5000", "--seed", "1"]);
+    ok(cwd, &["generate", "--out", "b", "--claims", "150000", "--seed", "2"]);
+    ok(cwd, &["ingest", "--db", "l.db", "a"]);
+    let mut ingest = Command::new(env!("CARGO_BIN_EXE_claimsweep"))
+        .args(["ingest", "--db", "l.db", "b"])
+        .current_dir(cwd)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the ingest holds the ledger lock (a shared request would block).
+    let lock = claimsweep::store::lock::lock_path(&cwd.join("l.db"));
+    let held = loop {
+        if ingest.try_wait().unwrap().is_some() {
+            break false;
+        }
+        if let Ok(f) = std::fs::File::options().write(true).open(&lock) {
+            use std::os::fd::AsRawFd;
+            // SAFETY: flock on a descriptor owned here; a granted lock is released at close.
+            let got = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0;
+            if !got {
+                break true;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    assert!(held, "the ingest finished before the test saw it hold the lock");
+    let sweep = bin(cwd, &["sweep", "--db", "l.db"]);
+    assert!(sweep.status.success(), "{}", String::from_utf8_lossy(&sweep.stderr));
+    assert!(
+        String::from_utf8_lossy(&sweep.stderr).contains("an ingest is in progress"),
+        "{}",
+        String::from_utf8_lossy(&sweep.stderr)
+    );
+    assert!(ingest.wait().unwrap().success());
+    let db = cwd.join("l.db");
+    let swept: Vec<i64> = query_all(&db, "SELECT claims FROM sweeps", |r| r.get(0));
+    let stored: Vec<i64> = query_all(&db, "SELECT count(*) FROM claims", |r| r.get(0));
+    assert_eq!(swept, stored, "the sweep read the ledger the ingest left");
+    // And its flags are those of a sweep run afterwards on the same state.
+    ok(cwd, &["sweep", "--db", "l.db"]);
+    let flags: Vec<i64> = query_all(
+        &db,
+        "SELECT count(*) FROM flags GROUP BY sweep_id ORDER BY sweep_id",
+        |r| r.get(0),
+    );
+    assert_eq!(flags[0], flags[1]);
+}

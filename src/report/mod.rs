@@ -16,6 +16,7 @@ pub mod xlsx;
 pub use data::{gather, ReportData, ReportOptions};
 
 use crate::policy::PolicySet;
+use crate::store::lock::LockMode;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,8 @@ pub enum ReportError {
     Cases(#[from] crate::cases::CaseError),
     #[error("数据库内容有误 / malformed stored data: {0}")]
     Malformed(String),
+    #[error("数据库锁 / database lock: {0}")]
+    Lock(#[source] std::io::Error),
     #[error("{path}: 无法写入报告 / cannot write the report: {source}")]
     Write {
         path: PathBuf,
@@ -56,6 +59,9 @@ pub fn write_report(
     format: Format,
     path: &Path,
 ) -> Result<ReportData, ReportError> {
+    // One state of the ledger for the whole report: no ingest changes it meanwhile.
+    let _lock = crate::store::lock::LedgerLock::for_connection(conn, LockMode::Shared)
+        .map_err(ReportError::Lock)?;
     // The workbook lists every case and its evidence in sheets; the drill-down is HTML's.
     let data = match format {
         Format::Html => gather(conn, policies, opts)?,

@@ -23,6 +23,8 @@ pub enum IngestError {
     Input(#[from] InputError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("数据库锁 / database lock: {0}")]
+    Lock(#[source] std::io::Error),
 }
 
 impl From<rusqlite::Error> for IngestError {
@@ -96,6 +98,9 @@ pub fn ingest_path(
 ) -> Result<IngestReport, IngestError> {
     let started = std::time::Instant::now();
     let source = input::read_source(src)?;
+    // No sweep or report reads the ledger while it changes (store::lock).
+    let _lock = super::lock::LedgerLock::for_connection(conn, super::lock::LockMode::Exclusive)
+        .map_err(IngestError::Lock)?;
     let started_at = now_timestamp();
     // Bulk-load settings: nothing is lost on a crash that a re-ingest would not restore.
     conn.pragma_update(None, "synchronous", "OFF")?;

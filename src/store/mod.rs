@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod flags;
 pub mod graph;
 pub mod ingest;
+pub mod lock;
 pub mod rows;
 
 use crate::model::*;
