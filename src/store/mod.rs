@@ -7,6 +7,7 @@
 pub mod checkpoint;
 pub mod flags;
 pub mod ingest;
+pub mod read;
 pub mod rows;
 
 use crate::model::*;
