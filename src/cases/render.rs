@@ -510,18 +510,6 @@ pub fn sweep_list(rows: &[SweepRow], lang: Lang) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::display_width;
-
-    #[test]
-    fn wide_characters_take_two_columns() {
-        assert_eq!(display_width("status"), 6);
-        assert_eq!(display_width("状态"), 4);
-        assert_eq!(display_width("涉及金额 ９"), 11);
-    }
-}
-
 /// Claims listed in a case list without appearing in any case: those no policy covers, each
 /// with its dates (the first fifty; `export no-policy` has them all). Empty when there are none.
 pub fn not_judged(claims: &[crate::store::flags::NotJudged], lang: Lang) -> String {
@@ -587,4 +575,16 @@ pub fn not_judged_items(
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_width;
+
+    #[test]
+    fn wide_characters_take_two_columns() {
+        assert_eq!(display_width("status"), 6);
+        assert_eq!(display_width("状态"), 4);
+        assert_eq!(display_width("涉及金额 ９"), 11);
+    }
 }
