@@ -708,8 +708,16 @@ fn a_workbook_with_a_shared_string_index_beyond_the_table_is_an_error_not_a_cras
 fn a_sweep_started_during_an_ingest_waits_and_reads_one_state() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
-    ok(cwd, &["generate", "--out", "a", "--claims", "5000", "--seed", "1"]);
-    ok(cwd, &["generate", "--out", "b", "--claims", "150000", "--seed", "2"]);
+    ok(
+        cwd,
+        &["generate", "--out", "a", "--claims", "5000", "--seed", "1"],
+    );
+    ok(
+        cwd,
+        &[
+            "generate", "--out", "b", "--claims", "150000", "--seed", "2",
+        ],
+    );
     ok(cwd, &["ingest", "--db", "l.db", "a"]);
     let mut ingest = Command::new(env!("CARGO_BIN_EXE_claimsweep"))
         .args(["ingest", "--db", "l.db", "b"])
@@ -734,9 +742,16 @@ fn a_sweep_started_during_an_ingest_waits_and_reads_one_state() {
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     };
-    assert!(held, "the ingest finished before the test saw it hold the lock");
+    assert!(
+        held,
+        "the ingest finished before the test saw it hold the lock"
+    );
     let sweep = bin(cwd, &["sweep", "--db", "l.db"]);
-    assert!(sweep.status.success(), "{}", String::from_utf8_lossy(&sweep.stderr));
+    assert!(
+        sweep.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sweep.stderr)
+    );
     assert!(
         String::from_utf8_lossy(&sweep.stderr).contains("an ingest is in progress"),
         "{}",

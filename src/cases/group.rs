@@ -218,7 +218,7 @@ pub(super) fn spread(amount: Fen, paid: &[Fen]) -> Vec<Fen> {
     shares
 }
 
-pub(super) fn spread_into(amount: Fen, paid: &[Fen], shares: &mut Vec<Fen>) {
+pub fn spread_into(amount: Fen, paid: &[Fen], shares: &mut Vec<Fen>) {
     shares.clear();
     if paid.is_empty() {
         return;

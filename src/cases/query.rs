@@ -5,6 +5,7 @@ use super::group::CaseSummary;
 use super::history::delta;
 use super::{CaseError, Change, Status};
 use crate::model::Fen;
+use crate::store::read::{self, json_list};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -369,65 +370,8 @@ pub fn show(conn: &Connection, case_id: i64) -> Result<CaseDetail, CaseError> {
         )
         .optional()?
         .ok_or(CaseError::NoCase(case_id))?;
-
-    let sweeps = {
-        let mut stmt = conn.prepare(
-            "SELECT sweep_id, change, score, amount_at_risk_fen, claims, detail_json
-             FROM case_sweeps WHERE case_id = ?1 ORDER BY sweep_id",
-        )?;
-        let rows = stmt.query_map([case_id], |r| {
-            let change: String = r.get(1)?;
-            let detail: String = r.get(5)?;
-            Ok((r.get(0)?, change, r.get(2)?, r.get(3)?, r.get(4)?, detail))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (sweep_id, change, score, amount, claims, detail) = row?;
-            let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
-            let text = |k: &str| {
-                detail
-                    .get(k)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_string()
-            };
-            out.push(CaseSweepEntry {
-                sweep_id,
-                change: Change::parse(&change)
-                    .ok_or_else(|| CaseError::Malformed(format!("change {change}")))?,
-                score,
-                amount_at_risk_fen: amount,
-                claims,
-                reason_zh: text("reason_zh"),
-                reason_en: text("reason_en"),
-            });
-        }
-        out
-    };
-
-    let flags = {
-        let mut stmt = conn.prepare(
-            "SELECT f.seq, f.rule, f.severity, f.subject_kind, f.subject, f.claim_ids,
-                    f.amount_at_risk_fen, f.explanation_zh, f.explanation_en
-             FROM case_flags cf JOIN flags f ON f.sweep_id = cf.sweep_id AND f.seq = cf.seq
-             WHERE cf.case_id = ?1 AND cf.sweep_id = ?2 ORDER BY f.seq",
-        )?;
-        let rows = stmt.query_map(params![case_id, case.sweep_id], |r| {
-            Ok(FlagEvidence {
-                seq: r.get(0)?,
-                rule: r.get(1)?,
-                severity: r.get(2)?,
-                subject_kind: r.get(3)?,
-                subject: r.get(4)?,
-                claim_ids: split(&r.get::<_, String>(5)?),
-                amount_at_risk_fen: r.get(6)?,
-                explanation_zh: r.get(7)?,
-                explanation_en: r.get(8)?,
-            })
-        })?;
-        rows.collect::<Result<Vec<_>, _>>()?
-    };
-
+    let sweeps = case_sweeps(conn, case_id)?;
+    let flags = case_flags(conn, case_id, case.sweep_id)?;
     let claims = claim_evidence(conn, &case.claim_ids)?;
     let persons: BTreeSet<String> = claims
         .iter()
@@ -450,6 +394,70 @@ pub fn show(conn: &Connection, case_id: i64) -> Result<CaseDetail, CaseError> {
     })
 }
 
+/// The case in every sweep that saw it, oldest first.
+fn case_sweeps(conn: &Connection, case_id: i64) -> Result<Vec<CaseSweepEntry>, CaseError> {
+    let mut stmt = conn.prepare(
+        "SELECT sweep_id, change, score, amount_at_risk_fen, claims, detail_json
+         FROM case_sweeps WHERE case_id = ?1 ORDER BY sweep_id",
+    )?;
+    let rows = stmt.query_map([case_id], |r| {
+        let change: String = r.get(1)?;
+        let detail: String = r.get(5)?;
+        Ok((r.get(0)?, change, r.get(2)?, r.get(3)?, r.get(4)?, detail))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (sweep_id, change, score, amount, claims, detail) = row?;
+        let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
+        let text = |k: &str| {
+            detail
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        out.push(CaseSweepEntry {
+            sweep_id,
+            change: Change::parse(&change)
+                .ok_or_else(|| CaseError::Malformed(format!("change {change}")))?,
+            score,
+            amount_at_risk_fen: amount,
+            claims,
+            reason_zh: text("reason_zh"),
+            reason_en: text("reason_en"),
+        });
+    }
+    Ok(out)
+}
+
+/// The flags of a case in one sweep, in flag order.
+pub fn case_flags(
+    conn: &Connection,
+    case_id: i64,
+    sweep_id: i64,
+) -> Result<Vec<FlagEvidence>, CaseError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.seq, f.rule, f.severity, f.subject_kind, f.subject, f.claim_ids,
+                f.amount_at_risk_fen, f.explanation_zh, f.explanation_en
+         FROM case_flags cf JOIN flags f ON f.sweep_id = cf.sweep_id AND f.seq = cf.seq
+         WHERE cf.case_id = ?1 AND cf.sweep_id = ?2 ORDER BY f.seq",
+    )?;
+    let rows = stmt.query_map(params![case_id, sweep_id], |r| {
+        Ok(FlagEvidence {
+            seq: r.get(0)?,
+            rule: r.get(1)?,
+            severity: r.get(2)?,
+            subject_kind: r.get(3)?,
+            subject: r.get(4)?,
+            claim_ids: split(&r.get::<_, String>(5)?),
+            amount_at_risk_fen: r.get(6)?,
+            explanation_zh: r.get(7)?,
+            explanation_en: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Rings of the case (its own, and those its persons or institution belong to) and the risk
 /// ranking of its institution, in the sweep the case was last found.
 fn graph_evidence(
@@ -459,162 +467,158 @@ fn graph_evidence(
 ) -> Result<Vec<GraphEvidence>, CaseError> {
     use super::schema::table_exists;
     let mut out = Vec::new();
-    let sweep = case.sweep_id;
     if table_exists(conn, "rings")? && table_exists(conn, "ring_members")? {
-        let mut ring_ids: BTreeSet<i64> = BTreeSet::new();
-        let detail: String = conn.query_row(
-            "SELECT detail_json FROM case_sweeps WHERE case_id = ?1 AND sweep_id = ?2",
-            params![case.case_id, sweep],
-            |r| r.get(0),
-        )?;
-        let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
-        ring_ids.extend(
-            detail["ring_ids"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_i64()),
-        );
-        // One scan of the sweep's members for all persons of the case.
-        let mut by_member = conn.prepare_cached(
-            "SELECT DISTINCT ring_id FROM ring_members WHERE sweep_id = ?1
-             AND ((kind = 'person' AND value IN (SELECT value FROM json_each(?2)))
-               OR (kind = 'institution' AND value = ?3))",
-        )?;
-        let institution = if matches!(case.subject_kind.as_str(), "institution" | "class") {
-            case.institution_id.as_str()
-        } else {
-            ""
-        };
-        let ids = by_member.query_map(
-            params![
-                sweep,
-                json_list(persons.iter().map(String::as_str)),
-                institution
-            ],
-            |r| r.get::<_, i64>(0),
-        )?;
-        for id in ids {
-            ring_ids.insert(id?);
-        }
-        let mut ring = conn.prepare_cached(
-            "SELECT score, explanation_zh, explanation_en FROM rings WHERE sweep_id = ?1 AND ring_id = ?2",
-        )?;
-        let mut members = conn.prepare_cached(
-            "SELECT kind, value FROM ring_members WHERE sweep_id = ?1 AND ring_id = ?2 ORDER BY kind, value",
-        )?;
-        for id in ring_ids {
-            let Some((score, zh, en)) = ring
-                .query_row(params![sweep, id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()?
-            else {
-                continue;
-            };
-            let members = members
-                .query_map(params![sweep, id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            out.push(GraphEvidence {
-                kind: "ring".into(),
-                id,
-                score,
-                explanation_zh: zh,
-                explanation_en: en,
-                members,
-            });
-        }
+        out = ring_evidence(conn, case, persons)?;
     }
     if !case.institution_id.is_empty() && table_exists(conn, "institution_risk")? {
-        let row = conn
-            .query_row(
-                "SELECT rank, score, evidence_json FROM institution_risk
-                 WHERE sweep_id = ?1 AND institution_id = ?2",
-                params![sweep, case.institution_id],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, f64>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                },
-            )
-            .optional()?;
-        if let Some((rank, score, evidence)) = row {
-            let evidence: serde_json::Value = serde_json::from_str(&evidence).unwrap_or_default();
-            let (mut zh, mut en) = (Vec::new(), Vec::new());
-            for t in evidence.as_array().into_iter().flatten() {
-                let points = t["points"].as_f64().unwrap_or(0.0);
-                if points == 0.0 {
-                    continue;
-                }
-                // Each term's text already states its value; the points say what it weighed.
-                zh.push(format!(
-                    "{}（+{points:.1}）",
-                    t["zh"].as_str().unwrap_or("")
-                ));
-                en.push(format!("{} (+{points:.1})", t["en"].as_str().unwrap_or("")));
-            }
-            out.push(GraphEvidence {
-                kind: "institution_risk".into(),
-                id: rank,
-                score,
-                explanation_zh: format!(
-                    "机构 {} 风险排名第 {rank}：{}",
-                    case.institution_id,
-                    zh.join("；")
-                ),
-                explanation_en: format!(
-                    "institution {} ranks {rank} in risk: {}",
-                    case.institution_id,
-                    en.join("; ")
-                ),
-                members: Vec::new(),
-            });
-        }
+        out.extend(institution_risk_evidence(conn, case)?);
     }
     Ok(out)
+}
+
+/// The rings of the case's own detail, and those its persons (or, for an institution's or a
+/// class's case, its institution) are members of, by ring id.
+fn ring_evidence(
+    conn: &Connection,
+    case: &CaseRow,
+    persons: &BTreeSet<String>,
+) -> Result<Vec<GraphEvidence>, CaseError> {
+    let sweep = case.sweep_id;
+    let mut ring_ids: BTreeSet<i64> = BTreeSet::new();
+    let detail: String = conn.query_row(
+        "SELECT detail_json FROM case_sweeps WHERE case_id = ?1 AND sweep_id = ?2",
+        params![case.case_id, sweep],
+        |r| r.get(0),
+    )?;
+    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
+    ring_ids.extend(
+        detail["ring_ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_i64()),
+    );
+    // One scan of the sweep's members for all persons of the case.
+    let mut by_member = conn.prepare_cached(
+        "SELECT DISTINCT ring_id FROM ring_members WHERE sweep_id = ?1
+         AND ((kind = 'person' AND value IN (SELECT value FROM json_each(?2)))
+           OR (kind = 'institution' AND value = ?3))",
+    )?;
+    let institution = if matches!(case.subject_kind.as_str(), "institution" | "class") {
+        case.institution_id.as_str()
+    } else {
+        ""
+    };
+    let ids = by_member.query_map(
+        params![
+            sweep,
+            json_list(persons.iter().map(String::as_str)),
+            institution
+        ],
+        |r| r.get::<_, i64>(0),
+    )?;
+    for id in ids {
+        ring_ids.insert(id?);
+    }
+    let mut ring = conn.prepare_cached(
+        "SELECT score, explanation_zh, explanation_en FROM rings WHERE sweep_id = ?1 AND ring_id = ?2",
+    )?;
+    let mut members = conn.prepare_cached(
+        "SELECT kind, value FROM ring_members WHERE sweep_id = ?1 AND ring_id = ?2 ORDER BY kind, value",
+    )?;
+    let mut out = Vec::new();
+    for id in ring_ids {
+        let Some((score, zh, en)) = ring
+            .query_row(params![sweep, id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?
+        else {
+            continue;
+        };
+        let members = members
+            .query_map(params![sweep, id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        out.push(GraphEvidence {
+            kind: "ring".into(),
+            id,
+            score,
+            explanation_zh: zh,
+            explanation_en: en,
+            members,
+        });
+    }
+    Ok(out)
+}
+
+/// The case's institution in the graph stage's risk ranking, with the terms that gave points.
+fn institution_risk_evidence(
+    conn: &Connection,
+    case: &CaseRow,
+) -> Result<Option<GraphEvidence>, CaseError> {
+    let row = conn
+        .query_row(
+            "SELECT rank, score, evidence_json FROM institution_risk
+             WHERE sweep_id = ?1 AND institution_id = ?2",
+            params![case.sweep_id, case.institution_id],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, f64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((rank, score, evidence)) = row else {
+        return Ok(None);
+    };
+    let evidence: serde_json::Value = serde_json::from_str(&evidence).unwrap_or_default();
+    let (mut zh, mut en) = (Vec::new(), Vec::new());
+    for t in evidence.as_array().into_iter().flatten() {
+        let points = t["points"].as_f64().unwrap_or(0.0);
+        if points == 0.0 {
+            continue;
+        }
+        // Each term's text already states its value; the points say what it weighed.
+        zh.push(format!(
+            "{}（+{points:.1}）",
+            t["zh"].as_str().unwrap_or("")
+        ));
+        en.push(format!("{} (+{points:.1})", t["en"].as_str().unwrap_or("")));
+    }
+    Ok(Some(GraphEvidence {
+        kind: "institution_risk".into(),
+        id: rank,
+        score,
+        explanation_zh: format!(
+            "机构 {} 风险排名第 {rank}：{}",
+            case.institution_id,
+            zh.join("；")
+        ),
+        explanation_en: format!(
+            "institution {} ranks {rank} in risk: {}",
+            case.institution_id,
+            en.join("; ")
+        ),
+        members: Vec::new(),
+    }))
 }
 
 /// The claim rows behind a case, in the order an inspector reads them (one person's claims
 /// together, by date); ids missing from `claims` come back with `found: false`.
 pub fn claim_evidence(conn: &Connection, ids: &[String]) -> Result<Vec<ClaimEvidence>, CaseError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id_number, name, phone, bank_account, coalesce(category, ''), county_code,
-                institution_id, class_id, coalesce(subsidy_type, ''), occupation_code, level,
-                cert_no, amount_fen, living_amount_fen, claim_date
-         FROM claims WHERE claim_id = ?1",
-    )?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let found = stmt
-            .query_row([id], |r| {
-                Ok(ClaimEvidence {
-                    claim_id: id.clone(),
-                    found: true,
-                    id_number: r.get(0)?,
-                    name: r.get(1)?,
-                    phone: r.get(2)?,
-                    bank_account: r.get(3)?,
-                    category: r.get(4)?,
-                    county_code: r.get(5)?,
-                    institution_id: r.get(6)?,
-                    class_id: r.get(7)?,
-                    subsidy_type: r.get(8)?,
-                    occupation_code: r.get(9)?,
-                    level: r.get(10)?,
-                    cert_no: r.get(11)?,
-                    amount_fen: r.get(12)?,
-                    living_amount_fen: r.get(13)?,
-                    claim_date: r.get(14)?,
-                })
-            })
-            .optional()?;
-        out.push(found.unwrap_or_else(|| ClaimEvidence {
-            claim_id: id.clone(),
-            ..Default::default()
-        }));
-    }
+    let mut out: Vec<ClaimEvidence> = read::claims_by_ids(conn, ids)?
+        .into_iter()
+        .zip(ids)
+        .map(|(found, id)| match found {
+            Some(c) => ClaimEvidence::from(c),
+            None => ClaimEvidence {
+                claim_id: id.clone(),
+                ..Default::default()
+            },
+        })
+        .collect();
     // Claims of one person together, in date order: how an inspector reads a file.
     out.sort_by(|a, b| {
         (&a.id_number, &a.claim_date, &a.claim_id).cmp(&(&b.id_number, &b.claim_date, &b.claim_id))
@@ -622,10 +626,28 @@ pub fn claim_evidence(conn: &Connection, ids: &[String]) -> Result<Vec<ClaimEvid
     Ok(out)
 }
 
-/// A JSON array of strings, for `IN (SELECT value FROM json_each(?))`: one query per table
-/// however many persons a case has.
-fn json_list<'a>(values: impl Iterator<Item = &'a str>) -> String {
-    serde_json::Value::from(values.collect::<Vec<_>>()).to_string()
+impl From<read::ClaimRecord> for ClaimEvidence {
+    fn from(c: read::ClaimRecord) -> Self {
+        ClaimEvidence {
+            claim_id: c.claim_id,
+            found: true,
+            id_number: c.id_number,
+            name: c.name,
+            phone: c.phone,
+            bank_account: c.bank_account,
+            category: c.category,
+            county_code: c.county_code,
+            institution_id: c.institution_id,
+            class_id: c.class_id,
+            subsidy_type: c.subsidy_type,
+            occupation_code: c.occupation_code,
+            level: c.level,
+            cert_no: c.cert_no,
+            amount_fen: c.amount_fen,
+            living_amount_fen: c.living_amount_fen,
+            claim_date: c.claim_date,
+        }
+    }
 }
 
 /// Registry rows of the case's persons, in ID-number order.
@@ -645,49 +667,31 @@ fn registry_evidence(
             )
         })
         .collect();
-    let ids = json_list(persons.iter().map(String::as_str));
-    let rows = |sql: &str| -> Result<Vec<(String, String, i64)>, CaseError> {
-        let mut stmt = conn.prepare(sql)?;
-        let rows = stmt.query_map([&ids], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    };
-    const IN_IDS: &str = "IN (SELECT value FROM json_each(?1))";
-    for (id, date, _) in rows(&format!(
-        "SELECT id_number, death_date, 0 FROM registry_death WHERE id_number {IN_IDS}"
-    ))? {
+    let found = read::registers_of(conn, persons.iter().map(String::as_str))?;
+    for (id, date) in found.deaths {
         by_id.entry(id).or_default().death_date = Some(date);
     }
-    for (id, date, _) in rows(&format!(
-        "SELECT id_number, start_date, 0 FROM registry_pension WHERE id_number {IN_IDS}"
-    ))? {
+    for (id, date) in found.pensions {
         by_id.entry(id).or_default().pension_start = Some(date);
     }
-    for (id, as_of, months) in rows(&format!(
-        "SELECT id_number, as_of, months_paid FROM registry_ui WHERE id_number {IN_IDS}
-         ORDER BY id_number, as_of DESC"
-    ))? {
-        by_id.entry(id).or_default().ui.push((months, as_of));
+    for ui in found.ui {
+        by_id
+            .entry(ui.id_number)
+            .or_default()
+            .ui
+            .push((ui.months_paid, ui.as_of));
     }
-    for (id, _, _) in rows(&format!(
-        "SELECT id_number, '', 0 FROM registry_poverty WHERE id_number {IN_IDS}"
-    ))? {
+    for id in found.poverty {
         by_id.entry(id).or_default().poverty = true;
     }
-    for (id, inst_role, _) in rows(&format!(
-        "SELECT id_number, institution_id || char(31) || role, 0 FROM staff WHERE id_number {IN_IDS}
-         ORDER BY id_number, institution_id"
-    ))? {
-        let (inst, role) = inst_role.split_once('\u{1f}').unwrap_or((&inst_role, ""));
+    for s in found.staff {
         by_id
-            .entry(id)
+            .entry(s.id_number)
             .or_default()
             .staff_of
-            .push((inst.to_string(), role.to_string()));
+            .push((s.institution_id, s.role));
     }
-    for (id, inst, _) in rows(&format!(
-        "SELECT legal_rep_id, institution_id, 0 FROM institutions WHERE legal_rep_id {IN_IDS}
-         ORDER BY legal_rep_id, institution_id"
-    ))? {
+    for (id, inst) in found.legal_reps {
         by_id.entry(id).or_default().legal_rep_of.push(inst);
     }
     Ok(by_id.into_values().collect())
@@ -704,52 +708,34 @@ fn neighbours(
     persons: &BTreeSet<String>,
 ) -> Result<Vec<NeighbourLink>, CaseError> {
     let mut out = Vec::new();
-    for via in ["phone", "bank_account"] {
+    for via in [read::Contact::Phone, read::Contact::BankAccount] {
         let values: BTreeSet<&str> = claims
             .iter()
-            .map(|c| {
-                if via == "phone" {
-                    c.phone.as_str()
-                } else {
-                    c.bank_account.as_str()
-                }
+            .map(|c| match via {
+                read::Contact::Phone => c.phone.as_str(),
+                read::Contact::BankAccount => c.bank_account.as_str(),
             })
             .filter(|v| !v.is_empty())
             .collect();
         if values.is_empty() {
             continue;
         }
-        // `via` is one of two fixed column names, never input.
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {via}, id_number, min(name), count(*) FROM claims
-             WHERE {via} IN (SELECT value FROM json_each(?1))
-             GROUP BY {via}, id_number ORDER BY {via}, id_number"
-        ))?;
-        let rows = stmt.query_map([json_list(values.into_iter())], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })?;
         let mut per_value: BTreeMap<String, i64> = BTreeMap::new();
-        for row in rows {
-            let (value, id, name, n) = row?;
-            if persons.contains(&id) {
+        for h in read::contact_holders(conn, via, values.into_iter())? {
+            if persons.contains(&h.id_number) {
                 continue;
             }
-            let shown = per_value.entry(value.clone()).or_default();
+            let shown = per_value.entry(h.value.clone()).or_default();
             if *shown >= NEIGHBOURS_PER_VALUE || out.len() >= NEIGHBOURS_PER_CASE {
                 continue;
             }
             *shown += 1;
             out.push(NeighbourLink {
-                via: via.to_string(),
-                value,
-                id_number: id,
-                name,
-                claims: n,
+                via: via.column().to_string(),
+                value: h.value,
+                id_number: h.id_number,
+                name: h.name,
+                claims: h.claims,
             });
         }
     }

@@ -1,7 +1,9 @@
 //! Terminal text of the cases commands, Chinese by default, English on request. Plain text
 //! with aligned fields: readable in any terminal and when piped into a file.
 
-use super::query::{CaseDetail, CaseRow, DiffEntry, HistoryEntry, SweepDiff, SweepRow};
+use super::query::{
+    CaseDetail, CaseRow, DiffEntry, HistoryEntry, RegistryEvidence, SweepDiff, SweepRow,
+};
 use super::{family_label, subject_kind_label, Lang, Status};
 use crate::model::fen_to_yuan;
 use crate::text::display_width;
@@ -67,9 +69,21 @@ pub fn case_list(rows: &[CaseRow], lang: Lang) -> String {
 
 /// `cases show`: the case, its sweeps, flags, claims, registry rows, neighbours and history.
 pub fn case_detail(d: &CaseDetail, lang: Lang) -> String {
-    let c = &d.case;
     let mut out = String::new();
-    let zh = lang == Lang::Zh;
+    case_fields(&mut out, &d.case, lang);
+    sweeps_part(&mut out, d, lang);
+    flags_part(&mut out, d, lang);
+    claims_part(&mut out, d, lang);
+    registry_part(&mut out, d, lang);
+    neighbours_part(&mut out, d, lang);
+    graph_part(&mut out, d, lang);
+    let _ = writeln!(out, "\n{}", lang.pick("处理记录", "History"));
+    out.push_str(&history(&d.history, lang));
+    out
+}
+
+/// The case's title line and its fields, one aligned line each.
+fn case_fields(out: &mut String, c: &CaseRow, lang: Lang) {
     let _ = writeln!(
         out,
         "{} {}  {} {}  [{}]",
@@ -84,11 +98,11 @@ pub fn case_detail(d: &CaseDetail, lang: Lang) -> String {
         let pad = " ".repeat(14usize.saturating_sub(display_width(label)));
         let _ = writeln!(out, "  {label}{pad}{v}");
     };
-    line(&mut out, "状态", "status", c.status.label(lang).to_string());
-    line(&mut out, "承办人", "assignee", opt(&c.assignee).to_string());
-    line(&mut out, "评分", "score", format!("{:.2}", c.score));
+    line(out, "状态", "status", c.status.label(lang).to_string());
+    line(out, "承办人", "assignee", opt(&c.assignee).to_string());
+    line(out, "评分", "score", format!("{:.2}", c.score));
     line(
-        &mut out,
+        out,
         "涉及金额",
         "at risk",
         format!(
@@ -97,20 +111,23 @@ pub fn case_detail(d: &CaseDetail, lang: Lang) -> String {
             lang.pick("元", "yuan")
         ),
     );
-    line(&mut out, "申领笔数", "claims", c.claims.to_string());
-    line(&mut out, "规则", "rules", c.rules.join(", "));
-    line(&mut out, "县区", "county", opt(&c.county_code).to_string());
+    line(out, "申领笔数", "claims", c.claims.to_string());
+    line(out, "规则", "rules", c.rules.join(", "));
+    line(out, "县区", "county", opt(&c.county_code).to_string());
     line(
-        &mut out,
+        out,
         "机构",
         "institution",
         opt(&c.institution_id).to_string(),
     );
-    line(&mut out, "案件键", "key", c.case_key.clone());
+    line(out, "案件键", "key", c.case_key.clone());
+}
 
+/// The case in each sweep that saw it.
+fn sweeps_part(out: &mut String, d: &CaseDetail, lang: Lang) {
     let _ = writeln!(out, "\n{}", lang.pick("各次筛查", "Sweeps"));
     for s in &d.sweeps {
-        let reason = if zh { &s.reason_zh } else { &s.reason_en };
+        let reason = lang.pick(&s.reason_zh, &s.reason_en);
         let _ = writeln!(
             out,
             "  #{}  {}  {} {}  {} {}  {}",
@@ -123,7 +140,10 @@ pub fn case_detail(d: &CaseDetail, lang: Lang) -> String {
             reason
         );
     }
+}
 
+/// The flags of the case with their claims.
+fn flags_part(out: &mut String, d: &CaseDetail, lang: Lang) {
     let _ = writeln!(out, "\n{} ({})", lang.pick("疑点", "Flags"), d.flags.len());
     for f in &d.flags {
         let _ = writeln!(
@@ -131,11 +151,7 @@ pub fn case_detail(d: &CaseDetail, lang: Lang) -> String {
             "  [{}|{}] {}  {} {}",
             f.rule,
             f.severity,
-            if zh {
-                &f.explanation_zh
-            } else {
-                &f.explanation_en
-            },
+            lang.pick(&f.explanation_zh, &f.explanation_en),
             fen_to_yuan(f.amount_at_risk_fen),
             lang.pick("元", "yuan")
         );
@@ -146,7 +162,10 @@ pub fn case_detail(d: &CaseDetail, lang: Lang) -> String {
             f.claim_ids.join(", ")
         );
     }
+}
 
+/// The claims of the case, two lines each.
+fn claims_part(out: &mut String, d: &CaseDetail, lang: Lang) {
     let _ = writeln!(
         out,
         "\n{} ({})",
@@ -196,103 +215,119 @@ pub fn case_detail(d: &CaseDetail, lang: Lang) -> String {
             fen_to_yuan(cl.living_amount_fen),
         );
     }
+}
 
+/// What the registers hold on each person of the case, one line per person.
+fn registry_part(out: &mut String, d: &CaseDetail, lang: Lang) {
     let _ = writeln!(out, "\n{}", lang.pick("登记信息", "Registry rows"));
     for r in &d.registry {
-        let mut facts = Vec::new();
-        if let Some(dd) = &r.death_date {
-            facts.push(format!("{} {dd}", lang.pick("死亡注销", "died")));
-        }
-        if let Some(p) = &r.pension_start {
-            facts.push(format!(
-                "{} {p}",
-                lang.pick("领取养老金自", "pension since")
-            ));
-        }
-        for (months, as_of) in &r.ui {
-            facts.push(match lang {
-                Lang::Zh => format!("失业保险累计缴费 {months} 个月（截至 {}）", opt(as_of)),
-                Lang::En => format!("UI contributions {months} months (as of {})", opt(as_of)),
-            });
-        }
-        if r.poverty {
-            facts.push(lang.pick("建档立卡贫困人口", "registered poor").to_string());
-        }
-        for (inst, role) in &r.staff_of {
-            facts.push(format!(
-                "{} {inst} {}",
-                lang.pick("机构人员", "staff of"),
-                opt(role)
-            ));
-        }
-        for inst in &r.legal_rep_of {
-            facts.push(format!(
-                "{} {inst}",
-                lang.pick("法定代表人", "legal representative of")
-            ));
-        }
-        if facts.is_empty() {
-            facts.push(lang.pick("无登记记录", "no registry row").to_string());
-        }
-        let _ = writeln!(out, "  {}  {}", r.id_number, facts.join("；"));
-    }
-
-    if !d.neighbours.is_empty() {
         let _ = writeln!(
             out,
-            "\n{} ({})",
-            lang.pick(
-                "关联人员（共用电话或账号）",
-                "Linked persons (shared phone or account)"
-            ),
-            d.neighbours.len()
+            "  {}  {}",
+            r.id_number,
+            registry_facts(r, lang).join("；")
         );
-        for n in &d.neighbours {
-            let via = match (n.via.as_str(), lang) {
-                ("phone", Lang::Zh) => "电话",
-                ("bank_account", Lang::Zh) => "账号",
-                ("bank_account", Lang::En) => "bank",
-                (v, _) => v,
-            };
-            let _ = writeln!(
-                out,
-                "  {via} {}  →  {} {}  {} {}",
-                n.value,
-                n.name,
-                n.id_number,
-                n.claims,
-                lang.pick("笔申领", "claims")
-            );
+    }
+}
+
+/// One person's register facts ("no registry row" when there are none).
+fn registry_facts(r: &RegistryEvidence, lang: Lang) -> Vec<String> {
+    let mut facts = Vec::new();
+    if let Some(dd) = &r.death_date {
+        facts.push(format!("{} {dd}", lang.pick("死亡注销", "died")));
+    }
+    if let Some(p) = &r.pension_start {
+        facts.push(format!(
+            "{} {p}",
+            lang.pick("领取养老金自", "pension since")
+        ));
+    }
+    for (months, as_of) in &r.ui {
+        facts.push(match lang {
+            Lang::Zh => format!("失业保险累计缴费 {months} 个月（截至 {}）", opt(as_of)),
+            Lang::En => format!("UI contributions {months} months (as of {})", opt(as_of)),
+        });
+    }
+    if r.poverty {
+        facts.push(lang.pick("建档立卡贫困人口", "registered poor").to_string());
+    }
+    for (inst, role) in &r.staff_of {
+        facts.push(format!(
+            "{} {inst} {}",
+            lang.pick("机构人员", "staff of"),
+            opt(role)
+        ));
+    }
+    for inst in &r.legal_rep_of {
+        facts.push(format!(
+            "{} {inst}",
+            lang.pick("法定代表人", "legal representative of")
+        ));
+    }
+    if facts.is_empty() {
+        facts.push(lang.pick("无登记记录", "no registry row").to_string());
+    }
+    facts
+}
+
+/// Persons sharing a phone or account with the case's claims.
+fn neighbours_part(out: &mut String, d: &CaseDetail, lang: Lang) {
+    if d.neighbours.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{} ({})",
+        lang.pick(
+            "关联人员（共用电话或账号）",
+            "Linked persons (shared phone or account)"
+        ),
+        d.neighbours.len()
+    );
+    for n in &d.neighbours {
+        let via = match (n.via.as_str(), lang) {
+            ("phone", Lang::Zh) => "电话",
+            ("bank_account", Lang::Zh) => "账号",
+            ("bank_account", Lang::En) => "bank",
+            (v, _) => v,
+        };
+        let _ = writeln!(
+            out,
+            "  {via} {}  →  {} {}  {} {}",
+            n.value,
+            n.name,
+            n.id_number,
+            n.claims,
+            lang.pick("笔申领", "claims")
+        );
+    }
+}
+
+/// Rings and institution risk around the case.
+fn graph_part(out: &mut String, d: &CaseDetail, lang: Lang) {
+    if d.graph.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", lang.pick("关联网络", "Graph"));
+    for g in &d.graph {
+        let label = match (g.kind.as_str(), lang) {
+            ("ring", Lang::Zh) => format!("团伙 #{}", g.id),
+            ("ring", Lang::En) => format!("ring #{}", g.id),
+            (_, Lang::Zh) => "机构风险".to_string(),
+            (_, Lang::En) => "institution risk".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "  {label}  {} {:.2}  {}",
+            lang.pick("评分", "score"),
+            g.score,
+            lang.pick(&g.explanation_zh, &g.explanation_en)
+        );
+        if !g.members.is_empty() {
+            let members: Vec<String> = g.members.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+            let _ = writeln!(out, "      {}", members.join(", "));
         }
     }
-
-    if !d.graph.is_empty() {
-        let _ = writeln!(out, "\n{}", lang.pick("关联网络", "Graph"));
-        for g in &d.graph {
-            let label = match (g.kind.as_str(), lang) {
-                ("ring", Lang::Zh) => format!("团伙 #{}", g.id),
-                ("ring", Lang::En) => format!("ring #{}", g.id),
-                (_, Lang::Zh) => "机构风险".to_string(),
-                (_, Lang::En) => "institution risk".to_string(),
-            };
-            let _ = writeln!(
-                out,
-                "  {label}  {} {:.2}  {}",
-                lang.pick("评分", "score"),
-                g.score,
-                lang.pick(&g.explanation_zh, &g.explanation_en)
-            );
-            if !g.members.is_empty() {
-                let members: Vec<String> =
-                    g.members.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-                let _ = writeln!(out, "      {}", members.join(", "));
-            }
-        }
-    }
-
-    let _ = writeln!(out, "\n{}", lang.pick("处理记录", "History"));
-    out.push_str(&history(&d.history, lang));
-    out
 }
 
 /// `cases history`: one line per action, oldest first.
@@ -475,18 +510,6 @@ pub fn sweep_list(rows: &[SweepRow], lang: Lang) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::display_width;
-
-    #[test]
-    fn wide_characters_take_two_columns() {
-        assert_eq!(display_width("status"), 6);
-        assert_eq!(display_width("状态"), 4);
-        assert_eq!(display_width("涉及金额 ９"), 11);
-    }
-}
-
 /// Claims listed in a case list without appearing in any case: those no policy covers, each
 /// with its dates (the first fifty; `export no-policy` has them all). Empty when there are none.
 pub fn not_judged(claims: &[crate::store::flags::NotJudged], lang: Lang) -> String {
@@ -552,4 +575,16 @@ pub fn not_judged_items(
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_width;
+
+    #[test]
+    fn wide_characters_take_two_columns() {
+        assert_eq!(display_width("status"), 6);
+        assert_eq!(display_width("状态"), 4);
+        assert_eq!(display_width("涉及金额 ９"), 11);
+    }
 }

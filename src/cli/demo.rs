@@ -90,8 +90,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             lang,
             unmask: false,
             rules: None,
-            detailed_cases: 200,
-            ring_pictures: 50,
+            detailed_cases: crate::report::data::DEFAULT_DETAILED_CASES,
+            ring_pictures: crate::report::data::DEFAULT_RING_PICTURES,
         })?;
     }
 

@@ -38,10 +38,10 @@ pub struct Args {
     #[arg(long)]
     pub rules: Option<PathBuf>,
     /// Cases shown with their full evidence in the HTML, highest score first
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = crate::report::data::DEFAULT_DETAILED_CASES)]
     pub detailed_cases: usize,
     /// Rings drawn as pictures in the HTML, highest score first
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = crate::report::data::DEFAULT_RING_PICTURES)]
     pub ring_pictures: usize,
 }
 

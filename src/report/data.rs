@@ -18,8 +18,14 @@ use crate::model::Fen;
 use crate::policy::PolicySet;
 use crate::refdata::RefData;
 use crate::store::flags as flag_store;
-use rusqlite::{Connection, OptionalExtension};
+use crate::store::read;
+use rusqlite::Connection;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Cases shown with their full evidence in the HTML unless asked otherwise.
+pub const DEFAULT_DETAILED_CASES: usize = 200;
+/// Rings drawn as pictures in the HTML unless asked otherwise.
+pub const DEFAULT_RING_PICTURES: usize = 50;
 
 /// What to report and how.
 #[derive(Clone, Debug)]
@@ -41,8 +47,8 @@ impl Default for ReportOptions {
             sweep: None,
             lang: Lang::Zh,
             unmask: false,
-            detailed_cases: 200,
-            ring_pictures: 50,
+            detailed_cases: DEFAULT_DETAILED_CASES,
+            ring_pictures: DEFAULT_RING_PICTURES,
         }
     }
 }
@@ -264,180 +270,143 @@ fn share(part: i64, whole: i64) -> f64 {
 
 /// What one claim contributes to the breakdowns.
 struct ClaimFacts {
-    id_number: String,
+    /// The resolved person.
+    person: String,
     county: String,
     institution: String,
     fund: String,
     paid: Fen,
 }
 
-/// Spreads a flag's amount over its claims in proportion to what each paid; the remainder of
-/// the integer division goes to the last claim so the shares add up to the flag's amount.
-fn spread(amount: Fen, paid: &[Fen]) -> Vec<Fen> {
-    let total: i128 = paid.iter().map(|&p| p.max(0) as i128).sum();
-    let n = paid.len();
-    if n == 0 {
-        return Vec::new();
+/// The ledger's claims in claim id order, and where each claim id is.
+struct Claims {
+    index: HashMap<String, usize>,
+    facts: Vec<ClaimFacts>,
+}
+
+impl Claims {
+    fn load(conn: &Connection, sweep_id: i64) -> Result<Claims, ReportError> {
+        let mut claims = Claims {
+            index: HashMap::new(),
+            facts: Vec::new(),
+        };
+        read::for_each_claim_paid(conn, sweep_id, |c| {
+            claims.index.insert(c.claim_id, claims.facts.len());
+            claims.facts.push(ClaimFacts {
+                person: c.person,
+                county: c.county_code,
+                institution: c.institution_id,
+                fund: c.fund,
+                paid: c.paid_fen,
+            });
+        })?;
+        Ok(claims)
     }
-    let mut out: Vec<Fen> = if total == 0 {
-        vec![amount / n as i64; n]
-    } else {
-        paid.iter()
-            .map(|&p| (amount as i128 * p.max(0) as i128 / total) as Fen)
-            .collect()
-    };
-    let given: Fen = out.iter().sum();
-    out[n - 1] += amount - given;
+}
+
+/// The flags' amount at risk on the claims (by claim position in [`Claims`]): each claim's
+/// largest share, overall and per rule.
+#[derive(Default)]
+struct Risk<'f> {
+    of_claim: HashMap<usize, Fen>,
+    by_rule: BTreeMap<&'f str, HashMap<usize, Fen>>,
+    /// Positions of the flags (in the sweep's flag list) of each flagged claim.
+    flags_of_claim: HashMap<usize, Vec<usize>>,
+    /// Flags of each rule that found something, and the severity of its first flag.
+    rule_flags: BTreeMap<&'f str, (i64, String)>,
+    high_flags: i64,
+}
+
+impl<'f> Risk<'f> {
+    /// Spreads each flag's amount over its claims as the cases stage does
+    /// ([`cases::group::spread_into`]).
+    fn of(flags: &'f [flag_store::StoredFlag], claims: &Claims) -> Risk<'f> {
+        let mut risk = Risk::default();
+        let (mut idx, mut paid, mut shares) = (Vec::new(), Vec::new(), Vec::new());
+        for (fi, f) in flags.iter().enumerate() {
+            let entry = risk
+                .rule_flags
+                .entry(f.rule.as_str())
+                .or_insert((0, f.severity.clone()));
+            entry.0 += 1;
+            if f.severity == "high" {
+                risk.high_flags += 1;
+            }
+            idx.clear();
+            idx.extend(
+                f.claim_ids
+                    .iter()
+                    .filter_map(|c| claims.index.get(c).copied()),
+            );
+            paid.clear();
+            paid.extend(idx.iter().map(|&i| claims.facts[i].paid));
+            cases::group::spread_into(f.amount_at_risk_fen, &paid, &mut shares);
+            let per_rule = risk.by_rule.entry(f.rule.as_str()).or_default();
+            for (&ci, &s) in idx.iter().zip(&shares) {
+                let e = risk.of_claim.entry(ci).or_insert(0);
+                *e = (*e).max(s);
+                let e = per_rule.entry(ci).or_insert(0);
+                *e = (*e).max(s);
+                risk.flags_of_claim.entry(ci).or_default().push(fi);
+            }
+        }
+        risk
+    }
+}
+
+/// The claims grouped by a claim attribute (`key_of`), largest amount at risk first (ties:
+/// key); labels are left to the caller.
+fn breakdown(claims: &Claims, risk: &Risk, key_of: impl Fn(&ClaimFacts) -> &str) -> Vec<Breakdown> {
+    let mut rows: BTreeMap<String, (Breakdown, BTreeSet<usize>)> = BTreeMap::new();
+    for (ci, f) in claims.facts.iter().enumerate() {
+        let key = key_of(f).to_string();
+        let (b, seen_flags) = rows.entry(key.clone()).or_insert_with(|| {
+            (
+                Breakdown {
+                    key,
+                    claims: Some(0),
+                    amount_paid_fen: Some(0),
+                    ..Default::default()
+                },
+                BTreeSet::new(),
+            )
+        });
+        *b.claims.as_mut().expect("set above") += 1;
+        *b.amount_paid_fen.as_mut().expect("set above") += f.paid;
+        if let Some(r) = risk.of_claim.get(&ci) {
+            b.flagged_claims += 1;
+            b.amount_at_risk_fen += r;
+            seen_flags.extend(risk.flags_of_claim.get(&ci).into_iter().flatten().copied());
+        }
+    }
+    let mut out: Vec<Breakdown> = rows
+        .into_values()
+        .map(|(mut b, seen)| {
+            b.flags = seen.len() as i64;
+            b
+        })
+        .collect();
+    sort_by_risk(&mut out);
     out
 }
 
-/// Gathers the report of one sweep.
-pub fn gather(
-    conn: &Connection,
+/// Largest amount at risk first, ties by key.
+fn sort_by_risk(rows: &mut [Breakdown]) {
+    rows.sort_by(|a, b| {
+        b.amount_at_risk_fen
+            .cmp(&a.amount_at_risk_fen)
+            .then(a.key.cmp(&b.key))
+    });
+}
+
+/// Every rule of the contract, those that found nothing and those skipped included, with
+/// what its flags put at risk.
+fn rule_breakdown(
+    risk: &Risk,
+    skipped: &BTreeMap<String, Vec<String>>,
     policies: &PolicySet,
-    opts: &ReportOptions,
-) -> Result<ReportData, ReportError> {
-    let mask = Masker::new(opts.unmask);
-    let lang = opts.lang;
-    let sweep_id = flag_store::resolve_sweep(conn, opts.sweep)?;
-    let record = flag_store::sweep_record(conn, sweep_id)?;
-
-    let built: BTreeSet<i64> = {
-        let mut stmt = conn.prepare("SELECT sweep_id FROM case_builds ORDER BY sweep_id")?;
-        let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?;
-        ids.collect::<Result<_, _>>()?
-    };
-    let cases_built = built.contains(&sweep_id);
-    let previous_sweep = built.range(..sweep_id).next_back().copied();
-
-    // Claims: the facts each breakdown groups by.
-    let mut claim_index: HashMap<String, usize> = HashMap::new();
-    let mut facts: Vec<ClaimFacts> = Vec::new();
-    {
-        let mut stmt = conn.prepare(
-            "SELECT c.claim_id, coalesce(p.person, c.id_number), c.county_code, c.institution_id,
-                    coalesce(c.funding_source, ''), c.amount_fen + c.living_amount_fen
-             FROM claims c
-             LEFT JOIN person_ids p ON p.sweep_id = ?1 AND p.id_number = c.id_number
-             ORDER BY c.claim_id",
-        )?;
-        // A person is a resolved person (`person_ids` of the sweep): one person under several
-        // ID numbers is counted once.
-        let rows = stmt.query_map([sweep_id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                ClaimFacts {
-                    id_number: r.get(1)?,
-                    county: r.get(2)?,
-                    institution: r.get(3)?,
-                    fund: r.get(4)?,
-                    paid: r.get(5)?,
-                },
-            ))
-        })?;
-        for row in rows {
-            let (id, f) = row?;
-            claim_index.insert(id, facts.len());
-            facts.push(f);
-        }
-    }
-
-    // Flags: each claim's largest share, overall and per rule.
-    let flags = flag_store::load_flags(conn, sweep_id)?;
-    let mut risk_of_claim: HashMap<usize, Fen> = HashMap::new();
-    let mut risk_by_rule: BTreeMap<&str, HashMap<usize, Fen>> = BTreeMap::new();
-    let mut flags_of_claim: HashMap<usize, Vec<usize>> = HashMap::new();
-    let mut rule_flags: BTreeMap<&str, (i64, String)> = BTreeMap::new();
-    let mut high_flags = 0;
-    for (fi, f) in flags.iter().enumerate() {
-        let entry = rule_flags
-            .entry(f.rule.as_str())
-            .or_insert((0, f.severity.clone()));
-        entry.0 += 1;
-        if f.severity == "high" {
-            high_flags += 1;
-        }
-        let idx: Vec<usize> = f
-            .claim_ids
-            .iter()
-            .filter_map(|c| claim_index.get(c).copied())
-            .collect();
-        let paid: Vec<Fen> = idx.iter().map(|&i| facts[i].paid).collect();
-        let shares = spread(f.amount_at_risk_fen, &paid);
-        let per_rule = risk_by_rule.entry(f.rule.as_str()).or_default();
-        for (&ci, &s) in idx.iter().zip(&shares) {
-            let e = risk_of_claim.entry(ci).or_insert(0);
-            *e = (*e).max(s);
-            let e = per_rule.entry(ci).or_insert(0);
-            *e = (*e).max(s);
-            flags_of_claim.entry(ci).or_default().push(fi);
-        }
-    }
-
-    // Breakdowns by a claim attribute.
-    let group = |key_of: &dyn Fn(&ClaimFacts) -> String| -> Vec<Breakdown> {
-        let mut rows: BTreeMap<String, (Breakdown, BTreeSet<usize>)> = BTreeMap::new();
-        for (ci, f) in facts.iter().enumerate() {
-            let key = key_of(f);
-            let (b, seen_flags) = rows.entry(key.clone()).or_insert_with(|| {
-                (
-                    Breakdown {
-                        key,
-                        claims: Some(0),
-                        amount_paid_fen: Some(0),
-                        ..Default::default()
-                    },
-                    BTreeSet::new(),
-                )
-            });
-            *b.claims.as_mut().expect("set above") += 1;
-            *b.amount_paid_fen.as_mut().expect("set above") += f.paid;
-            if let Some(r) = risk_of_claim.get(&ci) {
-                b.flagged_claims += 1;
-                b.amount_at_risk_fen += r;
-                seen_flags.extend(flags_of_claim.get(&ci).into_iter().flatten().copied());
-            }
-        }
-        let mut out: Vec<Breakdown> = rows
-            .into_values()
-            .map(|(mut b, seen)| {
-                b.flags = seen.len() as i64;
-                b
-            })
-            .collect();
-        out.sort_by(|a, b| {
-            b.amount_at_risk_fen
-                .cmp(&a.amount_at_risk_fen)
-                .then(a.key.cmp(&b.key))
-        });
-        out
-    };
-    let refdata = RefData::embedded();
-    let county_name = |code: &str| -> String {
-        if code.is_empty() {
-            super::labels::L::Unknown.get(lang).to_string()
-        } else {
-            refdata.area_name(code).unwrap_or(code).to_string()
-        }
-    };
-    let mut by_county = group(&|f| f.county.clone());
-    for b in &mut by_county {
-        b.label = county_name(&b.key);
-    }
-    let mut by_fund = group(&|f| f.fund.clone());
-    for b in &mut by_fund {
-        b.label = super::labels::fund_name(&b.key, lang);
-    }
-    let institutions = institution_names(conn)?;
-    let mut by_institution = group(&|f| f.institution.clone());
-    for b in &mut by_institution {
-        if let Some((name, county)) = institutions.get(&b.key) {
-            b.label = name.clone();
-            b.extra = county_name(county);
-        }
-    }
-    // Every rule of the contract, those that found nothing and those skipped included.
-    let skipped = skipped_rules(&record.summary_json);
+    lang: Lang,
+) -> Vec<Breakdown> {
     let default_severity = |rule: &str| {
         policies
             .policies
@@ -446,15 +415,16 @@ pub fn gather(
             .to_string()
     };
     let mut rule_ids: BTreeSet<&str> = crate::rules::RULE_IDS.iter().copied().collect();
-    rule_ids.extend(rule_flags.keys().copied());
+    rule_ids.extend(risk.rule_flags.keys().copied());
     let mut by_rule: Vec<Breakdown> = rule_ids
         .into_iter()
         .map(|rule| {
-            let (n, severity) = rule_flags
+            let (n, severity) = risk
+                .rule_flags
                 .get(rule)
                 .cloned()
                 .unwrap_or_else(|| (0, default_severity(rule)));
-            let per = risk_by_rule.get(rule);
+            let per = risk.by_rule.get(rule);
             Breakdown {
                 key: rule.to_string(),
                 label: super::labels::rule_name(rule, lang),
@@ -477,58 +447,146 @@ pub fn gather(
             }
         })
         .collect();
-    by_rule.sort_by(|a, b| {
-        b.amount_at_risk_fen
-            .cmp(&a.amount_at_risk_fen)
-            .then(a.key.cmp(&b.key))
-    });
+    sort_by_risk(&mut by_rule);
+    by_rule
+}
 
-    // Cases, what is new, evidence.
-    let (cases, new_since_last, case_details, evidence) = if cases_built {
-        let rows = cases::list(
-            conn,
-            &CaseFilter {
-                sweep: Some(sweep_id),
-                sort: CaseSort::Score,
-                ..Default::default()
-            },
-        )?;
-        let new_rows = new_since(conn, previous_sweep, sweep_id, &rows, lang, &mask)?;
-        let mut details = Vec::new();
-        for r in rows.iter().take(opts.detailed_cases) {
-            let detail = if r.claim_ids.len() > FULL_DETAIL_MAX_CLAIMS {
-                large_case_detail(conn, r)?
-            } else {
-                cases::show(conn, r.case_id)?
-            };
-            details.push(mask_detail(detail, &mask));
+/// The sweeps whose cases were built: whether `sweep_id` is one, and the one before it.
+fn case_builds(conn: &Connection, sweep_id: i64) -> Result<(bool, Option<i64>), ReportError> {
+    let mut stmt = conn.prepare("SELECT sweep_id FROM case_builds ORDER BY sweep_id")?;
+    let ids = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+    let built: BTreeSet<i64> = ids.collect::<Result<_, _>>()?;
+    Ok((
+        built.contains(&sweep_id),
+        built.range(..sweep_id).next_back().copied(),
+    ))
+}
+
+/// The report's case parts: the cases by score, what is new, the drill-downs, the evidence.
+struct CaseParts {
+    rows: Vec<CaseRow>,
+    new_rows: Vec<NewRow>,
+    details: Vec<CaseDetail>,
+    evidence: Vec<EvidenceRow>,
+}
+
+fn case_parts(
+    conn: &Connection,
+    sweep_id: i64,
+    previous_sweep: Option<i64>,
+    opts: &ReportOptions,
+    mask: &Masker,
+) -> Result<CaseParts, ReportError> {
+    let lang = opts.lang;
+    let rows = cases::list(
+        conn,
+        &CaseFilter {
+            sweep: Some(sweep_id),
+            sort: CaseSort::Score,
+            ..Default::default()
+        },
+    )?;
+    let new_rows = new_since(conn, previous_sweep, sweep_id, &rows, lang, mask)?;
+    let mut details = Vec::new();
+    for r in rows.iter().take(opts.detailed_cases) {
+        let detail = if r.claim_ids.len() > FULL_DETAIL_MAX_CLAIMS {
+            large_case_detail(conn, r)?
+        } else {
+            cases::show(conn, r.case_id)?
+        };
+        details.push(mask_detail(detail, mask));
+    }
+    let evidence = evidence_rows(conn, sweep_id, lang, mask)?;
+    let rows = rows.into_iter().map(|r| mask_case(r, mask)).collect();
+    Ok(CaseParts {
+        rows,
+        new_rows,
+        details,
+        evidence,
+    })
+}
+
+/// The summary's claim and flag figures (the case, ring and skipped-rule figures are the
+/// caller's).
+fn claim_summary(claims: &Claims, risk: &Risk, flags: usize, rejected_rows: i64) -> Summary {
+    let persons: BTreeSet<&str> = claims.facts.iter().map(|f| f.person.as_str()).collect();
+    let flagged_persons: BTreeSet<&str> = risk
+        .of_claim
+        .keys()
+        .map(|&ci| claims.facts[ci].person.as_str())
+        .collect();
+    Summary {
+        claims: claims.facts.len() as i64,
+        persons: persons.len() as i64,
+        amount_paid_fen: claims.facts.iter().map(|f| f.paid).sum(),
+        flags: flags as i64,
+        high_flags: risk.high_flags,
+        flagged_claims: risk.of_claim.len() as i64,
+        flagged_persons: flagged_persons.len() as i64,
+        amount_at_risk_fen: risk.of_claim.values().sum(),
+        rejected_rows,
+        ..Default::default()
+    }
+}
+
+/// Gathers the report of one sweep.
+pub fn gather(
+    conn: &Connection,
+    policies: &PolicySet,
+    opts: &ReportOptions,
+) -> Result<ReportData, ReportError> {
+    let mask = Masker::new(opts.unmask);
+    let lang = opts.lang;
+    let sweep_id = flag_store::resolve_sweep(conn, opts.sweep)?;
+    let record = flag_store::sweep_record(conn, sweep_id)?;
+    let (cases_built, previous_sweep) = case_builds(conn, sweep_id)?;
+
+    let claims = Claims::load(conn, sweep_id)?;
+    let flags = flag_store::load_flags(conn, sweep_id)?;
+    let risk = Risk::of(&flags, &claims);
+
+    let refdata = RefData::embedded();
+    let county_name = |code: &str| -> String {
+        if code.is_empty() {
+            super::labels::L::Unknown.get(lang).to_string()
+        } else {
+            refdata.area_name(code).unwrap_or(code).to_string()
         }
-        let evidence = evidence_rows(conn, sweep_id, lang, &mask)?;
-        let rows = rows.into_iter().map(|r| mask_case(r, &mask)).collect();
-        (Some(rows), Some(new_rows), details, evidence)
+    };
+    let mut by_county = breakdown(&claims, &risk, |f| &f.county);
+    for b in &mut by_county {
+        b.label = county_name(&b.key);
+    }
+    let mut by_fund = breakdown(&claims, &risk, |f| &f.fund);
+    for b in &mut by_fund {
+        b.label = super::labels::fund_name(&b.key, lang);
+    }
+    let institutions = institution_names(conn)?;
+    let mut by_institution = breakdown(&claims, &risk, |f| &f.institution);
+    for b in &mut by_institution {
+        if let Some((name, county)) = institutions.get(&b.key) {
+            b.label = name.clone();
+            b.extra = county_name(county);
+        }
+    }
+    let skipped = skipped_rules(&record.summary_json);
+    let by_rule = rule_breakdown(&risk, &skipped, policies, lang);
+
+    let parts = if cases_built {
+        Some(case_parts(conn, sweep_id, previous_sweep, opts, &mask)?)
     } else {
-        (None, None, Vec::new(), Vec::new())
+        None
+    };
+    let (cases, new_since_last, case_details, evidence) = match parts {
+        Some(p) => (Some(p.rows), Some(p.new_rows), p.details, p.evidence),
+        None => (None, None, Vec::new(), Vec::new()),
     };
 
     let (progress, person_times_target) = progress(conn, sweep_id, policies, &county_name, lang)?;
     let institution_risk = institution_risk(conn, sweep_id, &institutions, lang, &mask)?;
     let rings = rings(conn, sweep_id, &institutions, lang, &mask)?;
 
-    let persons: BTreeSet<&str> = facts.iter().map(|f| f.id_number.as_str()).collect();
-    let flagged_persons: BTreeSet<&str> = risk_of_claim
-        .keys()
-        .map(|&ci| facts[ci].id_number.as_str())
-        .collect();
-    let rejected_rows: i64 = conn.query_row("SELECT count(*) FROM rejects", [], |r| r.get(0))?;
     let summary = Summary {
-        claims: facts.len() as i64,
-        persons: persons.len() as i64,
-        amount_paid_fen: facts.iter().map(|f| f.paid).sum(),
-        flags: flags.len() as i64,
-        high_flags,
-        flagged_claims: risk_of_claim.len() as i64,
-        flagged_persons: flagged_persons.len() as i64,
-        amount_at_risk_fen: risk_of_claim.values().sum(),
         cases: cases.as_ref().map(|c: &Vec<CaseRow>| c.len() as i64),
         new_cases: new_since_last
             .as_ref()
@@ -537,8 +595,8 @@ pub fn gather(
             .as_ref()
             .map(|n| n.iter().filter(|r| r.change == "resolved").count() as i64),
         rings: rings.as_ref().map(|r| r.len() as i64),
-        rejected_rows,
         skipped_rules: skipped.keys().cloned().collect(),
+        ..claim_summary(&claims, &risk, flags.len(), read::rejected_rows(conn)?)
     };
 
     Ok(ReportData {
@@ -599,14 +657,10 @@ fn skipped_rules(summary_json: &str) -> BTreeMap<String, Vec<String>> {
 
 /// institution id → (name, county code).
 fn institution_names(conn: &Connection) -> Result<HashMap<String, (String, String)>, ReportError> {
-    let mut stmt = conn.prepare("SELECT institution_id, name, county_code FROM institutions")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            (r.get::<_, String>(1)?, r.get::<_, String>(2)?),
-        ))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(read::institution_names(conn)?
+        .into_iter()
+        .map(|i| (i.institution_id, (i.name, i.county_code)))
+        .collect())
 }
 
 fn mask_case(mut r: CaseRow, mask: &Masker) -> CaseRow {
@@ -660,33 +714,7 @@ fn mask_detail(mut d: CaseDetail, mask: &Masker) -> CaseDetail {
 /// A large case's detail: the case, its flags and history, and its first claims (the first
 /// `LARGE_CASE_CLAIMS` claim ids, shown as `cases show` orders them); no registers, no neighbours.
 fn large_case_detail(conn: &Connection, row: &CaseRow) -> Result<CaseDetail, ReportError> {
-    let flags = {
-        let mut stmt = conn.prepare_cached(
-            "SELECT f.seq, f.rule, f.severity, f.subject_kind, f.subject, f.claim_ids,
-                    f.amount_at_risk_fen, f.explanation_zh, f.explanation_en
-             FROM case_flags cf JOIN flags f ON f.sweep_id = cf.sweep_id AND f.seq = cf.seq
-             WHERE cf.case_id = ?1 AND cf.sweep_id = ?2 ORDER BY f.seq",
-        )?;
-        let rows = stmt.query_map(rusqlite::params![row.case_id, row.sweep_id], |r| {
-            let ids: String = r.get(5)?;
-            Ok(cases::FlagEvidence {
-                seq: r.get(0)?,
-                rule: r.get(1)?,
-                severity: r.get(2)?,
-                subject_kind: r.get(3)?,
-                subject: r.get(4)?,
-                claim_ids: ids
-                    .split(';')
-                    .filter(|x| !x.is_empty())
-                    .map(String::from)
-                    .collect(),
-                amount_at_risk_fen: r.get(6)?,
-                explanation_zh: r.get(7)?,
-                explanation_en: r.get(8)?,
-            })
-        })?;
-        rows.collect::<Result<Vec<_>, _>>()?
-    };
+    let flags = cases::query::case_flags(conn, row.case_id, row.sweep_id)?;
     let first = &row.claim_ids[..row.claim_ids.len().min(LARGE_CASE_CLAIMS)];
     let claims = crate::cases::query::claim_evidence(conn, first)?;
     Ok(CaseDetail {
@@ -799,30 +827,19 @@ fn progress(
     lang: Lang,
 ) -> Result<(Vec<ProgressRow>, Option<PersonTimesTarget>), ReportError> {
     let query = |by_county: bool| -> Result<Vec<ProgressRow>, ReportError> {
-        let county = if by_county { "c.county_code" } else { "''" };
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {county}, CAST(substr(c.claim_date, 1, 4) AS INTEGER) AS y, count(*),
-                    count(DISTINCT coalesce(p.person, c.id_number)),
-                    sum(CASE WHEN c.level BETWEEN 1 AND 5 THEN 1 ELSE 0 END),
-                    sum(CASE WHEN c.level BETWEEN 1 AND 3 THEN 1 ELSE 0 END),
-                    sum(c.amount_fen + c.living_amount_fen)
-             FROM claims c
-             LEFT JOIN person_ids p ON p.sweep_id = ?1 AND p.id_number = c.id_number
-             GROUP BY 1, 2 ORDER BY 2, 1"
-        ))?;
-        let rows = stmt.query_map([sweep_id], |r| {
-            Ok(ProgressRow {
-                county_code: r.get(0)?,
-                year: r.get(1)?,
-                person_times: r.get(2)?,
-                persons: r.get(3)?,
-                with_level: r.get(4)?,
-                high_skill: r.get(5)?,
-                amount_paid_fen: r.get(6)?,
+        Ok(read::year_counts(conn, sweep_id, by_county)?
+            .into_iter()
+            .map(|c| ProgressRow {
+                county_code: c.county_code,
+                year: c.year,
+                person_times: c.claims,
+                persons: c.persons,
+                with_level: c.with_level,
+                high_skill: c.high_skill,
+                amount_paid_fen: c.paid_fen,
                 ..Default::default()
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .collect())
     };
     let city = query(false)?;
     let counties = query(true)?;
@@ -957,23 +974,7 @@ fn rings(
     if !graph_tables(conn)? {
         return Ok(None);
     }
-    let mut members: BTreeMap<i64, BTreeSet<(String, String)>> = BTreeMap::new();
-    {
-        let mut stmt = conn.prepare(
-            "SELECT ring_id, kind, value FROM ring_members WHERE sweep_id = ?1 ORDER BY ring_id, kind, value",
-        )?;
-        let rows = stmt.query_map([sweep_id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (ring, kind, value) = row?;
-            members.entry(ring).or_default().insert((kind, value));
-        }
-    }
+    let mut members = ring_members(conn, sweep_id)?;
     let mut stmt = conn.prepare(
         "SELECT ring_id, score, persons, institutions, counties, claims, amount_fen,
                 explanation_zh, explanation_en
@@ -995,14 +996,6 @@ fn rings(
             edges: Vec::new(),
         })
     })?;
-    let mut claims_of = conn.prepare_cached(
-        "SELECT name, phone, bank_account, institution_id, county_code
-         FROM claims WHERE id_number = ?1 ORDER BY claim_id",
-    )?;
-    let mut inst_of = conn.prepare_cached(
-        "SELECT phone, legal_rep_id, county_code FROM institutions WHERE institution_id = ?1",
-    )?;
-    let refdata = RefData::embedded();
     let mut out = Vec::new();
     for row in rows {
         let mut ring = row?;
@@ -1011,89 +1004,121 @@ fn rings(
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let index: HashMap<(&str, &str), usize> = list
-            .iter()
-            .enumerate()
-            .map(|(i, (k, v))| ((k.as_str(), v.as_str()), i))
-            .collect();
-        let mut edges: BTreeSet<(usize, usize)> = BTreeSet::new();
-        let mut tie = |a: usize, kind: &str, v: &str| {
-            if let Some(&b) = index.get(&(kind, v)) {
-                if a != b {
-                    edges.insert((a.min(b), a.max(b)));
-                }
-            }
-        };
-        let mut labels = vec![String::new(); list.len()];
-        for (i, (kind, value)) in list.iter().enumerate() {
-            match kind.as_str() {
-                "person" => {
-                    tie(i, "legal_rep", value);
-                    let rows = claims_of.query_map([value], |r| {
-                        Ok([
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, String>(4)?,
-                        ])
-                    })?;
-                    for row in rows {
-                        let [name, phone, bank, inst, county] = row?;
-                        if labels[i].is_empty() {
-                            labels[i] = name;
-                        }
-                        tie(i, "phone", &phone);
-                        tie(i, "bank_account", &bank);
-                        tie(i, "institution", &inst);
-                        tie(i, "county", &county);
-                    }
-                }
-                "institution" => {
-                    labels[i] = institutions
-                        .get(value)
-                        .map(|(n, _)| n.clone())
-                        .unwrap_or_default();
-                    let found = inst_of
-                        .query_row([value], |r| {
-                            Ok([
-                                r.get::<_, String>(0)?,
-                                r.get::<_, String>(1)?,
-                                r.get::<_, String>(2)?,
-                            ])
-                        })
-                        .optional()?;
-                    if let Some([phone, rep, county]) = found {
-                        tie(i, "phone", &phone);
-                        tie(i, "legal_rep", &rep);
-                        tie(i, "county", &county);
-                    }
-                }
-                "county" => labels[i] = refdata.area_name(value).unwrap_or("").to_string(),
-                _ => {}
-            }
-        }
+        let ties = member_ties(conn, &list, institutions)?;
         ring.members = list
             .into_iter()
-            .zip(labels)
+            .zip(ties.labels)
             .map(|((kind, value), label)| RingMember {
                 value: mask_member(mask, &kind, &value),
                 kind,
                 label,
             })
             .collect();
-        ring.edges = edges.into_iter().collect();
+        ring.edges = ties.edges.into_iter().collect();
         out.push(ring);
     }
     Ok(Some(out))
+}
+
+/// ring id → its members (kind, value) in the sweep.
+fn ring_members(
+    conn: &Connection,
+    sweep_id: i64,
+) -> Result<BTreeMap<i64, BTreeSet<(String, String)>>, ReportError> {
+    let mut members: BTreeMap<i64, BTreeSet<(String, String)>> = BTreeMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT ring_id, kind, value FROM ring_members WHERE sweep_id = ?1 ORDER BY ring_id, kind, value",
+    )?;
+    let rows = stmt.query_map([sweep_id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (ring, kind, value) = row?;
+        members.entry(ring).or_default().insert((kind, value));
+    }
+    Ok(members)
+}
+
+/// What the ledger says about the members of one ring.
+struct MemberTies {
+    /// Per member: a person's name, an institution's name, a county's name, or empty.
+    labels: Vec<String>,
+    /// Pairs of member indices, smaller first.
+    edges: BTreeSet<(usize, usize)>,
+}
+
+/// The labels of a ring's members and the ties between them, read from the ledger: a person
+/// is tied to the phones, accounts, institutions and counties of their claims and to the
+/// legal-representative member with the same ID number; an institution to its phone, legal
+/// representative and county.
+fn member_ties(
+    conn: &Connection,
+    list: &[(String, String)],
+    institutions: &HashMap<String, (String, String)>,
+) -> Result<MemberTies, ReportError> {
+    let index: HashMap<(&str, &str), usize> = list
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| ((k.as_str(), v.as_str()), i))
+        .collect();
+    let mut edges: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let mut tie = |a: usize, kind: &str, v: &str| {
+        if let Some(&b) = index.get(&(kind, v)) {
+            if a != b {
+                edges.insert((a.min(b), a.max(b)));
+            }
+        }
+    };
+    let refdata = RefData::embedded();
+    let mut labels = vec![String::new(); list.len()];
+    for (i, (kind, value)) in list.iter().enumerate() {
+        match kind.as_str() {
+            "person" => {
+                tie(i, "legal_rep", value);
+                for c in read::claim_ties_of_person(conn, value)? {
+                    if labels[i].is_empty() {
+                        labels[i] = c.name;
+                    }
+                    tie(i, "phone", &c.phone);
+                    tie(i, "bank_account", &c.bank_account);
+                    tie(i, "institution", &c.institution_id);
+                    tie(i, "county", &c.county_code);
+                }
+            }
+            "institution" => {
+                labels[i] = institutions
+                    .get(value)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or_default();
+                if let Some(t) = read::institution_ties(conn, value)? {
+                    tie(i, "phone", &t.phone);
+                    tie(i, "legal_rep", &t.legal_rep_id);
+                    tie(i, "county", &t.county_code);
+                }
+            }
+            "county" => labels[i] = refdata.area_name(value).unwrap_or("").to_string(),
+            _ => {}
+        }
+    }
+    Ok(MemberTies { labels, edges })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The report's amounts at risk rest on the cases stage's spreading.
     #[test]
     fn spread_adds_up_and_follows_payments() {
+        let spread = |amount, paid: &[Fen]| {
+            let mut shares = Vec::new();
+            cases::group::spread_into(amount, paid, &mut shares);
+            shares
+        };
         assert_eq!(spread(1000, &[100, 300]), vec![250, 750]);
         assert_eq!(spread(1001, &[1, 1, 1]), vec![333, 333, 335]);
         assert_eq!(spread(10, &[0, 0]), vec![5, 5]);

@@ -3,10 +3,12 @@
 //! Policy that forbids loading anything: the file works offline and leaks nothing when
 //! opened. Every piece of data is HTML-escaped.
 
-use super::data::{Breakdown, ReportData, ReportOptions, Ring};
+use super::data::{Breakdown, ReportData, ReportOptions, Ring, RingMember};
 use super::labels::{rule_name, severity_name, L};
 use super::tables::{self, member_kind_label, Cell, Sheet};
-use crate::cases::{family_label, subject_kind_label, CaseDetail, Lang, Status};
+use crate::cases::{
+    family_label, subject_kind_label, CaseDetail, CaseRow, ClaimEvidence, Lang, Status,
+};
 use crate::model::{fen_to_yuan, level, Category, SubsidyType};
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -450,6 +452,19 @@ fn case_details(o: &mut String, d: &ReportData, opts: &ReportOptions) {
 fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData) {
     let lang = d.lang;
     let c = &cd.case;
+    case_heading(o, c, lang);
+    let _ = write!(o, "<h3>{}</h3>", esc(L::SecEvidence.get(lang)));
+    case_graph(o, c, d);
+    case_flags(o, cd, lang);
+    case_claims(o, cd, lang);
+    case_registry(o, cd, lang);
+    case_neighbours(o, cd, lang);
+    case_history(o, cd, lang);
+    o.push_str("</details>\n");
+}
+
+/// The drill-down's summary line, its status line and what changed.
+fn case_heading(o: &mut String, c: &CaseRow, lang: Lang) {
     let rules: Vec<String> = c.rules.iter().map(|r| rule_name(r, lang)).collect();
     let _ = writeln!(
         o,
@@ -489,8 +504,11 @@ fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData) {
     if !reason.is_empty() {
         let _ = write!(o, "<p class=\"note\">{}</p>", esc(reason));
     }
-    let _ = write!(o, "<h3>{}</h3>", esc(L::SecEvidence.get(lang)));
-    // The graph's evidence: the institution's risk terms, the ring's picture.
+}
+
+/// The graph's evidence: the institution's risk terms, the ring's picture.
+fn case_graph(o: &mut String, c: &CaseRow, d: &ReportData) {
+    let lang = d.lang;
     if c.subject_kind == "institution" {
         let risk = d
             .institution_risk
@@ -524,21 +542,26 @@ fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData) {
             ring_svg(o, r, lang, false);
         }
     }
-    // Flags: what the rules found.
-    if !cd.flags.is_empty() {
-        o.push_str("<div class=\"tablewrap\"><table><thead><tr>");
-        for h in [
-            L::Rule,
-            L::Severity,
-            L::Subject,
-            L::AmountAtRisk,
-            L::Explanation,
-        ] {
-            let _ = write!(o, "<th>{}</th>", esc(h.get(lang)));
-        }
-        o.push_str("</tr></thead><tbody>");
-        for f in &cd.flags {
-            let _ = write!(
+}
+
+/// Flags: what the rules found.
+fn case_flags(o: &mut String, cd: &CaseDetail, lang: Lang) {
+    if cd.flags.is_empty() {
+        return;
+    }
+    o.push_str("<div class=\"tablewrap\"><table><thead><tr>");
+    for h in [
+        L::Rule,
+        L::Severity,
+        L::Subject,
+        L::AmountAtRisk,
+        L::Explanation,
+    ] {
+        let _ = write!(o, "<th>{}</th>", esc(h.get(lang)));
+    }
+    o.push_str("</tr></thead><tbody>");
+    for f in &cd.flags {
+        let _ = write!(
             o,
             "<tr><td>{}</td><td class=\"sev-{}\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             esc(&rule_name(&f.rule, lang)),
@@ -548,44 +571,47 @@ fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData) {
             esc(&fen_to_yuan(f.amount_at_risk_fen)),
             esc(lang.pick(&f.explanation_zh, &f.explanation_en))
         );
-        }
-        o.push_str("</tbody></table></div>\n");
     }
-    // Claims.
-    let claim_rows: Vec<Vec<String>> = cd
-        .claims
-        .iter()
-        .map(|e| {
-            if !e.found {
-                return vec![e.claim_id.clone(), L::NotInLedger.get(lang).to_string()];
+    o.push_str("</tbody></table></div>\n");
+}
+
+/// One claim of a drill-down as table cells (a claim the ledger no longer has: its id and
+/// a note).
+fn claim_cells(e: &ClaimEvidence, lang: Lang) -> Vec<String> {
+    if !e.found {
+        return vec![e.claim_id.clone(), L::NotInLedger.get(lang).to_string()];
+    }
+    vec![
+        e.claim_id.clone(),
+        e.claim_date.clone(),
+        e.id_number.clone(),
+        e.name.clone(),
+        e.phone.clone(),
+        e.bank_account.clone(),
+        category_label(&e.category, lang),
+        e.county_code.clone(),
+        e.institution_id.clone(),
+        e.class_id.clone(),
+        subsidy_label(&e.subsidy_type, lang),
+        e.occupation_code.clone(),
+        e.level.map_or(String::new(), |l| {
+            let l = u8::try_from(l).unwrap_or(0);
+            if lang == Lang::Zh {
+                level::zh(l).to_string()
+            } else {
+                l.to_string()
             }
-            vec![
-                e.claim_id.clone(),
-                e.claim_date.clone(),
-                e.id_number.clone(),
-                e.name.clone(),
-                e.phone.clone(),
-                e.bank_account.clone(),
-                category_label(&e.category, lang),
-                e.county_code.clone(),
-                e.institution_id.clone(),
-                e.class_id.clone(),
-                subsidy_label(&e.subsidy_type, lang),
-                e.occupation_code.clone(),
-                e.level.map_or(String::new(), |l| {
-                    let l = u8::try_from(l).unwrap_or(0);
-                    if lang == Lang::Zh {
-                        level::zh(l).to_string()
-                    } else {
-                        l.to_string()
-                    }
-                }),
-                e.cert_no.clone(),
-                fen_to_yuan(e.amount_fen),
-                fen_to_yuan(e.living_amount_fen),
-            ]
-        })
-        .collect();
+        }),
+        e.cert_no.clone(),
+        fen_to_yuan(e.amount_fen),
+        fen_to_yuan(e.living_amount_fen),
+    ]
+}
+
+/// The case's claims (a large case: its first claims, with a note).
+fn case_claims(o: &mut String, cd: &CaseDetail, lang: Lang) {
+    let c = &cd.case;
+    let claim_rows: Vec<Vec<String>> = cd.claims.iter().map(|e| claim_cells(e, lang)).collect();
     let _ = write!(o, "<h3>{}</h3>", esc(L::Claims.get(lang)));
     if (cd.claims.len() as i64) < c.claims {
         let _ = write!(
@@ -623,7 +649,10 @@ fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData) {
         &claim_rows,
         lang,
     );
-    // Registers: only persons with something on record.
+}
+
+/// Registers: only persons with something on record.
+fn case_registry(o: &mut String, cd: &CaseDetail, lang: Lang) {
     let reg_rows: Vec<Vec<String>> = cd
         .registry
         .iter()
@@ -658,81 +687,91 @@ fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData) {
             ]
         })
         .collect();
-    if !reg_rows.is_empty() {
-        let _ = write!(o, "<h3>{}</h3>", esc(L::Registry.get(lang)));
-        mini_table(
-            o,
-            &[
-                L::IdNumber,
-                L::DeathDate,
-                L::PensionStart,
-                L::UiMonths,
-                L::Poverty,
-                L::StaffOf,
-                L::LegalRepOf,
-            ],
-            &reg_rows,
-            lang,
-        );
+    if reg_rows.is_empty() {
+        return;
     }
-    if !cd.neighbours.is_empty() {
-        let rows: Vec<Vec<String>> = cd
-            .neighbours
-            .iter()
-            .map(|n| {
-                let via = if n.via == "phone" {
-                    L::Phone
-                } else {
-                    L::BankAccount
-                };
-                vec![
-                    format!("{} {}", via.get(lang), n.value),
-                    n.id_number.clone(),
-                    n.name.clone(),
-                    n.claims.to_string(),
-                ]
-            })
-            .collect();
-        let _ = write!(o, "<h3>{}</h3>", esc(L::Neighbours.get(lang)));
-        mini_table(o, &[L::Via, L::IdNumber, L::Name, L::Claims], &rows, lang);
+    let _ = write!(o, "<h3>{}</h3>", esc(L::Registry.get(lang)));
+    mini_table(
+        o,
+        &[
+            L::IdNumber,
+            L::DeathDate,
+            L::PensionStart,
+            L::UiMonths,
+            L::Poverty,
+            L::StaffOf,
+            L::LegalRepOf,
+        ],
+        &reg_rows,
+        lang,
+    );
+}
+
+/// Persons sharing a phone or account with the case's claims.
+fn case_neighbours(o: &mut String, cd: &CaseDetail, lang: Lang) {
+    if cd.neighbours.is_empty() {
+        return;
     }
-    if !cd.history.is_empty() {
-        let rows: Vec<Vec<String>> = cd
-            .history
-            .iter()
-            .map(|h| {
-                vec![
-                    h.at.clone(),
-                    h.actor.clone(),
-                    h.action.clone(),
-                    format!(
-                        "{} → {}",
-                        h.from_status
-                            .as_deref()
-                            .map_or(String::new(), |s| status_label(s, lang)),
-                        h.to_status
-                            .as_deref()
-                            .map_or(String::new(), |s| status_label(s, lang))
-                    ),
-                    h.note.clone(),
-                ]
-            })
-            .collect();
-        let _ = write!(o, "<h3>{}</h3>", esc(L::History.get(lang)));
-        mini_table(
-            o,
-            &[
-                L::SweepStarted,
-                L::Assignee,
-                L::Change,
-                L::Status,
-                L::Explanation,
-            ],
-            &rows,
-            lang,
-        );
+    let rows: Vec<Vec<String>> = cd
+        .neighbours
+        .iter()
+        .map(|n| {
+            let via = if n.via == "phone" {
+                L::Phone
+            } else {
+                L::BankAccount
+            };
+            vec![
+                format!("{} {}", via.get(lang), n.value),
+                n.id_number.clone(),
+                n.name.clone(),
+                n.claims.to_string(),
+            ]
+        })
+        .collect();
+    let _ = write!(o, "<h3>{}</h3>", esc(L::Neighbours.get(lang)));
+    mini_table(o, &[L::Via, L::IdNumber, L::Name, L::Claims], &rows, lang);
+}
+
+/// The case's history, oldest first.
+fn case_history(o: &mut String, cd: &CaseDetail, lang: Lang) {
+    if cd.history.is_empty() {
+        return;
     }
-    o.push_str("</details>\n");
+    let rows: Vec<Vec<String>> = cd
+        .history
+        .iter()
+        .map(|h| {
+            vec![
+                h.at.clone(),
+                h.actor.clone(),
+                h.action.clone(),
+                format!(
+                    "{} → {}",
+                    h.from_status
+                        .as_deref()
+                        .map_or(String::new(), |s| status_label(s, lang)),
+                    h.to_status
+                        .as_deref()
+                        .map_or(String::new(), |s| status_label(s, lang))
+                ),
+                h.note.clone(),
+            ]
+        })
+        .collect();
+    let _ = write!(o, "<h3>{}</h3>", esc(L::History.get(lang)));
+    mini_table(
+        o,
+        &[
+            L::SweepStarted,
+            L::Assignee,
+            L::Change,
+            L::Status,
+            L::Explanation,
+        ],
+        &rows,
+        lang,
+    );
 }
 
 fn kind_colour(kind: &str) -> &'static str {
@@ -790,17 +829,15 @@ fn ring_pictures(o: &mut String, d: &ReportData, opts: &ReportOptions) {
     }
 }
 
-/// One ring's picture; `anchor` gives it an id to link to (once per page).
-fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
-    let (w, h) = (560.0f64, 440.0f64);
-    let (cx, cy) = (w / 2.0, h / 2.0 + 8.0);
+/// Where each member of a ring is drawn around (cx, cy), and which members are the ring's
+/// core (the identifiers that tie it). Persons and institutions outside, counties between,
+/// the identifiers that tie the ring (phones, accounts, legal representatives) at the centre.
+fn ring_layout(r: &Ring, cx: f64, cy: f64) -> (Vec<(f64, f64)>, Vec<usize>) {
     let of_kind = |kinds: &[&str]| -> Vec<usize> {
         (0..r.members.len())
             .filter(|&i| kinds.contains(&r.members[i].kind.as_str()))
             .collect()
     };
-    // Persons and institutions outside, counties between, the identifiers that tie the ring
-    // (phones, accounts, legal representatives) at the centre.
     let outer = of_kind(&["person", "institution"]);
     let middle: Vec<usize> = (0..r.members.len())
         .filter(|&i| {
@@ -811,7 +848,6 @@ fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
         })
         .collect();
     let core = of_kind(&["phone", "bank_account", "legal_rep"]);
-    let is_core = |i: usize| core.contains(&i);
     let mut pos = vec![(cx, cy); r.members.len()];
     let place = |idx: &[usize], radius: f64, offset: f64, pos: &mut Vec<(f64, f64)>| {
         let n = idx.len().max(1) as f64;
@@ -828,6 +864,14 @@ fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
         0.3,
         &mut pos,
     );
+    (pos, core)
+}
+
+/// One ring's picture; `anchor` gives it an id to link to (once per page).
+fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
+    let (w, h) = (560.0f64, 440.0f64);
+    let (pos, core) = ring_layout(r, w / 2.0, h / 2.0 + 8.0);
+    let is_core = |i: usize| core.contains(&i);
     let labels = r.members.len() <= 30;
     let title = format!(
         "{} {} · {} {} · {} {} · {} {:.2}",
@@ -863,40 +907,45 @@ fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
         );
     }
     for (i, m) in r.members.iter().enumerate() {
-        let (x, y) = pos[i];
-        let radius = if m.kind == "institution" { 9.0 } else { 6.5 };
-        let name = if m.label.is_empty() {
-            m.value.clone()
-        } else {
-            format!("{} {}", m.label, m.value)
-        };
-        let _ = write!(
-            o,
-            "<g><title>{}: {}</title><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{radius}\" fill=\"{}\"></circle>",
-            esc(member_kind_label(&m.kind, lang)),
-            esc(&name),
-            kind_colour(&m.kind)
-        );
-        if labels || is_core(i) {
-            let text = if m.label.is_empty() {
-                short(&m.value, 18)
-            } else {
-                short(&m.label, 10)
-            };
-            let _ = write!(
-                o,
-                "<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
-                y + radius + 11.0,
-                esc(&text)
-            );
-        }
-        o.push_str("</g>");
+        ring_node(o, m, pos[i], labels || is_core(i), lang);
     }
     let _ = writeln!(
         o,
         "</svg><p class=\"note\">{}</p></div>",
         esc(&r.explanation)
     );
+}
+
+/// One member of a ring picture at (x, y): a dot with a tooltip, and a label under it when
+/// `labelled`.
+fn ring_node(o: &mut String, m: &RingMember, (x, y): (f64, f64), labelled: bool, lang: Lang) {
+    let radius = if m.kind == "institution" { 9.0 } else { 6.5 };
+    let name = if m.label.is_empty() {
+        m.value.clone()
+    } else {
+        format!("{} {}", m.label, m.value)
+    };
+    let _ = write!(
+        o,
+        "<g><title>{}: {}</title><circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{radius}\" fill=\"{}\"></circle>",
+        esc(member_kind_label(&m.kind, lang)),
+        esc(&name),
+        kind_colour(&m.kind)
+    );
+    if labelled {
+        let text = if m.label.is_empty() {
+            short(&m.value, 18)
+        } else {
+            short(&m.label, 10)
+        };
+        let _ = write!(
+            o,
+            "<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
+            y + radius + 11.0,
+            esc(&text)
+        );
+    }
+    o.push_str("</g>");
 }
 
 #[cfg(test)]

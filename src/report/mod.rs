@@ -27,6 +27,8 @@ pub enum ReportError {
     #[error(transparent)]
     Flags(#[from] crate::store::flags::FlagStoreError),
     #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
     Cases(#[from] crate::cases::CaseError),
     #[error("数据库内容有误 / malformed stored data: {0}")]
     Malformed(String),

@@ -1,5 +1,6 @@
 //! The SQLite store: opening (schema, WAL, busy timeout), ingest bookkeeping, and every table
-//! and statement that writes. The snapshot stage reads the ledger back through [`rows`].
+//! and statement that writes. The snapshot stage reads the ledger back through [`rows`]; the
+//! report and the case pages read it through the typed queries of [`read`].
 //!
 //! Values are stored normalised (see `schema.sql`), so reading them back never re-parses
 //! messy input: dates are ISO text, money integer fen, enumerations English codes.
@@ -10,6 +11,7 @@ pub mod flags;
 pub mod graph;
 pub mod ingest;
 pub mod lock;
+pub mod read;
 pub mod rows;
 
 use crate::model::*;

@@ -1,0 +1,414 @@
+//! Typed reads of the ledger for the readers downstream (the report, `cases show`): each
+//! function runs one statement against the ledger tables (`claims`, `institutions`, `staff`,
+//! `registry_*`, …) or the ingest bookkeeping and hands back small row structs, so no reader
+//! writes SQL against the ledger. Every query orders its rows explicitly where order matters.
+//!
+//! Statements run per row of a caller's loop (a ring member, a claim id) are prepared cached:
+//! the first call prepares them, later calls reuse them.
+
+use super::StoreError;
+use crate::model::Fen;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// A JSON array of strings, for `IN (SELECT value FROM json_each(?))`: one query per table
+/// however many values a caller asks about.
+pub fn json_list<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    serde_json::Value::from(values.collect::<Vec<_>>()).to_string()
+}
+
+/// What one claim adds to the report's breakdowns.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClaimPaid {
+    pub claim_id: String,
+    /// The resolved person of the sweep (`person_ids`), else the claim's ID number.
+    pub person: String,
+    pub county_code: String,
+    pub institution_id: String,
+    /// `funding_source`, empty when the ledger has none.
+    pub fund: String,
+    /// Amount + living allowance.
+    pub paid_fen: Fen,
+}
+
+/// Every claim with what it paid, in claim id order, each handed to `f`. A person is a
+/// resolved person of `sweep_id`: one person under several ID numbers is one person.
+pub fn for_each_claim_paid(
+    conn: &Connection,
+    sweep_id: i64,
+    mut f: impl FnMut(ClaimPaid),
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT c.claim_id, coalesce(p.person, c.id_number), c.county_code, c.institution_id,
+                coalesce(c.funding_source, ''), c.amount_fen + c.living_amount_fen
+         FROM claims c
+         LEFT JOIN person_ids p ON p.sweep_id = ?1 AND p.id_number = c.id_number
+         ORDER BY c.claim_id",
+    )?;
+    let rows = stmt.query_map([sweep_id], |r| {
+        Ok(ClaimPaid {
+            claim_id: r.get(0)?,
+            person: r.get(1)?,
+            county_code: r.get(2)?,
+            institution_id: r.get(3)?,
+            fund: r.get(4)?,
+            paid_fen: r.get(5)?,
+        })
+    })?;
+    for row in rows {
+        f(row?);
+    }
+    Ok(())
+}
+
+/// Claim counts of one year (and one county, or the whole city).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct YearCounts {
+    /// Empty for the city-wide counts.
+    pub county_code: String,
+    /// The year of the claim date.
+    pub year: i32,
+    pub claims: i64,
+    /// Distinct resolved persons of the sweep.
+    pub persons: i64,
+    /// Claims with a skill level (1–5).
+    pub with_level: i64,
+    /// Claims with a high skill level (1–3).
+    pub high_skill: i64,
+    /// Amount + living allowance.
+    pub paid_fen: Fen,
+}
+
+/// Claims counted per year of their claim date, per county when `by_county` (else one
+/// city-wide row per year), ordered by year then county.
+pub fn year_counts(
+    conn: &Connection,
+    sweep_id: i64,
+    by_county: bool,
+) -> Result<Vec<YearCounts>, StoreError> {
+    let county = if by_county { "c.county_code" } else { "''" };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {county}, CAST(substr(c.claim_date, 1, 4) AS INTEGER) AS y, count(*),
+                count(DISTINCT coalesce(p.person, c.id_number)),
+                sum(CASE WHEN c.level BETWEEN 1 AND 5 THEN 1 ELSE 0 END),
+                sum(CASE WHEN c.level BETWEEN 1 AND 3 THEN 1 ELSE 0 END),
+                sum(c.amount_fen + c.living_amount_fen)
+         FROM claims c
+         LEFT JOIN person_ids p ON p.sweep_id = ?1 AND p.id_number = c.id_number
+         GROUP BY 1, 2 ORDER BY 2, 1"
+    ))?;
+    let rows = stmt.query_map([sweep_id], |r| {
+        Ok(YearCounts {
+            county_code: r.get(0)?,
+            year: r.get(1)?,
+            claims: r.get(2)?,
+            persons: r.get(3)?,
+            with_level: r.get(4)?,
+            high_skill: r.get(5)?,
+            paid_fen: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// An institution's name and county.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InstitutionName {
+    pub institution_id: String,
+    pub name: String,
+    pub county_code: String,
+}
+
+/// Every institution's name and county (no particular order).
+pub fn institution_names(conn: &Connection) -> Result<Vec<InstitutionName>, StoreError> {
+    let mut stmt = conn.prepare("SELECT institution_id, name, county_code FROM institutions")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(InstitutionName {
+            institution_id: r.get(0)?,
+            name: r.get(1)?,
+            county_code: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// What ties one claim to others: who claimed, through which phone, account, institution
+/// and county.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClaimTies {
+    pub name: String,
+    pub phone: String,
+    pub bank_account: String,
+    pub institution_id: String,
+    pub county_code: String,
+}
+
+/// The ties of every claim under one ID number, in claim id order.
+pub fn claim_ties_of_person(
+    conn: &Connection,
+    id_number: &str,
+) -> Result<Vec<ClaimTies>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, phone, bank_account, institution_id, county_code
+         FROM claims WHERE id_number = ?1 ORDER BY claim_id",
+    )?;
+    let rows = stmt.query_map([id_number], |r| {
+        Ok(ClaimTies {
+            name: r.get(0)?,
+            phone: r.get(1)?,
+            bank_account: r.get(2)?,
+            institution_id: r.get(3)?,
+            county_code: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// What ties an institution to others: its phone, legal representative and county.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InstitutionTies {
+    pub phone: String,
+    pub legal_rep_id: String,
+    pub county_code: String,
+}
+
+/// The ties of one institution; None when the ledger does not have it.
+pub fn institution_ties(
+    conn: &Connection,
+    institution_id: &str,
+) -> Result<Option<InstitutionTies>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT phone, legal_rep_id, county_code FROM institutions WHERE institution_id = ?1",
+    )?;
+    Ok(stmt
+        .query_row([institution_id], |r| {
+            Ok(InstitutionTies {
+                phone: r.get(0)?,
+                legal_rep_id: r.get(1)?,
+                county_code: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Rows the ingests rejected, over all ingests.
+pub fn rejected_rows(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT count(*) FROM rejects", [], |r| r.get(0))?)
+}
+
+/// The key fields of one claim of the ledger.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClaimRecord {
+    pub claim_id: String,
+    pub id_number: String,
+    pub name: String,
+    pub phone: String,
+    pub bank_account: String,
+    /// Empty when the ledger has none.
+    pub category: String,
+    pub county_code: String,
+    pub institution_id: String,
+    pub class_id: String,
+    /// Empty when the ledger has none.
+    pub subsidy_type: String,
+    pub occupation_code: String,
+    pub level: Option<i64>,
+    pub cert_no: String,
+    pub amount_fen: Fen,
+    pub living_amount_fen: Fen,
+    pub claim_date: String,
+}
+
+/// The claims with these ids, one entry per id in the order given: None where the ledger has
+/// no such claim.
+pub fn claims_by_ids<S: AsRef<str>>(
+    conn: &Connection,
+    ids: &[S],
+) -> Result<Vec<Option<ClaimRecord>>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id_number, name, phone, bank_account, coalesce(category, ''), county_code,
+                institution_id, class_id, coalesce(subsidy_type, ''), occupation_code, level,
+                cert_no, amount_fen, living_amount_fen, claim_date
+         FROM claims WHERE claim_id = ?1",
+    )?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let id = id.as_ref();
+        let found = stmt
+            .query_row([id], |r| {
+                Ok(ClaimRecord {
+                    claim_id: id.to_string(),
+                    id_number: r.get(0)?,
+                    name: r.get(1)?,
+                    phone: r.get(2)?,
+                    bank_account: r.get(3)?,
+                    category: r.get(4)?,
+                    county_code: r.get(5)?,
+                    institution_id: r.get(6)?,
+                    class_id: r.get(7)?,
+                    subsidy_type: r.get(8)?,
+                    occupation_code: r.get(9)?,
+                    level: r.get(10)?,
+                    cert_no: r.get(11)?,
+                    amount_fen: r.get(12)?,
+                    living_amount_fen: r.get(13)?,
+                    claim_date: r.get(14)?,
+                })
+            })
+            .optional()?;
+        out.push(found);
+    }
+    Ok(out)
+}
+
+/// A row of `registry_ui`: contributions paid as of a date.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UiRow {
+    pub id_number: String,
+    pub months_paid: i64,
+    pub as_of: String,
+}
+
+/// A row of `staff`: the person works at the institution.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StaffRow {
+    pub id_number: String,
+    pub institution_id: String,
+    pub role: String,
+}
+
+/// What the registers and the institution tables hold about a set of persons.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PersonRegisters {
+    /// (ID number, death date), `registry_death`.
+    pub deaths: Vec<(String, String)>,
+    /// (ID number, pension start date), `registry_pension`.
+    pub pensions: Vec<(String, String)>,
+    /// By ID number, latest first.
+    pub ui: Vec<UiRow>,
+    /// ID numbers in `registry_poverty`.
+    pub poverty: Vec<String>,
+    /// By ID number, then institution.
+    pub staff: Vec<StaffRow>,
+    /// (legal representative's ID number, institution id), by ID number then institution.
+    pub legal_reps: Vec<(String, String)>,
+}
+
+/// The register rows of these ID numbers: one query per table.
+pub fn registers_of<'a>(
+    conn: &Connection,
+    id_numbers: impl Iterator<Item = &'a str>,
+) -> Result<PersonRegisters, StoreError> {
+    let ids = json_list(id_numbers);
+    const IN_IDS: &str = "IN (SELECT value FROM json_each(?1))";
+    let pairs = |sql: &str| -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([&ids], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    let deaths = pairs(&format!(
+        "SELECT id_number, death_date FROM registry_death WHERE id_number {IN_IDS}"
+    ))?;
+    let pensions = pairs(&format!(
+        "SELECT id_number, start_date FROM registry_pension WHERE id_number {IN_IDS}"
+    ))?;
+    let ui = {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id_number, as_of, months_paid FROM registry_ui WHERE id_number {IN_IDS}
+             ORDER BY id_number, as_of DESC"
+        ))?;
+        let rows = stmt.query_map([&ids], |r| {
+            Ok(UiRow {
+                id_number: r.get(0)?,
+                as_of: r.get(1)?,
+                months_paid: r.get(2)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let poverty = {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id_number FROM registry_poverty WHERE id_number {IN_IDS}"
+        ))?;
+        let rows = stmt.query_map([&ids], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let staff = {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id_number, institution_id, role FROM staff WHERE id_number {IN_IDS}
+             ORDER BY id_number, institution_id"
+        ))?;
+        let rows = stmt.query_map([&ids], |r| {
+            Ok(StaffRow {
+                id_number: r.get(0)?,
+                institution_id: r.get(1)?,
+                role: r.get(2)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let legal_reps = pairs(&format!(
+        "SELECT legal_rep_id, institution_id FROM institutions WHERE legal_rep_id {IN_IDS}
+         ORDER BY legal_rep_id, institution_id"
+    ))?;
+    Ok(PersonRegisters {
+        deaths,
+        pensions,
+        ui,
+        poverty,
+        staff,
+        legal_reps,
+    })
+}
+
+/// An identifier claims can share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Contact {
+    Phone,
+    BankAccount,
+}
+
+impl Contact {
+    /// The `claims` column, and the code readers show (`phone` | `bank_account`).
+    pub fn column(self) -> &'static str {
+        match self {
+            Contact::Phone => "phone",
+            Contact::BankAccount => "bank_account",
+        }
+    }
+}
+
+/// A person whose claims used a shared phone or account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContactHolder {
+    /// The phone or account.
+    pub value: String,
+    pub id_number: String,
+    /// The smallest name the person claimed under with it.
+    pub name: String,
+    /// The person's claims with it.
+    pub claims: i64,
+}
+
+/// Everyone who claimed with one of these phones (or accounts), by value then ID number.
+pub fn contact_holders<'a>(
+    conn: &Connection,
+    via: Contact,
+    values: impl Iterator<Item = &'a str>,
+) -> Result<Vec<ContactHolder>, StoreError> {
+    // The column is one of two fixed names, never input.
+    let col = via.column();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {col}, id_number, min(name), count(*) FROM claims
+         WHERE {col} IN (SELECT value FROM json_each(?1))
+         GROUP BY {col}, id_number ORDER BY {col}, id_number"
+    ))?;
+    let rows = stmt.query_map(params![json_list(values)], |r| {
+        Ok(ContactHolder {
+            value: r.get(0)?,
+            id_number: r.get(1)?,
+            name: r.get(2)?,
+            claims: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
