@@ -116,12 +116,36 @@ pub(super) fn load_stored(
     sweep_id: i64,
     policy: &CasesPolicy,
 ) -> Result<StoredInput, CaseError> {
-    use super::schema::table_exists;
     let mut names = Interner::new();
     let mut labels = Interner::new();
+    let (flags, mut flag_claims) = stored_flags(conn, sweep_id, policy, &mut names, &mut labels)?;
+    let mut rings = stored_rings(conn, sweep_id, &mut names)?;
+    let mut institutions = stored_institutions(conn, sweep_id, policy, &mut names)?;
+    let ids = to_references(&names, &mut flag_claims, &mut rings, &mut institutions);
+    let facts = stored_claim_facts(conn, sweep_id, StoredClaims::new(ids, names))?;
+    let classes = stored_classes(conn, &flags, &labels)?;
+    Ok(StoredInput {
+        flags,
+        labels,
+        flag_claims,
+        rings,
+        institutions,
+        classes,
+        facts,
+    })
+}
+
+/// The sweep's flags in `seq` order, their claims as one flat list of interned claim ids.
+fn stored_flags(
+    conn: &Connection,
+    sweep_id: i64,
+    policy: &CasesPolicy,
+    names: &mut Interner,
+    labels: &mut Interner,
+) -> Result<(Vec<StoredFlagRow>, Vec<u32>), CaseError> {
+    let mut empty: Vec<usize> = Vec::new();
     let mut flags = Vec::new();
     let mut flag_claims: Vec<u32> = Vec::new();
-    let mut empty: Vec<usize> = Vec::new();
     {
         let mut stmt = conn.prepare(
             "SELECT seq, rule, subject_kind, subject, claim_ids, amount_at_risk_fen, severity
@@ -171,6 +195,17 @@ pub(super) fn load_stored(
         }
     }
 
+    Ok((flags, flag_claims))
+}
+
+/// The rings the graph stored for the sweep, each named by its smallest institution (else
+/// person) member.
+fn stored_rings(
+    conn: &Connection,
+    sweep_id: i64,
+    names: &mut Interner,
+) -> Result<Vec<RingInput>, CaseError> {
+    use super::schema::table_exists;
     let mut rings: Vec<RingInput> = Vec::new();
     if table_exists(conn, "rings")? && table_exists(conn, "ring_members")? {
         let stored: Vec<(i64, String, Fen)> = {
@@ -215,6 +250,18 @@ pub(super) fn load_stored(
         }
     }
 
+    Ok(rings)
+}
+
+/// The top institutions of the sweep's risk ranking (policy `institution_top_n`), with the
+/// claims their evidence names.
+fn stored_institutions(
+    conn: &Connection,
+    sweep_id: i64,
+    policy: &CasesPolicy,
+    names: &mut Interner,
+) -> Result<Vec<InstitutionInput>, CaseError> {
+    use super::schema::table_exists;
     let mut institutions: Vec<InstitutionInput> = Vec::new();
     if table_exists(conn, "institution_risk")? {
         let top: Vec<(i64, String, Fen, String)> = {
@@ -256,11 +303,17 @@ pub(super) fn load_stored(
         }
     }
 
-    let ids = to_references(&names, &mut flag_claims, &mut rings, &mut institutions);
+    Ok(institutions)
+}
 
+fn stored_claim_facts(
+    conn: &Connection,
+    sweep_id: i64,
+    mut facts: StoredClaims,
+) -> Result<StoredClaims, CaseError> {
+    use super::schema::table_exists;
     // Facts of every named claim, looked up in claim id order (neighbouring index pages). A
     // claim that is not in the ledger still counts, with no amount of its own.
-    let mut facts = StoredClaims::new(ids, names);
     {
         // The person of a claim is its resolved person's smallest ID number, as the sweep
         // stored it (`person_ids`); an ID number not listed there is a person of its own.
@@ -289,6 +342,15 @@ pub(super) fn load_stored(
         }
     }
 
+    Ok(facts)
+}
+
+/// County and institution of the classes that project flags name.
+fn stored_classes(
+    conn: &Connection,
+    flags: &[StoredFlagRow],
+    labels: &Interner,
+) -> Result<Vec<(u32, (String, String))>, CaseError> {
     let mut classes = Vec::new();
     {
         let mut class_stmt = conn.prepare_cached(
@@ -311,15 +373,7 @@ pub(super) fn load_stored(
         }
     }
 
-    Ok(StoredInput {
-        flags,
-        labels,
-        flag_claims,
-        rings,
-        institutions,
-        classes,
-        facts,
-    })
+    Ok(classes)
 }
 
 /// Claim references that ascend with the claim id (byte order, as SQLite sorts text):

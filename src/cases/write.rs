@@ -279,128 +279,26 @@ pub(super) fn decide_rows<F: ClaimFacts>(
         let amount: Fen = claims.iter().map(|x| x.2).sum();
         let hash = evidence_hash_sorted(claim_ids(), grouped.rules_of(case));
         let case_score = score(policy, case.max_weight, rule_count, amount);
+        let now = CaseNow {
+            case: ci,
+            score: case_score,
+            amount,
+            claims: claims.len() as i64,
+            rules: &rules_joined,
+            hash: &hash,
+        };
         let (case_id, change, detail) = match existing[position].take() {
             None => {
                 let case_id = next_case_id;
                 next_case_id += 1;
-                pending.history.push(HistoryRow {
-                    case_id,
-                    action: "created",
-                    from: None,
-                    to: Some(Status::Open.code()),
-                    note: format!(
-                        "新发现：{} 笔申领，涉及金额 {} 元 / found: {} claims, {} yuan",
-                        claims.len(),
-                        fen_to_yuan(amount),
-                        claims.len(),
-                        fen_to_yuan(amount)
-                    ),
-                });
-                pending.new_cases.push(NewCaseRow {
-                    case_id,
-                    case: ci,
-                    score: case_score,
-                    amount,
-                    claims: claims.len() as i64,
-                    rules: rules_joined.clone(),
-                    hash: hash.clone(),
-                });
-                summary.new += 1;
+                open_case(&mut pending, &mut summary, case_id, &now);
                 (case_id, Change::New, serde_json::json!({}))
             }
             Some(old) => {
-                let case_id = old.case_id;
-                let status = old.status;
-                let d = match &old.old_evidence {
-                    // Same fingerprint: the same claims and rules; only the money may move.
-                    None => EvidenceDelta {
-                        amount_delta_fen: amount - old.old_amount.unwrap_or(0),
-                        ..Default::default()
-                    },
-                    Some(evidence) => {
-                        let new_claims: BTreeSet<String> = claim_ids().map(String::from).collect();
-                        let new_rules: BTreeSet<String> =
-                            grouped.rules_of(case).map(String::from).collect();
-                        delta(
-                            &split_set(&evidence.0),
-                            &split_set(&evidence.1),
-                            old.old_amount.unwrap_or(0),
-                            &new_claims,
-                            &new_rules,
-                            amount,
-                        )
-                    }
-                };
-                let last_sweep = old.last_sweep;
-                let reappeared = Some(last_sweep) != prev_sweep;
-                if reappeared {
-                    pending.history(
-                        case_id,
-                        "reappeared",
-                        status,
-                        status,
-                        format!(
-                            "在第 {last_sweep} 次筛查后消失，本次再次发现 / gone after sweep {last_sweep}, found again"
-                        ),
-                    );
-                }
-                let mut change = Change::Persisting;
-                let mut new_status = status;
-                if status == Status::Dismissed {
-                    if d.has_new_evidence() {
-                        new_status = Status::Open;
-                        change = Change::Reopened;
-                        let note = format!("有新证据，重新打开：{}", d.describe_zh())
-                            + &format!(" / reopened on new evidence: {}", d.describe_en());
-                        pending.history(case_id, "reopen", status, new_status, note);
-                        summary.reopened += 1;
-                    } else {
-                        let why = if old.same_evidence {
-                            "证据未变，保持已排除 / evidence unchanged, stays dismissed".to_string()
-                        } else {
-                            format!(
-                                "无新证据（{}），保持已排除 / no new evidence ({}), stays dismissed",
-                                d.describe_zh(),
-                                d.describe_en()
-                            )
-                        };
-                        pending.history(case_id, "keep_dismissed", status, status, why);
-                        summary.kept_dismissed += 1;
-                    }
-                } else if !d.is_empty() && status != Status::Open {
-                    // A decided or assigned case keeps its status; its reviewer sees what moved.
-                    let note = format!(
-                        "证据变化：{} / evidence changed: {}",
-                        d.describe_zh(),
-                        d.describe_en()
-                    );
-                    pending.history(case_id, "evidence_changed", status, status, note);
-                }
-                if change == Change::Persisting {
-                    summary.persisting += 1;
-                }
-                pending.updates.push(UpdateRow {
-                    case_id,
-                    case: ci,
-                    status: new_status.code(),
-                    score: case_score,
-                    amount,
-                    claims: claims.len() as i64,
-                    rules: rules_joined.clone(),
-                    hash: hash.clone(),
-                });
-                let detail = serde_json::json!({
-                    "added_claims": d.added_claims,
-                    "removed_claims": d.removed_claims,
-                    "new_rules": d.new_rules,
-                    "dropped_rules": d.dropped_rules,
-                    "claims_delta": d.claims_delta,
-                    "amount_delta_fen": d.amount_delta_fen,
-                    "reappeared": reappeared,
-                    "reason_zh": d.describe_zh(),
-                    "reason_en": d.describe_en(),
-                });
-                (case_id, change, detail)
+                let new_claims = || claim_ids().map(String::from).collect::<BTreeSet<String>>();
+                let new_rules = || grouped.rules_of(case).map(String::from).collect();
+                let d = old_evidence_delta(&old, amount, new_claims, new_rules);
+                continue_case(&mut pending, &mut summary, old, prev_sweep, d, &now)
             }
         };
         let mut detail = detail;
@@ -436,6 +334,152 @@ pub(super) fn decide_rows<F: ClaimFacts>(
     }
     emit(pending)?;
     Ok(summary)
+}
+
+/// What a case is in this sweep, as its rows record it.
+struct CaseNow<'a> {
+    case: u32,
+    score: f64,
+    amount: Fen,
+    claims: i64,
+    rules: &'a str,
+    hash: &'a str,
+}
+
+/// The rows of a case found for the first time.
+fn open_case(pending: &mut PendingRows, summary: &mut CaseSummary, case_id: i64, now: &CaseNow) {
+    pending.history.push(HistoryRow {
+        case_id,
+        action: "created",
+        from: None,
+        to: Some(Status::Open.code()),
+        note: format!(
+            "新发现：{} 笔申领，涉及金额 {} 元 / found: {} claims, {} yuan",
+            now.claims,
+            fen_to_yuan(now.amount),
+            now.claims,
+            fen_to_yuan(now.amount)
+        ),
+    });
+    pending.new_cases.push(NewCaseRow {
+        case_id,
+        case: now.case,
+        score: now.score,
+        amount: now.amount,
+        claims: now.claims,
+        rules: now.rules.to_string(),
+        hash: now.hash.to_string(),
+    });
+    summary.new += 1;
+}
+
+/// What changed in a stored case's evidence; the claim and rule sets are built only when the
+/// fingerprint differs.
+fn old_evidence_delta(
+    old: &Existing,
+    amount: Fen,
+    new_claims: impl FnOnce() -> BTreeSet<String>,
+    new_rules: impl FnOnce() -> BTreeSet<String>,
+) -> EvidenceDelta {
+    match &old.old_evidence {
+        // Same fingerprint: the same claims and rules; only the money may move.
+        None => EvidenceDelta {
+            amount_delta_fen: amount - old.old_amount.unwrap_or(0),
+            ..Default::default()
+        },
+        Some(evidence) => delta(
+            &split_set(&evidence.0),
+            &split_set(&evidence.1),
+            old.old_amount.unwrap_or(0),
+            &new_claims(),
+            &new_rules(),
+            amount,
+        ),
+    }
+}
+
+/// The rows of a case found again: its history notes (reappeared, reopened, kept dismissed,
+/// evidence changed), its update and the detail of its change.
+fn continue_case(
+    pending: &mut PendingRows,
+    summary: &mut CaseSummary,
+    old: Existing,
+    prev_sweep: Option<i64>,
+    d: EvidenceDelta,
+    now: &CaseNow,
+) -> (i64, Change, serde_json::Value) {
+    let case_id = old.case_id;
+    let status = old.status;
+    let last_sweep = old.last_sweep;
+    let reappeared = Some(last_sweep) != prev_sweep;
+    if reappeared {
+        pending.history(
+            case_id,
+            "reappeared",
+            status,
+            status,
+            format!(
+                "在第 {last_sweep} 次筛查后消失，本次再次发现 / gone after sweep {last_sweep}, found again"
+            ),
+        );
+    }
+    let mut change = Change::Persisting;
+    let mut new_status = status;
+    if status == Status::Dismissed {
+        if d.has_new_evidence() {
+            new_status = Status::Open;
+            change = Change::Reopened;
+            let note = format!("有新证据，重新打开：{}", d.describe_zh())
+                + &format!(" / reopened on new evidence: {}", d.describe_en());
+            pending.history(case_id, "reopen", status, new_status, note);
+            summary.reopened += 1;
+        } else {
+            let why = if old.same_evidence {
+                "证据未变，保持已排除 / evidence unchanged, stays dismissed".to_string()
+            } else {
+                format!(
+                    "无新证据（{}），保持已排除 / no new evidence ({}), stays dismissed",
+                    d.describe_zh(),
+                    d.describe_en()
+                )
+            };
+            pending.history(case_id, "keep_dismissed", status, status, why);
+            summary.kept_dismissed += 1;
+        }
+    } else if !d.is_empty() && status != Status::Open {
+        // A decided or assigned case keeps its status; its reviewer sees what moved.
+        let note = format!(
+            "证据变化：{} / evidence changed: {}",
+            d.describe_zh(),
+            d.describe_en()
+        );
+        pending.history(case_id, "evidence_changed", status, status, note);
+    }
+    if change == Change::Persisting {
+        summary.persisting += 1;
+    }
+    pending.updates.push(UpdateRow {
+        case_id,
+        case: now.case,
+        status: new_status.code(),
+        score: now.score,
+        amount: now.amount,
+        claims: now.claims,
+        rules: now.rules.to_string(),
+        hash: now.hash.to_string(),
+    });
+    let detail = serde_json::json!({
+        "added_claims": d.added_claims,
+        "removed_claims": d.removed_claims,
+        "new_rules": d.new_rules,
+        "dropped_rules": d.dropped_rules,
+        "claims_delta": d.claims_delta,
+        "amount_delta_fen": d.amount_delta_fen,
+        "reappeared": reappeared,
+        "reason_zh": d.describe_zh(),
+        "reason_en": d.describe_en(),
+    });
+    (case_id, change, detail)
 }
 
 /// Compares the grouped cases with the stored ones and writes `cases`, `case_sweeps`,
