@@ -1,6 +1,7 @@
 //! Criterion bench of loading the snapshot (`snapshot::load_snapshot`), the resolution stage
 //! (`resolve::Resolved::new`: identity resolution and each claim's policy), then of the whole
-//! rule sweep (`rules::engine::run_rules`) on it, per rule family, and storing the flags.
+//! rule sweep (`rules::engine::run_rules`) on it, per rule family, storing the flags, and the
+//! whole sweep as the CLI runs it (`sweep::run`).
 //!
 //! Set-up (not timed): `generate` writes a clean ledger of `CLAIMSWEEP_BENCH_CLAIMS` claims
 //! (default 200 000, seed 7) into a temporary folder, `ingest` loads it, `load_snapshot` reads
@@ -11,45 +12,13 @@ use claimsweep::generate::{generate, GenerateOptions};
 use claimsweep::policy::PolicySet;
 use claimsweep::refdata::RefData;
 use claimsweep::rules::engine::run_rules;
+use claimsweep::finding::Family;
 use claimsweep::rules::{Flag, RuleContext, RULES};
 use claimsweep::snapshot::Snapshot;
 use claimsweep::store::flags as flag_store;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Rule families, as cases group them.
-const FAMILIES: &[(&str, &[&str])] = &[
-    (
-        "eligibility",
-        &[
-            "over_cap",
-            "repeated_level",
-            "amount_over_standard",
-            "living_allowance_excess",
-            "skill_upgrade_ineligible",
-            "overlapping_training",
-            "cert_mismatch",
-        ],
-    ),
-    (
-        "identity",
-        &[
-            "invalid_id",
-            "deceased",
-            "pensioner",
-            "age_out_of_range",
-            "identity_conflict",
-            "multi_id",
-            "staff_trainee",
-        ],
-    ),
-    ("network", &["shared_contact"]),
-    (
-        "project",
-        &["prepay_excess", "employment_rate", "employment_sham"],
-    ),
-];
 
 /// The snapshot, the database it came from and the folder to keep while benching.
 fn snapshot() -> (Snapshot, PathBuf, Option<tempfile::TempDir>) {
@@ -133,9 +102,13 @@ fn bench(c: &mut Criterion) {
         refdata,
         resolved: &resolved,
     };
-    for (family, ids) in FAMILIES {
-        let defs: Vec<_> = RULES.iter().filter(|d| ids.contains(&d.id)).collect();
-        g.bench_function(format!("family {family}, {label}"), |b| {
+    // Rule families, as the rules' descriptors give them (and cases group them).
+    for family in Family::ALL {
+        let defs: Vec<_> = RULES.iter().filter(|d| d.family == family).collect();
+        if defs.is_empty() {
+            continue;
+        }
+        g.bench_function(format!("family {}, {label}", family.code()), |b| {
             b.iter(|| defs.iter().map(|d| (d.run)(&ctx).len()).sum::<usize>())
         });
     }
@@ -152,6 +125,25 @@ fn bench(c: &mut Criterion) {
             |conn| {
                 let id = flag_store::begin_sweep(&conn, &policies, 1).expect("begin");
                 flag_store::save_flags(&conn, id, &snap, &flags).expect("save");
+            },
+        )
+    });
+    // The whole sweep as the CLI runs it (`sweep::run`: load, resolve, rules, graph, flags,
+    // graph findings, cases), each time on a fresh copy of the ingested database.
+    let policies_checked = claimsweep::sweep::load_policies(None).expect("policy");
+    g.bench_function(format!("whole sweep, {label}"), |b| {
+        b.iter_with_setup(
+            || {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let copy = dir.path().join("s.db");
+                std::fs::copy(&db, &copy).expect("copy the database");
+                (dir, copy)
+            },
+            |(_dir, copy)| {
+                claimsweep::sweep::run(&copy, &policies_checked, &Default::default())
+                    .expect("sweep")
+                    .summary
+                    .flags
             },
         )
     });
