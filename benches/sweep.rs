@@ -8,11 +8,11 @@
 //! it back — the path a real sweep takes. Set `CLAIMSWEEP_BENCH_DB` to an already ingested
 //! database to skip generation and ingest (e.g. the 1 M or 10 M runs).
 
+use claimsweep::finding::Family;
 use claimsweep::generate::{generate, GenerateOptions};
 use claimsweep::policy::PolicySet;
 use claimsweep::refdata::RefData;
 use claimsweep::rules::engine::run_rules;
-use claimsweep::finding::Family;
 use claimsweep::rules::{Flag, RuleContext, RULES};
 use claimsweep::snapshot::Snapshot;
 use claimsweep::store::flags as flag_store;

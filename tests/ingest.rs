@@ -356,7 +356,8 @@ fn xlsx_workbook_with_sheets_named_in_both_languages() {
     let mut st = c
         .prepare("SELECT claim_id, phone, category, subsidy_type, level, funding_source, amount_fen, claim_date FROM claims ORDER BY claim_id")
         .unwrap();
-    let rows: Vec<(String, String, String, String, i64, String, i64, String)> = st
+    type Row = (String, String, String, String, i64, String, i64, String);
+    let rows: Vec<Row> = st
         .query_map([], |r| {
             Ok((
                 r.get(0)?,

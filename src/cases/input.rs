@@ -345,12 +345,15 @@ fn stored_claim_facts(
     Ok(facts)
 }
 
+/// A class (its interned id) with its county code and institution id.
+type ClassPlace = (u32, (String, String));
+
 /// County and institution of the classes that project flags name.
 fn stored_classes(
     conn: &Connection,
     flags: &[StoredFlagRow],
     labels: &Interner,
-) -> Result<Vec<(u32, (String, String))>, CaseError> {
+) -> Result<Vec<ClassPlace>, CaseError> {
     let mut classes = Vec::new();
     {
         let mut class_stmt = conn.prepare_cached(

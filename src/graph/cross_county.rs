@@ -3,11 +3,11 @@
 //! counties in date order. A stop is a run of consecutive claims in one county; a county
 //! visited again later is a new stop.
 
-use super::ClaimGroups;
 use crate::dates::Date;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::PolicySet;
 use crate::resolve::Resolved;
+use crate::snapshot::DenseGroups;
 use crate::snapshot::Snapshot;
 use rayon::prelude::*;
 
@@ -60,7 +60,7 @@ impl CrossCountyPerson {
 pub(crate) fn find(
     snap: &Snapshot,
     resolved: &Resolved,
-    by_person: &ClaimGroups,
+    by_person: &DenseGroups,
     policies: &PolicySet,
 ) -> Vec<CrossCountyPerson> {
     let mut out: Vec<CrossCountyPerson> = (1..by_person.keys() as u32)

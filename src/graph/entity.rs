@@ -16,7 +16,7 @@
 //! (from, to), tables in the snapshot's sorted order. Claim-derived edges are grouped in
 //! parallel (rayon sort), so building is deterministic whatever the thread count.
 
-use crate::snapshot::Snapshot;
+use crate::snapshot::{DenseGroups, Snapshot};
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -463,9 +463,9 @@ fn table_edges(snap: &Snapshot, base: &[u32; 9]) -> Vec<PendingEdge> {
 /// `by_person`, `by_org` and `by_class` group every claim by person, institution and class.
 pub(crate) fn counts(
     snap: &Snapshot,
-    by_person: &super::ClaimGroups,
-    by_org: &super::ClaimGroups,
-    by_class: &super::ClaimGroups,
+    by_person: &DenseGroups,
+    by_org: &DenseGroups,
+    by_class: &DenseGroups,
 ) -> (usize, usize) {
     let sizes = node_kind_sizes(snap);
     let nodes: usize = sizes.iter().map(|&n| n.max(1)).sum();

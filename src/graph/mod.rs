@@ -35,7 +35,7 @@ pub use stats::{BenfordTest, BunchingTest, Conformity};
 use crate::policy::PolicySet;
 use crate::resolve::Resolved;
 use crate::rules::Flag;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{DenseGroups, Snapshot};
 
 /// Everything the graph finds in one sweep.
 #[derive(Clone, Debug, Default)]
@@ -192,15 +192,25 @@ pub fn analyse(
     // (each is deterministic on its own, so the order they finish in never shows).
     let (by_person, (by_org, by_class)) = rayon::join(
         || {
-            ClaimGroups::build(
+            DenseGroups::from_keys(
                 snap.ids.len(),
                 snap.claims.iter().map(|c| persons.of(c.person)),
             )
         },
         || {
             rayon::join(
-                || ClaimGroups::build(snap.orgs.len(), snap.claims.iter().map(|c| c.institution)),
-                || ClaimGroups::build(snap.class_keys.len(), snap.claims.iter().map(|c| c.class)),
+                || {
+                    DenseGroups::from_keys(
+                        snap.orgs.len(),
+                        snap.claims.iter().map(|c| c.institution),
+                    )
+                },
+                || {
+                    DenseGroups::from_keys(
+                        snap.class_keys.len(),
+                        snap.claims.iter().map(|c| c.class),
+                    )
+                },
             )
         },
     );
@@ -272,46 +282,6 @@ pub fn analyse_graph(
     policies: &PolicySet,
 ) -> GraphFindings {
     analyse(g.snap, resolved, flags, policies)
-}
-
-/// Claim indices grouped by a dense key (CSR); key 0 (absent) is kept as a group too.
-/// `members(k)` lists the claims of key `k` in ascending (claim-id) order.
-pub(crate) struct ClaimGroups {
-    offsets: Vec<u32>,
-    claims: Vec<u32>,
-}
-
-impl ClaimGroups {
-    pub(crate) fn build(n_keys: usize, keys: impl Iterator<Item = u32> + Clone) -> ClaimGroups {
-        let n_keys = n_keys.max(1);
-        let mut offsets = vec![0u32; n_keys + 1];
-        for k in keys.clone() {
-            offsets[k as usize + 1] += 1;
-        }
-        for i in 0..n_keys {
-            offsets[i + 1] += offsets[i];
-        }
-        let mut fill = offsets.clone();
-        let mut claims = vec![0u32; offsets[n_keys] as usize];
-        for (i, k) in keys.enumerate() {
-            let slot = &mut fill[k as usize];
-            claims[*slot as usize] = i as u32;
-            *slot += 1;
-        }
-        ClaimGroups { offsets, claims }
-    }
-
-    pub(crate) fn keys(&self) -> usize {
-        self.offsets.len() - 1
-    }
-
-    pub(crate) fn members(&self, k: u32) -> &[u32] {
-        let k = k as usize;
-        if k + 1 >= self.offsets.len() {
-            return &[];
-        }
-        &self.claims[self.offsets[k] as usize..self.offsets[k + 1] as usize]
-    }
 }
 
 /// Claim ids of claim indices, for explanations and storage.

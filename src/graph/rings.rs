@@ -17,10 +17,11 @@
 //! (persons, institutions, counties, shared identifiers, amount per 10,000 yuan), with the
 //! weights of `[graph]`, and each term is listed so the score can be recomputed by hand.
 
-use super::{shown_claims, ClaimGroups};
+use super::shown_claims;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::{Policy, PolicySet};
 use crate::resolve::Resolved;
+use crate::snapshot::DenseGroups;
 use crate::snapshot::Snapshot;
 use rayon::prelude::*;
 
@@ -141,10 +142,10 @@ struct Tie {
 /// into the identifier. One kind at a time, so that only one kind's groupings are held.
 pub(crate) struct ContactUsers {
     kind: IdentifierKind,
-    claims: ClaimGroups,
+    claims: DenseGroups,
     /// Rows of `snap.institutions` (with an organisation) by their phone, in table order;
     /// none for bank accounts.
-    org_rows: ClaimGroups,
+    org_rows: DenseGroups,
 }
 
 impl ContactUsers {
@@ -155,21 +156,21 @@ impl ContactUsers {
         } else {
             (snap.banks.len(), |c| c.bank)
         };
-        let claims = ClaimGroups::build(
+        let claims = DenseGroups::from_keys(
             n_keys,
             snap.claims
                 .iter()
                 .map(move |c| if c.person != 0 { value(c) } else { 0 }),
         );
         let org_rows = if phone {
-            ClaimGroups::build(
+            DenseGroups::from_keys(
                 n_keys,
                 snap.institutions
                     .iter()
                     .map(|i| if i.org != 0 { i.phone } else { 0 }),
             )
         } else {
-            ClaimGroups::build(0, std::iter::empty())
+            DenseGroups::from_keys(0, std::iter::empty())
         };
         ContactUsers {
             kind,
@@ -262,7 +263,7 @@ impl UnionFind {
 pub(crate) fn find(
     snap: &Snapshot,
     resolved: &Resolved,
-    by_person: &ClaimGroups,
+    by_person: &DenseGroups,
     policies: &PolicySet,
 ) -> Vec<Ring> {
     let ties = ties_of(snap, resolved, by_person, policies);
@@ -295,7 +296,7 @@ pub(crate) fn find(
 fn ties_of(
     snap: &Snapshot,
     resolved: &Resolved,
-    by_person: &ClaimGroups,
+    by_person: &DenseGroups,
     policies: &PolicySet,
 ) -> Vec<Tie> {
     let mut ties: Vec<Tie> = Vec::new();
@@ -374,7 +375,7 @@ fn components(snap: &Snapshot, ties: &[Tie]) -> Vec<Vec<usize>> {
 fn ring_of(
     snap: &Snapshot,
     resolved: &Resolved,
-    by_person: &ClaimGroups,
+    by_person: &DenseGroups,
     policies: &PolicySet,
     ties: Vec<&Tie>,
 ) -> Option<Ring> {

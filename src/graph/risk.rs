@@ -17,11 +17,11 @@
 
 use super::rings::{fmt_num, Ring};
 use super::stats::{benford, bunching, BenfordTest, BunchingTest, Conformity};
-use super::ClaimGroups;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::{Policy, PolicySet};
 use crate::resolve::Resolved;
 use crate::rules::Flag;
+use crate::snapshot::DenseGroups;
 use crate::snapshot::Snapshot;
 use rayon::prelude::*;
 use serde_json::json;
@@ -70,8 +70,8 @@ pub(crate) fn rank(
     resolved: &Resolved,
     flags: &[Flag],
     rings: &[Ring],
-    by_inst: &ClaimGroups,
-    by_class: &ClaimGroups,
+    by_inst: &DenseGroups,
+    by_class: &DenseGroups,
     policies: &PolicySet,
 ) -> RankResult {
     let flagged = flagged_mask(snap, flags);
@@ -163,7 +163,7 @@ type ProjectsOf = (BTreeMap<u32, Vec<(i64, i64, u32)>>, Vec<(i64, i64)>);
 
 /// Projects per institution: (declared employed, declared trainees, class), and the declared
 /// (employed, trainees) of every project of the ledger. The first project row of a class wins.
-fn projects_per_institution(snap: &Snapshot, by_class: &ClaimGroups) -> ProjectsOf {
+fn projects_per_institution(snap: &Snapshot, by_class: &DenseGroups) -> ProjectsOf {
     let mut projects_of: BTreeMap<u32, Vec<(i64, i64, u32)>> = BTreeMap::new();
     let mut all_rates: Vec<(i64, i64)> = Vec::new();
     for (k, p) in snap.projects.iter().enumerate() {
@@ -210,7 +210,7 @@ fn assess(
     flagged: &[bool],
     rings: &[&Ring],
     projects: &[(i64, i64, u32)],
-    by_class: &ClaimGroups,
+    by_class: &DenseGroups,
     policy: &Policy,
 ) -> InstitutionRisk {
     let inst = Institution {
@@ -487,7 +487,7 @@ fn unusual_occupation_term(inst: &Institution) -> Option<Evidence> {
 fn bunching_term(
     inst: &Institution,
     projects: &[(i64, i64, u32)],
-    by_class: &ClaimGroups,
+    by_class: &DenseGroups,
 ) -> Option<Evidence> {
     if projects.is_empty() {
         return None;

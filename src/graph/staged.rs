@@ -23,7 +23,7 @@ use crate::policy::PolicySet;
 use crate::resolve::org_links::OrgLinks;
 use crate::resolve::Resolved;
 use crate::rules::employment_sham::{ClassEmployment, EmployerShare};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{DenseGroups, Snapshot};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -64,7 +64,7 @@ pub struct StagedEmployer {
 pub(crate) fn find(
     snap: &Snapshot,
     resolved: &Resolved,
-    by_class: &super::ClaimGroups,
+    by_class: &DenseGroups,
     policies: &PolicySet,
 ) -> Vec<StagedEmployer> {
     if snap.projects.is_empty() || snap.employment.is_empty() {

@@ -362,12 +362,15 @@ fn clean_header(h: &str) -> String {
 }
 
 /// Maps header cells to the spec's columns (English name in any case, or a Chinese header).
+/// For each column of a table spec, the field that holds it, if any.
+type ColumnMap = Vec<Option<usize>>;
+
 /// The first field naming a column wins; every other field is an extra.
 fn map_header(
     spec: &'static TableSpec,
     header: &[String],
     file: &str,
-) -> Result<(Vec<Option<usize>>, Vec<(usize, String)>), InputError> {
+) -> Result<(ColumnMap, Vec<(usize, String)>), InputError> {
     let mut colmap = vec![None; spec.columns.len()];
     let mut extras = Vec::new();
     for (k, h) in header.iter().enumerate() {

@@ -269,7 +269,7 @@ fn share(part: i64, whole: i64) -> f64 {
 }
 
 /// What one claim contributes to the breakdowns.
-struct ClaimFacts {
+struct ReportClaim {
     /// The resolved person.
     person: String,
     county: String,
@@ -281,7 +281,7 @@ struct ClaimFacts {
 /// The ledger's claims in claim id order, and where each claim id is.
 struct Claims {
     index: HashMap<String, usize>,
-    facts: Vec<ClaimFacts>,
+    facts: Vec<ReportClaim>,
 }
 
 impl Claims {
@@ -292,7 +292,7 @@ impl Claims {
         };
         read::for_each_claim_paid(conn, sweep_id, |c| {
             claims.index.insert(c.claim_id, claims.facts.len());
-            claims.facts.push(ClaimFacts {
+            claims.facts.push(ReportClaim {
                 person: c.person,
                 county: c.county_code,
                 institution: c.institution_id,
@@ -356,7 +356,11 @@ impl<'f> Risk<'f> {
 
 /// The claims grouped by a claim attribute (`key_of`), largest amount at risk first (ties:
 /// key); labels are left to the caller.
-fn breakdown(claims: &Claims, risk: &Risk, key_of: impl Fn(&ClaimFacts) -> &str) -> Vec<Breakdown> {
+fn breakdown(
+    claims: &Claims,
+    risk: &Risk,
+    key_of: impl Fn(&ReportClaim) -> &str,
+) -> Vec<Breakdown> {
     let mut rows: BTreeMap<String, (Breakdown, BTreeSet<usize>)> = BTreeMap::new();
     for (ci, f) in claims.facts.iter().enumerate() {
         let key = key_of(f).to_string();

@@ -666,6 +666,32 @@ impl DenseGroups {
         DenseGroups { offsets, claims }
     }
 
+    /// Claims grouped by the key of each claim in order (`keys` yields one key per claim);
+    /// every key is a group, key 0 (absent) too. At least one key.
+    pub fn from_keys(n_keys: usize, keys: impl Iterator<Item = u32> + Clone) -> DenseGroups {
+        let n_keys = n_keys.max(1);
+        let mut offsets = vec![0u32; n_keys + 1];
+        for k in keys.clone() {
+            offsets[k as usize + 1] += 1;
+        }
+        for i in 0..n_keys {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let mut claims = vec![0u32; offsets[n_keys] as usize];
+        for (i, k) in keys.enumerate() {
+            let slot = &mut fill[k as usize];
+            claims[*slot as usize] = i as u32;
+            *slot += 1;
+        }
+        DenseGroups { offsets, claims }
+    }
+
+    /// Number of keys.
+    pub fn keys(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
     /// Claims grouped by their class key (`class_keys` id); claims without a class are left out.
     pub fn by_class(snap: &Snapshot) -> DenseGroups {
         DenseGroups::build(

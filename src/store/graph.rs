@@ -196,13 +196,16 @@ pub struct GraphRows<'a> {
     pub stats: GraphStatsRow,
 }
 
+/// The cross-county rows: how many, and a function filling row `k` into the reused buffer.
+pub type CrossCountyRows<'f> = (usize, &'f mut dyn FnMut(usize, &mut CrossCountyRow));
+
 /// Stores a sweep's graph findings (replacing any stored before for the same sweep), in one
 /// savepoint. `cross_county` = (row count, a function filling row `k` into the buffer).
 pub fn save(
     conn: &Connection,
     sweep_id: i64,
     rows: &GraphRows<'_>,
-    cross_county: (usize, &mut dyn FnMut(usize, &mut CrossCountyRow)),
+    cross_county: CrossCountyRows<'_>,
 ) -> Result<(), GraphStoreError> {
     ensure_schema(conn)?;
     conn.execute_batch("SAVEPOINT graph_save")?;
@@ -222,7 +225,7 @@ fn save_inner(
     conn: &Connection,
     sweep_id: i64,
     rows: &GraphRows<'_>,
-    (cross_count, fill_cross): (usize, &mut dyn FnMut(usize, &mut CrossCountyRow)),
+    (cross_count, fill_cross): CrossCountyRows<'_>,
 ) -> Result<(), GraphStoreError> {
     for t in [
         "rings",
