@@ -277,17 +277,13 @@ fn stored_institutions(
         let mut county =
             conn.prepare_cached("SELECT county_code FROM institutions WHERE institution_id = ?1")?;
         for (rank, inst, amount, evidence) in top {
-            let evidence: serde_json::Value = serde_json::from_str(&evidence).map_err(|e| {
+            let terms = crate::store::graph::risk_terms(&evidence).map_err(|e| {
                 CaseError::Malformed(format!("institution_risk.evidence_json of {inst}: {e}"))
             })?;
-            let mut claim_ids = BTreeSet::new();
-            for term in evidence.as_array().into_iter().flatten() {
-                for c in term["claim_ids"].as_array().into_iter().flatten() {
-                    if let Some(c) = c.as_str() {
-                        claim_ids.insert(c);
-                    }
-                }
-            }
+            let claim_ids: BTreeSet<&str> = terms
+                .iter()
+                .flat_map(|t| t.claim_ids.iter().map(String::as_str))
+                .collect();
             let claims: Vec<u32> = claim_ids.iter().map(|c| names.intern(c)).collect();
             let county = county
                 .query_row([&inst], |r| r.get::<_, String>(0))

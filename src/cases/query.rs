@@ -573,19 +573,17 @@ fn institution_risk_evidence(
     let Some((rank, score, evidence)) = row else {
         return Ok(None);
     };
-    let evidence: serde_json::Value = serde_json::from_str(&evidence).unwrap_or_default();
+    let terms = crate::store::graph::risk_terms(&evidence).map_err(|e| {
+        CaseError::Malformed(format!(
+            "institution_risk.evidence_json of {}: {e}",
+            case.institution_id
+        ))
+    })?;
     let (mut zh, mut en) = (Vec::new(), Vec::new());
-    for t in evidence.as_array().into_iter().flatten() {
-        let points = t["points"].as_f64().unwrap_or(0.0);
-        if points == 0.0 {
-            continue;
-        }
+    for t in terms.iter().filter(|t| t.points != 0.0) {
         // Each term's text already states its value; the points say what it weighed.
-        zh.push(format!(
-            "{}（+{points:.1}）",
-            t["zh"].as_str().unwrap_or("")
-        ));
-        en.push(format!("{} (+{points:.1})", t["en"].as_str().unwrap_or("")));
+        zh.push(format!("{}（+{:.1}）", t.zh, t.points));
+        en.push(format!("{} (+{:.1})", t.en, t.points));
     }
     Ok(Some(GraphEvidence {
         kind: "institution_risk".into(),

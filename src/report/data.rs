@@ -178,7 +178,7 @@ pub struct RiskRow {
     /// Ids of the rings the institution is part of, `;`-separated.
     pub rings: String,
     /// The terms of the score that gave points, each with its explanation and points.
-    pub evidence: String,
+    pub evidence: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -922,7 +922,7 @@ fn institution_risk(
                 flagged_claims: r.get(6)?,
                 amount_at_risk_fen: r.get(7)?,
                 rings: r.get::<_, String>(8)?.replace(';', "; "),
-                evidence: String::new(),
+                evidence: Vec::new(),
             },
             r.get::<_, String>(9)?,
         ))
@@ -930,32 +930,21 @@ fn institution_risk(
     let mut out = Vec::new();
     for row in rows {
         let (mut risk, evidence) = row?;
-        let terms: serde_json::Value = serde_json::from_str(&evidence).map_err(|e| {
+        let terms = crate::store::graph::risk_terms(&evidence).map_err(|e| {
             ReportError::Malformed(format!(
                 "institution_risk.evidence_json of {} in sweep {sweep_id}: {e}",
                 risk.institution_id
             ))
         })?;
-        let text_of = |t: &serde_json::Value, k: &str| {
-            t.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string()
-        };
         risk.evidence = terms
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|t| t.get("points").and_then(|p| p.as_f64()).unwrap_or(0.0) > 0.0)
+            .iter()
+            .filter(|t| t.points > 0.0)
             .map(|t| {
-                let points = t.get("points").and_then(|p| p.as_f64()).unwrap_or(0.0);
-                let said = text_of(t, lang.pick("zh", "en"));
-                let said = if said.is_empty() {
-                    text_of(t, "term")
-                } else {
-                    said
-                };
-                format!("{} (+{points:.2})", mask.text(&said))
+                let said = lang.pick(&t.zh, &t.en);
+                let said = if said.is_empty() { &t.term } else { said };
+                format!("{} (+{:.2})", mask.text(said), t.points)
             })
-            .collect::<Vec<_>>()
-            .join("；");
+            .collect();
         if let Some((name, county)) = institutions.get(&risk.institution_id) {
             if risk.name.is_empty() {
                 risk.name = name.clone();

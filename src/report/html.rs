@@ -9,6 +9,7 @@ use super::tables::{self, member_kind_label, Cell, Sheet};
 use crate::cases::{
     family_label, subject_kind_label, CaseDetail, CaseRow, ClaimEvidence, Lang, Status,
 };
+use crate::finding::CaseSubject;
 use crate::model::{fen_to_yuan, level, Category, SubsidyType};
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -509,7 +510,7 @@ fn case_heading(o: &mut String, c: &CaseRow, lang: Lang) {
 /// The graph's evidence: the institution's risk terms, the ring's picture.
 fn case_graph(o: &mut String, c: &CaseRow, d: &ReportData) {
     let lang = d.lang;
-    if c.subject_kind == "institution" {
+    if CaseSubject::parse(&c.subject_kind) == Some(CaseSubject::Institution) {
         let risk = d
             .institution_risk
             .iter()
@@ -525,13 +526,13 @@ fn case_graph(o: &mut String, c: &CaseRow, d: &ReportData) {
                 r.score,
                 esc(&r.name)
             );
-            for term in r.evidence.split('；').filter(|t| !t.is_empty()) {
+            for term in &r.evidence {
                 let _ = write!(o, "<li>{}</li>", esc(term));
             }
             o.push_str("</ul>\n");
         }
     }
-    if c.subject_kind == "ring" {
+    if CaseSubject::parse(&c.subject_kind) == Some(CaseSubject::Ring) {
         // The rings this case stands for: those anchored on its subject, as cases are built.
         let rings = d
             .rings

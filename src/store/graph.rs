@@ -152,6 +152,26 @@ pub struct InstitutionRiskRow {
     pub evidence_json: String,
 }
 
+/// One term of an institution's risk score, as `institution_risk.evidence_json` lists them
+/// (written by `graph::save`, read back by the case pages, the cases and the report).
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+#[serde(default)]
+pub struct RiskTerm {
+    pub term: String,
+    pub zh: String,
+    pub en: String,
+    pub points: f64,
+    pub value: f64,
+    pub weight: f64,
+    pub claim_ids: Vec<String>,
+    pub detail: serde_json::Value,
+}
+
+/// The terms of an `evidence_json` column.
+pub fn risk_terms(evidence_json: &str) -> Result<Vec<RiskTerm>, serde_json::Error> {
+    serde_json::from_str(evidence_json)
+}
+
 /// A person claiming in several counties in one year (`cross_county`); filled row by row into
 /// one reused buffer (a ledger has a million of them at ten million claims).
 #[derive(Clone, Debug, Default)]
