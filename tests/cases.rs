@@ -982,7 +982,11 @@ fn cli_lists_shows_reviews_and_diffs() {
     cases::build_for_sweep(&mut d.conn, 2).unwrap();
     let db = d.path.to_str().unwrap();
 
+    // Text output masks identifiers unless --unmask.
     let out = run_cli(&["cases", "list", "--db", db]);
+    let masked = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(!masked.contains(P2), "{masked}");
+    let out = run_cli(&["cases", "list", "--db", db, "--unmask"]);
     assert!(
         out.status.success(),
         "{}",
@@ -1003,6 +1007,7 @@ fn cli_lists_shows_reviews_and_diffs() {
         "en",
         "--min-amount",
         "1,000",
+        "--unmask",
     ]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains(P1) && text.contains("1 cases"), "{text}");

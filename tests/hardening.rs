@@ -771,3 +771,42 @@ fn a_sweep_started_during_an_ingest_waits_and_reads_one_state() {
     );
     assert_eq!(flags[0], flags[1]);
 }
+
+/// Item 14: the CLI masks identifiers in its text output by default, wherever they stand (an
+/// ID number typed into the name column too), and shows them with `--unmask`; JSON output is
+/// for scripts and stays unmasked.
+#[test]
+fn cases_text_output_masks_identifiers_unless_unmask() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let a = id(1);
+    let typed = id(2);
+    let rows = vec![
+        row("T1", &a, "张伟", "800", "2020-01-05"),
+        // An ID number typed into the name column: identity_conflict quotes it.
+        row("T2", &a, &typed, "800", "2020-02-05"),
+    ];
+    ledger(cwd, &rows, "\n");
+    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    ok(cwd, &["sweep", "--db", "a.db"]);
+    let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
+    let case: i64 = conn
+        .query_row("SELECT min(case_id) FROM cases", [], |r| r.get(0))
+        .unwrap();
+    let case = case.to_string();
+    let masked = |s: &str| format!("{}***********{}", &s[..3], &s[14..]);
+
+    let shown = ok(cwd, &["cases", "show", &case, "--db", "a.db"]);
+    assert!(!shown.contains(&a) && !shown.contains(&typed), "{shown}");
+    assert!(shown.contains(&masked(&a)), "{shown}");
+    let listed = ok(cwd, &["cases", "list", "--db", "a.db"]);
+    assert!(!listed.contains(&a), "{listed}");
+
+    let shown = ok(cwd, &["cases", "show", &case, "--db", "a.db", "--unmask"]);
+    assert!(shown.contains(&a) && shown.contains(&typed), "{shown}");
+    let listed = ok(cwd, &["cases", "list", "--unmask", "--db", "a.db"]);
+    assert!(listed.contains(&a), "{listed}");
+
+    let json = ok(cwd, &["cases", "show", &case, "--db", "a.db", "--json"]);
+    assert!(json.contains(&a), "JSON output is not masked");
+}

@@ -1,10 +1,12 @@
 //! Properties of the parsers and writers that meet hostile text, run on stable in CI (a few
 //! thousand cases each): value parsers never panic and read back what they format; CSV cells
-//! are never formulas; xlsx text is always XML; terminal text carries no escapes.
+//! are never formulas; xlsx text is always XML; terminal text carries no escapes; masked text
+//! keeps no run of 11 digits or more.
 
 use claimsweep::input::values::{parse_date, parse_int, parse_money};
 use claimsweep::model::{fen_to_yuan, MAX_AMOUNT_FEN};
 use claimsweep::output::{csv_cell, xml_text};
+use claimsweep::report::mask::mask_tokens;
 use claimsweep::text::terminal_safe;
 use proptest::prelude::*;
 
@@ -77,4 +79,31 @@ proptest! {
         prop_assert!(!unsafe_left, "{:?}", t);
         prop_assert_eq!(terminal_safe(&t), t.clone(), "idempotent");
     }
+
+    #[test]
+    fn masked_text_keeps_no_long_digit_run(s in digit_heavy()) {
+        let m = mask_tokens(&s);
+        // Full-width digits count as digits.
+        let mut run = 0;
+        for c in m.chars() {
+            let c = claimsweep::text::fold_char(c);
+            run = if c.is_ascii_digit() { run + 1 } else { 0 };
+            prop_assert!(run < 11, "{:?} → {:?}", s, m);
+        }
+        prop_assert_eq!(m.chars().count(), s.chars().count(), "masking keeps the length");
+        prop_assert_eq!(mask_tokens(&m), m.clone(), "idempotent");
+    }
+}
+
+/// Text with long digit runs: ASCII and full-width digits, `X`, and hostile characters.
+fn digit_heavy() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            8 => prop::sample::select(vec!['0', '1', '3', '7', '9']),
+            2 => prop::sample::select(vec!['０', '１', '９', 'X', 'x', 'Ｘ', '-', ' ']),
+            1 => any::<char>(),
+        ],
+        0..60,
+    )
+    .prop_map(|v| v.into_iter().collect())
 }

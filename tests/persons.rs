@@ -341,7 +341,7 @@ fn unjudged_claims_and_resolved_persons_are_listed_by_every_output() {
     assert_eq!(links[0]["name_match"], "homophone");
     assert_eq!(links[0]["via"], "phone");
 
-    let list = claimsweep(cwd, &["cases", "list", "--db", "a.db"]);
+    let list = claimsweep(cwd, &["cases", "list", "--db", "a.db", "--unmask"]);
     assert!(
         list.contains("另有 1 条申领未判定") && list.contains("Z1"),
         "{list}"

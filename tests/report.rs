@@ -508,3 +508,102 @@ fn bad_arguments_fail_with_one_line() {
     assert!(String::from_utf8_lossy(&r.stderr).contains("missing.db"));
     assert!(!missing.exists(), "a missing database is not created");
 }
+
+/// Hardening item 14: masking is by pattern, not per field. An ID number typed into the name
+/// column, a phone inside an institution's name and address, and claim ids built from an ID
+/// number are masked in the HTML and the workbook, and shown with `--unmask`.
+#[test]
+fn identifiers_in_free_text_are_masked_by_pattern() {
+    let name_id = id("110105", "19800101", 12);
+    let claim_id_id = id("371302", "19700707", 77);
+    let inst_phone = "13912340000";
+    let addr_phone = "13912340001";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("t.db").display().to_string();
+    let ledger = dir.path().join("ledger");
+    // P1 claims four times in 2020 (over_cap); one claim has an ID number for a name.
+    let lines: Vec<String> = (0..4)
+        .map(|k| {
+            claim_line(
+                &format!("SQ{claim_id_id}-{k}"),
+                &p1(),
+                if k == 0 { &name_id } else { "张伟" },
+                P1_PHONE,
+                P1_BANK,
+                "371302",
+                "ORG1",
+                ["4-01-02-01", "6-18-01-01", "4-03-02-01", "6-02-06-01"][k],
+                5,
+                1000,
+                "employment_fund",
+                &format!("2020-0{}-01", k + 2),
+            )
+        })
+        .collect();
+    write_ledger(&ledger, &lines);
+    std::fs::write(
+        ledger.join("institutions.csv"),
+        format!(
+            "institution_id,name,county_code,kind,legal_rep_id,phone,address\n\
+             ORG1,育才培训学校(电话{inst_phone}),371302,school,,05392000001,育才路1号 联系{addr_phone}\n"
+        ),
+    )
+    .expect("institutions.csv");
+    run_ok(&["ingest", "--db", &db, ledger.to_str().expect("utf-8")]);
+    run_ok(&["sweep", "--db", &db]);
+    let fx = Fixture { dir, db };
+    let secrets = [
+        name_id.as_str(),
+        claim_id_id.as_str(),
+        inst_phone,
+        addr_phone,
+    ];
+
+    let (html, _) = fx.report("masked.html", &[]);
+    let html = std::fs::read_to_string(html).expect("html");
+    for s in secrets {
+        assert!(!html.contains(s), "{s} in the masked HTML");
+    }
+    assert!(html.contains(&masked_id(&name_id)), "the name is masked");
+    assert!(
+        html.contains(&masked_id(&claim_id_id)),
+        "claim ids are masked"
+    );
+    assert!(
+        html.contains("139****0000"),
+        "the institution's phone is masked"
+    );
+
+    let (html, _) = fx.report("unmasked.html", &["--unmask"]);
+    let html = std::fs::read_to_string(html).expect("html");
+    for s in [name_id.as_str(), claim_id_id.as_str(), inst_phone] {
+        assert!(html.contains(s), "{s} not in the unmasked HTML");
+    }
+
+    let cells = |path: &Path| -> String {
+        let mut wb = open_workbook_auto(path).expect("open workbook");
+        let mut all = String::new();
+        for sheet in wb.sheet_names() {
+            let range = wb.worksheet_range(&sheet).expect("sheet");
+            for c in range.cells() {
+                all.push_str(&c.2.to_string());
+                all.push('\n');
+            }
+        }
+        all
+    };
+    let (xlsx, _) = fx.report("masked.xlsx", &[]);
+    let text = cells(&xlsx);
+    for s in secrets {
+        assert!(!text.contains(s), "{s} in the masked workbook");
+    }
+    assert!(
+        text.contains(&masked_id(&claim_id_id)),
+        "claim ids are masked"
+    );
+    let (xlsx, _) = fx.report("unmasked.xlsx", &["--unmask"]);
+    let text = cells(&xlsx);
+    for s in [claim_id_id.as_str(), inst_phone] {
+        assert!(text.contains(s), "{s} not in the unmasked workbook");
+    }
+}

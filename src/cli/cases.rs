@@ -26,6 +26,11 @@ pub struct Common {
     /// Language of the output
     #[arg(long, value_enum, default_value_t = Lang::Zh, global = true)]
     pub lang: Lang,
+    /// Show ID numbers, phones and bank accounts in full in text output (for entitled staff
+    /// only). Text output masks every identifier-like digit run by default, wherever it stands;
+    /// `--json` output is for scripts and is never masked.
+    #[arg(long, global = true)]
+    pub unmask: bool,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -135,6 +140,22 @@ pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
     write_stdout(&crate::text::terminal_safe(text))
 }
 
+/// Text made terminal-safe and, unless `unmask`, with identifier-like digit runs masked
+/// (`report::mask::mask_tokens`). Masking comes after the escapes are removed, so an escape
+/// sequence inside a number cannot split it into runs too short to mask.
+pub(crate) fn masked_text(text: &str, unmask: bool) -> String {
+    let safe = crate::text::terminal_safe(text);
+    if unmask {
+        return safe.into_owned();
+    }
+    crate::report::mask::mask_tokens(&safe).into_owned()
+}
+
+/// [`emit`], with identifiers masked unless `unmask`.
+pub(crate) fn emit_masked(text: &str, unmask: bool) -> anyhow::Result<()> {
+    write_stdout(&masked_text(text, unmask))
+}
+
 fn write_stdout(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -196,7 +217,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     let not_judged = crate::store::flags::not_judged(&conn, sweep)?;
                     text.push_str(&render::not_judged(&not_judged, common.lang));
                 }
-                emit(&text)?;
+                emit_masked(&text, common.unmask)?;
             }
         }
         CasesCommand::Show { id, common, json } => {
@@ -205,7 +226,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if json {
                 emit_json(&(serde_json::to_string_pretty(&detail)? + "\n"))?;
             } else {
-                emit(&render::case_detail(&detail, common.lang))?;
+                emit_masked(&render::case_detail(&detail, common.lang), common.unmask)?;
             }
         }
         CasesCommand::Assign { id, to, by, common } => {
@@ -239,7 +260,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if json {
                 emit_json(&(serde_json::to_string_pretty(&entries)? + "\n"))?;
             } else {
-                emit(&render::history(&entries, common.lang))?;
+                emit_masked(&render::history(&entries, common.lang), common.unmask)?;
             }
         }
     }

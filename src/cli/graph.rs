@@ -1,5 +1,5 @@
 //! `claimsweep graph [--db FILE] [--rules DIR] rings|institutions|cross-county|staged|
-//! neighbourhood NODE [--depth K] [--format dot|json|text] [-o FILE] [--lang zh|en]`: the
+//! neighbourhood NODE [--depth K] [--format dot|json|text] [-o FILE] [--lang zh|en] [--unmask]`: the
 //! entity graph of the stored ledger, computed afresh from the database (the graph is
 //! deterministic, so it is what the latest sweep saw if the ledger has not changed since).
 //! Institution risk uses the flags of the latest sweep, if any.
@@ -33,6 +33,11 @@ pub struct Args {
     /// Language of explanations
     #[arg(long, value_enum, default_value = "zh", global = true)]
     pub lang: Lang,
+    /// Show ID numbers, phones and bank accounts in full in `--format text` output (for
+    /// entitled staff only). Text output masks every identifier-like digit run by default;
+    /// `--format json` and `dot` are for scripts and are never masked.
+    #[arg(long, global = true)]
+    pub unmask: bool,
     #[command(subcommand)]
     pub what: What,
 }
@@ -118,14 +123,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
     };
+    // Text is for people: identifiers masked unless --unmask (on a terminal, after its escapes
+    // are removed, so that an escape inside a number cannot hide it from the masker).
+    let out = match (&args.output, args.format) {
+        (None, Format::Text) => super::cases::masked_text(&out, args.unmask),
+        (Some(_), Format::Text) if !args.unmask => {
+            crate::report::mask::mask_tokens(&out).into_owned()
+        }
+        _ => out,
+    };
     match &args.output {
         Some(p) => crate::output::write_output(p, &args.db, |tmp| {
             std::fs::write(tmp, &out).map_err(anyhow::Error::from)
         })
         .with_context(|| format!("{}: 无法写入 / cannot write", p.display()))?,
-        None if args.format == Format::Text => {
-            std::io::stdout().write_all(crate::text::terminal_safe(&out).as_bytes())?
-        }
         None => std::io::stdout().write_all(out.as_bytes())?,
     }
     Ok(())

@@ -603,7 +603,7 @@ pub fn gather(
         ..claim_summary(&claims, &risk, flags.len(), read::rejected_rows(conn)?)
     };
 
-    Ok(ReportData {
+    let mut data = ReportData {
         lang,
         masked: mask.enabled,
         sweep: SweepInfo {
@@ -627,7 +627,152 @@ pub fn gather(
         evidence,
         rings,
         not_judged: flag_store::not_judged(conn, sweep_id)?,
-    })
+    };
+    mask_free_text(&mut data, &mask);
+    Ok(data)
+}
+
+/// Masks identifier-like tokens ([`super::mask::mask_tokens`]) in every text field that
+/// reaches a renderer: names, institution names, addresses, explanations, claim ids, notes,
+/// member labels. The per-field maskers above have already masked the identifier columns; this
+/// catches identifiers typed where they do not belong (an ID number in the name column, a phone
+/// in an institution's name). Both renderers read only `ReportData`, so both get masked text.
+fn mask_free_text(d: &mut ReportData, mask: &Masker) {
+    if !mask.enabled {
+        return;
+    }
+    let m = |s: &mut String| {
+        if let std::borrow::Cow::Owned(t) = super::mask::mask_tokens(s) {
+            *s = t;
+        }
+    };
+    let mv = |v: &mut Vec<String>| v.iter_mut().for_each(m);
+    let mo = |o: &mut Option<String>| {
+        if let Some(s) = o {
+            m(s)
+        }
+    };
+    m(&mut d.sweep.policy);
+    mv(&mut d.summary.skipped_rules);
+    for b in d
+        .by_county
+        .iter_mut()
+        .chain(&mut d.by_rule)
+        .chain(&mut d.by_fund)
+        .chain(&mut d.by_institution)
+    {
+        m(&mut b.key);
+        m(&mut b.label);
+        m(&mut b.extra);
+        m(&mut b.note);
+    }
+    for r in d.new_since_last.iter_mut().flatten() {
+        m(&mut r.subject);
+        m(&mut r.reason);
+    }
+    for p in &mut d.progress {
+        m(&mut p.county_name);
+    }
+    if let Some(t) = &mut d.person_times_target {
+        m(&mut t.clause);
+    }
+    for r in d.institution_risk.iter_mut().flatten() {
+        m(&mut r.institution_id);
+        m(&mut r.name);
+        m(&mut r.rings);
+        m(&mut r.evidence);
+    }
+    for c in d.cases.iter_mut().flatten() {
+        mask_case_row(c, &m);
+    }
+    for det in &mut d.case_details {
+        mask_case_row(&mut det.case, &m);
+        for s in &mut det.sweeps {
+            m(&mut s.reason_zh);
+            m(&mut s.reason_en);
+        }
+        for f in &mut det.flags {
+            m(&mut f.subject);
+            mv(&mut f.claim_ids);
+            m(&mut f.explanation_zh);
+            m(&mut f.explanation_en);
+        }
+        for c in &mut det.claims {
+            for s in [
+                &mut c.claim_id,
+                &mut c.id_number,
+                &mut c.name,
+                &mut c.phone,
+                &mut c.bank_account,
+                &mut c.category,
+                &mut c.institution_id,
+                &mut c.class_id,
+                &mut c.subsidy_type,
+                &mut c.occupation_code,
+                &mut c.cert_no,
+            ] {
+                m(s);
+            }
+        }
+        for r in &mut det.registry {
+            m(&mut r.id_number);
+            mo(&mut r.death_date);
+            mo(&mut r.pension_start);
+            for (_, s) in &mut r.ui {
+                m(s);
+            }
+            for (a, b) in &mut r.staff_of {
+                m(a);
+                m(b);
+            }
+            mv(&mut r.legal_rep_of);
+        }
+        for n in &mut det.neighbours {
+            m(&mut n.value);
+            m(&mut n.id_number);
+            m(&mut n.name);
+        }
+        for g in &mut det.graph {
+            m(&mut g.explanation_zh);
+            m(&mut g.explanation_en);
+            for (_, v) in &mut g.members {
+                m(v);
+            }
+        }
+        for h in &mut det.history {
+            m(&mut h.actor);
+            m(&mut h.note);
+        }
+    }
+    for e in &mut d.evidence {
+        m(&mut e.subject);
+        m(&mut e.claim_ids);
+        m(&mut e.explanation);
+    }
+    for r in d.rings.iter_mut().flatten() {
+        m(&mut r.explanation);
+        for mem in &mut r.members {
+            m(&mut mem.value);
+            m(&mut mem.label);
+        }
+    }
+    for n in &mut d.not_judged {
+        m(&mut n.claim_id);
+    }
+}
+
+fn mask_case_row(c: &mut CaseRow, m: &impl Fn(&mut String)) {
+    for s in [
+        &mut c.case_key,
+        &mut c.subject,
+        &mut c.institution_id,
+        &mut c.assignee,
+        &mut c.reason_zh,
+        &mut c.reason_en,
+    ] {
+        m(s);
+    }
+    c.claim_ids.iter_mut().for_each(m);
 }
 
 /// Rules the sweep skipped, with the tables each lacked, from the sweep's stored summary

@@ -3,9 +3,12 @@
 //! (`370***********1234`), mobile phones their first 3 and last 4 (`138****5678`), bank
 //! accounts their first 4 and last 4. `--unmask` turns all of it off.
 //!
-//! Free text (explanations, case subjects such as `phone:13812345678`) is masked by pattern:
-//! every run of digits (an 18-character ID may end in `X`) that stands on its own, not inside
-//! a longer code such as `C000123`, and is long enough to be an identifier.
+//! Free text (names, institution names, addresses, explanations, case subjects such as
+//! `phone:13812345678`, claim ids, notes) is masked by pattern ([`mask_tokens`]): every run of
+//! digits long enough to be an identifier, wherever it stands — an ID number typed into the
+//! name column or a claim id built from one is masked like the ID number itself.
+
+use std::borrow::Cow;
 
 /// Whether and how personal identifiers are masked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,52 +53,76 @@ impl Masker {
         keep_ends(s, 4, 4)
     }
 
-    /// Free text: every stand-alone digit run of identifier length is masked by its shape
-    /// (15 or 18 characters: ID number; 11 starting with 1: mobile; otherwise bank account).
+    /// Free text: every digit run of identifier length is masked by its shape
+    /// ([`mask_tokens`]).
     pub fn text(&self, s: &str) -> String {
-        if !self.enabled || !s.bytes().any(|b| b.is_ascii_digit()) {
+        if !self.enabled {
             return s.to_string();
         }
-        let chars: Vec<char> = s.chars().collect();
-        let mut out = String::with_capacity(s.len());
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            let starts_run = c.is_ascii_digit() && (i == 0 || !is_code_char(chars[i - 1]));
-            if !starts_run {
-                out.push(c);
-                i += 1;
-                continue;
-            }
-            let mut j = i;
-            while j < chars.len() && chars[j].is_ascii_digit() {
-                j += 1;
-            }
-            // An ID number's check character may be X.
-            if j - i == 17 && j < chars.len() && (chars[j] == 'X' || chars[j] == 'x') {
-                j += 1;
-            }
-            let stands_alone = j == chars.len() || !is_code_char(chars[j]);
-            let run: String = chars[i..j].iter().collect();
-            let n = j - i;
-            if !stands_alone || n < MIN_IDENTIFIER_DIGITS {
-                out.push_str(&run);
-            } else if n == 15 || n == 18 {
-                out.push_str(&self.id(&run));
-            } else if n == 11 && run.starts_with('1') {
-                out.push_str(&self.phone(&run));
-            } else {
-                out.push_str(&self.bank(&run));
-            }
-            i = j;
-        }
-        out
+        mask_tokens(s).into_owned()
     }
 }
 
-/// Letters and digits make codes: a digit run inside one is part of the code.
-fn is_code_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
+/// A digit, ASCII or full-width (`０`–`９`), as its ASCII value.
+fn digit(c: char) -> Option<char> {
+    let c = crate::text::fold_char(c);
+    c.is_ascii_digit().then_some(c)
+}
+
+/// Masks every token of free text that looks like a personal identifier, wherever it stands
+/// (in a name, an address, inside a code such as a claim id built from an ID number). A token
+/// is a maximal run of digits, ASCII or full-width; 17 digits followed by `X`/`x` make an
+/// 18-character ID number. By its length:
+///
+/// * 15 or 18: an ID number, first 3 and last 4 kept (`370***********1234`);
+/// * 11 starting with `1`: a mobile phone, first 3 and last 4 kept (`138****5678`);
+/// * 16–19: a bank account, first 4 and last 4 kept;
+/// * any other run of 11 or more digits is masked as a bank account too, so that no run of
+///   11 digits or more is ever left in full; shorter runs (amounts, dates, codes) stay.
+///
+/// Text without such a run is returned borrowed, unchanged.
+pub fn mask_tokens(text: &str) -> Cow<'_, str> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out: Option<String> = None;
+    let mut i = 0;
+    let mut copied = 0; // chars[..copied] are in `out` (when it exists)
+    while i < chars.len() {
+        if digit(chars[i]).is_none() {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < chars.len() && digit(chars[j]).is_some() {
+            j += 1;
+        }
+        let digits = j - i;
+        if digits == 17 && j < chars.len() && matches!(crate::text::fold_char(chars[j]), 'X' | 'x')
+        {
+            j += 1;
+        }
+        let n = j - i;
+        if digits < MIN_IDENTIFIER_DIGITS {
+            i = j;
+            continue;
+        }
+        // ID numbers (15 or 18) and mobiles (11 starting with 1) keep 3 and 4; accounts and
+        // any other long run keep 4 and 4.
+        let id_or_mobile = n == 15 || n == 18 || (n == 11 && digit(chars[i]) == Some('1'));
+        let (head, tail) = if id_or_mobile { (3, 4) } else { (4, 4) };
+        let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+        o.extend(&chars[copied..i]);
+        let run: String = chars[i..j].iter().collect();
+        o.push_str(&keep_ends(&run, head, tail));
+        copied = j;
+        i = j;
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut o) => {
+            o.extend(&chars[copied..]);
+            Cow::Owned(o)
+        }
+    }
 }
 
 /// Keeps `head` leading and `tail` trailing characters and stars the rest. Values too short to
@@ -163,11 +190,56 @@ mod tests {
     }
 
     #[test]
-    fn free_text_leaves_amounts_dates_and_codes_alone() {
-        let s =
-            "申领 C0000123456789 于 2020-03-05 领取 1400.00 元，超过 1200 元；班级 K20200305001";
+    fn free_text_leaves_amounts_dates_and_short_codes_alone() {
+        let s = "申领 SQ0000123456 于 2020-03-05 领取 1400.00 元，超过 1200 元；班级 K2020030501";
         assert_eq!(ON.text(s), s);
+        assert!(matches!(mask_tokens(s), Cow::Borrowed(_)));
         // Ten digits is below identifier length.
         assert_eq!(ON.text("编号 1234567890"), "编号 1234567890");
+    }
+
+    #[test]
+    fn tokens_inside_names_addresses_and_codes_are_masked() {
+        // An ID number typed into the name column.
+        assert_eq!(
+            mask_tokens("张三370302199001011234"),
+            "张三370***********1234"
+        );
+        // A phone inside an institution name or address.
+        assert_eq!(
+            mask_tokens("临沂市兰山区职业培训学校(电话13812345678)"),
+            "临沂市兰山区职业培训学校(电话138****5678)"
+        );
+        assert_eq!(
+            mask_tokens("通达路8号 联系13812345678号"),
+            "通达路8号 联系138****5678号"
+        );
+        // A claim id built from an ID number, and one ending in x.
+        assert_eq!(mask_tokens("C370302199001011234"), "C370***********1234");
+        assert_eq!(
+            mask_tokens("SQ37030219900101123x-2"),
+            "SQ370***********123x-2"
+        );
+        // A 15-digit ID number, a 16-digit account.
+        assert_eq!(mask_tokens("a370302900101123b"), "a370********1123b");
+        assert_eq!(mask_tokens("卡6222021234567890"), "卡6222********7890");
+    }
+
+    #[test]
+    fn other_long_runs_and_full_width_digits_are_masked() {
+        // 11 digits not starting with 1, 12–14 and 20+ digits: masked as accounts.
+        assert_eq!(mask_tokens("05392345678"), "0539***5678");
+        assert_eq!(mask_tokens("C0000123456789"), "C0000*****6789");
+        assert_eq!(mask_tokens("K20200305001"), "K2020***5001");
+        assert_eq!(
+            mask_tokens("123456789012345678901"),
+            "1234*************8901"
+        );
+        // Full-width digits are digits.
+        assert_eq!(
+            mask_tokens("电话１３８１２３４５６７８"),
+            "电话１３８****５６７８"
+        );
+        assert_eq!(mask_tokens("370302１99001011234"), "370***********1234");
     }
 }
