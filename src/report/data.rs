@@ -680,7 +680,7 @@ fn mask_free_text(d: &mut ReportData, mask: &Masker) {
         m(&mut r.institution_id);
         m(&mut r.name);
         m(&mut r.rings);
-        m(&mut r.evidence);
+        r.evidence.iter_mut().for_each(&m);
     }
     for c in d.cases.iter_mut().flatten() {
         mask_case_row(c, &m);
