@@ -917,7 +917,11 @@ fn show_gathers_claims_registry_flags_and_neighbours() {
     assert_eq!(detail.flags.len(), 1);
     assert_eq!(detail.flags[0].explanation_en, "deceased explanation C1");
     assert_eq!(detail.claims.len(), 2);
-    let gone = detail.claims.iter().find(|c| c.claim_id == "GONE").unwrap();
+    let gone = detail
+        .claims
+        .iter()
+        .find(|c| c.claim.claim_id == "GONE")
+        .unwrap();
     assert!(!gone.found);
     assert_eq!(detail.registry.len(), 1);
     let r = &detail.registry[0];

@@ -85,25 +85,14 @@ pub struct FlagEvidence {
 }
 
 /// Key fields of one claim of the case; `found` is false when the ledger no longer has it.
+/// One claim of a case as the case page shows it: the ledger's record, or only its id when the
+/// ledger no longer has it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ClaimEvidence {
-    pub claim_id: String,
+    #[serde(flatten)]
+    pub claim: read::ClaimRecord,
+    /// Whether the ledger still has the claim.
     pub found: bool,
-    pub id_number: String,
-    pub name: String,
-    pub phone: String,
-    pub bank_account: String,
-    pub category: String,
-    pub county_code: String,
-    pub institution_id: String,
-    pub class_id: String,
-    pub subsidy_type: String,
-    pub occupation_code: String,
-    pub level: Option<i64>,
-    pub cert_no: String,
-    pub amount_fen: Fen,
-    pub living_amount_fen: Fen,
-    pub claim_date: String,
 }
 
 /// Registry rows of one person of the case.
@@ -375,8 +364,8 @@ pub fn show(conn: &Connection, case_id: i64) -> Result<CaseDetail, CaseError> {
     let claims = claim_evidence(conn, &case.claim_ids)?;
     let persons: BTreeSet<String> = claims
         .iter()
-        .filter(|c| !c.id_number.is_empty())
-        .map(|c| c.id_number.clone())
+        .filter(|c| !c.claim.id_number.is_empty())
+        .map(|c| c.claim.id_number.clone())
         .collect();
     let registry = registry_evidence(conn, &persons)?;
     let neighbours = neighbours(conn, &claims, &persons)?;
@@ -610,42 +599,22 @@ pub fn claim_evidence(conn: &Connection, ids: &[String]) -> Result<Vec<ClaimEvid
         .into_iter()
         .zip(ids)
         .map(|(found, id)| match found {
-            Some(c) => ClaimEvidence::from(c),
+            Some(claim) => ClaimEvidence { claim, found: true },
             None => ClaimEvidence {
-                claim_id: id.clone(),
-                ..Default::default()
+                claim: read::ClaimRecord {
+                    claim_id: id.clone(),
+                    ..Default::default()
+                },
+                found: false,
             },
         })
         .collect();
     // Claims of one person together, in date order: how an inspector reads a file.
     out.sort_by(|a, b| {
+        let (a, b) = (&a.claim, &b.claim);
         (&a.id_number, &a.claim_date, &a.claim_id).cmp(&(&b.id_number, &b.claim_date, &b.claim_id))
     });
     Ok(out)
-}
-
-impl From<read::ClaimRecord> for ClaimEvidence {
-    fn from(c: read::ClaimRecord) -> Self {
-        ClaimEvidence {
-            claim_id: c.claim_id,
-            found: true,
-            id_number: c.id_number,
-            name: c.name,
-            phone: c.phone,
-            bank_account: c.bank_account,
-            category: c.category,
-            county_code: c.county_code,
-            institution_id: c.institution_id,
-            class_id: c.class_id,
-            subsidy_type: c.subsidy_type,
-            occupation_code: c.occupation_code,
-            level: c.level,
-            cert_no: c.cert_no,
-            amount_fen: c.amount_fen,
-            living_amount_fen: c.living_amount_fen,
-            claim_date: c.claim_date,
-        }
-    }
 }
 
 /// Registry rows of the case's persons, in ID-number order.
@@ -710,8 +679,8 @@ fn neighbours(
         let values: BTreeSet<&str> = claims
             .iter()
             .map(|c| match via {
-                read::Contact::Phone => c.phone.as_str(),
-                read::Contact::BankAccount => c.bank_account.as_str(),
+                read::Contact::Phone => c.claim.phone.as_str(),
+                read::Contact::BankAccount => c.claim.bank_account.as_str(),
             })
             .filter(|v| !v.is_empty())
             .collect();

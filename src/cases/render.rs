@@ -174,45 +174,47 @@ fn claims_part(out: &mut String, d: &CaseDetail, lang: Lang) {
     );
     for cl in &d.claims {
         if !cl.found {
+            let c = &cl.claim;
             let _ = writeln!(
                 out,
                 "  {}  {}",
-                cl.claim_id,
+                c.claim_id,
                 lang.pick("（台账中已无此申领）", "(no longer in the ledger)")
             );
             continue;
         }
+        let c = &cl.claim;
         let _ = writeln!(
             out,
             "  {}  {}  {} {}  {}  {} {}",
-            cl.claim_id,
-            cl.claim_date,
-            cl.name,
-            cl.id_number,
-            opt(&cl.subsidy_type),
-            fen_to_yuan(cl.amount_fen),
+            c.claim_id,
+            c.claim_date,
+            c.name,
+            c.id_number,
+            opt(&c.subsidy_type),
+            fen_to_yuan(c.amount_fen),
             lang.pick("元", "yuan"),
         );
         let _ = writeln!(
             out,
             "      {} {}  {} {}  {} {}  {} {}{}  {} {}  {} {}  {} {}  {} {}",
             lang.pick("机构", "inst"),
-            opt(&cl.institution_id),
+            opt(&c.institution_id),
             lang.pick("班级", "class"),
-            opt(&cl.class_id),
+            opt(&c.class_id),
             lang.pick("县区", "county"),
-            opt(&cl.county_code),
+            opt(&c.county_code),
             lang.pick("职业", "occupation"),
-            opt(&cl.occupation_code),
-            cl.level.map(|l| format!("/L{l}")).unwrap_or_default(),
+            opt(&c.occupation_code),
+            c.level.map(|l| format!("/L{l}")).unwrap_or_default(),
             lang.pick("证书", "cert"),
-            opt(&cl.cert_no),
+            opt(&c.cert_no),
             lang.pick("电话", "phone"),
-            opt(&cl.phone),
+            opt(&c.phone),
             lang.pick("账号", "bank"),
-            opt(&cl.bank_account),
+            opt(&c.bank_account),
             lang.pick("生活费", "living"),
-            fen_to_yuan(cl.living_amount_fen),
+            fen_to_yuan(c.living_amount_fen),
         );
     }
 }

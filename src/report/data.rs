@@ -697,7 +697,7 @@ fn mask_free_text(d: &mut ReportData, mask: &Masker) {
             m(&mut f.explanation_zh);
             m(&mut f.explanation_en);
         }
-        for c in &mut det.claims {
+        for c in det.claims.iter_mut().map(|e| &mut e.claim) {
             for s in [
                 &mut c.claim_id,
                 &mut c.id_number,
@@ -827,7 +827,7 @@ fn mask_detail(mut d: CaseDetail, mask: &Masker) -> CaseDetail {
         f.explanation_zh = mask.text(&f.explanation_zh);
         f.explanation_en = mask.text(&f.explanation_en);
     }
-    for c in &mut d.claims {
+    for c in d.claims.iter_mut().map(|e| &mut e.claim) {
         c.id_number = mask.id(&c.id_number);
         c.phone = mask.phone(&c.phone);
         c.bank_account = mask.bank(&c.bank_account);

@@ -578,8 +578,9 @@ fn case_flags(o: &mut String, cd: &CaseDetail, lang: Lang) {
 
 /// One claim of a drill-down as table cells (a claim the ledger no longer has: its id and
 /// a note).
-fn claim_cells(e: &ClaimEvidence, lang: Lang) -> Vec<String> {
-    if !e.found {
+fn claim_cells(evidence: &ClaimEvidence, lang: Lang) -> Vec<String> {
+    let e = &evidence.claim;
+    if !evidence.found {
         return vec![e.claim_id.clone(), L::NotInLedger.get(lang).to_string()];
     }
     vec![

@@ -196,7 +196,7 @@ pub fn rejected_rows(conn: &Connection) -> Result<i64, StoreError> {
 }
 
 /// The key fields of one claim of the ledger.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ClaimRecord {
     pub claim_id: String,
     pub id_number: String,
