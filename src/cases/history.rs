@@ -11,6 +11,67 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+/// What `case_sweeps.detail_json` records of a case in one sweep: written by the sweep
+/// (`write.rs`), read by the case pages (`query.rs`). A new case records only its rings or its
+/// institution rank; a case found again also what changed. Fields are in key order, so the
+/// stored text is a JSON object with sorted keys.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChangeDetail {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub added_claims: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_delta_fen: Option<Fen>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims_delta: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped_rules: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institution_rank: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_rules: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reappeared: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_en: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_zh: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_claims: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ring_ids: Vec<i64>,
+}
+
+impl ChangeDetail {
+    /// The detail of a case found again, with what changed.
+    pub fn of_change(d: EvidenceDelta, reappeared: bool) -> ChangeDetail {
+        ChangeDetail {
+            reason_zh: Some(d.describe_zh()),
+            reason_en: Some(d.describe_en()),
+            added_claims: Some(d.added_claims),
+            removed_claims: Some(d.removed_claims),
+            new_rules: Some(d.new_rules),
+            dropped_rules: Some(d.dropped_rules),
+            claims_delta: Some(d.claims_delta),
+            amount_delta_fen: Some(d.amount_delta_fen),
+            reappeared: Some(reappeared),
+            ..ChangeDetail::default()
+        }
+    }
+
+    /// The text stored in `detail_json`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("strings, numbers and lists always serialise")
+    }
+
+    /// A stored `detail_json`; malformed text is an error naming the case.
+    pub fn parse(json: &str, case_id: i64) -> Result<ChangeDetail, CaseError> {
+        serde_json::from_str(json).map_err(|e| {
+            CaseError::Malformed(format!("case_sweeps.detail_json of case {case_id}: {e}"))
+        })
+    }
+}
+
 /// What changed in a case's evidence since the last sweep that found it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EvidenceDelta {

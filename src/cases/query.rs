@@ -2,7 +2,7 @@
 //! sweeps and the diff between two sweeps. Every query orders its rows explicitly.
 
 use super::group::CaseSummary;
-use super::history::delta;
+use super::history::{delta, ChangeDetail};
 use super::{CaseError, Change, Status};
 use crate::model::Fen;
 use crate::store::read::{self, json_list};
@@ -221,14 +221,9 @@ fn row_from(r: &rusqlite::Row) -> rusqlite::Result<CaseRow> {
     let status: String = r.get(7)?;
     let change: String = r.get(11)?;
     let detail: String = r.get(17)?;
-    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
-    let text = |k: &str| {
-        detail
-            .get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
+    let detail: ChangeDetail = serde_json::from_str(&detail).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(17, rusqlite::types::Type::Text, Box::new(e))
+    })?;
     let bad = |what: &str, v: &str| {
         rusqlite::Error::FromSqlConversionFailure(
             0,
@@ -254,8 +249,8 @@ fn row_from(r: &rusqlite::Row) -> rusqlite::Result<CaseRow> {
         claims: r.get(14)?,
         rules: split(&r.get::<_, String>(15)?),
         claim_ids: split(&r.get::<_, String>(16)?),
-        reason_zh: text("reason_zh"),
-        reason_en: text("reason_en"),
+        reason_zh: detail.reason_zh.clone().unwrap_or_default(),
+        reason_en: detail.reason_en.clone().unwrap_or_default(),
     })
 }
 
@@ -397,14 +392,7 @@ fn case_sweeps(conn: &Connection, case_id: i64) -> Result<Vec<CaseSweepEntry>, C
     let mut out = Vec::new();
     for row in rows {
         let (sweep_id, change, score, amount, claims, detail) = row?;
-        let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
-        let text = |k: &str| {
-            detail
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
+        let detail = ChangeDetail::parse(&detail, case_id)?;
         out.push(CaseSweepEntry {
             sweep_id,
             change: Change::parse(&change)
@@ -412,8 +400,8 @@ fn case_sweeps(conn: &Connection, case_id: i64) -> Result<Vec<CaseSweepEntry>, C
             score,
             amount_at_risk_fen: amount,
             claims,
-            reason_zh: text("reason_zh"),
-            reason_en: text("reason_en"),
+            reason_zh: detail.reason_zh.unwrap_or_default(),
+            reason_en: detail.reason_en.unwrap_or_default(),
         });
     }
     Ok(out)
@@ -479,14 +467,7 @@ fn ring_evidence(
         params![case.case_id, sweep],
         |r| r.get(0),
     )?;
-    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
-    ring_ids.extend(
-        detail["ring_ids"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_i64()),
-    );
+    ring_ids.extend(ChangeDetail::parse(&detail, case.case_id)?.ring_ids);
     // One scan of the sweep's members for all persons of the case.
     let mut by_member = conn.prepare_cached(
         "SELECT DISTINCT ring_id FROM ring_members WHERE sweep_id = ?1

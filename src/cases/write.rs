@@ -292,7 +292,7 @@ pub(super) fn decide_rows<F: ClaimFacts>(
                 let case_id = next_case_id;
                 next_case_id += 1;
                 open_case(&mut pending, &mut summary, case_id, &now);
-                (case_id, Change::New, serde_json::json!({}))
+                (case_id, Change::New, ChangeDetail::default())
             }
             Some(old) => {
                 let new_claims = || claim_ids().map(String::from).collect::<BTreeSet<String>>();
@@ -302,12 +302,8 @@ pub(super) fn decide_rows<F: ClaimFacts>(
             }
         };
         let mut detail = detail;
-        if !case.ring_ids.is_empty() {
-            detail["ring_ids"] = serde_json::json!(case.ring_ids);
-        }
-        if let Some(rank) = case.institution_rank {
-            detail["institution_rank"] = serde_json::json!(rank);
-        }
+        detail.ring_ids = case.ring_ids.clone();
+        detail.institution_rank = case.institution_rank;
         pending.sweeps.push(SweepRow {
             case_id,
             change: change.code(),
@@ -317,7 +313,7 @@ pub(super) fn decide_rows<F: ClaimFacts>(
             hash,
             rules: rules_joined,
             claim_ids: join_iter(claim_ids()),
-            detail: detail.to_string(),
+            detail: detail.to_json(),
         });
         pending.flags.extend(
             grouped.seqs[case.seqs.clone()]
@@ -407,7 +403,7 @@ fn continue_case(
     prev_sweep: Option<i64>,
     d: EvidenceDelta,
     now: &CaseNow,
-) -> (i64, Change, serde_json::Value) {
+) -> (i64, Change, ChangeDetail) {
     let case_id = old.case_id;
     let status = old.status;
     let last_sweep = old.last_sweep;
@@ -468,18 +464,7 @@ fn continue_case(
         rules: now.rules.to_string(),
         hash: now.hash.to_string(),
     });
-    let detail = serde_json::json!({
-        "added_claims": d.added_claims,
-        "removed_claims": d.removed_claims,
-        "new_rules": d.new_rules,
-        "dropped_rules": d.dropped_rules,
-        "claims_delta": d.claims_delta,
-        "amount_delta_fen": d.amount_delta_fen,
-        "reappeared": reappeared,
-        "reason_zh": d.describe_zh(),
-        "reason_en": d.describe_en(),
-    });
-    (case_id, change, detail)
+    (case_id, change, ChangeDetail::of_change(d, reappeared))
 }
 
 /// Compares the grouped cases with the stored ones and writes `cases`, `case_sweeps`,
