@@ -300,23 +300,7 @@ fn csv_exports_neutralise_formula_cells() {
 fn xlsx_exports_replace_characters_xml_forbids() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
-    let a = id(1);
-    let mut rows: Vec<String> = (1..=4)
-        .map(|k| {
-            row(
-                &format!("X{k}"),
-                &a,
-                "张\u{1}伟\u{FFFF}",
-                "800",
-                &format!("2020-0{k}-05"),
-            )
-        })
-        .collect();
-    // Another name under the same ID number: identity_conflict quotes both names.
-    rows.push(row("X5", &a, "李娜", "800", "2020-06-05"));
-    ledger(cwd, &rows, "\n");
-    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
-    ok(cwd, &["sweep", "--db", "a.db"]);
+    swept_with_name(cwd, "X", "张\u{1}伟\u{FFFF}");
     let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
     let quoted: i64 = conn
         .query_row(
@@ -352,23 +336,29 @@ fn xlsx_exports_replace_characters_xml_forbids() {
 }
 
 /// Per-table counts of the latest ingest (`ingests.counts_json`): (read, loaded, rejected).
+/// `a.db` in `cwd`, swept: four claims of one ID number under `name` and a fifth under another
+/// name (identity_conflict quotes both names in its explanation), claim ids `{prefix}1..5`.
+fn swept_with_name(cwd: &Path, prefix: &str, name: &str) {
+    let a = id(1);
+    let mut rows: Vec<String> = (1..=4)
+        .map(|k| {
+            row(
+                &format!("{prefix}{k}"),
+                &a,
+                name,
+                "800",
+                &format!("2020-0{k}-05"),
+            )
+        })
+        .collect();
+    rows.push(row(&format!("{prefix}5"), &a, "李娜", "800", "2020-06-05"));
+    ledger(cwd, &rows, "\n");
+    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    ok(cwd, &["sweep", "--db", "a.db"]);
+}
+
 fn claim_counts(db: &Path) -> (u64, u64, u64) {
-    let json: String = rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(
-            "SELECT counts_json FROM ingests ORDER BY ingest_id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let t = v["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["table"] == "claims")
-        .cloned()
-        .unwrap();
+    let t = common::ingest_counts(db, "claims");
     let n = |k: &str| t[k].as_u64().unwrap();
     (n("read"), n("loaded"), n("rejected"))
 }
@@ -617,23 +607,7 @@ fn contact_numbers_lose_every_ascii_whitespace() {
 fn xlsx_exports_keep_underscore_x_before_chinese_text() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
-    let a = id(1);
-    let mut rows: Vec<String> = (1..=4)
-        .map(|k| {
-            row(
-                &format!("U{k}"),
-                &a,
-                "王_x张伟",
-                "800",
-                &format!("2020-0{k}-05"),
-            )
-        })
-        .collect();
-    // Another name under the same ID number: identity_conflict quotes both names.
-    rows.push(row("U5", &a, "李娜", "800", "2020-06-05"));
-    ledger(cwd, &rows, "\n");
-    ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
-    ok(cwd, &["sweep", "--db", "a.db"]);
+    swept_with_name(cwd, "U", "王_x张伟");
     ok(
         cwd,
         &[

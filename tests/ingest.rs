@@ -1,5 +1,9 @@
 //! `claimsweep ingest` end to end: the real binary on small sources written into temp dirs.
 
+mod common;
+
+use common::ingest_counts as counts;
+
 use claimsweep::idcode::id_check_char;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -63,38 +67,6 @@ fn count(db: &Path, sql: &str) -> i64 {
         .unwrap()
         .query_row(sql, [], |r| r.get(0))
         .unwrap()
-}
-
-/// Per-table counts of the latest ingest, from `ingests.counts_json`.
-fn counts(db: &Path, table: &str) -> serde_json::Value {
-    let json: String = Connection::open(db)
-        .unwrap()
-        .query_row(
-            "SELECT counts_json FROM ingests ORDER BY ingest_id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let t = v["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["table"] == table)
-        .cloned();
-    let t = t.unwrap_or_else(|| panic!("no counts for {table} in {json}"));
-    assert_eq!(
-        t["read"].as_u64().unwrap(),
-        t["loaded"].as_u64().unwrap() + t["rejected"].as_u64().unwrap(),
-        "read = loaded + rejected for {table}"
-    );
-    assert_eq!(
-        t["loaded"].as_u64().unwrap(),
-        t["new"].as_u64().unwrap()
-            + t["changed"].as_u64().unwrap()
-            + t["unchanged"].as_u64().unwrap()
-    );
-    t
 }
 
 fn n(v: &serde_json::Value, k: &str) -> u64 {

@@ -182,3 +182,36 @@ pub fn query_all<T>(
     let rows = stmt.query_map([], row).expect("query");
     rows.collect::<Result<Vec<T>, _>>().expect("rows")
 }
+
+/// Per-table counts of the latest ingest, from `ingests.counts_json`, checked: read = loaded +
+/// rejected and loaded = new + changed + unchanged.
+pub fn ingest_counts(db: &std::path::Path, table: &str) -> serde_json::Value {
+    let json: String = rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT counts_json FROM ingests ORDER BY ingest_id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let t = v["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == table)
+        .cloned();
+    let t = t.unwrap_or_else(|| panic!("no counts for {table} in {json}"));
+    assert_eq!(
+        t["read"].as_u64().unwrap(),
+        t["loaded"].as_u64().unwrap() + t["rejected"].as_u64().unwrap(),
+        "read = loaded + rejected for {table}"
+    );
+    assert_eq!(
+        t["loaded"].as_u64().unwrap(),
+        t["new"].as_u64().unwrap()
+            + t["changed"].as_u64().unwrap()
+            + t["unchanged"].as_u64().unwrap()
+    );
+    t
+}
