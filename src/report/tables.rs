@@ -476,7 +476,7 @@ pub fn risk(d: &ReportData) -> Sheet {
                         Cell::Int(r.flagged_claims),
                         Cell::Money(r.amount_at_risk_fen),
                         text(&r.rings),
-                        text(&r.evidence.join("；")),
+                        text(r.evidence.join("；")),
                     ]
                 })
                 .collect()
