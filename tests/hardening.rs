@@ -784,3 +784,149 @@ fn cases_text_output_masks_identifiers_unless_unmask() {
     let json = ok(cwd, &["cases", "show", &case, "--db", "a.db", "--json"]);
     assert!(json.contains(&a), "JSON output is not masked");
 }
+
+/// Item 11: what a sweep judged is what an inspector sees. A new extract changes one claim of
+/// a flagged person (its id reused for another person's claim), drops another and adds one:
+/// the ingest counts the dropped row "absent", the case page still shows the claims as judged
+/// (with a note on each that changed since), a report of the first sweep shows the first
+/// ledger's totals, and the next sweep no longer sees the absent claim.
+#[test]
+fn a_case_shows_the_claims_it_was_judged_on_after_a_new_extract() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let db = swept(cwd);
+    let over_cap: i64 = query_all(
+        &db,
+        "SELECT case_id FROM cases WHERE subject_kind = 'person'",
+        |r| r.get(0),
+    )[0];
+    let case = over_cap.to_string();
+    ok(
+        cwd,
+        &[
+            "cases",
+            "review",
+            &case,
+            "--db",
+            "a.db",
+            "--status",
+            "confirmed",
+            "--by",
+            "张三",
+            "--note",
+            "核实",
+        ],
+    );
+    let judged = ok(cwd, &["cases", "show", &case, "--db", "a.db", "--unmask"]);
+    assert!(judged.contains("C4") && judged.contains("C5"), "{judged}");
+
+    // C4 now belongs to another person; C5 is gone; C6 is new.
+    let (a, b) = (id(1), id(2));
+    let mut rows: Vec<String> = (1..=3)
+        .map(|k| {
+            row(
+                &format!("C{k}"),
+                &a,
+                "张伟",
+                "800",
+                &format!("2020-0{k}-05"),
+            )
+        })
+        .collect();
+    rows.push(row("C4", &b, "李娜", "1200", "2020-04-09"));
+    rows.push(row("C6", &b, "李娜", "600", "2020-06-09"));
+    std::fs::remove_dir_all(cwd.join("ledger")).unwrap();
+    ledger(cwd, &rows, "\n");
+    let summary = ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
+    assert!(summary.contains("缺失 absent"), "{summary}");
+    let counts = common::ingest_counts(&db, "claims");
+    assert_eq!(
+        (
+            counts["new"].as_u64(),
+            counts["changed"].as_u64(),
+            counts["unchanged"].as_u64(),
+            counts["absent"].as_u64()
+        ),
+        (Some(1), Some(1), Some(3), Some(1)),
+        "{counts}"
+    );
+    // Nothing is lost: the changed and the absent version are in the history.
+    let kept: Vec<(String, String, i64)> = query_all(
+        &db,
+        "SELECT claim_id, name, superseded_ingest_id FROM claims_history ORDER BY claim_id",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    );
+    assert_eq!(
+        kept,
+        vec![
+            ("C4".to_string(), "张伟".to_string(), 2),
+            ("C5".to_string(), "张伟".to_string(), 2)
+        ]
+    );
+
+    let shown = ok(cwd, &["cases", "show", &case, "--db", "a.db", "--unmask"]);
+    assert!(
+        !shown.contains("李娜") && !shown.contains(&b),
+        "the case shows a claim it was not judged on:\n{shown}"
+    );
+    assert!(shown.contains("C4  2020-04-05  张伟"), "{shown}");
+    assert!(shown.contains("第 2 次导入已变更此申领"), "{shown}");
+    assert!(shown.contains("第 2 次导入的台账中已无此申领"), "{shown}");
+
+    ok(cwd, &["sweep", "--db", "a.db"]);
+    let swept: Vec<(i64, i64)> = query_all(
+        &db,
+        "SELECT ingest_id, claims FROM sweeps ORDER BY sweep_id",
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    );
+    assert_eq!(swept, vec![(1, 5), (2, 5)], "C5 left, C6 came");
+    // The case was resolved by the second sweep and still shows what the first judged.
+    let after = ok(cwd, &["cases", "show", &case, "--db", "a.db", "--unmask"]);
+    assert!(after.contains("C5  2020-05-05  张伟"), "{after}");
+
+    // A report of each sweep totals the ledger that sweep judged: 5 × 800 yuan, then
+    // 3 × 800 + 1200 + 600.
+    for (sweep, paid) in [("1", "4000.00"), ("2", "4200.00")] {
+        let out = cwd.join(format!("r{sweep}.html"));
+        ok(
+            cwd,
+            &[
+                "report",
+                "--db",
+                "a.db",
+                "--sweep",
+                sweep,
+                "--format",
+                "html",
+                "--unmask",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        );
+        let html = std::fs::read_to_string(&out).unwrap();
+        let cells: Vec<&str> = html.split(['<', '>']).collect();
+        let at = cells.iter().position(|c| *c == "补贴金额（元）").unwrap();
+        assert!(
+            cells[at.saturating_sub(8)..at].contains(&paid),
+            "sweep {sweep}: {:?}",
+            &cells[at.saturating_sub(8)..at]
+        );
+        assert_eq!(html.contains("李娜"), sweep == "2", "sweep {sweep}");
+    }
+}
+
+/// Item 11, the other way: `--append` adds an extract's rows and keeps the stored rows it
+/// does not have.
+#[test]
+fn an_appended_extract_keeps_the_rows_it_does_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let db = swept(cwd);
+    std::fs::remove_dir_all(cwd.join("ledger")).unwrap();
+    ledger(cwd, &[row("C9", &id(3), "王芳", "500", "2020-09-01")], "\n");
+    ok(cwd, &["ingest", "--db", "a.db", "--append", "ledger"]);
+    let counts = common::ingest_counts(&db, "claims");
+    assert_eq!(counts["absent"].as_u64(), Some(0), "{counts}");
+    let claims: Vec<i64> = query_all(&db, "SELECT count(*) FROM claims", |r| r.get(0));
+    assert_eq!(claims, vec![6]);
+}

@@ -10,6 +10,7 @@ use crate::model::Fen;
 use crate::policy::CasesPolicy;
 use crate::resolve::Persons;
 use crate::snapshot::{Interner, Snapshot};
+use crate::store::read::LedgerState;
 use hashbrown::HashMap;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeSet;
@@ -118,12 +119,14 @@ pub(super) fn load_stored(
 ) -> Result<StoredInput, CaseError> {
     let mut names = Interner::new();
     let mut labels = Interner::new();
+    // The ledger as the sweep judged it.
+    let state = LedgerState::of_sweep(conn, sweep_id)?;
     let (flags, mut flag_claims) = stored_flags(conn, sweep_id, policy, &mut names, &mut labels)?;
     let mut rings = stored_rings(conn, sweep_id, &mut names)?;
-    let mut institutions = stored_institutions(conn, sweep_id, policy, &mut names)?;
+    let mut institutions = stored_institutions(conn, &state, sweep_id, policy, &mut names)?;
     let ids = to_references(&names, &mut flag_claims, &mut rings, &mut institutions);
-    let facts = stored_claim_facts(conn, sweep_id, StoredClaims::new(ids, names))?;
-    let classes = stored_classes(conn, &flags, &labels)?;
+    let facts = stored_claim_facts(conn, &state, sweep_id, StoredClaims::new(ids, names))?;
+    let classes = stored_classes(conn, &state, &flags, &labels)?;
     Ok(StoredInput {
         flags,
         labels,
@@ -257,6 +260,7 @@ fn stored_rings(
 /// claims their evidence names.
 fn stored_institutions(
     conn: &Connection,
+    state: &LedgerState,
     sweep_id: i64,
     policy: &CasesPolicy,
     names: &mut Interner,
@@ -274,8 +278,10 @@ fn stored_institutions(
             })?;
             rows.collect::<Result<_, _>>()?
         };
-        let mut county =
-            conn.prepare_cached("SELECT county_code FROM institutions WHERE institution_id = ?1")?;
+        let mut county = conn.prepare_cached(&format!(
+            "SELECT county_code FROM {} WHERE institution_id = ?1",
+            state.table("institutions")
+        ))?;
         for (rank, inst, amount, evidence) in top {
             let terms = crate::store::graph::risk_terms(&evidence).map_err(|e| {
                 CaseError::Malformed(format!("institution_risk.evidence_json of {inst}: {e}"))
@@ -304,6 +310,7 @@ fn stored_institutions(
 
 fn stored_claim_facts(
     conn: &Connection,
+    state: &LedgerState,
     sweep_id: i64,
     mut facts: StoredClaims,
 ) -> Result<StoredClaims, CaseError> {
@@ -314,15 +321,20 @@ fn stored_claim_facts(
         // The person of a claim is its resolved person's smallest ID number, as the sweep
         // stored it (`person_ids`); an ID number not listed there is a person of its own.
         let resolved = table_exists(conn, "person_ids")?;
-        let mut stmt = conn.prepare(if resolved {
-            "SELECT coalesce(p.person, c.id_number), c.amount_fen + c.living_amount_fen,
-                    c.county_code, c.institution_id
-             FROM claims c
-             LEFT JOIN person_ids p ON p.sweep_id = ?2 AND p.id_number = c.id_number
-             WHERE c.claim_id = ?1"
+        let claims = state.table("claims");
+        let mut stmt = conn.prepare(&if resolved {
+            format!(
+                "SELECT coalesce(p.person, c.id_number), c.amount_fen + c.living_amount_fen,
+                        c.county_code, c.institution_id
+                 FROM {claims} c
+                 LEFT JOIN person_ids p ON p.sweep_id = ?2 AND p.id_number = c.id_number
+                 WHERE c.claim_id = ?1"
+            )
         } else {
-            "SELECT id_number, amount_fen + living_amount_fen, county_code, institution_id
-             FROM claims WHERE claim_id = ?1 AND ?2 IS NOT NULL"
+            format!(
+                "SELECT id_number, amount_fen + living_amount_fen, county_code, institution_id
+                 FROM {claims} WHERE claim_id = ?1 AND ?2 IS NOT NULL"
+            )
         })?;
         for k in 0..facts.ids.len() {
             let mut rows = stmt.query(params![facts.names.resolve(facts.ids[k]), sweep_id])?;
@@ -347,14 +359,16 @@ type ClassPlace = (u32, (String, String));
 /// County and institution of the classes that project flags name.
 fn stored_classes(
     conn: &Connection,
+    state: &LedgerState,
     flags: &[StoredFlagRow],
     labels: &Interner,
 ) -> Result<Vec<ClassPlace>, CaseError> {
     let mut classes = Vec::new();
     {
-        let mut class_stmt = conn.prepare_cached(
-            "SELECT county_code, institution_id FROM classes WHERE class_id = ?1",
-        )?;
+        let mut class_stmt = conn.prepare_cached(&format!(
+            "SELECT county_code, institution_id FROM {} WHERE class_id = ?1",
+            state.table("classes")
+        ))?;
         let project = labels.get("project");
         let mut seen = BTreeSet::new();
         for f in flags.iter().filter(|f| Some(f.subject_kind) == project) {

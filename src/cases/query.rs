@@ -5,7 +5,8 @@ use super::group::CaseSummary;
 use super::history::{delta, ChangeDetail};
 use super::{CaseError, Change, Status};
 use crate::model::Fen;
-use crate::store::read::{self, json_list};
+use crate::store::history::{claim_change_since, ClaimChange};
+use crate::store::read::{self, json_list, LedgerState};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -84,15 +85,18 @@ pub struct FlagEvidence {
     pub explanation_en: String,
 }
 
-/// Key fields of one claim of the case; `found` is false when the ledger no longer has it.
-/// One claim of a case as the case page shows it: the ledger's record, or only its id when the
-/// ledger no longer has it.
+/// One claim of a case as the case page shows it: the record as the case's sweep judged it,
+/// or only its id when that state of the ledger did not have it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ClaimEvidence {
     #[serde(flatten)]
     pub claim: read::ClaimRecord,
-    /// Whether the ledger still has the claim.
+    /// Whether the ledger the sweep judged had the claim.
     pub found: bool,
+    /// What a later ingest did to the claim, if anything: the record above is still the one
+    /// judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<ClaimChange>,
 }
 
 /// Registry rows of one person of the case.
@@ -340,30 +344,43 @@ pub fn history(conn: &Connection, case_id: i64) -> Result<Vec<HistoryEntry>, Cas
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// One case with all its evidence.
+/// One case with all its evidence, as its last sweep judged it.
 pub fn show(conn: &Connection, case_id: i64) -> Result<CaseDetail, CaseError> {
+    show_as_of(conn, case_id, None)
+}
+
+/// One case with all its evidence as sweep `sweep_id` judged it (its last sweep when None):
+/// that sweep's flags and claims, read from the ledger that sweep saw. A report of an older
+/// sweep shows its cases this way.
+pub fn show_as_of(
+    conn: &Connection,
+    case_id: i64,
+    sweep_id: Option<i64>,
+) -> Result<CaseDetail, CaseError> {
     let case = conn
         .query_row(
             &format!(
                 "SELECT {ROW_COLUMNS} FROM cases c JOIN case_sweeps s
-                   ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id
+                   ON s.case_id = c.case_id AND s.sweep_id = coalesce(?2, c.last_sweep_id)
                  WHERE c.case_id = ?1"
             ),
-            [case_id],
+            params![case_id, sweep_id],
             row_from,
         )
         .optional()?
         .ok_or(CaseError::NoCase(case_id))?;
     let sweeps = case_sweeps(conn, case_id)?;
     let flags = case_flags(conn, case_id, case.sweep_id)?;
-    let claims = claim_evidence(conn, &case.claim_ids)?;
+    // The evidence is the ledger as the case's last sweep judged it.
+    let state = LedgerState::of_sweep(conn, case.sweep_id)?;
+    let claims = claim_evidence(conn, &state, &case.claim_ids)?;
     let persons: BTreeSet<String> = claims
         .iter()
         .filter(|c| !c.claim.id_number.is_empty())
         .map(|c| c.claim.id_number.clone())
         .collect();
-    let registry = registry_evidence(conn, &persons)?;
-    let neighbours = neighbours(conn, &claims, &persons)?;
+    let registry = registry_evidence(conn, &state, &persons)?;
+    let neighbours = neighbours(conn, &state, &claims, &persons)?;
     let graph = graph_evidence(conn, &case, &persons)?;
     let history = history(conn, case_id)?;
     Ok(CaseDetail {
@@ -573,23 +590,32 @@ fn institution_risk_evidence(
     }))
 }
 
-/// The claim rows behind a case, in the order an inspector reads them (one person's claims
-/// together, by date); ids missing from `claims` come back with `found: false`.
-pub fn claim_evidence(conn: &Connection, ids: &[String]) -> Result<Vec<ClaimEvidence>, CaseError> {
-    let mut out: Vec<ClaimEvidence> = read::claims_by_ids(conn, ids)?
-        .into_iter()
-        .zip(ids)
-        .map(|(found, id)| match found {
-            Some(claim) => ClaimEvidence { claim, found: true },
+/// The claim rows behind a case as `state` had them, in the order an inspector reads them (one
+/// person's claims together, by date); ids missing from that state come back with
+/// `found: false`, claims a later ingest changed or removed say so in `since`.
+pub fn claim_evidence(
+    conn: &Connection,
+    state: &LedgerState,
+    ids: &[String],
+) -> Result<Vec<ClaimEvidence>, CaseError> {
+    let mut out: Vec<ClaimEvidence> = Vec::with_capacity(ids.len());
+    for (found, id) in read::claims_by_ids(conn, state, ids)?.into_iter().zip(ids) {
+        out.push(match found {
+            Some(claim) => ClaimEvidence {
+                since: claim_change_since(conn, state, id)?,
+                claim,
+                found: true,
+            },
             None => ClaimEvidence {
                 claim: read::ClaimRecord {
                     claim_id: id.clone(),
                     ..Default::default()
                 },
                 found: false,
+                since: None,
             },
-        })
-        .collect();
+        });
+    }
     // Claims of one person together, in date order: how an inspector reads a file.
     out.sort_by(|a, b| {
         let (a, b) = (&a.claim, &b.claim);
@@ -601,6 +627,7 @@ pub fn claim_evidence(conn: &Connection, ids: &[String]) -> Result<Vec<ClaimEvid
 /// Registry rows of the case's persons, in ID-number order.
 fn registry_evidence(
     conn: &Connection,
+    state: &LedgerState,
     persons: &BTreeSet<String>,
 ) -> Result<Vec<RegistryEvidence>, CaseError> {
     let mut by_id: BTreeMap<String, RegistryEvidence> = persons
@@ -615,7 +642,7 @@ fn registry_evidence(
             )
         })
         .collect();
-    let found = read::registers_of(conn, persons.iter().map(String::as_str))?;
+    let found = read::registers_of(conn, state, persons.iter().map(String::as_str))?;
     for (id, date) in found.deaths {
         by_id.entry(id).or_default().death_date = Some(date);
     }
@@ -652,6 +679,7 @@ const NEIGHBOURS_PER_CASE: usize = 200;
 /// of the graph neighbourhood, read straight from the ledger (one scan per identifier kind).
 fn neighbours(
     conn: &Connection,
+    state: &LedgerState,
     claims: &[ClaimEvidence],
     persons: &BTreeSet<String>,
 ) -> Result<Vec<NeighbourLink>, CaseError> {
@@ -669,7 +697,7 @@ fn neighbours(
             continue;
         }
         let mut per_value: BTreeMap<String, i64> = BTreeMap::new();
-        for h in read::contact_holders(conn, via, values.into_iter())? {
+        for h in read::contact_holders(conn, state, via, values.into_iter())? {
             if persons.contains(&h.id_number) {
                 continue;
             }

@@ -6,6 +6,7 @@ use super::query::{
 };
 use super::{family_label, subject_kind_label, Lang, Status};
 use crate::model::fen_to_yuan;
+use crate::store::history::ClaimChange;
 use crate::text::display_width;
 use std::fmt::Write;
 
@@ -216,6 +217,27 @@ fn claims_part(out: &mut String, d: &CaseDetail, lang: Lang) {
             lang.pick("生活费", "living"),
             fen_to_yuan(c.living_amount_fen),
         );
+        if let Some(change) = cl.since {
+            let _ = writeln!(out, "      {}", since_note(change, lang));
+        }
+    }
+}
+
+/// What a later ingest did to a claim whose judged record the page shows.
+pub fn since_note(change: ClaimChange, lang: Lang) -> String {
+    match change {
+        ClaimChange::Changed { ingest_id } => match lang {
+            Lang::Zh => format!("注意：第 {ingest_id} 次导入已变更此申领，以上为筛查时的记录"),
+            Lang::En => format!(
+                "note: ingest {ingest_id} changed this claim; the record above is the one judged"
+            ),
+        },
+        ClaimChange::Absent { ingest_id } => match lang {
+            Lang::Zh => format!("注意：第 {ingest_id} 次导入的台账中已无此申领，以上为筛查时的记录"),
+            Lang::En => format!(
+                "note: the ledger of ingest {ingest_id} no longer has this claim; the record above is the one judged"
+            ),
+        },
     }
 }
 

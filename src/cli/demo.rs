@@ -57,6 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     ingest::run(ingest::Args {
         db: db.clone(),
         lang: if en { "en".into() } else { "zh".into() },
+        append: false,
         source: data.clone(),
     })?;
 

@@ -14,25 +14,33 @@ pub struct Args {
     /// Summary language: zh (Chinese with English column names) or en
     #[arg(long, default_value = "zh")]
     pub lang: String,
+    /// The extract adds rows to its tables: stored rows it does not have stay. Without it,
+    /// each table in the source is the whole table, and stored rows it no longer has are
+    /// counted "absent" and leave the ledger (kept in its history)
+    #[arg(long)]
+    pub append: bool,
     /// Folder of CSV files, or one .xlsx workbook with a sheet per table
     pub source: PathBuf,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut conn = crate::store::open(&args.db)?;
-    let progress = std::io::stderr().is_terminal();
-    let report = crate::store::ingest::ingest_path(&mut conn, &args.source, progress)
+    let opts = crate::store::ingest::IngestOptions {
+        progress: std::io::stderr().is_terminal(),
+        append: args.append,
+    };
+    let report = crate::store::ingest::ingest_with(&mut conn, &args.source, &opts)
         .with_context(|| format!("ingest {}", args.source.display()))?;
     print!("{}", summary(&report, args.lang == "en"));
     Ok(())
 }
 
-/// The summary table: per table read / loaded / rejected / new / changed / unchanged, then
-/// ignored files and the first rejects.
+/// The summary table: per table read / loaded / rejected / new / changed / unchanged / absent,
+/// then ignored files and the first rejects.
 pub fn summary(r: &IngestReport, english: bool) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let headers: [&str; 7] = if english {
+    let headers: [&str; 8] = if english {
         [
             "table",
             "read",
@@ -41,6 +49,7 @@ pub fn summary(r: &IngestReport, english: bool) -> String {
             "new",
             "changed",
             "unchanged",
+            "absent",
         ]
     } else {
         [
@@ -51,9 +60,10 @@ pub fn summary(r: &IngestReport, english: bool) -> String {
             "新增 new",
             "变更 changed",
             "未变 unchanged",
+            "缺失 absent",
         ]
     };
-    let mut rows: Vec<[String; 7]> = r
+    let mut rows: Vec<[String; 8]> = r
         .tables
         .iter()
         .map(|t| {
@@ -65,6 +75,7 @@ pub fn summary(r: &IngestReport, english: bool) -> String {
                 t.new.to_string(),
                 t.changed.to_string(),
                 t.unchanged.to_string(),
+                t.absent.to_string(),
             ]
         })
         .collect();
@@ -76,19 +87,20 @@ pub fn summary(r: &IngestReport, english: bool) -> String {
         r.total(|t| t.new).to_string(),
         r.total(|t| t.changed).to_string(),
         r.total(|t| t.unchanged).to_string(),
+        r.total(|t| t.absent).to_string(),
     ]);
     let width = |s: &str| {
         s.chars()
             .map(|c| if c.is_ascii() { 1 } else { 2 })
             .sum::<usize>()
     };
-    let mut w = [0usize; 7];
+    let mut w = [0usize; 8];
     for row in std::iter::once(&headers.map(String::from)).chain(rows.iter()) {
         for (i, c) in row.iter().enumerate() {
             w[i] = w[i].max(width(c));
         }
     }
-    let line = |cells: &[String; 7]| {
+    let line = |cells: &[String; 8]| {
         let mut s = String::new();
         for (i, c) in cells.iter().enumerate() {
             if i > 0 {
@@ -125,6 +137,21 @@ pub fn summary(r: &IngestReport, english: bool) -> String {
     );
     for row in &rows {
         let _ = writeln!(out, "{}", line(row));
+    }
+    let absent = r.total(|t| t.absent);
+    if absent > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            if english {
+                "absent: stored rows this extract no longer has; they left the ledger, their last \
+                 versions are kept in its history, and earlier sweeps still show them as judged \
+                 (use --append for an extract that only adds rows)"
+            } else {
+                "缺失 absent：本次提取中已没有的原有记录，已移出台账（原版本保存在历史表中，以往筛查的证据不变；\
+                 只增不减的提取请用 --append）"
+            }
+        );
     }
     if !r.ignored.is_empty() {
         let label = if english {

@@ -18,7 +18,7 @@ use crate::model::Fen;
 use crate::policy::PolicySet;
 use crate::refdata::RefData;
 use crate::store::flags as flag_store;
-use crate::store::read;
+use crate::store::read::{self, LedgerState};
 use rusqlite::Connection;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -285,12 +285,12 @@ struct Claims {
 }
 
 impl Claims {
-    fn load(conn: &Connection, sweep_id: i64) -> Result<Claims, ReportError> {
+    fn load(conn: &Connection, state: &LedgerState, sweep_id: i64) -> Result<Claims, ReportError> {
         let mut claims = Claims {
             index: HashMap::new(),
             facts: Vec::new(),
         };
-        read::for_each_claim_paid(conn, sweep_id, |c| {
+        read::for_each_claim_paid(conn, state, sweep_id, |c| {
             claims.index.insert(c.claim_id, claims.facts.len());
             claims.facts.push(ReportClaim {
                 person: c.person,
@@ -476,6 +476,7 @@ struct CaseParts {
 
 fn case_parts(
     conn: &Connection,
+    state: &LedgerState,
     sweep_id: i64,
     previous_sweep: Option<i64>,
     opts: &ReportOptions,
@@ -494,9 +495,9 @@ fn case_parts(
     let mut details = Vec::new();
     for r in rows.iter().take(opts.detailed_cases) {
         let detail = if r.claim_ids.len() > FULL_DETAIL_MAX_CLAIMS {
-            large_case_detail(conn, r)?
+            large_case_detail(conn, state, r)?
         } else {
-            cases::show(conn, r.case_id)?
+            cases::query::show_as_of(conn, r.case_id, Some(sweep_id))?
         };
         details.push(mask_detail(detail, mask));
     }
@@ -544,8 +545,10 @@ pub fn gather(
     let sweep_id = flag_store::resolve_sweep(conn, opts.sweep)?;
     let record = flag_store::sweep_record(conn, sweep_id)?;
     let (cases_built, previous_sweep) = case_builds(conn, sweep_id)?;
+    // Every ledger figure is the ledger as the sweep judged it, whatever came in since.
+    let state = LedgerState::of_sweep(conn, sweep_id)?;
 
-    let claims = Claims::load(conn, sweep_id)?;
+    let claims = Claims::load(conn, &state, sweep_id)?;
     let flags = flag_store::load_flags(conn, sweep_id)?;
     let risk = Risk::of(&flags, &claims);
 
@@ -565,7 +568,7 @@ pub fn gather(
     for b in &mut by_fund {
         b.label = super::labels::fund_name(&b.key, lang);
     }
-    let institutions = institution_names(conn)?;
+    let institutions = institution_names(conn, &state)?;
     let mut by_institution = breakdown(&claims, &risk, |f| &f.institution);
     for b in &mut by_institution {
         if let Some((name, county)) = institutions.get(&b.key) {
@@ -577,7 +580,14 @@ pub fn gather(
     let by_rule = rule_breakdown(&risk, &skipped, policies, lang);
 
     let parts = if cases_built {
-        Some(case_parts(conn, sweep_id, previous_sweep, opts, &mask)?)
+        Some(case_parts(
+            conn,
+            &state,
+            sweep_id,
+            previous_sweep,
+            opts,
+            &mask,
+        )?)
     } else {
         None
     };
@@ -586,9 +596,10 @@ pub fn gather(
         None => (None, None, Vec::new(), Vec::new()),
     };
 
-    let (progress, person_times_target) = progress(conn, sweep_id, policies, &county_name, lang)?;
+    let (progress, person_times_target) =
+        progress(conn, &state, sweep_id, policies, &county_name, lang)?;
     let institution_risk = institution_risk(conn, sweep_id, &institutions, lang, &mask)?;
-    let rings = rings(conn, sweep_id, &institutions, lang, &mask)?;
+    let rings = rings(conn, &state, sweep_id, &institutions, lang, &mask)?;
 
     let summary = Summary {
         cases: cases.as_ref().map(|c: &Vec<CaseRow>| c.len() as i64),
@@ -805,8 +816,11 @@ fn skipped_rules(summary_json: &str) -> BTreeMap<String, Vec<String>> {
 }
 
 /// institution id → (name, county code).
-fn institution_names(conn: &Connection) -> Result<HashMap<String, (String, String)>, ReportError> {
-    Ok(read::institution_names(conn)?
+fn institution_names(
+    conn: &Connection,
+    state: &LedgerState,
+) -> Result<HashMap<String, (String, String)>, ReportError> {
+    Ok(read::institution_names(conn, state)?
         .into_iter()
         .map(|i| (i.institution_id, (i.name, i.county_code)))
         .collect())
@@ -862,10 +876,14 @@ fn mask_detail(mut d: CaseDetail, mask: &Masker) -> CaseDetail {
 
 /// A large case's detail: the case, its flags and history, and its first claims (the first
 /// `LARGE_CASE_CLAIMS` claim ids, shown as `cases show` orders them); no registers, no neighbours.
-fn large_case_detail(conn: &Connection, row: &CaseRow) -> Result<CaseDetail, ReportError> {
+fn large_case_detail(
+    conn: &Connection,
+    state: &LedgerState,
+    row: &CaseRow,
+) -> Result<CaseDetail, ReportError> {
     let flags = cases::query::case_flags(conn, row.case_id, row.sweep_id)?;
     let first = &row.claim_ids[..row.claim_ids.len().min(LARGE_CASE_CLAIMS)];
-    let claims = crate::cases::query::claim_evidence(conn, first)?;
+    let claims = crate::cases::query::claim_evidence(conn, state, first)?;
     Ok(CaseDetail {
         case: row.clone(),
         sweeps: Vec::new(),
@@ -970,13 +988,14 @@ fn evidence_rows(
 /// targets of the policy in force at the end of that year.
 fn progress(
     conn: &Connection,
+    state: &LedgerState,
     sweep_id: i64,
     policies: &PolicySet,
     county_name: &dyn Fn(&str) -> String,
     lang: Lang,
 ) -> Result<(Vec<ProgressRow>, Option<PersonTimesTarget>), ReportError> {
     let query = |by_county: bool| -> Result<Vec<ProgressRow>, ReportError> {
-        Ok(read::year_counts(conn, sweep_id, by_county)?
+        Ok(read::year_counts(conn, state, sweep_id, by_county)?
             .into_iter()
             .map(|c| ProgressRow {
                 county_code: c.county_code,
@@ -1104,6 +1123,7 @@ fn institution_risk(
 /// The graph stage's rings with their members and the ties between them, highest score first.
 fn rings(
     conn: &Connection,
+    state: &LedgerState,
     sweep_id: i64,
     institutions: &HashMap<String, (String, String)>,
     lang: Lang,
@@ -1142,7 +1162,7 @@ fn rings(
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let ties = member_ties(conn, &list, institutions)?;
+        let ties = member_ties(conn, state, &list, institutions)?;
         ring.members = list
             .into_iter()
             .zip(ties.labels)
@@ -1195,6 +1215,7 @@ struct MemberTies {
 /// representative and county.
 fn member_ties(
     conn: &Connection,
+    state: &LedgerState,
     list: &[(String, String)],
     institutions: &HashMap<String, (String, String)>,
 ) -> Result<MemberTies, ReportError> {
@@ -1217,7 +1238,7 @@ fn member_ties(
         match kind.as_str() {
             "person" => {
                 tie(i, "legal_rep", value);
-                for c in read::claim_ties_of_person(conn, value)? {
+                for c in read::claim_ties_of_person(conn, state, value)? {
                     if labels[i].is_empty() {
                         labels[i] = c.name;
                     }
@@ -1232,7 +1253,7 @@ fn member_ties(
                     .get(value)
                     .map(|(n, _)| n.clone())
                     .unwrap_or_default();
-                if let Some(t) = read::institution_ties(conn, value)? {
+                if let Some(t) = read::institution_ties(conn, state, value)? {
                     tie(i, "phone", &t.phone);
                     tie(i, "legal_rep", &t.legal_rep_id);
                     tie(i, "county", &t.county_code);

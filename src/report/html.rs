@@ -651,6 +651,17 @@ fn case_claims(o: &mut String, cd: &CaseDetail, lang: Lang) {
         &claim_rows,
         lang,
     );
+    // Claims a later ingest changed or removed: the table shows what the sweep judged.
+    for e in &cd.claims {
+        if let Some(change) = e.since {
+            let _ = write!(
+                o,
+                "<p class=\"note\">{}: {}</p>",
+                esc(&e.claim.claim_id),
+                esc(&crate::cases::render::since_note(change, lang))
+            );
+        }
+    }
 }
 
 /// Registers: only persons with something on record.

@@ -5,10 +5,16 @@
 //! by a fingerprint of its normalised values); batches go over a bounded channel to this
 //! thread, the single SQLite writer, which only executes prepared statements. Unchanged rows
 //! are never written, so re-ingesting the same extract changes no row.
+//!
+//! An extract of a table is the whole table: a stored row it no longer has is "absent" and
+//! leaves the current table (unless the ingest appends, `IngestOptions::append`). Neither a
+//! changed nor an absent row is lost: its old version moves to `<table>_history`
+//! (`store::history`), so every earlier state of the ledger can still be read.
 
 use crate::dates::now_timestamp;
 use crate::input::{self, InputError, Parsed, Reject, SourceTable};
 use crate::model::*;
+use crate::store::history::keep_version_sql;
 use crate::store::rows::{insert_many_sql, insert_sql, select_sql, upsert_sql, DbRow};
 use crate::store::StoreError;
 use hashbrown::HashMap;
@@ -34,7 +40,7 @@ impl From<rusqlite::Error> for IngestError {
 }
 
 /// What one table's ingest did. Always `read == loaded + rejected` and
-/// `loaded == new + changed + unchanged`.
+/// `loaded == new + changed + unchanged`; the table holds `new − absent` rows more than before.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TableCounts {
     pub table: &'static str,
@@ -45,6 +51,8 @@ pub struct TableCounts {
     pub new: u64,
     pub changed: u64,
     pub unchanged: u64,
+    /// Stored rows the extract no longer has: moved to the table's history (0 when appending).
+    pub absent: u64,
     /// Wall time of this table's load.
     pub millis: u64,
 }
@@ -90,11 +98,38 @@ const INDEXES: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS rejects_ingest ON rejects(ingest_id)",
 ];
 
-/// Loads a folder or workbook into the database opened by [`crate::store::open`].
+/// How an ingest treats what the store already holds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IngestOptions {
+    /// Show progress bars (on a terminal).
+    pub progress: bool,
+    /// The extract adds to its tables instead of replacing them: stored rows it does not have
+    /// stay (none is absent).
+    pub append: bool,
+}
+
+/// Loads a folder or workbook into the database opened by [`crate::store::open`]; each table
+/// of the source replaces the stored table (see [`ingest_with`]).
 pub fn ingest_path(
     conn: &mut Connection,
     src: &Path,
     progress: bool,
+) -> Result<IngestReport, IngestError> {
+    ingest_with(
+        conn,
+        src,
+        &IngestOptions {
+            progress,
+            append: false,
+        },
+    )
+}
+
+/// Loads a folder or workbook into the database opened by [`crate::store::open`].
+pub fn ingest_with(
+    conn: &mut Connection,
+    src: &Path,
+    opts: &IngestOptions,
 ) -> Result<IngestReport, IngestError> {
     let started = std::time::Instant::now();
     let source = input::read_source(src)?;
@@ -108,7 +143,7 @@ pub fn ingest_path(
     // Index builds sort in memory, on helper threads where cores are free.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "threads", 2)?;
-    let result = ingest_source(conn, &source, &started_at, progress);
+    let result = ingest_source(conn, &source, &started_at, opts);
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", super::DEFAULT_CACHE_KIB)?;
     let mut report = result?;
@@ -120,7 +155,7 @@ fn ingest_source(
     conn: &mut Connection,
     source: &input::Source,
     started_at: &str,
-    progress: bool,
+    opts: &IngestOptions,
 ) -> Result<IngestReport, IngestError> {
     let tx = conn.transaction()?;
     let shown = source.path.display().to_string();
@@ -133,34 +168,27 @@ fn ingest_source(
     let mut first_rejects = Vec::new();
     for t in &source.tables {
         let table_started = std::time::Instant::now();
-        let bar = progress_bar(progress, t);
+        let bar = progress_bar(opts.progress, t);
+        let load = Load {
+            tx: &tx,
+            table: t,
+            ingest_id,
+            append: opts.append,
+            bar: &bar,
+        };
         let counts = match t.spec.name {
-            "claims" => load_table::<ClaimRow>(&tx, t, ingest_id, &bar, &mut first_rejects)?,
-            "classes" => load_table::<ClassRow>(&tx, t, ingest_id, &bar, &mut first_rejects)?,
-            "institutions" => {
-                load_table::<InstitutionRow>(&tx, t, ingest_id, &bar, &mut first_rejects)?
-            }
-            "certificates" => {
-                load_table::<CertificateRow>(&tx, t, ingest_id, &bar, &mut first_rejects)?
-            }
-            "projects" => load_table::<ProjectRow>(&tx, t, ingest_id, &bar, &mut first_rejects)?,
-            "employment" => {
-                load_table::<EmploymentRow>(&tx, t, ingest_id, &bar, &mut first_rejects)?
-            }
-            "staff" => load_table::<StaffRow>(&tx, t, ingest_id, &bar, &mut first_rejects)?,
-            "registry_pension" => {
-                load_table::<PensionRow>(&tx, t, ingest_id, &bar, &mut first_rejects)?
-            }
-            "registry_death" => {
-                load_table::<DeathRow>(&tx, t, ingest_id, &bar, &mut first_rejects)?
-            }
-            "registry_ui" => load_table::<UiRow>(&tx, t, ingest_id, &bar, &mut first_rejects)?,
-            "registry_poverty" => {
-                load_table::<PovertyRow>(&tx, t, ingest_id, &bar, &mut first_rejects)?
-            }
-            "living_standards" => {
-                load_table::<LivingStandardRow>(&tx, t, ingest_id, &bar, &mut first_rejects)?
-            }
+            "claims" => load.table::<ClaimRow>(&mut first_rejects)?,
+            "classes" => load.table::<ClassRow>(&mut first_rejects)?,
+            "institutions" => load.table::<InstitutionRow>(&mut first_rejects)?,
+            "certificates" => load.table::<CertificateRow>(&mut first_rejects)?,
+            "projects" => load.table::<ProjectRow>(&mut first_rejects)?,
+            "employment" => load.table::<EmploymentRow>(&mut first_rejects)?,
+            "staff" => load.table::<StaffRow>(&mut first_rejects)?,
+            "registry_pension" => load.table::<PensionRow>(&mut first_rejects)?,
+            "registry_death" => load.table::<DeathRow>(&mut first_rejects)?,
+            "registry_ui" => load.table::<UiRow>(&mut first_rejects)?,
+            "registry_poverty" => load.table::<PovertyRow>(&mut first_rejects)?,
+            "living_standards" => load.table::<LivingStandardRow>(&mut first_rejects)?,
             other => unreachable!("table {other} is in model::TABLES but has no loader"),
         };
         bar.finish_and_clear();
@@ -191,6 +219,7 @@ fn ingest_source(
         "tables": &report.tables,
         "ignored": &report.ignored,
         "index_millis": index_millis,
+        "append": opts.append,
     })
     .to_string();
     tx.execute(
@@ -217,7 +246,8 @@ fn progress_bar(progress: bool, t: &SourceTable) -> indicatif::ProgressBar {
 
 enum Status {
     New,
-    Changed,
+    /// The stored version's rowid.
+    Changed(i64),
 }
 
 enum Item<R> {
@@ -237,12 +267,15 @@ fn fingerprint<R: DbRow>(hb: &hashbrown::DefaultHashBuilder, row: &R, extra: Opt
     h.finish()
 }
 
-/// Key → fingerprint of every stored row of `R`'s table; `None` when the table is empty (a
-/// fresh load: every row is new and plain inserts suffice).
+/// A stored row: the fingerprint of its values and its rowid.
+type Stored = (u64, i64);
+
+/// Key → fingerprint and rowid of every stored row of `R`'s table; `None` when the table is
+/// empty (a fresh load: every row is new and plain inserts suffice).
 fn existing_rows<R: DbRow>(
     tx: &Transaction,
     hb: &hashbrown::DefaultHashBuilder,
-) -> Result<Option<HashMap<String, u64>>, IngestError> {
+) -> Result<Option<HashMap<String, Stored>>, IngestError> {
     let any: bool = tx.query_row(
         &format!("SELECT EXISTS (SELECT 1 FROM {})", R::TABLE),
         [],
@@ -259,18 +292,38 @@ fn existing_rows<R: DbRow>(
     while let Some(row) = q.next()? {
         buf.read(row)?;
         let extra: Option<String> = row.get(extra_col)?;
-        map.insert(buf.key(), fingerprint(hb, &buf, extra.as_deref()));
+        let rowid: i64 = row.get(extra_col + 1)?;
+        map.insert(buf.key(), (fingerprint(hb, &buf, extra.as_deref()), rowid));
     }
     Ok(Some(map))
 }
 
-fn load_table<R: DbRow>(
-    tx: &Transaction,
-    t: &SourceTable,
+/// One table of a source going into the store.
+struct Load<'a> {
+    tx: &'a Transaction<'a>,
+    table: &'a SourceTable,
     ingest_id: i64,
-    bar: &indicatif::ProgressBar,
+    append: bool,
+    bar: &'a indicatif::ProgressBar,
+}
+
+impl Load<'_> {
+    fn table<R: DbRow>(&self, first_rejects: &mut Vec<Reject>) -> Result<TableCounts, IngestError> {
+        load_table::<R>(self, first_rejects)
+    }
+}
+
+fn load_table<R: DbRow>(
+    load: &Load,
     first_rejects: &mut Vec<Reject>,
 ) -> Result<TableCounts, IngestError> {
+    let Load {
+        tx,
+        table: t,
+        ingest_id,
+        append,
+        bar,
+    } = *load;
     let hb = hashbrown::DefaultHashBuilder::default();
     let existing = existing_rows::<R>(tx, &hb)?;
     let mut counts = TableCounts {
@@ -281,6 +334,7 @@ fn load_table<R: DbRow>(
     let mut insert = tx.prepare(&insert_sql::<R>())?;
     let mut insert_many = tx.prepare(&insert_many_sql::<R>(MULTI_ROWS))?;
     let mut upsert = tx.prepare(&upsert_sql::<R>())?;
+    let mut keep_version = tx.prepare(&keep_version_sql::<R>())?;
     let mut reject_st = tx.prepare(
         "INSERT INTO rejects (ingest_id, table_name, file, line, column_name, reason, raw) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -290,8 +344,9 @@ fn load_table<R: DbRow>(
     std::thread::scope(|s| -> Result<(), IngestError> {
         let (snd, rcv) = std::sync::mpsc::sync_channel::<Vec<Item<R>>>(16);
         let hb = &hb;
-        let existing = existing.as_ref();
-        let parser = s.spawn(move || -> Result<(u64, u64), InputError> {
+        // Stored rows the extract has are taken out as they come: what is left is absent.
+        let mut existing = existing;
+        let parser = s.spawn(move || -> Result<(u64, u64, Vec<i64>), InputError> {
             let mut batch = Vec::with_capacity(BATCH);
             let mut unchanged = 0u64;
             let mut read = 0u64;
@@ -306,13 +361,13 @@ fn load_table<R: DbRow>(
                     Parsed::Row {
                         key, row, extra, ..
                     } => {
-                        let status = match existing.and_then(|m| m.get(&key)) {
+                        let status = match existing.as_mut().and_then(|m| m.remove(&key)) {
                             None => Status::New,
-                            Some(&fp) if fp == fingerprint(hb, &row, extra.as_deref()) => {
+                            Some((fp, _)) if fp == fingerprint(hb, &row, extra.as_deref()) => {
                                 unchanged += 1;
                                 return;
                             }
-                            Some(_) => Status::Changed,
+                            Some((_, rowid)) => Status::Changed(rowid),
                         };
                         Item::Write { row, extra, status }
                     }
@@ -329,7 +384,12 @@ fn load_table<R: DbRow>(
             if !batch.is_empty() {
                 let _ = snd.send(batch);
             }
-            Ok((read, unchanged))
+            // In rowid order: the moves then walk the table once.
+            let mut absent: Vec<i64> = existing
+                .map(|m| m.into_values().map(|(_, rowid)| rowid).collect())
+                .unwrap_or_default();
+            absent.sort_unstable();
+            Ok((read, unchanged, absent))
         });
 
         let write = || -> Result<(), IngestError> {
@@ -362,9 +422,10 @@ fn load_table<R: DbRow>(
                         Item::Write {
                             row,
                             extra,
-                            status: Status::Changed,
+                            status: Status::Changed(rowid),
                         } => {
                             counts.changed += 1;
+                            keep_version.execute((rowid, ingest_id))?;
                             row.bind(&mut upsert)?;
                             upsert.raw_bind_parameter(extra_idx, extra.as_deref())?;
                             upsert.raw_bind_parameter(extra_idx + 1, ingest_id)?;
@@ -401,9 +462,17 @@ fn load_table<R: DbRow>(
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         written?;
-        let (read, unchanged) = parsed?;
+        let (read, unchanged, absent) = parsed?;
         counts.read = read;
         counts.unchanged = unchanged;
+        if !append {
+            let mut delete = tx.prepare(&format!("DELETE FROM {} WHERE rowid = ?1", R::TABLE))?;
+            for rowid in absent {
+                keep_version.execute((rowid, ingest_id))?;
+                delete.execute([rowid])?;
+                counts.absent += 1;
+            }
+        }
         Ok(())
     })?;
     counts.loaded = counts.new + counts.changed + counts.unchanged;

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod flags;
 pub mod graph;
+pub mod history;
 pub mod ingest;
 pub mod lock;
 pub mod read;
@@ -115,7 +116,6 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// The id of the most recent ingest, if any.
 /// Opens an existing database (a sweep or a query never creates an empty one by mistake).
 pub fn open_existing(db: &Path) -> Result<Connection, StoreError> {
     if !db.exists() {
@@ -124,6 +124,7 @@ pub fn open_existing(db: &Path) -> Result<Connection, StoreError> {
     open(db)
 }
 
+/// The id of the most recent ingest, if any.
 pub fn latest_ingest_id(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(
         conn.query_row("SELECT MAX(ingest_id) FROM ingests", [], |r| {

@@ -5,7 +5,12 @@
 //!
 //! Statements run per row of a caller's loop (a ring member, a claim id) are prepared cached:
 //! the first call prepares them, later calls reuse them.
+//!
+//! Every reader of ledger rows takes the [`LedgerState`] to read: a report or a case page of a
+//! sweep reads the ledger as that sweep judged it (`LedgerState::of_sweep`), not as later
+//! ingests left it.
 
+pub use super::history::LedgerState;
 use super::StoreError;
 use crate::model::Fen;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -34,16 +39,18 @@ pub struct ClaimPaid {
 /// resolved person of `sweep_id`: one person under several ID numbers is one person.
 pub fn for_each_claim_paid(
     conn: &Connection,
+    state: &LedgerState,
     sweep_id: i64,
     mut f: impl FnMut(ClaimPaid),
 ) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare(&format!(
         "SELECT c.claim_id, coalesce(p.person, c.id_number), c.county_code, c.institution_id,
                 coalesce(c.funding_source, ''), c.amount_fen + c.living_amount_fen
-         FROM claims c
+         FROM {} c
          LEFT JOIN person_ids p ON p.sweep_id = ?1 AND p.id_number = c.id_number
          ORDER BY c.claim_id",
-    )?;
+        state.table("claims")
+    ))?;
     let rows = stmt.query_map([sweep_id], |r| {
         Ok(ClaimPaid {
             claim_id: r.get(0)?,
@@ -82,17 +89,19 @@ pub struct YearCounts {
 /// city-wide row per year), ordered by year then county.
 pub fn year_counts(
     conn: &Connection,
+    state: &LedgerState,
     sweep_id: i64,
     by_county: bool,
 ) -> Result<Vec<YearCounts>, StoreError> {
     let county = if by_county { "c.county_code" } else { "''" };
+    let claims = state.table("claims");
     let mut stmt = conn.prepare(&format!(
         "SELECT {county}, CAST(substr(c.claim_date, 1, 4) AS INTEGER) AS y, count(*),
                 count(DISTINCT coalesce(p.person, c.id_number)),
                 sum(CASE WHEN c.level BETWEEN 1 AND 5 THEN 1 ELSE 0 END),
                 sum(CASE WHEN c.level BETWEEN 1 AND 3 THEN 1 ELSE 0 END),
                 sum(c.amount_fen + c.living_amount_fen)
-         FROM claims c
+         FROM {claims} c
          LEFT JOIN person_ids p ON p.sweep_id = ?1 AND p.id_number = c.id_number
          GROUP BY 1, 2 ORDER BY 2, 1"
     ))?;
@@ -119,8 +128,14 @@ pub struct InstitutionName {
 }
 
 /// Every institution's name and county (no particular order).
-pub fn institution_names(conn: &Connection) -> Result<Vec<InstitutionName>, StoreError> {
-    let mut stmt = conn.prepare("SELECT institution_id, name, county_code FROM institutions")?;
+pub fn institution_names(
+    conn: &Connection,
+    state: &LedgerState,
+) -> Result<Vec<InstitutionName>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT institution_id, name, county_code FROM {}",
+        state.table("institutions")
+    ))?;
     let rows = stmt.query_map([], |r| {
         Ok(InstitutionName {
             institution_id: r.get(0)?,
@@ -145,12 +160,14 @@ pub struct ClaimTies {
 /// The ties of every claim under one ID number, in claim id order.
 pub fn claim_ties_of_person(
     conn: &Connection,
+    state: &LedgerState,
     id_number: &str,
 ) -> Result<Vec<ClaimTies>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT name, phone, bank_account, institution_id, county_code
-         FROM claims WHERE id_number = ?1 ORDER BY claim_id",
-    )?;
+         FROM {} WHERE id_number = ?1 ORDER BY claim_id",
+        state.table("claims")
+    ))?;
     let rows = stmt.query_map([id_number], |r| {
         Ok(ClaimTies {
             name: r.get(0)?,
@@ -174,11 +191,13 @@ pub struct InstitutionTies {
 /// The ties of one institution; None when the ledger does not have it.
 pub fn institution_ties(
     conn: &Connection,
+    state: &LedgerState,
     institution_id: &str,
 ) -> Result<Option<InstitutionTies>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT phone, legal_rep_id, county_code FROM institutions WHERE institution_id = ?1",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT phone, legal_rep_id, county_code FROM {} WHERE institution_id = ?1",
+        state.table("institutions")
+    ))?;
     Ok(stmt
         .query_row([institution_id], |r| {
             Ok(InstitutionTies {
@@ -222,14 +241,16 @@ pub struct ClaimRecord {
 /// no such claim.
 pub fn claims_by_ids<S: AsRef<str>>(
     conn: &Connection,
+    state: &LedgerState,
     ids: &[S],
 ) -> Result<Vec<Option<ClaimRecord>>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT id_number, name, phone, bank_account, coalesce(category, ''), county_code,
                 institution_id, class_id, coalesce(subsidy_type, ''), occupation_code, level,
                 cert_no, amount_fen, living_amount_fen, claim_date
-         FROM claims WHERE claim_id = ?1",
-    )?;
+         FROM {} WHERE claim_id = ?1",
+        state.table("claims")
+    ))?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let id = id.as_ref();
@@ -296,8 +317,15 @@ pub struct PersonRegisters {
 /// The register rows of these ID numbers: one query per table.
 pub fn registers_of<'a>(
     conn: &Connection,
+    state: &LedgerState,
     id_numbers: impl Iterator<Item = &'a str>,
 ) -> Result<PersonRegisters, StoreError> {
+    let death = state.table("registry_death");
+    let pension = state.table("registry_pension");
+    let ui = state.table("registry_ui");
+    let poverty = state.table("registry_poverty");
+    let staff = state.table("staff");
+    let institutions = state.table("institutions");
     let ids = json_list(id_numbers);
     const IN_IDS: &str = "IN (SELECT value FROM json_each(?1))";
     let pairs = |sql: &str| -> Result<Vec<(String, String)>, StoreError> {
@@ -306,14 +334,14 @@ pub fn registers_of<'a>(
         Ok(rows.collect::<Result<_, _>>()?)
     };
     let deaths = pairs(&format!(
-        "SELECT id_number, death_date FROM registry_death WHERE id_number {IN_IDS}"
+        "SELECT id_number, death_date FROM {death} WHERE id_number {IN_IDS}"
     ))?;
     let pensions = pairs(&format!(
-        "SELECT id_number, start_date FROM registry_pension WHERE id_number {IN_IDS}"
+        "SELECT id_number, start_date FROM {pension} WHERE id_number {IN_IDS}"
     ))?;
     let ui = {
         let mut stmt = conn.prepare(&format!(
-            "SELECT id_number, as_of, months_paid FROM registry_ui WHERE id_number {IN_IDS}
+            "SELECT id_number, as_of, months_paid FROM {ui} WHERE id_number {IN_IDS}
              ORDER BY id_number, as_of DESC"
         ))?;
         let rows = stmt.query_map([&ids], |r| {
@@ -327,14 +355,14 @@ pub fn registers_of<'a>(
     };
     let poverty = {
         let mut stmt = conn.prepare(&format!(
-            "SELECT id_number FROM registry_poverty WHERE id_number {IN_IDS}"
+            "SELECT id_number FROM {poverty} WHERE id_number {IN_IDS}"
         ))?;
         let rows = stmt.query_map([&ids], |r| r.get(0))?;
         rows.collect::<Result<_, _>>()?
     };
     let staff = {
         let mut stmt = conn.prepare(&format!(
-            "SELECT id_number, institution_id, role FROM staff WHERE id_number {IN_IDS}
+            "SELECT id_number, institution_id, role FROM {staff} WHERE id_number {IN_IDS}
              ORDER BY id_number, institution_id"
         ))?;
         let rows = stmt.query_map([&ids], |r| {
@@ -347,7 +375,7 @@ pub fn registers_of<'a>(
         rows.collect::<Result<_, _>>()?
     };
     let legal_reps = pairs(&format!(
-        "SELECT legal_rep_id, institution_id FROM institutions WHERE legal_rep_id {IN_IDS}
+        "SELECT legal_rep_id, institution_id FROM {institutions} WHERE legal_rep_id {IN_IDS}
          ORDER BY legal_rep_id, institution_id"
     ))?;
     Ok(PersonRegisters {
@@ -392,13 +420,15 @@ pub struct ContactHolder {
 /// Everyone who claimed with one of these phones (or accounts), by value then ID number.
 pub fn contact_holders<'a>(
     conn: &Connection,
+    state: &LedgerState,
     via: Contact,
     values: impl Iterator<Item = &'a str>,
 ) -> Result<Vec<ContactHolder>, StoreError> {
     // The column is one of two fixed names, never input.
     let col = via.column();
+    let claims = state.table("claims");
     let mut stmt = conn.prepare(&format!(
-        "SELECT {col}, id_number, min(name), count(*) FROM claims
+        "SELECT {col}, id_number, min(name), count(*) FROM {claims}
          WHERE {col} IN (SELECT value FROM json_each(?1))
          GROUP BY {col}, id_number ORDER BY {col}, id_number"
     ))?;

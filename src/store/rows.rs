@@ -337,9 +337,13 @@ db_row!(LivingStandardRow, key = ["county_code", "year"], [
     monthly_amount: "monthly_amount_fen" => Money,
 ]);
 
-/// `SELECT cols…, extra FROM table` (extra is the column after the row's own).
+/// `SELECT cols…, extra, rowid FROM table` (extra and rowid follow the row's own columns).
 pub fn select_sql<R: DbRow>() -> String {
-    format!("SELECT {}, extra FROM {}", R::COLUMNS.join(", "), R::TABLE)
+    format!(
+        "SELECT {}, extra, rowid FROM {}",
+        R::COLUMNS.join(", "),
+        R::TABLE
+    )
 }
 
 /// `SELECT cols… FROM table`: what `read` needs, without `extra` (loading never uses it).

@@ -1,8 +1,10 @@
 -- claimsweep database schema. Tables mirror CONTRACT §1 with normalised values:
 -- ID numbers in 18-digit upper-case form, dates as 'YYYY-MM-DD', money as integer fen
 -- (columns ending in _fen), enumerations as their English codes, level as 1..5 or NULL.
--- `extra` keeps unknown input columns as a JSON object; `ingest_id` is the ingest that last
--- wrote the row. Stages may add tables and columns; they never remove or rename these.
+-- `extra` keeps unknown input columns as a JSON object; `ingest_id` is the ingest that
+-- brought this version of the row (an unchanged row is never rewritten; changed and absent
+-- rows keep their old versions in `<table>_history`). Stages may add tables and columns; they
+-- never remove or rename these.
 
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -156,6 +158,153 @@ CREATE TABLE IF NOT EXISTS living_standards (
   ingest_id INTEGER,
   PRIMARY KEY (county_code, year)
 );
+
+-- The ledger's history. A row of a ledger table is one version of a record, valid from the
+-- ingest that brought it (`ingest_id`) on. When a later ingest brings a changed version, or
+-- its extract of the table no longer has the record ("absent"), the old version moves here
+-- with the ingest that superseded it. The ledger as ingest N left it is every current row with
+-- ingest_id <= N and every history row with ingest_id <= N < superseded_ingest_id
+-- (store::history::LedgerState): a sweep records the ingest it judged, and its evidence is
+-- read from that state.
+CREATE TABLE IF NOT EXISTS claims_history (
+  claim_id TEXT,
+  id_number TEXT,
+  name TEXT,
+  phone TEXT,
+  bank_account TEXT,
+  category TEXT,
+  county_code TEXT,
+  institution_id TEXT,
+  class_id TEXT,
+  subsidy_type TEXT,
+  occupation_code TEXT,
+  level INTEGER,
+  cert_no TEXT,
+  funding_source TEXT,
+  amount_fen INTEGER,
+  living_days INTEGER,
+  living_amount_fen INTEGER,
+  claim_date TEXT,
+  extra TEXT,
+  ingest_id INTEGER,
+  superseded_ingest_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS claims_history_key ON claims_history(claim_id);
+CREATE TABLE IF NOT EXISTS classes_history (
+  class_id TEXT,
+  institution_id TEXT,
+  county_code TEXT,
+  occupation_code TEXT,
+  level INTEGER,
+  training_type TEXT,
+  start_date TEXT,
+  end_date TEXT,
+  hours INTEGER,
+  project_based INTEGER,
+  extra TEXT,
+  ingest_id INTEGER,
+  superseded_ingest_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS classes_history_key ON classes_history(class_id);
+CREATE TABLE IF NOT EXISTS institutions_history (
+  institution_id TEXT,
+  name TEXT,
+  county_code TEXT,
+  kind TEXT,
+  legal_rep_id TEXT,
+  phone TEXT,
+  address TEXT,
+  extra TEXT,
+  ingest_id INTEGER,
+  superseded_ingest_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS institutions_history_key ON institutions_history(institution_id);
+CREATE TABLE IF NOT EXISTS certificates_history (
+  cert_no TEXT,
+  id_number TEXT,
+  name TEXT,
+  occupation_code TEXT,
+  level INTEGER,
+  cert_type TEXT,
+  issue_date TEXT,
+  extra TEXT,
+  ingest_id INTEGER,
+  superseded_ingest_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS certificates_history_key ON certificates_history(cert_no);
+CREATE TABLE IF NOT EXISTS projects_history (
+  class_id TEXT,
+  trainees INTEGER,
+  employed_claimed INTEGER,
+  total_amount_fen INTEGER,
+  prepaid_amount_fen INTEGER,
+  paid_amount_fen INTEGER,
+  check_date TEXT,
+  extra TEXT,
+  ingest_id INTEGER,
+  superseded_ingest_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS projects_history_key ON projects_history(class_id);
+CREATE TABLE IF NOT EXISTS employment_history (
+  id_number TEXT,
+  employer_id TEXT,
+  start_date TEXT,
+  end_date TEXT,
+  extra TEXT,
+  ingest_id INTEGER,
+  superseded_ingest_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS employment_history_key ON employment_history(id_number, employer_id, start_date);
+CREATE TABLE IF NOT EXISTS staff_history (
+  institution_id TEXT,
+  id_number TEXT,
+  role TEXT,
+  extra TEXT,
+  ingest_id INTEGER,
+  superseded_ingest_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS staff_history_key ON staff_history(institution_id, id_number);
+CREATE TABLE IF NOT EXISTS registry_pension_history (
+  id_number TEXT,
+  start_date TEXT,
+  extra TEXT,
+  ingest_id INTEGER,
+  superseded_ingest_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS registry_pension_history_key ON registry_pension_history(id_number);
+CREATE TABLE IF NOT EXISTS registry_death_history (
+  id_number TEXT,
+  death_date TEXT,
+  extra TEXT,
+  ingest_id INTEGER,
+  superseded_ingest_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS registry_death_history_key ON registry_death_history(id_number);
+CREATE TABLE IF NOT EXISTS registry_ui_history (
+  id_number TEXT,
+  months_paid INTEGER,
+  as_of TEXT,
+  extra TEXT,
+  ingest_id INTEGER,
+  superseded_ingest_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS registry_ui_history_key ON registry_ui_history(id_number, as_of);
+CREATE TABLE IF NOT EXISTS registry_poverty_history (
+  id_number TEXT,
+  extra TEXT,
+  ingest_id INTEGER,
+  superseded_ingest_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS registry_poverty_history_key ON registry_poverty_history(id_number);
+CREATE TABLE IF NOT EXISTS living_standards_history (
+  county_code TEXT,
+  year INTEGER,
+  monthly_amount_fen INTEGER,
+  extra TEXT,
+  ingest_id INTEGER,
+  superseded_ingest_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS living_standards_history_key ON living_standards_history(county_code, year);
 
 -- Which input tables any ingest has seen (a sweep skips rules whose tables never came).
 CREATE TABLE IF NOT EXISTS tables_present (table_name TEXT PRIMARY KEY, first_ingest_id INTEGER);
