@@ -15,6 +15,7 @@ pub mod idcode;
 pub mod input;
 pub mod memory;
 pub mod model;
+pub mod money;
 pub mod names;
 pub mod output;
 pub mod policy;

@@ -73,6 +73,9 @@ pub struct SweepSummary {
     pub flags: usize,
     pub threads: usize,
     pub rules: Vec<engine::RuleStats>,
+    /// The flags' amounts at risk reconciled: the rules' sum, their overlap, the distinct
+    /// total (`crate::money`).
+    pub money: crate::money::FlagTotals,
     pub defects: Vec<String>,
     pub graph: Option<GraphCounts>,
     pub cases: Option<crate::cases::CaseSummary>,
@@ -191,6 +194,7 @@ pub fn run(
     snap.release_rule_only_tables();
     let flags = std::mem::take(&mut result.flags);
     let flag_count = flags.len();
+    let money = flag_money(&snap, &flags);
     let cases_policy = crate::cases::cases_policy(policies);
     let grouped = group_cases_beside_graph_store(
         &mut conn,
@@ -205,8 +209,11 @@ pub fn run(
     let graph_counts = GraphCounts::of(&judged.findings);
     drop(judged.findings);
     let t2 = Instant::now();
-    let cases = crate::cases::build_prepared(&mut conn, sweep_id, &cases_policy, grouped.prepared)
-        .map_err(SweepError::Cases)?;
+    let case_money = grouped.prepared.money();
+    let mut cases =
+        crate::cases::build_prepared(&mut conn, sweep_id, &cases_policy, grouped.prepared)
+            .map_err(SweepError::Cases)?;
+    cases.money = case_money;
     let cases_write_ms = t2.elapsed().as_millis();
     // What the background checkpoints have not copied yet (the last commits) is copied now.
     let t2 = Instant::now();
@@ -222,6 +229,7 @@ pub fn run(
         flags: flag_count,
         threads: result.threads,
         rules: std::mem::take(&mut result.rules),
+        money,
         defects: std::mem::take(&mut result.defects),
         graph: Some(graph_counts),
         cases: Some(cases),
@@ -247,6 +255,21 @@ pub fn run(
     };
     flag_store::finish_sweep(&conn, sweep_id, result.claims, &summary)?;
     Ok(SweepOutcome { summary, notes })
+}
+
+/// The flags' amounts at risk, reconciled (`crate::money`).
+fn flag_money(snap: &crate::snapshot::Snapshot, flags: &[Flag]) -> crate::money::FlagTotals {
+    let mut at_risk = crate::money::AtRisk::<u32>::new();
+    let mut paid = Vec::new();
+    for f in flags {
+        paid.clear();
+        paid.extend(f.claims.iter().map(|&c| {
+            let claim = &snap.claims[c as usize];
+            claim.amount + claim.living_amount
+        }));
+        at_risk.add_flag(f.rule, &f.claims, &paid, f.amount_at_risk);
+    }
+    at_risk.totals()
 }
 
 /// The first claims no policy covers (all of them are stored), and the range of their training

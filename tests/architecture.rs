@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const FLOORS: &[&[&str]] = &[
     &["text", "dates", "memory", "output"],
     &["model"],
-    &["refdata", "names"],
+    &["refdata", "names", "money"],
     &["idcode"],
     &["policy"],
     &["finding"],

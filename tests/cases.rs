@@ -1110,6 +1110,30 @@ fn rings_and_top_risk_institutions_become_cases() {
     claim(c, "R2", P2, 1000, "371302", "ORG2", "13600000000");
     claim(c, "R3", P3, 1000, "371302", "ORG2", "13600000000");
     sweep(c, 1);
+    // The money comes from the flags (crate::money): R1 and R2 share 1,500.00 yuan (750.00
+    // each, as they paid alike), R3 carries 400.00.
+    flag(
+        c,
+        1,
+        1,
+        "shared_contact",
+        "contact",
+        "phone:13600000000",
+        &["R1", "R2"],
+        150_000,
+        "medium",
+    );
+    flag(
+        c,
+        1,
+        2,
+        "cert_mismatch",
+        "claim",
+        "R3",
+        &["R3"],
+        40_000,
+        "medium",
+    );
     let members = [
         ("person", P1),
         ("person", P2),
@@ -1151,7 +1175,9 @@ fn rings_and_top_risk_institutions_become_cases() {
     // Anchored on the smallest institution member.
     assert_eq!(ring_case.case_key, "ring:ORG1:network");
     assert_eq!(ring_case.rules, vec!["ring"]);
-    assert_eq!(ring_case.amount_at_risk_fen, 200_000);
+    // A ring puts no money of its own at risk (its stored 2,000.00 yuan is the ring's own
+    // measure): its claims count at their amounts under the flags.
+    assert_eq!(ring_case.amount_at_risk_fen, 150_000);
     assert_eq!(ring_case.claim_ids, vec!["R1", "R2"]);
     let insts: Vec<&str> = rows
         .iter()
@@ -1165,7 +1191,8 @@ fn rings_and_top_risk_institutions_become_cases() {
         .find(|r| r.case_key == "institution:ORG1:institution")
         .unwrap();
     assert_eq!(org1.claim_ids, vec!["R2", "R3"]);
-    assert_eq!(org1.amount_at_risk_fen, 150_000);
+    // R2's share under the flags and R3's.
+    assert_eq!(org1.amount_at_risk_fen, 75_000 + 40_000);
     assert_eq!(
         cases::list(
             &d.conn,
@@ -1206,13 +1233,40 @@ fn rings_and_top_risk_institutions_become_cases() {
     let mut more = members.to_vec();
     more.push(("person", P3));
     ring(c, 2, 7, &more, &["R1", "R2", "R3"], 300_000);
+    flag(
+        c,
+        2,
+        1,
+        "shared_contact",
+        "contact",
+        "phone:13600000000",
+        &["R1", "R2"],
+        150_000,
+        "medium",
+    );
+    flag(
+        c,
+        2,
+        2,
+        "cert_mismatch",
+        "claim",
+        "R3",
+        &["R3"],
+        100_000,
+        "medium",
+    );
     let s2 = cases::build_for_sweep(&mut d.conn, 2).expect("build 2");
+    // The institutions are gone; the ring and the two flag cases persist.
     assert_eq!(s2.resolved as i64, top_n);
     let rows = all_in(&d.conn, 2);
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].case_id, ring_case.case_id);
-    assert_eq!(rows[0].change, Change::Persisting);
-    assert_eq!(rows[0].reason_en, "1 more claim, +1000.00 yuan");
+    assert_eq!(rows.len(), 3);
+    let ring_row = rows
+        .iter()
+        .find(|r| r.case_id == ring_case.case_id)
+        .expect("the ring case persists");
+    assert_eq!(ring_row.change, Change::Persisting);
+    // R3 joins at its 1,000.00 yuan under the flags.
+    assert_eq!(ring_row.reason_en, "1 more claim, +1000.00 yuan");
 }
 
 /// Every row of the case tables, timestamps left out, in a fixed order.

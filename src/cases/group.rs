@@ -9,9 +9,12 @@
 //!   when a flag spans several persons), family of its rule;
 //! - rings stored by the graph stage (`rings`/`ring_members`) → `ring:<smallest member>`.
 //!
-//! Amount at risk counts each claim once: a flag's amount is spread over its claims in
-//! proportion to what each claim paid (amount + living allowance); a claim flagged by several
-//! rules of one case counts with the largest share any of them gives it, never the sum.
+//! Amount at risk follows `crate::money`, counting each claim once per case: a flag's amount is
+//! spread over its claims in proportion to what each claim paid (amount + living allowance); a
+//! claim flagged by several rules of one case counts with the largest share any of them gives
+//! it, never the sum. A ring or institution case puts no money of its own at risk: each of its
+//! claims counts with its amount at risk under the flags (its largest share), so the cases'
+//! amounts reconcile with the flags' distinct total (`CaseSummary::money`).
 //!
 //! Score = weight of the most severe rule × (1 + breadth_bonus × (distinct rules − 1))
 //!         × amount at risk in yuan, with the weights of the policy's `[cases]` section
@@ -27,6 +30,13 @@ use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
+
+impl super::PreparedCases {
+    /// The prepared cases' amounts reconciled with the flags' distinct total.
+    pub fn money(&self) -> crate::money::CaseTotals {
+        self.grouped.money()
+    }
+}
 
 /// The actor of history entries written by the sweep itself.
 pub const SYSTEM_ACTOR: &str = "system";
@@ -46,6 +56,9 @@ pub struct CaseSummary {
     pub kept_dismissed: usize,
     /// Sum over the cases of this sweep (a claim in two cases counts in both).
     pub amount_at_risk_fen: Fen,
+    /// The cases' amounts reconciled with the flags' distinct total (`crate::money`).
+    #[serde(default)]
+    pub money: crate::money::CaseTotals,
     pub flags: usize,
     /// Ring and institution cases opened from the graph's findings.
     #[serde(default)]
@@ -125,14 +138,12 @@ pub(super) struct RingInput {
     pub(super) institution: Option<String>,
     /// Sorted, unique.
     pub(super) claims: Vec<u32>,
-    pub(super) amount: Fen,
 }
 
 /// One of the first `institution_top_n` institutions of the graph's risk ranking.
 pub(super) struct InstitutionInput {
     pub(super) rank: i64,
     pub(super) institution: String,
-    pub(super) amount: Fen,
     /// Union of the claims of its evidence terms: sorted, unique.
     pub(super) claims: Vec<u32>,
     /// County of the institution's registry row, when not empty.
@@ -199,6 +210,14 @@ impl Grouped {
     pub(super) fn claims_of(&self, case: &CaseBuild) -> &[(u32, u32, Fen)] {
         &self.claims[case.claims.clone()]
     }
+    /// The cases' amounts reconciled with the distinct total (replaced cases left out).
+    pub(super) fn money(&self) -> crate::money::CaseTotals {
+        crate::money::case_totals(
+            self.order
+                .iter()
+                .flat_map(|&ci| self.claims_of(&self.cases[ci as usize]).iter().copied()),
+        )
+    }
     pub(super) fn rules_of<'s>(
         &'s self,
         case: &CaseBuild,
@@ -218,25 +237,7 @@ pub(super) fn spread(amount: Fen, paid: &[Fen]) -> Vec<Fen> {
     shares
 }
 
-pub fn spread_into(amount: Fen, paid: &[Fen], shares: &mut Vec<Fen>) {
-    shares.clear();
-    if paid.is_empty() {
-        return;
-    }
-    let total: i128 = paid.iter().map(|&p| p.max(0) as i128).sum();
-    if total == 0 {
-        shares.resize(paid.len(), amount / paid.len() as Fen);
-    } else {
-        shares.extend(
-            paid.iter()
-                .map(|&p| ((amount as i128 * p.max(0) as i128) / total) as Fen),
-        );
-    }
-    let given: Fen = shares.iter().sum();
-    if let Some(last) = shares.last_mut() {
-        *last += amount - given;
-    }
-}
+pub use crate::money::spread_into;
 
 /// The most frequent non-empty value, ties broken by the smallest.
 #[cfg(test)]
@@ -291,6 +292,8 @@ struct Grouper<'a, F: ClaimFacts> {
     rule_list: Vec<&'a str>,
     paid: Vec<Fen>,
     shares: Vec<Fen>,
+    /// Each flagged claim's amount at risk: its largest share under any flag.
+    flagged: HashMap<u32, Fen>,
     texts: Interner,
     /// County and institution of graph cases, as the last finding of each case sets them.
     graph_places: Vec<(u32, u32, u32)>,
@@ -310,6 +313,7 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
             rule_list: Vec::new(),
             paid: Vec::new(),
             shares: Vec::new(),
+            flagged: HashMap::new(),
             texts: Interner::new(),
             graph_places: Vec::new(),
             graph_cases: 0,
@@ -354,13 +358,27 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
         }
     }
 
-    /// A finding's amount spread over its claims by what each paid.
+    /// A flag's amount spread over its claims by what each paid.
     fn add_claims(&mut self, ci: u32, list: &[u32], amount: Fen) {
         self.paid.clear();
         self.paid.extend(list.iter().map(|&c| self.facts.paid(c)));
         spread_into(amount, &self.paid, &mut self.shares);
+        for (&c, &s) in list.iter().zip(&self.shares) {
+            let e = self.flagged.entry(c).or_insert(s);
+            *e = (*e).max(s);
+        }
         self.claims
             .extend(list.iter().zip(&self.shares).map(|(&c, &s)| (ci, c, s)));
+    }
+
+    /// A graph finding's claims, each at its amount at risk under the flags (all flags are
+    /// added first).
+    fn add_flagged_claims(&mut self, ci: u32, list: &[u32]) {
+        let flagged = &self.flagged;
+        self.claims.extend(
+            list.iter()
+                .map(|&c| (ci, c, flagged.get(&c).copied().unwrap_or(0))),
+        );
     }
 
     fn add_flags(&mut self, flags: &[FlagInput<'a>]) {
@@ -402,7 +420,7 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
             self.graph_cases += usize::from(opened);
             let rule = self.rule_id("ring");
             self.rules.push((ci, rule));
-            self.add_claims(ci, &ring.claims, ring.amount);
+            self.add_flagged_claims(ci, &ring.claims);
             let county = match &ring.county {
                 Some(c) => c.as_str(),
                 None => mode_of(ring.claims.iter().map(|&c| facts.county_code(c))),
@@ -440,7 +458,7 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
             self.graph_cases += 1;
             let rule = self.rule_id("institution_risk");
             self.rules.push((ci, rule));
-            self.add_claims(ci, &inst.claims, inst.amount);
+            self.add_flagged_claims(ci, &inst.claims);
             let county = match &inst.county {
                 Some(c) => c.as_str(),
                 None => mode_of(inst.claims.iter().map(|&c| facts.county_code(c))),

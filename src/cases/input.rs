@@ -211,11 +211,11 @@ fn stored_rings(
     use super::schema::table_exists;
     let mut rings: Vec<RingInput> = Vec::new();
     if table_exists(conn, "rings")? && table_exists(conn, "ring_members")? {
-        let stored: Vec<(i64, String, Fen)> = {
+        let stored: Vec<(i64, String)> = {
             let mut stmt = conn.prepare(
-                "SELECT ring_id, claim_ids, amount_fen FROM rings WHERE sweep_id = ?1 ORDER BY ring_id",
+                "SELECT ring_id, claim_ids FROM rings WHERE sweep_id = ?1 ORDER BY ring_id",
             )?;
-            let rows = stmt.query_map([sweep_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let rows = stmt.query_map([sweep_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<Result<_, _>>()?
         };
         // The smallest member of each kind, per ring.
@@ -231,7 +231,7 @@ fn stored_rings(
                 smallest.insert((r.get(0)?, r.get(1)?), r.get(2)?);
             }
         }
-        for (ring_id, claim_ids, amount) in stored {
+        for (ring_id, claim_ids) in stored {
             let member = |kind: &str| smallest.get(&(ring_id, kind.to_string())).cloned();
             let institution = member("institution");
             let subject = institution
@@ -248,7 +248,6 @@ fn stored_rings(
                 county: member("county"),
                 institution,
                 claims,
-                amount,
             });
         }
     }
@@ -268,13 +267,13 @@ fn stored_institutions(
     use super::schema::table_exists;
     let mut institutions: Vec<InstitutionInput> = Vec::new();
     if table_exists(conn, "institution_risk")? {
-        let top: Vec<(i64, String, Fen, String)> = {
+        let top: Vec<(i64, String, String)> = {
             let mut stmt = conn.prepare(
-                "SELECT rank, institution_id, amount_at_risk_fen, evidence_json FROM institution_risk
+                "SELECT rank, institution_id, evidence_json FROM institution_risk
                  WHERE sweep_id = ?1 AND rank <= ?2 ORDER BY rank",
             )?;
             let rows = stmt.query_map(params![sweep_id, policy.institution_top_n], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?;
             rows.collect::<Result<_, _>>()?
         };
@@ -282,7 +281,7 @@ fn stored_institutions(
             "SELECT county_code FROM {} WHERE institution_id = ?1",
             state.table("institutions")
         ))?;
-        for (rank, inst, amount, evidence) in top {
+        for (rank, inst, evidence) in top {
             let terms = crate::store::graph::risk_terms(&evidence).map_err(|e| {
                 CaseError::Malformed(format!("institution_risk.evidence_json of {inst}: {e}"))
             })?;
@@ -298,7 +297,6 @@ fn stored_institutions(
             institutions.push(InstitutionInput {
                 rank,
                 institution: inst,
-                amount,
                 claims,
                 county,
             });
@@ -588,7 +586,6 @@ pub(super) fn memory_graph(
                     claims.dedup();
                     claims
                 },
-                amount: r.amount,
             }
         })
         .collect();
@@ -614,7 +611,6 @@ pub(super) fn memory_graph(
             InstitutionInput {
                 rank: r.rank as i64,
                 institution: r.code.clone(),
-                amount: r.amount_at_risk,
                 claims,
                 county,
             }

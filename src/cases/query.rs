@@ -36,6 +36,40 @@ pub struct CaseFilter {
     pub limit: Option<usize>,
 }
 
+impl CaseFilter {
+    /// Whether the filter lists every case of its sweep (only the order may differ).
+    pub fn is_whole_sweep(&self) -> bool {
+        self.status.is_none()
+            && self.county.is_none()
+            && self.institution.is_none()
+            && self.rule.is_none()
+            && self.subject_kind.is_none()
+            && self.min_amount_fen.is_none()
+            && !self.new_only
+            && self.limit.is_none()
+    }
+}
+
+/// The cases' amounts of a sweep reconciled with its distinct total, as the sweep stored them
+/// in its summary; None for a sweep stored before they were.
+pub fn case_money(
+    conn: &Connection,
+    sweep_id: i64,
+) -> Result<Option<crate::money::CaseTotals>, CaseError> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT summary_json FROM sweeps WHERE sweep_id = ?1",
+            [sweep_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let money = json
+        .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
+        .and_then(|v| v.get("cases")?.get("money").cloned())
+        .and_then(|m| serde_json::from_value(m).ok());
+    Ok(money)
+}
+
 /// One case as found in one sweep.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CaseRow {

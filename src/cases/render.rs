@@ -6,6 +6,7 @@ use super::query::{
 };
 use super::{family_label, subject_kind_label, Lang, Status};
 use crate::model::fen_to_yuan;
+use crate::money::CaseTotals;
 use crate::store::history::ClaimChange;
 use crate::text::display_width;
 use std::fmt::Write;
@@ -22,8 +23,9 @@ fn opt(s: &str) -> &str {
     }
 }
 
-/// `cases list`: one line per case.
-pub fn case_list(rows: &[CaseRow], lang: Lang) -> String {
+/// `cases list`: one line per case. `whole`: the sweep's reconciled case totals when the rows
+/// are every case of the sweep.
+pub fn case_list(rows: &[CaseRow], lang: Lang, whole: Option<&CaseTotals>) -> String {
     let mut out = String::new();
     if rows.is_empty() {
         out.push_str(lang.pick("没有符合条件的案件。\n", "No case matches.\n"));
@@ -57,12 +59,35 @@ pub fn case_list(rows: &[CaseRow], lang: Lang) -> String {
         );
     }
     let total: i64 = rows.iter().map(|r| r.amount_at_risk_fen).sum();
+    let y = fen_to_yuan;
     let _ = writeln!(
         out,
         "{}",
-        match lang {
-            Lang::Zh => format!("共 {} 件，涉及金额 {} 元", rows.len(), fen_to_yuan(total)),
-            Lang::En => format!("{} cases, {} yuan at risk", rows.len(), fen_to_yuan(total)),
+        match (lang, whole) {
+            (Lang::Zh, Some(m)) if m.cases_sum_fen == total => format!(
+                "共 {} 件，案件金额合计 {} 元 − 同一申领在多件案件中重复计入 {} 元 = 涉及金额（去重）{} 元",
+                rows.len(),
+                y(total),
+                y(m.overlap_fen),
+                y(m.distinct_fen)
+            ),
+            (Lang::En, Some(m)) if m.cases_sum_fen == total => format!(
+                "{} cases, cases' sum {} − claims in several cases {} = {} yuan at risk (distinct)",
+                rows.len(),
+                y(total),
+                y(m.overlap_fen),
+                y(m.distinct_fen)
+            ),
+            (Lang::Zh, _) => format!(
+                "共 {} 件，案件金额合计 {} 元（同一申领在多件案件中各计一次）",
+                rows.len(),
+                y(total)
+            ),
+            (Lang::En, _) => format!(
+                "{} cases, cases' sum {} yuan (a claim in several cases counts in each)",
+                rows.len(),
+                y(total)
+            ),
         }
     );
     out
@@ -340,10 +365,16 @@ fn graph_part(out: &mut String, d: &CaseDetail, lang: Lang) {
             (_, Lang::Zh) => "机构风险".to_string(),
             (_, Lang::En) => "institution risk".to_string(),
         };
+        // A ring's and an institution's scores are their own measures, never the case's 评分.
+        let score = match (g.kind.as_str(), lang) {
+            ("ring", Lang::Zh) => "团伙分",
+            ("ring", Lang::En) => "ring score",
+            (_, Lang::Zh) => "风险分",
+            (_, Lang::En) => "risk score",
+        };
         let _ = writeln!(
             out,
-            "  {label}  {} {:.2}  {}",
-            lang.pick("评分", "score"),
+            "  {label}  {score} {:.2}  {}",
             g.score,
             lang.pick(&g.explanation_zh, &g.explanation_en)
         );

@@ -211,7 +211,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if json {
                 emit_json(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
             } else {
-                let mut text = render::case_list(&rows, common.lang);
+                let whole = match rows.first() {
+                    Some(r) if filter.is_whole_sweep() => {
+                        cases::query::case_money(&conn, r.sweep_id)?
+                    }
+                    _ => None,
+                };
+                let mut text = render::case_list(&rows, common.lang, whole.as_ref());
                 // Claims no rule judged are listed under the cases, never left out in silence.
                 if let Ok(sweep) = crate::store::flags::resolve_sweep(&conn, filter.sweep) {
                     let not_judged = crate::store::flags::not_judged(&conn, sweep)?;

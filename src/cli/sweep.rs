@@ -100,6 +100,49 @@ pub fn render_summary(s: &SweepSummary, lang: Lang) -> String {
 
 /// The sweep's facts under the rule table: ids, counts, unjudged claims, persons, graph,
 /// cases, policy and timings.
+/// The money at risk, reconciled (`crate::money`): the distinct total, and how the rules' and
+/// the cases' sums come to it.
+pub fn render_money(s: &SweepSummary, lang: Lang) -> String {
+    use crate::model::fen_to_yuan as y;
+    let m = &s.money;
+    let mut out = match lang {
+        Lang::Zh => format!(
+            "涉及金额（去重，每笔申领计一次）：{} 元，{} 笔申领\n  各规则合计 {} 元 − 多条规则重复计入 {} 元 = {} 元\n",
+            y(m.distinct_fen),
+            m.distinct_claims,
+            y(m.rules_sum_fen),
+            y(m.overlap_fen),
+            y(m.distinct_fen)
+        ),
+        Lang::En => format!(
+            "amount at risk (distinct, each claim once): {} yuan, {} claims\n  rules' sum {} − counted under several rules {} = {} yuan\n",
+            y(m.distinct_fen),
+            m.distinct_claims,
+            y(m.rules_sum_fen),
+            y(m.overlap_fen),
+            y(m.distinct_fen)
+        ),
+    };
+    if let Some(c) = &s.cases {
+        let c = &c.money;
+        out.push_str(&match lang {
+            Lang::Zh => format!(
+                "  案件合计 {} 元 − 同一申领在多件案件中重复计入 {} 元 = {} 元\n",
+                y(c.cases_sum_fen),
+                y(c.overlap_fen),
+                y(c.distinct_fen)
+            ),
+            Lang::En => format!(
+                "  cases' sum {} − claims in several cases {} = {} yuan\n",
+                y(c.cases_sum_fen),
+                y(c.overlap_fen),
+                y(c.distinct_fen)
+            ),
+        });
+    }
+    out
+}
+
 fn render_facts(s: &SweepSummary, lang: Lang) -> String {
     use std::fmt::Write;
     let mut out = String::new();
@@ -148,6 +191,7 @@ fn render_facts(s: &SweepSummary, lang: Lang) -> String {
         },
     );
     line(&mut out, "标记总数：", "flags: ", s.flags.to_string());
+    out.push_str(&render_money(s, lang));
     if let Some(g) = &s.graph {
         line(
             &mut out,

@@ -589,7 +589,7 @@ fn explanation_zh(snap: &Snapshot, ring: &Ring, clause: &str) -> String {
         .collect::<Vec<_>>()
         .join("+");
     format!(
-        "{}人（{}{}）跨{}家机构（{}）、{}个县区（{}），通过共用{}{}相互关联；涉及申领{}条（{}），金额{}元。评分{:.2}＝{}。依据：{}",
+        "{}人（{}{}）跨{}家机构（{}）、{}个县区（{}），通过共用{}{}相互关联；涉及申领{}条（{}），金额{}元。团伙分{:.2}＝{}。依据：{}",
         persons.len(),
         persons.iter().take(5).cloned().collect::<Vec<_>>().join("、"),
         if persons.len() > 5 { "…" } else { "" },

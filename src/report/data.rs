@@ -83,7 +83,12 @@ pub struct Summary {
     pub high_flags: i64,
     pub flagged_claims: i64,
     pub flagged_persons: i64,
+    /// Each flagged claim once, at its largest share (`crate::money`).
     pub amount_at_risk_fen: Fen,
+    /// The rules' amounts added up (a claim flagged by several rules counts under each).
+    pub rules_sum_fen: Fen,
+    /// The cases' amounts reconciled with the distinct total, as the sweep stored them.
+    pub case_money: Option<crate::money::CaseTotals>,
     /// None: the sweep's cases were not built.
     pub cases: Option<i64>,
     pub new_cases: Option<i64>,
@@ -319,7 +324,7 @@ struct Risk<'f> {
 
 impl<'f> Risk<'f> {
     /// Spreads each flag's amount over its claims as the cases stage does
-    /// ([`cases::group::spread_into`]).
+    /// ([`crate::money::spread_into`], the one definition).
     fn of(flags: &'f [flag_store::StoredFlag], claims: &Claims) -> Risk<'f> {
         let mut risk = Risk::default();
         let (mut idx, mut paid, mut shares) = (Vec::new(), Vec::new(), Vec::new());
@@ -340,7 +345,7 @@ impl<'f> Risk<'f> {
             );
             paid.clear();
             paid.extend(idx.iter().map(|&i| claims.facts[i].paid));
-            cases::group::spread_into(f.amount_at_risk_fen, &paid, &mut shares);
+            crate::money::spread_into(f.amount_at_risk_fen, &paid, &mut shares);
             let per_rule = risk.by_rule.entry(f.rule.as_str()).or_default();
             for (&ci, &s) in idx.iter().zip(&shares) {
                 let e = risk.of_claim.entry(ci).or_insert(0);
@@ -529,6 +534,7 @@ fn claim_summary(claims: &Claims, risk: &Risk, flags: usize, rejected_rows: i64)
         flagged_claims: risk.of_claim.len() as i64,
         flagged_persons: flagged_persons.len() as i64,
         amount_at_risk_fen: risk.of_claim.values().sum(),
+        rules_sum_fen: risk.by_rule.values().flat_map(|m| m.values()).sum(),
         rejected_rows,
         ..Default::default()
     }
@@ -611,6 +617,11 @@ pub fn gather(
             .map(|n| n.iter().filter(|r| r.change == "resolved").count() as i64),
         rings: rings.as_ref().map(|r| r.len() as i64),
         skipped_rules: skipped.keys().cloned().collect(),
+        case_money: if cases_built {
+            cases::query::case_money(conn, sweep_id)?
+        } else {
+            None
+        },
         ..claim_summary(&claims, &risk, flags.len(), read::rejected_rows(conn)?)
     };
 
@@ -1275,7 +1286,7 @@ mod tests {
     fn spread_adds_up_and_follows_payments() {
         let spread = |amount, paid: &[Fen]| {
             let mut shares = Vec::new();
-            cases::group::spread_into(amount, paid, &mut shares);
+            crate::money::spread_into(amount, paid, &mut shares);
             shares
         };
         assert_eq!(spread(1000, &[100, 300]), vec![250, 750]);

@@ -522,7 +522,7 @@ fn case_graph(o: &mut String, c: &CaseRow, d: &ReportData) {
                 "<p>{} {} · {} {:.2} · {}</p><ul>",
                 esc(L::Rank.get(lang)),
                 r.rank,
-                esc(L::Score.get(lang)),
+                esc(L::RiskScore.get(lang)),
                 r.score,
                 esc(&r.name)
             );
@@ -894,7 +894,7 @@ fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
         r.claims,
         L::Amount.get(lang),
         fen_to_yuan(r.amount_fen),
-        L::Score.get(lang),
+        L::RingScore.get(lang),
         r.score
     );
     let _ = write!(

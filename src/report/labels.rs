@@ -63,6 +63,8 @@ labels! {
     FlaggedPersons => "涉及人数", "Flagged persons";
     AmountAtRisk => "涉及金额（元）", "Amount at risk (yuan)";
     AtRiskShare => "涉及金额占比", "Share of amount at risk";
+    RulesReconcile => "金额核对：规则", "Reconciliation: rules";
+    CasesReconcile => "金额核对：案件", "Reconciliation: cases";
     CasesTotal => "案件数", "Cases";
     NewCases => "新增案件", "New cases";
     ResolvedCases => "已消失案件", "Resolved cases";
@@ -112,6 +114,8 @@ labels! {
     // Institution risk.
     Rank => "排名", "Rank";
     Score => "评分", "Score";
+    RiskScore => "风险分", "Risk score";
+    RingScore => "团伙分", "Ring score";
     Details => "明细", "Details";
     // Cases.
     CaseId => "案件编号", "Case";

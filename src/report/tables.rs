@@ -170,6 +170,43 @@ pub fn summary(d: &ReportData) -> Sheet {
             sum.amount_at_risk_fen as f64 * 100.0 / sum.amount_paid_fen as f64
         }),
     );
+    let y = crate::model::fen_to_yuan;
+    row(
+        L::RulesReconcile,
+        text(match lang {
+            Lang::Zh => format!(
+                "各规则合计 {} 元 − 多条规则重复计入 {} 元 = 涉及金额（去重）{} 元",
+                y(sum.rules_sum_fen),
+                y(sum.rules_sum_fen - sum.amount_at_risk_fen),
+                y(sum.amount_at_risk_fen)
+            ),
+            Lang::En => format!(
+                "rules' sum {} − counted under several rules {} = {} yuan at risk (distinct)",
+                y(sum.rules_sum_fen),
+                y(sum.rules_sum_fen - sum.amount_at_risk_fen),
+                y(sum.amount_at_risk_fen)
+            ),
+        }),
+    );
+    if let Some(m) = &sum.case_money {
+        row(
+            L::CasesReconcile,
+            text(match lang {
+                Lang::Zh => format!(
+                    "案件金额合计 {} 元 − 同一申领在多件案件中重复计入 {} 元 = 涉及金额（去重）{} 元",
+                    y(m.cases_sum_fen),
+                    y(m.overlap_fen),
+                    y(m.distinct_fen)
+                ),
+                Lang::En => format!(
+                    "cases' sum {} − claims in several cases {} = {} yuan at risk (distinct)",
+                    y(m.cases_sum_fen),
+                    y(m.overlap_fen),
+                    y(m.distinct_fen)
+                ),
+            }),
+        );
+    }
     let none = || text(L::NoData.get(lang));
     row(L::CasesTotal, sum.cases.map_or_else(none, Cell::Int));
     row(L::NewCases, sum.new_cases.map_or_else(none, Cell::Int));
@@ -450,7 +487,7 @@ pub fn risk(d: &ReportData) -> Sheet {
             (L::InstitutionId, 22.0),
             (L::InstitutionName, 30.0),
             (L::CountyCode, 12.0),
-            (L::Score, 10.0),
+            (L::RiskScore, 10.0),
             (L::Claims, 10.0),
             (L::AmountPaid, 16.0),
             (L::FlaggedClaims, 12.0),
@@ -606,7 +643,7 @@ pub fn rings(d: &ReportData) -> Sheet {
         lang,
         &[
             (L::RingId, 10.0),
-            (L::Score, 10.0),
+            (L::RingScore, 10.0),
             (L::Claims, 10.0),
             (L::AmountPaid, 16.0),
             (L::MemberKind, 12.0),

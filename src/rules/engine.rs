@@ -25,8 +25,8 @@ pub struct RuleStats {
     pub flags: usize,
     /// Distinct claims in any flag of the rule.
     pub claims_flagged: usize,
-    /// Sum of the amounts of those distinct claims (each claim once, even if several flags of
-    /// the rule name it), in fen.
+    /// The rule's amount at risk ([`crate::money`]): each claim it flagged once, at its largest
+    /// share among the rule's flags, in fen.
     pub amount_at_risk: Fen,
     #[serde(serialize_with = "ser_millis")]
     pub elapsed: Duration,
@@ -263,8 +263,8 @@ pub fn run_rules_streaming<E>(
     })
 }
 
-/// A rule's statistics: flags, distinct claims flagged and their amount (each claim once).
-/// `seen` is all false on entry and on return.
+/// A rule's statistics: flags, distinct claims flagged and their amount at risk (each claim
+/// once, at its largest share: [`crate::money`]). `seen` is all false on entry and on return.
 fn rule_stats(
     snap: &Snapshot,
     def: &RuleDef,
@@ -273,21 +273,32 @@ fn rule_stats(
     missing: Vec<&'static str>,
     seen: &mut [bool],
 ) -> RuleStats {
-    let mut claims_flagged = 0;
-    let mut amount_at_risk = 0;
-    let mut touched = Vec::new();
+    // Claim → its largest share; `seen` spares the map the claims named once (most).
+    let mut touched: Vec<(u32, Fen)> = Vec::new();
+    let mut repeated: hashbrown::HashMap<u32, Fen> = hashbrown::HashMap::new();
+    let (mut paid, mut shares) = (Vec::new(), Vec::new());
     for f in rule_flags {
-        for &c in &f.claims {
+        paid.clear();
+        paid.extend(f.claims.iter().map(|&c| {
+            let claim = &snap.claims[c as usize];
+            claim.amount + claim.living_amount
+        }));
+        crate::money::spread_into(f.amount_at_risk, &paid, &mut shares);
+        for (&c, &s) in f.claims.iter().zip(&shares) {
             if !seen[c as usize] {
                 seen[c as usize] = true;
-                touched.push(c);
-                claims_flagged += 1;
-                amount_at_risk += snap.claims[c as usize].amount;
+                touched.push((c, s));
+            } else {
+                let e = repeated.entry(c).or_insert(s);
+                *e = (*e).max(s);
             }
         }
     }
-    for c in touched {
+    let claims_flagged = touched.len();
+    let mut amount_at_risk = 0;
+    for (c, s) in touched {
         seen[c as usize] = false;
+        amount_at_risk += repeated.get(&c).map_or(s, |&r| r.max(s));
     }
     RuleStats {
         rule: def.id,
