@@ -130,6 +130,7 @@ fn every_rule_is_injected_at_20000_claims() {
 fn benign_boundaries_are_not_labelled() {
     let dir = big();
     let policy = &PolicySet::embedded_default().policies[0];
+    let rules = claimsweep::rules::params(policy);
     let claims = read(dir, "claims.csv");
 
     // Exactly the yearly maximum: no over_cap in that person-year.
@@ -143,7 +144,7 @@ fn benign_boundaries_are_not_labelled() {
     }
     let exact: Vec<_> = per_year
         .values()
-        .filter(|v| v.len() == policy.claims_per_year.max as usize)
+        .filter(|v| v.len() == rules.over_cap.claims_per_year.max as usize)
         .collect();
     assert!(
         exact.len() > 10,
@@ -155,7 +156,7 @@ fn benign_boundaries_are_not_labelled() {
     }
     assert!(per_year
         .values()
-        .any(|v| v.len() > policy.claims_per_year.max as usize));
+        .any(|v| v.len() > rules.over_cap.claims_per_year.max as usize));
 
     // Claimed on the day of death: not deceased.
     let deceased = labelled(dir, "deceased");
@@ -184,7 +185,11 @@ fn benign_boundaries_are_not_labelled() {
 
     // Exactly the day limit: living allowance of exactly max_days at or below the line.
     let living = labelled(dir, "living_allowance_excess");
-    let max_days = policy.living_allowance.max_days.to_string();
+    let max_days = rules
+        .living_allowance_excess
+        .living_allowance
+        .max_days
+        .to_string();
     let exact_days: Vec<_> = claims
         .iter()
         .filter(|c| c["living_days"] == max_days && !living.contains(&c["claim_id"]))
@@ -202,7 +207,8 @@ fn benign_boundaries_are_not_labelled() {
             continue;
         };
         let a = birth.age_on(date(&c["claim_date"]));
-        if a == policy.age.min as i32 || a == policy.age.max as i32 {
+        if a == rules.age_out_of_range.age.min as i32 || a == rules.age_out_of_range.age.max as i32
+        {
             boundary += 1;
             assert!(
                 !age.contains(&c["claim_id"])

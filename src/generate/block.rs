@@ -290,8 +290,8 @@ impl<'a> BlockGen<'a> {
 
     /// The person's birth range that keeps every claim date within the policy's ages.
     fn safe_birth(&mut self) -> Date {
-        let max = self.w.policy.age.max as i32;
-        let min = self.w.policy.age.min as i32;
+        let max = self.w.rules().age_out_of_range.age.max as i32;
+        let min = self.w.rules().age_out_of_range.age.min as i32;
         let lo = add_days(years_before(self.w.range_end, max + 1), 1).0;
         let hi = years_before(self.w.range_start, min).0;
         // Most trainees are 20–50.
@@ -406,13 +406,15 @@ impl<'a> BlockGen<'a> {
             return None;
         }
         let date = Date(self.rng.gen_range(lo.0..=hi.0));
-        let max = self.w.policy.claims_per_year.max as u8;
+        let max = self.w.rules().over_cap.claims_per_year.max as u8;
         let p = &self.persons[pi];
         if p.years.iter().any(|&(y, n)| y == date.year() && n >= max) {
             return None;
         }
         let age = p.birth.age_on(date);
-        if age < self.w.policy.age.min as i32 || age > self.w.policy.age.max as i32 {
+        if age < self.w.rules().age_out_of_range.age.min as i32
+            || age > self.w.rules().age_out_of_range.age.max as i32
+        {
             return None;
         }
         Some(date)
@@ -550,7 +552,12 @@ impl<'a> BlockGen<'a> {
                 }
                 None => {
                     p.ui_row = Some(self.b.ui.len());
-                    let min = self.w.policy.skill_upgrade.min_ui_months as i32;
+                    let min = self
+                        .w
+                        .rules()
+                        .skill_upgrade_ineligible
+                        .skill_upgrade
+                        .min_ui_months as i32;
                     // Some exactly at the minimum: the boundary that must not fire.
                     let months = if self.rng.gen_bool(0.15) {
                         min
@@ -613,14 +620,24 @@ impl<'a> BlockGen<'a> {
     ) -> (i32, Fen) {
         match category {
             Some(c) if self.w.living_eligible(c) && self.rng.gen_bool(0.6) => {
-                let max_days = self.w.policy.living_allowance.max_days as i32;
+                let max_days = self
+                    .w
+                    .rules()
+                    .living_allowance_excess
+                    .living_allowance
+                    .max_days as i32;
                 let class_days = class.end_date.0 - class.start_date.0 + 1;
                 let days = self.rng.gen_range(1..=class_days.min(max_days).max(1));
                 let line = self
                     .w
                     .living_line(&class.county_code, date.year())
                     .unwrap_or(0);
-                let dpm = self.w.policy.living_allowance.days_per_month as i64;
+                let dpm = self
+                    .w
+                    .rules()
+                    .living_allowance_excess
+                    .living_allowance
+                    .days_per_month as i64;
                 let at_line = days as i64 * line / dpm;
                 let amount = if self.rng.gen_bool(0.3) {
                     at_line
@@ -644,7 +661,13 @@ impl<'a> BlockGen<'a> {
         }
         match t {
             SubsidyType::Apprenticeship => {
-                let floor = self.w.policy.apprenticeship.floor_per_year as i64 * 100;
+                let floor = self
+                    .w
+                    .rules()
+                    .amount_over_standard
+                    .apprenticeship
+                    .floor_per_year as i64
+                    * 100;
                 floor + self.rng.gen_range(0..=20) * 10_000
             }
             SubsidyType::SkillUpgrade => match level {

@@ -153,7 +153,7 @@ impl<'a> BlockGen<'a> {
     fn inject_over_cap(&mut self, i: usize) {
         let pi = self.new_person();
         let y = self.random_year();
-        let max = self.w.policy.claims_per_year.max as usize;
+        let max = self.w.rules().over_cap.claims_per_year.max as usize;
         // Lift the per-year limit of this person by placing beyond it.
         let extra = 1 + i % 2;
         for k in 0..max + extra {
@@ -168,7 +168,7 @@ impl<'a> BlockGen<'a> {
     fn benign_over_cap(&mut self, _i: usize) {
         let pi = self.new_person();
         let y = self.random_year();
-        for _ in 0..self.w.policy.claims_per_year.max {
+        for _ in 0..self.w.rules().over_cap.claims_per_year.max {
             self.place(pi, Some(y));
         }
     }
@@ -276,8 +276,18 @@ impl<'a> BlockGen<'a> {
         let Some(c) = self.place(pi, None) else {
             return;
         };
-        let max_days = self.w.policy.living_allowance.max_days as i32;
-        let dpm = self.w.policy.living_allowance.days_per_month as i64;
+        let max_days = self
+            .w
+            .rules()
+            .living_allowance_excess
+            .living_allowance
+            .max_days as i32;
+        let dpm = self
+            .w
+            .rules()
+            .living_allowance_excess
+            .living_allowance
+            .days_per_month as i64;
         let (county, year) = {
             let cl = &self.b.claims[c];
             (cl.county_code.clone(), cl.claim_date.year())
@@ -310,8 +320,18 @@ impl<'a> BlockGen<'a> {
         let pi = self.new_person();
         self.persons[pi].category = Some(Category::Hardship);
         if let Some(c) = self.place(pi, None) {
-            let max_days = self.w.policy.living_allowance.max_days as i32;
-            let dpm = self.w.policy.living_allowance.days_per_month as i64;
+            let max_days = self
+                .w
+                .rules()
+                .living_allowance_excess
+                .living_allowance
+                .max_days as i32;
+            let dpm = self
+                .w
+                .rules()
+                .living_allowance_excess
+                .living_allowance
+                .days_per_month as i64;
             let (county, year) = (
                 self.b.claims[c].county_code.clone(),
                 self.b.claims[c].claim_date.year(),
@@ -345,7 +365,12 @@ impl<'a> BlockGen<'a> {
         };
         let date = self.b.claims[c].claim_date;
         let id = self.persons[pi].id.clone();
-        let min = self.w.policy.skill_upgrade.min_ui_months as i32;
+        let min = self
+            .w
+            .rules()
+            .skill_upgrade_ineligible
+            .skill_upgrade
+            .min_ui_months as i32;
         match i % 3 {
             0 => {} // no contributions at all
             1 => self.b.ui.push(UiRow {
@@ -380,7 +405,12 @@ impl<'a> BlockGen<'a> {
             let id = self.persons[pi].id.clone();
             self.b.ui.push(UiRow {
                 id_number: id,
-                months_paid: self.w.policy.skill_upgrade.min_ui_months as i32,
+                months_paid: self
+                    .w
+                    .rules()
+                    .skill_upgrade_ineligible
+                    .skill_upgrade
+                    .min_ui_months as i32,
                 as_of: if i.is_multiple_of(2) {
                     Some(date)
                 } else {
@@ -509,8 +539,8 @@ impl<'a> BlockGen<'a> {
     /// A claimant just below the minimum or above the maximum age on the claim date.
     fn inject_age_out_of_range(&mut self, i: usize) {
         let (ci, date) = self.random_slot();
-        let min = self.w.policy.age.min as i32;
-        let max = self.w.policy.age.max as i32;
+        let min = self.w.rules().age_out_of_range.age.min as i32;
+        let max = self.w.rules().age_out_of_range.age.max as i32;
         let age = if i.is_multiple_of(2) {
             min - 1 - (i as i32 / 2) % 2
         } else {
@@ -526,9 +556,12 @@ impl<'a> BlockGen<'a> {
     fn benign_age_out_of_range(&mut self, i: usize) {
         let (ci, date) = self.random_slot();
         let birth = if i.is_multiple_of(2) {
-            years_before(date, self.w.policy.age.min as i32)
+            years_before(date, self.w.rules().age_out_of_range.age.min as i32)
         } else {
-            add_days(years_before(date, self.w.policy.age.max as i32 + 1), 1)
+            add_days(
+                years_before(date, self.w.rules().age_out_of_range.age.max as i32 + 1),
+                1,
+            )
         };
         let pi = self.new_person_born(birth);
         self.claim_as(pi, ci, date, pi);

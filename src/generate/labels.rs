@@ -144,7 +144,7 @@ pub fn compute(b: &Block, w: &World) -> Labels {
 
 /// A person's claims of one year ranked in claim order: the ranks beyond the maximum.
 fn over_cap(l: &Ledger, out: &mut Labels) {
-    let max = l.w.policy.claims_per_year.max as usize;
+    let max = l.w.rules().over_cap.claims_per_year.max as usize;
     for group in groups(&l.by_person, |&i| {
         (l.person(i), l.claims[i].claim_date.year())
     }) {
@@ -189,7 +189,7 @@ fn amount_over_standard(l: &Ledger, out: &mut Labels) {
 /// Too many days, above the living line, or a category that may have no allowance.
 fn living_allowance_excess(l: &Ledger, out: &mut Labels) {
     let w = l.w;
-    let la = &w.policy.living_allowance;
+    let la = &w.rules().living_allowance_excess.living_allowance;
     l.flag_claims(out, "living_allowance_excess", |c| {
         if c.living_days <= 0 && c.living_amount <= 0 {
             return false;
@@ -212,7 +212,11 @@ fn skill_upgrade_ineligible(l: &Ledger, out: &mut Labels) {
             .or_default()
             .push((u.as_of, u.months_paid));
     }
-    let min = l.w.policy.skill_upgrade.min_ui_months as i32;
+    let min =
+        l.w.rules()
+            .skill_upgrade_ineligible
+            .skill_upgrade
+            .min_ui_months as i32;
     l.flag_claims(out, "skill_upgrade_ineligible", |c| {
         if subsidy_type(c) != SubsidyType::SkillUpgrade {
             return false;
@@ -267,7 +271,7 @@ fn pensioner(l: &Ledger, out: &mut Labels) {
 }
 
 fn age_out_of_range(l: &Ledger, out: &mut Labels) {
-    let age = &l.w.policy.age;
+    let age = &l.w.rules().age_out_of_range.age;
     l.flag_claims(out, "age_out_of_range", |c| {
         birth_date(&c.id_number).is_some_and(|birth| {
             let a = birth.age_on(c.claim_date);
@@ -360,7 +364,7 @@ fn overlapping_training(l: &Ledger, out: &mut Labels) {
 /// Distinct persons per phone and per bank account above the policy's limits.
 fn shared_contact(l: &Ledger, out: &mut Labels) {
     let claims = l.claims;
-    let sc = &l.w.policy.shared_contact;
+    let sc = &l.w.rules().shared_contact.shared_contact;
     for (field, limit) in [
         (0, sc.max_persons_per_phone as usize),
         (1, sc.max_persons_per_bank_account as usize),
@@ -462,7 +466,7 @@ fn covering_spells(
 /// date) is staged, shared by one employer, or with an employer linked to the institution.
 fn employment_sham(l: &Ledger, proj: &ProjectRow, n: usize, covering: &[usize]) -> bool {
     let (b, w) = (l.b, l.w);
-    let es = &w.policy.employment_sham;
+    let es = &w.rules().employment_sham.employment_sham;
     let Some(check) = proj.check_date else {
         return false;
     };

@@ -165,8 +165,18 @@ impl BlockGen<'_> {
     /// employed, staged, or employed by one (or a linked) employer.
     fn project_employment(&mut self, kind: ProjectKind, inst: usize, n: usize) -> Employment {
         let min_rate = self.w.policy.project.min_employment_rate_percent as usize;
-        let staged_pct = self.w.policy.employment_sham.staged_min_percent as usize;
-        let single_pct = self.w.policy.employment_sham.single_employer_min_percent as usize;
+        let staged_pct = self
+            .w
+            .rules()
+            .employment_sham
+            .employment_sham
+            .staged_min_percent as usize;
+        let single_pct = self
+            .w
+            .rules()
+            .employment_sham
+            .employment_sham
+            .single_employer_min_percent as usize;
         let employed = match kind {
             ProjectKind::LowEmployment => self.rng.gen_range(n * 3 / 10..need(n, min_rate)),
             ProjectKind::ExactEmployment => need(n, min_rate),
@@ -219,8 +229,18 @@ impl BlockGen<'_> {
     /// The employment spells of a project's trainees as `plan` says, seen from the check
     /// date; some of the unemployed worked once before it.
     fn project_spells(&mut self, check: Date, trainees: &[usize], plan: &Employment) {
-        let sw = self.w.policy.employment_sham.start_window_days as i32;
-        let ew = self.w.policy.employment_sham.end_window_days as i32;
+        let sw = self
+            .w
+            .rules()
+            .employment_sham
+            .employment_sham
+            .start_window_days as i32;
+        let ew = self
+            .w
+            .rules()
+            .employment_sham
+            .employment_sham
+            .end_window_days as i32;
         // Distinct employers for everyone else: no employer takes a share.
         let offset = self.rng.gen_range(0..self.w.employers.len());
         for (k, &pi) in trainees.iter().enumerate() {

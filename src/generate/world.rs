@@ -192,15 +192,21 @@ impl World {
             let mut row = [None; 6];
             for (l, slot) in row.iter_mut().enumerate() {
                 let level = if l == 0 { None } else { Some(l as u8) };
-                *slot = world.policy.amount_cap(t, level).map(|(c, _)| c);
+                *slot = world
+                    .rules()
+                    .amount_over_standard
+                    .amount_cap(t, level)
+                    .map(|(c, _)| c);
             }
             world.caps.push(row);
-            world.cert_types.push(world.policy.cert_required(t));
+            world
+                .cert_types
+                .push(world.rules().cert_mismatch.required(t));
         }
         for &c in Category::ALL {
             world
                 .living_categories
-                .push(world.policy.living_eligible(c));
+                .push(world.rules().living_allowance_excess.eligible(c));
         }
         world.make_living(rng);
         let n_inst = (opts.claims / 2_000).clamp(36, 3_000) as usize;
@@ -371,9 +377,18 @@ impl World {
             .unwrap_or(0);
         if level.is_some() && li == 0 {
             // A level outside 1..=5 matches only a cap given without a level.
-            return self.policy.amount_cap(t, level).map(|(c, _)| c);
+            return self
+                .rules()
+                .amount_over_standard
+                .amount_cap(t, level)
+                .map(|(c, _)| c);
         }
         self.caps[ti][li]
+    }
+
+    /// The rules' own numbers of the policy (`rules::params`): the sections each rule owns.
+    pub fn rules(&self) -> &crate::rules::PolicyParams {
+        crate::rules::params(&self.policy)
     }
 
     pub fn cert_required(&self, t: SubsidyType) -> bool {

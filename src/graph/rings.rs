@@ -21,6 +21,7 @@ use super::shown_claims;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::{Policy, PolicySet};
 use crate::resolve::Resolved;
+use crate::rules::shared_contact;
 use crate::snapshot::DenseGroups;
 use crate::snapshot::Snapshot;
 use rayon::prelude::*;
@@ -211,9 +212,10 @@ fn tie_of_contact(
         return None;
     }
     let policy = resolved.judging.policy_of_group(policies, claims)?;
+    let family = &shared_contact::Params::of(policy).shared_contact;
     let max = match kind {
-        IdentifierKind::Phone => policy.shared_contact.max_persons_per_phone,
-        _ => policy.shared_contact.max_persons_per_bank_account,
+        IdentifierKind::Phone => family.max_persons_per_phone,
+        _ => family.max_persons_per_bank_account,
     } as usize;
     let first = &snap.claims[claims[0] as usize];
     let one_place = claims.iter().all(|&c| {

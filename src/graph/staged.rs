@@ -22,7 +22,7 @@ use crate::model::{fen_to_yuan, Fen};
 use crate::policy::PolicySet;
 use crate::resolve::org_links::OrgLinks;
 use crate::resolve::Resolved;
-use crate::rules::employment_sham::{ClassEmployment, EmployerShare};
+use crate::rules::employment_sham::{self, ClassEmployment, EmployerShare};
 use crate::snapshot::{DenseGroups, Snapshot};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -139,7 +139,7 @@ fn judge(
     let Some(class) = ClassEmployment::of(snap, resolved, policies, links, project, claims) else {
         return Vec::new();
     };
-    let rule = &class.policy.employment_sham;
+    let rule = &employment_sham::Params::of(class.policy).employment_sham;
     let n = class.trainees.len() as u64;
     class
         .employers
@@ -170,7 +170,7 @@ fn staged_class(
     share: &EmployerShare,
     share_hit: bool,
 ) -> StagedClass {
-    let rule = &class.policy.employment_sham;
+    let rule = &employment_sham::Params::of(class.policy).employment_sham;
     let check = class.check;
     let n = class.trainees.len() as u64;
     let k = share.trainees.len() as u64;

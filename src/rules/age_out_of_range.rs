@@ -3,6 +3,9 @@
 //! date exists are judged; exactly the minimum or the maximum age is within range.
 
 use super::RuleDef;
+use super::RuleParams;
+use serde::Deserialize;
+use crate::policy::{Policy, PolicyError};
 use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
@@ -23,6 +26,32 @@ pub const RULE: RuleDef = RuleDef {
     run,
 };
 
+/// `[age]`: the ages a trainee may have on the claim date, both bounds included.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Age {
+    pub min: u32,
+    pub max: u32,
+    pub clause: String,
+}
+
+/// This rule's sections of a policy file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Params {
+    pub age: Age,
+}
+
+impl RuleParams for Params {
+    const SECTIONS: &'static [&'static str] = &["age"];
+
+    fn check(&self, policy: &Policy) -> Result<(), PolicyError> {
+        if self.age.min > self.age.max {
+            return Err(policy.invalid(policy.line_of("[age]"), "age.min is above age.max"));
+        }
+        Ok(())
+    }
+}
+
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
     let births: Vec<Option<Date>> = (0..snap.ids.len() as u32)
@@ -41,7 +70,8 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         let c = &snap.claims[i];
         let birth = births[c.person as usize]?;
         let age = birth.age_on(c.date);
-        let (min, max) = (policy.age.min as i32, policy.age.max as i32);
+        let age_range = &Params::of(policy).age;
+        let (min, max) = (age_range.min as i32, age_range.max as i32);
         if (min..=max).contains(&age) {
             return None;
         }
@@ -50,7 +80,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         } else {
             ("高于最高年龄", "above the maximum age", max)
         };
-        let cite = cite(policy, &policy.age.clause);
+        let cite = cite(policy, &age_range.clause);
         let zh = format!(
             "申领编号 {cid}：{id}（出生日期{birth}）在申领日期{date}年满{age}周岁，{side_zh}{bound}周岁（允许{min}至{max}周岁；{cite}）",
             cid = snap.claim_id(i),

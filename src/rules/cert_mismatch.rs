@@ -6,7 +6,10 @@
 use super::RuleDef;
 use crate::finding::{Family, FlagSubject};
 use super::common::*;
-use super::{Flag, RuleContext};
+use super::{Flag, RuleContext, RuleParams};
+use crate::model::SubsidyType;
+use crate::policy::{Policy, PolicyError};
+use serde::Deserialize;
 
 pub const RULE_ID: &str = "cert_mismatch";
 
@@ -20,6 +23,57 @@ pub const RULE: RuleDef = RuleDef {
     needs: &["certificates"],
     run,
 };
+
+/// `[cert]`: the subsidy types paid on a certificate of the person, occupation and level.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cert {
+    /// `SubsidyType` codes.
+    pub required_for: Vec<String>,
+    pub clause: String,
+}
+
+/// This rule's sections of a policy file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Params {
+    pub cert: Cert,
+}
+
+impl RuleParams for Params {
+    const SECTIONS: &'static [&'static str] = &["cert"];
+
+    fn check(&self, policy: &Policy) -> Result<(), PolicyError> {
+        for t in &self.cert.required_for {
+            if SubsidyType::parse(t).is_none() {
+                return Err(policy.invalid(
+                    policy.line_of("required_for"),
+                    format!("unknown subsidy_type {t:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Params {
+    /// Whether a subsidy type is paid on a certificate.
+    pub fn required(&self, t: SubsidyType) -> bool {
+        self.cert
+            .required_for
+            .iter()
+            .any(|e| SubsidyType::parse(e) == Some(t))
+    }
+}
+
+/// The subsidy types a policy pays on a certificate, resolved once.
+pub fn cert_type_set(policy: &Policy) -> Vec<SubsidyType> {
+    let params = Params::of(policy);
+    SubsidyType::ALL
+        .iter()
+        .copied()
+        .filter(|&t| params.required(t))
+        .collect()
+}
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
@@ -99,7 +153,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         if zh.is_empty() {
             return None;
         }
-        let cite = cite(policy, &policy.cert.clause);
+        let cite = cite(policy, &Params::of(policy).cert.clause);
         let explanation_zh = format!(
             "申领编号 {cid}（{id}，{date}，{tz}{amt}）证书不符：{reasons}（{cite}）",
             cid = snap.claim_id(i),
@@ -127,4 +181,19 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
             explanation_en,
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_linyi_certificate_types() {
+        let set = crate::policy::PolicySet::embedded_default();
+        let types = cert_type_set(&set.policies[0]);
+        // The notice pays a career course on its 培训合格证书; apprenticeship on no certificate.
+        assert!(types.contains(&SubsidyType::CareerCourse));
+        assert!(types.contains(&SubsidyType::Entrepreneurship));
+        assert!(!types.contains(&SubsidyType::Apprenticeship));
+    }
 }

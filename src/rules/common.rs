@@ -37,48 +37,6 @@ where
         .collect()
 }
 
-/// A policy's amount caps resolved for every (subsidy type, level 0..=5) once, with the same
-/// answers as `Policy::amount_cap` (which parses the type names on every call).
-pub struct CapTable<'p> {
-    caps: Vec<[Option<(Fen, &'p str)>; 6]>,
-}
-
-impl<'p> CapTable<'p> {
-    pub fn new(policy: &'p Policy) -> CapTable<'p> {
-        let caps = SubsidyType::ALL
-            .iter()
-            .map(|&t| {
-                std::array::from_fn(|l| policy.amount_cap(t, Some(l as u8).filter(|&l| l != 0)))
-            })
-            .collect();
-        CapTable { caps }
-    }
-
-    /// Cap in fen and its clause; `level` 0 = none.
-    #[inline]
-    pub fn get(&self, t: SubsidyType, level: u8) -> Option<(Fen, &'p str)> {
-        let ti = SubsidyType::ALL.iter().position(|&x| x == t)?;
-        *self.caps[ti].get(level as usize)?
-    }
-}
-
-/// Membership of categories or subsidy types named in a policy list, resolved once.
-pub fn category_set(policy: &Policy) -> Vec<crate::model::Category> {
-    crate::model::Category::ALL
-        .iter()
-        .copied()
-        .filter(|&c| policy.living_eligible(c))
-        .collect()
-}
-
-pub fn cert_type_set(policy: &Policy) -> Vec<SubsidyType> {
-    SubsidyType::ALL
-        .iter()
-        .copied()
-        .filter(|&t| policy.cert_required(t))
-        .collect()
-}
-
 /// A flag on one claim: subject = its claim id, amount at risk = its amount.
 pub fn claim_flag(
     ctx: &RuleContext,
@@ -350,31 +308,6 @@ mod tests {
         let r: Vec<_> = runs(&v, |x| *x).map(|s| s.len()).collect();
         assert_eq!(r, [2, 1, 3]);
         assert_eq!(runs(&[] as &[i32], |x| *x).count(), 0);
-    }
-
-    #[test]
-    fn cap_table_answers_like_the_policy() {
-        let set = crate::policy::PolicySet::embedded_default();
-        let p = &set.policies[0];
-        let table = CapTable::new(p);
-        for &t in SubsidyType::ALL {
-            for l in 0..=5u8 {
-                assert_eq!(
-                    table.get(t, l),
-                    p.amount_cap(t, Some(l).filter(|&l| l != 0)),
-                    "{t:?} {l}"
-                );
-            }
-        }
-        assert_eq!(
-            table.get(SubsidyType::LevelCert, 4).map(|c| c.0),
-            Some(120_000)
-        );
-        assert!(category_set(p).contains(&crate::model::Category::Poor));
-        // The notice pays a career course on its 培训合格证书; apprenticeship on no certificate.
-        assert!(cert_type_set(p).contains(&SubsidyType::CareerCourse));
-        assert!(cert_type_set(p).contains(&SubsidyType::Entrepreneurship));
-        assert!(!cert_type_set(p).contains(&SubsidyType::Apprenticeship));
     }
 
     #[test]

@@ -17,10 +17,12 @@
 
 use super::common::{cite, group_flag, sort_group_flags, sum_amount, yuan_en, yuan_zh, DenseGroups};
 use super::RuleDef;
+use super::RuleParams;
+use serde::Deserialize;
 use super::{Flag, RuleContext};
 use crate::dates::Date;
 use crate::finding::{Family, FlagSubject};
-use crate::policy::{EmploymentSham, Policy, PolicySet};
+use crate::policy::{Policy, PolicySet};
 use crate::resolve::org_links::{LinkPath, OrgLinks};
 use crate::resolve::Resolved;
 use crate::snapshot::{Project, Snapshot, Spell};
@@ -39,6 +41,34 @@ pub const RULE: RuleDef = RuleDef {
     needs: &["projects", "employment"],
     run,
 };
+
+/// `[employment_sham]`: what makes a project-based class's employment staged (see the module
+/// documentation); also read by the graph's staged employers (`graph::staged`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmploymentSham {
+    /// A staged spell starts at most this many days before `check_date` ...
+    pub start_window_days: u32,
+    /// ... and ends at most this many days after it.
+    pub end_window_days: u32,
+    /// Staged spells of at least this share of the trainees flag the class.
+    pub staged_min_percent: u32,
+    /// One employer taking at least this share of the trainees flags the class.
+    pub single_employer_min_percent: u32,
+    /// Classes with fewer trainees are not judged on shares.
+    pub min_trainees: u32,
+    pub clause: String,
+}
+
+/// This rule's sections of a policy file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Params {
+    pub employment_sham: EmploymentSham,
+}
+
+impl RuleParams for Params {
+    const SECTIONS: &'static [&'static str] = &["employment_sham"];
+}
 
 /// The employment of one project class on its check date: the facts both judges of staged
 /// employment rest on, computed once here.
@@ -119,7 +149,7 @@ impl<'p> ClassEmployment<'p> {
         let policy = resolved
             .judging
             .policy_of_project(snap, policies, project, claims)?;
-        let rule = &policy.employment_sham;
+        let rule = &Params::of(policy).employment_sham;
         let institution = snap
             .class(project.class)
             .map(|c| c.institution)
@@ -205,7 +235,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
 fn judge(ctx: &RuleContext, links: &OrgLinks, project: &Project, claims: &[u32]) -> Option<Flag> {
     let snap = ctx.snap;
     let class = ClassEmployment::of(snap, ctx.resolved, ctx.policies, links, project, claims)?;
-    let rule = &class.policy.employment_sham;
+    let rule = &Params::of(class.policy).employment_sham;
     let n = class.trainees.len() as u64;
     let staged = class.staged();
     let top = class.top_employer();

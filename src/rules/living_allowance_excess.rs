@@ -8,7 +8,10 @@
 use super::RuleDef;
 use crate::finding::{Family, FlagSubject};
 use super::common::*;
-use super::{Flag, RuleContext};
+use super::{Flag, RuleContext, RuleParams};
+use crate::model::Category;
+use crate::policy::{Policy, PolicyError};
+use serde::Deserialize;
 use crate::model::fen_to_yuan;
 
 pub const RULE_ID: &str = "living_allowance_excess";
@@ -24,6 +27,61 @@ pub const RULE: RuleDef = RuleDef {
     run,
 };
 
+/// `[living_allowance]`: the living allowance paid during training.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LivingAllowance {
+    /// Days paid at most.
+    pub max_days: u32,
+    /// Daily line = the county's monthly minimum-living line of the year / this divisor.
+    pub days_per_month: u32,
+    /// Person categories that may receive it (`Category` codes).
+    pub eligible_categories: Vec<String>,
+    pub clause: String,
+}
+
+/// This rule's sections of a policy file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Params {
+    pub living_allowance: LivingAllowance,
+}
+
+impl RuleParams for Params {
+    const SECTIONS: &'static [&'static str] = &["living_allowance"];
+
+    fn check(&self, policy: &Policy) -> Result<(), PolicyError> {
+        for c in &self.living_allowance.eligible_categories {
+            if Category::parse(c).is_none() {
+                return Err(policy.invalid(
+                    policy.line_of("eligible_categories"),
+                    format!("unknown category {c:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Params {
+    /// Whether a person category may receive a living allowance.
+    pub fn eligible(&self, c: Category) -> bool {
+        self.living_allowance
+            .eligible_categories
+            .iter()
+            .any(|e| Category::parse(e) == Some(c))
+    }
+}
+
+/// The categories a policy's living allowance is for, resolved once.
+pub fn category_set(policy: &Policy) -> Vec<Category> {
+    let params = Params::of(policy);
+    Category::ALL
+        .iter()
+        .copied()
+        .filter(|&c| params.eligible(c))
+        .collect()
+}
+
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
     let eligible: Vec<_> = ctx.policies.policies.iter().map(category_set).collect();
@@ -32,7 +90,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         if c.living_days <= 0 && c.living_amount <= 0 {
             return None;
         }
-        let la = &policy.living_allowance;
+        let la = &Params::of(policy).living_allowance;
         let mut zh = Vec::new();
         let mut en = Vec::new();
         if c.living_days > la.max_days as i32 {
@@ -112,4 +170,15 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         flag.amount_at_risk = c.living_amount;
         Some(flag)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_linyi_categories() {
+        let set = crate::policy::PolicySet::embedded_default();
+        assert!(category_set(&set.policies[0]).contains(&Category::Poor));
+    }
 }

@@ -8,8 +8,7 @@
 //! - Every number comes from the policy judging the claim (`resolve::judging`: the one
 //!   covering its training), and every person is a resolved person (`resolve::persons`).
 
-use crate::policy::Policy;
-use crate::policy::PolicySet;
+use crate::policy::{Policy, PolicyError, PolicySet};
 use crate::refdata::RefData;
 use crate::resolve::Resolved;
 use crate::snapshot::Snapshot;
@@ -80,38 +79,98 @@ pub struct RuleDef {
     pub run: fn(&RuleContext) -> Vec<Flag>,
 }
 
+/// A rule's own numbers: the sections of a policy file that only this rule reads, as a struct
+/// whose fields are those top-level sections (each section a `#[derive(Deserialize)]
+/// #[serde(deny_unknown_fields)]` struct documenting its clause). Declared in the rule's file
+/// and named in the registry (`rule: Params`); parsed and checked once per policy on load
+/// (`check_policies`), read typed with `Params::of(policy)`, which the registry defines.
+pub trait RuleParams: serde::de::DeserializeOwned + Send + Sync + 'static {
+    /// The top-level sections this rule owns: the struct's field names.
+    const SECTIONS: &'static [&'static str];
+
+    /// Checks beyond the types, each an error at the line of the key it concerns
+    /// (`Policy::line_of`, `Policy::invalid`).
+    fn check(&self, _policy: &Policy) -> Result<(), PolicyError> {
+        Ok(())
+    }
+}
+
+/// A rule's sections of one policy, typed and checked.
+fn load_params<T: RuleParams>(policy: &Policy) -> Result<T, PolicyError> {
+    let params: T = policy.sections()?;
+    params.check(policy)?;
+    Ok(params)
+}
+
 /// Declares each rule module and lists its descriptor, in CONTRACT §2 order: adding a rule is
-/// its file, one line here, its policy entries and its tests.
+/// its file, one line here, its policy entries and its tests. A rule with numbers of its own is
+/// listed as `rule: Params` (its `RuleParams` type).
 macro_rules! registry {
-    ($($rule:ident),* $(,)?) => {
+    ($($rule:ident $(: $params:ident)?),* $(,)?) => {
         $(pub mod $rule;)*
         /// Every rule, in CONTRACT §2 order.
         pub static RULES: &[&RuleDef] = &[$(&$rule::RULE),*];
         /// The ids of every rule, in CONTRACT §2 order.
         pub const RULE_IDS: &[&str] = &[$($rule::RULE_ID),*];
+
+        /// Every rule's own numbers in one policy, one field per rule that has any.
+        pub struct PolicyParams {
+            $($(pub $rule: $rule::$params,)?)*
+        }
+
+        impl PolicyParams {
+            /// The sections owned by a rule, each rule's list once.
+            pub const SECTIONS: &[&[&str]] =
+                &[$($(<$rule::$params as RuleParams>::SECTIONS,)?)*];
+
+            fn load(policy: &Policy) -> Result<PolicyParams, PolicyError> {
+                Ok(PolicyParams {
+                    $($($rule: load_params::<$rule::$params>(policy)?,)?)*
+                })
+            }
+        }
+
+        $($(
+            impl $rule::$params {
+                /// This rule's numbers in `policy`, parsed once (see `rules::params`).
+                #[inline]
+                pub fn of(policy: &Policy) -> &$rule::$params {
+                    &params(policy).$rule
+                }
+            }
+        )?)*
     };
 }
 
 registry![
-    over_cap,
-    repeated_level,
-    amount_over_standard,
-    living_allowance_excess,
-    skill_upgrade_ineligible,
+    over_cap: Params,
+    repeated_level: Params,
+    amount_over_standard: Params,
+    living_allowance_excess: Params,
+    skill_upgrade_ineligible: Params,
     invalid_id,
     deceased,
     pensioner,
-    age_out_of_range,
+    age_out_of_range: Params,
     identity_conflict,
     multi_id,
     overlapping_training,
-    cert_mismatch,
+    cert_mismatch: Params,
     staff_trainee,
-    shared_contact,
+    shared_contact: Params,
     prepay_excess,
     employment_rate,
-    employment_sham,
+    employment_sham: Params,
 ];
+
+/// Every rule's numbers in a policy, parsed on first use and kept in the policy. A policy set
+/// loaded for a sweep is checked first (`check_policies`), which parses them or fails with the
+/// file and line; a policy used unchecked (the embedded default, tests) must be valid.
+pub fn params(policy: &Policy) -> &PolicyParams {
+    policy.rule_params.get_or_init(|| {
+        PolicyParams::load(policy).unwrap_or_else(|e| panic!("unchecked invalid policy: {e}"))
+    })
+}
 
 /// The descriptor of a rule id.
 pub fn describe(rule: &str) -> Option<&'static RuleDef> {
@@ -124,12 +183,33 @@ pub fn rule_title(rule: &str) -> Option<(&'static str, &'static str)> {
     describe(rule).map(|r| (r.title_zh, r.title_en))
 }
 
-/// Checks every policy's `[severity]` table against the registry: an unknown or a missing rule
-/// id is an error naming the file and line.
-pub fn check_policies(set: &PolicySet) -> Result<(), crate::policy::PolicyError> {
-    set.policies
-        .iter()
-        .try_for_each(|p| p.check_rule_ids(RULE_IDS.iter().copied()))
+/// Checks every policy against the registry and parses the rules' own sections: a section no
+/// rule owns, a rule's invalid section (unknown key, wrong type, a failed check), or an unknown
+/// or a missing rule id in `[severity]` is an error naming the file and line; a missing section
+/// is an error naming the file.
+pub fn check_policies(set: &PolicySet) -> Result<(), PolicyError> {
+    set.policies.iter().try_for_each(|p| {
+        check_sections(p)?;
+        if !p.rule_params.is_set() {
+            let loaded = PolicyParams::load(p)?;
+            p.rule_params.get_or_init(|| loaded);
+        }
+        p.check_rule_ids(RULE_IDS.iter().copied())
+    })
+}
+
+/// Every top-level section the policy does not type itself belongs to a rule.
+fn check_sections(p: &Policy) -> Result<(), PolicyError> {
+    let owned = || PolicyParams::SECTIONS.iter().flat_map(|s| s.iter());
+    for (name, &line) in &p.rule_sections {
+        if !owned().any(|s| s == name) {
+            return Err(p.invalid(
+                line,
+                format!("unknown field `{name}`: not a section of the policy or of any rule"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The family of a rule id.
@@ -182,6 +262,122 @@ mod tests {
             .join("\n");
         let err = checked(&text).unwrap_err().to_string();
         assert!(err.contains("deceased"), "{err}");
+    }
+
+    /// The error of a policy text, at the first line starting with `at`.
+    fn error_at(text: &str, at: &str) -> String {
+        let err = checked(text).unwrap_err().to_string();
+        let line = text.lines().position(|l| l.starts_with(at)).unwrap() + 1;
+        assert!(err.starts_with(&format!("p.toml:{line}:")), "{err}");
+        err
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_rules_section_is_an_error_with_its_line() {
+        let text =
+            crate::policy::DEFAULT_POLICY_TOML.replacen("max = 3\n", "max = 3\nmaximum = 4\n", 1);
+        // The policy itself does not type [claims_per_year]: over_cap does, on load.
+        Policy::parse(&text, Path::new("p.toml")).unwrap();
+        let err = error_at(&text, "maximum");
+        assert!(err.contains("maximum"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_section_is_an_error_with_its_line() {
+        let text =
+            crate::policy::DEFAULT_POLICY_TOML.replacen("[age]", "[ages]\nmin = 1\n\n[age]", 1);
+        let err = error_at(&text, "[ages]");
+        assert!(err.contains("ages"), "{err}");
+    }
+
+    /// The default policy without one section.
+    fn without(name: &str) -> String {
+        let mut lines: Vec<&str> = Vec::new();
+        let mut skip = false;
+        for l in crate::policy::DEFAULT_POLICY_TOML.lines() {
+            if l.starts_with('[') {
+                skip = l == format!("[{name}]") || l == format!("[[{name}]]");
+            }
+            if !skip {
+                lines.push(l);
+            }
+        }
+        lines.join("\n")
+    }
+
+    #[test]
+    fn a_missing_section_of_a_rule_is_an_error_naming_the_file() {
+        let err = checked(&without("skill_upgrade")).unwrap_err().to_string();
+        assert!(err.starts_with("p.toml:"), "{err}");
+        assert!(err.contains("skill_upgrade"), "{err}");
+    }
+
+    #[test]
+    fn a_second_cap_for_one_type_and_level_is_an_error() {
+        let dup = "[[amount_caps]]\nsubsidy_type = \"career_course\"\ncap = 900\nclause = \"x\"\n\n[apprenticeship]";
+        let text = crate::policy::DEFAULT_POLICY_TOML.replacen("[apprenticeship]", dup, 1);
+        let err = checked(&text).unwrap_err().to_string();
+        let line = text.lines().position(|l| l.contains("cap = 900")).unwrap() - 1;
+        assert!(err.starts_with(&format!("p.toml:{line}:")), "{err}");
+        assert!(err.contains("second entry"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_and_missing_value_are_errors() {
+        let text = crate::policy::DEFAULT_POLICY_TOML.replacen("max = 3\n", "max = \"three\"\n", 1);
+        error_at(&text, "max = \"three\"");
+        let text = crate::policy::DEFAULT_POLICY_TOML.replacen("max_days = 30\n", "", 1);
+        let err = checked(&text).unwrap_err().to_string();
+        assert!(err.contains("max_days"), "{err}");
+    }
+
+    #[test]
+    fn the_rules_checks_name_their_lines() {
+        for (from, to, at, says) in [
+            // As before the move: a bad level is reported at the first `level` line.
+            ("level = 4\n", "level = 7\n", "level", "not 1..=5"),
+            (
+                "subsidy_type = \"entrepreneurship\"",
+                "subsidy_type = \"x\"",
+                "subsidy_type = \"x\"",
+                "unknown subsidy_type",
+            ),
+            (
+                "\"zero_employment_family\"]",
+                "\"nobody\"]",
+                "eligible_categories",
+                "unknown category",
+            ),
+            (
+                "\"skill_upgrade\"]",
+                "\"x\"]",
+                "required_for",
+                "unknown subsidy_type",
+            ),
+            (
+                "min = 16\n",
+                "min = 61\n",
+                "[age]",
+                "age.min is above age.max",
+            ),
+        ] {
+            let text = crate::policy::DEFAULT_POLICY_TOML.replacen(from, to, 1);
+            assert_ne!(text, crate::policy::DEFAULT_POLICY_TOML, "{from}");
+            let err = error_at(&text, at);
+            assert!(err.contains(says), "{err}");
+        }
+    }
+
+    #[test]
+    fn every_rules_sections_are_read_by_its_params() {
+        // A section listed in SECTIONS but not a field would load unchecked: dropping it from
+        // the file must fail.
+        for sections in PolicyParams::SECTIONS {
+            for &name in *sections {
+                let err = checked(&without(name)).unwrap_err().to_string();
+                assert!(err.contains(name), "{name}: {err}");
+            }
+        }
     }
 
     #[test]

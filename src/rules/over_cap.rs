@@ -5,6 +5,8 @@
 //! claims under all of their ID numbers count together.
 
 use super::RuleDef;
+use super::RuleParams;
+use serde::Deserialize;
 use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
@@ -22,6 +24,25 @@ pub const RULE: RuleDef = RuleDef {
     needs: &[],
     run,
 };
+
+/// `[claims_per_year]`: how many training subsidies one person may receive in a subsidy year.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimsPerYear {
+    /// At most this many claims per person and calendar year of the claim date.
+    pub max: u32,
+    pub clause: String,
+}
+
+/// This rule's sections of a policy file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Params {
+    pub claims_per_year: ClaimsPerYear,
+}
+
+impl RuleParams for Params {
+    const SECTIONS: &'static [&'static str] = &["claims_per_year"];
+}
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
@@ -71,7 +92,7 @@ fn min_cap(ctx: &RuleContext) -> usize {
     ctx.policies
         .policies
         .iter()
-        .map(|p| p.claims_per_year.max as usize)
+        .map(|p| Params::of(p).claims_per_year.max as usize)
         .min()
         .unwrap_or(0)
 }
@@ -85,7 +106,7 @@ fn person_year_flag(ctx: &RuleContext, group: &[PersonDated]) -> Option<Flag> {
         .enumerate()
         .filter(|&(rank0, k)| {
             ctx.policy_of(k.claim as usize)
-                .is_some_and(|p| rank0 + 1 > p.claims_per_year.max as usize)
+                .is_some_and(|p| rank0 + 1 > Params::of(p).claims_per_year.max as usize)
         })
         .map(|(rank0, k)| (rank0 + 1, k.claim))
         .collect();
@@ -96,7 +117,7 @@ fn person_year_flag(ctx: &RuleContext, group: &[PersonDated]) -> Option<Flag> {
     let id = ctx.person_id(person);
     let (who_zh, who_en) = (ctx.person_zh(person), ctx.person_en(person));
     let year = first.date.year();
-    let max = policy.claims_per_year.max;
+    let max = Params::of(policy).claims_per_year.max;
     let claims: Vec<u32> = over.iter().map(|&(_, i)| i).collect();
     let ranks_zh = over
         .iter()
@@ -120,7 +141,7 @@ fn person_year_flag(ctx: &RuleContext, group: &[PersonDated]) -> Option<Flag> {
         .map(|&i| claim_ref_en(snap, i))
         .collect::<Vec<_>>()
         .join(", ");
-    let cite = cite(policy, &policy.claims_per_year.clause);
+    let cite = cite(policy, &Params::of(policy).claims_per_year.clause);
     let zh = format!(
         "{who_zh} 在{year}年第{ranks_zh}次申领（全年共{total}次；超出的申领：{refs_zh}；上限{max}次，{cite}）",
         total = group.len(),

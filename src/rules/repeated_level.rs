@@ -5,6 +5,8 @@
 //! person is a resolved person: a repeat under another of their ID numbers is a repeat.
 
 use super::RuleDef;
+use super::RuleParams;
+use serde::Deserialize;
 use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
@@ -24,6 +26,25 @@ pub const RULE: RuleDef = RuleDef {
     needs: &[],
     run,
 };
+
+/// `[repeated_level]`: one subsidy per person, occupation and level, ever.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatedLevel {
+    /// A repeat on another fund (unemployment insurance, employment fund) counts as a repeat.
+    pub across_funds: bool,
+    pub clause: String,
+}
+
+/// This rule's sections of a policy file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Params {
+    pub repeated_level: RepeatedLevel,
+}
+
+impl RuleParams for Params {
+    const SECTIONS: &'static [&'static str] = &["repeated_level"];
+}
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
@@ -87,7 +108,7 @@ fn group_flag_of(ctx: &RuleContext, group: &[u32]) -> Option<Flag> {
                 return false;
             };
             // Without `across_funds`, only an earlier claim on the same fund makes a repeat.
-            p.repeated_level.across_funds
+            Params::of(p).repeated_level.across_funds
                 || group[..j]
                     .iter()
                     .any(|&e| snap.claims[e as usize].funding == snap.claims[i as usize].funding)
@@ -136,7 +157,7 @@ fn group_flag_of(ctx: &RuleContext, group: &[u32]) -> Option<Flag> {
         .map(|&i| item_en(i))
         .collect::<Vec<_>>()
         .join(", ");
-    let cite = cite(policy, &policy.repeated_level.clause);
+    let cite = cite(policy, &Params::of(policy).repeated_level.clause);
     let zh = format!(
         "{who_zh} 同一职业{occ_zh}同一等级{lz}重复申领{n}次：首次{first_zh}，重复{rep_zh}（{cite}）",
         lz = level_zh(lvl),

@@ -6,6 +6,8 @@
 //! contact).
 
 use super::RuleDef;
+use super::RuleParams;
+use serde::Deserialize;
 use crate::finding::{Family, FlagSubject};
 use super::common::{cite, group_flag, sort_group_flags, yuan_en, yuan_zh, DenseGroups};
 use super::{Flag, RuleContext};
@@ -25,6 +27,26 @@ pub const RULE: RuleDef = RuleDef {
     needs: &[],
     run,
 };
+
+/// `[shared_contact]`: how many distinct persons one phone or one bank account may carry (also
+/// read by the graph: a phone of at most `max_persons_per_phone` persons can be a family's).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedContact {
+    pub max_persons_per_phone: u32,
+    pub max_persons_per_bank_account: u32,
+    pub clause: String,
+}
+
+/// This rule's sections of a policy file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Params {
+    pub shared_contact: SharedContact,
+}
+
+impl RuleParams for Params {
+    const SECTIONS: &'static [&'static str] = &["shared_contact"];
+}
 /// Persons spelled out in an explanation; the rest are counted.
 const MAX_LISTED: usize = super::common::MAX_LISTED;
 
@@ -55,8 +77,8 @@ impl Contact {
     }
     fn max(self, p: &Policy) -> u32 {
         match self {
-            Contact::Phone => p.shared_contact.max_persons_per_phone,
-            Contact::Bank => p.shared_contact.max_persons_per_bank_account,
+            Contact::Phone => Params::of(p).shared_contact.max_persons_per_phone,
+            Contact::Bank => Params::of(p).shared_contact.max_persons_per_bank_account,
         }
     }
     fn subject_prefix(self) -> &'static str {
@@ -121,7 +143,7 @@ fn flags_for(ctx: &RuleContext, contact: Contact) -> Vec<Flag> {
             let amount = super::common::sum_amount(snap, claims);
             let shown: Vec<&str> = persons.iter().take(MAX_LISTED).map(|&p| snap.ids.resolve(p)).collect();
             let more = if persons.len() > shown.len() { "…" } else { "" };
-            let source = cite(policy, &policy.shared_contact.clause);
+            let source = cite(policy, &Params::of(policy).shared_contact.clause);
             let zh = format!(
                 "{} {value} 被{}个不同的人（身份证号 {}{more}{ids_zh}）共用，涉及{}条申领、{}（上限{max}人；{source}）",
                 contact.zh(),

@@ -5,6 +5,8 @@
 //! Needs the `registry_ui` table.
 
 use super::RuleDef;
+use super::RuleParams;
+use serde::Deserialize;
 use crate::finding::{Family, FlagSubject};
 use super::common::*;
 use super::{Flag, RuleContext};
@@ -22,6 +24,25 @@ pub const RULE: RuleDef = RuleDef {
     needs: &["registry_ui"],
     run,
 };
+
+/// `[skill_upgrade]`: who may receive the skill-upgrade subsidy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkillUpgrade {
+    /// Months of unemployment-insurance contributions needed, at least.
+    pub min_ui_months: u32,
+    pub clause: String,
+}
+
+/// This rule's sections of a policy file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Params {
+    pub skill_upgrade: SkillUpgrade,
+}
+
+impl RuleParams for Params {
+    const SECTIONS: &'static [&'static str] = &["skill_upgrade"];
+}
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
@@ -42,7 +63,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
             .filter(|u| u.as_of.is_none_or(|d| d <= c.date))
             .max_by_key(|u| (u.months_paid, u.as_of));
         let months = best.map_or(0, |u| u.months_paid);
-        let min = policy.skill_upgrade.min_ui_months as i32;
+        let min = Params::of(policy).skill_upgrade.min_ui_months as i32;
         if months >= min {
             return None;
         }
@@ -64,7 +85,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
                 "no unemployment-insurance record up to the claim date (0 months)".to_string(),
             ),
         };
-        let cite = cite(policy, &policy.skill_upgrade.clause);
+        let cite = cite(policy, &Params::of(policy).skill_upgrade.clause);
         let zh = format!(
             "申领编号 {cid}：{id} 于{date}申领技能提升补贴{amt}，{basis_zh}，不足{min}个月（{cite}）",
             cid = snap.claim_id(i),
