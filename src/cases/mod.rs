@@ -3,6 +3,10 @@
 //! sweeps through its key, so each sweep can say what is new, what persists and what is gone,
 //! and a decision taken on a case carries over while its evidence stays the same.
 //!
+//! This module decides (grouping, matching with the previous sweep, history notes, review
+//! rules) and builds the typed rows of `store::cases`, which owns the cases tables and every
+//! statement that writes them; the reading queries (`query`, `input`) stay here.
+//!
 //! Invariants:
 //! - `case_key` = `subject_kind:subject:rule_family`; the same problem found again is the same
 //!   case row.
