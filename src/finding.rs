@@ -163,6 +163,98 @@ impl Family {
     }
 }
 
+/// Review status of a case (`cases.status`, `case_history.from_status`/`to_status`): here
+/// and not in `cases`, because the store writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    Open,
+    InReview,
+    Confirmed,
+    Dismissed,
+    Escalated,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Open,
+        Status::InReview,
+        Status::Confirmed,
+        Status::Dismissed,
+        Status::Escalated,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::InReview => "in_review",
+            Status::Confirmed => "confirmed",
+            Status::Dismissed => "dismissed",
+            Status::Escalated => "escalated",
+        }
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            Status::Open => "待处理",
+            Status::InReview => "核查中",
+            Status::Confirmed => "已确认",
+            Status::Dismissed => "已排除",
+            Status::Escalated => "已移送",
+        }
+    }
+    pub fn label(self, lang: Lang) -> &'static str {
+        lang.pick(self.zh(), self.code())
+    }
+    /// Accepts the English code or the Chinese label.
+    pub fn parse(s: &str) -> Option<Status> {
+        let s = s.trim();
+        Status::ALL.into_iter().find(|st| {
+            st.code().eq_ignore_ascii_case(s)
+                || st.zh() == s
+                || (s == "in-review" && *st == Status::InReview)
+        })
+    }
+}
+
+/// How a case stands in one sweep compared with the sweep before (`case_sweeps.change`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Change {
+    New,
+    Persisting,
+    Reopened,
+    Resolved,
+}
+
+impl Change {
+    pub fn code(self) -> &'static str {
+        match self {
+            Change::New => "new",
+            Change::Persisting => "persisting",
+            Change::Reopened => "reopened",
+            Change::Resolved => "resolved",
+        }
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            Change::New => "新发现",
+            Change::Persisting => "持续存在",
+            Change::Reopened => "重新打开",
+            Change::Resolved => "已消失",
+        }
+    }
+    pub fn label(self, lang: Lang) -> &'static str {
+        lang.pick(self.zh(), self.code())
+    }
+    pub fn parse(s: &str) -> Option<Change> {
+        [
+            Change::New,
+            Change::Persisting,
+            Change::Reopened,
+            Change::Resolved,
+        ]
+        .into_iter()
+        .find(|c| c.code() == s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

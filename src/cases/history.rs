@@ -7,7 +7,7 @@ use super::group::*;
 use super::input::*;
 use super::{CaseError, Status};
 use crate::model::{fen_to_yuan, Fen};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -179,35 +179,6 @@ pub fn delta(
         claims_delta: new_claims.len() as i64 - old_claims.len() as i64,
         amount_delta_fen: new_amount - old_amount,
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn append_history(
-    conn: &Connection,
-    case_id: i64,
-    at: &str,
-    actor: &str,
-    action: &str,
-    from: Option<Status>,
-    to: Option<Status>,
-    note: &str,
-    sweep_id: Option<i64>,
-) -> Result<(), CaseError> {
-    conn.prepare_cached(
-        "INSERT INTO case_history (case_id, at, actor, action, from_status, to_status, note, sweep_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        case_id,
-        at,
-        actor,
-        action,
-        from.map(Status::code),
-        to.map(Status::code),
-        note,
-        sweep_id
-    ])?;
-    Ok(())
 }
 
 /// A stored case found again, with what the last sweep that found it recorded.

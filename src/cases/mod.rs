@@ -3,6 +3,10 @@
 //! sweeps through its key, so each sweep can say what is new, what persists and what is gone,
 //! and a decision taken on a case carries over while its evidence stays the same.
 //!
+//! This module decides (grouping, matching with the previous sweep, history notes, review
+//! rules) and builds the typed rows of `store::cases`, which owns the cases tables and every
+//! statement that writes them; the reading queries (`query`, `input`) stay here.
+//!
 //! Invariants:
 //! - `case_key` = `subject_kind:subject:rule_family`; the same problem found again is the same
 //!   case row.
@@ -34,7 +38,7 @@ pub use query::{
 pub use review::{assign, review};
 pub use schema::{ensure_schema, open_db};
 
-pub use crate::finding::{CaseSubject, Family};
+pub use crate::finding::{CaseSubject, Change, Family, Status};
 pub use crate::text::Lang;
 use std::path::PathBuf;
 
@@ -64,97 +68,6 @@ pub enum CaseError {
     Empty(&'static str),
     #[error("数据库内容有误 / malformed stored data: {0}")]
     Malformed(String),
-}
-
-/// Review status of a case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Status {
-    Open,
-    InReview,
-    Confirmed,
-    Dismissed,
-    Escalated,
-}
-
-impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Open,
-        Status::InReview,
-        Status::Confirmed,
-        Status::Dismissed,
-        Status::Escalated,
-    ];
-    pub fn code(self) -> &'static str {
-        match self {
-            Status::Open => "open",
-            Status::InReview => "in_review",
-            Status::Confirmed => "confirmed",
-            Status::Dismissed => "dismissed",
-            Status::Escalated => "escalated",
-        }
-    }
-    pub fn zh(self) -> &'static str {
-        match self {
-            Status::Open => "待处理",
-            Status::InReview => "核查中",
-            Status::Confirmed => "已确认",
-            Status::Dismissed => "已排除",
-            Status::Escalated => "已移送",
-        }
-    }
-    pub fn label(self, lang: Lang) -> &'static str {
-        lang.pick(self.zh(), self.code())
-    }
-    /// Accepts the English code or the Chinese label.
-    pub fn parse(s: &str) -> Option<Status> {
-        let s = s.trim();
-        Status::ALL.into_iter().find(|st| {
-            st.code().eq_ignore_ascii_case(s)
-                || st.zh() == s
-                || (s == "in-review" && *st == Status::InReview)
-        })
-    }
-}
-
-/// How a case stands in one sweep compared with the sweep before.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Change {
-    New,
-    Persisting,
-    Reopened,
-    Resolved,
-}
-
-impl Change {
-    pub fn code(self) -> &'static str {
-        match self {
-            Change::New => "new",
-            Change::Persisting => "persisting",
-            Change::Reopened => "reopened",
-            Change::Resolved => "resolved",
-        }
-    }
-    pub fn zh(self) -> &'static str {
-        match self {
-            Change::New => "新发现",
-            Change::Persisting => "持续存在",
-            Change::Reopened => "重新打开",
-            Change::Resolved => "已消失",
-        }
-    }
-    pub fn label(self, lang: Lang) -> &'static str {
-        lang.pick(self.zh(), self.code())
-    }
-    pub fn parse(s: &str) -> Option<Change> {
-        [
-            Change::New,
-            Change::Persisting,
-            Change::Reopened,
-            Change::Resolved,
-        ]
-        .into_iter()
-        .find(|c| c.code() == s)
-    }
 }
 
 /// The family code of a rule id (`cases.rule_family`), from the rule's descriptor.

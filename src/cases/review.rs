@@ -6,24 +6,18 @@
 //! escalated ──review──▶ confirmed | dismissed      (the higher level decides)
 //! ```
 //! Confirmed and dismissed cases are closed to reviewers; only a later sweep with new evidence
-//! reopens a dismissed case. Each action is one `BEGIN IMMEDIATE` transaction that reads the
-//! current status, appends to the history and updates the case, so two reviewers writing at
-//! once are serialised by SQLite (waiting up to the busy timeout) and no action is lost.
+//! reopens a dismissed case. Each action is one `BEGIN IMMEDIATE` transaction
+//! (`store::cases::CaseReview`) that reads the current status, appends to the history and
+//! updates the case, so two reviewers writing at once are serialised by SQLite (waiting up to
+//! the busy timeout) and no action is lost. The rules (which transitions are allowed, what
+//! must not be empty, the notes) are decided here; the statements are the store's.
 
-use super::history::append_history as history_append;
 use super::{CaseError, Status};
-use crate::dates::now_timestamp;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use crate::store::cases::{CaseReview, HistoryEntry};
+use rusqlite::Connection;
 
-fn current_status(conn: &Connection, case_id: i64) -> Result<Status, CaseError> {
-    let status: Option<String> = conn
-        .query_row(
-            "SELECT status FROM cases WHERE case_id = ?1",
-            [case_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let status = status.ok_or(CaseError::NoCase(case_id))?;
+fn current_status(review: &CaseReview<'_>, case_id: i64) -> Result<Status, CaseError> {
+    let status = review.status(case_id)?.ok_or(CaseError::NoCase(case_id))?;
     Status::parse(&status)
         .ok_or_else(|| CaseError::Malformed(format!("case {case_id}: status {status}")))
 }
@@ -46,8 +40,7 @@ pub fn assign(
 ) -> Result<Status, CaseError> {
     non_empty(to, "--to")?;
     non_empty(by, "--by")?;
-    conn.busy_timeout(crate::store::BUSY_TIMEOUT)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = CaseReview::begin(conn)?;
     let from = current_status(&tx, case_id)?;
     let to_status = match from {
         Status::Open | Status::InReview => Status::InReview,
@@ -60,22 +53,17 @@ pub fn assign(
             })
         }
     };
-    let now = now_timestamp();
-    history_append(
-        &tx,
-        case_id,
-        &now,
+    tx.append(
         by.trim(),
-        "assign",
-        Some(from),
-        Some(to_status),
-        &format!("指派给 {0} / assigned to {0}", to.trim()),
-        None,
+        &HistoryEntry {
+            case_id,
+            action: "assign",
+            from: Some(from),
+            to: Some(to_status),
+            note: format!("指派给 {0} / assigned to {0}", to.trim()),
+        },
     )?;
-    tx.execute(
-        "UPDATE cases SET status = ?2, assignee = ?3, updated_at = ?4 WHERE case_id = ?1",
-        params![case_id, to_status.code(), to.trim(), now],
-    )?;
+    tx.assign(case_id, to_status, to.trim())?;
     tx.commit()?;
     Ok(to_status)
 }
@@ -92,8 +80,7 @@ pub fn review(
     let target = Status::parse(status).ok_or_else(|| CaseError::UnknownStatus(status.into()))?;
     non_empty(note, "--note")?;
     non_empty(by, "--by")?;
-    conn.busy_timeout(crate::store::BUSY_TIMEOUT)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = CaseReview::begin(conn)?;
     let from = current_status(&tx, case_id)?;
     let allowed = match (from, target) {
         (_, Status::Open | Status::InReview) => false,
@@ -108,40 +95,32 @@ pub fn review(
             to: target.code().to_string(),
         });
     }
-    let now = now_timestamp();
     let by = by.trim();
     let mut step_from = from;
     if from == Status::Open {
-        history_append(
-            &tx,
-            case_id,
-            &now,
+        tx.append(
             by,
-            "start_review",
-            Some(Status::Open),
-            Some(Status::InReview),
-            "直接复核 / reviewed without assignment",
-            None,
+            &HistoryEntry {
+                case_id,
+                action: "start_review",
+                from: Some(Status::Open),
+                to: Some(Status::InReview),
+                note: "直接复核 / reviewed without assignment".to_string(),
+            },
         )?;
         step_from = Status::InReview;
     }
-    history_append(
-        &tx,
-        case_id,
-        &now,
+    tx.append(
         by,
-        "review",
-        Some(step_from),
-        Some(target),
-        note.trim(),
-        None,
+        &HistoryEntry {
+            case_id,
+            action: "review",
+            from: Some(step_from),
+            to: Some(target),
+            note: note.trim().to_string(),
+        },
     )?;
-    tx.execute(
-        "UPDATE cases SET status = ?2, updated_at = ?3,
-           assignee = CASE WHEN assignee = '' THEN ?4 ELSE assignee END
-         WHERE case_id = ?1",
-        params![case_id, target.code(), now, by],
-    )?;
+    tx.decide(case_id, target, by)?;
     tx.commit()?;
     Ok(target)
 }

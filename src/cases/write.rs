@@ -1,5 +1,6 @@
-//! Writing a sweep's cases: rows decided in runs on the pool, written by a batched SQL writer
-//! in one transaction.
+//! Writing a sweep's cases: what each case's rows are is decided here, a run of cases at a
+//! time on a thread of its own, while `store::cases::CaseWriter` inserts the run before in
+//! one transaction.
 
 #[allow(unused_imports)]
 use super::group::*;
@@ -8,247 +9,31 @@ use super::history::*;
 #[allow(unused_imports)]
 use super::input::*;
 use super::{CaseError, Change, Status};
-use crate::dates::now_timestamp;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::CasesPolicy;
-use rusqlite::{params, Connection, ToSql, TransactionBehavior};
+use crate::store::cases::{
+    CaseFigures, CaseRows, CaseSweep, CaseUpdate, CaseWriter, HistoryEntry, NewCase,
+};
+use rusqlite::Connection;
 use std::collections::BTreeSet;
-
-/// Rows of one table waiting for a multi-row insert.
-pub(super) struct RowBuffer {
-    /// `INSERT INTO table (columns)`.
-    pub(super) head: &'static str,
-    /// One row's `(?, …)`.
-    pub(super) row: &'static str,
-    pub(super) columns: usize,
-}
-
-/// Rows per multi-row insert: large enough to pay the statement overhead once per batch,
-/// small enough to stay under SQLite's parameter limit.
-pub(super) const BATCH_ROWS: usize = 256;
-
-impl RowBuffer {
-    pub(super) fn insert(&self, conn: &Connection, params: &[&dyn ToSql]) -> Result<(), CaseError> {
-        debug_assert_eq!(params.len() % self.columns, 0);
-        for chunk in params.chunks(self.columns * BATCH_ROWS) {
-            let rows = chunk.len() / self.columns;
-            conn.prepare_cached(&crate::store::batch::values_sql_with(
-                self.head, self.row, rows,
-            ))?
-            .execute(rusqlite::params_from_iter(chunk.iter()))?;
-        }
-        Ok(())
-    }
-}
-
-pub(super) const CASES_ROWS: RowBuffer = RowBuffer {
-    head: "INSERT INTO cases (case_id, case_key, subject_kind, subject, rule_family, county_code,
-       institution_id, status, first_sweep_id, last_sweep_id, created_at, updated_at, score,
-       amount_at_risk_fen, claims, rules, claim_hash)",
-    row: "(?,?,?,?,?,?,?,'open',?,?,?,?,?,?,?,?,?)",
-    columns: 16,
-};
-pub(super) const SWEEP_ROWS: RowBuffer = RowBuffer {
-    head: "INSERT INTO case_sweeps (case_id, sweep_id, change, score, amount_at_risk_fen, claims,
-       claim_hash, rules, claim_ids, detail_json)",
-    row: "(?,?,?,?,?,?,?,?,?,?)",
-    columns: 10,
-};
-pub(super) const FLAG_ROWS: RowBuffer = RowBuffer {
-    head: "INSERT OR IGNORE INTO case_flags (case_id, sweep_id, seq)",
-    row: "(?,?,?)",
-    columns: 3,
-};
-pub(super) const HISTORY_ROWS: RowBuffer = RowBuffer {
-    head: "INSERT INTO case_history (case_id, at, actor, action, from_status, to_status, note,
-       sweep_id)",
-    row: "(?,?,?,?,?,?,?,?)",
-    columns: 8,
-};
-
-pub(super) struct NewCaseRow {
-    pub(super) case_id: i64,
-    pub(super) case: u32,
-    pub(super) score: f64,
-    pub(super) amount: Fen,
-    pub(super) claims: i64,
-    pub(super) rules: String,
-    pub(super) hash: String,
-}
-
-pub(super) struct UpdateRow {
-    pub(super) case_id: i64,
-    pub(super) case: u32,
-    pub(super) status: &'static str,
-    pub(super) score: f64,
-    pub(super) amount: Fen,
-    pub(super) claims: i64,
-    pub(super) rules: String,
-    pub(super) hash: String,
-}
-
-pub(super) struct SweepRow {
-    pub(super) case_id: i64,
-    pub(super) change: &'static str,
-    pub(super) score: f64,
-    pub(super) amount: Fen,
-    pub(super) claims: i64,
-    pub(super) hash: String,
-    pub(super) rules: String,
-    pub(super) claim_ids: String,
-    pub(super) detail: String,
-}
-
-pub(super) struct HistoryRow {
-    pub(super) case_id: i64,
-    pub(super) action: &'static str,
-    pub(super) from: Option<&'static str>,
-    pub(super) to: Option<&'static str>,
-    pub(super) note: String,
-}
-
-/// Rows of a run of cases, written table by table; each table gets its rows in case key
-/// order, as one case at a time would write them.
-#[derive(Default)]
-pub(super) struct PendingRows {
-    pub(super) new_cases: Vec<NewCaseRow>,
-    pub(super) updates: Vec<UpdateRow>,
-    pub(super) sweeps: Vec<SweepRow>,
-    pub(super) flags: Vec<(i64, i64)>,
-    pub(super) history: Vec<HistoryRow>,
-}
 
 /// Cases per write run: bounds the rows held in memory.
 pub(super) const CASES_PER_RUN: usize = 4096;
 
-impl PendingRows {
-    pub(super) fn history(
-        &mut self,
-        case_id: i64,
-        action: &'static str,
-        from: Status,
-        to: Status,
-        note: String,
-    ) {
-        self.history.push(HistoryRow {
-            case_id,
-            action,
-            from: Some(from.code()),
-            to: Some(to.code()),
-            note,
-        });
-    }
-
-    /// Inserts the rows (the caller clears them: see `decide_rows`).
-    pub(super) fn flush(
-        &self,
-        tx: &Connection,
-        grouped: &Grouped,
-        sweep_id: i64,
-        now: &str,
-    ) -> Result<(), CaseError> {
-        let mut params: Vec<&dyn ToSql> = Vec::new();
-        let texts: Vec<[&str; 3]> = self
-            .new_cases
-            .iter()
-            .map(|r| {
-                let case = &grouped.cases[r.case as usize];
-                [
-                    case.subject(),
-                    grouped.texts.resolve(case.county),
-                    grouped.texts.resolve(case.institution),
-                ]
-            })
-            .collect();
-        for (r, [subject, county, institution]) in self.new_cases.iter().zip(&texts) {
-            let case = &grouped.cases[r.case as usize];
-            params.extend_from_slice(&[
-                &r.case_id,
-                &case.key,
-                &case.subject_kind,
-                subject,
-                &case.family,
-                county,
-                institution,
-                &sweep_id,
-                &sweep_id,
-                &now,
-                &now,
-                &r.score,
-                &r.amount,
-                &r.claims,
-                &r.rules,
-                &r.hash,
-            ]);
-        }
-        CASES_ROWS.insert(tx, &params)?;
-        if !self.updates.is_empty() {
-            let mut update = tx.prepare_cached(
-                "UPDATE cases SET status = ?2, last_sweep_id = ?3, county_code = ?4,
-                   institution_id = ?5, updated_at = ?6, score = ?7, amount_at_risk_fen = ?8,
-                   claims = ?9, rules = ?10, claim_hash = ?11 WHERE case_id = ?1",
-            )?;
-            for r in &self.updates {
-                let case = &grouped.cases[r.case as usize];
-                update.execute(params![
-                    r.case_id,
-                    r.status,
-                    sweep_id,
-                    grouped.texts.resolve(case.county),
-                    grouped.texts.resolve(case.institution),
-                    now,
-                    r.score,
-                    r.amount,
-                    r.claims,
-                    r.rules,
-                    r.hash
-                ])?;
-            }
-        }
-        params.clear();
-        for r in &self.sweeps {
-            params.extend_from_slice(&[
-                &r.case_id,
-                &sweep_id,
-                &r.change,
-                &r.score,
-                &r.amount,
-                &r.claims,
-                &r.hash,
-                &r.rules,
-                &r.claim_ids,
-                &r.detail,
-            ]);
-        }
-        SWEEP_ROWS.insert(tx, &params)?;
-        params.clear();
-        for (case_id, seq) in &self.flags {
-            params.extend_from_slice(&[case_id, &sweep_id, seq]);
-        }
-        FLAG_ROWS.insert(tx, &params)?;
-        params.clear();
-        for r in &self.history {
-            params.extend_from_slice(&[
-                &r.case_id,
-                &now,
-                &SYSTEM_ACTOR,
-                &r.action,
-                &r.from,
-                &r.to,
-                &r.note,
-                &sweep_id,
-            ]);
-        }
-        HISTORY_ROWS.insert(tx, &params)?;
-        Ok(())
-    }
-
-    pub(super) fn clear(&mut self) {
-        self.new_cases.clear();
-        self.updates.clear();
-        self.sweeps.clear();
-        self.flags.clear();
-        self.history.clear();
+/// A history entry of a case whose status goes `from` → `to` (or stays).
+fn history_entry(
+    case_id: i64,
+    action: &'static str,
+    from: Status,
+    to: Status,
+    note: String,
+) -> HistoryEntry {
+    HistoryEntry {
+        case_id,
+        action,
+        from: Some(from),
+        to: Some(to),
+        note,
     }
 }
 
@@ -258,18 +43,18 @@ impl PendingRows {
 /// written); `Err(())` from `emit` stops it. Returns the summary with this sweep's counts
 /// added.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn decide_rows<F: ClaimFacts>(
+pub(super) fn decide_rows<'g, F: ClaimFacts>(
     policy: &CasesPolicy,
     facts: &F,
-    grouped: &Grouped,
+    grouped: &'g Grouped,
     mut existing: Vec<Option<Existing>>,
     prev_sweep: Option<i64>,
     mut next_case_id: i64,
     mut summary: CaseSummary,
-    mut emit: impl FnMut(PendingRows) -> Result<(), ()>,
-    mut empty_rows: impl FnMut() -> PendingRows,
+    mut emit: impl FnMut(CaseRows<'g>) -> Result<(), ()>,
+    mut empty_rows: impl FnMut() -> CaseRows<'g>,
 ) -> Result<CaseSummary, ()> {
-    let mut pending = PendingRows::default();
+    let mut pending = CaseRows::default();
     for (position, &ci) in grouped.order.iter().enumerate() {
         let case = &grouped.cases[ci as usize];
         let claims = grouped.claims_of(case);
@@ -280,12 +65,16 @@ pub(super) fn decide_rows<F: ClaimFacts>(
         let hash = evidence_hash_sorted(claim_ids(), grouped.rules_of(case));
         let case_score = score(policy, case.max_weight, rule_count, amount);
         let now = CaseNow {
-            case: ci,
-            score: case_score,
-            amount,
-            claims: claims.len() as i64,
-            rules: &rules_joined,
-            hash: &hash,
+            case,
+            county: grouped.texts.resolve(case.county),
+            institution: grouped.texts.resolve(case.institution),
+            figures: CaseFigures {
+                score: case_score,
+                amount_at_risk_fen: amount,
+                claims: claims.len() as i64,
+                rules: rules_joined,
+                claim_hash: hash,
+            },
         };
         let (case_id, change, detail) = match existing[position].take() {
             None => {
@@ -304,16 +93,12 @@ pub(super) fn decide_rows<F: ClaimFacts>(
         let mut detail = detail;
         detail.ring_ids = case.ring_ids.clone();
         detail.institution_rank = case.institution_rank;
-        pending.sweeps.push(SweepRow {
+        pending.sweeps.push(CaseSweep {
             case_id,
-            change: change.code(),
-            score: case_score,
-            amount,
-            claims: claims.len() as i64,
-            hash,
-            rules: rules_joined,
+            change,
+            figures: now.figures,
             claim_ids: join_iter(claim_ids()),
-            detail: detail.to_json(),
+            detail_json: detail.to_json(),
         });
         pending.flags.extend(
             grouped.seqs[case.seqs.clone()]
@@ -333,38 +118,43 @@ pub(super) fn decide_rows<F: ClaimFacts>(
 }
 
 /// What a case is in this sweep, as its rows record it.
-struct CaseNow<'a> {
-    case: u32,
-    score: f64,
-    amount: Fen,
-    claims: i64,
-    rules: &'a str,
-    hash: &'a str,
+struct CaseNow<'g> {
+    case: &'g CaseBuild,
+    county: &'g str,
+    institution: &'g str,
+    figures: CaseFigures,
 }
 
 /// The rows of a case found for the first time.
-fn open_case(pending: &mut PendingRows, summary: &mut CaseSummary, case_id: i64, now: &CaseNow) {
-    pending.history.push(HistoryRow {
+fn open_case<'g>(
+    pending: &mut CaseRows<'g>,
+    summary: &mut CaseSummary,
+    case_id: i64,
+    now: &CaseNow<'g>,
+) {
+    let figures = &now.figures;
+    pending.history.push(HistoryEntry {
         case_id,
         action: "created",
         from: None,
-        to: Some(Status::Open.code()),
+        to: Some(Status::Open),
         note: format!(
             "新发现：{} 笔申领，涉及金额 {} 元 / found: {} claims, {} yuan",
-            now.claims,
-            fen_to_yuan(now.amount),
-            now.claims,
-            fen_to_yuan(now.amount)
+            figures.claims,
+            fen_to_yuan(figures.amount_at_risk_fen),
+            figures.claims,
+            fen_to_yuan(figures.amount_at_risk_fen)
         ),
     });
-    pending.new_cases.push(NewCaseRow {
+    pending.new_cases.push(NewCase {
         case_id,
-        case: now.case,
-        score: now.score,
-        amount: now.amount,
-        claims: now.claims,
-        rules: now.rules.to_string(),
-        hash: now.hash.to_string(),
+        case_key: &now.case.key,
+        subject_kind: now.case.subject_kind,
+        subject: now.case.subject(),
+        rule_family: now.case.family,
+        county_code: now.county,
+        institution_id: now.institution,
+        figures: figures.clone(),
     });
     summary.new += 1;
 }
@@ -396,20 +186,20 @@ fn old_evidence_delta(
 
 /// The rows of a case found again: its history notes (reappeared, reopened, kept dismissed,
 /// evidence changed), its update and the detail of its change.
-fn continue_case(
-    pending: &mut PendingRows,
+fn continue_case<'g>(
+    pending: &mut CaseRows<'g>,
     summary: &mut CaseSummary,
     old: Existing,
     prev_sweep: Option<i64>,
     d: EvidenceDelta,
-    now: &CaseNow,
+    now: &CaseNow<'g>,
 ) -> (i64, Change, ChangeDetail) {
     let case_id = old.case_id;
     let status = old.status;
     let last_sweep = old.last_sweep;
     let reappeared = Some(last_sweep) != prev_sweep;
     if reappeared {
-        pending.history(
+        pending.history.push(history_entry(
             case_id,
             "reappeared",
             status,
@@ -417,7 +207,7 @@ fn continue_case(
             format!(
                 "在第 {last_sweep} 次筛查后消失，本次再次发现 / gone after sweep {last_sweep}, found again"
             ),
-        );
+        ));
     }
     let mut change = Change::Persisting;
     let mut new_status = status;
@@ -427,7 +217,9 @@ fn continue_case(
             change = Change::Reopened;
             let note = format!("有新证据，重新打开：{}", d.describe_zh())
                 + &format!(" / reopened on new evidence: {}", d.describe_en());
-            pending.history(case_id, "reopen", status, new_status, note);
+            pending
+                .history
+                .push(history_entry(case_id, "reopen", status, new_status, note));
             summary.reopened += 1;
         } else {
             let why = if old.same_evidence {
@@ -439,7 +231,13 @@ fn continue_case(
                     d.describe_en()
                 )
             };
-            pending.history(case_id, "keep_dismissed", status, status, why);
+            pending.history.push(history_entry(
+                case_id,
+                "keep_dismissed",
+                status,
+                status,
+                why,
+            ));
             summary.kept_dismissed += 1;
         }
     } else if !d.is_empty() && status != Status::Open {
@@ -449,20 +247,23 @@ fn continue_case(
             d.describe_zh(),
             d.describe_en()
         );
-        pending.history(case_id, "evidence_changed", status, status, note);
+        pending.history.push(history_entry(
+            case_id,
+            "evidence_changed",
+            status,
+            status,
+            note,
+        ));
     }
     if change == Change::Persisting {
         summary.persisting += 1;
     }
-    pending.updates.push(UpdateRow {
+    pending.updates.push(CaseUpdate {
         case_id,
-        case: now.case,
-        status: new_status.code(),
-        score: now.score,
-        amount: now.amount,
-        claims: now.claims,
-        rules: now.rules.to_string(),
-        hash: now.hash.to_string(),
+        status: new_status,
+        county_code: now.county,
+        institution_id: now.institution,
+        figures: now.figures.clone(),
     });
     (case_id, change, ChangeDetail::of_change(d, reappeared))
 }
@@ -498,8 +299,10 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
         graph_cases: grouped.graph_cases,
         ..Default::default()
     };
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if let Some(stored) = stored_summary(&tx, sweep_id)? {
+    let writer = CaseWriter::begin(conn, sweep_id, SYSTEM_ACTOR)?;
+    // What the build reads, it reads inside the writer's transaction.
+    let tx = writer.conn();
+    if let Some(stored) = stored_summary(tx, sweep_id)? {
         return Ok(stored);
     }
     let prev_sweep: Option<i64> = tx.query_row(
@@ -507,8 +310,7 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
         [sweep_id],
         |r| r.get(0),
     )?;
-    let now = now_timestamp();
-    let existing = match_existing(&tx, grouped, facts)?;
+    let existing = match_existing(tx, grouped, facts)?;
     // New cases get the row ids SQLite would give them one insert at a time.
     let next_case_id: i64 =
         tx.query_row("SELECT coalesce(max(case_id), 0) FROM cases", [], |r| {
@@ -517,10 +319,10 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
     // Deciding each case's rows (fingerprints, joined ids, notes) runs on a thread of its own,
     // a run of cases ahead of the writer, which only binds and inserts.
     let mut summary = std::thread::scope(|scope| -> Result<CaseSummary, CaseError> {
-        let (to_writer, runs) = std::sync::mpsc::sync_channel::<PendingRows>(RUNS_AHEAD);
+        let (to_writer, runs) = std::sync::mpsc::sync_channel::<CaseRows>(RUNS_AHEAD);
         // Written runs go back to be cleared and refilled: their strings are freed on the
         // thread that made them, off the writer's path.
-        let (to_decider, written_runs) = std::sync::mpsc::channel::<PendingRows>();
+        let (to_decider, written_runs) = std::sync::mpsc::channel::<CaseRows>();
         let deciding = scope.spawn(move || {
             decide_rows(
                 policy,
@@ -536,7 +338,7 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
         });
         let mut written = Ok(());
         for rows in runs.iter() {
-            written = rows.flush(&tx, grouped, sweep_id, &now);
+            written = writer.write(&rows);
             if written.is_err() {
                 break;
             }
@@ -550,7 +352,7 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
         written?;
         decided.map_err(|()| CaseError::Malformed("case rows stopped early".into()))
     })?;
-    let mut pending = PendingRows::default();
+    let mut pending = CaseRows::default();
 
     // Found in the previous sweep, not in this one: resolved in this sweep. The decision
     // taken on the case stays as it was.
@@ -566,42 +368,32 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
         for (case_id, status, last_amount) in gone {
             let status = Status::parse(&status)
                 .ok_or_else(|| CaseError::Malformed(format!("case {case_id}: status {status}")))?;
-            pending.sweeps.push(SweepRow {
+            pending.sweeps.push(CaseSweep {
                 case_id,
-                change: Change::Resolved.code(),
-                score: 0.0,
-                amount: 0,
-                claims: 0,
-                hash: String::new(),
-                rules: String::new(),
+                change: Change::Resolved,
+                figures: CaseFigures::default(),
                 claim_ids: String::new(),
-                detail:
+                detail_json:
                     serde_json::json!({ "last_sweep_id": prev, "last_amount_fen": last_amount })
                         .to_string(),
             });
-            pending.history(
+            pending.history.push(history_entry(
                 case_id,
                 "resolved",
                 status,
                 status,
                 "本次筛查未再发现 / not found in this sweep".to_string(),
-            );
+            ));
             summary.resolved += 1;
             if pending.sweeps.len() == CASES_PER_RUN {
-                pending.flush(&tx, grouped, sweep_id, &now)?;
+                writer.write(&pending)?;
                 pending.clear();
             }
         }
-        pending.flush(&tx, grouped, sweep_id, &now)?;
+        writer.write(&pending)?;
     }
-    tx.execute(
-        "INSERT INTO case_builds (sweep_id, built_at, summary_json) VALUES (?1, ?2, ?3)",
-        params![
-            sweep_id,
-            now,
-            serde_json::to_string(&summary).map_err(|e| CaseError::Malformed(e.to_string()))?
-        ],
+    writer.finish(
+        &serde_json::to_string(&summary).map_err(|e| CaseError::Malformed(e.to_string()))?,
     )?;
-    tx.commit()?;
     Ok(summary)
 }

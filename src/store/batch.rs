@@ -66,6 +66,30 @@ pub fn insert_rows<T>(
     Ok(())
 }
 
+/// [`insert_rows`] for a writer that inserts many short runs on one connection (the cases'
+/// writer: a run of 4,096 cases at a time): `insert` is the statement's head (`INSERT [OR
+/// IGNORE] INTO table (columns)`), `row` one row with `columns` parameters (constants allowed,
+/// e.g. `(?,?,'open')`), batches of [`rows_per_batch`] rows, and the statements stay in the
+/// connection's cache, so each run does not parse them again.
+pub fn insert_rows_cached<T>(
+    conn: &Connection,
+    insert: &str,
+    row: &str,
+    columns: usize,
+    items: &[T],
+    mut bind: impl FnMut(&mut Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    debug_assert_eq!(row.matches('?').count(), columns);
+    for chunk in items.chunks(rows_per_batch(columns)) {
+        let mut st = conn.prepare_cached(&values_sql_with(insert, row, chunk.len()))?;
+        for (r, item) in chunk.iter().enumerate() {
+            bind(&mut st, r * columns + 1, item)?;
+        }
+        st.raw_execute()?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +126,35 @@ mod tests {
             .unwrap();
         assert_eq!(n, items.len() as i64);
         assert_eq!(sum, items.iter().map(|x| x.0).sum::<i64>());
+    }
+
+    #[test]
+    fn insert_rows_cached_keeps_constants_and_ignores() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT, c TEXT)")
+            .unwrap();
+        let items: Vec<i64> = (0..(MAX_ROWS as i64 + 3)).chain([0, 1]).collect();
+        for _ in 0..2 {
+            insert_rows_cached(
+                &conn,
+                "INSERT OR IGNORE INTO t (a, b, c)",
+                "(?,?,'k')",
+                2,
+                &items,
+                |st, i, a| {
+                    st.raw_bind_parameter(i, a)?;
+                    st.raw_bind_parameter(i + 1, format!("v{a}"))
+                },
+            )
+            .unwrap();
+        }
+        let (n, k): (i64, i64) = conn
+            .query_row(
+                "SELECT count(*), count(*) FILTER (WHERE c = 'k') FROM t",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((n, k), (MAX_ROWS as i64 + 3, MAX_ROWS as i64 + 3));
     }
 }

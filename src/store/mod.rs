@@ -6,6 +6,7 @@
 //! messy input: dates are ISO text, money integer fen, enumerations English codes.
 
 pub mod batch;
+pub mod cases;
 pub mod checkpoint;
 pub mod flags;
 pub mod graph;
@@ -154,4 +155,23 @@ pub fn for_each_row<R: DbRow>(conn: &Connection, mut f: impl FnMut(&R)) -> Resul
         f(&buf);
     }
     Ok(())
+}
+
+/// Whether a table exists (graph tables are optional: older databases lack them).
+pub fn table_exists(conn: &Connection, name: &str) -> Result<bool, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1",
+        [name],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+/// Column names of a table, for tables other stages may extend.
+pub fn table_columns(conn: &Connection, name: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare(&format!("PRAGMA table_info(\"{name}\")"))?;
+    let cols = stmt
+        .query_map([], |r| r.get::<_, String>(1))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(cols)
 }

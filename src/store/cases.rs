@@ -1,0 +1,430 @@
+//! The cases tables and every statement that writes them. The cases stage decides what to
+//! write (grouping, matching with the previous sweep, history notes, review rules) and hands
+//! the typed rows of this module to one of two writers:
+//! - [`CaseWriter`]: a sweep's cases, in one transaction, a run of rows at a time (the cases
+//!   stage decides the next run on another thread while this one writes);
+//! - [`CaseReview`]: one reviewer's action (assign, decide) in one `BEGIN IMMEDIATE`
+//!   transaction, so concurrent reviewers are serialised by SQLite and no action is lost.
+//!
+//! The tables live here (not in `schema.sql`) because only the cases stage fills them; every
+//! statement is `IF NOT EXISTS`, so calling [`ensure_schema`] on every open is cheap and safe.
+//! `case_history` is the audit trail: triggers reject UPDATE and DELETE, and nothing here
+//! issues them.
+
+use super::batch::insert_rows_cached;
+use super::StoreError;
+use crate::finding::{Change, Status};
+use crate::model::Fen;
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+const CASES_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS cases (
+  case_id INTEGER PRIMARY KEY,
+  case_key TEXT NOT NULL UNIQUE,         -- subject_kind:subject:rule_family, stable across sweeps
+  subject_kind TEXT NOT NULL,            -- person | class | contact | ring | institution
+  subject TEXT NOT NULL,
+  rule_family TEXT NOT NULL,             -- identity | eligibility | project | network | institution
+  county_code TEXT NOT NULL DEFAULT '',
+  institution_id TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'open',   -- open | in_review | confirmed | dismissed | escalated
+  assignee TEXT NOT NULL DEFAULT '',
+  first_sweep_id INTEGER NOT NULL,
+  last_sweep_id INTEGER NOT NULL,        -- last sweep that found the case
+  score REAL NOT NULL DEFAULT 0,         -- figures of the last sweep that found it
+  amount_at_risk_fen INTEGER NOT NULL DEFAULT 0,
+  claims INTEGER NOT NULL DEFAULT 0,
+  rules TEXT NOT NULL DEFAULT '',        -- ';'-separated, sorted
+  claim_hash TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cases_status ON cases(status);
+
+CREATE TABLE IF NOT EXISTS case_sweeps (
+  case_id INTEGER NOT NULL,
+  sweep_id INTEGER NOT NULL,
+  change TEXT NOT NULL,                  -- new | persisting | reopened | resolved
+  score REAL NOT NULL,
+  amount_at_risk_fen INTEGER NOT NULL,
+  claims INTEGER NOT NULL,
+  claim_hash TEXT NOT NULL,              -- evidence fingerprint: sorted claim ids + rules
+  rules TEXT NOT NULL,
+  claim_ids TEXT NOT NULL,               -- ';'-separated, sorted
+  detail_json TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (case_id, sweep_id)
+);
+CREATE INDEX IF NOT EXISTS case_sweeps_sweep ON case_sweeps(sweep_id);
+
+-- One row per sweep whose cases were built: the sweep before a sweep is the previous row here.
+CREATE TABLE IF NOT EXISTS case_builds (
+  sweep_id INTEGER PRIMARY KEY,
+  built_at TEXT NOT NULL,
+  summary_json TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS case_flags (
+  case_id INTEGER NOT NULL,
+  sweep_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (case_id, sweep_id, seq)
+);
+
+CREATE TABLE IF NOT EXISTS case_history (
+  history_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  case_id INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,                  -- created | assign | review | reopen | keep_dismissed | resolved | reappeared
+  from_status TEXT,
+  to_status TEXT,
+  note TEXT NOT NULL DEFAULT '',
+  sweep_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS case_history_case ON case_history(case_id);
+
+-- The history is the audit trail: it is only ever appended to.
+CREATE TRIGGER IF NOT EXISTS case_history_no_update BEFORE UPDATE ON case_history
+BEGIN SELECT RAISE(ABORT, 'case_history is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS case_history_no_delete BEFORE DELETE ON case_history
+BEGIN SELECT RAISE(ABORT, 'case_history is append-only'); END;
+"#;
+
+/// Creates the cases tables (and the history triggers) if they are missing.
+pub fn ensure_schema(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(CASES_SCHEMA)?;
+    Ok(())
+}
+
+/// Busy timeout, WAL journal and schema on a connection opened elsewhere (tests, fixtures).
+pub fn prepare_connection(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    // WAL lets readers (cases list/show) run while a reviewer writes.
+    let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    conn.execute_batch(super::SCHEMA)?;
+    ensure_schema(conn)
+}
+
+/// What one sweep found of a case: the figures `case_sweeps` records for the sweep and `cases`
+/// keeps of the last sweep that found it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CaseFigures {
+    pub score: f64,
+    pub amount_at_risk_fen: Fen,
+    pub claims: i64,
+    /// `;`-separated, sorted.
+    pub rules: String,
+    /// Evidence fingerprint: sorted claim ids and rules.
+    pub claim_hash: String,
+}
+
+/// A case found for the first time: a new `cases` row, status `open`, first and last found
+/// by the writer's sweep. The texts borrow from the cases stage's grouping.
+pub struct NewCase<'a> {
+    /// The id SQLite would give the row (the cases stage numbers new cases in key order).
+    pub case_id: i64,
+    pub case_key: &'a str,
+    pub subject_kind: &'a str,
+    pub subject: &'a str,
+    pub rule_family: &'a str,
+    pub county_code: &'a str,
+    pub institution_id: &'a str,
+    pub figures: CaseFigures,
+}
+
+/// A stored case found again: its status (a dismissed case may reopen), where it is now and
+/// this sweep's figures; the writer's sweep becomes its last.
+pub struct CaseUpdate<'a> {
+    pub case_id: i64,
+    pub status: Status,
+    pub county_code: &'a str,
+    pub institution_id: &'a str,
+    pub figures: CaseFigures,
+}
+
+/// A case in the writer's sweep (`case_sweeps`): how it stands against the sweep before.
+pub struct CaseSweep {
+    pub case_id: i64,
+    pub change: Change,
+    pub figures: CaseFigures,
+    /// `;`-separated, sorted.
+    pub claim_ids: String,
+    /// The case's change detail, already JSON (the cases stage owns its fields).
+    pub detail_json: String,
+}
+
+/// One entry of a case's audit trail (`case_history`). Who wrote it, when and in which sweep
+/// are the writer's: the sweep's `actor` and start for [`CaseWriter`], the reviewer and the
+/// moment of the action (no sweep) for [`CaseReview`].
+pub struct HistoryEntry {
+    pub case_id: i64,
+    /// created | assign | start_review | review | reopen | keep_dismissed | resolved |
+    /// reappeared | evidence_changed
+    pub action: &'static str,
+    pub from: Option<Status>,
+    pub to: Option<Status>,
+    pub note: String,
+}
+
+/// Rows of a run of cases for [`CaseWriter::write`], written table by table, each table's rows
+/// in the order they were pushed (the cases stage pushes them in case key order, so the rows
+/// are those one case at a time would write).
+#[derive(Default)]
+pub struct CaseRows<'a> {
+    pub new_cases: Vec<NewCase<'a>>,
+    pub updates: Vec<CaseUpdate<'a>>,
+    pub sweeps: Vec<CaseSweep>,
+    /// `(case_id, flag seq)` of `case_flags`.
+    pub flags: Vec<(i64, i64)>,
+    pub history: Vec<HistoryEntry>,
+}
+
+impl CaseRows<'_> {
+    /// Empties the run, keeping its buffers for the next one.
+    pub fn clear(&mut self) {
+        self.new_cases.clear();
+        self.updates.clear();
+        self.sweeps.clear();
+        self.flags.clear();
+        self.history.clear();
+    }
+}
+
+/// Writes one sweep's cases in one `BEGIN IMMEDIATE` transaction: runs of [`CaseRows`], then
+/// the `case_builds` row and the commit ([`CaseWriter::finish`]). Dropping it unfinished rolls
+/// everything back.
+pub struct CaseWriter<'c> {
+    tx: Transaction<'c>,
+    sweep_id: i64,
+    /// The actor of the sweep's history entries.
+    actor: &'static str,
+    /// When the build began: `created_at`/`updated_at` of its cases, `at` of its history.
+    at: String,
+}
+
+impl<'c> CaseWriter<'c> {
+    /// Takes the write lock for the cases of `sweep_id`.
+    pub fn begin(
+        conn: &'c mut Connection,
+        sweep_id: i64,
+        actor: &'static str,
+    ) -> Result<CaseWriter<'c>, StoreError> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Ok(CaseWriter {
+            tx,
+            sweep_id,
+            actor,
+            at: crate::dates::now_timestamp(),
+        })
+    }
+
+    /// The transaction, for what the build reads inside it (the stored cases it matches).
+    pub fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
+    /// Inserts the rows of a run (the caller clears them for the next).
+    pub fn write(&self, rows: &CaseRows<'_>) -> Result<(), StoreError> {
+        let (tx, sweep_id, at) = (&*self.tx, self.sweep_id, self.at.as_str());
+        insert_rows_cached(
+            tx,
+            "INSERT INTO cases (case_id, case_key, subject_kind, subject, rule_family, county_code,
+       institution_id, status, first_sweep_id, last_sweep_id, created_at, updated_at, score,
+       amount_at_risk_fen, claims, rules, claim_hash)",
+            "(?,?,?,?,?,?,?,'open',?,?,?,?,?,?,?,?,?)",
+            16,
+            &rows.new_cases,
+            |st, i, r| {
+                st.raw_bind_parameter(i, r.case_id)?;
+                st.raw_bind_parameter(i + 1, r.case_key)?;
+                st.raw_bind_parameter(i + 2, r.subject_kind)?;
+                st.raw_bind_parameter(i + 3, r.subject)?;
+                st.raw_bind_parameter(i + 4, r.rule_family)?;
+                st.raw_bind_parameter(i + 5, r.county_code)?;
+                st.raw_bind_parameter(i + 6, r.institution_id)?;
+                st.raw_bind_parameter(i + 7, sweep_id)?;
+                st.raw_bind_parameter(i + 8, sweep_id)?;
+                st.raw_bind_parameter(i + 9, at)?;
+                st.raw_bind_parameter(i + 10, at)?;
+                bind_figures(st, i + 11, &r.figures)
+            },
+        )?;
+        if !rows.updates.is_empty() {
+            let mut update = tx.prepare_cached(
+                "UPDATE cases SET status = ?2, last_sweep_id = ?3, county_code = ?4,
+                   institution_id = ?5, updated_at = ?6, score = ?7, amount_at_risk_fen = ?8,
+                   claims = ?9, rules = ?10, claim_hash = ?11 WHERE case_id = ?1",
+            )?;
+            for r in &rows.updates {
+                let f = &r.figures;
+                update.execute(params![
+                    r.case_id,
+                    r.status.code(),
+                    sweep_id,
+                    r.county_code,
+                    r.institution_id,
+                    at,
+                    f.score,
+                    f.amount_at_risk_fen,
+                    f.claims,
+                    f.rules,
+                    f.claim_hash
+                ])?;
+            }
+        }
+        insert_rows_cached(
+            tx,
+            "INSERT INTO case_sweeps (case_id, sweep_id, change, score, amount_at_risk_fen, claims,
+       claim_hash, rules, claim_ids, detail_json)",
+            "(?,?,?,?,?,?,?,?,?,?)",
+            10,
+            &rows.sweeps,
+            |st, i, r| {
+                let f = &r.figures;
+                st.raw_bind_parameter(i, r.case_id)?;
+                st.raw_bind_parameter(i + 1, sweep_id)?;
+                st.raw_bind_parameter(i + 2, r.change.code())?;
+                st.raw_bind_parameter(i + 3, f.score)?;
+                st.raw_bind_parameter(i + 4, f.amount_at_risk_fen)?;
+                st.raw_bind_parameter(i + 5, f.claims)?;
+                st.raw_bind_parameter(i + 6, &f.claim_hash)?;
+                st.raw_bind_parameter(i + 7, &f.rules)?;
+                st.raw_bind_parameter(i + 8, &r.claim_ids)?;
+                st.raw_bind_parameter(i + 9, &r.detail_json)
+            },
+        )?;
+        insert_rows_cached(
+            tx,
+            "INSERT OR IGNORE INTO case_flags (case_id, sweep_id, seq)",
+            "(?,?,?)",
+            3,
+            &rows.flags,
+            |st, i, &(case_id, seq)| {
+                st.raw_bind_parameter(i, case_id)?;
+                st.raw_bind_parameter(i + 1, sweep_id)?;
+                st.raw_bind_parameter(i + 2, seq)
+            },
+        )?;
+        insert_rows_cached(
+            tx,
+            "INSERT INTO case_history (case_id, at, actor, action, from_status, to_status, note,
+       sweep_id)",
+            "(?,?,?,?,?,?,?,?)",
+            8,
+            &rows.history,
+            |st, i, r| bind_history(st, i, r, at, self.actor, Some(sweep_id)),
+        )?;
+        Ok(())
+    }
+
+    /// Records the build (`case_builds`: when, and its summary as JSON) and commits.
+    pub fn finish(self, summary_json: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO case_builds (sweep_id, built_at, summary_json) VALUES (?1, ?2, ?3)",
+            params![self.sweep_id, self.at, summary_json],
+        )?;
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
+/// `score, amount_at_risk_fen, claims, rules, claim_hash` from parameter `i` on.
+fn bind_figures(
+    st: &mut rusqlite::Statement<'_>,
+    i: usize,
+    f: &CaseFigures,
+) -> rusqlite::Result<()> {
+    st.raw_bind_parameter(i, f.score)?;
+    st.raw_bind_parameter(i + 1, f.amount_at_risk_fen)?;
+    st.raw_bind_parameter(i + 2, f.claims)?;
+    st.raw_bind_parameter(i + 3, &f.rules)?;
+    st.raw_bind_parameter(i + 4, &f.claim_hash)
+}
+
+/// A `case_history` row from parameter `i` on (columns as in the writers' statements).
+fn bind_history(
+    st: &mut rusqlite::Statement<'_>,
+    i: usize,
+    r: &HistoryEntry,
+    at: &str,
+    actor: &str,
+    sweep_id: Option<i64>,
+) -> rusqlite::Result<()> {
+    st.raw_bind_parameter(i, r.case_id)?;
+    st.raw_bind_parameter(i + 1, at)?;
+    st.raw_bind_parameter(i + 2, actor)?;
+    st.raw_bind_parameter(i + 3, r.action)?;
+    st.raw_bind_parameter(i + 4, r.from.map(Status::code))?;
+    st.raw_bind_parameter(i + 5, r.to.map(Status::code))?;
+    st.raw_bind_parameter(i + 6, &r.note)?;
+    st.raw_bind_parameter(i + 7, sweep_id)
+}
+
+/// One review action on cases in one `BEGIN IMMEDIATE` transaction (waiting up to the busy
+/// timeout for another writer): the cases stage reads the status, decides whether the action
+/// is allowed, appends its history entries and sets the case, then commits. Dropping it
+/// uncommitted (an action refused) writes nothing.
+pub struct CaseReview<'c> {
+    tx: Transaction<'c>,
+    /// The moment of the action: `at` of its history, `updated_at` of the case.
+    at: String,
+}
+
+impl<'c> CaseReview<'c> {
+    pub fn begin(conn: &'c mut Connection) -> Result<CaseReview<'c>, StoreError> {
+        conn.busy_timeout(super::BUSY_TIMEOUT)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Ok(CaseReview {
+            tx,
+            at: crate::dates::now_timestamp(),
+        })
+    }
+
+    /// The stored status of a case (its code as stored), `None` when there is no such case.
+    pub fn status(&self, case_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT status FROM cases WHERE case_id = ?1",
+                [case_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Appends one entry to the case's trail, written by `actor` (no sweep).
+    pub fn append(&self, actor: &str, entry: &HistoryEntry) -> Result<(), StoreError> {
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO case_history (case_id, at, actor, action, from_status, to_status, note, sweep_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        bind_history(&mut st, 1, entry, &self.at, actor, None)?;
+        st.raw_execute()?;
+        Ok(())
+    }
+
+    /// Hands a case to `assignee` with its new status.
+    pub fn assign(&self, case_id: i64, status: Status, assignee: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE cases SET status = ?2, assignee = ?3, updated_at = ?4 WHERE case_id = ?1",
+            params![case_id, status.code(), assignee, self.at],
+        )?;
+        Ok(())
+    }
+
+    /// Records a decision: the case's status; its reviewer becomes its assignee when it had
+    /// none.
+    pub fn decide(&self, case_id: i64, status: Status, reviewer: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE cases SET status = ?2, updated_at = ?3,
+           assignee = CASE WHEN assignee = '' THEN ?4 ELSE assignee END
+         WHERE case_id = ?1",
+            params![case_id, status.code(), self.at, reviewer],
+        )?;
+        Ok(())
+    }
+
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit()?;
+        Ok(())
+    }
+}
