@@ -309,12 +309,13 @@ impl Claims {
     }
 }
 
-/// The flags' amount at risk on the claims (by claim position in [`Claims`]): each claim's
-/// largest share, overall and per rule.
+/// The flags' amount at risk on the claims (by claim position in [`Claims`]), as
+/// [`crate::money`] defines it: each claim's largest share, overall and per rule.
 #[derive(Default)]
 struct Risk<'f> {
-    of_claim: HashMap<usize, Fen>,
-    by_rule: BTreeMap<&'f str, HashMap<usize, Fen>>,
+    at_risk: crate::money::AtRisk<usize>,
+    /// Each flagged claim's amount at risk.
+    of_claim: hashbrown::HashMap<usize, Fen>,
     /// Positions of the flags (in the sweep's flag list) of each flagged claim.
     flags_of_claim: HashMap<usize, Vec<usize>>,
     /// Flags of each rule that found something, and the severity of its first flag.
@@ -323,11 +324,9 @@ struct Risk<'f> {
 }
 
 impl<'f> Risk<'f> {
-    /// Spreads each flag's amount over its claims as the cases stage does
-    /// ([`crate::money::spread_into`], the one definition).
     fn of(flags: &'f [flag_store::StoredFlag], claims: &Claims) -> Risk<'f> {
         let mut risk = Risk::default();
-        let (mut idx, mut paid, mut shares) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut idx, mut paid) = (Vec::new(), Vec::new());
         for (fi, f) in flags.iter().enumerate() {
             let entry = risk
                 .rule_flags
@@ -345,16 +344,13 @@ impl<'f> Risk<'f> {
             );
             paid.clear();
             paid.extend(idx.iter().map(|&i| claims.facts[i].paid));
-            crate::money::spread_into(f.amount_at_risk_fen, &paid, &mut shares);
-            let per_rule = risk.by_rule.entry(f.rule.as_str()).or_default();
-            for (&ci, &s) in idx.iter().zip(&shares) {
-                let e = risk.of_claim.entry(ci).or_insert(0);
-                *e = (*e).max(s);
-                let e = per_rule.entry(ci).or_insert(0);
-                *e = (*e).max(s);
+            risk.at_risk
+                .add_flag(&f.rule, &idx, &paid, f.amount_at_risk_fen);
+            for &ci in &idx {
                 risk.flags_of_claim.entry(ci).or_default().push(fi);
             }
         }
+        risk.of_claim = risk.at_risk.of_claims();
         risk
     }
 }
@@ -433,7 +429,7 @@ fn rule_breakdown(
                 .get(rule)
                 .cloned()
                 .unwrap_or_else(|| (0, default_severity(rule)));
-            let per = risk.by_rule.get(rule);
+            let per = risk.at_risk.of_rule(rule);
             Breakdown {
                 key: rule.to_string(),
                 label: super::labels::rule_name(rule, lang),
@@ -534,7 +530,7 @@ fn claim_summary(claims: &Claims, risk: &Risk, flags: usize, rejected_rows: i64)
         flagged_claims: risk.of_claim.len() as i64,
         flagged_persons: flagged_persons.len() as i64,
         amount_at_risk_fen: risk.of_claim.values().sum(),
-        rules_sum_fen: risk.by_rule.values().flat_map(|m| m.values()).sum(),
+        rules_sum_fen: risk.at_risk.totals().rules_sum_fen,
         rejected_rows,
         ..Default::default()
     }
