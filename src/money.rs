@@ -13,7 +13,8 @@
 //!   cases (`cases::group`): the cases' amounts add up to the distinct total plus what claims
 //!   in several cases add.
 
-use crate::model::Fen;
+use crate::model::{fen_to_yuan, Fen};
+use crate::text::Lang;
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -73,6 +74,48 @@ pub struct CaseTotals {
     pub overlap_fen: Fen,
     /// Each claim of any case once, at its largest share (the flags' distinct total).
     pub distinct_fen: Fen,
+}
+
+impl FlagTotals {
+    /// The reconciliation as readers see it: rules' sum − overlap = distinct total.
+    pub fn reconciliation(&self, lang: Lang) -> String {
+        let y = fen_to_yuan;
+        match lang {
+            Lang::Zh => format!(
+                "各规则合计 {} 元 − 多条规则重复计入 {} 元 = 涉及金额（去重）{} 元",
+                y(self.rules_sum_fen),
+                y(self.overlap_fen),
+                y(self.distinct_fen)
+            ),
+            Lang::En => format!(
+                "rules' sum {} − counted under several rules {} = {} yuan at risk (distinct)",
+                y(self.rules_sum_fen),
+                y(self.overlap_fen),
+                y(self.distinct_fen)
+            ),
+        }
+    }
+}
+
+impl CaseTotals {
+    /// The reconciliation as readers see it: cases' sum − overlap = distinct total.
+    pub fn reconciliation(&self, lang: Lang) -> String {
+        let y = fen_to_yuan;
+        match lang {
+            Lang::Zh => format!(
+                "案件金额合计 {} 元 − 同一申领在多件案件中重复计入 {} 元 = 涉及金额（去重）{} 元",
+                y(self.cases_sum_fen),
+                y(self.overlap_fen),
+                y(self.distinct_fen)
+            ),
+            Lang::En => format!(
+                "cases' sum {} − claims in several cases {} = {} yuan at risk (distinct)",
+                y(self.cases_sum_fen),
+                y(self.overlap_fen),
+                y(self.distinct_fen)
+            ),
+        }
+    }
 }
 
 /// Shares of claims (keyed by `K`) under each rule, gathered flag by flag.

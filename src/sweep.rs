@@ -209,11 +209,8 @@ pub fn run(
     let graph_counts = GraphCounts::of(&judged.findings);
     drop(judged.findings);
     let t2 = Instant::now();
-    let case_money = grouped.prepared.money();
-    let mut cases =
-        crate::cases::build_prepared(&mut conn, sweep_id, &cases_policy, grouped.prepared)
-            .map_err(SweepError::Cases)?;
-    cases.money = case_money;
+    let cases = crate::cases::build_prepared(&mut conn, sweep_id, &cases_policy, grouped.prepared)
+        .map_err(SweepError::Cases)?;
     let cases_write_ms = t2.elapsed().as_millis();
     // What the background checkpoints have not copied yet (the last commits) is copied now.
     let t2 = Instant::now();
@@ -263,10 +260,7 @@ fn flag_money(snap: &crate::snapshot::Snapshot, flags: &[Flag]) -> crate::money:
     let mut paid = Vec::new();
     for f in flags {
         paid.clear();
-        paid.extend(f.claims.iter().map(|&c| {
-            let claim = &snap.claims[c as usize];
-            claim.amount + claim.living_amount
-        }));
+        paid.extend(f.claims.iter().map(|&c| snap.claims[c as usize].paid()));
         at_risk.add_flag(f.rule, &f.claims, &paid, f.amount_at_risk);
     }
     at_risk.totals()

@@ -31,13 +31,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 
-impl super::PreparedCases {
-    /// The prepared cases' amounts reconciled with the flags' distinct total.
-    pub fn money(&self) -> crate::money::CaseTotals {
-        self.grouped.money()
-    }
-}
-
 /// The actor of history entries written by the sweep itself.
 pub const SYSTEM_ACTOR: &str = "system";
 

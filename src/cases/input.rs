@@ -541,7 +541,7 @@ impl StoredInput {
                     Some((
                         // The person: its smallest ID number (identity resolution).
                         snap.ids.resolve(persons.of(claim.person)),
-                        claim.amount + claim.living_amount,
+                        claim.paid(),
                         snap.counties.resolve(claim.county),
                         snap.orgs.resolve(claim.institution),
                     ))

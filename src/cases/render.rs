@@ -64,20 +64,12 @@ pub fn case_list(rows: &[CaseRow], lang: Lang, whole: Option<&CaseTotals>) -> St
         out,
         "{}",
         match (lang, whole) {
-            (Lang::Zh, Some(m)) if m.cases_sum_fen == total => format!(
-                "共 {} 件，案件金额合计 {} 元 − 同一申领在多件案件中重复计入 {} 元 = 涉及金额（去重）{} 元",
-                rows.len(),
-                y(total),
-                y(m.overlap_fen),
-                y(m.distinct_fen)
-            ),
-            (Lang::En, Some(m)) if m.cases_sum_fen == total => format!(
-                "{} cases, cases' sum {} − claims in several cases {} = {} yuan at risk (distinct)",
-                rows.len(),
-                y(total),
-                y(m.overlap_fen),
-                y(m.distinct_fen)
-            ),
+            (Lang::Zh, Some(m)) if m.cases_sum_fen == total => {
+                format!("共 {} 件，{}", rows.len(), m.reconciliation(lang))
+            }
+            (Lang::En, Some(m)) if m.cases_sum_fen == total => {
+                format!("{} cases, {}", rows.len(), m.reconciliation(lang))
+            }
             (Lang::Zh, _) => format!(
                 "共 {} 件，案件金额合计 {} 元（同一申领在多件案件中各计一次）",
                 rows.len(),

@@ -297,6 +297,7 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
         sweep_id,
         flags,
         graph_cases: grouped.graph_cases,
+        money: grouped.money(),
         ..Default::default()
     };
     let writer = CaseWriter::begin(conn, sweep_id, SYSTEM_ACTOR)?;

@@ -85,8 +85,9 @@ pub struct Summary {
     pub flagged_persons: i64,
     /// Each flagged claim once, at its largest share (`crate::money`).
     pub amount_at_risk_fen: Fen,
-    /// The rules' amounts added up (a claim flagged by several rules counts under each).
-    pub rules_sum_fen: Fen,
+    /// The flags' amounts reconciled: the rules' sum, their overlap and the distinct total
+    /// (`amount_at_risk_fen`).
+    pub flag_money: crate::money::FlagTotals,
     /// The cases' amounts reconciled with the distinct total, as the sweep stored them.
     pub case_money: Option<crate::money::CaseTotals>,
     /// None: the sweep's cases were not built.
@@ -530,7 +531,7 @@ fn claim_summary(claims: &Claims, risk: &Risk, flags: usize, rejected_rows: i64)
         flagged_claims: risk.of_claim.len() as i64,
         flagged_persons: flagged_persons.len() as i64,
         amount_at_risk_fen: risk.of_claim.values().sum(),
-        rules_sum_fen: risk.at_risk.totals().rules_sum_fen,
+        flag_money: risk.at_risk.totals(),
         rejected_rows,
         ..Default::default()
     }

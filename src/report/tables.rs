@@ -170,42 +170,9 @@ pub fn summary(d: &ReportData) -> Sheet {
             sum.amount_at_risk_fen as f64 * 100.0 / sum.amount_paid_fen as f64
         }),
     );
-    let y = crate::model::fen_to_yuan;
-    row(
-        L::RulesReconcile,
-        text(match lang {
-            Lang::Zh => format!(
-                "各规则合计 {} 元 − 多条规则重复计入 {} 元 = 涉及金额（去重）{} 元",
-                y(sum.rules_sum_fen),
-                y(sum.rules_sum_fen - sum.amount_at_risk_fen),
-                y(sum.amount_at_risk_fen)
-            ),
-            Lang::En => format!(
-                "rules' sum {} − counted under several rules {} = {} yuan at risk (distinct)",
-                y(sum.rules_sum_fen),
-                y(sum.rules_sum_fen - sum.amount_at_risk_fen),
-                y(sum.amount_at_risk_fen)
-            ),
-        }),
-    );
+    row(L::RulesReconcile, text(sum.flag_money.reconciliation(lang)));
     if let Some(m) = &sum.case_money {
-        row(
-            L::CasesReconcile,
-            text(match lang {
-                Lang::Zh => format!(
-                    "案件金额合计 {} 元 − 同一申领在多件案件中重复计入 {} 元 = 涉及金额（去重）{} 元",
-                    y(m.cases_sum_fen),
-                    y(m.overlap_fen),
-                    y(m.distinct_fen)
-                ),
-                Lang::En => format!(
-                    "cases' sum {} − claims in several cases {} = {} yuan at risk (distinct)",
-                    y(m.cases_sum_fen),
-                    y(m.overlap_fen),
-                    y(m.distinct_fen)
-                ),
-            }),
-        );
+        row(L::CasesReconcile, text(m.reconciliation(lang)));
     }
     let none = || text(L::NoData.get(lang));
     row(L::CasesTotal, sum.cases.map_or_else(none, Cell::Int));

@@ -188,7 +188,6 @@ pub fn run_rules_streaming<E>(
     let mut flags: Vec<Flag> = Vec::new();
     let mut rules = Vec::with_capacity(RULES.len());
     let mut defects = Vec::new();
-    let mut seen = vec![false; snap.claims.len()];
     let mut sink_error: Option<E> = None;
     let claims_not_judged = resolved.judging.not_judged();
     let threads_used = std::thread::scope(|s| {
@@ -228,14 +227,7 @@ pub fn run_rules_streaming<E>(
                 let def = &RULES[next];
                 next += 1;
                 validate(snap, def.id, &mut rule_flags, &mut defects);
-                rules.push(rule_stats(
-                    snap,
-                    def,
-                    &rule_flags,
-                    elapsed,
-                    missing,
-                    &mut seen,
-                ));
+                rules.push(rule_stats(snap, def, &rule_flags, elapsed, missing));
                 if sink_error.is_none() {
                     if let Err(e) = sink(def.id, &mut rule_flags) {
                         sink_error = Some(e);
@@ -264,42 +256,23 @@ pub fn run_rules_streaming<E>(
 }
 
 /// A rule's statistics: flags, distinct claims flagged and their amount at risk (each claim
-/// once, at its largest share: [`crate::money`]). `seen` is all false on entry and on return.
+/// once, at its largest share: [`crate::money`]).
 fn rule_stats(
     snap: &Snapshot,
     def: &RuleDef,
     rule_flags: &[Flag],
     elapsed: Duration,
     missing: Vec<&'static str>,
-    seen: &mut [bool],
 ) -> RuleStats {
-    // Claim → its largest share; `seen` spares the map the claims named once (most).
-    let mut touched: Vec<(u32, Fen)> = Vec::new();
-    let mut repeated: hashbrown::HashMap<u32, Fen> = hashbrown::HashMap::new();
-    let (mut paid, mut shares) = (Vec::new(), Vec::new());
+    let mut at_risk = crate::money::AtRisk::<u32>::new();
+    let mut paid = Vec::new();
     for f in rule_flags {
         paid.clear();
-        paid.extend(f.claims.iter().map(|&c| {
-            let claim = &snap.claims[c as usize];
-            claim.amount + claim.living_amount
-        }));
-        crate::money::spread_into(f.amount_at_risk, &paid, &mut shares);
-        for (&c, &s) in f.claims.iter().zip(&shares) {
-            if !seen[c as usize] {
-                seen[c as usize] = true;
-                touched.push((c, s));
-            } else {
-                let e = repeated.entry(c).or_insert(s);
-                *e = (*e).max(s);
-            }
-        }
+        paid.extend(f.claims.iter().map(|&c| snap.claims[c as usize].paid()));
+        at_risk.add_flag(def.id, &f.claims, &paid, f.amount_at_risk);
     }
-    let claims_flagged = touched.len();
-    let mut amount_at_risk = 0;
-    for (c, s) in touched {
-        seen[c as usize] = false;
-        amount_at_risk += repeated.get(&c).map_or(s, |&r| r.max(s));
-    }
+    let money = at_risk.rules().get(def.id).copied().unwrap_or_default();
+    let (claims_flagged, amount_at_risk) = (money.claims as usize, money.amount_fen);
     RuleStats {
         rule: def.id,
         missing_tables: missing,

@@ -49,6 +49,14 @@ pub struct Claim {
     pub level: u8,
 }
 
+impl Claim {
+    /// What the claim paid: amount + living allowance (the weight of its share of a flag's
+    /// amount at risk, `crate::money`).
+    pub fn paid(&self) -> Fen {
+        self.amount + self.living_amount
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Class {
     pub key: u32,

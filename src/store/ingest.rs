@@ -309,173 +309,169 @@ struct Load<'a> {
 
 impl Load<'_> {
     fn table<R: DbRow>(&self, first_rejects: &mut Vec<Reject>) -> Result<TableCounts, IngestError> {
-        load_table::<R>(self, first_rejects)
-    }
-}
-
-fn load_table<R: DbRow>(
-    load: &Load,
-    first_rejects: &mut Vec<Reject>,
-) -> Result<TableCounts, IngestError> {
-    let Load {
-        tx,
-        table: t,
-        ingest_id,
-        append,
-        bar,
-    } = *load;
-    let hb = hashbrown::DefaultHashBuilder::default();
-    let existing = existing_rows::<R>(tx, &hb)?;
-    let mut counts = TableCounts {
-        table: R::TABLE,
-        file: t.file.clone(),
-        ..Default::default()
-    };
-    let mut insert = tx.prepare(&insert_sql::<R>())?;
-    let mut insert_many = tx.prepare(&insert_many_sql::<R>(MULTI_ROWS))?;
-    let mut upsert = tx.prepare(&upsert_sql::<R>())?;
-    let mut keep_version = tx.prepare(&keep_version_sql::<R>())?;
-    let mut reject_st = tx.prepare(
-        "INSERT INTO rejects (ingest_id, table_name, file, line, column_name, reason, raw) \
+        let Load {
+            tx,
+            table: t,
+            ingest_id,
+            append,
+            bar,
+        } = *self;
+        let hb = hashbrown::DefaultHashBuilder::default();
+        let existing = existing_rows::<R>(tx, &hb)?;
+        let mut counts = TableCounts {
+            table: R::TABLE,
+            file: t.file.clone(),
+            ..Default::default()
+        };
+        let mut insert = tx.prepare(&insert_sql::<R>())?;
+        let mut insert_many = tx.prepare(&insert_many_sql::<R>(MULTI_ROWS))?;
+        let mut upsert = tx.prepare(&upsert_sql::<R>())?;
+        let mut keep_version = tx.prepare(&keep_version_sql::<R>())?;
+        let mut reject_st = tx.prepare(
+            "INSERT INTO rejects (ingest_id, table_name, file, line, column_name, reason, raw) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    let extra_idx = R::COLUMNS.len() + 1;
+        )?;
+        let extra_idx = R::COLUMNS.len() + 1;
 
-    std::thread::scope(|s| -> Result<(), IngestError> {
-        let (snd, rcv) = std::sync::mpsc::sync_channel::<Vec<Item<R>>>(16);
-        let hb = &hb;
-        // Stored rows the extract has are taken out as they come: what is left is absent.
-        let mut existing = existing;
-        let parser = s.spawn(move || -> Result<(u64, u64, Vec<i64>), InputError> {
-            let mut batch = Vec::with_capacity(BATCH);
-            let mut unchanged = 0u64;
-            let mut read = 0u64;
-            let mut writer_gone = false;
-            input::parse_table::<R>(t, |p| {
-                if writer_gone {
-                    return;
-                }
-                read += 1;
-                let item = match p {
-                    Parsed::Reject(r) => Item::Reject(r),
-                    Parsed::Row {
-                        key, row, extra, ..
-                    } => {
-                        let status = match existing.as_mut().and_then(|m| m.remove(&key)) {
-                            None => Status::New,
-                            Some((fp, _)) if fp == fingerprint(hb, &row, extra.as_deref()) => {
-                                unchanged += 1;
-                                return;
-                            }
-                            Some((_, rowid)) => Status::Changed(rowid),
-                        };
-                        Item::Write { row, extra, status }
+        std::thread::scope(|s| -> Result<(), IngestError> {
+            let (snd, rcv) = std::sync::mpsc::sync_channel::<Vec<Item<R>>>(16);
+            let hb = &hb;
+            // Stored rows the extract has are taken out as they come: what is left is absent.
+            let mut existing = existing;
+            let parser = s.spawn(move || -> Result<(u64, u64, Vec<i64>), InputError> {
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut unchanged = 0u64;
+                let mut read = 0u64;
+                let mut writer_gone = false;
+                input::parse_table::<R>(t, |p| {
+                    if writer_gone {
+                        return;
                     }
-                };
-                batch.push(item);
-                if batch.len() == BATCH
-                    && snd
-                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                        .is_err()
-                {
-                    writer_gone = true;
-                }
-            })?;
-            if !batch.is_empty() {
-                let _ = snd.send(batch);
-            }
-            // In rowid order: the moves then walk the table once.
-            let mut absent: Vec<i64> = existing
-                .map(|m| m.into_values().map(|(_, rowid)| rowid).collect())
-                .unwrap_or_default();
-            absent.sort_unstable();
-            Ok((read, unchanged, absent))
-        });
-
-        let write = || -> Result<(), IngestError> {
-            let mut pending: Vec<(R, Option<String>)> = Vec::with_capacity(MULTI_ROWS);
-            for batch in rcv {
-                bar.inc(batch.len() as u64);
-                for item in batch {
-                    match item {
-                        Item::Write {
-                            row,
-                            extra,
-                            status: Status::New,
+                    read += 1;
+                    let item = match p {
+                        Parsed::Reject(r) => Item::Reject(r),
+                        Parsed::Row {
+                            key, row, extra, ..
                         } => {
-                            counts.new += 1;
-                            pending.push((row, extra));
-                            if pending.len() == MULTI_ROWS {
-                                let width = R::COLUMNS.len() + 2;
-                                for (k, (row, extra)) in pending.iter().enumerate() {
-                                    let base = k * width;
-                                    row.bind_at(&mut insert_many, base)?;
-                                    insert_many
-                                        .raw_bind_parameter(base + extra_idx, extra.as_deref())?;
-                                    insert_many
-                                        .raw_bind_parameter(base + extra_idx + 1, ingest_id)?;
+                            let status = match existing.as_mut().and_then(|m| m.remove(&key)) {
+                                None => Status::New,
+                                Some((fp, _)) if fp == fingerprint(hb, &row, extra.as_deref()) => {
+                                    unchanged += 1;
+                                    return;
                                 }
-                                insert_many.raw_execute()?;
-                                pending.clear();
+                                Some((_, rowid)) => Status::Changed(rowid),
+                            };
+                            Item::Write { row, extra, status }
+                        }
+                    };
+                    batch.push(item);
+                    if batch.len() == BATCH
+                        && snd
+                            .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                            .is_err()
+                    {
+                        writer_gone = true;
+                    }
+                })?;
+                if !batch.is_empty() {
+                    let _ = snd.send(batch);
+                }
+                // In rowid order: the moves then walk the table once.
+                let mut absent: Vec<i64> = existing
+                    .map(|m| m.into_values().map(|(_, rowid)| rowid).collect())
+                    .unwrap_or_default();
+                absent.sort_unstable();
+                Ok((read, unchanged, absent))
+            });
+
+            let write = || -> Result<(), IngestError> {
+                let mut pending: Vec<(R, Option<String>)> = Vec::with_capacity(MULTI_ROWS);
+                for batch in rcv {
+                    bar.inc(batch.len() as u64);
+                    for item in batch {
+                        match item {
+                            Item::Write {
+                                row,
+                                extra,
+                                status: Status::New,
+                            } => {
+                                counts.new += 1;
+                                pending.push((row, extra));
+                                if pending.len() == MULTI_ROWS {
+                                    let width = R::COLUMNS.len() + 2;
+                                    for (k, (row, extra)) in pending.iter().enumerate() {
+                                        let base = k * width;
+                                        row.bind_at(&mut insert_many, base)?;
+                                        insert_many.raw_bind_parameter(
+                                            base + extra_idx,
+                                            extra.as_deref(),
+                                        )?;
+                                        insert_many
+                                            .raw_bind_parameter(base + extra_idx + 1, ingest_id)?;
+                                    }
+                                    insert_many.raw_execute()?;
+                                    pending.clear();
+                                }
                             }
-                        }
-                        Item::Write {
-                            row,
-                            extra,
-                            status: Status::Changed(rowid),
-                        } => {
-                            counts.changed += 1;
-                            keep_version.execute((rowid, ingest_id))?;
-                            row.bind(&mut upsert)?;
-                            upsert.raw_bind_parameter(extra_idx, extra.as_deref())?;
-                            upsert.raw_bind_parameter(extra_idx + 1, ingest_id)?;
-                            upsert.raw_execute()?;
-                        }
-                        Item::Reject(r) => {
-                            counts.rejected += 1;
-                            reject_st.execute((
-                                ingest_id,
-                                r.table,
-                                &r.file,
-                                r.line as i64,
-                                r.column,
-                                &r.reason,
-                                &r.raw,
-                            ))?;
-                            if first_rejects.len() < SHOWN_REJECTS {
-                                first_rejects.push(r);
+                            Item::Write {
+                                row,
+                                extra,
+                                status: Status::Changed(rowid),
+                            } => {
+                                counts.changed += 1;
+                                keep_version.execute((rowid, ingest_id))?;
+                                row.bind(&mut upsert)?;
+                                upsert.raw_bind_parameter(extra_idx, extra.as_deref())?;
+                                upsert.raw_bind_parameter(extra_idx + 1, ingest_id)?;
+                                upsert.raw_execute()?;
+                            }
+                            Item::Reject(r) => {
+                                counts.rejected += 1;
+                                reject_st.execute((
+                                    ingest_id,
+                                    r.table,
+                                    &r.file,
+                                    r.line as i64,
+                                    r.column,
+                                    &r.reason,
+                                    &r.raw,
+                                ))?;
+                                if first_rejects.len() < SHOWN_REJECTS {
+                                    first_rejects.push(r);
+                                }
                             }
                         }
                     }
                 }
-            }
-            for (row, extra) in pending.drain(..) {
-                row.bind(&mut insert)?;
-                insert.raw_bind_parameter(extra_idx, extra.as_deref())?;
-                insert.raw_bind_parameter(extra_idx + 1, ingest_id)?;
-                insert.raw_execute()?;
+                for (row, extra) in pending.drain(..) {
+                    row.bind(&mut insert)?;
+                    insert.raw_bind_parameter(extra_idx, extra.as_deref())?;
+                    insert.raw_bind_parameter(extra_idx + 1, ingest_id)?;
+                    insert.raw_execute()?;
+                }
+                Ok(())
+            };
+            let written = write();
+            let parsed = parser
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            written?;
+            let (read, unchanged, absent) = parsed?;
+            counts.read = read;
+            counts.unchanged = unchanged;
+            if !append {
+                let mut delete =
+                    tx.prepare(&format!("DELETE FROM {} WHERE rowid = ?1", R::TABLE))?;
+                for rowid in absent {
+                    keep_version.execute((rowid, ingest_id))?;
+                    delete.execute([rowid])?;
+                    counts.absent += 1;
+                }
             }
             Ok(())
-        };
-        let written = write();
-        let parsed = parser
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        written?;
-        let (read, unchanged, absent) = parsed?;
-        counts.read = read;
-        counts.unchanged = unchanged;
-        if !append {
-            let mut delete = tx.prepare(&format!("DELETE FROM {} WHERE rowid = ?1", R::TABLE))?;
-            for rowid in absent {
-                keep_version.execute((rowid, ingest_id))?;
-                delete.execute([rowid])?;
-                counts.absent += 1;
-            }
-        }
-        Ok(())
-    })?;
-    counts.loaded = counts.new + counts.changed + counts.unchanged;
-    debug_assert_eq!(counts.read, counts.loaded + counts.rejected);
-    Ok(counts)
+        })?;
+        counts.loaded = counts.new + counts.changed + counts.unchanged;
+        debug_assert_eq!(counts.read, counts.loaded + counts.rejected);
+        Ok(counts)
+    }
 }
