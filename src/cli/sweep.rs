@@ -127,7 +127,7 @@ pub fn render_money(s: &SweepSummary, lang: Lang) -> String {
         let c = &c.money;
         out.push_str(&match lang {
             Lang::Zh => format!(
-                "  案件合计 {} 元 − 同一申领在多件案件中重复计入 {} 元 = {} 元\n",
+                "  案件金额合计 {} 元 − 同一申领在多件案件中重复计入 {} 元 = {} 元\n",
                 y(c.cases_sum_fen),
                 y(c.overlap_fen),
                 y(c.distinct_fen)
