@@ -121,9 +121,78 @@ pub fn now_timestamp() -> String {
     )
 }
 
+/// Offset of the time zone times are shown in, in minutes east of UTC. Beijing time
+/// (Asia/Shanghai, UTC+8, no daylight saving since 1991) unless `CLAIMSWEEP_TZ_OFFSET` says
+/// otherwise (e.g. `+08:00`, `-05:00`, `0`). The database always stores UTC.
+pub fn display_offset_minutes() -> i32 {
+    std::env::var("CLAIMSWEEP_TZ_OFFSET")
+        .ok()
+        .and_then(|v| parse_offset(&v))
+        .unwrap_or(8 * 60)
+}
+
+fn parse_offset(v: &str) -> Option<i32> {
+    let v = v.trim();
+    let (sign, rest) = match v.as_bytes().first()? {
+        b'+' => (1, &v[1..]),
+        b'-' => (-1, &v[1..]),
+        _ => (1, v),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 14 && m < 60).then_some(sign * (h * 60 + m))
+}
+
+/// A stored UTC timestamp (`YYYY-MM-DDTHH:MM:SSZ`) shown in local display time:
+/// `2026-12-06 12:18:57` plus ` (UTC+8)` when `with_zone`. Text that is not such a timestamp
+/// is returned unchanged, so nothing is hidden.
+pub fn display_time(stored: &str, with_zone: bool) -> String {
+    display_time_at(stored, display_offset_minutes(), with_zone)
+}
+
+pub fn display_time_at(stored: &str, offset_min: i32, with_zone: bool) -> String {
+    let parsed = (|| {
+        let s = stored.trim();
+        let (d, t) = s.split_once(['T', ' '])?;
+        let t = t.strip_suffix('Z').unwrap_or(t);
+        let date = Date::parse_iso(d)?;
+        let mut hms = t.splitn(3, ':').map(|x| x.parse::<i64>().ok());
+        let (h, mi, se) = (hms.next()??, hms.next()??, hms.next().flatten().unwrap_or(0));
+        Some(date.0 as i64 * 86_400 + h * 3600 + mi * 60 + se)
+    })();
+    let Some(secs) = parsed else {
+        return stored.to_string();
+    };
+    let local = secs + offset_min as i64 * 60;
+    let day = Date(local.div_euclid(86_400) as i32);
+    let rem = local.rem_euclid(86_400);
+    let mut out = format!("{day} {:02}:{:02}:{:02}", rem / 3600, (rem % 3600) / 60, rem % 60);
+    if with_zone {
+        let (sign, a) = if offset_min < 0 { ('-', -offset_min) } else { ('+', offset_min) };
+        if a % 60 == 0 {
+            out.push_str(&format!(" (UTC{sign}{})", a / 60));
+        } else {
+            out.push_str(&format!(" (UTC{sign}{}:{:02})", a / 60, a % 60));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shows_stored_utc_in_beijing_time() {
+        assert_eq!(
+            display_time_at("2026-12-06T20:30:05Z", 480, true),
+            "2026-12-07 04:30:05 (UTC+8)"
+        );
+        assert_eq!(display_time_at("2026-01-01T01:00:00Z", -300, false), "2025-12-31 20:00:00");
+        assert_eq!(display_time_at("not a time", 480, true), "not a time");
+        assert_eq!(parse_offset("+05:30"), Some(330));
+        assert_eq!(parse_offset("-5"), Some(-300));
+    }
 
     #[test]
     fn round_trips_and_epoch() {
