@@ -304,6 +304,53 @@ pub fn fen_to_yuan(f: Fen) -> String {
     format!("{sign}{}.{:02}", a / 100, a % 100)
 }
 
+/// Formats fen as yuan with thousands separators, for people to read: `123456789` →
+/// `1,234,567.89`. Machine outputs (CSV, JSON, flag exports) keep `fen_to_yuan`.
+pub fn fen_to_yuan_grouped(f: Fen) -> String {
+    let sign = if f < 0 { "-" } else { "" };
+    let a = f.unsigned_abs();
+    format!("{sign}{}.{:02}", group_thousands(a / 100), a % 100)
+}
+
+/// `1234567` → `1,234,567`.
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Fen as 万元 with two decimals, for summaries: `123456789` (1,234,567.89 yuan) → `123.46`
+/// (rounded half away from zero). The caller adds the unit (`万元`, or `×10k yuan`).
+pub fn fen_to_wan(f: Fen) -> String {
+    // 1 万元 = 1,000,000 fen; two decimals of 万元 = 10,000 fen.
+    let sign = if f < 0 { "-" } else { "" };
+    let a = f.unsigned_abs();
+    let hundredths = (a + 5_000) / 10_000;
+    format!("{sign}{}.{:02}", group_thousands(hundredths / 100), hundredths % 100)
+}
+
+#[cfg(test)]
+mod money_format_tests {
+    use super::*;
+    #[test]
+    fn grouped_and_wan() {
+        assert_eq!(fen_to_yuan_grouped(0), "0.00");
+        assert_eq!(fen_to_yuan_grouped(99_999), "999.99");
+        assert_eq!(fen_to_yuan_grouped(100_000), "1,000.00");
+        assert_eq!(fen_to_yuan_grouped(-123_456_789), "-1,234,567.89");
+        assert_eq!(fen_to_wan(123_456_789), "123.46");
+        assert_eq!(fen_to_wan(2_727_861_960), "2,727.86");
+        assert_eq!(fen_to_wan(4_999), "0.00");
+        assert_eq!(fen_to_wan(5_000), "0.01");
+    }
+}
+
 // ---- typed, normalised rows --------------------------------------------------------------
 // Strings are normalised by the input stage: trimmed, full-width folded, ID numbers in
 // 18-digit upper-case form where convertible. Empty string = absent.
