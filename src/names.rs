@@ -522,8 +522,11 @@ impl NameMatch {
                 });
             }
             if !s.simplified.is_empty() {
-                let pairs: Vec<String> =
-                    s.simplified.iter().map(|(t, x)| format!("{t}→{x}")).collect();
+                let pairs: Vec<String> = s
+                    .simplified
+                    .iter()
+                    .map(|(t, x)| format!("{t}→{x}"))
+                    .collect();
                 changes.push(if english {
                     format!("traditional to simplified: {}", pairs.join(", "))
                 } else {
@@ -531,7 +534,11 @@ impl NameMatch {
                 });
             }
             let changes = if changes.is_empty() {
-                if english { "unchanged".to_string() } else { "无变化".to_string() }
+                if english {
+                    "unchanged".to_string()
+                } else {
+                    "无变化".to_string()
+                }
             } else {
                 changes.join(if english { "; " } else { "；" })
             };
@@ -635,12 +642,20 @@ mod tests {
         ];
         for (a, b) in pairs {
             let m = explain(a, b, 0.85);
-            assert_eq!(m.verdict.is_same(), same_person_name(a, b, 0.85), "{a} / {b}");
+            assert_eq!(
+                m.verdict.is_same(),
+                same_person_name(a, b, 0.85),
+                "{a} / {b}"
+            );
         }
         let m = explain("張偉", "张伟", 0.85);
         assert_eq!(m.verdict, NameVerdict::SameSpelling);
         assert_eq!(m.a.simplified, vec![('張', '张'), ('偉', '伟')]);
-        assert!(m.lines(false)[0].contains("繁转简：張→张、偉→伟"), "{:?}", m.lines(false));
+        assert!(
+            m.lines(false)[0].contains("繁转简：張→张、偉→伟"),
+            "{:?}",
+            m.lines(false)
+        );
         let m = explain("王丽", "王莉", 0.85);
         assert_eq!(m.verdict, NameVerdict::Homophone);
         assert_eq!(m.positions[1].shared, vec!["li".to_string()]);

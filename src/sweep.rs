@@ -46,6 +46,10 @@ pub enum SweepError {
     Pool(#[from] rayon::ThreadPoolBuildError),
     #[error("数据库错误 / database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("{0}: 还没有生成案件的筛查，试运行无从比较；请先运行 `claimsweep sweep` / no sweep with cases to compare the dry run with; run `claimsweep sweep` first")]
+    NothingToCompare(PathBuf),
+    #[error("试运行的临时副本 / the dry run's scratch copy: {0}")]
+    Scratch(#[source] std::io::Error),
 }
 
 /// How to run a sweep.
@@ -252,6 +256,85 @@ pub fn run(
     };
     flag_store::finish_sweep(&conn, sweep_id, result.claims, &summary)?;
     Ok(SweepOutcome { summary, notes })
+}
+
+/// What a changed policy would do to the current cases, without storing anything in `db`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WhatIf {
+    /// The latest sweep of `db`: the cases as they stand.
+    pub current_sweep: i64,
+    /// Cases under the changed policy compared with `current_sweep`: `new` would appear,
+    /// `resolved` would go, `persisting` would stay (with their changes). Case ids of cases
+    /// that would appear exist only in the dry run.
+    pub diff: crate::cases::query::SweepDiff,
+    /// The dry run's own summary (its rules, money and timings).
+    #[serde(skip)]
+    pub outcome: SweepOutcome,
+}
+
+/// Runs `policies` against the ledger of `db` as a dry run: the sweep runs in full on a
+/// consistent scratch copy of the database (`VACUUM INTO`, under the shared ledger lock so no
+/// ingest changes it meanwhile) in `scratch_dir`, its cases are compared with the latest
+/// sweep's, and the copy is deleted. `db` is only read.
+pub fn what_if(
+    db: &Path,
+    policies: &PolicySet,
+    opts: &SweepOptions,
+    scratch_dir: &Path,
+) -> Result<WhatIf, SweepError> {
+    let scratch = tempfile_in(scratch_dir).map_err(SweepError::Scratch)?;
+    let copy = scratch.path().join("what-if.db");
+    let current_sweep = {
+        let conn = crate::store::open_existing(db)?;
+        let _lock = LedgerLock::acquire(db, LockMode::Shared).map_err(SweepError::Lock)?;
+        let nothing = || SweepError::NothingToCompare(db.to_path_buf());
+        if !crate::store::table_exists(&conn, "case_builds")? {
+            return Err(nothing());
+        }
+        let current = crate::cases::query::latest_sweep(&conn)
+            .map_err(SweepError::Cases)?
+            .ok_or_else(nothing)?;
+        crate::store::copy_database(&conn, &copy)?;
+        current
+    };
+    let outcome = run(&copy, policies, opts)?;
+    let conn = crate::store::open_existing(&copy)?;
+    let diff = crate::cases::query::diff(&conn, current_sweep, outcome.summary.sweep_id)
+        .map_err(SweepError::Cases)?;
+    drop(conn);
+    Ok(WhatIf {
+        current_sweep,
+        diff,
+        outcome,
+    })
+}
+
+/// A scratch folder removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempfile_in(dir: &Path) -> std::io::Result<Scratch> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let path = dir.join(format!(
+        ".claimsweep-what-if-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&path)?;
+    Ok(Scratch(path))
 }
 
 /// The flags' amounts at risk, reconciled (`crate::money`).

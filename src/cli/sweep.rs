@@ -22,6 +22,17 @@ pub struct Args {
     /// Summary language
     #[arg(long, value_enum, default_value = "zh")]
     pub lang: Lang,
+    /// What-if: run the policy of --rules against the current ledger on a scratch copy and
+    /// list which cases would appear, go or change against the latest sweep; nothing is stored
+    /// in the database
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: print the comparison as JSON
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+    /// With --dry-run: also list cases that would stay unchanged
+    #[arg(long, requires = "dry_run")]
+    pub all: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -29,8 +40,79 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = SweepOptions {
         threads: args.threads,
     };
+    if args.dry_run {
+        return dry_run(&args, &policies, &opts);
+    }
     let outcome = crate::sweep::run(&args.db, &policies, &opts)?;
     print_outcome(&outcome, args.lang);
+    Ok(())
+}
+
+/// `sweep --dry-run`: the scratch copy goes beside the database (same disk, same space).
+fn dry_run(
+    args: &Args,
+    policies: &crate::policy::PolicySet,
+    opts: &SweepOptions,
+) -> anyhow::Result<()> {
+    let dir = match args.db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let w = crate::sweep::what_if(&args.db, policies, opts, &dir)?;
+    if args.json {
+        crate::cli::cases::emit_json(&(serde_json::to_string_pretty(&w)? + "\n"))?;
+        return Ok(());
+    }
+    let d = &w.diff;
+    let lang = args.lang;
+    let changed = d
+        .persisting
+        .iter()
+        .filter(|e| {
+            e.added_claims > 0
+                || e.removed_claims > 0
+                || !e.new_rules.is_empty()
+                || e.amount_a_fen != e.amount_b_fen
+        })
+        .count();
+    let (before, after) = (
+        d.persisting
+            .iter()
+            .chain(&d.resolved)
+            .map(|e| e.amount_a_fen)
+            .sum(),
+        d.persisting
+            .iter()
+            .chain(&d.new)
+            .map(|e| e.amount_b_fen)
+            .sum(),
+    );
+    let head = match lang {
+        Lang::Zh => format!(
+            "试运行（未保存任何内容）：按所给政策重新筛查，与当前第 {} 次筛查的案件比较\n  将新出现 {} 件，将消失 {} 件，将保留 {} 件（其中证据变化 {} 件）\n  案件金额合计：{} 元 → {} 元\n  新出现案件的编号只存在于试运行中。\n\n",
+            w.current_sweep,
+            d.new.len(),
+            d.resolved.len(),
+            d.persisting.len(),
+            changed,
+            crate::model::fen_to_yuan_grouped(before),
+            crate::model::fen_to_yuan_grouped(after),
+        ),
+        Lang::En => format!(
+            "Dry run (nothing stored): the given policy swept again and compared with the cases of sweep {}\n  {} would appear, {} would go, {} would stay ({} with changed evidence)\n  cases' sum of amounts at risk: {} → {} yuan\n  Case ids of cases that would appear exist only in the dry run.\n\n",
+            w.current_sweep,
+            d.new.len(),
+            d.resolved.len(),
+            d.persisting.len(),
+            changed,
+            crate::model::fen_to_yuan_grouped(before),
+            crate::model::fen_to_yuan_grouped(after),
+        ),
+    };
+    crate::cli::cases::emit_masked(
+        &(head + &crate::cases::render::sweep_diff(d, lang, args.all)),
+        false,
+    )?;
     Ok(())
 }
 

@@ -126,6 +126,13 @@ pub fn open_existing(db: &Path) -> Result<Connection, StoreError> {
 }
 
 /// The id of the most recent ingest, if any.
+/// A consistent copy of the database at `to` (SQLite `VACUUM INTO`): what-if runs work on it so
+/// the audit database is never written. `to` must not exist.
+pub fn copy_database(conn: &Connection, to: &Path) -> Result<(), StoreError> {
+    conn.execute("VACUUM INTO ?1", [to.to_string_lossy()])?;
+    Ok(())
+}
+
 pub fn latest_ingest_id(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(
         conn.query_row("SELECT MAX(ingest_id) FROM ingests", [], |r| {
