@@ -26,6 +26,8 @@ pub enum SweepError {
     Store(#[from] crate::store::StoreError),
     #[error("载入台账 / loading the ledger: {0}")]
     Load(#[source] crate::store::StoreError),
+    #[error("载入列式快照 / loading the columnar snapshot: {0}")]
+    SnapshotFile(#[source] crate::snapshot::file::SnapshotFileError),
     #[error("{0}: 数据库中没有申领表，请先运行 `claimsweep ingest` / no claims table ingested yet, run `claimsweep ingest` first")]
     NoClaims(PathBuf),
     #[error("保存身份归并 / saving the identity resolution: {0}")]
@@ -91,6 +93,8 @@ pub struct SweepSummary {
     pub persons_merged: usize,
     pub ids_merged: usize,
     pub load_ms: u128,
+    /// The snapshot was read from the columnar snapshot of the ledger state (not from SQLite).
+    pub snapshot_from_file: bool,
     /// Identity resolution and each claim's policy.
     pub resolve_ms: u128,
     pub rules_ms: u128,
@@ -150,7 +154,8 @@ pub fn run(
 
     let t = Instant::now();
     let spinner = engine::spinner("载入 load");
-    let mut snap = crate::snapshot::load_snapshot(&conn).map_err(SweepError::Load)?;
+    let (mut snap, loaded_from) =
+        crate::snapshot::file::load_current(&conn, db).map_err(SweepError::SnapshotFile)?;
     spinner.finish_and_clear();
     let load_ms = t.elapsed().as_millis();
     // A ledger far from the memory budget keeps freed memory for its next allocations.
@@ -237,6 +242,7 @@ pub fn run(
         not_judged_first,
         not_judged_range,
         load_ms,
+        snapshot_from_file: matches!(loaded_from, crate::snapshot::file::LoadedFrom::File(_)),
         resolve_ms,
         persons_merged: resolved.persons.groups().len(),
         ids_merged: resolved.persons.merged_ids(),

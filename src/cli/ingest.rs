@@ -32,6 +32,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let report = crate::store::ingest::ingest_with(&mut conn, &args.source, &opts)
         .with_context(|| format!("ingest {}", args.source.display()))?;
     print!("{}", summary(&report, args.lang == "en"));
+    // The columnar snapshot of the new ledger state, which the sweeps of this state read.
+    let t = std::time::Instant::now();
+    if let Some(saved) = crate::snapshot::file::save_current(&args.db)? {
+        let (mb, secs) = (saved.bytes as f64 / 1e6, t.elapsed().as_secs_f64());
+        if args.lang == "en" {
+            println!(
+                "columnar snapshot for the sweeps: {} ({mb:.1} MB, {secs:.1} s)",
+                saved.dir.display()
+            );
+        } else {
+            println!(
+                "列式快照（供筛查读取）：{}（{mb:.1} MB，{secs:.1} 秒）",
+                saved.dir.display()
+            );
+        }
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod demo;
 pub mod eval;
 pub mod export;
+pub mod gc;
 pub mod generate;
 pub mod graph;
 pub mod ingest;
@@ -49,6 +50,8 @@ pub enum Command {
     Report(report::Args),
     /// Generate, ingest, sweep and report a 100,000-claim demo dataset
     Demo(demo::Args),
+    /// Remove the columnar snapshots of ledger states that are no longer current
+    Gc(gc::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -63,5 +66,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweeps(a) => sweeps::run(a),
         Command::Report(a) => report::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Gc(a) => gc::run(a),
     }
 }

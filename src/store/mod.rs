@@ -18,7 +18,7 @@ pub mod rows;
 
 use crate::model::*;
 use rows::DbRow;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
 pub const SCHEMA: &str = include_str!("schema.sql");
@@ -125,7 +125,6 @@ pub fn open_existing(db: &Path) -> Result<Connection, StoreError> {
     open(db)
 }
 
-/// The id of the most recent ingest, if any.
 /// A consistent copy of the database at `to` (SQLite `VACUUM INTO`): what-if runs work on it so
 /// the audit database is never written. `to` must not exist.
 pub fn copy_database(conn: &Connection, to: &Path) -> Result<(), StoreError> {
@@ -133,12 +132,31 @@ pub fn copy_database(conn: &Connection, to: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The id of the most recent ingest, if any.
 pub fn latest_ingest_id(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(
         conn.query_row("SELECT MAX(ingest_id) FROM ingests", [], |r| {
             r.get::<_, Option<i64>>(0)
         })?,
     )
+}
+
+/// The most recent finished ingest: (id, content hash, finish time). A columnar snapshot names
+/// the ledger state by these three.
+pub fn latest_ingest_identity(
+    conn: &Connection,
+) -> Result<Option<(i64, String, String)>, StoreError> {
+    if !table_exists(conn, "ingests")? {
+        return Ok(None);
+    }
+    Ok(conn
+        .query_row(
+            "SELECT ingest_id, content_hash, COALESCE(finished_at, '') FROM ingests
+             ORDER BY ingest_id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?)
 }
 
 /// The input tables any ingest has seen, in load order.
