@@ -22,7 +22,7 @@ const FLOORS: &[&[&str]] = &[
     &["rules"],
     &["graph"],
     &["cases"],
-    &["report"],
+    &["report", "handoff"],
     &["sweep"],
     &["eval"],
     &["generate"],

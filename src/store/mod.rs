@@ -10,6 +10,7 @@ pub mod cases;
 pub mod checkpoint;
 pub mod flags;
 pub mod graph;
+pub mod handoff;
 pub mod history;
 pub mod ingest;
 pub mod lock;
