@@ -59,6 +59,9 @@ pub enum SweepError {
 pub struct SweepOptions {
     /// Worker threads (default: one per CPU).
     pub threads: Option<usize>,
+    /// Read the columnar snapshot beside this database instead of beside the swept one (a
+    /// what-if copy of the database has the same ledger state, checked, but no snapshots).
+    pub snapshots_of: Option<PathBuf>,
 }
 
 /// What a sweep did: the summary it stored in `sweeps.summary_json`, and notes for the user
@@ -155,7 +158,8 @@ pub fn run(
     let t = Instant::now();
     let spinner = engine::spinner("载入 load");
     let (mut snap, loaded_from) =
-        crate::snapshot::file::load_current(&conn, db).map_err(SweepError::SnapshotFile)?;
+        crate::snapshot::file::load_current(&conn, opts.snapshots_of.as_deref().unwrap_or(db))
+            .map_err(SweepError::SnapshotFile)?;
     spinner.finish_and_clear();
     let load_ms = t.elapsed().as_millis();
     // A ledger far from the memory budget keeps freed memory for its next allocations.
@@ -273,6 +277,8 @@ pub struct WhatIf {
     /// `resolved` would go, `persisting` would stay (with their changes). Case ids of cases
     /// that would appear exist only in the dry run.
     pub diff: crate::cases::query::SweepDiff,
+    /// The dry run read the ledger from the columnar snapshot of its state.
+    pub snapshot_from_file: bool,
     /// The dry run's own summary (its rules, money and timings).
     #[serde(skip)]
     pub outcome: SweepOutcome,
@@ -303,7 +309,11 @@ pub fn what_if(
         crate::store::copy_database(&conn, &copy)?;
         current
     };
-    let outcome = run(&copy, policies, opts)?;
+    let opts = SweepOptions {
+        snapshots_of: Some(db.to_path_buf()),
+        ..opts.clone()
+    };
+    let outcome = run(&copy, policies, &opts)?;
     let conn = crate::store::open_existing(&copy)?;
     let diff = crate::cases::query::diff(&conn, current_sweep, outcome.summary.sweep_id)
         .map_err(SweepError::Cases)?;
@@ -311,6 +321,7 @@ pub fn what_if(
     Ok(WhatIf {
         current_sweep,
         diff,
+        snapshot_from_file: outcome.summary.snapshot_from_file,
         outcome,
     })
 }

@@ -39,6 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let policies = crate::sweep::load_policies(args.rules.as_deref())?;
     let opts = SweepOptions {
         threads: args.threads,
+        ..SweepOptions::default()
     };
     if args.dry_run {
         return dry_run(&args, &policies, &opts);
