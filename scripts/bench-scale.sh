@@ -24,6 +24,9 @@
 #   OUT_DIR=…               where the TSV goes (default: <repo>/target/bench-scale)
 #   SEED=11                 generator seed
 #   THREADS=…               --threads for the sweep and DuckDB (default: every CPU)
+#   DUCKDB_ARGS=…           more arguments of scripts/duckdb-rules.py, e.g. "--memory-limit 8GB"
+#                           or "--db $WORK/rules.duckdb" (in memory by default: about 1.1 GB
+#                           peak RSS per million claims)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +37,7 @@ PYTHON=${PYTHON:-python3}
 OUT_DIR=${OUT_DIR:-$REPO/target/bench-scale}
 SEED=${SEED:-11}
 THREADS=${THREADS:-}
+read -r -a DUCKDB_EXTRA <<<"${DUCKDB_ARGS:-}"
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(1000000 10000000)
 
@@ -60,7 +64,7 @@ printf 'size\trule\tclaimsweep_claims\tduckdb_claims\n' >"$COUNTS"
     echo "duckdb=$("$PYTHON" -c 'import duckdb; print(duckdb.__version__)')"
     echo "host=$(hostname) nproc=$(nproc) mem_gb=$(free -g | awk '/^Mem:/{print $2}')"
     echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "sizes=${SIZES[*]} seed=$SEED threads=${THREADS:-all}"
+    echo "sizes=${SIZES[*]} seed=$SEED threads=${THREADS:-all} duckdb_args=${DUCKDB_ARGS:-}"
 } >"$META"
 
 mb() { # size in MB of the paths that exist (0 if none)
@@ -86,7 +90,7 @@ run() {
     rows=$(eval "$rows_cmd")
     local csv_mb db_mb
     csv_mb=$(mb "$WORK/$size.csv")
-    db_mb=$(mb "$WORK/$size.db" "$WORK/$size.db.snapshots" "$WORK/$size.db-wal" "$WORK/$size.duckdb")
+    db_mb=$(mb "$WORK/$size.db" "$WORK/$size.db.snapshots" "$WORK/$size.db-wal")
     awk -v s="$size" -v st="$step" -v w="$wall" -v r="$rows" -v m="$rss" -v c="$csv_mb" -v d="$db_mb" 'BEGIN {
         printf "%s\t%s\t%.2f\t%d\t%.0f\t%.1f\t%s\t%s\n", s, st, w, r, (w > 0 ? r / w : 0), m / 1024, c, d }' >>"$ROWS_TSV"
     echo "[$(date -u +%H:%M:%S)] $size $step: ${wall}s, peak RSS $((rss / 1024)) MB" >&2
@@ -110,7 +114,7 @@ for size in "${SIZES[@]}"; do
         "$CLAIMSWEEP" sweep --db "$db" --rules "$REPO/rules" "${thr[@]}"
     run "$size" duckdb_rules "echo $size" -- \
         "$PYTHON" "$REPO/scripts/duckdb-rules.py" "$csv" --areacodes "$REPO/data/areacodes.csv" \
-        --timings ${THREADS:+--threads "$THREADS"}
+        --timings ${THREADS:+--threads "$THREADS"} "${DUCKDB_EXTRA[@]}"
 
     # Per-rule counts of flagged claims, side by side (person-level rules differ: DuckDB counts
     # ID numbers, claimsweep resolved persons; see the report of issue 15).
