@@ -9,6 +9,7 @@ use crate::store::open_existing;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  claimsweep eval --db audit.db --labels ledger/labels.csv")]
 pub struct Args {
     /// Database file
     #[arg(long, default_value = "claimsweep.db")]
@@ -22,6 +23,7 @@ pub struct Args {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+    /// Language of the table
     #[arg(long, value_enum, default_value = "zh")]
     pub lang: Lang,
 }
@@ -34,9 +36,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let report = evaluate(&labels, pairs.iter().map(|(r, c)| (r.as_str(), c.as_str())));
     if args.json {
         let v = serde_json::json!({ "sweep_id": sweep_id, "rules": report.rules, "total": report.total });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        super::out(&(serde_json::to_string_pretty(&v)? + "\n"))?;
     } else {
-        print!("{}", render(&report, sweep_id, args.lang));
+        super::out(&render(&report, sweep_id, args.lang))?;
     }
     Ok(())
 }

@@ -7,6 +7,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    claimsweep ingest --db audit.db ledger/\n  \
+    claimsweep ingest --db audit.db 台账2021.xlsx --append")]
 pub struct Args {
     /// Database file (created if missing)
     #[arg(long, default_value = "claimsweep.db")]
@@ -31,8 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let report = crate::store::ingest::ingest_with(&mut conn, &args.source, &opts)
         .with_context(|| format!("ingest {}", args.source.display()))?;
-    print!("{}", summary(&report, args.lang == "en"));
-    Ok(())
+    super::out(&summary(&report, args.lang == "en"))
 }
 
 /// The summary table: per table read / loaded / rejected / new / changed / unchanged / absent,
@@ -89,34 +91,16 @@ pub fn summary(r: &IngestReport, english: bool) -> String {
         r.total(|t| t.unchanged).to_string(),
         r.total(|t| t.absent).to_string(),
     ]);
-    let width = |s: &str| {
-        s.chars()
-            .map(|c| if c.is_ascii() { 1 } else { 2 })
-            .sum::<usize>()
-    };
-    let mut w = [0usize; 8];
-    for row in std::iter::once(&headers.map(String::from)).chain(rows.iter()) {
-        for (i, c) in row.iter().enumerate() {
-            w[i] = w[i].max(width(c));
-        }
+    let mut table = crate::output::Table::new(
+        &headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (*h, "", i > 0))
+            .collect::<Vec<_>>(),
+    );
+    for row in rows {
+        table.push(row.to_vec());
     }
-    let line = |cells: &[String; 8]| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i > 0 {
-                s.push_str(" | ");
-            }
-            let pad = w[i] - width(c);
-            if i == 0 {
-                s.push_str(c);
-                s.push_str(&" ".repeat(pad));
-            } else {
-                s.push_str(&" ".repeat(pad));
-                s.push_str(c);
-            }
-        }
-        s.trim_end().to_string()
-    };
     let _ = writeln!(
         out,
         "{} #{} ({}, {:.1} s, sha256 {})",
@@ -126,18 +110,7 @@ pub fn summary(r: &IngestReport, english: bool) -> String {
         r.seconds,
         &r.content_hash[..r.content_hash.len().min(12)]
     );
-    let _ = writeln!(out, "{}", line(&headers.map(String::from)));
-    let _ = writeln!(
-        out,
-        "{}",
-        w.iter()
-            .map(|n| "-".repeat(*n))
-            .collect::<Vec<_>>()
-            .join("-|-")
-    );
-    for row in &rows {
-        let _ = writeln!(out, "{}", line(row));
-    }
+    out.push_str(&table.render(crate::output::TableFormat::Table));
     let absent = r.total(|t| t.absent);
     if absent > 0 {
         let _ = writeln!(

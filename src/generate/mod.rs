@@ -110,6 +110,16 @@ pub const BLOCK_CLAIMS: u64 = 20_000;
 
 /// Writes the dataset of `opts` into the folder `out` (created if missing).
 pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport, GenerateError> {
+    generate_with_progress(opts, out, &|_| {})
+}
+
+/// [`generate`], calling `progress` with the number of claims generated so far after each
+/// block (the CLI draws a bar with it).
+pub fn generate_with_progress(
+    opts: &GenerateOptions,
+    out: &Path,
+    progress: &dyn Fn(u64),
+) -> Result<GenerateReport, GenerateError> {
     let started = Instant::now();
     if !(0.0..=0.2).contains(&opts.rate) || opts.rate.is_nan() {
         return Err(GenerateError::Options(format!(
@@ -183,6 +193,7 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport, Ge
             let orgs = std::mem::take(&mut world.new_orgs);
             block_no += 1;
             remaining = remaining.saturating_sub(n.max(1));
+            progress(opts.claims.saturating_sub(remaining));
             if tx.send((orgs, block, labels)).is_err() {
                 // The writer stopped on an error; join() reports it.
                 break;
