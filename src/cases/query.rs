@@ -1124,7 +1124,9 @@ pub fn resolve_county(conn: &Connection, value: &str) -> Result<String, FilterEr
         let full = |code: &str| refdata.area(code).map(|a| a.full_name()).unwrap_or_default();
         let exact: Vec<&(String, String)> = known
             .iter()
-            .filter(|(c, n)| !n.is_empty() && (n == v || full(c) == v))
+            .filter(|(c, n)| {
+                !n.is_empty() && (n == v || (v.ends_with(n.as_str()) && full(c).ends_with(v)))
+            })
             .collect();
         let prefix: Vec<&(String, String)> = known
             .iter()

@@ -34,6 +34,24 @@ pub fn county_text(code: &str, lang: Lang) -> String {
     }
 }
 
+/// A case's subject for people: its kind and value; a contact's stored `phone:…` or
+/// `bank_account:…` is given its label (`电话 …`, `账号 …`).
+pub fn subject_text(kind: &str, subject: &str, lang: Lang) -> String {
+    let value = match subject.split_once(':') {
+        Some((via @ ("phone" | "bank_account"), v)) if kind == "contact" => {
+            let via = match (via, lang) {
+                ("phone", Lang::Zh) => "电话",
+                (_, Lang::Zh) => "账号",
+                ("phone", Lang::En) => "phone",
+                (_, Lang::En) => "bank account",
+            };
+            format!("{via} {v}")
+        }
+        _ => subject.to_string(),
+    };
+    format!("{} {value}", subject_kind_label(kind, lang))
+}
+
 /// A case's rules for people: their titles, in the case's order.
 pub fn rules_text(rules: &[String], lang: Lang) -> String {
     rules
@@ -41,6 +59,21 @@ pub fn rules_text(rules: &[String], lang: Lang) -> String {
         .map(|r| rule_label(r, lang))
         .collect::<Vec<_>>()
         .join(lang.pick("、", ", "))
+}
+
+/// A case's rules in a terminal row: the first two titles and how many more, so a row fits
+/// the screen (`cases show` and the other formats list them all).
+fn rules_short(rules: &[String], lang: Lang) -> String {
+    const SHOWN: usize = 2;
+    if rules.len() <= SHOWN {
+        return rules_text(rules, lang);
+    }
+    let head = rules_text(&rules[..SHOWN], lang);
+    let more = rules.len() - SHOWN;
+    match lang {
+        Lang::Zh => format!("{head} 等{}条", rules.len()),
+        Lang::En => format!("{head} +{more}"),
+    }
 }
 
 /// The cases as a table. `wide` adds the columns a program wants and a terminal has no room
@@ -78,15 +111,20 @@ pub fn case_table(rows: &[CaseRow], lang: Lang, wide: bool) -> Table {
                 fen_to_yuan_grouped(r.amount_at_risk_fen)
             },
             r.claims.to_string(),
-            format!("{} {}", subject_kind_label(&r.subject_kind, lang), r.subject),
+            subject_text(&r.subject_kind, &r.subject, lang),
             family_label(&r.rule_family, lang),
             county_text(&r.county_code, lang),
         ];
         if wide {
             row.push(r.institution_id.clone());
         }
-        row.push(rules_text(&r.rules, lang));
-        row.push(opt(&r.assignee).to_string());
+        row.push(if wide {
+            rules_text(&r.rules, lang)
+        } else {
+            rules_short(&r.rules, lang)
+        });
+        // "-" marks an empty cell for people; a program gets the empty cell.
+        row.push(if wide { r.assignee.clone() } else { opt(&r.assignee).to_string() });
         if wide {
             row.push(r.case_key.clone());
         }
@@ -218,13 +256,18 @@ fn summary_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOptions
     let c = &d.case;
     let _ = writeln!(
         out,
-        "{} {}  {} {}  [{}]",
+        "{} {}  {}  [{}]",
         lang.pick("案件", "Case"),
         c.case_id,
-        subject_kind_label(&c.subject_kind, lang),
-        c.subject,
+        subject_text(&c.subject_kind, &c.subject, lang),
         family_label(&c.rule_family, lang)
     );
+    let kind = c.subject_kind.as_str();
+    // A person's or class's case reads well from its fields and flags; a ring or an
+    // institution gathers hundreds of claims, so it starts with what it is and why.
+    if kind != "ring" && kind != "institution" {
+        return;
+    }
     let name = opts.institution_name.as_deref().unwrap_or("");
     let line = |out: &mut String, k_zh: &str, k_en: &str, v: &str| {
         let label = lang.pick(k_zh, k_en);
@@ -239,7 +282,6 @@ fn summary_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOptions
             &format!("{name}（{}）", opt(&c.institution_id)),
         );
     }
-    let kind = c.subject_kind.as_str();
     if kind == "ring" {
         if let Some(ring) = d.graph.iter().find(|g| g.kind == "ring") {
             let mut counts: Vec<(String, usize)> = Vec::new();
@@ -257,6 +299,19 @@ fn summary_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOptions
             line(out, "成员", "members", &members);
         }
     }
+    line(
+        out,
+        "涉及金额",
+        "at risk",
+        &format!(
+            "{} {}{}{} {}",
+            fen_to_yuan_grouped(c.amount_at_risk_fen),
+            lang.pick("元", "yuan"),
+            lang.pick("，", ", "),
+            c.claims,
+            lang.pick("笔申领", "claims")
+        ),
+    );
     // Why: a graph case's own finding, else its first flag.
     let why = match kind {
         "ring" => d.graph.iter().find(|g| g.kind == "ring").map(|g| lang.pick(&g.explanation_zh, &g.explanation_en)),
@@ -308,11 +363,32 @@ fn case_fields(out: &mut String, c: &CaseRow, lang: Lang, opts: &ShowOptions) {
     line(out, "案件键", "key", c.case_key.clone());
 }
 
+/// What changed in a case, as stored with its sweep; in Chinese the rule ids it names
+/// (`新增规则 deceased`) are given their titles (`新增规则 死亡后申领`).
+fn reason_text(zh: &str, en: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return en.to_string();
+    }
+    zh.split('，')
+        .map(|part| {
+            for lead in ["新增规则 ", "不再触发规则 "] {
+                if let Some(ids) = part.strip_prefix(lead) {
+                    let titles: Vec<String> =
+                        ids.split('、').map(|id| rule_label(id, lang)).collect();
+                    return format!("{lead}{}", titles.join("、"));
+                }
+            }
+            part.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("，")
+}
+
 /// The case in each sweep that saw it.
 fn sweeps_part(out: &mut String, d: &CaseDetail, lang: Lang) {
     let _ = writeln!(out, "\n{}", lang.pick("各次筛查", "Sweeps"));
     for s in &d.sweeps {
-        let reason = lang.pick(&s.reason_zh, &s.reason_en);
+        let reason = reason_text(&s.reason_zh, &s.reason_en, lang);
         let _ = writeln!(
             out,
             "  #{}  {}  {} {}  {} {}  {}",
@@ -562,7 +638,8 @@ fn graph_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOptions) 
         return;
     }
     let _ = writeln!(out, "\n{}", lang.pick("关联网络", "Graph"));
-    for g in &d.graph {
+    let shown_graph = opts.shown(d.graph.len());
+    for g in &d.graph[..shown_graph] {
         let label = match (g.kind.as_str(), lang) {
             ("ring", Lang::Zh) => format!("团伙 #{}", g.id),
             ("ring", Lang::En) => format!("ring #{}", g.id),
@@ -592,6 +669,7 @@ fn graph_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOptions) 
             more_line(out, "      ", g.members.len() - shown, "个成员", "members", lang);
         }
     }
+    more_line(out, "  ", d.graph.len() - shown_graph, "项关联发现", "graph findings", lang);
 }
 
 /// `cases history`: one line per action, oldest first.
@@ -639,10 +717,9 @@ pub fn history(entries: &[HistoryEntry], lang: Lang) -> String {
 fn diff_line(out: &mut String, e: &DiffEntry, lang: Lang, with_reason: bool) {
     let _ = write!(
         out,
-        "  {}  {} {}  [{}]  {}  {} → {} {}  {} → {} {}",
+        "  {}  {}  [{}]  {}  {} → {} {}  {} → {} {}",
         e.case_id,
-        subject_kind_label(&e.subject_kind, lang),
-        e.subject,
+        subject_text(&e.subject_kind, &e.subject, lang),
         family_label(&e.rule_family, lang),
         e.status.label(lang),
         e.claims_a,
@@ -653,7 +730,7 @@ fn diff_line(out: &mut String, e: &DiffEntry, lang: Lang, with_reason: bool) {
         lang.pick("元", "yuan"),
     );
     if with_reason {
-        let _ = write!(out, "  {}", lang.pick(&e.reason_zh, &e.reason_en));
+        let _ = write!(out, "  {}", reason_text(&e.reason_zh, &e.reason_en, lang));
     }
     out.push('\n');
 }

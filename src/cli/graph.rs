@@ -67,16 +67,22 @@ pub enum Format {
 pub enum What {
     /// Rings: persons tied by shared phones, bank accounts, legal representatives across
     /// institutions or counties (团伙)
+    #[command(after_help = "Examples:\n  \
+        claimsweep graph rings --db audit.db\n  \
+        claimsweep graph rings --format csv -o rings.csv")]
     Rings,
     /// Institutions ranked by risk, with the evidence of each score (机构风险排名)
+    #[command(after_help = "Example:\n  claimsweep graph institutions --top 10")]
     Institutions {
         /// Show only the first N institutions
         #[arg(long)]
         top: Option<usize>,
     },
     /// Persons claiming in several counties in one year, with their path (跨县区申领)
+    #[command(after_help = "Example:\n  claimsweep graph cross-county --lang en")]
     CrossCounty,
     /// Employers that "hire" a project class for the employment check (突击就业单位)
+    #[command(after_help = "Example:\n  claimsweep graph staged --format json")]
     Staged,
     /// A node's neighbourhood: NODE is `kind:value` (person, phone, bank_account, org, class,
     /// certificate, county, name), a bare ID number, phone, account, code …, or an
