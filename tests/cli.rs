@@ -386,6 +386,10 @@ fn the_demo_keeps_reviews_and_its_hints_work() {
     assert!(err.contains("--force") && err.contains("1 条复核记录"), "{err}");
     let history = ok(cwd, &["cases", "history", "1", "--db", "d/claimsweep.db"]);
     assert!(history.contains("王敏"), "the review is kept: {history}");
+    // The system's notes are stored in both languages; each output shows its own.
+    assert!(history.contains("系统  发现") && !history.contains("found:"), "{history}");
+    let en = ok(cwd, &["cases", "history", "1", "--db", "d/claimsweep.db", "--lang", "en"]);
+    assert!(en.contains("system  created") && en.contains("found:"), "{en}");
     ok(cwd, &["demo", "--dir", "d", "--claims", "3000", "--force"]);
     let history = ok(cwd, &["cases", "history", "1", "--db", "d/claimsweep.db"]);
     assert!(!history.contains("王敏"), "{history}");

@@ -700,15 +700,25 @@ pub fn history(entries: &[HistoryEntry], lang: Lang) -> String {
             .sweep_id
             .map(|s| format!(" [{}#{s}]", lang.pick("筛查", "sweep ")))
             .unwrap_or_default();
+        // What the system wrote is stored in both languages (`中文 / English`); an
+        // inspector's review note is shown as written.
+        let note = match h.note.split_once(" / ") {
+            Some((zh, en)) if h.action != "review" => lang.pick(zh, en),
+            _ => h.note.as_str(),
+        };
+        let actor = match (h.actor.as_str(), lang) {
+            ("system", Lang::Zh) => "系统",
+            (a, _) => a,
+        };
         let _ = writeln!(
             out,
             "  {}  {}  {}  {}{}  {}",
             crate::dates::display_time(&h.at, false),
-            h.actor,
+            actor,
             action,
             transition,
             sweep,
-            h.note
+            note
         );
     }
     out

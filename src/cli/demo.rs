@@ -54,13 +54,14 @@ fn shell_path(p: &Path) -> String {
     }
 }
 
-/// The commands the demo suggests next, as printed: tests run them as they are.
-pub fn next_commands(db: &Path, lang: sweep::Lang) -> Vec<String> {
+/// The commands the demo suggests next, as printed (`top`: the case listed first): tests run
+/// them as they are.
+pub fn next_commands(db: &Path, top: i64, lang: sweep::Lang) -> Vec<String> {
     let db = shell_path(db);
     let en = if lang == sweep::Lang::En { " --lang en" } else { "" };
     vec![
         format!("claimsweep cases list --db {db} --limit 20{en}"),
-        format!("claimsweep cases show 1 --db {db}{en}"),
+        format!("claimsweep cases show {top} --db {db}{en}"),
         format!("claimsweep graph rings --db {db}{en}"),
     ]
 }
@@ -146,7 +147,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let secs = t0.elapsed().as_secs_f64();
-    let next = next_commands(&db, args.lang)
+    // The case `cases list` shows first is the one to open first.
+    let top = crate::cases::list(
+        &crate::cases::open_db(&db)?,
+        &crate::cases::CaseFilter {
+            limit: Some(1),
+            ..Default::default()
+        },
+    )?
+    .first()
+    .map_or(1, |c| c.case_id);
+    let next = next_commands(&db, top, args.lang)
         .iter()
         .map(|c| format!("  {c}\n"))
         .collect::<String>();

@@ -70,7 +70,11 @@ pub fn summary(r: &IngestReport, english: bool) -> String {
         .iter()
         .map(|t| {
             [
-                t.table.to_string(),
+                // The Chinese name beside the table's own, as the header has both.
+                match crate::model::TableSpec::by_name(t.table) {
+                    Some(spec) if !english => format!("{} {}", spec.zh, t.table),
+                    _ => t.table.to_string(),
+                },
                 t.read.to_string(),
                 t.loaded.to_string(),
                 t.rejected.to_string(),
