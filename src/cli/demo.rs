@@ -122,6 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         sweep: None,
         labels: data.join("labels.csv"),
         json: false,
+        format: crate::output::TableFormat::Table,
         lang: args.lang,
     })?;
 
