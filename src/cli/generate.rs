@@ -45,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let bar = indicatif::ProgressBar::new(args.claims);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{msg:>16} [{bar:30}] {pos}/{len} {per_sec} {eta}",
+                "{msg:>16} [{bar:30}] {pos}/{len} {elapsed} (eta {eta})",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
