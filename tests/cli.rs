@@ -394,3 +394,22 @@ fn the_demo_keeps_reviews_and_its_hints_work() {
     let history = ok(cwd, &["cases", "history", "1", "--db", "d/claimsweep.db"]);
     assert!(!history.contains("王敏"), "{history}");
 }
+
+/// Found while checking item 3: with no institutions table the error listed nothing; it lists
+/// the institutions cases were found at.
+#[test]
+fn an_unknown_institution_lists_the_case_institutions_without_an_institutions_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    std::fs::create_dir(cwd.join("only")).unwrap();
+    std::fs::copy(swept().join("ledger/claims.csv"), cwd.join("only/claims.csv")).unwrap();
+    ok(cwd, &["ingest", "--db", "a.db", "only"]);
+    ok(cwd, &["sweep", "--db", "a.db"]);
+    let ids: Vec<String> = common::query_all(
+        &cwd.join("a.db"),
+        "SELECT DISTINCT institution_id FROM cases WHERE institution_id <> '' ORDER BY 1",
+        |r| r.get(0),
+    );
+    let err = fails(cwd, &["cases", "list", "--db", "a.db", "--institution", "罗庄区"]);
+    assert!(err.contains(&ids[0]), "{err}");
+}

@@ -1215,11 +1215,16 @@ pub fn resolve_institution(conn: &Connection, value: &str) -> Result<String, Fil
         [] => Err(FilterError::Unknown {
             option: "--institution",
             value: v.to_string(),
+            // The institutions cases were found at, with their names where the ledger has them.
             valid: listed(
-                &names
+                &in_cases
                     .iter()
-                    .filter(|n| in_cases.contains(&n.institution_id))
-                    .map(|n| format!("{} {}", n.institution_id, n.name))
+                    .map(|id| {
+                        let name = names.iter().find(|n| &n.institution_id == id);
+                        format!("{id} {}", name.map_or("", |n| n.name.as_str()))
+                            .trim_end()
+                            .to_string()
+                    })
                     .collect::<Vec<_>>(),
             ),
         }),
