@@ -444,7 +444,18 @@ fn cross_county(f: &GraphFindings, json: bool, en: bool, table: TableFormat) -> 
             f.person_id(c.person).to_string(),
             c.year.to_string(),
             c.counties.to_string(),
-            f.path_text(c),
+            if en {
+                f.path_text(c)
+            } else {
+                // County names read better than codes; a code the reference data lacks stays.
+                c.stop_claims()
+                    .map(|(p, _)| {
+                        let code = f.county(p.county);
+                        crate::cases::query::county_name(code).unwrap_or(code).to_string()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            },
             f.cross_county_explanation(c, en),
         ]);
     }

@@ -20,7 +20,14 @@ pub mod sweeps;
     about = "Finds fraud and duplicate claims in vocational-training subsidy ledgers",
     long_about = "claimsweep ingests subsidy-ledger exports into SQLite, sweeps them against the \
                   policy in rules/*.toml, links persons and institutions in an entity graph, and \
-                  turns what it finds into cases and reports for inspectors."
+                  turns what it finds into cases and reports for inspectors.",
+    after_help = "Examples:\n  \
+        claimsweep demo                                   # the whole job on a generated ledger\n  \
+        claimsweep ingest --db audit.db ledger/\n  \
+        claimsweep sweep --db audit.db\n  \
+        claimsweep cases list --db audit.db --rule 死亡后申领 --limit 20\n  \
+        claimsweep report --db audit.db --format html -o report.html\n\n\
+        Every command has --help with its options and examples."
 )]
 pub struct Cli {
     #[command(subcommand)]
