@@ -172,7 +172,7 @@ fn tables_align_with_chinese_text_and_come_in_formats_for_programs() {
     let lines: Vec<&str> = table.lines().take(32).collect();
     assert!(lines[1].starts_with("-----+"), "{table}");
     let header = separators(lines[0]);
-    assert_eq!(header.len(), 10, "{}", lines[0]);
+    assert_eq!(header.len(), 9, "{}", lines[0]);
     for l in &lines[2..] {
         assert_eq!(separators(l), header, "{l}\n{table}");
     }

@@ -61,10 +61,10 @@ pub fn rules_text(rules: &[String], lang: Lang) -> String {
         .join(lang.pick("、", ", "))
 }
 
-/// A case's rules in a terminal row: the first two titles and how many more, so a row fits
+/// A case's rules in a terminal row: the first title and how many rules in all, so a row fits
 /// the screen (`cases show` and the other formats list them all).
 fn rules_short(rules: &[String], lang: Lang) -> String {
-    const SHOWN: usize = 2;
+    const SHOWN: usize = 1;
     if rules.len() <= SHOWN {
         return rules_text(rules, lang);
     }
@@ -87,9 +87,12 @@ pub fn case_table(rows: &[CaseRow], lang: Lang, wide: bool) -> Table {
         (lang.pick("涉及金额(元)", "at risk (yuan)"), "amount_at_risk", true),
         (lang.pick("申领", "claims"), "claims", true),
         (lang.pick("对象", "subject"), "subject", false),
-        (lang.pick("类别", "family"), "family", false),
-        (lang.pick("县区", "county"), "county", false),
     ];
+    // The family is in the rules' titles; a terminal row has no room for both.
+    if wide {
+        cols.push((lang.pick("类别", "family"), "family", false));
+    }
+    cols.push((lang.pick("县区", "county"), "county", false));
     if wide {
         cols.push((lang.pick("机构", "institution"), "institution_id", false));
     }
@@ -112,9 +115,11 @@ pub fn case_table(rows: &[CaseRow], lang: Lang, wide: bool) -> Table {
             },
             r.claims.to_string(),
             subject_text(&r.subject_kind, &r.subject, lang),
-            family_label(&r.rule_family, lang),
-            county_text(&r.county_code, lang),
         ];
+        if wide {
+            row.push(family_label(&r.rule_family, lang));
+        }
+        row.push(county_text(&r.county_code, lang));
         if wide {
             row.push(r.institution_id.clone());
         }
