@@ -106,7 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     say("2/5 导入数据库", "2/5 ingest into the database")?;
     ingest::run(ingest::Args {
         db: db.clone(),
-        lang: if en { "en".into() } else { "zh".into() },
+        lang: args.lang,
         append: false,
         source: data.clone(),
     })?;

@@ -15,8 +15,8 @@ pub struct Args {
     #[arg(long, default_value = "claimsweep.db")]
     pub db: PathBuf,
     /// Summary language: zh (Chinese with English column names) or en
-    #[arg(long, default_value = "zh")]
-    pub lang: String,
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: crate::text::Lang,
     /// The extract adds rows to its tables: stored rows it does not have stay. Without it,
     /// each table in the source is the whole table, and stored rows it no longer has are
     /// counted "absent" and leave the ledger (kept in its history)
@@ -34,7 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let report = crate::store::ingest::ingest_with(&mut conn, &args.source, &opts)
         .with_context(|| format!("ingest {}", args.source.display()))?;
-    super::out(&summary(&report, args.lang == "en"))
+    super::out(&summary(&report, args.lang == crate::text::Lang::En))
 }
 
 /// The summary table: per table read / loaded / rejected / new / changed / unchanged / absent,

@@ -87,8 +87,10 @@ impl GenerateReport {
                 s.push_str(&format!("  {zh}（{t}）：{n} 行\n"));
             }
             s.push_str(&format!("标注（labels.csv）：{} 行\n", self.label_rows));
+            // The rule's title, and its id as labels.csv has it (like the sweep's table).
             for (r, n) in &self.labels {
-                s.push_str(&format!("  {r}：{n}\n"));
+                let title = crate::rules::rule_title(r).map_or("", |(zh, _)| zh);
+                s.push_str(&format!("  {title} {r}：{n}\n"));
             }
             s.push_str(&format!(
                 "团伙申领（rings.csv）：{} 条；疑似安排就业单位（staged_employers.csv）：{} 个\n",
