@@ -209,6 +209,9 @@ pub fn run(
     let flag_count = flags.len();
     let money = flag_money(&snap, &flags);
     let cases_policy = crate::cases::cases_policy(policies);
+    // The last stages (graph findings, cases, checkpoint) take a third of a large sweep: a
+    // spinner on a terminal says the sweep is still at work.
+    let finishing = engine::spinner("案件 cases");
     let grouped = group_cases_beside_graph_store(
         &mut conn,
         sweep_id,
@@ -229,6 +232,7 @@ pub fn run(
     let t2 = Instant::now();
     checkpointer.finish(&conn).map_err(SweepError::Checkpoint)?;
     let checkpoint_ms = t2.elapsed().as_millis();
+    finishing.finish_and_clear();
     let store_ms = t.elapsed().as_millis();
 
     let summary = SweepSummary {

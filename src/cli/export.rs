@@ -36,10 +36,15 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 pub enum What {
     /// The flags of a sweep (default: the latest)
+    #[command(after_help = "Examples:\n  \
+        claimsweep export flags --format xlsx -o flags.xlsx\n  \
+        claimsweep export flags --sweep 2 --format csv -o flags.csv --lang en")]
     Flags(FlagArgs),
     /// The claims a sweep could not judge: no policy covers their training
+    #[command(after_help = "Example:\n  claimsweep export no-policy --format csv -o no-policy.csv")]
     NoPolicy(FlagArgs),
     /// The persons found under several ID numbers, one row per link with its evidence
+    #[command(after_help = "Example:\n  claimsweep export persons --format json -o persons.json")]
     Persons(FlagArgs),
     /// Claims (with resolved person), flags and cases of a sweep as Parquet, partitioned by
     /// county and person-hash bucket, for DuckDB, Spark or DataFusion
@@ -97,8 +102,11 @@ fn export_ledger(a: LedgerArgs) -> anyhow::Result<()> {
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// CSV (UTF-8 with BOM)
     Csv,
+    /// JSON array
     Json,
+    /// Excel workbook
     Xlsx,
 }
 
@@ -110,6 +118,7 @@ pub struct FlagArgs {
     /// Sweep id (default: the latest finished sweep)
     #[arg(long)]
     pub sweep: Option<i64>,
+    /// File format: csv, json or xlsx
     #[arg(long, value_enum)]
     pub format: Format,
     /// Output file

@@ -9,6 +9,9 @@ use std::path::PathBuf;
 pub use crate::cases::Lang;
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    claimsweep sweep --db audit.db\n  \
+    claimsweep sweep --db audit.db --rules my-rules/ --lang en")]
 pub struct Args {
     /// Database file
     #[arg(long, default_value = "claimsweep.db")]
@@ -45,8 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return dry_run(&args, &policies, &opts);
     }
     let outcome = crate::sweep::run(&args.db, &policies, &opts)?;
-    print_outcome(&outcome, args.lang);
-    Ok(())
+    print_outcome(&outcome, args.lang)
 }
 
 /// `sweep --dry-run`: the scratch copy goes beside the database (same disk, same space).
@@ -118,14 +120,14 @@ fn dry_run(
 }
 
 /// Notes and warnings on standard error, the summary on standard output.
-pub fn print_outcome(outcome: &SweepOutcome, lang: Lang) {
+pub fn print_outcome(outcome: &SweepOutcome, lang: Lang) -> anyhow::Result<()> {
     for note in &outcome.notes {
         eprintln!("claimsweep: note: {note}");
     }
     for d in &outcome.summary.defects {
         eprintln!("claimsweep: warning: {d}");
     }
-    print!("{}", render_summary(&outcome.summary, lang));
+    super::out(&render_summary(&outcome.summary, lang))
 }
 
 /// The printed summary: a table per rule, skipped rules, then the sweep's facts.
@@ -345,66 +347,5 @@ fn render_facts(s: &SweepSummary, lang: Lang) -> String {
     out
 }
 
+pub use crate::output::render_table;
 pub use crate::text::display_width;
-
-/// A plain-text table with a header rule; `right[i]` right-aligns column `i` (numbers).
-pub fn render_table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(display_width(c));
-        }
-    }
-    let fmt_row = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut line = String::new();
-        for (i, c) in cells.enumerate() {
-            if i > 0 {
-                line.push_str(" | ");
-            }
-            let pad = " ".repeat(widths[i] - display_width(c));
-            if right.get(i).copied().unwrap_or(false) {
-                line.push_str(&pad);
-                line.push_str(c);
-            } else {
-                line.push_str(c);
-                line.push_str(&pad);
-            }
-        }
-        line.trim_end().to_string() + "\n"
-    };
-    let mut out = fmt_row(&mut headers.iter().copied());
-    out.push_str(
-        &widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("-+-"),
-    );
-    out.push('\n');
-    for r in rows {
-        out.push_str(&fmt_row(&mut r.iter().map(String::as_str)));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_aligns_chinese_by_display_width() {
-        let t = render_table(
-            &["规则", "n"],
-            &[
-                vec!["ab".into(), "10".into()],
-                vec!["年龄".into(), "7".into()],
-            ],
-            &[false, true],
-        );
-        let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines[0], "规则 |  n");
-        assert_eq!(lines[1], "-----+---");
-        assert_eq!(lines[2], "ab   | 10");
-        assert_eq!(lines[3], "年龄 |  7");
-    }
-}
