@@ -936,7 +936,31 @@ pub fn not_judged_items(
 
 #[cfg(test)]
 mod tests {
-    use super::display_width;
+    use super::*;
+
+    #[test]
+    fn stored_codes_are_shown_with_their_labels() {
+        assert_eq!(
+            reason_text("新增申领 2 笔，新增规则 deceased、over_cap", "", Lang::Zh),
+            "新增申领 2 笔，新增规则 死亡后申领、超过每人每年补贴次数"
+        );
+        assert_eq!(reason_text("x", "2 more claims", Lang::En), "2 more claims");
+        assert_eq!(
+            subject_text("contact", "phone:13800000000", Lang::Zh),
+            "联系方式 电话 13800000000"
+        );
+        assert_eq!(
+            subject_text("contact", "bank_account:6222", Lang::En),
+            "contact bank account 6222"
+        );
+        assert_eq!(subject_text("person", "P1", Lang::Zh), "人员 P1");
+        assert_eq!(rules_short(&["deceased".into()], Lang::Zh), "死亡后申领");
+        assert_eq!(
+            rules_short(&["deceased".into(), "ring".into(), "pensioner".into()], Lang::Zh),
+            "死亡后申领 等3条"
+        );
+        assert_eq!(severity_label("high", Lang::Zh), "高");
+    }
 
     #[test]
     fn wide_characters_take_two_columns() {
