@@ -547,14 +547,29 @@ fn case_parts(
         }
     }
     let mut details = Vec::new();
-    for r in detailed {
-        let detail = if r.claim_ids.len() > FULL_DETAIL_MAX_CLAIMS {
+    for r in &detailed {
+        details.push(if r.claim_ids.len() > FULL_DETAIL_MAX_CLAIMS {
             large_case_detail(conn, state, r)?
         } else {
             case_detail(conn, state, r)?
-        };
-        details.push(mask_detail(detail, mask));
+        });
     }
+    // The registers of every detailed case's persons in one read: `staff` has no index by
+    // ID number, and a scan per case cost seconds.
+    let persons: BTreeSet<&str> = details
+        .iter()
+        .zip(&detailed)
+        .filter(|(_, r)| r.claim_ids.len() <= FULL_DETAIL_MAX_CLAIMS)
+        .flat_map(|(d, _)| d.claims.iter().map(|c| c.claim.id_number.as_str()))
+        .filter(|id| !id.is_empty())
+        .collect();
+    let found = read::registers_of(conn, state, persons.into_iter())?;
+    for (d, r) in details.iter_mut().zip(&detailed) {
+        if r.claim_ids.len() <= FULL_DETAIL_MAX_CLAIMS {
+            d.registry = registry_of(d, &found);
+        }
+    }
+    let details: Vec<CaseDetail> = details.into_iter().map(|d| mask_detail(d, mask)).collect();
     let (evidence, evidence_total) = match limit {
         None => {
             let e = evidence_rows(conn, sweep_id, None, lang, mask)?;
@@ -1144,39 +1159,6 @@ fn case_detail(
         .map(|c| c.claim.id_number.as_str())
         .filter(|id| !id.is_empty())
         .collect();
-    let mut registry: BTreeMap<String, cases::query::RegistryEvidence> = persons
-        .iter()
-        .map(|p| {
-            (
-                p.to_string(),
-                cases::query::RegistryEvidence {
-                    id_number: p.to_string(),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
-    let found = read::registers_of(conn, state, persons.iter().copied())?;
-    for (id, date) in found.deaths {
-        registry.entry(id).or_default().death_date = Some(date);
-    }
-    for (id, date) in found.pensions {
-        registry.entry(id).or_default().pension_start = Some(date);
-    }
-    for ui in found.ui {
-        let e = registry.entry(ui.id_number).or_default();
-        e.ui.push((ui.months_paid, ui.as_of));
-    }
-    for id in found.poverty {
-        registry.entry(id).or_default().poverty = true;
-    }
-    for st in found.staff {
-        let e = registry.entry(st.id_number).or_default();
-        e.staff_of.push((st.institution_id, st.role));
-    }
-    for (id, inst) in found.legal_reps {
-        registry.entry(id).or_default().legal_rep_of.push(inst);
-    }
     let mut neighbours = Vec::new();
     for via in [read::Contact::Phone, read::Contact::BankAccount] {
         let values: BTreeSet<&str> = claims
@@ -1214,11 +1196,62 @@ fn case_detail(
         sweeps: Vec::new(),
         flags,
         claims,
-        registry: registry.into_values().collect(),
+        registry: Vec::new(),
         neighbours,
         graph: Vec::new(),
         history: cases::history(conn, row.case_id)?,
     })
+}
+
+/// The registers of a case's persons (every person of the case, in ID-number order), from
+/// the registers read for all detailed cases.
+fn registry_of(d: &CaseDetail, found: &read::PersonRegisters) -> Vec<cases::query::RegistryEvidence> {
+    let mut by_id: BTreeMap<&str, cases::query::RegistryEvidence> = d
+        .claims
+        .iter()
+        .map(|c| c.claim.id_number.as_str())
+        .filter(|id| !id.is_empty())
+        .map(|p| {
+            (
+                p,
+                cases::query::RegistryEvidence {
+                    id_number: p.to_string(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    for (id, date) in &found.deaths {
+        if let Some(e) = by_id.get_mut(id.as_str()) {
+            e.death_date = Some(date.clone());
+        }
+    }
+    for (id, date) in &found.pensions {
+        if let Some(e) = by_id.get_mut(id.as_str()) {
+            e.pension_start = Some(date.clone());
+        }
+    }
+    for ui in &found.ui {
+        if let Some(e) = by_id.get_mut(ui.id_number.as_str()) {
+            e.ui.push((ui.months_paid, ui.as_of.clone()));
+        }
+    }
+    for id in &found.poverty {
+        if let Some(e) = by_id.get_mut(id.as_str()) {
+            e.poverty = true;
+        }
+    }
+    for st in &found.staff {
+        if let Some(e) = by_id.get_mut(st.id_number.as_str()) {
+            e.staff_of.push((st.institution_id.clone(), st.role.clone()));
+        }
+    }
+    for (id, inst) in &found.legal_reps {
+        if let Some(e) = by_id.get_mut(id.as_str()) {
+            e.legal_rep_of.push(inst.clone());
+        }
+    }
+    by_id.into_values().collect()
 }
 
 /// A ring member's value, masked by its kind.

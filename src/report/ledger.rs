@@ -181,6 +181,8 @@ pub struct LedgerPass {
     pub years: Vec<YearAgg>,
     /// The ties of the claims of each ID number asked for, in claim id order.
     pub ties: HashMap<String, Vec<ClaimTies>>,
+    /// The claim ids of `ties`, while the pass runs (it reads claims in storage order).
+    tie_claims: HashMap<String, Vec<String>>,
 }
 
 fn add(totals: &mut Vec<Totals>, i: u32, paid: Fen) {
@@ -260,6 +262,10 @@ impl LedgerPass {
             }
             if !p.ties.is_empty() {
                 if let Some(t) = p.ties.get_mut(c.id_number) {
+                    p.tie_claims
+                        .entry(c.id_number.to_string())
+                        .or_default()
+                        .push(c.claim_id.to_string());
                     t.push(ClaimTies {
                         name: c.name.to_string(),
                         phone: c.phone.to_string(),
@@ -270,6 +276,15 @@ impl LedgerPass {
                 }
             }
         })?;
+        // Each person's ties in claim id order (the name shown is the first claim's).
+        for (id, claims) in std::mem::take(&mut p.tie_claims) {
+            if let Some(t) = p.ties.get_mut(&id) {
+                let mut both: Vec<(String, ClaimTies)> =
+                    claims.into_iter().zip(std::mem::take(t)).collect();
+                both.sort_by(|a, b| a.0.cmp(&b.0));
+                *t = both.into_iter().map(|(_, t)| t).collect();
+            }
+        }
         pairs.sort_unstable();
         pairs.dedup();
         for (g, _) in pairs {

@@ -109,7 +109,8 @@ pub struct ClaimFacts<'r> {
 }
 
 /// Every claim of the ledger state with its person, ties, what it paid, year and level, in
-/// claim id order, each handed to `f`: what [`for_each_claim_paid`], [`year_counts`] and
+/// storage order (not claim id order: walking the claim id index costs a random read per
+/// claim), each handed to `f`: what [`for_each_claim_paid`], [`year_counts`] and
 /// [`claim_ties_of_person`] give, in one pass.
 pub fn for_each_claim_facts(
     conn: &Connection,
@@ -117,31 +118,37 @@ pub fn for_each_claim_facts(
     sweep_id: i64,
     mut f: impl FnMut(&ClaimFacts),
 ) -> Result<(), StoreError> {
+    // The sweep's merged ID numbers (few) in memory: a join would look each claim up.
+    let mut person_of: hashbrown::HashMap<String, String> = hashbrown::HashMap::new();
+    let mut stmt = conn.prepare("SELECT id_number, person FROM person_ids WHERE sweep_id = ?1")?;
+    let mut rows = stmt.query([sweep_id])?;
+    while let Some(r) = rows.next()? {
+        person_of.insert(text(r, 0)?.to_string(), text(r, 1)?.to_string());
+    }
     let mut stmt = conn.prepare(&format!(
-        "SELECT c.claim_id, c.id_number, coalesce(p.person, c.id_number), c.name, c.phone,
+        "SELECT c.claim_id, c.id_number, c.name, c.phone,
                 c.bank_account, c.county_code, c.institution_id, coalesce(c.funding_source, ''),
                 c.amount_fen + c.living_amount_fen, CAST(substr(c.claim_date, 1, 4) AS INTEGER),
                 c.level
-         FROM {} c
-         LEFT JOIN person_ids p ON p.sweep_id = ?1 AND p.id_number = c.id_number
-         ORDER BY c.claim_id",
+         FROM {} c",
         state.table("claims")
     ))?;
-    let mut rows = stmt.query([sweep_id])?;
+    let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
+        let id_number = text(r, 1)?;
         f(&ClaimFacts {
             claim_id: text(r, 0)?,
-            id_number: text(r, 1)?,
-            person: text(r, 2)?,
-            name: text(r, 3)?,
-            phone: text(r, 4)?,
-            bank_account: text(r, 5)?,
-            county_code: text(r, 6)?,
-            institution_id: text(r, 7)?,
-            fund: text(r, 8)?,
-            paid_fen: r.get::<_, Option<Fen>>(9)?.unwrap_or(0),
-            year: r.get::<_, Option<i32>>(10)?.unwrap_or(0),
-            level: r.get(11)?,
+            id_number,
+            person: person_of.get(id_number).map_or(id_number, String::as_str),
+            name: text(r, 2)?,
+            phone: text(r, 3)?,
+            bank_account: text(r, 4)?,
+            county_code: text(r, 5)?,
+            institution_id: text(r, 6)?,
+            fund: text(r, 7)?,
+            paid_fen: r.get::<_, Option<Fen>>(8)?.unwrap_or(0),
+            year: r.get::<_, Option<i32>>(9)?.unwrap_or(0),
+            level: r.get(10)?,
         });
     }
     Ok(())
