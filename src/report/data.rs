@@ -815,8 +815,11 @@ pub fn gather_with(
         scope,
         sweep: SweepInfo {
             sweep_id,
-            started_at: record.started_at,
-            finished_at: record.finished_at,
+            // Stored in UTC; inspectors read Beijing time (with the zone said once here).
+            started_at: crate::dates::display_time(&record.started_at, true),
+            finished_at: record
+                .finished_at
+                .map(|t| crate::dates::display_time(&t, true)),
             policy: record.policy,
             previous_sweep,
         },

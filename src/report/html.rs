@@ -24,6 +24,8 @@ const LIST_MAX: usize = 1000;
 const DRILL_MAX_ROWS: usize = 100;
 /// Ring pictures inside one ring case.
 const RINGS_PER_CASE: usize = 5;
+/// Ring references listed beside a ring case in "where to start".
+const START_RING_REFS: usize = 12;
 /// Bars in a chart.
 const CHART_MAX_BARS: usize = 20;
 
@@ -460,11 +462,17 @@ fn start_here(o: &mut String, d: &ReportData, rings: &RingTargets) {
                     .map(|r| format!("#{}", r.ring_id))
                     .collect();
                 if !ids.is_empty() {
+                    let more = if ids.len() > START_RING_REFS {
+                        format!("…（{}）", ids.len())
+                    } else {
+                        String::new()
+                    };
                     let _ = write!(
                         o,
-                        " <span class=\"sub\">{} {}</span>",
+                        " <span class=\"sub\">{} {}{}</span>",
                         esc(L::RingsOfCase.get(lang)),
-                        ring_refs(&ids.join("、"), rings)
+                        ring_refs(&ids[..ids.len().min(START_RING_REFS)].join("、"), rings),
+                        esc(&more)
                     );
                 }
             }
@@ -511,7 +519,8 @@ type RowId<'a> = &'a mut dyn FnMut(&[Cell]) -> Option<String>;
 /// A text cell's class: short tokens (codes, ids, dates) never wrap; long text gets room
 /// so that sentences are not broken into a narrow column.
 fn text_class(s: &str) -> &'static str {
-    let n = s.chars().count();
+    // In columns of Latin width: a Chinese character counts two.
+    let n = crate::text::display_width(s);
     if n <= 24 && !s.contains(char::is_whitespace) {
         " class=\"k\""
     } else if n > 40 {
@@ -1063,7 +1072,7 @@ fn case_history(o: &mut String, cd: &CaseDetail, lang: Lang) {
         .iter()
         .map(|h| {
             vec![
-                h.at.clone(),
+                crate::dates::display_time(&h.at, false),
                 h.actor.clone(),
                 h.action.clone(),
                 format!(
@@ -1289,6 +1298,62 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
         );
         assert_eq!(esc("张伟"), "张伟");
+    }
+
+    #[test]
+    fn long_id_lists_fold_into_a_count() {
+        let ids = |n: usize| (0..n).map(|i| format!("C{i:05}")).collect::<Vec<_>>();
+        let mut o = String::new();
+        list_cell(&mut o, &ids(LIST_INLINE), Lang::Zh);
+        assert_eq!(o, ids(LIST_INLINE).join("; "), "short lists stay inline");
+        let mut o = String::new();
+        list_cell(&mut o, &ids(300), Lang::Zh);
+        assert!(o.starts_with("<details class=\"ids\"><summary>300 笔 · 展开</summary>"), "{o}");
+        assert!(o.contains("C00299") && !o.contains("仅列出"));
+        let mut o = String::new();
+        list_cell(&mut o, &ids(LIST_MAX + 5), Lang::Zh);
+        assert!(o.contains("1,005 笔") && !o.contains(&format!("C{:05}", LIST_MAX)));
+        assert!(o.contains("claimsweep cases show"), "says where the rest are");
+        let mut o = String::new();
+        list_cell(&mut o, &vec!["<x>".to_string(); 7], Lang::En);
+        assert!(o.contains("&lt;x&gt;") && !o.contains("<x>"), "escaped");
+    }
+
+    #[test]
+    fn ring_references_link_to_rings_with_a_target() {
+        let rings = RingTargets {
+            pictured: [1].into_iter().collect(),
+            in_table: [2].into_iter().collect(),
+        };
+        assert_eq!(
+            ring_refs("属于3个团伙（#1、#2、#99）<b>&#39;", &rings),
+            "属于3个团伙（<a href=\"#ring-1\">#1</a>、<a href=\"#ring-2\">#2</a>、#99）\
+             &lt;b&gt;&amp;#39;"
+        );
+        assert_eq!(ring_refs("# #x 100%", &rings), "# #x 100%");
+    }
+
+    #[test]
+    fn codes_do_not_wrap_and_sentences_get_room() {
+        assert_eq!(text_class("4-01-02-05"), " class=\"k\"");
+        assert_eq!(text_class("张伟 李娜"), "");
+        assert_eq!(
+            text_class("同一人在同一年度内申领职业培训补贴超过规定次数，超出部分不予补贴。"),
+            " class=\"x\""
+        );
+    }
+
+    #[test]
+    fn ring_members_are_labelled_with_name_and_shown_identifier() {
+        let m = RingMember {
+            kind: "person".into(),
+            value: "371***********1234".into(),
+            label: "张<伟>".into(),
+        };
+        let mut o = String::new();
+        ring_node(&mut o, &m, (10.0, 10.0), true, Lang::Zh);
+        assert!(o.contains(">张&lt;伟&gt;</text>"), "{o}");
+        assert!(o.contains(">371***********1234</text>"), "{o}");
     }
 
     #[test]
