@@ -82,7 +82,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.k{white-space:nowrap}
 td.x{min-width:22em;word-break:normal}
 details.ids>summary{cursor:pointer;color:var(--accent);white-space:nowrap}
-details.ids>div{max-height:14em;overflow:auto;min-width:16em;font-size:12px;word-break:break-all}
+details.ids>div{max-height:14em;overflow:auto;min-width:18em;font-size:12px}
 input.filter{margin:6px 0;padding:4px 8px;width:280px;border:1px solid var(--line);border-radius:4px}
 details.case{border:1px solid var(--line);border-radius:6px;margin:8px 0;padding:6px 10px}
 details.case>summary{cursor:pointer;font-weight:600}
@@ -769,7 +769,7 @@ fn case_details(o: &mut String, d: &ReportData, opts: &ReportOptions, rings: &Ri
 fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData, rings: &RingTargets) {
     let lang = d.lang;
     let c = &cd.case;
-    case_heading(o, c, lang);
+    case_heading(o, c, institution_name(d, c), lang);
     let _ = write!(o, "<h3>{}</h3>", esc(L::SecEvidence.get(lang)));
     case_graph(o, c, d, rings);
     case_flags(o, cd, lang);
@@ -781,15 +781,30 @@ fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData, rings: &RingTarg
 }
 
 /// The drill-down's summary line, its status line and what changed.
-fn case_heading(o: &mut String, c: &CaseRow, lang: Lang) {
+/// An institution case's institution name, when the ledger has it.
+fn institution_name<'d>(d: &'d ReportData, c: &CaseRow) -> Option<&'d str> {
+    if CaseSubject::parse(&c.subject_kind) != Some(CaseSubject::Institution) {
+        return None;
+    }
+    d.by_institution
+        .iter()
+        .find(|b| b.key == c.subject && !b.label.is_empty())
+        .map(|b| b.label.as_str())
+}
+
+fn case_heading(o: &mut String, c: &CaseRow, name: Option<&str>, lang: Lang) {
     let rules: Vec<String> = c.rules.iter().map(|r| rule_name(r, lang)).collect();
+    let subject = match name {
+        Some(name) => format!("{name}（{}）", c.subject),
+        None => c.subject.clone(),
+    };
     let _ = writeln!(
         o,
         "<details class=\"case\" id=\"case-{}\"><summary>#{} · {} {} · {} · {} · {} {} · {} {:.2}</summary>",
         c.case_id,
         c.case_id,
         esc(&subject_kind_label(&c.subject_kind, lang)),
-        esc(&c.subject),
+        esc(&subject),
         esc(&family_label(&c.rule_family, lang)),
         esc(&rules.join("、")),
         esc(L::AmountAtRisk.get(lang)),
