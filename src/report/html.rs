@@ -279,7 +279,7 @@ pub fn render(d: &ReportData, opts: &ReportOptions) -> String {
                 _ => None,
             };
             table(&mut o, p, lang, Some(&link), None);
-            case_details(&mut o, d, opts, &rings);
+            case_details(&mut o, d, &rings);
         } else if p.id == "risk" {
             // Ring references link to the ring's picture or rows.
             let link = |col: usize, cell: &Cell| match (col, cell) {
@@ -743,7 +743,7 @@ fn mini_table(o: &mut String, heads: &[L], rows: &[Vec<String>], lang: Lang) {
 
 /// The highest-scoring cases, each a `<details>` with its flags, claims, registers,
 /// neighbours and history.
-fn case_details(o: &mut String, d: &ReportData, opts: &ReportOptions, rings: &RingTargets) {
+fn case_details(o: &mut String, d: &ReportData, rings: &RingTargets) {
     let lang = d.lang;
     if d.case_details.is_empty() {
         return;
@@ -755,7 +755,7 @@ fn case_details(o: &mut String, d: &ReportData, opts: &ReportOptions, rings: &Ri
             o,
             "<p class=\"note\">{} {} {} {}{}</p>",
             esc(L::ShowingFirst.get(lang)),
-            d.case_details.len().min(opts.detailed_cases),
+            d.case_details.len(),
             esc(L::RowsOf.get(lang)),
             total,
             esc(L::RowsFullInWorkbook.get(lang))
