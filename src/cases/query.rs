@@ -209,7 +209,106 @@ pub struct CaseDetail {
     pub neighbours: Vec<NeighbourLink>,
     /// Rings and institution risk from the graph stage, when it stored them for the sweep.
     pub graph: Vec<GraphEvidence>,
+    /// Why spellings of a name were judged one name or not: the links that made several ID
+    /// numbers one person, and the names found under one ID number (identity_conflict).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<NameEvidence>,
     pub history: Vec<HistoryEntry>,
+}
+
+/// Two spellings of a name in a case, explained field by field (`names::explain`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NameEvidence {
+    /// `link`: two ID numbers made one person (birth date + shared phone or account + names);
+    /// `same_id`: two names under one ID number.
+    pub kind: &'static str,
+    pub id_a: String,
+    pub id_b: String,
+    pub birth_date: String,
+    /// `phone` | `bank_account` for a link; empty for `same_id`.
+    pub via: String,
+    pub contact: String,
+    pub explained: crate::names::NameMatch,
+}
+
+/// The name comparisons behind a case's persons: every stored link of the sweep between ID
+/// numbers of the case's claims, and, for each ID number with several distinct names in the
+/// case's claims, its first name against each other one. Judged with the threshold of the
+/// built-in policy (`identity.min_jaro_winkler`), as the sweep's default.
+fn name_evidence(
+    conn: &Connection,
+    sweep_id: i64,
+    claims: &[ClaimEvidence],
+) -> Result<Vec<NameEvidence>, CaseError> {
+    let min_jw = crate::policy::PolicySet::embedded_default()
+        .policies
+        .first()
+        .map_or(0.85, |p| p.identity.min_jaro_winkler);
+    let ids: BTreeSet<&str> = claims
+        .iter()
+        .map(|c| c.claim.id_number.as_str())
+        .filter(|i| !i.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    if crate::store::table_exists(conn, "person_links")? {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id_a, id_b, birth_date, via, contact, name_a, name_b FROM person_links
+             WHERE sweep_id = ?1 AND (id_a IN (SELECT value FROM json_each(?2))
+                                      OR id_b IN (SELECT value FROM json_each(?2)))
+             ORDER BY person, id_a, id_b, via",
+        )?;
+        let list = read::json_list(ids.iter().copied());
+        let rows = stmt.query_map(params![sweep_id, list], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        for row in rows {
+            let (id_a, id_b, birth_date, via, contact, name_a, name_b) = row?;
+            out.push(NameEvidence {
+                kind: "link",
+                explained: crate::names::explain(&name_a, &name_b, min_jw),
+                id_a,
+                id_b,
+                birth_date,
+                via,
+                contact,
+            });
+        }
+    }
+    let mut names_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for c in claims {
+        let names = names_of.entry(c.claim.id_number.as_str()).or_default();
+        if !c.claim.name.is_empty() && !names.contains(&c.claim.name.as_str()) {
+            names.push(&c.claim.name);
+        }
+    }
+    for (id, names) in names_of {
+        let Some((first, rest)) = names.split_first() else {
+            continue;
+        };
+        for other in rest {
+            if crate::names::normalize(first) == crate::names::normalize(other) {
+                continue;
+            }
+            out.push(NameEvidence {
+                kind: "same_id",
+                id_a: id.to_string(),
+                id_b: id.to_string(),
+                birth_date: String::new(),
+                via: String::new(),
+                contact: String::new(),
+                explained: crate::names::explain(first, other, min_jw),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Most neighbours shown per shared value: enough to see a ring, short enough for a terminal.
@@ -416,6 +515,7 @@ pub fn show_as_of(
     let registry = registry_evidence(conn, &state, &persons)?;
     let neighbours = neighbours(conn, &state, &claims, &persons)?;
     let graph = graph_evidence(conn, &case, &persons)?;
+    let names = name_evidence(conn, case.sweep_id, &claims)?;
     let history = history(conn, case_id)?;
     Ok(CaseDetail {
         case,
@@ -425,6 +525,7 @@ pub fn show_as_of(
         registry,
         neighbours,
         graph,
+        names,
         history,
     })
 }

@@ -233,6 +233,7 @@ pub fn case_detail_with(d: &CaseDetail, lang: Lang, opts: &ShowOptions) -> Strin
     flags_part(&mut out, d, lang, opts);
     claims_part(&mut out, d, lang, opts);
     registry_part(&mut out, d, lang, opts);
+    names_part(&mut out, d, lang, opts);
     neighbours_part(&mut out, d, lang, opts);
     graph_part(&mut out, d, lang, opts);
     let _ = writeln!(out, "\n{}", lang.pick("处理记录", "History"));
@@ -560,6 +561,42 @@ fn registry_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOption
         );
     }
     more_line(out, "  ", d.registry.len() - shown, "人的登记信息", "persons' rows", lang);
+}
+
+/// Why spellings of a name are one name or not, field by field.
+fn names_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOptions) {
+    if d.names.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", lang.pick("姓名比对", "Names compared"));
+    let shown = opts.shown(d.names.len());
+    for n in &d.names[..shown] {
+        let head = match (n.kind, lang) {
+            ("link", Lang::Zh) => format!(
+                "{} 与 {}：出生日期同为 {}，共用{} {}",
+                n.id_a,
+                n.id_b,
+                n.birth_date,
+                if n.via == "phone" { "电话" } else { "银行账户" },
+                n.contact
+            ),
+            ("link", Lang::En) => format!(
+                "{} and {}: both born {}, sharing {} {}",
+                n.id_a,
+                n.id_b,
+                n.birth_date,
+                if n.via == "phone" { "phone" } else { "bank account" },
+                n.contact
+            ),
+            (_, Lang::Zh) => format!("身份证号 {} 下的两个姓名", n.id_a),
+            (_, Lang::En) => format!("two names under ID number {}", n.id_a),
+        };
+        let _ = writeln!(out, "  {head}");
+        for line in n.explained.lines(lang == Lang::En) {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    more_line(out, "  ", d.names.len() - shown, "组姓名比对", "name comparisons", lang);
 }
 
 /// One person's register facts ("no registry row" when there are none).

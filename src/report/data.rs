@@ -1103,6 +1103,7 @@ fn large_case_detail(
         registry: Vec::new(),
         neighbours: Vec::new(),
         graph: Vec::new(),
+        names: Vec::new(),
         history: cases::history(conn, row.case_id)?,
     })
 }
@@ -1202,6 +1203,7 @@ fn case_detail(
         registry: Vec::new(),
         neighbours,
         graph: Vec::new(),
+        names: Vec::new(),
         history: cases::history(conn, row.case_id)?,
     })
 }
