@@ -421,7 +421,7 @@ fn start_here(o: &mut String, d: &ReportData, rings: &RingTargets) {
         for c in rows {
             let subject = match (CaseSubject::parse(&c.subject_kind), names.get(c.subject.as_str())) {
                 (Some(CaseSubject::Institution), Some(name)) if !name.is_empty() => {
-                    format!("{name}（{}）", c.subject)
+                    named(name, &c.subject, lang)
                 }
                 _ => format!(
                     "{} {}",
@@ -463,7 +463,7 @@ fn start_here(o: &mut String, d: &ReportData, rings: &RingTargets) {
                     .collect();
                 if !ids.is_empty() {
                     let more = if ids.len() > START_RING_REFS {
-                        format!("…（{}）", ids.len())
+                        format!("{}{}{}", lang.pick("…（", "… ("), ids.len(), lang.pick("）", ")"))
                     } else {
                         String::new()
                     };
@@ -471,7 +471,10 @@ fn start_here(o: &mut String, d: &ReportData, rings: &RingTargets) {
                         o,
                         " <span class=\"sub\">{} {}{}</span>",
                         esc(L::RingsOfCase.get(lang)),
-                        ring_refs(&ids[..ids.len().min(START_RING_REFS)].join("、"), rings),
+                        ring_refs(
+                            &ids[..ids.len().min(START_RING_REFS)].join(lang.pick("、", ", ")),
+                            rings
+                        ),
                         esc(&more)
                     );
                 }
@@ -781,6 +784,14 @@ fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData, rings: &RingTarg
 }
 
 /// The drill-down's summary line, its status line and what changed.
+/// A name with its identifier: `名称（代码）`, `name (code)`.
+fn named(name: &str, id: &str, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => format!("{name}（{id}）"),
+        Lang::En => format!("{name} ({id})"),
+    }
+}
+
 /// An institution case's institution name, when the ledger has it.
 fn institution_name<'d>(d: &'d ReportData, c: &CaseRow) -> Option<&'d str> {
     if CaseSubject::parse(&c.subject_kind) != Some(CaseSubject::Institution) {
@@ -795,7 +806,7 @@ fn institution_name<'d>(d: &'d ReportData, c: &CaseRow) -> Option<&'d str> {
 fn case_heading(o: &mut String, c: &CaseRow, name: Option<&str>, lang: Lang) {
     let rules: Vec<String> = c.rules.iter().map(|r| rule_name(r, lang)).collect();
     let subject = match name {
-        Some(name) => format!("{name}（{}）", c.subject),
+        Some(name) => named(name, &c.subject, lang),
         None => c.subject.clone(),
     };
     let _ = writeln!(
