@@ -349,6 +349,32 @@ fn unjudged_claims_and_resolved_persons_are_listed_by_every_output() {
     // The person's cases are under its smallest ID number, never the other.
     assert!(list.contains(&a) && !list.contains(&b), "{list}");
 
+    // The case explains why 杜明坤 and 杜鸣坤 are one name: pinyin by position, the verdict,
+    // beside the shared birth date and phone.
+    let cases: serde_json::Value = serde_json::from_str(&claimsweep(
+        cwd,
+        &["cases", "list", "--db", "a.db", "--format", "json"],
+    ))
+    .unwrap();
+    let multi = cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rules"].to_string().contains("multi_id"))
+        .unwrap_or_else(|| panic!("a multi_id case: {cases:#}"));
+    let id = multi["case_id"].to_string();
+    let shown = claimsweep(cwd, &["cases", "show", &id, "--db", "a.db", "--unmask"]);
+    assert!(shown.contains("姓名比对"), "{shown}");
+    assert!(shown.contains("出生日期同为 1985-03-02，共用电话 13800000001"), "{shown}");
+    assert!(shown.contains("明≈鸣(ming)"), "{shown}");
+    assert!(shown.contains("逐字同音"), "{shown}");
+    let json: serde_json::Value = serde_json::from_str(&claimsweep(
+        cwd,
+        &["cases", "show", &id, "--db", "a.db", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(json["names"][0]["explained"]["verdict"], "homophone", "{json:#}");
+
     claimsweep(
         cwd,
         &[

@@ -569,7 +569,7 @@ pub fn case_flags(
         "SELECT f.seq, f.rule, f.severity, f.subject_kind, f.subject, f.claim_ids,
                 f.amount_at_risk_fen, f.explanation_zh, f.explanation_en
          FROM case_flags cf JOIN flags f ON f.sweep_id = cf.sweep_id AND f.seq = cf.seq
-         WHERE cf.case_id = ?1 AND cf.sweep_id = ?2 ORDER BY f.seq",
+         WHERE cf.case_id = ?1 AND cf.sweep_id = ?2 ORDER BY cf.seq",
     )?;
     let rows = stmt.query_map(params![case_id, sweep_id], |r| {
         Ok(FlagEvidence {

@@ -192,6 +192,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let line = write(&args.db, format, &args.output, &policies, &opts)
         .with_context(|| format!("report {}", args.output.display()))?;
-    println!("{line}");
+    super::out(&format!("{line}\n"))?;
     Ok(())
 }

@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS ring_members (
   value TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ring_members_by_ring ON ring_members (sweep_id, ring_id);
+-- Case pages look up the rings of a case's persons and institution by value.
+CREATE INDEX IF NOT EXISTS ring_members_by_value ON ring_members (sweep_id, kind, value);
 CREATE TABLE IF NOT EXISTS institution_risk (
   sweep_id INTEGER NOT NULL,
   rank INTEGER NOT NULL,
