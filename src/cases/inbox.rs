@@ -578,3 +578,141 @@ pub fn parse_yuan(text: &str) -> Result<Fen, CaseError> {
     let frac: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
     Ok(int.parse::<i64>().unwrap_or(0) * 100 + frac)
 }
+
+/// The case in one sweep that found it (or the sweep it was gone in).
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepLine {
+    pub sweep_id: i64,
+    pub change: String,
+    pub amount_at_risk_fen: Fen,
+    pub claims: i64,
+    pub reason_zh: String,
+    pub reason_en: String,
+}
+
+/// What a case page shows: the case, its sweeps, flags, one page of claims, its ring members
+/// and its history. Claims are read a page at a time (an institution case may hold thousands).
+#[derive(Clone, Debug, Serialize)]
+pub struct CasePage {
+    pub case: InboxRow,
+    pub policy: String,
+    pub sweeps: Vec<SweepLine>,
+    pub flags: Vec<super::FlagEvidence>,
+    pub claims: Vec<super::ClaimEvidence>,
+    pub claims_total: usize,
+    pub ring_members: Vec<(String, String)>,
+    pub history: Vec<super::HistoryEntry>,
+    /// history_id → the entry it corrects.
+    pub corrections: Vec<(i64, i64)>,
+}
+
+pub fn case_page(
+    conn: &Connection,
+    case_id: i64,
+    claim_offset: usize,
+    claim_limit: usize,
+) -> Result<CasePage, CaseError> {
+    let case = case_row(conn, case_id)?;
+    let sweep = case.last_sweep_id;
+    let mut st = conn.prepare_cached(
+        "SELECT sweep_id, change, amount_at_risk_fen, claims, detail_json FROM case_sweeps
+         WHERE case_id = ?1 ORDER BY sweep_id",
+    )?;
+    let mut sweeps = Vec::new();
+    let mut claim_ids = Vec::new();
+    let mut rows = st.query([case_id])?;
+    while let Some(r) = rows.next()? {
+        let detail = super::history::ChangeDetail::parse(&r.get::<_, String>(4)?, case_id)?;
+        let sweep_id: i64 = r.get(0)?;
+        sweeps.push(SweepLine {
+            sweep_id,
+            change: r.get(1)?,
+            amount_at_risk_fen: r.get(2)?,
+            claims: r.get(3)?,
+            reason_zh: detail.reason_zh.unwrap_or_default(),
+            reason_en: detail.reason_en.unwrap_or_default(),
+        });
+    }
+    drop(rows);
+    if let Some(ids) = conn
+        .query_row(
+            "SELECT claim_ids FROM case_sweeps WHERE case_id = ?1 AND sweep_id = ?2",
+            [case_id, sweep],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+    {
+        claim_ids = ids.split(';').filter(|s| !s.is_empty()).map(String::from).collect();
+    }
+    let policy: String = conn
+        .query_row("SELECT policy FROM sweeps WHERE sweep_id = ?1", [sweep], |r| r.get(0))
+        .optional()?
+        .unwrap_or_default();
+    let flags = super::query::case_flags(conn, case_id, sweep)?;
+    let state = crate::store::history::LedgerState::of_sweep(conn, sweep)?;
+    let start = claim_offset.min(claim_ids.len());
+    let end = (start + claim_limit).min(claim_ids.len());
+    let claims = super::query::claim_evidence(conn, &state, &claim_ids[start..end])?;
+    let ring_members = if case.subject_kind == "ring" {
+        ring_members(conn, sweep, &ring_ids(conn, case_id, sweep)?)?
+    } else {
+        Vec::new()
+    };
+    let history = super::query::history(conn, case_id)?;
+    let mut corrections = Vec::new();
+    let mut st = conn.prepare_cached(
+        "SELECT history_id, corrects FROM case_history WHERE case_id = ?1 AND corrects IS NOT NULL",
+    )?;
+    let rows = st.query_map([case_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    for r in rows {
+        corrections.push(r?);
+    }
+    Ok(CasePage {
+        case,
+        policy,
+        sweeps,
+        flags,
+        claims,
+        claims_total: claim_ids.len(),
+        ring_members,
+        history,
+        corrections,
+    })
+}
+
+/// Persons (id number, name), phones and bank accounts sharing claims with the given id
+/// numbers, for a neighbourhood picture: `(id_number, name, phone, bank_account,
+/// institution_id)` of up to `limit` claims of those persons and of other persons on their
+/// phones and accounts (indexed look-ups; the picture is bounded, never the whole graph).
+pub fn neighbourhood(
+    conn: &Connection,
+    id_numbers: &[String],
+    limit: usize,
+) -> Result<Vec<(String, String, String, String, String)>, CaseError> {
+    let ids = serde_json::to_string(id_numbers).unwrap_or_default();
+    let mut st = conn.prepare_cached(
+        "WITH own AS (
+           SELECT id_number, name, phone, bank_account, institution_id FROM claims
+           WHERE id_number IN (SELECT value FROM json_each(?1)) LIMIT ?2),
+         links AS (
+           SELECT c.id_number, c.name, c.phone, c.bank_account, c.institution_id FROM claims c
+           WHERE c.phone IN (SELECT phone FROM own WHERE phone <> '')
+           UNION
+           SELECT c.id_number, c.name, c.phone, c.bank_account, c.institution_id FROM claims c
+           WHERE c.bank_account IN (SELECT bank_account FROM own WHERE bank_account <> ''))
+         SELECT DISTINCT * FROM (SELECT * FROM own UNION SELECT * FROM links) ORDER BY 1, 3, 4, 5 LIMIT ?2",
+    )?;
+    let rows = st.query_map(rusqlite::params![ids, limit as i64], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Institution names by id.
+pub fn institution_names(conn: &Connection, ids: &[String]) -> Result<Vec<(String, String)>, CaseError> {
+    let mut st = conn.prepare_cached(
+        "SELECT institution_id, name FROM institutions WHERE institution_id IN (SELECT value FROM json_each(?1)) ORDER BY 1",
+    )?;
+    let rows = st.query_map([serde_json::to_string(ids).unwrap_or_default()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -10,8 +10,11 @@ pub mod generate;
 pub mod graph;
 pub mod ingest;
 pub mod report;
+pub mod review;
+pub mod serve;
 pub mod sweep;
 pub mod sweeps;
+pub mod users;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -49,6 +52,10 @@ pub enum Command {
     Report(report::Args),
     /// Generate, ingest, sweep and report a 100,000-claim demo dataset
     Demo(demo::Args),
+    /// The inspectors' web workspace over the database (loopback by default)
+    Serve(serve::Args),
+    /// Accounts of the web workspace and of `cases … --user`
+    Users(users::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -63,5 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweeps(a) => sweeps::run(a),
         Command::Report(a) => report::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Users(a) => users::run(a),
     }
 }

@@ -1,0 +1,147 @@
+//! The review commands of accounts (`cases comment|approve|return|reopen|take|snooze`, and
+//! `cases assign|review --user`): the same checks as the web workspace
+//! (`cases::workflow`), under the account's own name.
+
+use super::cases::{emit, Common};
+use crate::cases::workflow::{self, Kind, Request};
+use crate::cases::Lang;
+use anyhow::Context;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum WorkflowCommand {
+    /// Add a comment (no status change); --corrects ID makes it a correction of that entry
+    Comment {
+        id: i64,
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        corrects: Option<i64>,
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Approve an inspector's confirmation (a supervisor other than the proposer)
+    Approve {
+        id: i64,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Return a confirmation to its inspector with a reason (a supervisor)
+    Return {
+        id: i64,
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Reopen a confirmed or dismissed case with a reason (a supervisor)
+    Reopen {
+        id: i64,
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Take an unassigned case (or, without an id, the next unassigned case)
+    Take {
+        id: Option<i64>,
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Hide a case from the inbox until a day (YYYY-MM-DD, Beijing time) with a reason
+    Snooze {
+        id: i64,
+        #[arg(long)]
+        until: String,
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn done(common: &Common, id: i64, kind: Kind, status: crate::cases::Status, user: &str) -> anyhow::Result<()> {
+    let lang = common.lang;
+    emit(&match lang {
+        Lang::Zh => format!("案件 {id}：{}，状态：{}（{user}）\n", kind.zh(), status.label(lang)),
+        Lang::En => format!("case {id}: {}, status: {} (by {user})\n", kind.code(), status.code()),
+    })
+}
+
+/// Performs one action as the account `user` and prints the outcome.
+fn act(common: &Common, user: &str, id: i64, kind: Kind, req: Request) -> anyhow::Result<()> {
+    let mut conn = crate::cases::open_db(&common.db)?;
+    anyhow::ensure!(
+        workflow::accounts_in_use(&conn)?,
+        "此数据库尚无账号，请先运行 claimsweep users add / this database has no accounts yet (claimsweep users add)"
+    );
+    let actor = workflow::actor(&conn, user)?;
+    let status = workflow::perform(&mut conn, id, &actor, kind, &req)?;
+    done(common, id, kind, status, &actor.name)
+}
+
+/// `cases assign|review` once the database has accounts: the action is checked against the
+/// account's role; returns false when the database has none (the old path applies).
+pub fn with_accounts(
+    common: &Common,
+    user: Option<&str>,
+    id: i64,
+    action: &str,
+    req: Request,
+) -> anyhow::Result<bool> {
+    let conn = crate::cases::open_db(&common.db)?;
+    if !workflow::accounts_in_use(&conn)? {
+        return Ok(false);
+    }
+    drop(conn);
+    let user = user.context("此数据库有账号，请用 --user 指明操作人 / this database has accounts: name yourself with --user")?;
+    let kind = Kind::parse(action)
+        .filter(|k| matches!(k, Kind::Assign | Kind::Confirm | Kind::Dismiss | Kind::Escalate))
+        .with_context(|| format!("`{action}`: expected confirmed, dismissed or escalated"))?;
+    act(common, user, id, kind, req)?;
+    Ok(true)
+}
+
+pub fn run(cmd: WorkflowCommand) -> anyhow::Result<()> {
+    match cmd {
+        WorkflowCommand::Comment { id, note, corrects, user, common } => {
+            act(&common, &user, id, Kind::Comment, Request { note, corrects, ..Default::default() })
+        }
+        WorkflowCommand::Approve { id, note, user, common } => {
+            act(&common, &user, id, Kind::Approve, Request { note, ..Default::default() })
+        }
+        WorkflowCommand::Return { id, note, user, common } => {
+            act(&common, &user, id, Kind::Return, Request { note, ..Default::default() })
+        }
+        WorkflowCommand::Reopen { id, note, user, common } => {
+            act(&common, &user, id, Kind::Reopen, Request { note, ..Default::default() })
+        }
+        WorkflowCommand::Take { id: Some(id), user, common } => act(&common, &user, id, Kind::Take, Request::default()),
+        WorkflowCommand::Take { id: None, user, common } => {
+            let mut conn = crate::cases::open_db(&common.db)?;
+            let actor = workflow::actor(&conn, &user)?;
+            match workflow::take_next(&mut conn, &actor)? {
+                Some(id) => done(&common, id, Kind::Take, crate::cases::Status::InReview, &actor.name),
+                None => emit("没有未分配的案件 / no unassigned case\n"),
+            }
+        }
+        WorkflowCommand::Snooze { id, until, note, user, common } => {
+            let until = crate::dates::Date::parse_iso(until.trim())
+                .with_context(|| format!("--until: `{until}` is not a date (YYYY-MM-DD)"))?;
+            act(&common, &user, id, Kind::Snooze, Request { note, until: Some(until), ..Default::default() })
+        }
+    }
+}
