@@ -26,6 +26,7 @@ const FLOORS: &[&[&str]] = &[
     &["sweep"],
     &["eval"],
     &["generate"],
+    &["serve"],
     &["cli"],
 ];
 

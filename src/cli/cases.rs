@@ -248,7 +248,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         CasesCommand::Assign { id, to, by, user, common } => {
             let request = crate::cases::workflow::Request { to: to.clone(), ..Default::default() };
             let who = user.as_deref().or(by.as_deref());
-            if super::review::with_accounts(&common, who, id, "assign", request)? {
+            if super::review::with_accounts(&common.db, common.lang, who, id, "assign", request)? {
                 return Ok(());
             }
             let mut conn = open(&common)?;
@@ -270,7 +270,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         } => {
             let request = crate::cases::workflow::Request { note: note.clone(), ..Default::default() };
             let who = user.as_deref().or(by.as_deref());
-            if super::review::with_accounts(&common, who, id, &status, request)? {
+            if super::review::with_accounts(&common.db, common.lang, who, id, &status, request)? {
                 return Ok(());
             }
             let by = by.context("--by: who reviews (or --user)")?;

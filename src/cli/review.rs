@@ -2,10 +2,31 @@
 //! `cases assign|review --user`): the same checks as the web workspace
 //! (`cases::workflow`), under the account's own name.
 
-use super::cases::{emit, Common};
 use crate::cases::workflow::{self, Kind, Request};
 use crate::cases::Lang;
 use anyhow::Context;
+use std::path::PathBuf;
+
+/// Options every workflow command takes (as `cases`' own).
+#[derive(clap::Args, Debug, Clone)]
+pub struct Common {
+    /// Database file
+    #[arg(long, default_value = "claimsweep.db")]
+    pub db: PathBuf,
+    /// Language of the output
+    #[arg(long, value_enum, default_value_t = Lang::Zh)]
+    pub lang: Lang,
+}
+
+/// Prints a line, made terminal-safe (account names are typed by people).
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(crate::text::terminal_safe(text).as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
 
 #[derive(clap::Subcommand, Debug)]
 pub enum WorkflowCommand {
@@ -96,17 +117,19 @@ fn act(common: &Common, user: &str, id: i64, kind: Kind, req: Request) -> anyhow
 /// `cases assign|review` once the database has accounts: the action is checked against the
 /// account's role; returns false when the database has none (the old path applies).
 pub fn with_accounts(
-    common: &Common,
+    db: &std::path::Path,
+    lang: Lang,
     user: Option<&str>,
     id: i64,
     action: &str,
     req: Request,
 ) -> anyhow::Result<bool> {
-    let conn = crate::cases::open_db(&common.db)?;
+    let conn = crate::cases::open_db(db)?;
     if !workflow::accounts_in_use(&conn)? {
         return Ok(false);
     }
     drop(conn);
+    let common = &Common { db: db.to_path_buf(), lang };
     let user = user.context("此数据库有账号，请用 --user 指明操作人 / this database has accounts: name yourself with --user")?;
     let kind = Kind::parse(action)
         .filter(|k| matches!(k, Kind::Assign | Kind::Confirm | Kind::Dismiss | Kind::Escalate))
