@@ -86,7 +86,7 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
     out.push_str(&format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · claimsweep</title><link rel=\"stylesheet\" href=\"/static/app.css\">\
+         <title>{} · claimsweep</title><link rel=\"stylesheet\" href=\"/static/app.css\"><link rel=\"icon\" href=\"/static/icon.svg\">\
          <script src=\"/static/app.js\" defer></script></head><body>",
         t(lang, "zh-CN", "en"),
         esc(title)

@@ -282,8 +282,8 @@ pub fn page(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeErro
         ));
     }
     body.push_str("</nav>");
-    let status = if parsed.errors.is_empty() { 200 } else { 400 };
-    Ok(Resp::html(status, html::page(t(lang, "待办", "Inbox"), Some(&s.viewer()), &body)))
+    // A filter value that did not check is shown on the page (and not applied).
+    Ok(Resp::html(200, html::page(t(lang, "待办", "Inbox"), Some(&s.viewer()), &body)))
 }
 
 /// The action, its arguments and its refusal reasons from a form (case page or bulk).

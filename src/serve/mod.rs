@@ -99,6 +99,7 @@ impl App {
 
 const APP_JS: &str = include_str!("static/app.js");
 const APP_CSS: &str = include_str!("static/app.css");
+const ICON: &str = include_str!("static/icon.svg");
 
 /// One request, start to end.
 pub fn handle(app: &App, req: Req) -> Resp {
@@ -116,6 +117,7 @@ fn route(app: &App, conn: &mut Connection, req: &Req) -> Resp {
     let public = match (m, p) {
         ("GET", "/static/app.js") => Some(Ok(asset(APP_JS, "text/javascript; charset=utf-8"))),
         ("GET", "/static/app.css") => Some(Ok(asset(APP_CSS, "text/css; charset=utf-8"))),
+        ("GET", "/static/icon.svg" | "/favicon.ico") => Some(Ok(asset(ICON, "image/svg+xml"))),
         ("GET", "/login") => Some(Ok(auth::login_page(req, None, app.secure))),
         ("POST", "/login") => Some(auth::login(conn, req, app.session_secs, app.secure)),
         ("GET", "/lang") => {
