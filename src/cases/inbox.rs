@@ -601,6 +601,8 @@ pub struct CasePage {
     pub claims: Vec<super::ClaimEvidence>,
     pub claims_total: usize,
     pub ring_members: Vec<(String, String)>,
+    /// Why a ring or institution case was opened: `(zh, en)` lines of the graph's findings.
+    pub graph_why: Vec<(String, String)>,
     pub history: Vec<super::HistoryEntry>,
     /// history_id → the entry it corrects.
     pub corrections: Vec<(i64, i64)>,
@@ -653,11 +655,41 @@ pub fn case_page(
     let start = claim_offset.min(claim_ids.len());
     let end = (start + claim_limit).min(claim_ids.len());
     let claims = super::query::claim_evidence(conn, &state, &claim_ids[start..end])?;
+    let mut graph_why = Vec::new();
     let ring_members = if case.subject_kind == "ring" {
-        ring_members(conn, sweep, &ring_ids(conn, case_id, sweep)?)?
+        let ids = ring_ids(conn, case_id, sweep)?;
+        let mut st = conn.prepare_cached(
+            "SELECT explanation_zh, explanation_en FROM rings
+             WHERE sweep_id = ?1 AND ring_id IN (SELECT value FROM json_each(?2)) ORDER BY ring_id",
+        )?;
+        let rows = st.query_map(rusqlite::params![sweep, serde_json::to_string(&ids).unwrap_or_default()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        for r in rows {
+            graph_why.push(r?);
+        }
+        ring_members(conn, sweep, &ids)?
     } else {
         Vec::new()
     };
+    if case.subject_kind == "institution" && crate::store::table_exists(conn, "institution_risk")? {
+        let mut st = conn.prepare_cached(
+            "SELECT rank, score, claims, flagged_claims, amount_at_risk_fen FROM institution_risk
+             WHERE sweep_id = ?1 AND institution_id = ?2",
+        )?;
+        let rows = st.query_map(rusqlite::params![sweep, case.subject], |r| {
+            let (rank, score, claims, flagged, fen): (i64, f64, i64, i64, i64) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            let yuan = crate::model::fen_to_yuan_grouped(fen);
+            Ok((
+                format!("机构风险排名第 {rank}（风险分 {score:.1}）：{claims} 笔申领中 {flagged} 笔被规则标记，涉及 {yuan} 元"),
+                format!("institution risk rank {rank} (score {score:.1}): {flagged} of {claims} claims flagged, {yuan} yuan at risk"),
+            ))
+        })?;
+        for r in rows {
+            graph_why.push(r?);
+        }
+    }
     let history = super::query::history(conn, case_id)?;
     let mut corrections = Vec::new();
     let mut st = conn.prepare_cached(
@@ -675,6 +707,7 @@ pub fn case_page(
         claims,
         claims_total: claim_ids.len(),
         ring_members,
+        graph_why,
         history,
         corrections,
     })

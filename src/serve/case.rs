@@ -56,12 +56,20 @@ fn summary(conn: &Connection, p: &CasePage, lang: Lang, unmask: bool) -> Result<
         .filter(|x| !x.is_empty())
         .map(|r| format!("{} <code>{}</code>", esc(&html::rule_label(r, lang)), esc(r)))
         .collect();
-    let why: Vec<String> = p
-        .flags
+    let mut why: Vec<String> = p
+        .graph_why
         .iter()
-        .take(5)
-        .map(|f| format!("<li>{}</li>", ledger(lang.pick(&f.explanation_zh, &f.explanation_en), unmask)))
+        .map(|(zh, en)| format!("<li>{}</li>", ledger(lang.pick(zh, en), unmask)))
         .collect();
+    why.extend(
+        p.flags
+            .iter()
+            .take(5)
+            .map(|f| format!("<li>{}</li>", ledger(lang.pick(&f.explanation_zh, &f.explanation_en), unmask))),
+    );
+    if p.flags.len() > 5 {
+        why.push(format!("<li>… {} {}</li>", p.flags.len() - 5, t(lang, "条更多标记", "more flags")));
+    }
     let inst_name = inbox::institution_names(conn, &[c.institution_id.clone()])?
         .pop()
         .map(|(_, n)| n)
@@ -273,11 +281,16 @@ fn neighbourhood(conn: &Connection, p: &CasePage, lang: Lang, unmask: bool) -> R
     for (ci, col) in cols.iter().enumerate() {
         for (key, label) in col.iter().take(MAX_NODES) {
             let (x, y) = pos(ci, key).unwrap_or((0, 0));
-            let text = if label.is_empty() { ledger(key, unmask) } else { format!("{} {}", ledger(label, unmask), ledger(key, unmask)) };
+            let full = if label.is_empty() { key.clone() } else { format!("{label} {key}") };
+            // A long name is cut to fit its box (after masking, so no identifier is cut into
+            // a run too short to mask); the node's title holds it whole.
+            let shown = if unmask { full.clone() } else { crate::report::mask::mask_tokens(&full).into_owned() };
+            let text = esc(&shown.chars().take(24).collect::<String>());
+            let kl = format!("{}: {}", heads[ci], full);
             let node = format!(
                 "<g class=\"node {kind}\"><title>{kl}</title><rect x=\"{x}\" y=\"{ry}\" width=\"200\" height=\"24\" rx=\"4\"/><text x=\"{tx}\" y=\"{y}\">{text}</text></g>",
                 kind = kinds[ci],
-                kl = esc(heads[ci]),
+                kl = ledger(&kl, unmask),
                 ry = y - 17,
                 tx = x + 6,
             );
