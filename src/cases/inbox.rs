@@ -102,7 +102,7 @@ impl InboxSort {
         match self {
             InboxSort::Score => "c.score DESC, c.amount_at_risk_fen DESC, c.case_id",
             InboxSort::Amount => "c.amount_at_risk_fen DESC, c.score DESC, c.case_id",
-            InboxSort::Due => "due = '', due, c.score DESC, c.case_id",
+            InboxSort::Due => "(CASE WHEN c.due_at <> '' THEN c.due_at WHEN fd.days IS NOT NULL THEN date(c.created_at, '+' || fd.days || ' days') ELSE '' END) = '', (CASE WHEN c.due_at <> '' THEN c.due_at WHEN fd.days IS NOT NULL THEN date(c.created_at, '+' || fd.days || ' days') ELSE '' END), c.score DESC, c.case_id",
             InboxSort::Updated => "c.updated_at DESC, c.case_id",
             InboxSort::Id => "c.case_id",
         }
@@ -167,16 +167,28 @@ fn latest(conn: &Connection) -> Result<i64, CaseError> {
         .query_row("SELECT coalesce(max(sweep_id), 0) FROM case_builds", [], |r| r.get(0))?)
 }
 
-/// `FROM … WHERE …` of a filter with its arguments.
-fn from_where(conn: &Connection, f: &InboxFilter, now: &str) -> Result<(String, Vec<Value>), CaseError> {
+/// `FROM … WHERE …` of a filter with its arguments: the cases table, and only the joins the
+/// filter and sort need (so counting and choosing a page's ids touch nothing else). With
+/// `driver`, a subquery of case ids is read first and the cases looked up by id (a set of
+/// cases known in advance: the triage's contained cases), instead of scanning the cases.
+fn from_where(
+    conn: &Connection,
+    f: &InboxFilter,
+    now: &str,
+    driver: Option<&str>,
+) -> Result<(String, Vec<Value>), CaseError> {
     let latest = latest(conn)?;
-    let mut sql = String::from(
-        " FROM cases c
-          LEFT JOIN case_sweeps s ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id
-          LEFT JOIN institutions i ON i.institution_id = c.institution_id
-          LEFT JOIN case_family_due fd ON fd.rule_family = c.rule_family
-          WHERE 1",
-    );
+    let mut sql = match driver {
+        Some(d) => format!(" FROM ({d}) k CROSS JOIN cases c ON c.case_id = k.case_id"),
+        None => String::from(" FROM cases c"),
+    };
+    if f.change.is_some() {
+        sql.push_str(" LEFT JOIN case_sweeps s ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id");
+    }
+    if f.overdue || f.sort == InboxSort::Due {
+        sql.push_str(" LEFT JOIN case_family_due fd ON fd.rule_family = c.rule_family");
+    }
+    sql.push_str(" WHERE 1");
     let mut args: Vec<Value> = Vec::new();
     // Each `?` of a condition becomes the number of the argument pushed with it.
     let mut add = |sql: &mut String, cond: &str, v: Option<Value>| {
@@ -286,27 +298,45 @@ fn row_from(r: &rusqlite::Row, today: &str) -> rusqlite::Result<InboxRow> {
     })
 }
 
+/// The rows of the cases a filter's `FROM … WHERE …` chooses, ordered, `limit` from `offset`:
+/// the ids are chosen on the cases alone, then only those rows are joined for display.
+fn page_rows(
+    conn: &Connection,
+    from: &str,
+    args: &[Value],
+    sort: InboxSort,
+    limit: usize,
+    offset: usize,
+    today: &str,
+) -> Result<Vec<InboxRow>, CaseError> {
+    let sql = format!(
+        "SELECT {} FROM (SELECT c.case_id AS id {from} ORDER BY {order} LIMIT {limit} OFFSET {offset}) p
+         JOIN cases c ON c.case_id = p.id
+         LEFT JOIN case_sweeps s ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id
+         LEFT JOIN institutions i ON i.institution_id = c.institution_id
+         LEFT JOIN case_family_due fd ON fd.rule_family = c.rule_family
+         ORDER BY {order}",
+        columns(latest(conn)?),
+        order = sort.order_by(),
+        limit = limit.max(1),
+    );
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st
+        .query_map(params_from_iter(args.iter()), |r| row_from(r, today))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// One page of the inbox and how many cases the filter matches in all.
 pub fn inbox(conn: &Connection, f: &InboxFilter) -> Result<(Vec<InboxRow>, i64), CaseError> {
     let now = crate::dates::now_timestamp();
-    let (from, args) = from_where(conn, f, &now)?;
+    let (from, args) = from_where(conn, f, &now, None)?;
     let total: i64 = conn.query_row(
         &format!("SELECT count(*) {from}"),
         params_from_iter(args.iter()),
         |r| r.get(0),
     )?;
-    let sql = format!(
-        "SELECT {} {from} ORDER BY {} LIMIT {} OFFSET {}",
-        columns(latest(conn)?),
-        f.sort.order_by(),
-        f.limit.max(1),
-        f.offset
-    );
-    let mut st = conn.prepare(&sql)?;
-    let today = &now[..10];
-    let rows = st
-        .query_map(params_from_iter(args.iter()), |r| row_from(r, today))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = page_rows(conn, &from, &args, f.sort, f.limit, f.offset, &now[..10])?;
     Ok((rows, total))
 }
 
@@ -330,84 +360,115 @@ pub struct TriageGroup {
     pub child_total: i64,
 }
 
+/// Filtered cases under no institution or ring case, by the institution they are at.
+#[derive(Clone, Debug, Serialize)]
+pub struct LooseGroup {
+    pub institution_id: String,
+    pub institution_name: String,
+    pub cases: i64,
+    pub amount_at_risk_fen: Fen,
+    pub top_score: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Loose {
+    pub cases: i64,
+    /// How many institutions they are at: one decision each.
+    pub groups: i64,
+    /// The first groups, highest score first.
+    pub by_institution: Vec<LooseGroup>,
+}
+
 /// The triage view: a page of institution and ring cases (filtered), each with the person,
-/// claim, class and contact cases it contains (same filter); and how many filtered cases sit
-/// under no institution or ring case, so the number of decisions is parents + those.
+/// claim, class and contact cases it contains (same filter); and the filtered cases under no
+/// institution or ring case, grouped by institution. Decisions = parents + those groups.
 pub fn triage(
     conn: &Connection,
     f: &InboxFilter,
     children_shown: usize,
-) -> Result<(Vec<TriageGroup>, i64, i64), CaseError> {
+) -> Result<(Vec<TriageGroup>, i64, Loose), CaseError> {
     let now = crate::dates::now_timestamp();
+    let today = &now[..10];
     let latest_sweep = latest(conn)?;
     let mut parents_f = f.clone();
     parents_f.kind = None;
-    let (from, args) = from_where(conn, &parents_f, &now)?;
-    let parent_sql = format!(
-        "SELECT {} {from} AND c.subject_kind IN ('institution','ring') ORDER BY {} LIMIT {} OFFSET {}",
-        columns(latest_sweep),
-        f.sort.order_by(),
-        f.limit.max(1),
-        f.offset
-    );
-    let today = &now[..10];
-    let parents = conn
-        .prepare(&parent_sql)?
-        .query_map(params_from_iter(args.iter()), |r| row_from(r, today))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let (from, args) = from_where(conn, &parents_f, &now, None)?;
+    let parent_from = format!("{from} AND c.subject_kind IN ('institution','ring')");
+    let parents = page_rows(conn, &parent_from, &args, f.sort, f.limit, f.offset, today)?;
     let total_parents: i64 = conn.query_row(
-        &format!("SELECT count(*) {from} AND c.subject_kind IN ('institution','ring')"),
+        &format!("SELECT count(*) {parent_from}"),
         params_from_iter(args.iter()),
         |r| r.get(0),
     )?;
     let mut groups = Vec::with_capacity(parents.len());
     for parent in parents {
         let (institutions, persons) = contained(conn, &parent)?;
-        let n = args.len();
-        let cond = format!(
-            " AND c.subject_kind NOT IN ('institution','ring')
-              AND (c.institution_id IN (SELECT value FROM json_each(?{}))
-                OR c.subject IN (SELECT value FROM json_each(?{})))",
-            n + 1,
-            n + 2
+        // The contained cases are looked up through the institution and subject indexes.
+        let lit = |v: &Vec<String>| sql_text(&serde_json::to_string(v).unwrap_or_default());
+        let driver = format!(
+            "SELECT case_id FROM cases WHERE institution_id IN (SELECT value FROM json_each({}))
+             UNION SELECT case_id FROM cases WHERE subject IN (SELECT value FROM json_each({}))",
+            lit(&institutions),
+            lit(&persons)
         );
-        let mut a = args.clone();
-        a.push(serde_json::to_string(&institutions).unwrap_or_default().into());
-        a.push(serde_json::to_string(&persons).unwrap_or_default().into());
+        let (child_from, child_args) = from_where(conn, &parents_f, &now, Some(&driver))?;
+        let child_from = format!("{child_from} AND c.subject_kind NOT IN ('institution','ring')");
         let child_total: i64 = conn.query_row(
-            &format!("SELECT count(*) {from}{cond}"),
-            params_from_iter(a.iter()),
+            &format!("SELECT count(*) {child_from}"),
+            params_from_iter(child_args.iter()),
             |r| r.get(0),
         )?;
-        let children = conn
-            .prepare(&format!(
-                "SELECT {} {from}{cond} ORDER BY {} LIMIT {children_shown}",
-                columns(latest_sweep),
-                f.sort.order_by()
-            ))?
-            .query_map(params_from_iter(a.iter()), |r| row_from(r, today))?
-            .collect::<Result<Vec<_>, _>>()?;
+        let children = page_rows(conn, &child_from, &child_args, f.sort, children_shown, 0, today)?;
         groups.push(TriageGroup {
             parent,
             children,
             child_total,
         });
     }
-    // Cases under no institution case and no ring of the latest sweep.
-    let loose: i64 = conn.query_row(
-        &format!(
-            "SELECT count(*) {from} AND c.subject_kind NOT IN ('institution','ring')
-             AND c.institution_id NOT IN (SELECT subject FROM cases WHERE subject_kind = 'institution')
-             AND c.subject NOT IN (SELECT value FROM ring_members WHERE kind = 'person' AND sweep_id = {latest_sweep})"
-        ),
+    // Cases under no institution case and no ring of the latest sweep, grouped by institution:
+    // each group is one decision to make (with the inbox filtered to it).
+    let loose_cond = format!(
+        " AND c.subject_kind NOT IN ('institution','ring')
+         AND c.institution_id NOT IN (SELECT subject FROM cases WHERE subject_kind = 'institution')
+         AND c.subject NOT IN (SELECT value FROM ring_members WHERE kind = 'person' AND sweep_id = {latest_sweep})"
+    );
+    let loose_cond = if crate::store::table_exists(conn, "ring_members")? {
+        loose_cond
+    } else {
+        " AND c.subject_kind NOT IN ('institution','ring')
+          AND c.institution_id NOT IN (SELECT subject FROM cases WHERE subject_kind = 'institution')"
+            .to_string()
+    };
+    let (loose, loose_groups): (i64, i64) = conn.query_row(
+        &format!("SELECT count(*), count(DISTINCT c.institution_id) {from}{loose_cond}"),
         params_from_iter(args.iter()),
-        |r| r.get(0),
-    ).or_else(|e| match e {
-        // A database without graph tables has no rings.
-        rusqlite::Error::SqliteFailure(..) => Ok(0),
-        e => Err(e),
-    })?;
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut st = conn.prepare(&format!(
+        "SELECT g.institution_id, coalesce(i.name, ''), g.n, g.amount, g.top FROM (
+           SELECT c.institution_id, count(*) AS n, sum(c.amount_at_risk_fen) AS amount, max(c.score) AS top
+           {from}{loose_cond} GROUP BY c.institution_id ORDER BY max(c.score) DESC, c.institution_id LIMIT {}) g
+         LEFT JOIN institutions i ON i.institution_id = g.institution_id ORDER BY g.top DESC, g.institution_id",
+        f.limit.max(1)
+    ))?;
+    let by_institution = st
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok(LooseGroup {
+                institution_id: r.get(0)?,
+                institution_name: r.get(1)?,
+                cases: r.get(2)?,
+                amount_at_risk_fen: r.get(3)?,
+                top_score: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let loose = Loose { cases: loose, groups: loose_groups, by_institution };
     Ok((groups, total_parents, loose))
+}
+
+/// Text as an SQL string literal.
+fn sql_text(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// The institutions and persons an institution or ring case contains.

@@ -219,15 +219,23 @@ pub fn page(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeErro
         if parsed.triage { t(lang, "列表视图", "List view") } else { t(lang, "分诊视图", "Triage view") },
     ));
     body.push_str(&bulk_form(s, &accounts(conn)?));
+    let mut loose_html = String::new();
     let (table, total, shown) = if parsed.triage {
         let (groups, parents, loose) = inbox::triage(conn, &parsed.filter, 5)?;
         body.push_str(&format!(
             "<p class=\"summary\" id=\"triage-summary\">{}</p>",
             esc(&match lang {
-                Lang::Zh => format!("{parents} 件机构与团伙案件，另有 {loose} 件不属于任何机构或团伙案件：共 {} 个决定", parents + loose),
-                Lang::En => format!("{parents} institution and ring cases, and {loose} cases under none of them: {} decisions", parents + loose),
+                Lang::Zh => format!(
+                    "{parents} 件机构与团伙案件；另有 {} 件不属于任何机构或团伙案件，分属 {} 家机构：共 {} 个决定",
+                    loose.cases, loose.groups, parents + loose.groups
+                ),
+                Lang::En => format!(
+                    "{parents} institution and ring cases; {} more cases under none of them, at {} institutions: {} decisions",
+                    loose.cases, loose.groups, parents + loose.groups
+                ),
             })
         ));
+        loose_html = loose_table(&loose, req, lang);
         let mut rows = String::new();
         for g in &groups {
             rows.push_str(&row_html(&g.parent, lang, true, "parent"));
@@ -264,6 +272,7 @@ pub fn page(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeErro
         })
     ));
     body.push_str(&format!("<table class=\"cases\" id=\"cases\">{}<tbody>{table}</tbody></table>", table_head(lang)));
+    body.push_str(&loose_html);
     let pages = ((total.max(0) as usize) + parsed.per_page - 1) / parsed.per_page;
     body.push_str("<nav class=\"pages\">");
     if parsed.page > 1 {
@@ -284,6 +293,42 @@ pub fn page(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeErro
     body.push_str("</nav>");
     // A filter value that did not check is shown on the page (and not applied).
     Ok(Resp::html(200, html::page(t(lang, "待办", "Inbox"), Some(&s.viewer()), &body)))
+}
+
+/// The triage's cases under no institution or ring case, one row per institution, each a
+/// link to the inbox filtered to it.
+fn loose_table(loose: &inbox::Loose, req: &Req, lang: Lang) -> String {
+    if loose.by_institution.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<h2>{}</h2><table class=\"cases\" id=\"loose\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        t(lang, "其他案件（按机构）", "Other cases, by institution"),
+        t(lang, "机构", "Institution"),
+        t(lang, "案件数", "Cases"),
+        t(lang, "涉及金额（元）", "At risk (yuan)"),
+        t(lang, "最高风险分", "Top score"),
+    );
+    // The same filters, narrowed to the institution.
+    let base: String = filters::link(req, None, Some("list"))
+        .split('&')
+        .filter(|p| !p.starts_with("institution="))
+        .collect::<Vec<_>>()
+        .join("&");
+    for g in &loose.by_institution {
+        let name = if g.institution_name.is_empty() { &g.institution_id } else { &g.institution_name };
+        out.push_str(&format!(
+            "<tr><td><a href=\"/inbox?{}&amp;institution={}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}</td></tr>",
+            esc(&base),
+            super::http::encode(&g.institution_id),
+            ledger(name, false),
+            g.cases,
+            html::yuan(g.amount_at_risk_fen),
+            g.top_score
+        ));
+    }
+    out.push_str("</tbody></table>");
+    out
 }
 
 /// The action, its arguments and its refusal reasons from a form (case page or bulk).

@@ -104,6 +104,9 @@ const WORKFLOW_SCHEMA: &str = r#"
 CREATE INDEX IF NOT EXISTS cases_assignee ON cases(assignee, status);
 CREATE INDEX IF NOT EXISTS cases_institution ON cases(institution_id);
 CREATE INDEX IF NOT EXISTS cases_subject ON cases(subject);
+-- The inbox's default orders: a page is read off the index, not sorted from every case.
+CREATE INDEX IF NOT EXISTS cases_by_score ON cases(score DESC, amount_at_risk_fen DESC, case_id);
+CREATE INDEX IF NOT EXISTS cases_by_amount ON cases(amount_at_risk_fen DESC, score DESC, case_id);
 -- Days a supervisor gives a case of each family, counted from when it was first found.
 CREATE TABLE IF NOT EXISTS case_family_due (
   rule_family TEXT PRIMARY KEY,
