@@ -109,5 +109,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             data.display(), db.display(), html.display(), xlsx.display());
         println!("下一步 next: claimsweep cases list --db {}", db.display());
     }
+    super::serve::print_demo_login(&db, en)?;
     Ok(())
 }
