@@ -439,29 +439,40 @@ pub fn triage(
           AND c.institution_id NOT IN (SELECT subject FROM cases WHERE subject_kind = 'institution')"
             .to_string()
     };
-    let (loose, loose_groups): (i64, i64) = conn.query_row(
-        &format!("SELECT count(*), count(DISTINCT c.institution_id) {from}{loose_cond}"),
-        params_from_iter(args.iter()),
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    // One pass groups them all (a few hundred institutions); names only for those shown.
     let mut st = conn.prepare(&format!(
-        "SELECT g.institution_id, coalesce(i.name, ''), g.n, g.amount, g.top FROM (
-           SELECT c.institution_id, count(*) AS n, sum(c.amount_at_risk_fen) AS amount, max(c.score) AS top
-           {from}{loose_cond} GROUP BY c.institution_id ORDER BY max(c.score) DESC, c.institution_id LIMIT {}) g
-         LEFT JOIN institutions i ON i.institution_id = g.institution_id ORDER BY g.top DESC, g.institution_id",
-        f.limit.max(1)
+        "SELECT c.institution_id, count(*), sum(c.amount_at_risk_fen), max(c.score)
+         {from}{loose_cond} GROUP BY c.institution_id"
     ))?;
-    let by_institution = st
+    let mut all = st
         .query_map(params_from_iter(args.iter()), |r| {
             Ok(LooseGroup {
                 institution_id: r.get(0)?,
-                institution_name: r.get(1)?,
-                cases: r.get(2)?,
-                amount_at_risk_fen: r.get(3)?,
-                top_score: r.get(4)?,
+                institution_name: String::new(),
+                cases: r.get(1)?,
+                amount_at_risk_fen: r.get(2)?,
+                top_score: r.get(3)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    let loose: i64 = all.iter().map(|g| g.cases).sum();
+    let loose_groups = all.len() as i64;
+    all.sort_by(|a, b| {
+        b.top_score
+            .partial_cmp(&a.top_score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.institution_id.cmp(&b.institution_id))
+    });
+    all.truncate(f.limit.max(1));
+    let ids: Vec<String> = all.iter().map(|g| g.institution_id.clone()).collect();
+    let names: std::collections::HashMap<String, String> = institution_names(conn, &ids)?.into_iter().collect();
+    let by_institution: Vec<LooseGroup> = all
+        .into_iter()
+        .map(|mut g| {
+            g.institution_name = names.get(&g.institution_id).cloned().unwrap_or_default();
+            g
+        })
+        .collect();
     let loose = Loose { cases: loose, groups: loose_groups, by_institution };
     Ok((groups, total_parents, loose))
 }
@@ -479,13 +490,14 @@ fn contained(conn: &Connection, parent: &InboxRow) -> Result<(Vec<String>, Vec<S
     let ring_ids = ring_ids(conn, parent.case_id, parent.last_sweep_id)?;
     let mut institutions = Vec::new();
     let mut persons = Vec::new();
+    // A ring contains its members' own cases; its institutions' other cases stay under the
+    // institution (a ring can span a dozen institutions and their thousands of cases).
     for (kind, value) in ring_members(conn, parent.last_sweep_id, &ring_ids)? {
-        match kind.as_str() {
-            "institution" => institutions.push(value),
-            "person" => persons.push(value),
-            _ => {}
+        if kind == "person" {
+            persons.push(value);
         }
     }
+    institutions.clear();
     Ok((institutions, persons))
 }
 
