@@ -520,7 +520,9 @@ pub fn take_next(conn: &mut Connection, actor: &Actor) -> Result<Option<i64>, Ca
     let next: Option<i64> = review
         .conn()
         .query_row(
-            "SELECT case_id FROM cases
+            // Read down the score index and stop at the first match: this runs inside the
+            // write lock, so it must not sort every open case.
+            "SELECT case_id FROM cases INDEXED BY cases_by_score
              WHERE status = 'open' AND assignee = '' AND snoozed_until <= ?1
                AND last_sweep_id = (SELECT max(sweep_id) FROM case_builds)
              ORDER BY score DESC, amount_at_risk_fen DESC, case_id LIMIT 1",

@@ -101,7 +101,9 @@ const WORKFLOW_COLUMNS: &[(&str, &str, &str)] = &[
 ];
 
 const WORKFLOW_SCHEMA: &str = r#"
-CREATE INDEX IF NOT EXISTS cases_assignee ON cases(assignee, status);
+-- Counting the inbox reads these indexes only (status and snooze, by assignee or not).
+CREATE INDEX IF NOT EXISTS cases_assignee_active ON cases(assignee, status, snoozed_until);
+CREATE INDEX IF NOT EXISTS cases_active ON cases(status, snoozed_until);
 CREATE INDEX IF NOT EXISTS cases_institution ON cases(institution_id);
 CREATE INDEX IF NOT EXISTS cases_subject ON cases(subject);
 -- The inbox's default orders: a page is read off the index, not sorted from every case.
