@@ -45,6 +45,23 @@ fn web_workspace_is_secure() {
     );
     assert_eq!(r.status, 403, "login without the login cookie");
 
+    // Repeated wrong passwords lock the name out for a while.
+    let mut last = 0;
+    for _ in 0..6 {
+        let page = request(&addr, "GET", "/login", "", b"", "");
+        let cookie = page.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+        let r = request(
+            &addr,
+            "POST",
+            "/login",
+            &cookie,
+            form(&[("csrf", &csrf_of(&page.text())), ("name", ADMIN.0), ("password", "wrong-password")]).as_bytes(),
+            "application/x-www-form-urlencoded",
+        );
+        last = r.status;
+    }
+    assert_eq!(last, 429, "the sixth wrong password in a row");
+
     let inspector = Client::login(&addr, INSPECTOR);
     let other = Client::login(&addr, INSPECTOR2);
     let supervisor = Client::login(&addr, SUPERVISOR);
@@ -131,6 +148,12 @@ fn web_workspace_is_secure() {
     // (The CSRF token is hex and may hold a run of digits; it is no identifier.)
     let without_token = inst_page.replace(&supervisor.csrf, "");
     assert!(!has_long_digit_run(&without_token), "an identifier is shown in full");
+
+    // English on request.
+    let en = request(&addr, "GET", "/lang?to=en", &supervisor.cookie, b"", "");
+    let lang_cookie = en.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let page = request(&addr, "GET", "/inbox", &format!("{}; {lang_cookie}", supervisor.cookie), b"", "").text();
+    assert!(page.contains("<h1>Inbox</h1>") && page.contains("lang=\"en\""), "English inbox");
 
     // Sessions end: logout, and expiry.
     assert_eq!(other.post("/logout", &[]).status, 303);

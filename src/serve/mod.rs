@@ -63,7 +63,13 @@ pub struct App {
     pool: Mutex<Vec<Connection>>,
     pub session_secs: u64,
     pub secure: bool,
+    /// Failed logins per account name: (count, when the last one was, unix seconds).
+    failures: Mutex<std::collections::HashMap<String, (u32, u64)>>,
 }
+
+/// Failed logins after which an account name is refused for [`LOCKOUT_SECS`].
+const MAX_FAILURES: u32 = 5;
+const LOCKOUT_SECS: u64 = 60;
 
 /// Connections kept open between requests.
 const POOL: usize = 8;
@@ -78,6 +84,7 @@ impl App {
             pool: Mutex::new(vec![conn]),
             session_secs: opts.session_secs,
             secure: opts.secure_cookies,
+            failures: Mutex::new(Default::default()),
         })
     }
 
@@ -119,7 +126,7 @@ fn route(app: &App, conn: &mut Connection, req: &Req) -> Resp {
         ("GET", "/static/app.css") => Some(Ok(asset(APP_CSS, "text/css; charset=utf-8"))),
         ("GET", "/static/icon.svg" | "/favicon.ico") => Some(Ok(asset(ICON, "image/svg+xml"))),
         ("GET", "/login") => Some(Ok(auth::login_page(req, None, app.secure))),
-        ("POST", "/login") => Some(auth::login(conn, req, app.session_secs, app.secure)),
+        ("POST", "/login") => Some(login(app, conn, req)),
         ("GET", "/lang") => {
             let to = if req.q("to") == "en" { "en" } else { "zh" };
             Some(Ok(Resp::redirect("/inbox").with_cookie(auth::cookie(
@@ -167,6 +174,30 @@ fn route(app: &App, conn: &mut Connection, req: &Req) -> Resp {
         )),
     };
     out.unwrap_or_else(|e| refusal(&e, &s))
+}
+
+/// Login, slowed for a name after repeated failures (guessing passwords takes minutes, not
+/// seconds; each check already costs an argon2 hash).
+fn login(app: &App, conn: &Connection, req: &Req) -> Result<Resp, ServeError> {
+    let name = req.f("name").trim().to_string();
+    let now = crate::dates::now_unix();
+    {
+        let failures = app.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((n, last)) = failures.get(&name) {
+            if *n >= MAX_FAILURES && now < last + LOCKOUT_SECS {
+                return Ok(Resp::text(429, "登录失败次数过多，请一分钟后再试 / too many failed logins, try again in a minute"));
+            }
+        }
+    }
+    let resp = auth::login(conn, req, app.session_secs, app.secure)?;
+    let mut failures = app.failures.lock().unwrap_or_else(|e| e.into_inner());
+    if resp.status == 401 {
+        let e = failures.entry(name).or_insert((0, now));
+        *e = (e.0 + 1, now);
+    } else if resp.status == 303 {
+        failures.remove(&name);
+    }
+    Ok(resp)
 }
 
 fn with_id(text: &str, f: impl FnOnce(i64) -> Result<Resp, ServeError>) -> Result<Resp, ServeError> {

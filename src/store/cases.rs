@@ -550,3 +550,27 @@ impl<'c> CaseReview<'c> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_made_before_the_workflow_gains_its_columns_and_keeps_its_trail() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(CASES_SCHEMA).unwrap();
+        conn.execute(
+            "INSERT INTO case_history (case_id, at, actor, action, note) VALUES (1, 't', 'a', 'created', '')",
+            [],
+        )
+        .unwrap();
+        ensure_schema(&conn).unwrap();
+        let cols = super::super::table_columns(&conn, "cases").unwrap();
+        assert!(cols.contains(&"due_at".to_string()) && cols.contains(&"snoozed_until".to_string()));
+        assert!(super::super::table_columns(&conn, "case_history").unwrap().contains(&"corrects".to_string()));
+        // Twice is harmless, and the trail is still append-only.
+        ensure_schema(&conn).unwrap();
+        assert!(conn.execute("UPDATE case_history SET note = 'x'", []).is_err());
+        assert!(conn.execute("DELETE FROM case_history", []).is_err());
+    }
+}
