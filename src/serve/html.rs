@@ -60,6 +60,12 @@ pub fn kind_label(code: &str, lang: Lang) -> String {
 }
 
 pub fn rule_label(id: &str, lang: Lang) -> String {
+    // The graph's findings stand in the rules column of ring and institution cases.
+    match id {
+        "ring" => return t(lang, "团伙关联", "ring").to_string(),
+        "institution_risk" => return t(lang, "机构风险", "institution risk").to_string(),
+        _ => {}
+    }
     crate::rules::RULES
         .iter()
         .find(|r| r.id == id)
