@@ -166,7 +166,11 @@ pub fn display_time_at(stored: &str, offset_min: i32, with_zone: bool) -> String
         let t = t.strip_suffix('Z').unwrap_or(t);
         let date = Date::parse_iso(d)?;
         let mut hms = t.splitn(3, ':').map(|x| x.parse::<i64>().ok());
-        let (h, mi, se) = (hms.next()??, hms.next()??, hms.next().flatten().unwrap_or(0));
+        let (h, mi, se) = (
+            hms.next()??,
+            hms.next()??,
+            hms.next().flatten().unwrap_or(0),
+        );
         Some(date.0 as i64 * 86_400 + h * 3600 + mi * 60 + se)
     })();
     let Some(secs) = parsed else {
@@ -175,9 +179,18 @@ pub fn display_time_at(stored: &str, offset_min: i32, with_zone: bool) -> String
     let local = secs + offset_min as i64 * 60;
     let day = Date(local.div_euclid(86_400) as i32);
     let rem = local.rem_euclid(86_400);
-    let mut out = format!("{day} {:02}:{:02}:{:02}", rem / 3600, (rem % 3600) / 60, rem % 60);
+    let mut out = format!(
+        "{day} {:02}:{:02}:{:02}",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    );
     if with_zone {
-        let (sign, a) = if offset_min < 0 { ('-', -offset_min) } else { ('+', offset_min) };
+        let (sign, a) = if offset_min < 0 {
+            ('-', -offset_min)
+        } else {
+            ('+', offset_min)
+        };
         if a % 60 == 0 {
             out.push_str(&format!(" (UTC{sign}{})", a / 60));
         } else {
@@ -197,7 +210,10 @@ mod tests {
             display_time_at("2026-12-06T20:30:05Z", 480, true),
             "2026-12-07 04:30:05 (UTC+8)"
         );
-        assert_eq!(display_time_at("2026-01-01T01:00:00Z", -300, false), "2025-12-31 20:00:00");
+        assert_eq!(
+            display_time_at("2026-01-01T01:00:00Z", -300, false),
+            "2025-12-31 20:00:00"
+        );
         assert_eq!(display_time_at("not a time", 480, true), "not a time");
         assert_eq!(parse_offset("+05:30"), Some(330));
         assert_eq!(parse_offset("-5"), Some(-300));

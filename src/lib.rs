@@ -11,6 +11,7 @@ pub mod eval;
 pub mod finding;
 pub mod generate;
 pub mod graph;
+pub mod handoff;
 pub mod idcode;
 pub mod input;
 pub mod memory;

@@ -20,6 +20,10 @@ fn main() {
     claimsweep::store::configure_sqlite();
     let cli = claimsweep::cli::Cli::parse();
     if let Err(e) = claimsweep::cli::run(cli) {
+        // A reader that stopped early (`| head`) is not a failure: end quietly, as cat does.
+        if claimsweep::cli::is_broken_pipe(&e) {
+            std::process::exit(0);
+        }
         // One line: the chain of causes joined, as CONTRACT §3 asks.
         let msg = format!("{e:#}").replace('\n', " ");
         eprintln!("claimsweep: error: {msg}");

@@ -332,7 +332,11 @@ pub fn fen_to_wan(f: Fen) -> String {
     let sign = if f < 0 { "-" } else { "" };
     let a = f.unsigned_abs();
     let hundredths = (a + 5_000) / 10_000;
-    format!("{sign}{}.{:02}", group_thousands(hundredths / 100), hundredths % 100)
+    format!(
+        "{sign}{}.{:02}",
+        group_thousands(hundredths / 100),
+        hundredths % 100
+    )
 }
 
 #[cfg(test)]

@@ -340,6 +340,284 @@ pub fn pinyin_of(name: &str) -> Vec<String> {
     NameKey::new(name).pinyin()
 }
 
+// ---- explaining a match to an inspector ------------------------------------------------------
+
+/// What normalisation changed in one spelling, so an inspector can see why two spellings are
+/// compared as they are.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Spelling {
+    /// As the ledger has it.
+    pub raw: String,
+    /// After [`normalize`].
+    pub normalized: String,
+    /// Full-width characters folded to half-width (`Ｚ` → `Z`).
+    pub width_folded: Vec<(char, char)>,
+    /// Spaces and middle dots removed.
+    pub separators_removed: usize,
+    /// Traditional characters simplified (`張` → `张`).
+    pub simplified: Vec<(char, char)>,
+    /// Toneless readings of each character of the normalised spelling (surname reading first
+    /// in the first position); a character without pinyin stands for itself.
+    pub readings: Vec<Vec<String>>,
+}
+
+impl Spelling {
+    pub fn of(raw: &str) -> Spelling {
+        let table = trad2simp();
+        let mut width_folded = Vec::new();
+        let mut simplified = Vec::new();
+        let mut separators_removed = 0;
+        for c in raw.trim().chars() {
+            let f = crate::text::fold_char(c);
+            if f != c {
+                width_folded.push((c, f));
+            }
+            if is_name_separator(f) {
+                separators_removed += 1;
+                continue;
+            }
+            let l = f.to_ascii_lowercase();
+            if let Some(&s) = table.get(&l) {
+                simplified.push((l, s));
+            }
+        }
+        let key = NameKey::new(raw);
+        let readings = key
+            .sounds
+            .iter()
+            .map(|s| match s {
+                Sound::Readings(r) => r.iter().map(|x| x.to_string()).collect(),
+                Sound::Literal(c) => vec![c.to_string()],
+            })
+            .collect();
+        Spelling {
+            raw: raw.to_string(),
+            normalized: key.normalized,
+            width_folded,
+            separators_removed,
+            simplified,
+            readings,
+        }
+    }
+}
+
+/// Which test of [`same_person_name`] decided, or why none did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameVerdict {
+    /// Equal after normalisation.
+    SameSpelling,
+    /// Same length and a common toneless reading at every position.
+    Homophone,
+    /// One character different and Jaro-Winkler at or above the policy's threshold.
+    TypingVariant,
+    /// One is the other written in pinyin.
+    Romanised,
+    /// Different numbers of characters: different given names.
+    DifferentLength,
+    /// Same length, but some position has no reading in common and it is not a typing slip.
+    DifferentSound,
+}
+
+impl NameVerdict {
+    pub fn is_same(self) -> bool {
+        matches!(
+            self,
+            NameVerdict::SameSpelling
+                | NameVerdict::Homophone
+                | NameVerdict::TypingVariant
+                | NameVerdict::Romanised
+        )
+    }
+}
+
+/// One position of two equally long names compared.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    pub a: char,
+    pub b: char,
+    /// Readings the two characters share (empty: they sound different).
+    pub shared: Vec<String>,
+}
+
+/// Why two spellings are, or are not, one name: the field-by-field account behind
+/// [`same_person_name`], for case pages.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct NameMatch {
+    pub a: Spelling,
+    pub b: Spelling,
+    pub verdict: NameVerdict,
+    /// Position by position, when the two have the same number of characters.
+    pub positions: Vec<Position>,
+    /// Jaro-Winkler similarity of the normalised spellings, and the threshold it is held to.
+    pub jaro_winkler: f64,
+    pub min_jaro_winkler: f64,
+}
+
+/// Explains [`same_person_name`]`(a, b, min_jw)`: its verdict is always the same as that
+/// function's answer (tested).
+pub fn explain(a: &str, b: &str, min_jw: f64) -> NameMatch {
+    let (ka, kb) = (NameKey::new(a), NameKey::new(b));
+    let verdict = if ka.normalized == kb.normalized {
+        NameVerdict::SameSpelling
+    } else if ka.sounds_like(&kb) {
+        NameVerdict::Homophone
+    } else if ka.typing_variant_of(&kb, min_jw) {
+        NameVerdict::TypingVariant
+    } else if ka.romanises(&kb) || kb.romanises(&ka) {
+        NameVerdict::Romanised
+    } else if ka.chars.len() != kb.chars.len() {
+        NameVerdict::DifferentLength
+    } else {
+        NameVerdict::DifferentSound
+    };
+    let positions = if ka.chars.len() == kb.chars.len() {
+        (0..ka.chars.len())
+            .map(|i| Position {
+                a: ka.chars[i],
+                b: kb.chars[i],
+                shared: match (&ka.sounds[i], &kb.sounds[i]) {
+                    (Sound::Readings(x), Sound::Readings(y)) => x
+                        .iter()
+                        .filter(|r| y.contains(r))
+                        .map(|r| r.to_string())
+                        .collect(),
+                    (Sound::Literal(x), Sound::Literal(y)) if x == y => vec![x.to_string()],
+                    _ => Vec::new(),
+                },
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    NameMatch {
+        jaro_winkler: strsim::jaro_winkler(&ka.normalized, &kb.normalized),
+        a: Spelling::of(a),
+        b: Spelling::of(b),
+        verdict,
+        positions,
+        min_jaro_winkler: min_jw,
+    }
+}
+
+impl NameMatch {
+    /// The explanation as lines for a person: Chinese, or English when `english`.
+    pub fn lines(&self, english: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        for (label, s) in [("A", &self.a), ("B", &self.b)] {
+            let pinyin: Vec<String> = s.readings.iter().map(|r| r.join("/")).collect();
+            let mut changes = Vec::new();
+            if !s.width_folded.is_empty() {
+                changes.push(if english {
+                    format!("{} full-width character(s) folded", s.width_folded.len())
+                } else {
+                    format!("全角转半角 {} 个", s.width_folded.len())
+                });
+            }
+            if s.separators_removed > 0 {
+                changes.push(if english {
+                    format!("{} space(s)/middle dot(s) removed", s.separators_removed)
+                } else {
+                    format!("去掉空格或间隔号 {} 个", s.separators_removed)
+                });
+            }
+            if !s.simplified.is_empty() {
+                let pairs: Vec<String> = s
+                    .simplified
+                    .iter()
+                    .map(|(t, x)| format!("{t}→{x}"))
+                    .collect();
+                changes.push(if english {
+                    format!("traditional to simplified: {}", pairs.join(", "))
+                } else {
+                    format!("繁转简：{}", pairs.join("、"))
+                });
+            }
+            let changes = if changes.is_empty() {
+                if english {
+                    "unchanged".to_string()
+                } else {
+                    "无变化".to_string()
+                }
+            } else {
+                changes.join(if english { "; " } else { "；" })
+            };
+            out.push(if english {
+                format!(
+                    "{label}: “{}” → “{}” ({changes}); pinyin {}",
+                    s.raw,
+                    s.normalized,
+                    pinyin.join(" ")
+                )
+            } else {
+                format!(
+                    "{label}：“{}” → 规范写法“{}”（{changes}）；拼音 {}",
+                    s.raw,
+                    s.normalized,
+                    pinyin.join(" ")
+                )
+            });
+        }
+        if !self.positions.is_empty() {
+            let cells: Vec<String> = self
+                .positions
+                .iter()
+                .map(|p| {
+                    if p.a == p.b {
+                        format!("{}={}", p.a, p.b)
+                    } else if !p.shared.is_empty() {
+                        format!("{}≈{}({})", p.a, p.b, p.shared.join("/"))
+                    } else {
+                        format!("{}≠{}", p.a, p.b)
+                    }
+                })
+                .collect();
+            out.push(if english {
+                format!("Character by character: {}", cells.join("  "))
+            } else {
+                format!("逐字比对：{}", cells.join("  "))
+            });
+        }
+        let jw = format!("{:.3}", self.jaro_winkler);
+        let min = format!("{:.2}", self.min_jaro_winkler);
+        out.push(match (self.verdict, english) {
+            (NameVerdict::SameSpelling, false) => "结论：规范写法相同，视为同一姓名。".into(),
+            (NameVerdict::SameSpelling, true) => {
+                "Verdict: the same spelling once normalised — one name.".into()
+            }
+            (NameVerdict::Homophone, false) => {
+                "结论：字数相同、逐字同音（不计声调），视为同一姓名的同音写法。".into()
+            }
+            (NameVerdict::Homophone, true) => {
+                "Verdict: same length and every character shares a toneless reading — homophone spellings of one name.".into()
+            }
+            (NameVerdict::TypingVariant, false) => format!(
+                "结论：仅一字不同，相似度 {jw} ≥ 阈值 {min}，视为录入笔误。"
+            ),
+            (NameVerdict::TypingVariant, true) => format!(
+                "Verdict: one character differs and Jaro-Winkler {jw} ≥ threshold {min} — a typing slip."
+            ),
+            (NameVerdict::Romanised, false) => "结论：一方是另一方的拼音写法，视为同一姓名。".into(),
+            (NameVerdict::Romanised, true) => {
+                "Verdict: one is the other written in pinyin — one name.".into()
+            }
+            (NameVerdict::DifferentLength, false) => {
+                "结论：字数不同，视为不同姓名（多一字或少一字通常是另一个人）。".into()
+            }
+            (NameVerdict::DifferentLength, true) => {
+                "Verdict: different numbers of characters — different names.".into()
+            }
+            (NameVerdict::DifferentSound, false) => format!(
+                "结论：有字读音不同，且不属于一字笔误（相似度 {jw}，阈值 {min}），视为不同姓名。"
+            ),
+            (NameVerdict::DifferentSound, true) => format!(
+                "Verdict: some character sounds different and it is not a one-character slip (Jaro-Winkler {jw}, threshold {min}) — different names."
+            ),
+        });
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +626,49 @@ mod tests {
     fn table_parses_and_covers_common_surnames() {
         assert!(trad2simp_len() > 2000);
         assert_eq!(normalize("劉陳張楊趙黃"), "刘陈张杨赵黄");
+    }
+
+    #[test]
+    fn explain_agrees_with_the_matcher_and_says_why() {
+        let pairs = [
+            ("张伟", "張偉"),
+            ("王丽", "王莉"),
+            ("张伟", "张伟强"),
+            ("ＺＨＡＮＧ ＷＥＩ", "张伟"),
+            ("阿卜杜·热合曼", "阿卜杜热合曼"),
+            ("张伟", "李娜"),
+            ("欧阳娜娜娜", "欧阳娜娜纳"),
+            ("欧阳娜娜娜", "欧阳娜娜丽"),
+        ];
+        for (a, b) in pairs {
+            let m = explain(a, b, 0.85);
+            assert_eq!(
+                m.verdict.is_same(),
+                same_person_name(a, b, 0.85),
+                "{a} / {b}"
+            );
+        }
+        let m = explain("張偉", "张伟", 0.85);
+        assert_eq!(m.verdict, NameVerdict::SameSpelling);
+        assert_eq!(m.a.simplified, vec![('張', '张'), ('偉', '伟')]);
+        assert!(
+            m.lines(false)[0].contains("繁转简：張→张、偉→伟"),
+            "{:?}",
+            m.lines(false)
+        );
+        let m = explain("王丽", "王莉", 0.85);
+        assert_eq!(m.verdict, NameVerdict::Homophone);
+        assert_eq!(m.positions[1].shared, vec!["li".to_string()]);
+        assert!(m.lines(false)[2].contains("丽≈莉(li)"));
+        let m = explain("张伟", "张伟强", 0.85);
+        assert_eq!(m.verdict, NameVerdict::DifferentLength);
+        let m = explain("ＺＨＡＮＧ ＷＥＩ", "张伟", 0.85);
+        assert_eq!(m.verdict, NameVerdict::Romanised);
+        assert_eq!(m.a.width_folded.len(), 8);
+        assert_eq!(m.a.separators_removed, 1);
+        let m = explain("张伟", "李娜", 0.85);
+        assert_eq!(m.verdict, NameVerdict::DifferentSound);
+        assert!(m.lines(true).last().unwrap().contains("different names"));
     }
 
     #[test]

@@ -149,8 +149,210 @@ pub fn write_output<E: From<OutputError>>(
     write_atomically(out, write)
 }
 
+/// How a table is printed: aligned for a terminal (the default), or for a program.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TableFormat {
+    /// Columns aligned by display width (CJK characters take two columns)
+    #[default]
+    Table,
+    /// Tab-separated, one header line; tabs and newlines in cells become spaces
+    Tsv,
+    /// RFC 4180 CSV with a header line; formula-like cells made inert (`csv_cell`)
+    Csv,
+    /// A JSON array of objects keyed by the columns' keys
+    Json,
+}
+
+/// One column of a [`Table`]: the header people read, the key programs read (JSON), and
+/// whether it holds numbers (right-aligned).
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub header: String,
+    pub key: &'static str,
+    pub right: bool,
+}
+
+/// A table of text cells, printed in any [`TableFormat`]: every list the CLI prints goes
+/// through it, so a terminal gets aligned columns and a script gets TSV, CSV or JSON.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these (header, key, right-aligned) columns.
+    pub fn new(columns: &[(&str, &'static str, bool)]) -> Table {
+        Table {
+            columns: columns
+                .iter()
+                .map(|(h, k, r)| Column {
+                    header: h.to_string(),
+                    key: k,
+                    right: *r,
+                })
+                .collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row; missing cells are empty, extra cells are dropped.
+    pub fn push(&mut self, mut row: Vec<String>) {
+        row.resize(self.columns.len(), String::new());
+        self.rows.push(row);
+    }
+
+    pub fn render(&self, format: TableFormat) -> String {
+        match format {
+            TableFormat::Table => self.aligned(),
+            TableFormat::Tsv => {
+                let clean = |c: &str| c.replace(['\t', '\n', '\r'], " ");
+                let mut out = String::new();
+                let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+                    let cells: Vec<String> = cells.map(clean).collect();
+                    out.push_str(&cells.join("\t"));
+                    out.push('\n');
+                };
+                line(&mut out, &mut self.columns.iter().map(|c| c.header.as_str()));
+                for r in &self.rows {
+                    line(&mut out, &mut r.iter().map(String::as_str));
+                }
+                out
+            }
+            TableFormat::Csv => {
+                let quote = |c: &str| {
+                    let c = csv_cell(c);
+                    if c.contains([',', '"', '\n', '\r']) {
+                        format!("\"{}\"", c.replace('"', "\"\""))
+                    } else {
+                        c.into_owned()
+                    }
+                };
+                let mut out = String::new();
+                let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
+                    let cells: Vec<String> = cells.map(quote).collect();
+                    out.push_str(&cells.join(","));
+                    out.push_str("\r\n");
+                };
+                line(&mut out, &mut self.columns.iter().map(|c| c.header.as_str()));
+                for r in &self.rows {
+                    line(&mut out, &mut r.iter().map(String::as_str));
+                }
+                out
+            }
+            TableFormat::Json => {
+                let rows: Vec<serde_json::Value> = self
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        let map: serde_json::Map<String, serde_json::Value> = self
+                            .columns
+                            .iter()
+                            .zip(r)
+                            .map(|(c, v)| (c.key.to_string(), serde_json::Value::from(v.as_str())))
+                            .collect();
+                        serde_json::Value::Object(map)
+                    })
+                    .collect();
+                serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
+            }
+        }
+    }
+
+    /// Header, a rule of dashes, rows; columns padded to their widest cell by display width.
+    fn aligned(&self) -> String {
+        use crate::text::display_width;
+        let mut widths: Vec<usize> = self
+            .columns
+            .iter()
+            .map(|c| display_width(&c.header))
+            .collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate() {
+                widths[i] = widths[i].max(display_width(c));
+            }
+        }
+        let fmt_row = |cells: &mut dyn Iterator<Item = &str>| {
+            let mut line = String::new();
+            for (i, c) in cells.enumerate() {
+                if i > 0 {
+                    line.push_str(" | ");
+                }
+                let pad = " ".repeat(widths[i].saturating_sub(display_width(c)));
+                if self.columns[i].right {
+                    line.push_str(&pad);
+                    line.push_str(c);
+                } else {
+                    line.push_str(c);
+                    line.push_str(&pad);
+                }
+            }
+            line.trim_end().to_string() + "\n"
+        };
+        let mut out = fmt_row(&mut self.columns.iter().map(|c| c.header.as_str()));
+        out.push_str(
+            &widths
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .join("-+-"),
+        );
+        out.push('\n');
+        for r in &self.rows {
+            out.push_str(&fmt_row(&mut r.iter().map(String::as_str)));
+        }
+        out
+    }
+}
+
+/// A plain-text table with a header rule; `right[i]` right-aligns column `i` (numbers).
+pub fn render_table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
+    let mut t = Table::new(
+        &headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (*h, "", right.get(i).copied().unwrap_or(false)))
+            .collect::<Vec<_>>(),
+    );
+    for r in rows {
+        t.push(r.clone());
+    }
+    t.render(TableFormat::Table)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn table_aligns_chinese_by_display_width() {
+        let t = render_table(
+            &["规则", "n"],
+            &[
+                vec!["ab".into(), "10".into()],
+                vec!["年龄".into(), "7".into()],
+            ],
+            &[false, true],
+        );
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "规则 |  n");
+        assert_eq!(lines[1], "-----+---");
+        assert_eq!(lines[2], "ab   | 10");
+        assert_eq!(lines[3], "年龄 |  7");
+    }
+
+    #[test]
+    fn tables_for_programs_quote_and_key_their_cells() {
+        let mut t = Table::new(&[("名称", "name", false), ("金额", "amount", true)]);
+        t.push(vec!["a,b\t\"c\"".into(), "=1".into()]);
+        assert_eq!(t.render(TableFormat::Tsv), "名称\t金额\na,b \"c\"\t=1\n");
+        assert_eq!(
+            t.render(TableFormat::Csv),
+            "名称,金额\r\n\"a,b\t\"\"c\"\"\",'=1\r\n"
+        );
+        let v: serde_json::Value = serde_json::from_str(&t.render(TableFormat::Json)).unwrap();
+        assert_eq!(v[0]["name"], "a,b\t\"c\"");
+        assert_eq!(v[0]["amount"], "=1");
+    }
+
     use super::*;
 
     #[test]

@@ -26,6 +26,8 @@ pub enum SweepError {
     Store(#[from] crate::store::StoreError),
     #[error("载入台账 / loading the ledger: {0}")]
     Load(#[source] crate::store::StoreError),
+    #[error("载入列式快照 / loading the columnar snapshot: {0}")]
+    SnapshotFile(#[source] crate::snapshot::file::SnapshotFileError),
     #[error("{0}: 数据库中没有申领表，请先运行 `claimsweep ingest` / no claims table ingested yet, run `claimsweep ingest` first")]
     NoClaims(PathBuf),
     #[error("保存身份归并 / saving the identity resolution: {0}")]
@@ -46,6 +48,10 @@ pub enum SweepError {
     Pool(#[from] rayon::ThreadPoolBuildError),
     #[error("数据库错误 / database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("{0}: 还没有生成案件的筛查，试运行无从比较；请先运行 `claimsweep sweep` / no sweep with cases to compare the dry run with; run `claimsweep sweep` first")]
+    NothingToCompare(PathBuf),
+    #[error("试运行的临时副本 / the dry run's scratch copy: {0}")]
+    Scratch(#[source] std::io::Error),
 }
 
 /// How to run a sweep.
@@ -53,6 +59,9 @@ pub enum SweepError {
 pub struct SweepOptions {
     /// Worker threads (default: one per CPU).
     pub threads: Option<usize>,
+    /// Read the columnar snapshot beside this database instead of beside the swept one (a
+    /// what-if copy of the database has the same ledger state, checked, but no snapshots).
+    pub snapshots_of: Option<PathBuf>,
 }
 
 /// What a sweep did: the summary it stored in `sweeps.summary_json`, and notes for the user
@@ -87,6 +96,8 @@ pub struct SweepSummary {
     pub persons_merged: usize,
     pub ids_merged: usize,
     pub load_ms: u128,
+    /// The snapshot was read from the columnar snapshot of the ledger state (not from SQLite).
+    pub snapshot_from_file: bool,
     /// Identity resolution and each claim's policy.
     pub resolve_ms: u128,
     pub rules_ms: u128,
@@ -146,7 +157,9 @@ pub fn run(
 
     let t = Instant::now();
     let spinner = engine::spinner("载入 load");
-    let mut snap = crate::snapshot::load_snapshot(&conn).map_err(SweepError::Load)?;
+    let (mut snap, loaded_from) =
+        crate::snapshot::file::load_current(&conn, opts.snapshots_of.as_deref().unwrap_or(db))
+            .map_err(SweepError::SnapshotFile)?;
     spinner.finish_and_clear();
     let load_ms = t.elapsed().as_millis();
     // A ledger far from the memory budget keeps freed memory for its next allocations.
@@ -196,6 +209,9 @@ pub fn run(
     let flag_count = flags.len();
     let money = flag_money(&snap, &flags);
     let cases_policy = crate::cases::cases_policy(policies);
+    // The last stages (graph findings, cases, checkpoint) take a third of a large sweep: a
+    // spinner on a terminal says the sweep is still at work.
+    let finishing = engine::spinner("案件 cases");
     let grouped = group_cases_beside_graph_store(
         &mut conn,
         sweep_id,
@@ -216,6 +232,7 @@ pub fn run(
     let t2 = Instant::now();
     checkpointer.finish(&conn).map_err(SweepError::Checkpoint)?;
     let checkpoint_ms = t2.elapsed().as_millis();
+    finishing.finish_and_clear();
     let store_ms = t.elapsed().as_millis();
 
     let summary = SweepSummary {
@@ -233,6 +250,7 @@ pub fn run(
         not_judged_first,
         not_judged_range,
         load_ms,
+        snapshot_from_file: matches!(loaded_from, crate::snapshot::file::LoadedFrom::File(_)),
         resolve_ms,
         persons_merged: resolved.persons.groups().len(),
         ids_merged: resolved.persons.merged_ids(),
@@ -252,6 +270,92 @@ pub fn run(
     };
     flag_store::finish_sweep(&conn, sweep_id, result.claims, &summary)?;
     Ok(SweepOutcome { summary, notes })
+}
+
+/// What a changed policy would do to the current cases, without storing anything in `db`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WhatIf {
+    /// The latest sweep of `db`: the cases as they stand.
+    pub current_sweep: i64,
+    /// Cases under the changed policy compared with `current_sweep`: `new` would appear,
+    /// `resolved` would go, `persisting` would stay (with their changes). Case ids of cases
+    /// that would appear exist only in the dry run.
+    pub diff: crate::cases::query::SweepDiff,
+    /// The dry run read the ledger from the columnar snapshot of its state.
+    pub snapshot_from_file: bool,
+    /// The dry run's own summary (its rules, money and timings).
+    #[serde(skip)]
+    pub outcome: SweepOutcome,
+}
+
+/// Runs `policies` against the ledger of `db` as a dry run: the sweep runs in full on a
+/// consistent scratch copy of the database (`VACUUM INTO`, under the shared ledger lock so no
+/// ingest changes it meanwhile) in `scratch_dir`, its cases are compared with the latest
+/// sweep's, and the copy is deleted. `db` is only read.
+pub fn what_if(
+    db: &Path,
+    policies: &PolicySet,
+    opts: &SweepOptions,
+    scratch_dir: &Path,
+) -> Result<WhatIf, SweepError> {
+    let scratch = tempfile_in(scratch_dir).map_err(SweepError::Scratch)?;
+    let copy = scratch.path().join("what-if.db");
+    let current_sweep = {
+        let conn = crate::store::open_existing(db)?;
+        let _lock = LedgerLock::acquire(db, LockMode::Shared).map_err(SweepError::Lock)?;
+        let nothing = || SweepError::NothingToCompare(db.to_path_buf());
+        if !crate::store::table_exists(&conn, "case_builds")? {
+            return Err(nothing());
+        }
+        let current = crate::cases::query::latest_sweep(&conn)
+            .map_err(SweepError::Cases)?
+            .ok_or_else(nothing)?;
+        crate::store::copy_database(&conn, &copy)?;
+        current
+    };
+    let opts = SweepOptions {
+        snapshots_of: Some(db.to_path_buf()),
+        ..opts.clone()
+    };
+    let outcome = run(&copy, policies, &opts)?;
+    let conn = crate::store::open_existing(&copy)?;
+    let diff = crate::cases::query::diff(&conn, current_sweep, outcome.summary.sweep_id)
+        .map_err(SweepError::Cases)?;
+    drop(conn);
+    Ok(WhatIf {
+        current_sweep,
+        diff,
+        snapshot_from_file: outcome.summary.snapshot_from_file,
+        outcome,
+    })
+}
+
+/// A scratch folder removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempfile_in(dir: &Path) -> std::io::Result<Scratch> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let path = dir.join(format!(
+        ".claimsweep-what-if-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&path)?;
+    Ok(Scratch(path))
 }
 
 /// The flags' amounts at risk, reconciled (`crate::money`).

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 /// Floors, lowest first. A module may import its own floor's ground types only when they are on
 /// a lower floor; modules on one floor do not import each other.
 const FLOORS: &[&[&str]] = &[
-    &["text", "dates", "memory", "output"],
+    &["text", "dates", "memory"],
+    &["output"],
     &["model"],
     &["refdata", "names", "money"],
     &["idcode"],
@@ -22,7 +23,7 @@ const FLOORS: &[&[&str]] = &[
     &["rules"],
     &["graph"],
     &["cases"],
-    &["report"],
+    &["report", "handoff"],
     &["sweep"],
     &["eval"],
     &["generate"],

@@ -1064,7 +1064,8 @@ fn cli_lists_shows_reviews_and_diffs() {
     assert_eq!(json["new"][0]["subject"], P1);
     let out = run_cli(&["sweeps", "list", "--db", db, "--lang", "en"]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().count(), 3, "{text}");
+    // Header, its rule, one line per sweep.
+    assert_eq!(text.lines().count(), 4, "{text}");
 
     let out = run_cli(&["cases", "list", "--db", "/nonexistent/x.db"]);
     assert!(!out.status.success());

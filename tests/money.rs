@@ -5,7 +5,7 @@
 mod common;
 
 use calamine::{open_workbook_auto, Reader};
-use claimsweep::model::fen_to_yuan;
+use claimsweep::model::{fen_to_wan, fen_to_yuan, fen_to_yuan_grouped};
 use claimsweep::money::{AtRisk, CaseTotals, FlagTotals};
 use common::{claimsweep as ok, query_all};
 use std::collections::HashMap;
@@ -126,6 +126,13 @@ fn every_output_gives_the_same_reconciled_totals() {
     let html = std::fs::read_to_string(cwd.join("r.html")).unwrap();
     assert!(html.contains(&rules_line), "HTML lacks {rules_line}");
     assert!(html.contains(&cases_line), "HTML lacks {cases_line}");
+    // The summary card: the distinct total in 万元, and exactly in yuan with separators.
+    let card = format!(
+        "<b title=\"{exact} 元\">{}</b><span class=\"unit\">万元</span><span class=\"exact\">精确值 {exact} 元</span>",
+        fen_to_wan(flags.distinct_fen),
+        exact = fen_to_yuan_grouped(flags.distinct_fen)
+    );
+    assert!(html.contains(&card), "HTML lacks the card {card}");
     ok(
         cwd,
         &["report", "--db", "a.db", "--format", "xlsx", "-o", "r.xlsx"],
@@ -139,4 +146,32 @@ fn every_output_gives_the_same_reconciled_totals() {
     }
     assert!(cells.contains(&rules_line), "workbook lacks {rules_line}");
     assert!(cells.contains(&cases_line), "workbook lacks {cases_line}");
+    // The summary's amount at risk is a number (in yuan) equal to the distinct total, shown
+    // with thousands separators by its number format.
+    let summary = book.worksheet_range("摘要").unwrap();
+    let at_risk = summary
+        .rows()
+        .find(|r| r[0].to_string() == "涉及金额（元）")
+        .expect("at-risk row");
+    match &at_risk[1] {
+        calamine::Data::Float(f) => assert_eq!(
+            (f * 100.0).round() as i64,
+            flags.distinct_fen,
+            "workbook at-risk total"
+        ),
+        other => panic!("the at-risk total is not a number: {other:?}"),
+    }
+    // Its number format groups thousands (read with unzip where the machine has it).
+    if let Ok(out) = std::process::Command::new("unzip")
+        .arg("-p")
+        .arg(cwd.join("r.xlsx"))
+        .arg("xl/styles.xml")
+        .output()
+    {
+        let styles = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            styles.contains("formatCode=\"#,##0.00\""),
+            "money cells have a thousands-separator format: {styles}"
+        );
+    }
 }

@@ -473,6 +473,79 @@ fn html_and_workbook_reports_of_two_sweeps() {
     let new = sheet_rows(&xlsx1, "新增");
     assert!(new.len() > 1 && new[1..].iter().all(|r| r[0] == "新发现"));
     assert!(!new.iter().flatten().any(|c| *c == masked_id(&p6)));
+    // The first sweep's figures are the ledger as it judged it (read back from the history
+    // by the report's one pass over the claims): eight claims, not twelve.
+    let summary1 = sheet_rows(&xlsx1, "摘要");
+    let claims1 = summary1
+        .iter()
+        .find(|r| r[0] == "申领笔数")
+        .expect("claims row");
+    assert_eq!(claims1[1], "8", "sweep 1 judged the base ledger");
+    let counties1 = sheet_rows(&xlsx1, "按县区");
+    let total1: f64 = counties1[1..]
+        .iter()
+        .map(|r| r[2].parse::<f64>().expect("claims"))
+        .sum();
+    assert_eq!(total1, 8.0, "county rows of sweep 1 add up to its claims");
+}
+
+/// Every `id="…"` of the page.
+fn ids(html: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(" id=\"") {
+        let after = &rest[i + 5..];
+        let end = after.find('"').unwrap_or(after.len());
+        out.insert(after[..end].to_string());
+        rest = &after[end..];
+    }
+    out
+}
+
+#[test]
+fn report_opens_with_where_to_start_and_every_link_lands() {
+    let fx = Fixture::new();
+    let (path, _) = fx.report("start.html", &[]);
+    let html = std::fs::read_to_string(path).expect("read html");
+    let start = html.find("<section id=\"start\"").expect("start section");
+    let summary = html.find("<section id=\"summary\">").expect("summary");
+    assert!(start < summary, "the page opens with where to start");
+    let section = &html[start..html[start..].find("</section>").expect("end") + start];
+    assert!(section.contains("<h2>从这里开始</h2>"), "{section}");
+    // Eight figures, each with a label and a unit; money in 万元 with the exact yuan.
+    assert_eq!(section.matches("<div class=\"card\">").count(), 8, "{section}");
+    for label in [
+        "申领", "补贴金额", "疑点", "涉及申领", "涉及金额（去重）", "案件", "新增案件", "团伙",
+    ] {
+        assert!(
+            section.contains(&format!("<span class=\"label\">{label}</span>")),
+            "card {label}"
+        );
+    }
+    for unit in ["笔", "万元", "个", "件"] {
+        assert!(
+            section.contains(&format!("<span class=\"unit\">{unit}</span>")),
+            "unit {unit}"
+        );
+    }
+    assert!(section.contains("精确值 "), "exact yuan beside 万元");
+    // The largest person cases, each a link to its evidence.
+    assert!(section.contains("<h3>金额最大的个人案件</h3>"), "{section}");
+    assert!(section.contains("<a href=\"#case-"), "{section}");
+    // Amounts read with thousands separators (1000-yuan claims).
+    assert!(html.contains("1,000.00"), "grouped amounts");
+    // Every in-page link lands on something: cases, rings, sections.
+    let ids = ids(&html);
+    for r in references(&html) {
+        let target = r.trim_start_matches('#');
+        assert!(ids.contains(target), "link {r} has no target");
+    }
+    // Markup in data stays escaped in the new section too.
+    assert!(!section.contains("<b>培训"));
+
+    let (path, _) = fx.report("start_en.html", &["--lang", "en"]);
+    let html = std::fs::read_to_string(path).expect("read html");
+    assert!(html.contains("<h2>Start here</h2>") && html.contains("×10k yuan"));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The HTML report in a real headless browser (Chromium from Debian's packages): it loads
 //! with no console message at all (no script error, no resource refused by the page's
-//! Content Security Policy), its inline script runs to the end, and the DOM shows the summary
-//! and a case with its evidence.
+//! Content Security Policy), its inline script runs to the end, the DOM shows the summary
+//! and a case with its evidence, and its Chinese renders in glyphs rather than empty boxes
+//! (a Chinese font such as Debian's `fonts-noto-cjk` must be installed).
 //!
 //! Without `/usr/bin/chromium` the test is skipped on a developer's machine, but fails when
 //! `CI_REQUIRE_BROWSER=1` (CI installs Chromium and sets it), so CI never passes it silently.
@@ -78,6 +79,74 @@ fn dump_dom(page: &Path, profile: &Path) -> (String, String) {
     )
 }
 
+/// Takes a screenshot of a page; `fontconfig` replaces the fonts the browser can see.
+fn screenshot(page: &Path, png: &Path, profile: &Path, fontconfig: Option<&Path>) -> Vec<u8> {
+    let mut cmd = Command::new(CHROMIUM);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=800,300",
+        &format!("--user-data-dir={}", profile.display()),
+        &format!("--screenshot={}", png.display()),
+        &format!("file://{}", page.display()),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    if let Some(conf) = fontconfig {
+        cmd.env("FONTCONFIG_FILE", conf);
+    }
+    let mut child = cmd.spawn().expect("start chromium");
+    let started = Instant::now();
+    while child.try_wait().expect("wait chromium").is_none() {
+        if started.elapsed() > BROWSER_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not take a screenshot within {BROWSER_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::read(png).unwrap_or_else(|e| panic!("{}: {e}", png.display()))
+}
+
+/// Whether the report's Chinese renders as glyphs rather than empty boxes (tofu): a heading
+/// in the report's own style (its font stack) is drawn once with Chinese text and once with
+/// as many unassigned code points, which every font draws as the same box. Without a font
+/// covering Chinese both pictures are the same.
+fn chinese_has_glyphs(report: &Path, dir: &Path, fontconfig: Option<&Path>) -> bool {
+    let html = std::fs::read_to_string(report).expect("read report");
+    let css = &html[html.find("<style>").expect("style") + 7..html.find("</style>").expect("end")];
+    let chinese = "职业培训补贴筛查报告";
+    let unassigned: String = std::iter::repeat('\u{0378}')
+        .take(chinese.chars().count())
+        .collect();
+    let mut shots = Vec::new();
+    for (name, text) in [("zh", chinese.to_string()), ("tofu", unassigned)] {
+        let page = dir.join(format!("probe-{name}.html"));
+        std::fs::write(
+            &page,
+            format!(
+                "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+                 <style>{css}</style></head><body><h1 style=\"font-size:32px;margin:8px\">{text}</h1></body></html>"
+            ),
+        )
+        .expect("write probe");
+        let profile = tempfile::tempdir().expect("profile dir");
+        shots.push(screenshot(
+            &page,
+            &dir.join(format!("probe-{name}.png")),
+            profile.path(),
+            fontconfig,
+        ));
+    }
+    shots[0] != shots[1]
+}
+
 /// Console lines of the page (any level: the report logs nothing, so any message is a fault).
 fn console_lines(log: &str) -> Vec<&str> {
     log.lines()
@@ -135,6 +204,11 @@ fn report_loads_in_chromium_without_console_errors() {
             "{name}: no case in the DOM"
         );
         assert!(
+            dom.contains("<section id=\"start\" class=\"start\">")
+                && dom.contains("<div class=\"card\">"),
+            "{name}: the page does not open with where to start"
+        );
+        assert!(
             dom.contains("<section id=\"rings\">") && dom.contains("class=\"ring\""),
             "{name}: no ring picture"
         );
@@ -145,4 +219,31 @@ fn report_loads_in_chromium_without_console_errors() {
             console.join("\n")
         );
     }
+
+    // Chinese renders in glyphs, not empty boxes. First the probe is shown to see tofu: with
+    // only DejaVu (no Chinese) visible to the browser, the two pictures are the same.
+    let zh = dir.path().join("zh.html");
+    let dejavu = Path::new("/usr/share/fonts/truetype/dejavu");
+    if dejavu.is_dir() {
+        let conf = dir.path().join("fonts-no-cjk.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "<?xml version=\"1.0\"?><!DOCTYPE fontconfig SYSTEM \"fonts.dtd\">\
+                 <fontconfig><dir>{}</dir><cachedir>{}</cachedir></fontconfig>",
+                dejavu.display(),
+                dir.path().join("fc-cache").display()
+            ),
+        )
+        .expect("fonts.conf");
+        assert!(
+            !chinese_has_glyphs(&zh, dir.path(), Some(&conf)),
+            "the tofu probe cannot tell boxes from glyphs"
+        );
+    }
+    assert!(
+        chinese_has_glyphs(&zh, dir.path(), None),
+        "the report's Chinese renders as empty boxes: install a Chinese font \
+         (Debian/Ubuntu: apt-get install fonts-noto-cjk)"
+    );
 }

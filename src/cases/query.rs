@@ -968,3 +968,293 @@ pub fn list_sweeps(conn: &Connection) -> Result<Vec<SweepRow>, CaseError> {
     }
     Ok(out)
 }
+
+/// The graph stage's rules that cases carry besides the registry's: rings and institution risk.
+const GRAPH_RULES: [(&str, &str, &str); 2] = [
+    ("ring", "团伙", "ring"),
+    ("institution_risk", "机构风险", "institution risk"),
+];
+
+/// A rule id people read: the rule's title (Chinese, or English with `Lang::En`); an id no
+/// rule has is shown as it is.
+pub fn rule_label(rule: &str, lang: super::Lang) -> String {
+    if let Some((zh, en)) = crate::rules::rule_title(rule) {
+        return lang.pick(zh, en).to_string();
+    }
+    GRAPH_RULES
+        .iter()
+        .find(|(id, _, _)| *id == rule)
+        .map_or(rule, |(_, zh, en)| lang.pick(zh, en))
+        .to_string()
+}
+
+/// A filter value `cases list` could not use: one line naming the option, the value and the
+/// values it takes.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    #[error("{option}：未知的值 `{value}`；可用的值 / unknown value, valid values: {valid}")]
+    Unknown {
+        option: &'static str,
+        value: String,
+        valid: String,
+    },
+    #[error("{option}：`{value}` 对应多个 / matches several: {candidates}；请用代码 / use the code")]
+    Ambiguous {
+        option: &'static str,
+        value: String,
+        candidates: String,
+    },
+}
+
+impl From<rusqlite::Error> for FilterError {
+    fn from(e: rusqlite::Error) -> Self {
+        FilterError::Case(CaseError::Db(e))
+    }
+}
+
+impl From<crate::store::StoreError> for FilterError {
+    fn from(e: crate::store::StoreError) -> Self {
+        FilterError::Case(CaseError::Store(e))
+    }
+}
+
+/// Most candidates an error lists before "… N more".
+const LISTED: usize = 12;
+
+fn listed(items: &[String]) -> String {
+    let mut s = items[..items.len().min(LISTED)].join(", ");
+    if items.len() > LISTED {
+        s.push_str(&format!(" … (+{})", items.len() - LISTED));
+    }
+    s
+}
+
+/// `--rule`: a rule id (`deceased`), its Chinese title (`死亡后申领`) or its English title.
+pub fn resolve_rule(value: &str) -> Result<String, FilterError> {
+    let v = value.trim();
+    let registry = crate::rules::RULES
+        .iter()
+        .map(|r| (r.id, r.title_zh, r.title_en));
+    let all: Vec<(&str, &str, &str)> = registry.chain(GRAPH_RULES).collect();
+    if let Some((id, _, _)) = all.iter().find(|(id, zh, en)| {
+        id.eq_ignore_ascii_case(v) || *zh == v || en.eq_ignore_ascii_case(v)
+    }) {
+        return Ok(id.to_string());
+    }
+    Err(FilterError::Unknown {
+        option: "--rule",
+        value: v.to_string(),
+        valid: all
+            .iter()
+            .map(|(id, zh, _)| format!("{id} {zh}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// `--kind`: a subject kind's code (`person`) or Chinese label (`人员`).
+pub fn resolve_kind(value: &str) -> Result<String, FilterError> {
+    let v = value.trim();
+    use super::CaseSubject;
+    CaseSubject::ALL
+        .into_iter()
+        .find(|k| k.code().eq_ignore_ascii_case(v) || k.zh() == v)
+        .map(|k| k.code().to_string())
+        .ok_or_else(|| FilterError::Unknown {
+            option: "--kind",
+            value: v.to_string(),
+            valid: CaseSubject::ALL
+                .iter()
+                .map(|k| format!("{} {}", k.code(), k.zh()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
+/// `--status`: a status code (`confirmed`) or Chinese label (`已确认`).
+pub fn resolve_status(value: &str) -> Result<Status, FilterError> {
+    Status::parse(value).ok_or_else(|| FilterError::Unknown {
+        option: "--status",
+        value: value.trim().to_string(),
+        valid: Status::ALL
+            .iter()
+            .map(|s| format!("{} {}", s.code(), s.zh()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// The county codes cases were found in, in code order.
+fn case_counties(conn: &Connection) -> Result<Vec<String>, FilterError> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT county_code FROM cases WHERE county_code <> '' ORDER BY county_code",
+    )?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A county's name for people (`兰山区`), or None when the reference data lacks the code.
+pub fn county_name(code: &str) -> Option<&'static str> {
+    crate::refdata::RefData::embedded().area_name(code)
+}
+
+/// `--county`: a six-digit code (`371311`) or a name (`罗庄区`, `临沂市罗庄区`, `罗庄`) of a
+/// county cases were found in or of the Linyi prefecture.
+pub fn resolve_county(conn: &Connection, value: &str) -> Result<String, FilterError> {
+    let v = value.trim();
+    let refdata = crate::refdata::RefData::embedded();
+    let in_cases = case_counties(conn)?;
+    if v.len() == 6 && v.bytes().all(|b| b.is_ascii_digit()) {
+        if in_cases.iter().any(|c| c == v) || refdata.area_known(v) {
+            return Ok(v.to_string());
+        }
+    } else {
+        // Counties with cases first: a name shared by counties elsewhere means this ledger's.
+        let mut known: Vec<(String, String)> = in_cases
+            .iter()
+            .map(|c| (c.clone(), refdata.area_name(c).unwrap_or_default().to_string()))
+            .collect();
+        for (code, name) in refdata.linyi_counties() {
+            if !known.iter().any(|(c, _)| c == code) {
+                known.push((code.to_string(), name.to_string()));
+            }
+        }
+        let full = |code: &str| refdata.area(code).map(|a| a.full_name()).unwrap_or_default();
+        let exact: Vec<&(String, String)> = known
+            .iter()
+            .filter(|(c, n)| {
+                !n.is_empty() && (n == v || (v.ends_with(n.as_str()) && full(c).ends_with(v)))
+            })
+            .collect();
+        let prefix: Vec<&(String, String)> = known
+            .iter()
+            .filter(|(_, n)| !n.is_empty() && n.starts_with(v))
+            .collect();
+        let found = if exact.is_empty() { prefix } else { exact };
+        match found.as_slice() {
+            [(code, _)] => return Ok(code.clone()),
+            [] => {}
+            many => {
+                return Err(FilterError::Ambiguous {
+                    option: "--county",
+                    value: v.to_string(),
+                    candidates: many
+                        .iter()
+                        .map(|(c, n)| format!("{c} {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            }
+        }
+    }
+    Err(FilterError::Unknown {
+        option: "--county",
+        value: v.to_string(),
+        valid: listed(
+            &in_cases
+                .iter()
+                .map(|c| format!("{c} {}", county_name(c).unwrap_or("")).trim().to_string())
+                .collect::<Vec<_>>(),
+        ),
+    })
+}
+
+/// An institution's name as the ledger of `sweep_id` had it (the current ledger when None).
+pub fn institution_name(
+    conn: &Connection,
+    sweep_id: Option<i64>,
+    institution_id: &str,
+) -> Result<Option<String>, CaseError> {
+    if institution_id.is_empty() {
+        return Ok(None);
+    }
+    let state = match sweep_id {
+        Some(s) => LedgerState::of_sweep(conn, s)?,
+        None => LedgerState::current(conn)?,
+    };
+    Ok(read::institution_names(conn, &state)?
+        .into_iter()
+        .find(|i| i.institution_id == institution_id)
+        .map(|i| i.name)
+        .filter(|n| !n.is_empty()))
+}
+
+/// `--institution`: an institution id, or its name (exact, else a unique part of it).
+pub fn resolve_institution(conn: &Connection, value: &str) -> Result<String, FilterError> {
+    let v = value.trim();
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT institution_id FROM cases WHERE institution_id <> '' ORDER BY institution_id",
+    )?;
+    let in_cases: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
+    let mut names = read::institution_names(conn, &LedgerState::current(conn)?)?;
+    names.sort_by(|a, b| a.institution_id.cmp(&b.institution_id));
+    if let Some(id) = in_cases
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(v))
+        .or_else(|| {
+            names
+                .iter()
+                .map(|n| &n.institution_id)
+                .find(|c| c.eq_ignore_ascii_case(v))
+        })
+    {
+        return Ok(id.clone());
+    }
+    let exact: Vec<_> = names.iter().filter(|n| n.name == v).collect();
+    let part: Vec<_> = names
+        .iter()
+        .filter(|n| !v.is_empty() && n.name.contains(v))
+        .collect();
+    let found = if exact.is_empty() { part } else { exact };
+    match found.as_slice() {
+        [one] => Ok(one.institution_id.clone()),
+        [] => Err(FilterError::Unknown {
+            option: "--institution",
+            value: v.to_string(),
+            // The institutions cases were found at, with their names where the ledger has them.
+            valid: listed(
+                &in_cases
+                    .iter()
+                    .map(|id| {
+                        let name = names.iter().find(|n| &n.institution_id == id);
+                        format!("{id} {}", name.map_or("", |n| n.name.as_str()))
+                            .trim_end()
+                            .to_string()
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+        }),
+        many => Err(FilterError::Ambiguous {
+            option: "--institution",
+            value: v.to_string(),
+            candidates: listed(
+                &many
+                    .iter()
+                    .map(|n| format!("{} {}", n.institution_id, n.name))
+                    .collect::<Vec<_>>(),
+            ),
+        }),
+    }
+}
+
+/// How many actions people took on cases (assignments, reviews): what a fresh database would
+/// lose.
+pub fn review_actions(conn: &Connection) -> Result<i64, CaseError> {
+    let exists: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'case_history'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(0);
+    }
+    Ok(conn.query_row(
+        "SELECT count(*) FROM case_history WHERE action IN ('assign', 'start_review', 'review')",
+        [],
+        |r| r.get(0),
+    )?)
+}

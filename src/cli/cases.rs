@@ -1,6 +1,7 @@
 //! `claimsweep cases`: inspectors' review — list, show, assign, review, history.
 
-use crate::cases::{self, render, CaseFilter, CaseSort, Lang, Status};
+use crate::cases::{self, query, render, CaseFilter, CaseSort, Lang};
+use crate::output::TableFormat;
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -12,6 +13,10 @@ pub enum SortArg {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    claimsweep cases list --limit 20\n  \
+    claimsweep cases show 17\n  \
+    claimsweep cases review 17 --status confirmed --note \"证书系伪造\" --by 王敏")]
 pub struct Args {
     #[command(subcommand)]
     pub command: CasesCommand,
@@ -36,25 +41,32 @@ pub struct Common {
 #[derive(clap::Subcommand, Debug)]
 pub enum CasesCommand {
     /// List the cases of a sweep (default: the latest), filtered and sorted
+    #[command(after_help = "Examples:\n  \
+        claimsweep cases list --sort amount --limit 20\n  \
+        claimsweep cases list --rule 死亡后申领 --county 罗庄区 --status open\n  \
+        claimsweep cases list --kind ring --format csv > rings.csv")]
     List {
         #[command(flatten)]
         common: Common,
-        /// open | in_review | confirmed | dismissed | escalated
+        /// Status: open, in_review, confirmed, dismissed, escalated (or 待处理, 核查中, 已确认,
+        /// 已排除, 已移送)
         #[arg(long)]
         status: Option<String>,
-        /// County code
+        /// County: its code (371311) or name (罗庄区)
         #[arg(long)]
         county: Option<String>,
-        /// Institution id
+        /// Institution: its code or its name (or a unique part of the name)
         #[arg(long)]
         institution: Option<String>,
-        /// Rule id (cases where this rule fired)
+        /// Cases where this rule fired: its id (deceased) or title (死亡后申领); also ring,
+        /// institution_risk
         #[arg(long)]
         rule: Option<String>,
-        /// Subject kind: person, class, contact, ring or institution
+        /// Subject kind: person, class, contact, ring, institution (or 人员, 培训班, 联系方式,
+        /// 团伙, 机构)
         #[arg(long)]
         kind: Option<String>,
-        /// Minimum amount at risk, in yuan
+        /// Minimum amount at risk, in yuan (1200 or 1,200.50)
         #[arg(long)]
         min_amount: Option<String>,
         /// Sweep id (default: the latest)
@@ -63,24 +75,44 @@ pub enum CasesCommand {
         /// Only cases first found in that sweep
         #[arg(long)]
         new: bool,
+        /// Order: by score or by amount at risk, highest first
         #[arg(long, value_enum, default_value_t = SortArg::Score)]
         sort: SortArg,
-        #[arg(long)]
+        /// Show at most N cases (default: all)
+        #[arg(long, value_name = "N")]
         limit: Option<usize>,
-        /// Print JSON instead of text
+        /// Output format: an aligned table, or tsv, csv, json for programs (json: every field,
+        /// never masked)
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+        /// Same as --format json (kept for scripts)
         #[arg(long)]
         json: bool,
     },
-    /// Show one case with all its evidence
+    /// Show one case: a summary, then its evidence (long lists cut at --limit)
+    #[command(after_help = "Examples:\n  \
+        claimsweep cases show 17\n  \
+        claimsweep cases show 17 --all --unmask\n  \
+        claimsweep cases show 17 --json > case17.json")]
     Show {
+        /// Case id (the first column of `cases list`)
         id: i64,
         #[command(flatten)]
         common: Common,
+        /// Show at most N items of each evidence list (flags, claims, members …); 0 shows all
+        #[arg(long, value_name = "N", default_value_t = render::DEFAULT_SHOW_LIMIT)]
+        limit: usize,
+        /// Show every evidence item (same as --limit 0)
+        #[arg(long)]
+        all: bool,
+        /// Print the whole case as JSON (never masked)
         #[arg(long)]
         json: bool,
     },
     /// Assign a case to an inspector (open → in_review)
+    #[command(after_help = "Example:\n  claimsweep cases assign 17 --to 王敏")]
     Assign {
+        /// Case id
         id: i64,
         /// Inspector the case goes to
         #[arg(long)]
@@ -96,12 +128,19 @@ pub enum CasesCommand {
     },
     /// Record a decision: confirmed, dismissed or escalated (with accounts, an inspector's
     /// confirmation waits for a supervisor's approval)
+    #[command(
+        after_help = "Example:\n  claimsweep cases review 17 --status confirmed --note \"证书系伪造\" --by 王敏"
+    )]
     Review {
+        /// Case id
         id: i64,
+        /// Decision: confirmed, dismissed or escalated (or 已确认, 已排除, 已移送)
         #[arg(long)]
         status: String,
+        /// Why: kept in the case's history
         #[arg(long)]
         note: String,
+        /// Inspector who decides (without accounts; with accounts it names the account)
         #[arg(long)]
         by: Option<String>,
         /// The account acting (needed once the database has accounts; its role is checked)
@@ -114,10 +153,13 @@ pub enum CasesCommand {
     #[command(flatten)]
     Workflow(super::review::WorkflowCommand),
     /// Print the history of a case (append-only)
+    #[command(after_help = "Example:\n  claimsweep cases history 17")]
     History {
+        /// Case id
         id: i64,
         #[command(flatten)]
         common: Common,
+        /// Print JSON instead of text (never masked; times as stored, in UTC)
         #[arg(long)]
         json: bool,
     },
@@ -144,7 +186,7 @@ pub(crate) fn emit_json(text: &str) -> anyhow::Result<()> {
     write_stdout(text)
 }
 
-/// Writes command output; a reader that stops early (`| head`) is not an error.
+/// Writes command output (a reader that stops early, `| head`, ends the command quietly).
 /// Ledger text in it is made terminal-safe (`text::terminal_safe`).
 pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
     write_stdout(&crate::text::terminal_safe(text))
@@ -167,12 +209,7 @@ pub(crate) fn emit_masked(text: &str, unmask: bool) -> anyhow::Result<()> {
 }
 
 fn write_stdout(text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
+    super::out(text)
 }
 
 fn open(common: &Common) -> anyhow::Result<rusqlite::Connection> {
@@ -193,20 +230,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             new,
             sort,
             limit,
+            format,
             json,
         } => {
-            let status = match status {
-                Some(s) => Some(Status::parse(&s).with_context(|| {
-                    format!("--status: unknown status `{s}` (open, in_review, confirmed, dismissed, escalated)")
-                })?),
-                None => None,
-            };
+            let conn = open(&common)?;
+            // Every filter value is checked: an unknown one is an error listing the valid ones,
+            // never an empty list.
             let filter = CaseFilter {
-                status,
-                county,
-                institution,
-                rule,
-                subject_kind: kind,
+                status: status.as_deref().map(query::resolve_status).transpose()?,
+                county: county
+                    .as_deref()
+                    .map(|c| query::resolve_county(&conn, c))
+                    .transpose()?,
+                institution: institution
+                    .as_deref()
+                    .map(|i| query::resolve_institution(&conn, i))
+                    .transpose()?,
+                rule: rule.as_deref().map(query::resolve_rule).transpose()?,
+                subject_kind: kind.as_deref().map(query::resolve_kind).transpose()?,
                 min_amount_fen: min_amount.as_deref().map(parse_yuan).transpose()?,
                 sweep,
                 new_only: new,
@@ -216,33 +257,59 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 },
                 limit,
             };
-            let conn = open(&common)?;
             let rows = cases::list(&conn, &filter)?;
-            if json {
-                emit_json(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
-            } else {
-                let whole = match rows.first() {
-                    Some(r) if filter.is_whole_sweep() => {
-                        cases::query::case_money(&conn, r.sweep_id)?
-                    }
-                    _ => None,
-                };
-                let mut text = render::case_list(&rows, common.lang, whole.as_ref());
-                // Claims no rule judged are listed under the cases, never left out in silence.
-                if let Ok(sweep) = crate::store::flags::resolve_sweep(&conn, filter.sweep) {
-                    let not_judged = crate::store::flags::not_judged(&conn, sweep)?;
-                    text.push_str(&render::not_judged(&not_judged, common.lang));
+            let format = if json { TableFormat::Json } else { format };
+            match format {
+                TableFormat::Json => {
+                    emit_json(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
                 }
-                emit_masked(&text, common.unmask)?;
+                TableFormat::Tsv | TableFormat::Csv => {
+                    let table = render::case_table(&rows, common.lang, true);
+                    // Labels for people, so masked like the table unless --unmask.
+                    emit_masked(&table.render(format), common.unmask)?;
+                }
+                TableFormat::Table => {
+                    let whole = match rows.first() {
+                        Some(r) if filter.is_whole_sweep() => {
+                            cases::query::case_money(&conn, r.sweep_id)?
+                        }
+                        _ => None,
+                    };
+                    let mut text = render::case_list(&rows, common.lang, whole.as_ref());
+                    // Claims no rule judged are listed under the cases, never left out in
+                    // silence.
+                    if let Ok(sweep) = crate::store::flags::resolve_sweep(&conn, filter.sweep) {
+                        let not_judged = crate::store::flags::not_judged(&conn, sweep)?;
+                        text.push_str(&render::not_judged(&not_judged, common.lang));
+                    }
+                    emit_masked(&text, common.unmask)?;
+                }
             }
         }
-        CasesCommand::Show { id, common, json } => {
+        CasesCommand::Show {
+            id,
+            common,
+            limit,
+            all,
+            json,
+        } => {
             let conn = open(&common)?;
             let detail = cases::show(&conn, id)?;
             if json {
                 emit_json(&(serde_json::to_string_pretty(&detail)? + "\n"))?;
             } else {
-                emit_masked(&render::case_detail(&detail, common.lang), common.unmask)?;
+                let opts = render::ShowOptions {
+                    limit: (!all && limit > 0).then_some(limit),
+                    institution_name: query::institution_name(
+                        &conn,
+                        Some(detail.case.sweep_id),
+                        &detail.case.institution_id,
+                    )?,
+                };
+                emit_masked(
+                    &render::case_detail_with(&detail, common.lang, &opts),
+                    common.unmask,
+                )?;
             }
         }
         CasesCommand::Assign { id, to, by, user, common } => {

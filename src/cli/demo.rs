@@ -8,14 +8,22 @@
 //!   claimsweep demo
 //!   claimsweep demo --dir /tmp/demo --claims 1000000 --lang en
 
-use super::{eval, generate, ingest, report, sweep};
+use super::{eval, generate, ingest, out, report, sweep};
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// The demo's injection rate per rule: about 3 % of its claims are irregular, as in a real
+/// ledger (`generate`'s default, 0.01, makes a quarter irregular, for stress tests).
+pub const DEMO_RATE: f64 = 0.001;
+
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    claimsweep demo\n  \
+    claimsweep demo --dir /tmp/demo --claims 20000 --lang en\n  \
+    claimsweep demo --force          # start again, dropping the reviews recorded in the demo")]
 pub struct Args {
-    /// Folder for the data, the database and the reports (re-created database each run)
+    /// Folder for the data, the database and the reports (the database is re-created)
     #[arg(long, default_value = "claimsweep-demo")]
     pub dir: PathBuf,
     /// Number of claims to generate
@@ -27,15 +35,57 @@ pub struct Args {
     /// Language of summaries and reports
     #[arg(long, value_enum, default_value = "zh")]
     pub lang: sweep::Lang,
+    /// Re-create the demo database even if cases in it were assigned or reviewed
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A path as a shell reads it: quoted when it holds anything but plain characters, so the
+/// printed commands work when pasted.
+fn shell_path(p: &Path) -> String {
+    let s = p.display().to_string();
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c) || !c.is_ascii());
+    if plain {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The commands the demo suggests next, as printed (`top`: the case listed first): tests run
+/// them as they are.
+pub fn next_commands(db: &Path, top: i64, lang: sweep::Lang) -> Vec<String> {
+    let db = shell_path(db);
+    let en = if lang == sweep::Lang::En { " --lang en" } else { "" };
+    vec![
+        format!("claimsweep cases list --db {db} --limit 20{en}"),
+        format!("claimsweep cases show {top} --db {db}{en}"),
+        format!("claimsweep graph rings --db {db}{en}"),
+    ]
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let en = matches!(args.lang, sweep::Lang::En);
-    let say = |zh: &str, en_text: &str| println!("\n== {} ==", if en { en_text } else { zh });
+    let say = |zh: &str, en_text: &str| out(&format!("\n== {} ==\n", if en { en_text } else { zh }));
     let t0 = Instant::now();
     std::fs::create_dir_all(&args.dir).with_context(|| format!("create {}", args.dir.display()))?;
     let data = args.dir.join("data");
     let db = args.dir.join("claimsweep.db");
+    // Reviews are an inspector's work: a second demo run does not drop them unasked.
+    if db.exists() && !args.force {
+        let reviewed = crate::cases::open_db(&db)
+            .ok()
+            .and_then(|conn| crate::cases::query::review_actions(&conn).ok())
+            .unwrap_or(0);
+        if reviewed > 0 {
+            anyhow::bail!(
+                "{}：数据库中有 {reviewed} 条复核记录，重新运行会删除它们；确需重来请加 --force / the database holds {reviewed} review actions that a new demo would delete; add --force to start again",
+                db.display()
+            );
+        }
+    }
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let p = PathBuf::from(format!("{}{suffix}", db.display()));
         if p.exists() {
@@ -43,39 +93,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
 
-    say("1/5 生成合成台账", "1/5 generate a synthetic ledger");
+    say("1/5 生成合成台账", "1/5 generate a synthetic ledger")?;
     generate::run(generate::Args {
         out: data.clone(),
         claims: args.claims,
         seed: args.seed,
         messy: false,
-        rate: 0.01,
+        rate: DEMO_RATE,
         english: en,
     })?;
 
-    say("2/5 导入数据库", "2/5 ingest into the database");
+    say("2/5 导入数据库", "2/5 ingest into the database")?;
     ingest::run(ingest::Args {
         db: db.clone(),
-        lang: if en { "en".into() } else { "zh".into() },
+        lang: args.lang,
         append: false,
         source: data.clone(),
     })?;
 
-    say("3/5 按政策核查", "3/5 sweep against the policy");
+    say("3/5 按政策核查", "3/5 sweep against the policy")?;
     let policies = crate::sweep::load_policies(None)?;
     let outcome = crate::sweep::run(&db, &policies, &crate::sweep::SweepOptions::default())?;
-    sweep::print_outcome(&outcome, args.lang);
+    sweep::print_outcome(&outcome, args.lang)?;
 
-    say("4/5 与真实标签比对", "4/5 score against the ground truth");
+    say("4/5 与真实标签比对", "4/5 score against the ground truth")?;
     eval::run(eval::Args {
         db: db.clone(),
         sweep: None,
         labels: data.join("labels.csv"),
         json: false,
+        format: crate::output::TableFormat::Table,
         lang: args.lang,
     })?;
 
-    say("5/5 生成报告", "5/5 write the reports");
+    say("5/5 生成报告", "5/5 write the reports")?;
     let lang = args.lang;
     let html = args.dir.join("report.html");
     let xlsx = args.dir.join("report.xlsx");
@@ -97,18 +148,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let secs = t0.elapsed().as_secs_f64();
-    if en {
-        println!("\nDone in {secs:.1} s.\n  data:     {}\n  database: {}\n  report:   {}\n  workbook: {}",
-            data.display(), db.display(), html.display(), xlsx.display());
-        println!(
-            "Next: claimsweep cases list --db {} --lang en",
-            db.display()
-        );
+    // The case `cases list` shows first is the one to open first.
+    let top = crate::cases::list(
+        &crate::cases::open_db(&db)?,
+        &crate::cases::CaseFilter {
+            limit: Some(1),
+            ..Default::default()
+        },
+    )?
+    .first()
+    .map_or(1, |c| c.case_id);
+    let next = next_commands(&db, top, args.lang)
+        .iter()
+        .map(|c| format!("  {c}\n"))
+        .collect::<String>();
+    let summary = if en {
+        out(&format!(
+            "\nDone in {secs:.1} s.\n  data:     {}\n  database: {}\n  report:   {}\n  workbook: {}\nNext:\n{next}",
+            data.display(),
+            db.display(),
+            html.display(),
+            xlsx.display()
+        ))
     } else {
-        println!("\n完成，用时 {secs:.1} 秒。\n  数据 data:       {}\n  数据库 database: {}\n  报告 report:     {}\n  工作簿 workbook: {}",
-            data.display(), db.display(), html.display(), xlsx.display());
-        println!("下一步 next: claimsweep cases list --db {}", db.display());
-    }
-    super::serve::print_demo_login(&db, en)?;
-    Ok(())
+        out(&format!(
+            "\n完成，用时 {secs:.1} 秒。\n  数据 data:       {}\n  数据库 database: {}\n  报告 report:     {}\n  工作簿 workbook: {}\n下一步 next:\n{next}",
+            data.display(),
+            db.display(),
+            html.display(),
+            xlsx.display()
+        ))
+    };
+    summary?;
+    super::serve::print_demo_login(&db, en)
 }

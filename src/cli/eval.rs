@@ -1,7 +1,8 @@
 //! `claimsweep eval [--db FILE] [--sweep ID] --labels labels.csv [--json] [--lang zh|en]`:
 //! precision and recall of a sweep per rule against ground truth.
 
-use super::sweep::{render_table, Lang};
+use super::sweep::Lang;
+use crate::output::{Table, TableFormat};
 use crate::eval::{evaluate, ratio_text, EvalReport, Labels};
 use crate::rules::engine::rule_zh;
 use crate::store::flags as flag_store;
@@ -9,6 +10,7 @@ use crate::store::open_existing;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  claimsweep eval --db audit.db --labels ledger/labels.csv")]
 pub struct Args {
     /// Database file
     #[arg(long, default_value = "claimsweep.db")]
@@ -19,9 +21,13 @@ pub struct Args {
     /// Ground truth: CSV with columns claim_id, rule
     #[arg(long)]
     pub labels: PathBuf,
-    /// Print JSON instead of a table
+    /// Same as --format json (kept for scripts)
     #[arg(long)]
     pub json: bool,
+    /// Output format: an aligned table, or tsv, csv, json for programs
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+    /// Language of the table
     #[arg(long, value_enum, default_value = "zh")]
     pub lang: Lang,
 }
@@ -32,17 +38,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let sweep_id = flag_store::resolve_sweep(&conn, args.sweep)?;
     let pairs = flag_store::flagged_pairs(&conn, sweep_id)?;
     let report = evaluate(&labels, pairs.iter().map(|(r, c)| (r.as_str(), c.as_str())));
-    if args.json {
+    let format = if args.json { TableFormat::Json } else { args.format };
+    if format == TableFormat::Tsv || format == TableFormat::Csv {
+        return super::out(&table(&report, args.lang).render(format));
+    }
+    if format == TableFormat::Json {
         let v = serde_json::json!({ "sweep_id": sweep_id, "rules": report.rules, "total": report.total });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        super::out(&(serde_json::to_string_pretty(&v)? + "\n"))?;
     } else {
-        print!("{}", render(&report, sweep_id, args.lang));
+        super::out(&render(&report, sweep_id, args.lang))?;
     }
     Ok(())
 }
 
-/// The table: one row per rule, then the micro total.
+/// The table: one row per rule, then the micro total, then the sweep id.
 pub fn render(r: &EvalReport, sweep_id: i64, lang: Lang) -> String {
+    let mut out = table(r, lang).render(TableFormat::Table);
+    out.push_str(&match lang {
+        Lang::Zh => format!("筛查编号 sweep id：{sweep_id}\n"),
+        Lang::En => format!("sweep id: {sweep_id}\n"),
+    });
+    out
+}
+
+/// One row per rule, then the micro total.
+pub fn table(r: &EvalReport, lang: Lang) -> Table {
     let headers: Vec<&str> = match lang {
         Lang::Zh => vec![
             "规则 rule",
@@ -93,10 +113,16 @@ pub fn render(r: &EvalReport, sweep_id: i64, lang: Lang) -> String {
         ratio_text(t.precision),
         ratio_text(t.recall),
     ]);
-    let mut out = render_table(&headers, &rows, &[false, true, true, true, true, true]);
-    out.push_str(&match lang {
-        Lang::Zh => format!("筛查编号 sweep id：{sweep_id}\n"),
-        Lang::En => format!("sweep id: {sweep_id}\n"),
-    });
-    out
+    let keys = ["rule", "labelled", "flagged", "true_positives", "precision", "recall"];
+    let columns: Vec<(&str, &'static str, bool)> = headers
+        .iter()
+        .zip(keys)
+        .enumerate()
+        .map(|(i, (h, k))| (*h, k, i > 0))
+        .collect();
+    let mut t = Table::new(&columns);
+    for row in rows {
+        t.push(row);
+    }
+    t
 }

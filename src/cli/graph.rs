@@ -13,10 +13,16 @@ use crate::store::open_existing;
 use crate::sweep::load_policies;
 use anyhow::Context;
 use serde_json::json;
-use std::io::Write;
+use crate::graph::NodeKind;
+use crate::output::{Table, TableFormat};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    claimsweep graph rings --db audit.db\n  \
+    claimsweep graph institutions --top 10\n  \
+    claimsweep graph neighbourhood 临沂市兰山区某职业培训学校 --depth 1\n  \
+    claimsweep graph neighbourhood phone:13800000000 --format dot -o n.dot")]
 pub struct Args {
     /// Database file
     #[arg(long, default_value = "claimsweep.db", global = true)]
@@ -44,30 +50,52 @@ pub struct Args {
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// Graphviz DOT (neighbourhood only)
     Dot,
+    /// JSON with every field (never masked)
     Json,
+    /// Aligned text for a terminal (masked unless --unmask)
+    #[value(alias = "table")]
     Text,
+    /// Tab-separated table (masked unless --unmask)
+    Tsv,
+    /// CSV table (masked unless --unmask)
+    Csv,
 }
 
 #[derive(clap::Subcommand, Debug)]
 pub enum What {
     /// Rings: persons tied by shared phones, bank accounts, legal representatives across
     /// institutions or counties (团伙)
+    #[command(after_help = "Examples:\n  \
+        claimsweep graph rings --db audit.db\n  \
+        claimsweep graph rings --format csv -o rings.csv")]
     Rings,
     /// Institutions ranked by risk, with the evidence of each score (机构风险排名)
+    #[command(after_help = "Example:\n  claimsweep graph institutions --top 10")]
     Institutions {
         /// Show only the first N institutions
         #[arg(long)]
         top: Option<usize>,
     },
     /// Persons claiming in several counties in one year, with their path (跨县区申领)
+    #[command(after_help = "Example:\n  claimsweep graph cross-county --lang en")]
     CrossCounty,
     /// Employers that "hire" a project class for the employment check (突击就业单位)
+    #[command(after_help = "Example:\n  claimsweep graph staged --format json")]
     Staged,
     /// A node's neighbourhood: NODE is `kind:value` (person, phone, bank_account, org, class,
-    /// certificate, county, name) or a bare ID number, phone, account, code …
-    #[command(alias = "neighborhood")]
+    /// certificate, county, name), a bare ID number, phone, account, code …, or an
+    /// institution's name (or a unique part of it)
+    #[command(
+        alias = "neighborhood",
+        after_help = "Examples:\n  \
+            claimsweep graph neighbourhood 371302199001011234\n  \
+            claimsweep graph neighbourhood 兰山区某职业培训学校 --depth 1\n  \
+            claimsweep graph neighbourhood org:JG001 --format dot -o jg001.dot"
+    )]
     Neighbourhood {
+        /// The node: kind:value, a bare value, or an institution's name
         node: String,
         /// Edges away from the node
         #[arg(long, default_value_t = 2)]
@@ -90,14 +118,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             max_nodes,
         } => {
             let g = graph::build(&snap);
-            let Some(n) = g.find(node) else {
-                anyhow::bail!("{node}: 图中没有该节点 / no such node in the graph");
+            let n = match g.find(node) {
+                Some(n) => n,
+                None => institution_by_name(&g, &snap, node)?,
             };
             let sub = g.neighbourhood_limited(n, *depth, *max_nodes);
             match args.format {
                 Format::Dot => sub.to_dot(),
                 Format::Json => serde_json::to_string_pretty(&sub.to_json())?,
-                Format::Text => neighbourhood_text(&sub),
+                Format::Text | Format::Tsv | Format::Csv => {
+                    neighbourhood_text(&sub, args.lang == Lang::En)
+                }
             }
         }
         what => {
@@ -114,22 +145,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let f = graph::analyse(&snap, &resolved, &flags, &policies);
             let json = args.format == Format::Json;
             let en = args.lang == Lang::En;
+            let table = match args.format {
+                Format::Tsv => TableFormat::Tsv,
+                Format::Csv => TableFormat::Csv,
+                _ => TableFormat::Table,
+            };
             match what {
-                What::Rings => rings(&f, json, en),
-                What::Institutions { top } => institutions(&f, *top, json, en),
-                What::CrossCounty => cross_county(&f, json, en),
-                What::Staged => staged(&f, json, en),
+                What::Rings => rings(&f, json, en, table),
+                What::Institutions { top } => institutions(&f, *top, json, en, table),
+                What::CrossCounty => cross_county(&f, json, en, table),
+                What::Staged => staged(&f, json, en, table),
                 What::Neighbourhood { .. } => unreachable!("handled above"),
             }
         }
     };
     // Text is for people: identifiers masked unless --unmask (on a terminal, after its escapes
     // are removed, so that an escape inside a number cannot hide it from the masker).
-    let out = match (&args.output, args.format) {
-        (None, Format::Text) => super::cases::masked_text(&out, args.unmask),
-        (Some(_), Format::Text) if !args.unmask => {
-            crate::report::mask::mask_tokens(&out).into_owned()
-        }
+    let for_people = matches!(args.format, Format::Text | Format::Tsv | Format::Csv);
+    let out = match (&args.output, for_people) {
+        (None, true) => super::cases::masked_text(&out, args.unmask),
+        (Some(_), true) if !args.unmask => crate::report::mask::mask_tokens(&out).into_owned(),
         _ => out,
     };
     match &args.output {
@@ -137,9 +172,50 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             std::fs::write(tmp, &out).map_err(anyhow::Error::from)
         })
         .with_context(|| format!("{}: 无法写入 / cannot write", p.display()))?,
-        None => std::io::stdout().write_all(out.as_bytes())?,
+        None => super::out(&out)?,
     }
     Ok(())
+}
+
+/// The institution whose name is `text` (exactly, else the one whose name contains it): a
+/// name shared by several is an error listing them with their codes.
+fn institution_by_name(
+    g: &graph::EntityGraph,
+    snap: &Snapshot,
+    text: &str,
+) -> anyhow::Result<petgraph::graph::NodeIndex> {
+    let text = text.trim();
+    let text = text.strip_prefix("org:").unwrap_or(text).trim();
+    let named: Vec<(petgraph::graph::NodeIndex, String)> = snap
+        .institutions
+        .iter()
+        .map(|i| (g.node(NodeKind::Org, i.org), snap.texts.resolve(i.name).to_string()))
+        .filter(|(_, name)| !name.is_empty())
+        .collect();
+    let exact: Vec<_> = named.iter().filter(|(_, n)| n == text).collect();
+    let part: Vec<_> = named
+        .iter()
+        .filter(|(_, n)| !text.is_empty() && n.contains(text))
+        .collect();
+    let mut found = if exact.is_empty() { part } else { exact };
+    found.sort_by_key(|(n, _)| g.value(*n).to_string());
+    match found.as_slice() {
+        [(n, _)] => Ok(*n),
+        [] => anyhow::bail!("{text}: 图中没有该节点，也没有此名称的机构 / no such node in the graph, and no institution of that name"),
+        many => {
+            let listed: Vec<String> = many
+                .iter()
+                .take(12)
+                .map(|(n, name)| format!("{} {name}", g.value(*n)))
+                .collect();
+            let more = many.len().saturating_sub(12);
+            anyhow::bail!(
+                "{text}: 多个机构名称相符，请用机构代码 / several institutions match, use the code: {}{}",
+                listed.join(", "),
+                if more > 0 { format!(" … (+{more})") } else { String::new() }
+            )
+        }
+    }
 }
 
 /// The flags of the latest sweep, as snapshot claim indices (claims are sorted by claim id, so
@@ -188,7 +264,7 @@ fn pretty(v: serde_json::Value) -> String {
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
 }
 
-fn rings(f: &GraphFindings, json: bool, en: bool) -> String {
+fn rings(f: &GraphFindings, json: bool, en: bool, table: TableFormat) -> String {
     if json {
         return pretty(json!(f
             .rings
@@ -212,32 +288,60 @@ fn rings(f: &GraphFindings, json: bool, en: bool) -> String {
             }))
             .collect::<Vec<_>>()));
     }
-    let mut s = format!("团伙 rings: {}\n", f.rings.len());
-    s.push_str("序号 #  评分 score  人数 persons  机构 inst.  县区 counties  申领 claims  金额(元) amount\n");
+    let pick = |zh: &'static str, e: &'static str| if en { e } else { zh };
+    let mut t = Table::new(&[
+        (pick("团伙", "ring"), "ring_id", true),
+        (pick("团伙分", "score"), "score", true),
+        (pick("人数", "persons"), "persons", true),
+        (pick("机构", "institutions"), "institutions", true),
+        (pick("县区", "counties"), "counties", true),
+        (pick("申领", "claims"), "claims", true),
+        (pick("金额(元)", "amount (yuan)"), "amount", true),
+        (pick("说明", "why"), "explanation", false),
+    ]);
     for r in &f.rings {
-        s.push_str(&format!(
-            "#{:<6} {:>10.2}  {:>12}  {:>11}  {:>14}  {:>11}  {:>15}\n",
-            r.id,
-            r.score,
-            r.persons.len(),
-            r.institutions.len(),
-            r.counties.len(),
-            r.claims.len(),
-            fen_to_yuan(r.amount)
-        ));
-        s.push_str(&format!(
-            "        {}\n",
-            if en {
-                &r.explanation_en
-            } else {
-                &r.explanation_zh
-            }
-        ));
+        t.push(vec![
+            format!("#{}", r.id),
+            format!("{:.2}", r.score),
+            r.persons.len().to_string(),
+            r.institutions.len().to_string(),
+            r.counties.len().to_string(),
+            r.claims.len().to_string(),
+            amount_text(r.amount, table),
+            if en { &r.explanation_en } else { &r.explanation_zh }.clone(),
+        ]);
     }
-    s
+    titled(pick("团伙", "rings"), f.rings.len(), None, &t, table)
 }
 
-fn institutions(f: &GraphFindings, top: Option<usize>, json: bool, en: bool) -> String {
+/// Amounts grouped for people, plain for programs.
+fn amount_text(fen: i64, table: TableFormat) -> String {
+    if table == TableFormat::Table {
+        crate::model::fen_to_yuan_grouped(fen)
+    } else {
+        fen_to_yuan(fen)
+    }
+}
+
+/// A table with its title line (`团伙：12`) for a terminal; the bare table for programs.
+fn titled(title: &str, n: usize, of: Option<usize>, t: &Table, table: TableFormat) -> String {
+    if table != TableFormat::Table {
+        return t.render(table);
+    }
+    let count = match of {
+        Some(total) => format!("{n} / {total}"),
+        None => n.to_string(),
+    };
+    format!("{title}: {count}\n{}", t.render(table))
+}
+
+fn institutions(
+    f: &GraphFindings,
+    top: Option<usize>,
+    json: bool,
+    en: bool,
+    table: TableFormat,
+) -> String {
     let list = &f.institution_risk[..top.unwrap_or(usize::MAX).min(f.institution_risk.len())];
     if json {
         return pretty(json!(list
@@ -259,26 +363,44 @@ fn institutions(f: &GraphFindings, top: Option<usize>, json: bool, en: bool) -> 
             }))
             .collect::<Vec<_>>()));
     }
-    let mut s = format!(
-        "机构风险排名 institution risk: {} / {}\n",
-        list.len(),
-        f.institution_risk.len()
-    );
-    s.push_str("名次 rank  评分 score  机构 institution  申领 claims  被标记 flagged  风险金额(元) at risk\n");
+    let pick = |zh: &'static str, e: &'static str| if en { e } else { zh };
+    let mut t = Table::new(&[
+        (pick("名次", "rank"), "rank", true),
+        (pick("风险分", "risk score"), "score", true),
+        (pick("机构代码", "institution"), "institution_id", false),
+        (pick("名称", "name"), "name", false),
+        (pick("申领", "claims"), "claims", true),
+        (pick("被标记", "flagged"), "flagged_claims", true),
+        (pick("风险金额(元)", "at risk (yuan)"), "amount_at_risk", true),
+    ]);
     for r in list {
-        s.push_str(&format!(
-            "{:>9}  {:>10.2}  {} {}  {:>11}  {:>14}  {:>20}\n",
-            r.rank,
-            r.score,
-            r.code,
-            r.name,
-            r.claims,
-            r.flagged_claims,
-            fen_to_yuan(r.amount_at_risk)
-        ));
+        t.push(vec![
+            r.rank.to_string(),
+            format!("{:.2}", r.score),
+            r.code.clone(),
+            r.name.clone(),
+            r.claims.to_string(),
+            r.flagged_claims.to_string(),
+            amount_text(r.amount_at_risk, table),
+        ]);
+    }
+    let mut s = titled(
+        pick("机构风险排名", "institution risk"),
+        list.len(),
+        Some(f.institution_risk.len()),
+        &t,
+        table,
+    );
+    if table != TableFormat::Table {
+        return s;
+    }
+    // How each score is made: points = value × weight, per term.
+    s.push_str(pick("\n风险分构成（分值 = 数值 × 权重）\n", "\nHow each score is made (points = value × weight)\n"));
+    for r in list {
+        s.push_str(&format!("  {} {} {}\n", r.rank, r.code, r.name));
         for e in &r.evidence {
             s.push_str(&format!(
-                "           {:>7.2} = {} × {}  {}\n",
+                "    {:>7.2} = {} × {}  {}\n",
                 e.points,
                 crate::graph::rings::fmt_num(e.value),
                 crate::graph::rings::fmt_num(e.weight),
@@ -289,7 +411,7 @@ fn institutions(f: &GraphFindings, top: Option<usize>, json: bool, en: bool) -> 
     s
 }
 
-fn cross_county(f: &GraphFindings, json: bool, en: bool) -> String {
+fn cross_county(f: &GraphFindings, json: bool, en: bool, table: TableFormat) -> String {
     if json {
         return pretty(json!(f
             .cross_county
@@ -309,25 +431,44 @@ fn cross_county(f: &GraphFindings, json: bool, en: bool) -> String {
             }))
             .collect::<Vec<_>>()));
     }
-    let mut s = format!(
-        "跨县区申领 cross-county persons: {}\n",
-        f.cross_county.len()
-    );
-    s.push_str("身份证号 ID number      年度 year  县区数 counties  路径 path\n");
+    let pick = |zh: &'static str, e: &'static str| if en { e } else { zh };
+    let mut t = Table::new(&[
+        (pick("身份证号", "ID number"), "id_number", false),
+        (pick("年度", "year"), "year", true),
+        (pick("县区数", "counties"), "counties", true),
+        (pick("路径", "path"), "path", false),
+        (pick("说明", "why"), "explanation", false),
+    ]);
     for c in &f.cross_county {
-        s.push_str(&format!(
-            "{}  {}  {:>15}  {}\n",
-            f.person_id(c.person),
-            c.year,
-            c.counties,
-            f.path_text(c)
-        ));
-        s.push_str(&format!("        {}\n", f.cross_county_explanation(c, en)));
+        t.push(vec![
+            f.person_id(c.person).to_string(),
+            c.year.to_string(),
+            c.counties.to_string(),
+            if en {
+                f.path_text(c)
+            } else {
+                // County names read better than codes; a code the reference data lacks stays.
+                c.stop_claims()
+                    .map(|(p, _)| {
+                        let code = f.county(p.county);
+                        crate::cases::query::county_name(code).unwrap_or(code).to_string()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            },
+            f.cross_county_explanation(c, en),
+        ]);
     }
-    s
+    titled(
+        pick("跨县区申领人员", "cross-county persons"),
+        f.cross_county.len(),
+        None,
+        &t,
+        table,
+    )
 }
 
-fn staged(f: &GraphFindings, json: bool, en: bool) -> String {
+fn staged(f: &GraphFindings, json: bool, en: bool, table: TableFormat) -> String {
     if json {
         return pretty(json!(f
             .staged_employers
@@ -347,42 +488,55 @@ fn staged(f: &GraphFindings, json: bool, en: bool) -> String {
             }))
             .collect::<Vec<_>>()));
     }
-    let mut s = format!(
-        "突击就业单位 staged employers: {}\n",
-        f.staged_employers.len()
-    );
+    let pick = |zh: &'static str, e: &'static str| if en { e } else { zh };
+    let mut t = Table::new(&[
+        (pick("单位代码", "employer"), "employer_id", false),
+        (pick("班级", "classes"), "classes", true),
+        (pick("申领", "claims"), "claims", true),
+        (pick("金额(元)", "amount (yuan)"), "amount", true),
+        (pick("说明", "why"), "explanation", false),
+    ]);
     for e in &f.staged_employers {
-        s.push_str(&format!(
-            "{}  班级 classes {}  申领 claims {}  金额 {} 元\n        {}\n",
-            e.code,
-            e.classes.len(),
-            e.claims.len(),
-            fen_to_yuan(e.amount),
-            if en {
-                &e.explanation_en
-            } else {
-                &e.explanation_zh
-            }
-        ));
+        t.push(vec![
+            e.code.clone(),
+            e.classes.len().to_string(),
+            e.claims.len().to_string(),
+            amount_text(e.amount, table),
+            if en { &e.explanation_en } else { &e.explanation_zh }.clone(),
+        ]);
     }
-    s
+    titled(
+        pick("突击就业单位", "staged employers"),
+        f.staged_employers.len(),
+        None,
+        &t,
+        table,
+    )
 }
 
-fn neighbourhood_text(sub: &Subgraph) -> String {
-    let mut s = format!(
-        "邻域 neighbourhood of {}（深度 depth {}，节点 nodes {}，边 edges {}{}）\n",
-        sub.nodes[0].key,
-        sub.depth,
-        sub.nodes.len(),
-        sub.edges.len(),
-        if sub.truncated {
-            "，已截断 truncated"
-        } else {
-            ""
-        }
-    );
+fn neighbourhood_text(sub: &Subgraph, en: bool) -> String {
+    let kind = |k: NodeKind| if en { k.code() } else { k.zh() };
+    let mut s = if en {
+        format!(
+            "neighbourhood of {} (depth {}, {} nodes, {} edges{})\n",
+            sub.nodes[0].key,
+            sub.depth,
+            sub.nodes.len(),
+            sub.edges.len(),
+            if sub.truncated { ", truncated" } else { "" }
+        )
+    } else {
+        format!(
+            "{} 的邻域（深度 {}，节点 {} 个，边 {} 条{}）\n",
+            sub.nodes[0].key,
+            sub.depth,
+            sub.nodes.len(),
+            sub.edges.len(),
+            if sub.truncated { "，已截断" } else { "" }
+        )
+    };
     for n in &sub.nodes {
-        s.push_str(&format!("  [{}] {} {}\n", n.depth, n.kind.zh(), n.label));
+        s.push_str(&format!("  [{}] {} {}\n", n.depth, kind(n.kind), n.label));
     }
     for e in &sub.edges {
         let evidence = if e.claims.is_empty() {
@@ -393,7 +547,7 @@ fn neighbourhood_text(sub: &Subgraph) -> String {
         s.push_str(&format!(
             "  {} -{}-> {}  ({evidence})\n",
             sub.nodes[e.from].key,
-            e.kind.zh(),
+            if en { e.kind.code() } else { e.kind.zh() },
             sub.nodes[e.to].key
         ));
     }

@@ -7,13 +7,16 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    claimsweep ingest --db audit.db ledger/\n  \
+    claimsweep ingest --db audit.db 台账2021.xlsx --append")]
 pub struct Args {
     /// Database file (created if missing)
     #[arg(long, default_value = "claimsweep.db")]
     pub db: PathBuf,
     /// Summary language: zh (Chinese with English column names) or en
-    #[arg(long, default_value = "zh")]
-    pub lang: String,
+    #[arg(long, value_enum, default_value = "zh")]
+    pub lang: crate::text::Lang,
     /// The extract adds rows to its tables: stored rows it does not have stay. Without it,
     /// each table in the source is the whole table, and stored rows it no longer has are
     /// counted "absent" and leave the ledger (kept in its history)
@@ -31,7 +34,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let report = crate::store::ingest::ingest_with(&mut conn, &args.source, &opts)
         .with_context(|| format!("ingest {}", args.source.display()))?;
-    print!("{}", summary(&report, args.lang == "en"));
+    let en = args.lang == crate::text::Lang::En;
+    super::out(&summary(&report, en))?;
+    // The columnar snapshot of the new ledger state, which the sweeps of this state read.
+    let t = std::time::Instant::now();
+    if let Some(saved) = crate::snapshot::file::save_current(&args.db)? {
+        let (mb, secs) = (saved.bytes as f64 / 1e6, t.elapsed().as_secs_f64());
+        super::out(&if en {
+            format!(
+                "columnar snapshot for the sweeps: {} ({mb:.1} MB, {secs:.1} s)\n",
+                saved.dir.display()
+            )
+        } else {
+            format!(
+                "列式快照（供筛查读取）：{}（{mb:.1} MB，{secs:.1} 秒）\n",
+                saved.dir.display()
+            )
+        })?;
+    }
     Ok(())
 }
 
@@ -68,7 +88,11 @@ pub fn summary(r: &IngestReport, english: bool) -> String {
         .iter()
         .map(|t| {
             [
-                t.table.to_string(),
+                // The Chinese name beside the table's own, as the header has both.
+                match crate::model::TableSpec::by_name(t.table) {
+                    Some(spec) if !english => format!("{} {}", spec.zh, t.table),
+                    _ => t.table.to_string(),
+                },
                 t.read.to_string(),
                 t.loaded.to_string(),
                 t.rejected.to_string(),
@@ -89,34 +113,16 @@ pub fn summary(r: &IngestReport, english: bool) -> String {
         r.total(|t| t.unchanged).to_string(),
         r.total(|t| t.absent).to_string(),
     ]);
-    let width = |s: &str| {
-        s.chars()
-            .map(|c| if c.is_ascii() { 1 } else { 2 })
-            .sum::<usize>()
-    };
-    let mut w = [0usize; 8];
-    for row in std::iter::once(&headers.map(String::from)).chain(rows.iter()) {
-        for (i, c) in row.iter().enumerate() {
-            w[i] = w[i].max(width(c));
-        }
+    let mut table = crate::output::Table::new(
+        &headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (*h, "", i > 0))
+            .collect::<Vec<_>>(),
+    );
+    for row in rows {
+        table.push(row.to_vec());
     }
-    let line = |cells: &[String; 8]| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i > 0 {
-                s.push_str(" | ");
-            }
-            let pad = w[i] - width(c);
-            if i == 0 {
-                s.push_str(c);
-                s.push_str(&" ".repeat(pad));
-            } else {
-                s.push_str(&" ".repeat(pad));
-                s.push_str(c);
-            }
-        }
-        s.trim_end().to_string()
-    };
     let _ = writeln!(
         out,
         "{} #{} ({}, {:.1} s, sha256 {})",
@@ -126,18 +132,7 @@ pub fn summary(r: &IngestReport, english: bool) -> String {
         r.seconds,
         &r.content_hash[..r.content_hash.len().min(12)]
     );
-    let _ = writeln!(out, "{}", line(&headers.map(String::from)));
-    let _ = writeln!(
-        out,
-        "{}",
-        w.iter()
-            .map(|n| "-".repeat(*n))
-            .collect::<Vec<_>>()
-            .join("-|-")
-    );
-    for row in &rows {
-        let _ = writeln!(out, "{}", line(row));
-    }
+    out.push_str(&table.render(crate::output::TableFormat::Table));
     let absent = r.total(|t| t.absent);
     if absent > 0 {
         let _ = writeln!(

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod demo;
 pub mod eval;
 pub mod export;
+pub mod gc;
 pub mod generate;
 pub mod graph;
 pub mod ingest;
@@ -23,7 +24,14 @@ pub mod users;
     about = "Finds fraud and duplicate claims in vocational-training subsidy ledgers",
     long_about = "claimsweep ingests subsidy-ledger exports into SQLite, sweeps them against the \
                   policy in rules/*.toml, links persons and institutions in an entity graph, and \
-                  turns what it finds into cases and reports for inspectors."
+                  turns what it finds into cases and reports for inspectors.",
+    after_help = "Examples:\n  \
+        claimsweep demo                                   # the whole job on a generated ledger\n  \
+        claimsweep ingest --db audit.db ledger/\n  \
+        claimsweep sweep --db audit.db\n  \
+        claimsweep cases list --db audit.db --rule 死亡后申领 --limit 20\n  \
+        claimsweep report --db audit.db --format html -o report.html\n\n\
+        Every command has --help with its options and examples."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -56,6 +64,26 @@ pub enum Command {
     Serve(serve::Args),
     /// Accounts of the web workspace and of `cases … --user`
     Users(users::Args),
+    /// Remove the columnar snapshots of ledger states that are no longer current
+    Gc(gc::Args),
+}
+
+/// Writes command output to standard output. A closed pipe comes back as an error (so the
+/// command stops), which `main` treats as success ([`is_broken_pipe`]); `print!` would panic.
+pub fn out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Whether the error is a closed standard output (the reader of a pipe went away).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -72,5 +100,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Users(a) => users::run(a),
+        Command::Gc(a) => gc::run(a),
     }
 }

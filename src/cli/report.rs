@@ -3,7 +3,7 @@
 
 use crate::cases::Lang;
 use crate::policy::PolicySet;
-use crate::report::{self, Format, ReportOptions};
+use crate::report::{self, Format, Phase, ReportOptions};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 
@@ -64,7 +64,16 @@ pub fn write(
     crate::cases::schema::ensure_schema(&conn)?;
     let mut written = None;
     crate::output::write_atomically(output, |tmp| -> anyhow::Result<()> {
-        written = Some(report::write_report(&conn, policies, opts, format, tmp)?);
+        let mut progress = Progress::new(opts.lang);
+        written = Some(report::write_report_with(
+            &conn,
+            policies,
+            opts,
+            format,
+            tmp,
+            &mut |p| progress.phase(p),
+        )?);
+        progress.finish();
         Ok(())
     })?;
     let data = written.expect("written on success");
@@ -102,6 +111,66 @@ pub fn write(
             }
         ),
     })
+}
+
+/// Progress on a terminal: a spinner naming the phase, and a line with its time as each
+/// phase ends. Nothing when stderr is not a terminal (logs and tests stay clean).
+struct Progress {
+    lang: Lang,
+    bar: Option<indicatif::ProgressBar>,
+    current: Option<(Phase, std::time::Instant)>,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    fn new(lang: Lang) -> Progress {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Progress {
+            lang,
+            bar,
+            current: None,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn end_phase(&mut self) {
+        if let (Some(bar), Some((phase, at))) = (&self.bar, self.current.take()) {
+            bar.println(format!(
+                "  {} {:.1} s",
+                phase.label(self.lang),
+                at.elapsed().as_secs_f64()
+            ));
+        }
+    }
+
+    fn phase(&mut self, phase: Phase) {
+        self.end_phase();
+        self.current = Some((phase, std::time::Instant::now()));
+        if let Some(bar) = &self.bar {
+            bar.set_message(phase.label(self.lang));
+        }
+    }
+
+    fn finish(&mut self) {
+        self.end_phase();
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+            eprintln!(
+                "{} {:.1} s",
+                self.lang.pick("报告用时", "report took"),
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {

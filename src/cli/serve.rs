@@ -49,16 +49,13 @@ pub fn print_demo_login(db: &std::path::Path, en: bool) -> anyhow::Result<()> {
         }
     }
     let cmd = format!("claimsweep serve --db {}", db.display());
-    if en {
-        println!("Web workspace: {cmd}  → http://127.0.0.1:8080");
-        if !logins.is_empty() {
-            println!("  demo logins: {}", logins.join(", "));
-        }
+    let mut text = if en {
+        format!("Web workspace: {cmd}  → http://127.0.0.1:8080\n")
     } else {
-        println!("网页工作台 web workspace: {cmd}  → http://127.0.0.1:8080");
-        if !logins.is_empty() {
-            println!("  演示账号 demo logins: {}", logins.join("，"));
-        }
+        format!("网页工作台 web workspace: {cmd}  → http://127.0.0.1:8080\n")
+    };
+    if !logins.is_empty() {
+        text.push_str(&format!("  {}: {}\n", if en { "demo logins" } else { "演示账号 demo logins" }, logins.join(", ")));
     }
-    Ok(())
+    super::out(&text)
 }

@@ -9,6 +9,9 @@ use std::path::PathBuf;
 pub use crate::cases::Lang;
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    claimsweep sweep --db audit.db\n  \
+    claimsweep sweep --db audit.db --rules my-rules/ --lang en")]
 pub struct Args {
     /// Database file
     #[arg(long, default_value = "claimsweep.db")]
@@ -22,27 +25,109 @@ pub struct Args {
     /// Summary language
     #[arg(long, value_enum, default_value = "zh")]
     pub lang: Lang,
+    /// What-if: run the policy of --rules against the current ledger on a scratch copy and
+    /// list which cases would appear, go or change against the latest sweep; nothing is stored
+    /// in the database
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: print the comparison as JSON
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+    /// With --dry-run: also list cases that would stay unchanged
+    #[arg(long, requires = "dry_run")]
+    pub all: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let policies = crate::sweep::load_policies(args.rules.as_deref())?;
     let opts = SweepOptions {
         threads: args.threads,
+        ..SweepOptions::default()
     };
+    if args.dry_run {
+        return dry_run(&args, &policies, &opts);
+    }
     let outcome = crate::sweep::run(&args.db, &policies, &opts)?;
-    print_outcome(&outcome, args.lang);
+    print_outcome(&outcome, args.lang)
+}
+
+/// `sweep --dry-run`: the scratch copy goes beside the database (same disk, same space).
+fn dry_run(
+    args: &Args,
+    policies: &crate::policy::PolicySet,
+    opts: &SweepOptions,
+) -> anyhow::Result<()> {
+    let dir = match args.db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let w = crate::sweep::what_if(&args.db, policies, opts, &dir)?;
+    if args.json {
+        crate::cli::cases::emit_json(&(serde_json::to_string_pretty(&w)? + "\n"))?;
+        return Ok(());
+    }
+    let d = &w.diff;
+    let lang = args.lang;
+    let changed = d
+        .persisting
+        .iter()
+        .filter(|e| {
+            e.added_claims > 0
+                || e.removed_claims > 0
+                || !e.new_rules.is_empty()
+                || e.amount_a_fen != e.amount_b_fen
+        })
+        .count();
+    let (before, after) = (
+        d.persisting
+            .iter()
+            .chain(&d.resolved)
+            .map(|e| e.amount_a_fen)
+            .sum(),
+        d.persisting
+            .iter()
+            .chain(&d.new)
+            .map(|e| e.amount_b_fen)
+            .sum(),
+    );
+    let head = match lang {
+        Lang::Zh => format!(
+            "试运行（未保存任何内容）：按所给政策重新筛查，与当前第 {} 次筛查的案件比较\n  将新出现 {} 件，将消失 {} 件，将保留 {} 件（其中证据变化 {} 件）\n  案件金额合计：{} 元 → {} 元\n  新出现案件的编号只存在于试运行中。\n\n",
+            w.current_sweep,
+            d.new.len(),
+            d.resolved.len(),
+            d.persisting.len(),
+            changed,
+            crate::model::fen_to_yuan_grouped(before),
+            crate::model::fen_to_yuan_grouped(after),
+        ),
+        Lang::En => format!(
+            "Dry run (nothing stored): the given policy swept again and compared with the cases of sweep {}\n  {} would appear, {} would go, {} would stay ({} with changed evidence)\n  cases' sum of amounts at risk: {} → {} yuan\n  Case ids of cases that would appear exist only in the dry run.\n\n",
+            w.current_sweep,
+            d.new.len(),
+            d.resolved.len(),
+            d.persisting.len(),
+            changed,
+            crate::model::fen_to_yuan_grouped(before),
+            crate::model::fen_to_yuan_grouped(after),
+        ),
+    };
+    crate::cli::cases::emit_masked(
+        &(head + &crate::cases::render::sweep_diff(d, lang, args.all)),
+        false,
+    )?;
     Ok(())
 }
 
 /// Notes and warnings on standard error, the summary on standard output.
-pub fn print_outcome(outcome: &SweepOutcome, lang: Lang) {
+pub fn print_outcome(outcome: &SweepOutcome, lang: Lang) -> anyhow::Result<()> {
     for note in &outcome.notes {
         eprintln!("claimsweep: note: {note}");
     }
     for d in &outcome.summary.defects {
         eprintln!("claimsweep: warning: {d}");
     }
-    print!("{}", render_summary(&outcome.summary, lang));
+    super::out(&render_summary(&outcome.summary, lang))
 }
 
 /// The printed summary: a table per rule, skipped rules, then the sweep's facts.
@@ -234,9 +319,10 @@ fn render_facts(s: &SweepSummary, lang: Lang) -> String {
         "time: ",
         match lang {
             Lang::Zh => format!(
-                "共 {:.2} 秒（载入 {} ms；身份归并 {} ms；规则 {} ms、关联图分析 {} ms，同时保存标记 {} ms；保存关联图 {} ms；案件 {} ms）",
+                "共 {:.2} 秒（载入 {} ms{}；身份归并 {} ms；规则 {} ms、关联图分析 {} ms，同时保存标记 {} ms；保存关联图 {} ms；案件 {} ms）",
                 s.total_ms as f64 / 1000.0,
                 s.load_ms,
+                if s.snapshot_from_file { "，读列式快照" } else { "" },
                 s.resolve_ms,
                 s.rules_ms,
                 s.graph_ms,
@@ -245,9 +331,10 @@ fn render_facts(s: &SweepSummary, lang: Lang) -> String {
                 s.cases_ms
             ),
             Lang::En => format!(
-                "{:.2} s total (load {} ms; identity resolution {} ms; rules {} ms and graph analysis {} ms, saving flags meanwhile {} ms; saving graph findings {} ms; cases {} ms)",
+                "{:.2} s total (load {} ms{}; identity resolution {} ms; rules {} ms and graph analysis {} ms, saving flags meanwhile {} ms; saving graph findings {} ms; cases {} ms)",
                 s.total_ms as f64 / 1000.0,
                 s.load_ms,
+                if s.snapshot_from_file { " from the columnar snapshot" } else { "" },
                 s.resolve_ms,
                 s.rules_ms,
                 s.graph_ms,
@@ -260,66 +347,5 @@ fn render_facts(s: &SweepSummary, lang: Lang) -> String {
     out
 }
 
+pub use crate::output::render_table;
 pub use crate::text::display_width;
-
-/// A plain-text table with a header rule; `right[i]` right-aligns column `i` (numbers).
-pub fn render_table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(display_width(c));
-        }
-    }
-    let fmt_row = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut line = String::new();
-        for (i, c) in cells.enumerate() {
-            if i > 0 {
-                line.push_str(" | ");
-            }
-            let pad = " ".repeat(widths[i] - display_width(c));
-            if right.get(i).copied().unwrap_or(false) {
-                line.push_str(&pad);
-                line.push_str(c);
-            } else {
-                line.push_str(c);
-                line.push_str(&pad);
-            }
-        }
-        line.trim_end().to_string() + "\n"
-    };
-    let mut out = fmt_row(&mut headers.iter().copied());
-    out.push_str(
-        &widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("-+-"),
-    );
-    out.push('\n');
-    for r in rows {
-        out.push_str(&fmt_row(&mut r.iter().map(String::as_str)));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_aligns_chinese_by_display_width() {
-        let t = render_table(
-            &["规则", "n"],
-            &[
-                vec!["ab".into(), "10".into()],
-                vec!["年龄".into(), "7".into()],
-            ],
-            &[false, true],
-        );
-        let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines[0], "规则 |  n");
-        assert_eq!(lines[1], "-----+---");
-        assert_eq!(lines[2], "ab   | 10");
-        assert_eq!(lines[3], "年龄 |  7");
-    }
-}

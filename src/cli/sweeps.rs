@@ -2,9 +2,14 @@
 
 use crate::cases::{self, render, Lang};
 use crate::cli::cases::{emit, emit_json};
+use crate::output::TableFormat;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    claimsweep sweeps list --db audit.db\n  \
+    claimsweep sweeps diff --db audit.db\n  \
+    claimsweep sweeps diff 1 3 --db audit.db --all")]
 pub struct Args {
     #[command(subcommand)]
     pub command: SweepsCommand,
@@ -12,23 +17,41 @@ pub struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 pub enum SweepsCommand {
-    /// List every sweep with its case counts
+    /// List every sweep with its case counts (times in Beijing time)
+    #[command(after_help = "Examples:\n  \
+        claimsweep sweeps list\n  \
+        claimsweep sweeps list --format csv > sweeps.csv")]
     List {
+        /// Database file
         #[arg(long, default_value = "claimsweep.db")]
         db: PathBuf,
+        /// Language of the output
         #[arg(long, value_enum, default_value_t = Lang::Zh)]
         lang: Lang,
+        /// Output format: an aligned table, or tsv, csv, json for programs (json: every
+        /// field, times as stored in UTC)
+        #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+        format: TableFormat,
+        /// Same as --format json (kept for scripts)
         #[arg(long)]
         json: bool,
     },
     /// Cases new, persisting and resolved between sweep A and sweep B (default: the last two)
+    #[command(after_help = "Examples:\n  \
+        claimsweep sweeps diff\n  \
+        claimsweep sweeps diff 1 3 --all --lang en")]
     Diff {
+        /// The earlier sweep (give both A and B, or neither)
         a: Option<i64>,
+        /// The later sweep
         b: Option<i64>,
+        /// Database file
         #[arg(long, default_value = "claimsweep.db")]
         db: PathBuf,
+        /// Language of the output
         #[arg(long, value_enum, default_value_t = Lang::Zh)]
         lang: Lang,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
         /// Also list persisting cases whose evidence did not change
@@ -39,13 +62,20 @@ pub enum SweepsCommand {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
-        SweepsCommand::List { db, lang, json } => {
+        SweepsCommand::List {
+            db,
+            lang,
+            format,
+            json,
+        } => {
             let conn = cases::open_db(&db)?;
             let rows = cases::list_sweeps(&conn)?;
-            if json {
-                emit_json(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
-            } else {
-                emit(&render::sweep_list(&rows, lang))?;
+            match if json { TableFormat::Json } else { format } {
+                TableFormat::Json => {
+                    emit_json(&(serde_json::to_string_pretty(&rows)? + "\n"))?
+                }
+                TableFormat::Table => emit(&render::sweep_list(&rows, lang))?,
+                f => emit(&render::sweep_table(&rows, lang).render(f))?,
             }
         }
         SweepsCommand::Diff {

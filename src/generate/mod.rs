@@ -87,8 +87,10 @@ impl GenerateReport {
                 s.push_str(&format!("  {zh}（{t}）：{n} 行\n"));
             }
             s.push_str(&format!("标注（labels.csv）：{} 行\n", self.label_rows));
+            // The rule's title, and its id as labels.csv has it (like the sweep's table).
             for (r, n) in &self.labels {
-                s.push_str(&format!("  {r}：{n}\n"));
+                let title = crate::rules::rule_title(r).map_or("", |(zh, _)| zh);
+                s.push_str(&format!("  {title} {r}：{n}\n"));
             }
             s.push_str(&format!(
                 "团伙申领（rings.csv）：{} 条；疑似安排就业单位（staged_employers.csv）：{} 个\n",
@@ -110,6 +112,16 @@ pub const BLOCK_CLAIMS: u64 = 20_000;
 
 /// Writes the dataset of `opts` into the folder `out` (created if missing).
 pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport, GenerateError> {
+    generate_with_progress(opts, out, &|_| {})
+}
+
+/// [`generate`], calling `progress` with the number of claims generated so far after each
+/// block (the CLI draws a bar with it).
+pub fn generate_with_progress(
+    opts: &GenerateOptions,
+    out: &Path,
+    progress: &dyn Fn(u64),
+) -> Result<GenerateReport, GenerateError> {
     let started = Instant::now();
     if !(0.0..=0.2).contains(&opts.rate) || opts.rate.is_nan() {
         return Err(GenerateError::Options(format!(
@@ -183,6 +195,7 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateReport, Ge
             let orgs = std::mem::take(&mut world.new_orgs);
             block_no += 1;
             remaining = remaining.saturating_sub(n.max(1));
+            progress(opts.claims.saturating_sub(remaining));
             if tx.send((orgs, block, labels)).is_err() {
                 // The writer stopped on an error; join() reports it.
                 break;

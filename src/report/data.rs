@@ -10,6 +10,7 @@
 //! that rule's flags). So no total exceeds what was paid, and the totals of the breakdowns add
 //! up to the summary.
 
+use super::ledger::{FlagMoney, Flagged, Interner, LedgerPass, Risk, Totals};
 use super::mask::Masker;
 use super::ReportError;
 use crate::cases::{self, CaseDetail, CaseFilter, CaseRow, CaseSort, Lang};
@@ -59,6 +60,71 @@ impl Default for ReportOptions {
 pub const FULL_DETAIL_MAX_CLAIMS: usize = 300;
 /// Claims shown for such a case.
 pub const LARGE_CASE_CLAIMS: usize = 100;
+
+/// Where to start: the institution cases, ring cases and person cases with the most money
+/// at risk.
+pub const START_INSTITUTIONS: usize = 5;
+pub const START_RINGS: usize = 5;
+pub const START_PERSONS: usize = 10;
+
+/// How much of a sweep a report gathers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything: every case, every case's flags, every ring member (the workbook).
+    Full,
+    /// What the HTML shows: the first `rows` cases by score and their flags, the first `rows`
+    /// changes; the totals still count everything.
+    Overview { rows: usize },
+}
+
+/// The phases of a report, in order, for a progress display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Flags,
+    Ledger,
+    Cases,
+    Details,
+    Graph,
+    Write,
+}
+
+impl Phase {
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Phase::Flags => lang.pick("读取疑点", "reading flags"),
+            Phase::Ledger => lang.pick("汇总申领", "totalling the claims"),
+            Phase::Cases => lang.pick("读取案件", "reading cases"),
+            Phase::Details => lang.pick("读取案件证据", "reading case evidence"),
+            Phase::Graph => lang.pick("读取团伙与机构风险", "reading rings and institution risk"),
+            Phase::Write => lang.pick("写出报告", "writing the report"),
+        }
+    }
+}
+
+/// The cases "where to start" lists, each list by money at risk.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StartHere {
+    pub institutions: Vec<CaseRow>,
+    pub rings: Vec<CaseRow>,
+    pub persons: Vec<CaseRow>,
+}
+
+impl StartHere {
+    pub fn all(&self) -> impl Iterator<Item = &CaseRow> {
+        self.institutions
+            .iter()
+            .chain(&self.rings)
+            .chain(&self.persons)
+    }
+}
+
+/// How many rows the case parts have in full (an overview holds only the first ones).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RowTotals {
+    pub cases: usize,
+    pub new: usize,
+    pub evidence: usize,
+}
 
 /// The `person_times_2019` target of `[targets]` is the city-wide count of the year its
 /// name gives.
@@ -243,6 +309,7 @@ pub struct EvidenceRow {
 pub struct ReportData {
     pub lang: Lang,
     pub masked: bool,
+    pub scope: Scope,
     pub sweep: SweepInfo,
     pub summary: Summary,
     pub by_county: Vec<Breakdown>,
@@ -255,8 +322,11 @@ pub struct ReportData {
     pub person_times_target: Option<PersonTimesTarget>,
     /// None: the graph stage stored no institution risk.
     pub institution_risk: Option<Vec<RiskRow>>,
-    /// None: cases were not built for this sweep.
+    /// None: cases were not built for this sweep. An overview holds the first by score.
     pub cases: Option<Vec<CaseRow>>,
+    /// None: cases were not built for this sweep.
+    pub start_here: Option<StartHere>,
+    pub row_totals: RowTotals,
     /// The highest-scoring cases with all their evidence (HTML drill-down).
     pub case_details: Vec<CaseDetail>,
     pub evidence: Vec<EvidenceRow>,
@@ -274,124 +344,49 @@ fn share(part: i64, whole: i64) -> f64 {
     }
 }
 
-/// What one claim contributes to the breakdowns.
-struct ReportClaim {
-    /// The resolved person.
-    person: String,
-    county: String,
-    institution: String,
-    fund: String,
-    paid: Fen,
-}
-
-/// The ledger's claims in claim id order, and where each claim id is.
-struct Claims {
-    index: HashMap<String, usize>,
-    facts: Vec<ReportClaim>,
-}
-
-impl Claims {
-    fn load(conn: &Connection, state: &LedgerState, sweep_id: i64) -> Result<Claims, ReportError> {
-        let mut claims = Claims {
-            index: HashMap::new(),
-            facts: Vec::new(),
-        };
-        read::for_each_claim_paid(conn, state, sweep_id, |c| {
-            claims.index.insert(c.claim_id, claims.facts.len());
-            claims.facts.push(ReportClaim {
-                person: c.person,
-                county: c.county_code,
-                institution: c.institution_id,
-                fund: c.fund,
-                paid: c.paid_fen,
-            });
-        })?;
-        Ok(claims)
-    }
-}
-
-/// The flags' amount at risk on the claims (by claim position in [`Claims`]), as
-/// [`crate::money`] defines it: each claim's largest share, overall and per rule.
-#[derive(Default)]
-struct Risk<'f> {
-    at_risk: crate::money::AtRisk<usize>,
-    /// Each flagged claim's amount at risk.
-    of_claim: hashbrown::HashMap<usize, Fen>,
-    /// Positions of the flags (in the sweep's flag list) of each flagged claim.
-    flags_of_claim: HashMap<usize, Vec<usize>>,
-    /// Flags of each rule that found something, and the severity of its first flag.
-    rule_flags: BTreeMap<&'f str, (i64, String)>,
-    high_flags: i64,
-}
-
-impl<'f> Risk<'f> {
-    fn of(flags: &'f [flag_store::StoredFlag], claims: &Claims) -> Risk<'f> {
-        let mut risk = Risk::default();
-        let (mut idx, mut paid) = (Vec::new(), Vec::new());
-        for (fi, f) in flags.iter().enumerate() {
-            let entry = risk
-                .rule_flags
-                .entry(f.rule.as_str())
-                .or_insert((0, f.severity.clone()));
-            entry.0 += 1;
-            if f.severity == "high" {
-                risk.high_flags += 1;
-            }
-            idx.clear();
-            idx.extend(
-                f.claim_ids
-                    .iter()
-                    .filter_map(|c| claims.index.get(c).copied()),
-            );
-            paid.clear();
-            paid.extend(idx.iter().map(|&i| claims.facts[i].paid));
-            risk.at_risk
-                .add_flag(&f.rule, &idx, &paid, f.amount_at_risk_fen);
-            for &ci in &idx {
-                risk.flags_of_claim.entry(ci).or_default().push(fi);
-            }
-        }
-        risk.of_claim = risk.at_risk.of_claims();
-        risk
-    }
-}
-
-/// The claims grouped by a claim attribute (`key_of`), largest amount at risk first (ties:
-/// key); labels are left to the caller.
+/// The claims grouped by one of their attributes (`group_of` a flagged claim, the pass's
+/// `totals` and `keys` of every group), largest amount at risk first (ties: key); labels are
+/// left to the caller.
 fn breakdown(
-    claims: &Claims,
+    flags: &FlagMoney,
+    pass: &LedgerPass,
     risk: &Risk,
-    key_of: impl Fn(&ReportClaim) -> &str,
+    keys: &Interner,
+    totals: &[Totals],
+    group_of: impl Fn(&Flagged) -> u32,
 ) -> Vec<Breakdown> {
-    let mut rows: BTreeMap<String, (Breakdown, BTreeSet<usize>)> = BTreeMap::new();
-    for (ci, f) in claims.facts.iter().enumerate() {
-        let key = key_of(f).to_string();
-        let (b, seen_flags) = rows.entry(key.clone()).or_insert_with(|| {
-            (
-                Breakdown {
-                    key,
-                    claims: Some(0),
-                    amount_paid_fen: Some(0),
-                    ..Default::default()
-                },
-                BTreeSet::new(),
-            )
-        });
-        *b.claims.as_mut().expect("set above") += 1;
-        *b.amount_paid_fen.as_mut().expect("set above") += f.paid;
-        if let Some(r) = risk.of_claim.get(&ci) {
-            b.flagged_claims += 1;
-            b.amount_at_risk_fen += r;
-            seen_flags.extend(risk.flags_of_claim.get(&ci).into_iter().flatten().copied());
-        }
-    }
-    let mut out: Vec<Breakdown> = rows
-        .into_values()
-        .map(|(mut b, seen)| {
-            b.flags = seen.len() as i64;
-            b
+    let mut out: Vec<Breakdown> = (0..keys.len())
+        .map(|g| Breakdown {
+            key: keys.str(g as u32).to_string(),
+            claims: Some(totals[g].claims),
+            amount_paid_fen: Some(totals[g].paid),
+            ..Default::default()
         })
         .collect();
+    for (&c, &r) in &risk.of_claim {
+        if let Some(f) = &pass.flagged[c as usize] {
+            let b = &mut out[group_of(f) as usize];
+            b.flagged_claims += 1;
+            b.amount_at_risk_fen += r;
+        }
+    }
+    // A flag counts once in each group its claims fall in.
+    let mut seen: Vec<u32> = Vec::new();
+    for f in 0..flags.len() {
+        seen.clear();
+        seen.extend(
+            flags
+                .claims_of(f)
+                .iter()
+                .filter(|c| risk.of_claim.contains_key(*c))
+                .filter_map(|&c| pass.flagged[c as usize].as_ref().map(&group_of)),
+        );
+        seen.sort_unstable();
+        seen.dedup();
+        for &g in &seen {
+            out[g as usize].flags += 1;
+        }
+    }
     sort_by_risk(&mut out);
     out
 }
@@ -408,6 +403,7 @@ fn sort_by_risk(rows: &mut [Breakdown]) {
 /// Every rule of the contract, those that found nothing and those skipped included, with
 /// what its flags put at risk.
 fn rule_breakdown(
+    flags: &FlagMoney,
     risk: &Risk,
     skipped: &BTreeMap<String, Vec<String>>,
     policies: &PolicySet,
@@ -421,14 +417,14 @@ fn rule_breakdown(
             .to_string()
     };
     let mut rule_ids: BTreeSet<&str> = crate::rules::RULE_IDS.iter().copied().collect();
-    rule_ids.extend(risk.rule_flags.keys().copied());
+    rule_ids.extend((0..flags.rules.len()).map(|r| flags.rules.str(r as u32)));
     let mut by_rule: Vec<Breakdown> = rule_ids
         .into_iter()
         .map(|rule| {
-            let (n, severity) = risk
-                .rule_flags
+            let (n, severity) = flags
+                .rules
                 .get(rule)
-                .cloned()
+                .map(|r| flags.rule_flags[r as usize].clone())
                 .unwrap_or_else(|| (0, default_severity(rule)));
             let per = risk.at_risk.of_rule(rule);
             Breakdown {
@@ -468,66 +464,186 @@ fn case_builds(conn: &Connection, sweep_id: i64) -> Result<(bool, Option<i64>), 
     ))
 }
 
-/// The report's case parts: the cases by score, what is new, the drill-downs, the evidence.
+/// The report's case parts: the cases by score, what is new, the drill-downs, the evidence,
+/// where to start, and how many rows each part has in full.
 struct CaseParts {
     rows: Vec<CaseRow>,
+    total: usize,
     new_rows: Vec<NewRow>,
+    new_total: usize,
+    new_count: usize,
+    resolved_count: usize,
     details: Vec<CaseDetail>,
     evidence: Vec<EvidenceRow>,
+    evidence_total: usize,
+    start_here: StartHere,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn case_parts(
     conn: &Connection,
     state: &LedgerState,
     sweep_id: i64,
     previous_sweep: Option<i64>,
     opts: &ReportOptions,
+    scope: Scope,
     mask: &Masker,
+    progress: &mut dyn FnMut(Phase),
 ) -> Result<CaseParts, ReportError> {
     let lang = opts.lang;
-    let rows = cases::list(
-        conn,
-        &CaseFilter {
-            sweep: Some(sweep_id),
-            sort: CaseSort::Score,
-            ..Default::default()
-        },
-    )?;
-    let new_rows = new_since(conn, previous_sweep, sweep_id, &rows, lang, mask)?;
+    let limit = match scope {
+        Scope::Full => None,
+        Scope::Overview { rows } => Some(rows),
+    };
+    let list = |subject_kind: Option<&str>, sort: CaseSort, limit: Option<usize>| {
+        cases::list(
+            conn,
+            &CaseFilter {
+                sweep: Some(sweep_id),
+                sort,
+                subject_kind: subject_kind.map(String::from),
+                limit,
+                ..Default::default()
+            },
+        )
+    };
+    let rows = list(None, CaseSort::Score, limit)?;
+    let total = match limit {
+        Some(_) => count_cases(conn, sweep_id)?,
+        None => rows.len(),
+    };
+    let start_here = StartHere {
+        institutions: list(Some("institution"), CaseSort::Amount, Some(START_INSTITUTIONS))?,
+        rings: list(Some("ring"), CaseSort::Amount, Some(START_RINGS))?,
+        persons: list(Some("person"), CaseSort::Amount, Some(START_PERSONS))?,
+    };
+    let (mut new_rows, new_count, resolved_count) = match previous_sweep {
+        // Without a previous sweep every case is new.
+        None => (new_since(conn, None, sweep_id, &rows, lang, mask)?, total, 0),
+        Some(_) => {
+            let all = new_since(conn, previous_sweep, sweep_id, &rows, lang, mask)?;
+            let new = all.iter().filter(|r| r.change == "new").count();
+            let resolved = all.iter().filter(|r| r.change == "resolved").count();
+            (all, new, resolved)
+        }
+    };
+    let new_total = if previous_sweep.is_none() {
+        total
+    } else {
+        new_rows.len()
+    };
+    if let Some(n) = limit {
+        new_rows.truncate(n);
+    }
+
+    progress(Phase::Details);
+    // The drill-downs: the highest scores, and every case "where to start" links to.
+    let mut detailed: Vec<&CaseRow> = rows.iter().take(opts.detailed_cases).collect();
+    if opts.detailed_cases > 0 {
+        for r in start_here.all() {
+            if !detailed.iter().any(|d| d.case_id == r.case_id) {
+                detailed.push(r);
+            }
+        }
+    }
     let mut details = Vec::new();
-    for r in rows.iter().take(opts.detailed_cases) {
-        let detail = if r.claim_ids.len() > FULL_DETAIL_MAX_CLAIMS {
+    for r in &detailed {
+        details.push(if r.claim_ids.len() > FULL_DETAIL_MAX_CLAIMS {
             large_case_detail(conn, state, r)?
         } else {
-            cases::query::show_as_of(conn, r.case_id, Some(sweep_id))?
-        };
-        details.push(mask_detail(detail, mask));
+            case_detail(conn, state, r)?
+        });
     }
-    let evidence = evidence_rows(conn, sweep_id, lang, mask)?;
+    // The registers of every detailed case's persons in one read: `staff` has no index by
+    // ID number, and a scan per case cost seconds.
+    let persons: BTreeSet<&str> = details
+        .iter()
+        .zip(&detailed)
+        .filter(|(_, r)| r.claim_ids.len() <= FULL_DETAIL_MAX_CLAIMS)
+        .flat_map(|(d, _)| d.claims.iter().map(|c| c.claim.id_number.as_str()))
+        .filter(|id| !id.is_empty())
+        .collect();
+    let found = read::registers_of(conn, state, persons.into_iter())?;
+    for (d, r) in details.iter_mut().zip(&detailed) {
+        if r.claim_ids.len() <= FULL_DETAIL_MAX_CLAIMS {
+            d.registry = registry_of(d, &found);
+        }
+    }
+    let details: Vec<CaseDetail> = details.into_iter().map(|d| mask_detail(d, mask)).collect();
+    let (evidence, evidence_total) = match limit {
+        None => {
+            let e = evidence_rows(conn, sweep_id, None, lang, mask)?;
+            let n = e.len();
+            (e, n)
+        }
+        // The evidence of the cases shown, in their order (the workbook has every flag).
+        Some(n) => {
+            let ids: Vec<i64> = rows.iter().map(|r| r.case_id).collect();
+            let mut e = evidence_rows(conn, sweep_id, Some(&ids), lang, mask)?;
+            let order: HashMap<i64, usize> =
+                ids.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+            e.sort_by_key(|r| (order.get(&r.case_id).copied(), r.seq));
+            e.truncate(n);
+            (e, count_case_flags(conn, sweep_id)?)
+        }
+    };
     let rows = rows.into_iter().map(|r| mask_case(r, mask)).collect();
+    let start_here = StartHere {
+        institutions: start_here.institutions.into_iter().map(|r| mask_case(r, mask)).collect(),
+        rings: start_here.rings.into_iter().map(|r| mask_case(r, mask)).collect(),
+        persons: start_here.persons.into_iter().map(|r| mask_case(r, mask)).collect(),
+    };
     Ok(CaseParts {
         rows,
+        total,
         new_rows,
+        new_total,
+        new_count,
+        resolved_count,
         details,
         evidence,
+        evidence_total,
+        start_here,
     })
+}
+
+/// The cases of a sweep (not resolved ones).
+fn count_cases(conn: &Connection, sweep_id: i64) -> Result<usize, ReportError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM case_sweeps WHERE sweep_id = ?1 AND change <> 'resolved'",
+        [sweep_id],
+        |r| r.get(0),
+    )?;
+    Ok(n as usize)
+}
+
+/// The flags of the cases of a sweep, counted once per case: the evidence sheet's rows.
+fn count_case_flags(conn: &Connection, sweep_id: i64) -> Result<usize, ReportError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM case_flags cf JOIN flags f ON f.sweep_id = cf.sweep_id AND f.seq = cf.seq
+         WHERE cf.sweep_id = ?1",
+        [sweep_id],
+        |r| r.get(0),
+    )?;
+    Ok(n as usize)
 }
 
 /// The summary's claim and flag figures (the case, ring and skipped-rule figures are the
 /// caller's).
-fn claim_summary(claims: &Claims, risk: &Risk, flags: usize, rejected_rows: i64) -> Summary {
-    let persons: BTreeSet<&str> = claims.facts.iter().map(|f| f.person.as_str()).collect();
-    let flagged_persons: BTreeSet<&str> = risk
+fn claim_summary(flags: &FlagMoney, pass: &LedgerPass, risk: &Risk, rejected_rows: i64) -> Summary {
+    let mut flagged_persons: Vec<u32> = risk
         .of_claim
         .keys()
-        .map(|&ci| claims.facts[ci].person.as_str())
+        .filter_map(|&c| pass.flagged[c as usize].map(|f| f.person))
         .collect();
+    flagged_persons.sort_unstable();
+    flagged_persons.dedup();
     Summary {
-        claims: claims.facts.len() as i64,
-        persons: persons.len() as i64,
-        amount_paid_fen: claims.facts.iter().map(|f| f.paid).sum(),
-        flags: flags as i64,
-        high_flags: risk.high_flags,
+        claims: pass.claims,
+        persons: pass.persons.len() as i64,
+        amount_paid_fen: pass.paid,
+        flags: flags.len() as i64,
+        high_flags: flags.high_flags,
         flagged_claims: risk.of_claim.len() as i64,
         flagged_persons: flagged_persons.len() as i64,
         amount_at_risk_fen: risk.of_claim.values().sum(),
@@ -537,11 +653,22 @@ fn claim_summary(claims: &Claims, risk: &Risk, flags: usize, rejected_rows: i64)
     }
 }
 
-/// Gathers the report of one sweep.
+/// Gathers the report of one sweep, all of it (every case, flag and ring member).
 pub fn gather(
     conn: &Connection,
     policies: &PolicySet,
     opts: &ReportOptions,
+) -> Result<ReportData, ReportError> {
+    gather_with(conn, policies, opts, Scope::Full, &mut |_| {})
+}
+
+/// Gathers the report of one sweep in `scope`, telling `progress` each phase as it starts.
+pub fn gather_with(
+    conn: &Connection,
+    policies: &PolicySet,
+    opts: &ReportOptions,
+    scope: Scope,
+    progress: &mut dyn FnMut(Phase),
 ) -> Result<ReportData, ReportError> {
     let mask = Masker::new(opts.unmask);
     let lang = opts.lang;
@@ -551,9 +678,24 @@ pub fn gather(
     // Every ledger figure is the ledger as the sweep judged it, whatever came in since.
     let state = LedgerState::of_sweep(conn, sweep_id)?;
 
-    let claims = Claims::load(conn, &state, sweep_id)?;
-    let flags = flag_store::load_flags(conn, sweep_id)?;
-    let risk = Risk::of(&flags, &claims);
+    progress(Phase::Flags);
+    let flags = FlagMoney::load(conn, sweep_id)?;
+    let graph = graph_tables(conn)?;
+    let members = if graph {
+        Some(ring_members(conn, sweep_id)?)
+    } else {
+        None
+    };
+    let ring_persons: BTreeSet<String> = members
+        .iter()
+        .flat_map(|m| m.values())
+        .flatten()
+        .filter(|(k, _)| k == "person")
+        .map(|(_, v)| v.clone())
+        .collect();
+    progress(Phase::Ledger);
+    let mut pass = LedgerPass::run(conn, &state, sweep_id, &flags, ring_persons)?;
+    let risk = Risk::of(&flags, &pass);
 
     let refdata = RefData::embedded();
     let county_name = |code: &str| -> String {
@@ -563,16 +705,32 @@ pub fn gather(
             refdata.area_name(code).unwrap_or(code).to_string()
         }
     };
-    let mut by_county = breakdown(&claims, &risk, |f| &f.county);
+    let mut by_county = breakdown(
+        &flags,
+        &pass,
+        &risk,
+        &pass.counties,
+        &pass.county_totals,
+        |f| f.county,
+    );
     for b in &mut by_county {
         b.label = county_name(&b.key);
     }
-    let mut by_fund = breakdown(&claims, &risk, |f| &f.fund);
+    let mut by_fund = breakdown(&flags, &pass, &risk, &pass.funds, &pass.fund_totals, |f| {
+        f.fund
+    });
     for b in &mut by_fund {
         b.label = super::labels::fund_name(&b.key, lang);
     }
     let institutions = institution_names(conn, &state)?;
-    let mut by_institution = breakdown(&claims, &risk, |f| &f.institution);
+    let mut by_institution = breakdown(
+        &flags,
+        &pass,
+        &risk,
+        &pass.institutions,
+        &pass.institution_totals,
+        |f| f.institution,
+    );
     for b in &mut by_institution {
         if let Some((name, county)) = institutions.get(&b.key) {
             b.label = name.clone();
@@ -580,8 +738,16 @@ pub fn gather(
         }
     }
     let skipped = skipped_rules(&record.summary_json);
-    let by_rule = rule_breakdown(&risk, &skipped, policies, lang);
+    let by_rule = rule_breakdown(&flags, &risk, &skipped, policies, lang);
+    let (progress_rows, person_times_target) =
+        progress_rows(&pass, policies, &county_name, lang);
+    let claim_figures = claim_summary(&flags, &pass, &risk, read::rejected_rows(conn)?);
+    let ties = std::mem::take(&mut pass.ties);
+    drop(risk);
+    drop(pass);
+    drop(flags);
 
+    progress(Phase::Cases);
     let parts = if cases_built {
         Some(case_parts(
             conn,
@@ -589,29 +755,35 @@ pub fn gather(
             sweep_id,
             previous_sweep,
             opts,
+            scope,
             &mask,
+            progress,
         )?)
     } else {
         None
     };
-    let (cases, new_since_last, case_details, evidence) = match parts {
-        Some(p) => (Some(p.rows), Some(p.new_rows), p.details, p.evidence),
-        None => (None, None, Vec::new(), Vec::new()),
-    };
 
-    let (progress, person_times_target) =
-        progress(conn, &state, sweep_id, policies, &county_name, lang)?;
+    progress(Phase::Graph);
     let institution_risk = institution_risk(conn, sweep_id, &institutions, lang, &mask)?;
-    let rings = rings(conn, &state, sweep_id, &institutions, lang, &mask)?;
+    let rings = match members {
+        Some(members) => Some(rings(
+            conn,
+            &state,
+            sweep_id,
+            members,
+            &ties,
+            &institutions,
+            lang,
+            &mask,
+        )?),
+        None => None,
+    };
+    drop(ties);
 
     let summary = Summary {
-        cases: cases.as_ref().map(|c: &Vec<CaseRow>| c.len() as i64),
-        new_cases: new_since_last
-            .as_ref()
-            .map(|n: &Vec<NewRow>| n.iter().filter(|r| r.change == "new").count() as i64),
-        resolved_cases: new_since_last
-            .as_ref()
-            .map(|n| n.iter().filter(|r| r.change == "resolved").count() as i64),
+        cases: parts.as_ref().map(|p| p.total as i64),
+        new_cases: parts.as_ref().map(|p| p.new_count as i64),
+        resolved_cases: parts.as_ref().map(|p| p.resolved_count as i64),
         rings: rings.as_ref().map(|r| r.len() as i64),
         skipped_rules: skipped.keys().cloned().collect(),
         case_money: if cases_built {
@@ -619,16 +791,35 @@ pub fn gather(
         } else {
             None
         },
-        ..claim_summary(&claims, &risk, flags.len(), read::rejected_rows(conn)?)
+        ..claim_figures
+    };
+    let (cases, new_since_last, case_details, evidence, start_here, row_totals) = match parts {
+        Some(p) => (
+            Some(p.rows),
+            Some(p.new_rows),
+            p.details,
+            p.evidence,
+            Some(p.start_here),
+            RowTotals {
+                cases: p.total,
+                new: p.new_total,
+                evidence: p.evidence_total,
+            },
+        ),
+        None => (None, None, Vec::new(), Vec::new(), None, RowTotals::default()),
     };
 
     let mut data = ReportData {
         lang,
         masked: mask.enabled,
+        scope,
         sweep: SweepInfo {
             sweep_id,
-            started_at: record.started_at,
-            finished_at: record.finished_at,
+            // Stored in UTC; inspectors read Beijing time (with the zone said once here).
+            started_at: crate::dates::display_time(&record.started_at, true),
+            finished_at: record
+                .finished_at
+                .map(|t| crate::dates::display_time(&t, true)),
             policy: record.policy,
             previous_sweep,
         },
@@ -638,10 +829,12 @@ pub fn gather(
         by_fund,
         by_institution,
         new_since_last,
-        progress,
+        progress: progress_rows,
         person_times_target,
         institution_risk,
         cases,
+        start_here,
+        row_totals,
         case_details,
         evidence,
         rings,
@@ -703,6 +896,16 @@ fn mask_free_text(d: &mut ReportData, mask: &Masker) {
     }
     for c in d.cases.iter_mut().flatten() {
         mask_case_row(c, &m);
+    }
+    if let Some(sh) = &mut d.start_here {
+        for c in sh
+            .institutions
+            .iter_mut()
+            .chain(&mut sh.rings)
+            .chain(&mut sh.persons)
+        {
+            mask_case_row(c, &m);
+        }
     }
     for det in &mut d.case_details {
         mask_case_row(&mut det.case, &m);
@@ -889,7 +1092,7 @@ fn large_case_detail(
     state: &LedgerState,
     row: &CaseRow,
 ) -> Result<CaseDetail, ReportError> {
-    let flags = cases::query::case_flags(conn, row.case_id, row.sweep_id)?;
+    let flags = flags_of_case(conn, row.case_id, row.sweep_id)?;
     let first = &row.claim_ids[..row.claim_ids.len().min(LARGE_CASE_CLAIMS)];
     let claims = crate::cases::query::claim_evidence(conn, state, first)?;
     Ok(CaseDetail {
@@ -902,6 +1105,156 @@ fn large_case_detail(
         graph: Vec::new(),
         history: cases::history(conn, row.case_id)?,
     })
+}
+
+/// The flags of a case in one sweep, in flag order, as `cases show` lists them. Ordered by
+/// `case_flags.seq`: ordered by `flags.seq`, SQLite walks every flag of the sweep to spare a
+/// sort (50 ms a case at two million claims).
+fn flags_of_case(
+    conn: &Connection,
+    case_id: i64,
+    sweep_id: i64,
+) -> Result<Vec<cases::query::FlagEvidence>, ReportError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.seq, f.rule, f.severity, f.subject_kind, f.subject, f.claim_ids,
+                f.amount_at_risk_fen, f.explanation_zh, f.explanation_en
+         FROM case_flags cf JOIN flags f ON f.sweep_id = cf.sweep_id AND f.seq = cf.seq
+         WHERE cf.case_id = ?1 AND cf.sweep_id = ?2 ORDER BY cf.seq",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![case_id, sweep_id], |r| {
+        let ids: String = r.get(5)?;
+        Ok(cases::query::FlagEvidence {
+            seq: r.get(0)?,
+            rule: r.get(1)?,
+            severity: r.get(2)?,
+            subject_kind: r.get(3)?,
+            subject: r.get(4)?,
+            claim_ids: ids
+                .split(';')
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+                .collect(),
+            amount_at_risk_fen: r.get(6)?,
+            explanation_zh: r.get(7)?,
+            explanation_en: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Most neighbours (persons sharing a contact) shown per value and per case, as `cases show`.
+const NEIGHBOURS_PER_VALUE: i64 = 20;
+const NEIGHBOURS_PER_CASE: usize = 200;
+
+/// A case's drill-down: what `cases show` gives (flags, claims, registers, persons sharing a
+/// contact, history) but not its graph evidence, which the page draws from the sweep's rings
+/// and risk ranking: finding a case's rings scans all ring members of the sweep (80 ms a
+/// case at two million claims, 18 of a report's 27 seconds).
+fn case_detail(
+    conn: &Connection,
+    state: &LedgerState,
+    row: &CaseRow,
+) -> Result<CaseDetail, ReportError> {
+    let flags = flags_of_case(conn, row.case_id, row.sweep_id)?;
+    let claims = cases::query::claim_evidence(conn, state, &row.claim_ids)?;
+    let persons: BTreeSet<&str> = claims
+        .iter()
+        .map(|c| c.claim.id_number.as_str())
+        .filter(|id| !id.is_empty())
+        .collect();
+    let mut neighbours = Vec::new();
+    for via in [read::Contact::Phone, read::Contact::BankAccount] {
+        let values: BTreeSet<&str> = claims
+            .iter()
+            .map(|c| match via {
+                read::Contact::Phone => c.claim.phone.as_str(),
+                read::Contact::BankAccount => c.claim.bank_account.as_str(),
+            })
+            .filter(|v| !v.is_empty())
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        let mut per_value: BTreeMap<String, i64> = BTreeMap::new();
+        for h in read::contact_holders(conn, state, via, values.into_iter())? {
+            if persons.contains(h.id_number.as_str()) {
+                continue;
+            }
+            let shown = per_value.entry(h.value.clone()).or_default();
+            if *shown >= NEIGHBOURS_PER_VALUE || neighbours.len() >= NEIGHBOURS_PER_CASE {
+                continue;
+            }
+            *shown += 1;
+            neighbours.push(cases::query::NeighbourLink {
+                via: via.column().to_string(),
+                value: h.value,
+                id_number: h.id_number,
+                name: h.name,
+                claims: h.claims,
+            });
+        }
+    }
+    Ok(CaseDetail {
+        case: row.clone(),
+        sweeps: Vec::new(),
+        flags,
+        claims,
+        registry: Vec::new(),
+        neighbours,
+        graph: Vec::new(),
+        history: cases::history(conn, row.case_id)?,
+    })
+}
+
+/// The registers of a case's persons (every person of the case, in ID-number order), from
+/// the registers read for all detailed cases.
+fn registry_of(d: &CaseDetail, found: &read::PersonRegisters) -> Vec<cases::query::RegistryEvidence> {
+    let mut by_id: BTreeMap<&str, cases::query::RegistryEvidence> = d
+        .claims
+        .iter()
+        .map(|c| c.claim.id_number.as_str())
+        .filter(|id| !id.is_empty())
+        .map(|p| {
+            (
+                p,
+                cases::query::RegistryEvidence {
+                    id_number: p.to_string(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    for (id, date) in &found.deaths {
+        if let Some(e) = by_id.get_mut(id.as_str()) {
+            e.death_date = Some(date.clone());
+        }
+    }
+    for (id, date) in &found.pensions {
+        if let Some(e) = by_id.get_mut(id.as_str()) {
+            e.pension_start = Some(date.clone());
+        }
+    }
+    for ui in &found.ui {
+        if let Some(e) = by_id.get_mut(ui.id_number.as_str()) {
+            e.ui.push((ui.months_paid, ui.as_of.clone()));
+        }
+    }
+    for id in &found.poverty {
+        if let Some(e) = by_id.get_mut(id.as_str()) {
+            e.poverty = true;
+        }
+    }
+    for st in &found.staff {
+        if let Some(e) = by_id.get_mut(st.id_number.as_str()) {
+            e.staff_of.push((st.institution_id.clone(), st.role.clone()));
+        }
+    }
+    for (id, inst) in &found.legal_reps {
+        if let Some(e) = by_id.get_mut(id.as_str()) {
+            e.legal_rep_of.push(inst.clone());
+        }
+    }
+    by_id.into_values().collect()
 }
 
 /// A ring member's value, masked by its kind.
@@ -966,16 +1319,27 @@ fn new_since(
 fn evidence_rows(
     conn: &Connection,
     sweep_id: i64,
+    case_ids: Option<&[i64]>,
     lang: Lang,
     mask: &Masker,
 ) -> Result<Vec<EvidenceRow>, ReportError> {
-    let mut stmt = conn.prepare(
+    let only = if case_ids.is_some() {
+        " AND cf.case_id IN (SELECT value FROM json_each(?2))"
+    } else {
+        ""
+    };
+    let mut stmt = conn.prepare(&format!(
         "SELECT cf.case_id, f.seq, f.rule, f.severity, f.subject, f.claim_ids,
                 f.amount_at_risk_fen, f.explanation_zh, f.explanation_en
          FROM case_flags cf JOIN flags f ON f.sweep_id = cf.sweep_id AND f.seq = cf.seq
-         WHERE cf.sweep_id = ?1 ORDER BY cf.case_id, f.seq",
-    )?;
-    let rows = stmt.query_map([sweep_id], |r| {
+         WHERE cf.sweep_id = ?1{only} ORDER BY cf.case_id, f.seq"
+    ))?;
+    let ids = case_ids.map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
+    let params: Vec<rusqlite::types::Value> = match ids {
+        Some(ids) => vec![sweep_id.into(), ids.into()],
+        None => vec![sweep_id.into()],
+    };
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
         let zh: String = r.get(7)?;
         let en: String = r.get(8)?;
         Ok(EvidenceRow {
@@ -994,52 +1358,49 @@ fn evidence_rows(
 
 /// Progress per county and year, and a city-wide row per year (first in its year), with the
 /// targets of the policy in force at the end of that year.
-fn progress(
-    conn: &Connection,
-    state: &LedgerState,
-    sweep_id: i64,
+fn progress_rows(
+    pass: &LedgerPass,
     policies: &PolicySet,
     county_name: &dyn Fn(&str) -> String,
     lang: Lang,
-) -> Result<(Vec<ProgressRow>, Option<PersonTimesTarget>), ReportError> {
-    let query = |by_county: bool| -> Result<Vec<ProgressRow>, ReportError> {
-        Ok(read::year_counts(conn, state, sweep_id, by_county)?
-            .into_iter()
-            .map(|c| ProgressRow {
-                county_code: c.county_code,
-                year: c.year,
-                person_times: c.claims,
-                persons: c.persons,
-                with_level: c.with_level,
-                high_skill: c.high_skill,
-                amount_paid_fen: c.paid_fen,
+) -> (Vec<ProgressRow>, Option<PersonTimesTarget>) {
+    let mut years: Vec<&super::ledger::YearAgg> = pass.years.iter().collect();
+    // By year; in a year the city-wide row first, then the counties by code.
+    years.sort_by(|a, b| {
+        (a.year, a.county.map(|c| pass.counties.str(c)))
+            .cmp(&(b.year, b.county.map(|c| pass.counties.str(c))))
+    });
+    let mut out: Vec<ProgressRow> = years
+        .into_iter()
+        .map(|y| {
+            let (county_code, county_name) = match y.county {
+                None => (
+                    String::new(),
+                    super::labels::L::CityWide.get(lang).to_string(),
+                ),
+                Some(c) => {
+                    let code = pass.counties.str(c);
+                    (code.to_string(), county_name(code))
+                }
+            };
+            ProgressRow {
+                county_code,
+                county_name,
+                year: y.year,
+                person_times: y.claims,
+                persons: y.persons,
+                with_level: y.with_level,
+                high_skill: y.high_skill,
+                amount_paid_fen: y.paid,
                 ..Default::default()
-            })
-            .collect())
-    };
-    let city = query(false)?;
-    let counties = query(true)?;
+            }
+        })
+        .collect();
     let policy_of_year = |y: i32| {
         Date::from_ymd(y, 12, 31)
             .and_then(|d| policies.for_date(d))
             .or_else(|| Date::from_ymd(y, 1, 1).and_then(|d| policies.for_date(d)))
     };
-    let mut out = Vec::new();
-    for mut c in city {
-        let year = c.year;
-        c.county_name = super::labels::L::CityWide.get(lang).to_string();
-        out.push(c);
-        out.extend(
-            counties
-                .iter()
-                .filter(|r| r.year == year)
-                .cloned()
-                .map(|mut r| {
-                    r.county_name = county_name(&r.county_code);
-                    r
-                }),
-        );
-    }
     for r in &mut out {
         if let Some(p) = policy_of_year(r.year) {
             r.skilled_target_percent = Some(p.targets.skilled_share_percent);
@@ -1055,7 +1416,7 @@ fn progress(
         target: p.targets.person_times_2019,
         clause: p.targets.clause.clone(),
     });
-    Ok((out, target))
+    (out, target)
 }
 
 /// Ring and risk tables come with the graph stage; a database swept before it has none.
@@ -1129,18 +1490,18 @@ fn institution_risk(
 }
 
 /// The graph stage's rings with their members and the ties between them, highest score first.
+#[allow(clippy::too_many_arguments)]
 fn rings(
     conn: &Connection,
     state: &LedgerState,
     sweep_id: i64,
+    mut members: BTreeMap<i64, BTreeSet<(String, String)>>,
+    ties: &HashMap<String, Vec<read::ClaimTies>>,
     institutions: &HashMap<String, (String, String)>,
     lang: Lang,
     mask: &Masker,
-) -> Result<Option<Vec<Ring>>, ReportError> {
-    if !graph_tables(conn)? {
-        return Ok(None);
-    }
-    let mut members = ring_members(conn, sweep_id)?;
+) -> Result<Vec<Ring>, ReportError> {
+    let mut institution_ties = HashMap::new();
     let mut stmt = conn.prepare(
         "SELECT ring_id, score, persons, institutions, counties, claims, amount_fen,
                 explanation_zh, explanation_en
@@ -1170,7 +1531,7 @@ fn rings(
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let ties = member_ties(conn, state, &list, institutions)?;
+        let ties = member_ties(conn, state, &list, ties, &mut institution_ties, institutions)?;
         ring.members = list
             .into_iter()
             .zip(ties.labels)
@@ -1183,7 +1544,7 @@ fn rings(
         ring.edges = ties.edges.into_iter().collect();
         out.push(ring);
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 /// ring id → its members (kind, value) in the sweep.
@@ -1225,6 +1586,8 @@ fn member_ties(
     conn: &Connection,
     state: &LedgerState,
     list: &[(String, String)],
+    claim_ties: &HashMap<String, Vec<read::ClaimTies>>,
+    institution_ties: &mut HashMap<String, Option<read::InstitutionTies>>,
     institutions: &HashMap<String, (String, String)>,
 ) -> Result<MemberTies, ReportError> {
     let index: HashMap<(&str, &str), usize> = list
@@ -1246,9 +1609,9 @@ fn member_ties(
         match kind.as_str() {
             "person" => {
                 tie(i, "legal_rep", value);
-                for c in read::claim_ties_of_person(conn, state, value)? {
+                for c in claim_ties.get(value).into_iter().flatten() {
                     if labels[i].is_empty() {
-                        labels[i] = c.name;
+                        labels[i] = c.name.clone();
                     }
                     tie(i, "phone", &c.phone);
                     tie(i, "bank_account", &c.bank_account);
@@ -1261,7 +1624,11 @@ fn member_ties(
                     .get(value)
                     .map(|(n, _)| n.clone())
                     .unwrap_or_default();
-                if let Some(t) = read::institution_ties(conn, state, value)? {
+                if !institution_ties.contains_key(value) {
+                    let t = read::institution_ties(conn, state, value)?;
+                    institution_ties.insert(value.clone(), t);
+                }
+                if let Some(t) = &institution_ties[value] {
                     tie(i, "phone", &t.phone);
                     tie(i, "legal_rep", &t.legal_rep_id);
                     tie(i, "county", &t.county_code);

@@ -10,16 +10,22 @@ use crate::cases::{
     family_label, subject_kind_label, CaseDetail, CaseRow, ClaimEvidence, Lang, Status,
 };
 use crate::finding::CaseSubject;
-use crate::model::{fen_to_yuan, level, Category, SubsidyType};
+use crate::model::{fen_to_wan, fen_to_yuan_grouped as yuan, group_thousands, level, Category, SubsidyType};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
 /// Rows of a table shown in the HTML; the workbook has them all.
-const HTML_MAX_ROWS: usize = 2000;
+pub const HTML_MAX_ROWS: usize = 2000;
+/// Identifiers of a list cell shown before it folds into a count that opens on demand.
+const LIST_INLINE: usize = 6;
+/// Identifiers a folded list cell holds at most (an institution's case may have thousands).
+const LIST_MAX: usize = 1000;
 /// Rows of each table inside a case's drill-down (an institution's case has every claim).
 const DRILL_MAX_ROWS: usize = 100;
 /// Ring pictures inside one ring case.
 const RINGS_PER_CASE: usize = 5;
+/// Ring references listed beside a ring case in "where to start".
+const START_RING_REFS: usize = 12;
 /// Bars in a chart.
 const CHART_MAX_BARS: usize = 20;
 
@@ -42,7 +48,7 @@ pub fn esc(s: &str) -> String {
 const CSS: &str = r#"
 :root{--ink:#1d2733;--muted:#5b6b7c;--line:#d5dde6;--accent:#1f5f99;--bad:#b3261e;--warn:#b06f00;--ok:#2e7d32;--bg:#f6f8fa}
 *{box-sizing:border-box}
-body{margin:0;font:14px/1.5 "PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;color:var(--ink);background:#fff}
+body{margin:0;font:14px/1.5 "PingFang SC","Hiragino Sans GB","Microsoft YaHei","微软雅黑","Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","Source Han Sans CN","WenQuanYi Micro Hei","WenQuanYi Zen Hei",sans-serif;color:var(--ink);background:#fff;line-break:strict;overflow-wrap:break-word}
 header{background:var(--accent);color:#fff;padding:18px 28px}
 header h1{margin:0 0 4px;font-size:22px}
 header p{margin:0;opacity:.9}
@@ -52,10 +58,16 @@ main{padding:0 28px 40px;max-width:1400px}
 section{margin-top:28px}
 h2{font-size:18px;border-left:4px solid var(--accent);padding-left:8px}
 h3{font-size:15px;margin:18px 0 6px}
-.cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
-.card{border:1px solid var(--line);border-radius:6px;padding:10px 14px;min-width:150px;background:var(--bg)}
-.card b{display:block;font-size:20px}
-.card span{color:var(--muted);font-size:12px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:12px;margin:12px 0}
+.card{border:1px solid var(--line);border-radius:6px;padding:10px 14px;background:var(--bg)}
+.card .label{display:block;color:var(--muted);font-size:12px}
+.card b{font-size:22px;font-variant-numeric:tabular-nums;white-space:nowrap}
+.card .unit{margin-left:4px;color:var(--muted);font-size:13px;white-space:nowrap}
+.card .exact{display:block;color:var(--muted);font-size:12px;font-variant-numeric:tabular-nums;white-space:nowrap}
+.start ol{margin:4px 0 12px;padding-left:24px}
+.start li{margin:3px 0}
+.start .amt{font-variant-numeric:tabular-nums;white-space:nowrap;font-weight:600}
+.start .sub{color:var(--muted);font-size:12px}
 .note{color:var(--muted);font-size:12px}
 .nodata{color:var(--muted);font-style:italic;padding:8px 0}
 .masknote{display:inline-block;margin-top:6px;padding:2px 8px;border-radius:3px;background:rgba(255,255,255,.18)}
@@ -67,6 +79,10 @@ th{background:var(--bg);position:sticky;top:0;cursor:pointer;white-space:nowrap}
 th[data-dir=asc]::after{content:" \25B2"}
 th[data-dir=desc]::after{content:" \25BC"}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.k{white-space:nowrap}
+td.x{min-width:22em;word-break:normal}
+details.ids>summary{cursor:pointer;color:var(--accent);white-space:nowrap}
+details.ids>div{max-height:14em;overflow:auto;min-width:18em;font-size:12px}
 input.filter{margin:6px 0;padding:4px 8px;width:280px;border:1px solid var(--line);border-radius:4px}
 details.case{border:1px solid var(--line);border-radius:6px;margin:8px 0;padding:6px 10px}
 details.case>summary{cursor:pointer;font-weight:600}
@@ -130,10 +146,70 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
+/// Writes the whole report.
+pub fn write(w: &mut impl std::io::Write, d: &ReportData, opts: &ReportOptions) -> std::io::Result<()> {
+    w.write_all(render(d, opts).as_bytes())
+}
+
+/// Where each ring can be linked to: its picture, else its first row in the rings table.
+struct RingTargets {
+    pictured: BTreeSet<i64>,
+    in_table: BTreeSet<i64>,
+}
+
+impl RingTargets {
+    fn of(d: &ReportData, opts: &ReportOptions) -> RingTargets {
+        let rings = d.rings.as_deref().unwrap_or_default();
+        let pictured: BTreeSet<i64> = rings
+            .iter()
+            .take(opts.ring_pictures)
+            .map(|r| r.ring_id)
+            .collect();
+        let mut in_table = BTreeSet::new();
+        let mut rows = 0;
+        for r in rings {
+            if rows >= HTML_MAX_ROWS {
+                break;
+            }
+            in_table.insert(r.ring_id);
+            rows += r.members.len();
+        }
+        RingTargets { pictured, in_table }
+    }
+
+    fn has(&self, ring: i64) -> bool {
+        self.pictured.contains(&ring) || self.in_table.contains(&ring)
+    }
+}
+
+/// Escaped text with every ring reference (`#12`) that has a target turned into a link.
+fn ring_refs(text: &str, rings: &RingTargets) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(i) = rest.find('#') {
+        out.push_str(&esc(&rest[..i]));
+        let after = &rest[i + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        match after[..digits].parse::<i64>() {
+            Ok(id) if rings.has(id) => {
+                let _ = write!(out, "<a href=\"#ring-{id}\">#{id}</a>");
+            }
+            _ => {
+                out.push('#');
+                out.push_str(&after[..digits]);
+            }
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(&esc(rest));
+    out
+}
+
 /// Renders the whole report.
 pub fn render(d: &ReportData, opts: &ReportOptions) -> String {
     let lang = d.lang;
     let parts = tables::sheets(d);
+    let rings = RingTargets::of(d, opts);
     let mut o = String::with_capacity(1 << 20);
     let title = L::Title.get(lang);
     let _ = write!(
@@ -161,16 +237,21 @@ pub fn render(d: &ReportData, opts: &ReportOptions) -> String {
         if d.masked { "" } else { " unmasked" },
         esc(if d.masked { L::Masked.get(lang) } else { L::Unmasked.get(lang) })
     );
-    o.push_str("<nav>");
+    let _ = write!(
+        o,
+        "<nav><a href=\"#start\">{}</a>",
+        esc(L::SecStart.get(lang))
+    );
     for p in &parts {
         let _ = write!(o, "<a href=\"#{}\">{}</a>", p.id, esc(&p.title));
     }
     o.push_str("</nav>\n<main>\n");
+    start_here(&mut o, d, &rings);
 
+    let detailed: BTreeSet<i64> = d.case_details.iter().map(|c| c.case.case_id).collect();
     for p in &parts {
         let _ = writeln!(o, "<section id=\"{}\">\n<h2>{}</h2>", p.id, esc(&p.title));
         match p.id {
-            "summary" => summary_cards(&mut o, d),
             "county" => bar_chart(&mut o, &d.by_county, lang),
             "rule" => bar_chart(&mut o, &d.by_rule, lang),
             "fund" => bar_chart(&mut o, &d.by_fund, lang),
@@ -178,24 +259,57 @@ pub fn render(d: &ReportData, opts: &ReportOptions) -> String {
             "new" if d.new_since_last.is_some() && d.sweep.previous_sweep.is_none() => {
                 let _ = write!(o, "<p class=\"note\">{}</p>", esc(L::FirstSweep.get(lang)));
             }
+            "evidence" if p.available && p.total > p.rows.len() => {
+                let _ = write!(
+                    o,
+                    "<p class=\"note\">{}</p>",
+                    esc(L::EvidenceOfShown.get(lang))
+                );
+            }
             "progress" => progress_header(&mut o, d),
             _ => {}
         }
         if !p.available {
             let _ = writeln!(o, "<p class=\"nodata\">{}</p>", esc(L::NoData.get(lang)));
         } else if p.id == "cases" {
-            let detailed: BTreeSet<i64> = d.case_details.iter().map(|c| c.case.case_id).collect();
             let link = |col: usize, cell: &Cell| match (col, cell) {
-                (0, Cell::Int(id)) if detailed.contains(id) => Some(format!("#case-{id}")),
+                (0, Cell::Int(id)) if detailed.contains(id) => {
+                    Some(format!("<a href=\"#case-{id}\">{id}</a>"))
+                }
                 _ => None,
             };
-            table(&mut o, p, lang, Some(&link));
-            case_details(&mut o, d, opts);
+            table(&mut o, p, lang, Some(&link), None);
+            case_details(&mut o, d, &rings);
+        } else if p.id == "risk" {
+            // Ring references link to the ring's picture or rows.
+            let link = |col: usize, cell: &Cell| match (col, cell) {
+                (9, Cell::Text(t)) => Some(
+                    t.split("; ")
+                        .map(|r| match r.parse::<i64>() {
+                            Ok(id) if rings.has(id) => format!("<a href=\"#ring-{id}\">{id}</a>"),
+                            _ => esc(r),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+                (10, Cell::Text(t)) => Some(ring_refs(t, &rings)),
+                _ => None,
+            };
+            table(&mut o, p, lang, Some(&link), None);
         } else if p.id == "rings" {
             ring_pictures(&mut o, d, opts);
-            table(&mut o, p, lang, None);
+            // The first row of a ring without a picture is where its references lead.
+            let mut anchored = BTreeSet::new();
+            let row_id = |row: &[Cell]| match row.first() {
+                Some(Cell::Int(id)) if !rings.pictured.contains(id) && anchored.insert(*id) => {
+                    Some(format!("ring-{id}"))
+                }
+                _ => None,
+            };
+            let mut row_id = row_id;
+            table(&mut o, p, lang, None, Some(&mut row_id));
         } else {
-            table(&mut o, p, lang, None);
+            table(&mut o, p, lang, None, None);
         }
         o.push_str("</section>\n");
     }
@@ -203,35 +317,173 @@ pub fn render(d: &ReportData, opts: &ReportOptions) -> String {
     o
 }
 
+/// An amount as people read it in a summary: 万元 in large figures, the exact yuan beside.
+fn wan_with_exact(o: &mut String, fen: crate::model::Fen, lang: Lang) {
+    let exact = format!("{} {}", yuan(fen), L::UnitYuan.get(lang));
+    let _ = write!(
+        o,
+        "<b title=\"{}\">{}</b><span class=\"unit\">{}</span><span class=\"exact\">{} {}</span>",
+        esc(&exact),
+        esc(&fen_to_wan(fen)),
+        esc(L::UnitWan.get(lang)),
+        esc(L::Exactly.get(lang)),
+        esc(&exact)
+    );
+}
+
+fn count_card(o: &mut String, label: L, n: Option<i64>, unit: L, lang: Lang) {
+    let _ = write!(
+        o,
+        "<div class=\"card\"><span class=\"label\">{}</span>",
+        esc(label.get(lang))
+    );
+    match n {
+        Some(n) => {
+            let grouped = if n < 0 {
+                format!("-{}", group_thousands(n.unsigned_abs()))
+            } else {
+                group_thousands(n as u64)
+            };
+            let _ = write!(
+                o,
+                "<b>{}</b><span class=\"unit\">{}</span>",
+                esc(&grouped),
+                esc(unit.get(lang))
+            );
+        }
+        None => {
+            let _ = write!(o, "<b class=\"nodata\">{}</b>", esc(L::NoData.get(lang)));
+        }
+    }
+    o.push_str("</div>");
+}
+
+/// The eight figures of the sweep, each with its label and unit.
 fn summary_cards(o: &mut String, d: &ReportData) {
     let lang = d.lang;
     let s = &d.summary;
-    let mut cards: Vec<(L, String)> = vec![
-        (L::ClaimsTotal, s.claims.to_string()),
-        (L::AmountPaid, fen_to_yuan(s.amount_paid_fen)),
-        (L::FlagsTotal, s.flags.to_string()),
-        (L::FlaggedClaims, s.flagged_claims.to_string()),
-        (L::AmountAtRisk, fen_to_yuan(s.amount_at_risk_fen)),
-    ];
-    if let Some(c) = s.cases {
-        cards.push((L::CasesTotal, c.to_string()));
-    }
-    if let Some(n) = s.new_cases {
-        cards.push((L::NewCases, n.to_string()));
-    }
-    if let Some(r) = s.rings {
-        cards.push((L::RingsTotal, r.to_string()));
-    }
     o.push_str("<div class=\"cards\">");
-    for (l, v) in cards {
-        let _ = write!(
-            o,
-            "<div class=\"card\"><b>{}</b><span>{}</span></div>",
-            esc(&v),
-            esc(l.get(lang))
-        );
-    }
+    count_card(o, L::CardClaims, Some(s.claims), L::UnitClaims, lang);
+    let _ = write!(
+        o,
+        "<div class=\"card\"><span class=\"label\">{}</span>",
+        esc(L::CardAmountPaid.get(lang))
+    );
+    wan_with_exact(o, s.amount_paid_fen, lang);
+    o.push_str("</div>");
+    count_card(o, L::CardFlags, Some(s.flags), L::UnitFlags, lang);
+    count_card(
+        o,
+        L::CardFlaggedClaims,
+        Some(s.flagged_claims),
+        L::UnitClaims,
+        lang,
+    );
+    let _ = write!(
+        o,
+        "<div class=\"card\"><span class=\"label\">{}</span>",
+        esc(L::CardAtRisk.get(lang))
+    );
+    wan_with_exact(o, s.amount_at_risk_fen, lang);
+    o.push_str("</div>");
+    count_card(o, L::CardCases, s.cases, L::UnitCases, lang);
+    count_card(o, L::CardNewCases, s.new_cases, L::UnitCases, lang);
+    count_card(o, L::CardRings, s.rings, L::UnitRings, lang);
     o.push_str("</div>\n");
+}
+
+/// "Where to start": the eight figures, then the institution and ring cases with the most
+/// money at risk, then the largest person cases, each linked to its evidence.
+fn start_here(o: &mut String, d: &ReportData, rings: &RingTargets) {
+    let lang = d.lang;
+    let _ = writeln!(
+        o,
+        "<section id=\"start\" class=\"start\">\n<h2>{}</h2>",
+        esc(L::SecStart.get(lang))
+    );
+    summary_cards(o, d);
+    let Some(sh) = &d.start_here else {
+        o.push_str("</section>\n");
+        return;
+    };
+    let _ = write!(o, "<p class=\"note\">{}</p>", esc(L::StartNote.get(lang)));
+    let names: std::collections::HashMap<&str, &str> = d
+        .by_institution
+        .iter()
+        .map(|b| (b.key.as_str(), b.label.as_str()))
+        .collect();
+    let detailed: BTreeSet<i64> = d.case_details.iter().map(|c| c.case.case_id).collect();
+    let list = |o: &mut String, heading: L, rows: &[CaseRow]| {
+        if rows.is_empty() {
+            return;
+        }
+        let _ = write!(o, "<h3>{}</h3><ol>", esc(heading.get(lang)));
+        for c in rows {
+            let subject = match (CaseSubject::parse(&c.subject_kind), names.get(c.subject.as_str())) {
+                (Some(CaseSubject::Institution), Some(name)) if !name.is_empty() => {
+                    format!("{name}（{}）", c.subject)
+                }
+                _ => format!(
+                    "{} {}",
+                    subject_kind_label(&c.subject_kind, lang),
+                    c.subject
+                ),
+            };
+            let name = if detailed.contains(&c.case_id) {
+                format!(
+                    "<a href=\"#case-{}\">#{} {}</a>",
+                    c.case_id,
+                    c.case_id,
+                    esc(&subject)
+                )
+            } else {
+                format!("#{} {}", c.case_id, esc(&subject))
+            };
+            let _ = write!(
+                o,
+                "<li>{name} — <span class=\"amt\" title=\"{} {}\">{} {}</span> \
+                 <span class=\"sub\">· {} {} · {} · {} {:.2}</span>",
+                esc(&yuan(c.amount_at_risk_fen)),
+                esc(L::UnitYuan.get(lang)),
+                esc(&fen_to_wan(c.amount_at_risk_fen)),
+                esc(L::UnitWan.get(lang)),
+                esc(&group_thousands(c.claims.max(0) as u64)),
+                esc(L::UnitClaims.get(lang)),
+                esc(&family_label(&c.rule_family, lang)),
+                esc(L::Score.get(lang)),
+                c.score
+            );
+            if CaseSubject::parse(&c.subject_kind) == Some(CaseSubject::Ring) {
+                let ids: Vec<String> = d
+                    .rings
+                    .iter()
+                    .flatten()
+                    .filter(|r| r.anchor() == Some(c.subject.as_str()))
+                    .map(|r| format!("#{}", r.ring_id))
+                    .collect();
+                if !ids.is_empty() {
+                    let more = if ids.len() > START_RING_REFS {
+                        format!("…（{}）", ids.len())
+                    } else {
+                        String::new()
+                    };
+                    let _ = write!(
+                        o,
+                        " <span class=\"sub\">{} {}{}</span>",
+                        esc(L::RingsOfCase.get(lang)),
+                        ring_refs(&ids[..ids.len().min(START_RING_REFS)].join("、"), rings),
+                        esc(&more)
+                    );
+                }
+            }
+            o.push_str("</li>");
+        }
+        o.push_str("</ol>\n");
+    };
+    list(o, L::StartInstitutions, &sh.institutions);
+    list(o, L::StartRings, &sh.rings);
+    list(o, L::StartPersons, &sh.persons);
+    o.push_str("</section>\n");
 }
 
 fn progress_header(o: &mut String, d: &ReportData) {
@@ -259,11 +511,58 @@ fn progress_header(o: &mut String, d: &ReportData) {
     }
 }
 
-/// Turns a cell (by column) into an in-page link target.
-type CellLink<'a> = &'a dyn Fn(usize, &Cell) -> Option<String>;
+/// Turns a cell (by column) into its HTML (escaped), e.g. an in-page link.
+type CellHtml<'a> = &'a dyn Fn(usize, &Cell) -> Option<String>;
+/// Gives a row an id (an anchor) by its cells.
+type RowId<'a> = &'a mut dyn FnMut(&[Cell]) -> Option<String>;
 
-/// A sortable, filterable table of a sheet; `link` may turn a cell into an in-page link.
-fn table(o: &mut String, s: &Sheet, lang: Lang, link: Option<CellLink>) {
+/// A text cell's class: short tokens (codes, ids, dates) never wrap; long text gets room
+/// so that sentences are not broken into a narrow column.
+fn text_class(s: &str) -> &'static str {
+    // In columns of Latin width: a Chinese character counts two.
+    let n = crate::text::display_width(s);
+    if n <= 24 && !s.contains(char::is_whitespace) {
+        " class=\"k\""
+    } else if n > 40 {
+        " class=\"x\""
+    } else {
+        ""
+    }
+}
+
+/// A list of identifiers: inline when short, else a count that opens to the list (no
+/// script needed), at most `LIST_MAX` of them with a note on where the rest are.
+fn list_cell(o: &mut String, items: &[String], lang: Lang) {
+    if items.len() <= LIST_INLINE {
+        o.push_str(&esc(&items.join("; ")));
+        return;
+    }
+    let _ = write!(
+        o,
+        "<details class=\"ids\"><summary>{} {} · {}</summary><div>",
+        esc(&group_thousands(items.len() as u64)),
+        esc(L::UnitClaims.get(lang)),
+        esc(L::ShowIds.get(lang))
+    );
+    for (i, id) in items.iter().take(LIST_MAX).enumerate() {
+        if i > 0 {
+            o.push_str("; ");
+        }
+        o.push_str(&esc(id));
+    }
+    if items.len() > LIST_MAX {
+        let _ = write!(
+            o,
+            "<p class=\"note\">{}</p>",
+            esc(&L::IdsCapped.get(lang).replace("{n}", &LIST_MAX.to_string()))
+        );
+    }
+    o.push_str("</div></details>");
+}
+
+/// A sortable, filterable table of a sheet; `cell` may give a cell its own HTML, `row_id`
+/// a row its id.
+fn table(o: &mut String, s: &Sheet, lang: Lang, cell: Option<CellHtml>, mut row_id: Option<RowId>) {
     if s.rows.is_empty() {
         let _ = writeln!(o, "<p class=\"nodata\">{}</p>", esc(L::Nothing.get(lang)));
         return;
@@ -285,18 +584,33 @@ fn table(o: &mut String, s: &Sheet, lang: Lang, link: Option<CellLink>) {
     }
     o.push_str("</tr></thead><tbody>\n");
     for row in s.rows.iter().take(HTML_MAX_ROWS) {
-        o.push_str("<tr>");
-        for (ci, cell) in row.iter().enumerate() {
-            let shown = esc(&cell.display());
-            let shown = match link.and_then(|f| f(ci, cell)) {
-                Some(href) => format!("<a href=\"{}\">{shown}</a>", esc(&href)),
-                None => shown,
-            };
-            match cell.sort_key() {
-                Some(v) => {
+        match row_id.as_mut().and_then(|f| f(row)) {
+            Some(id) => {
+                let _ = write!(o, "<tr id=\"{}\">", esc(&id));
+            }
+            None => o.push_str("<tr>"),
+        }
+        for (ci, c) in row.iter().enumerate() {
+            let own = cell.and_then(|f| f(ci, c));
+            match (c.sort_key(), c) {
+                (Some(v), _) => {
+                    let shown = own.unwrap_or_else(|| esc(&c.display()));
                     let _ = write!(o, "<td class=\"n\" data-v=\"{v}\">{shown}</td>");
                 }
-                None => {
+                (None, Cell::List(items)) => {
+                    o.push_str("<td>");
+                    match own {
+                        Some(h) => o.push_str(&h),
+                        None => list_cell(o, items, lang),
+                    }
+                    o.push_str("</td>");
+                }
+                (None, Cell::Text(t)) => {
+                    let shown = own.unwrap_or_else(|| esc(t));
+                    let _ = write!(o, "<td{}>{shown}</td>", text_class(t));
+                }
+                (None, _) => {
+                    let shown = own.unwrap_or_else(|| esc(&c.display()));
                     let _ = write!(o, "<td>{shown}</td>");
                 }
             }
@@ -304,14 +618,16 @@ fn table(o: &mut String, s: &Sheet, lang: Lang, link: Option<CellLink>) {
         o.push_str("</tr>\n");
     }
     o.push_str("</tbody></table></div>\n");
-    if s.rows.len() > HTML_MAX_ROWS {
+    let total = s.total.max(s.rows.len());
+    let shown = s.rows.len().min(HTML_MAX_ROWS);
+    if total > shown {
         let _ = writeln!(
             o,
             "<p class=\"note\">{} {} {} {}{}</p>",
             esc(L::ShowingFirst.get(lang)),
-            HTML_MAX_ROWS,
+            shown,
             esc(L::RowsOf.get(lang)),
-            s.rows.len(),
+            total,
             esc(L::RowsFullInWorkbook.get(lang))
         );
     }
@@ -365,7 +681,7 @@ fn bar_chart(o: &mut String, rows: &[Breakdown], lang: Lang) {
              <rect x=\"{label_w}\" y=\"{}\" width=\"{w:.1}\" height=\"{}\" fill=\"#1f5f99\"></rect>\
              <text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"#1d2733\">{}</text></g>",
             esc(name),
-            esc(&fen_to_yuan(b.amount_at_risk_fen)),
+            esc(&yuan(b.amount_at_risk_fen)),
             label_w - 6.0,
             y + 14.0,
             esc(&short(name, 16)),
@@ -373,7 +689,7 @@ fn bar_chart(o: &mut String, rows: &[Breakdown], lang: Lang) {
             row_h - 6.0,
             label_w + w + 4.0,
             y + 14.0,
-            esc(&fen_to_yuan(b.amount_at_risk_fen))
+            esc(&yuan(b.amount_at_risk_fen))
         );
     }
     o.push_str("</svg></div>\n");
@@ -407,7 +723,7 @@ fn mini_table(o: &mut String, heads: &[L], rows: &[Vec<String>], lang: Lang) {
     for r in rows.iter().take(DRILL_MAX_ROWS) {
         o.push_str("<tr>");
         for c in r {
-            let _ = write!(o, "<td>{}</td>", esc(c));
+            let _ = write!(o, "<td{}>{}</td>", text_class(c), esc(c));
         }
         o.push_str("</tr>");
     }
@@ -427,35 +743,35 @@ fn mini_table(o: &mut String, heads: &[L], rows: &[Vec<String>], lang: Lang) {
 
 /// The highest-scoring cases, each a `<details>` with its flags, claims, registers,
 /// neighbours and history.
-fn case_details(o: &mut String, d: &ReportData, opts: &ReportOptions) {
+fn case_details(o: &mut String, d: &ReportData, rings: &RingTargets) {
     let lang = d.lang;
     if d.case_details.is_empty() {
         return;
     }
     let _ = writeln!(o, "<h3>{}</h3>", esc(L::CaseDrill.get(lang)));
-    let total = d.cases.as_ref().map_or(0, |c| c.len());
+    let total = d.row_totals.cases;
     if total > d.case_details.len() {
         let _ = writeln!(
             o,
             "<p class=\"note\">{} {} {} {}{}</p>",
             esc(L::ShowingFirst.get(lang)),
-            d.case_details.len().min(opts.detailed_cases),
+            d.case_details.len(),
             esc(L::RowsOf.get(lang)),
             total,
             esc(L::RowsFullInWorkbook.get(lang))
         );
     }
     for cd in &d.case_details {
-        case_detail(o, cd, d);
+        case_detail(o, cd, d, rings);
     }
 }
 
-fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData) {
+fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData, rings: &RingTargets) {
     let lang = d.lang;
     let c = &cd.case;
-    case_heading(o, c, lang);
+    case_heading(o, c, institution_name(d, c), lang);
     let _ = write!(o, "<h3>{}</h3>", esc(L::SecEvidence.get(lang)));
-    case_graph(o, c, d);
+    case_graph(o, c, d, rings);
     case_flags(o, cd, lang);
     case_claims(o, cd, lang);
     case_registry(o, cd, lang);
@@ -465,19 +781,34 @@ fn case_detail(o: &mut String, cd: &CaseDetail, d: &ReportData) {
 }
 
 /// The drill-down's summary line, its status line and what changed.
-fn case_heading(o: &mut String, c: &CaseRow, lang: Lang) {
+/// An institution case's institution name, when the ledger has it.
+fn institution_name<'d>(d: &'d ReportData, c: &CaseRow) -> Option<&'d str> {
+    if CaseSubject::parse(&c.subject_kind) != Some(CaseSubject::Institution) {
+        return None;
+    }
+    d.by_institution
+        .iter()
+        .find(|b| b.key == c.subject && !b.label.is_empty())
+        .map(|b| b.label.as_str())
+}
+
+fn case_heading(o: &mut String, c: &CaseRow, name: Option<&str>, lang: Lang) {
     let rules: Vec<String> = c.rules.iter().map(|r| rule_name(r, lang)).collect();
+    let subject = match name {
+        Some(name) => format!("{name}（{}）", c.subject),
+        None => c.subject.clone(),
+    };
     let _ = writeln!(
         o,
         "<details class=\"case\" id=\"case-{}\"><summary>#{} · {} {} · {} · {} · {} {} · {} {:.2}</summary>",
         c.case_id,
         c.case_id,
         esc(&subject_kind_label(&c.subject_kind, lang)),
-        esc(&c.subject),
+        esc(&subject),
         esc(&family_label(&c.rule_family, lang)),
         esc(&rules.join("、")),
         esc(L::AmountAtRisk.get(lang)),
-        esc(&fen_to_yuan(c.amount_at_risk_fen)),
+        esc(&yuan(c.amount_at_risk_fen)),
         esc(L::Score.get(lang)),
         c.score
     );
@@ -508,7 +839,7 @@ fn case_heading(o: &mut String, c: &CaseRow, lang: Lang) {
 }
 
 /// The graph's evidence: the institution's risk terms, the ring's picture.
-fn case_graph(o: &mut String, c: &CaseRow, d: &ReportData) {
+fn case_graph(o: &mut String, c: &CaseRow, d: &ReportData, rings: &RingTargets) {
     let lang = d.lang;
     if CaseSubject::parse(&c.subject_kind) == Some(CaseSubject::Institution) {
         let risk = d
@@ -527,19 +858,19 @@ fn case_graph(o: &mut String, c: &CaseRow, d: &ReportData) {
                 esc(&r.name)
             );
             for term in &r.evidence {
-                let _ = write!(o, "<li>{}</li>", esc(term));
+                let _ = write!(o, "<li>{}</li>", ring_refs(term, rings));
             }
             o.push_str("</ul>\n");
         }
     }
     if CaseSubject::parse(&c.subject_kind) == Some(CaseSubject::Ring) {
         // The rings this case stands for: those anchored on its subject, as cases are built.
-        let rings = d
+        let of_case = d
             .rings
             .iter()
             .flatten()
             .filter(|r| r.anchor() == Some(c.subject.as_str()));
-        for r in rings.take(RINGS_PER_CASE) {
+        for r in of_case.take(RINGS_PER_CASE) {
             ring_svg(o, r, lang, false);
         }
     }
@@ -564,12 +895,12 @@ fn case_flags(o: &mut String, cd: &CaseDetail, lang: Lang) {
     for f in &cd.flags {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td class=\"sev-{}\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            "<tr><td class=\"k\">{}</td><td class=\"sev-{}\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"x\">{}</td></tr>",
             esc(&rule_name(&f.rule, lang)),
             esc(&f.severity),
             esc(&severity_name(&f.severity, lang)),
             esc(&f.subject),
-            esc(&fen_to_yuan(f.amount_at_risk_fen)),
+            esc(&yuan(f.amount_at_risk_fen)),
             esc(lang.pick(&f.explanation_zh, &f.explanation_en))
         );
     }
@@ -605,8 +936,8 @@ fn claim_cells(evidence: &ClaimEvidence, lang: Lang) -> Vec<String> {
             }
         }),
         e.cert_no.clone(),
-        fen_to_yuan(e.amount_fen),
-        fen_to_yuan(e.living_amount_fen),
+        yuan(e.amount_fen),
+        yuan(e.living_amount_fen),
     ]
 }
 
@@ -756,7 +1087,7 @@ fn case_history(o: &mut String, cd: &CaseDetail, lang: Lang) {
         .iter()
         .map(|h| {
             vec![
-                h.at.clone(),
+                crate::dates::display_time(&h.at, false),
                 h.actor.clone(),
                 h.action.clone(),
                 format!(
@@ -893,7 +1224,7 @@ fn ring_svg(o: &mut String, r: &Ring, lang: Lang, anchor: bool) {
         L::Claims.get(lang),
         r.claims,
         L::Amount.get(lang),
-        fen_to_yuan(r.amount_fen),
+        yuan(r.amount_fen),
         L::RingScore.get(lang),
         r.score
     );
@@ -946,17 +1277,27 @@ fn ring_node(o: &mut String, m: &RingMember, (x, y): (f64, f64), labelled: bool,
         kind_colour(&m.kind)
     );
     if labelled {
-        let text = if m.label.is_empty() {
-            short(&m.value, 18)
+        // The name, and under it the identifier as the report shows it (masked unless
+        // --unmask): two people of one name stay apart.
+        let (first, second) = if m.label.is_empty() {
+            (short(&m.value, 18), None)
         } else {
-            short(&m.label, 10)
+            (short(&m.label, 8), Some(short(&m.value, 18)))
         };
         let _ = write!(
             o,
             "<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
             y + radius + 11.0,
-            esc(&text)
+            esc(&first)
         );
+        if let Some(second) = second {
+            let _ = write!(
+                o,
+                "<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"8.5\" fill=\"#5b6b7c\" text-anchor=\"middle\">{}</text>",
+                y + radius + 21.0,
+                esc(&second)
+            );
+        }
     }
     o.push_str("</g>");
 }
@@ -972,6 +1313,62 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
         );
         assert_eq!(esc("张伟"), "张伟");
+    }
+
+    #[test]
+    fn long_id_lists_fold_into_a_count() {
+        let ids = |n: usize| (0..n).map(|i| format!("C{i:05}")).collect::<Vec<_>>();
+        let mut o = String::new();
+        list_cell(&mut o, &ids(LIST_INLINE), Lang::Zh);
+        assert_eq!(o, ids(LIST_INLINE).join("; "), "short lists stay inline");
+        let mut o = String::new();
+        list_cell(&mut o, &ids(300), Lang::Zh);
+        assert!(o.starts_with("<details class=\"ids\"><summary>300 笔 · 展开</summary>"), "{o}");
+        assert!(o.contains("C00299") && !o.contains("仅列出"));
+        let mut o = String::new();
+        list_cell(&mut o, &ids(LIST_MAX + 5), Lang::Zh);
+        assert!(o.contains("1,005 笔") && !o.contains(&format!("C{:05}", LIST_MAX)));
+        assert!(o.contains("claimsweep cases show"), "says where the rest are");
+        let mut o = String::new();
+        list_cell(&mut o, &vec!["<x>".to_string(); 7], Lang::En);
+        assert!(o.contains("&lt;x&gt;") && !o.contains("<x>"), "escaped");
+    }
+
+    #[test]
+    fn ring_references_link_to_rings_with_a_target() {
+        let rings = RingTargets {
+            pictured: [1].into_iter().collect(),
+            in_table: [2].into_iter().collect(),
+        };
+        assert_eq!(
+            ring_refs("属于3个团伙（#1、#2、#99）<b>&#39;", &rings),
+            "属于3个团伙（<a href=\"#ring-1\">#1</a>、<a href=\"#ring-2\">#2</a>、#99）\
+             &lt;b&gt;&amp;#39;"
+        );
+        assert_eq!(ring_refs("# #x 100%", &rings), "# #x 100%");
+    }
+
+    #[test]
+    fn codes_do_not_wrap_and_sentences_get_room() {
+        assert_eq!(text_class("4-01-02-05"), " class=\"k\"");
+        assert_eq!(text_class("张伟 李娜"), "");
+        assert_eq!(
+            text_class("同一人在同一年度内申领职业培训补贴超过规定次数，超出部分不予补贴。"),
+            " class=\"x\""
+        );
+    }
+
+    #[test]
+    fn ring_members_are_labelled_with_name_and_shown_identifier() {
+        let m = RingMember {
+            kind: "person".into(),
+            value: "371***********1234".into(),
+            label: "张<伟>".into(),
+        };
+        let mut o = String::new();
+        ring_node(&mut o, &m, (10.0, 10.0), true, Lang::Zh);
+        assert!(o.contains(">张&lt;伟&gt;</text>"), "{o}");
+        assert!(o.contains(">371***********1234</text>"), "{o}");
     }
 
     #[test]
@@ -1012,6 +1409,9 @@ mod render_tests {
             evidence: Vec::new(),
             rings: None,
             not_judged: Vec::new(),
+            scope: crate::report::Scope::Full,
+            start_here: None,
+            row_totals: Default::default(),
         }
     }
 

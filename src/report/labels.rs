@@ -171,6 +171,34 @@ labels! {
     KindBank => "银行账号", "bank account";
     KindCounty => "县区", "county";
     KindOther => "其他", "other";
+    // Where to start, and the summary cards.
+    SecStart => "从这里开始", "Start here";
+    StartNote => "先核查涉及金额最大的机构和团伙，再核查金额最大的个人案件；点击进入证据。",
+        "Check the institutions and rings with the most money at risk first, then the largest person cases; click for the evidence.";
+    StartInstitutions => "机构（按涉及金额）", "Institutions (by money at risk)";
+    StartRings => "团伙（按涉及金额）", "Rings (by money at risk)";
+    StartPersons => "金额最大的个人案件", "Largest person cases";
+    CardClaims => "申领", "Claims";
+    CardAmountPaid => "补贴金额", "Amount paid";
+    CardFlags => "疑点", "Flags";
+    CardFlaggedClaims => "涉及申领", "Flagged claims";
+    CardAtRisk => "涉及金额（去重）", "Amount at risk (distinct)";
+    CardCases => "案件", "Cases";
+    CardNewCases => "新增案件", "New cases";
+    CardRings => "团伙", "Rings";
+    UnitClaims => "笔", "claims";
+    UnitFlags => "个", "flags";
+    UnitCases => "件", "cases";
+    UnitRings => "个", "rings";
+    UnitWan => "万元", "×10k yuan";
+    UnitYuan => "元", "yuan";
+    Exactly => "精确值", "exactly";
+    ShowIds => "展开", "show";
+    IdsCapped => "仅列出前 {n} 个；完整列表见 Excel 报告或 claimsweep cases show",
+        "only the first {n} are listed; the Excel report or claimsweep cases show has them all";
+    EvidenceOfShown => "上表所列案件的疑点；全部案件的疑点见 Excel 报告",
+        "The flags of the cases listed above; the Excel report has those of every case";
+    RingsOfCase => "团伙图", "Ring pictures";
 }
 
 /// Name of a rule id (CONTRACT §2) and the graph's own case rules.

@@ -9,11 +9,12 @@
 pub mod data;
 pub mod html;
 pub mod labels;
+pub mod ledger;
 pub mod mask;
 pub mod tables;
 pub mod xlsx;
 
-pub use data::{gather, ReportData, ReportOptions};
+pub use data::{gather, gather_with, Phase, ReportData, ReportOptions, Scope};
 
 use crate::policy::PolicySet;
 use crate::store::lock::LockMode;
@@ -61,25 +62,53 @@ pub fn write_report(
     format: Format,
     path: &Path,
 ) -> Result<ReportData, ReportError> {
+    write_report_with(conn, policies, opts, format, path, &mut |_| {})
+}
+
+/// [`write_report`], telling `progress` each phase as it starts.
+pub fn write_report_with(
+    conn: &Connection,
+    policies: &PolicySet,
+    opts: &ReportOptions,
+    format: Format,
+    path: &Path,
+    progress: &mut dyn FnMut(Phase),
+) -> Result<ReportData, ReportError> {
     // One state of the ledger for the whole report: no ingest changes it meanwhile.
     let _lock = crate::store::lock::LedgerLock::for_connection(conn, LockMode::Shared)
         .map_err(ReportError::Lock)?;
-    // The workbook lists every case and its evidence in sheets; the drill-down is HTML's.
     let data = match format {
-        Format::Html => gather(conn, policies, opts)?,
-        Format::Xlsx => gather(
+        // The page shows the first rows of each part; the workbook has them all.
+        Format::Html => gather_with(
+            conn,
+            policies,
+            opts,
+            Scope::Overview {
+                rows: html::HTML_MAX_ROWS,
+            },
+            progress,
+        )?,
+        // The workbook lists every case and its evidence in sheets; the drill-down is HTML's.
+        Format::Xlsx => gather_with(
             conn,
             policies,
             &ReportOptions {
                 detailed_cases: 0,
                 ..opts.clone()
             },
+            Scope::Full,
+            progress,
         )?,
     };
+    progress(Phase::Write);
     match format {
         Format::Html => {
-            let page = html::render(&data, opts);
-            std::fs::write(path, page).map_err(|source| ReportError::Write {
+            let write = |path: &Path| -> std::io::Result<()> {
+                let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+                html::write(&mut out, &data, opts)?;
+                std::io::Write::flush(&mut out)
+            };
+            write(path).map_err(|source| ReportError::Write {
                 path: path.to_path_buf(),
                 source,
             })?;

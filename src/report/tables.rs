@@ -5,7 +5,7 @@
 use super::data::ReportData;
 use super::labels::{rule_name, severity_name, L};
 use crate::cases::{family_label, subject_kind_label, Change, Lang};
-use crate::model::{fen_to_yuan, Fen};
+use crate::model::{fen_to_yuan_grouped, Fen};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
@@ -16,6 +16,9 @@ pub enum Cell {
     Num(f64),
     /// A percentage, 0..=100.
     Pct(f64),
+    /// A list of identifiers (a case's claim ids): one `; `-separated cell in the workbook,
+    /// a count that opens to the list in the HTML.
+    List(Vec<String>),
     Empty,
 }
 
@@ -25,9 +28,10 @@ impl Cell {
         match self {
             Cell::Text(s) => s.clone(),
             Cell::Int(i) => i.to_string(),
-            Cell::Money(f) => fen_to_yuan(*f),
+            Cell::Money(f) => fen_to_yuan_grouped(*f),
             Cell::Num(x) => format!("{x:.2}"),
             Cell::Pct(p) => format!("{p:.1}%"),
+            Cell::List(items) => items.join("; "),
             Cell::Empty => String::new(),
         }
     }
@@ -64,6 +68,8 @@ pub struct Sheet {
     pub rows: Vec<Vec<Cell>>,
     /// False when the part has no data source yet (cases not built, no graph tables).
     pub available: bool,
+    /// Rows of the part in full: more than `rows` when the report is an overview.
+    pub total: usize,
 }
 
 fn sheet(id: &'static str, title: L, lang: Lang, cols: &[(L, f64)]) -> Sheet {
@@ -79,6 +85,7 @@ fn sheet(id: &'static str, title: L, lang: Lang, cols: &[(L, f64)]) -> Sheet {
             .collect(),
         rows: Vec::new(),
         available: true,
+        total: 0,
     }
 }
 
@@ -89,20 +96,29 @@ fn opt_int(v: Option<i64>) -> Cell {
 /// Every part of the report, in order: summary, by county, by rule, by fund, by institution,
 /// new, progress, institution risk, cases, evidence, rings, claims no policy covers.
 pub fn sheets(d: &ReportData) -> Vec<Sheet> {
-    vec![
-        summary(d),
-        by_county(d),
-        by_rule(d),
-        by_fund(d),
-        by_institution(d),
-        new_since(d),
-        progress(d),
-        risk(d),
-        cases(d),
-        evidence(d),
-        rings(d),
-        no_policy(d),
-    ]
+    PARTS.iter().map(|part| part(d)).collect()
+}
+
+/// The builders of the parts, in order: a writer may build, write and drop one at a time.
+pub const PARTS: [fn(&ReportData) -> Sheet; 12] = [
+    |d| counted(summary(d), None),
+    |d| counted(by_county(d), None),
+    |d| counted(by_rule(d), None),
+    |d| counted(by_fund(d), None),
+    |d| counted(by_institution(d), None),
+    |d| counted(new_since(d), Some(d.row_totals.new)),
+    |d| counted(progress(d), None),
+    |d| counted(risk(d), None),
+    |d| counted(cases(d), Some(d.row_totals.cases)),
+    |d| counted(evidence(d), Some(d.row_totals.evidence)),
+    |d| counted(rings(d), None),
+    |d| counted(no_policy(d), None),
+];
+
+/// Sets a part's full row count: `total` for an overview's case parts, else its rows.
+fn counted(mut s: Sheet, total: Option<usize>) -> Sheet {
+    s.total = total.unwrap_or(0).max(s.rows.len());
+    s
 }
 
 /// The claims the sweep could not judge: no policy covers their training.
@@ -540,7 +556,7 @@ pub fn cases(d: &ReportData) -> Sheet {
                         ),
                         text(&r.assignee),
                         Cell::Int(r.first_sweep_id),
-                        text(r.claim_ids.join("; ")),
+                        Cell::List(r.claim_ids.clone()),
                     ]
                 })
                 .collect()
@@ -579,7 +595,13 @@ pub fn evidence(d: &ReportData) -> Sheet {
                 text(rule_name(&e.rule, lang)),
                 text(severity_name(&e.severity, lang)),
                 text(&e.subject),
-                text(&e.claim_ids),
+                Cell::List(
+                    e.claim_ids
+                        .split("; ")
+                        .filter(|c| !c.is_empty())
+                        .map(String::from)
+                        .collect(),
+                ),
                 Cell::Money(e.amount_at_risk_fen),
                 text(&e.explanation),
             ]

@@ -386,6 +386,22 @@ impl Interner {
         self.strings.get(id)
     }
 
+    /// The strings in id order (the snapshot file writes them).
+    pub(super) fn strings(&self) -> &StrColumn {
+        &self.strings
+    }
+
+    /// A sealed interner over strings already unique and in id order (the snapshot file reads
+    /// them); `get` builds its index on first use.
+    pub(super) fn from_sealed_strings(strings: StrColumn) -> Interner {
+        Interner {
+            strings,
+            table: Table::default(),
+            sealed_index: std::sync::OnceLock::new(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+        }
+    }
+
     /// Number of ids, including the empty string.
     pub fn len(&self) -> usize {
         self.strings.len()

@@ -13,6 +13,7 @@ use crate::dates::Date;
 use crate::model::*;
 use std::collections::{BTreeSet, HashMap};
 
+pub mod file;
 pub mod intern;
 pub mod load;
 

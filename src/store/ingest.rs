@@ -201,9 +201,13 @@ fn ingest_source(
         tables.push(counts);
     }
     let index_started = std::time::Instant::now();
+    // Building the indexes takes seconds at millions of claims: say so on a terminal.
+    let bar = index_bar(opts.progress);
     for sql in INDEXES {
         tx.execute_batch(sql)?;
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     let index_millis = index_started.elapsed().as_millis() as u64;
     let mut report = IngestReport {
         ingest_id,
@@ -229,6 +233,21 @@ fn ingest_source(
     tx.commit()?;
     report.first_rejects.truncate(SHOWN_REJECTS);
     Ok(report)
+}
+
+/// A bar over the index builds (hidden unless `progress`).
+fn index_bar(progress: bool) -> indicatif::ProgressBar {
+    if !progress {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(INDEXES.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>16} [{bar:30}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("索引 indexes");
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 fn progress_bar(progress: bool, t: &SourceTable) -> indicatif::ProgressBar {

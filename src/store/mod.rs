@@ -10,6 +10,7 @@ pub mod cases;
 pub mod checkpoint;
 pub mod flags;
 pub mod graph;
+pub mod handoff;
 pub mod history;
 pub mod ingest;
 pub mod lock;
@@ -19,7 +20,7 @@ pub mod users;
 
 use crate::model::*;
 use rows::DbRow;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
 pub const SCHEMA: &str = include_str!("schema.sql");
@@ -126,6 +127,13 @@ pub fn open_existing(db: &Path) -> Result<Connection, StoreError> {
     open(db)
 }
 
+/// A consistent copy of the database at `to` (SQLite `VACUUM INTO`): what-if runs work on it so
+/// the audit database is never written. `to` must not exist.
+pub fn copy_database(conn: &Connection, to: &Path) -> Result<(), StoreError> {
+    conn.execute("VACUUM INTO ?1", [to.to_string_lossy()])?;
+    Ok(())
+}
+
 /// The id of the most recent ingest, if any.
 pub fn latest_ingest_id(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(
@@ -133,6 +141,24 @@ pub fn latest_ingest_id(conn: &Connection) -> Result<Option<i64>, StoreError> {
             r.get::<_, Option<i64>>(0)
         })?,
     )
+}
+
+/// The most recent finished ingest: (id, content hash, finish time). A columnar snapshot names
+/// the ledger state by these three.
+pub fn latest_ingest_identity(
+    conn: &Connection,
+) -> Result<Option<(i64, String, String)>, StoreError> {
+    if !table_exists(conn, "ingests")? {
+        return Ok(None);
+    }
+    Ok(conn
+        .query_row(
+            "SELECT ingest_id, content_hash, COALESCE(finished_at, '') FROM ingests
+             ORDER BY ingest_id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?)
 }
 
 /// The input tables any ingest has seen, in load order.

@@ -1,0 +1,1021 @@
+//! The columnar snapshot of one ingest state, in Arrow IPC files beside the database.
+//!
+//! A sweep reads the ledger as a [`Snapshot`]; building it from SQLite row by row is a third of
+//! a large sweep. After an ingest the snapshot of the new ledger state is written once to
+//! `<db>.snapshots/ingest-<N>/` (N = the ingest id), and every later sweep of that state reads
+//! the columns back instead of scanning SQLite. SQLite stays the system of record: a snapshot
+//! folder is a cache that can be deleted at any time (`claimsweep gc` prunes the ones no longer
+//! current), and a sweep that finds none, or one that does not match, loads from SQLite.
+//!
+//! Invariants:
+//! - A folder is immutable once renamed into place (written to a temporary name first), and
+//!   names its state: `meta.json` holds the ingest id, the ingest's content hash and finish
+//!   time, and a sweep uses the folder only when all three match the database's latest ingest.
+//! - The snapshot read back is field for field the snapshot that was written (tested), so a
+//!   sweep's flags and cases do not depend on where its snapshot came from.
+//! - Files are deterministic: the same ledger state gives the same bytes.
+//!
+//! Layout (every column little-endian Arrow; enums as `index in ALL + 1`, 0 = absent; an
+//! absent date as `i32::MIN`):
+//! - `strings.arrow`: one batch per interner, in [`STRING_COLUMNS`] order (`value: LargeUtf8`).
+//! - `index.arrow`: the dense u32 index vectors, one batch each, in [`INDEX_COLUMNS`] order.
+//! - `persons.arrow`: per person id: pension start, death date, poverty (one batch).
+//! - `claims.arrow`, `classes.arrow`, … : one file per record table.
+
+use super::{
+    Certificate, Claim, Class, Institution, Interner, Project, Snapshot, Spell, Staff, StrColumn,
+    UiRecord,
+};
+use crate::dates::Date;
+use crate::model::{Category, FundingSource, SubsidyType};
+use arrow_array::{
+    Array, ArrayRef, Int32Array, Int64Array, LargeStringArray, RecordBatch, UInt32Array, UInt8Array,
+};
+use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{ArrowError, DataType, Field, Schema};
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Bumped whenever the layout changes: a folder of another version is ignored.
+pub const FORMAT_VERSION: u32 = 1;
+
+const STRING_COLUMNS: [&str; 11] = [
+    "claim_ids",
+    "ids",
+    "names",
+    "phones",
+    "banks",
+    "orgs",
+    "counties",
+    "class_keys",
+    "occupations",
+    "cert_keys",
+    "texts",
+];
+
+const INDEX_COLUMNS: [&str; 4] = [
+    "class_of_key",
+    "institution_of_org",
+    "certificate_of_key",
+    "employment_offsets",
+];
+
+const NO_DATE: i32 = i32::MIN;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotFileError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Arrow {
+        path: PathBuf,
+        #[source]
+        source: ArrowError,
+    },
+    #[error("{path}: {what}")]
+    Malformed { path: PathBuf, what: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("数据库锁 / database lock: {0}")]
+    Lock(#[source] std::io::Error),
+}
+
+/// The state of the ledger in `conn`: its latest ingest.
+pub fn current_state(conn: &rusqlite::Connection) -> Result<Option<StateId>, SnapshotFileError> {
+    Ok(
+        crate::store::latest_ingest_identity(conn)?.map(
+            |(ingest_id, content_hash, finished_at)| StateId {
+                ingest_id,
+                content_hash,
+                finished_at,
+            },
+        ),
+    )
+}
+
+/// Where a sweep's snapshot came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadedFrom {
+    /// The columnar snapshot of the current state.
+    File(PathBuf),
+    /// SQLite, row by row: no snapshot of the current state was there.
+    Sqlite,
+}
+
+/// The snapshot of the ledger's current state: from its columnar folder when there is one,
+/// else from SQLite. The caller holds the ledger lock, so the state cannot change meanwhile.
+pub fn load_current(
+    conn: &rusqlite::Connection,
+    db: &Path,
+) -> Result<(Snapshot, LoadedFrom), SnapshotFileError> {
+    if let Some(state) = current_state(conn)? {
+        if let Some(snap) = load(db, &state)? {
+            return Ok((snap, LoadedFrom::File(state_dir(db, state.ingest_id))));
+        }
+    }
+    Ok((super::load_snapshot(conn)?, LoadedFrom::Sqlite))
+}
+
+/// What [`save_current`] wrote.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    pub dir: PathBuf,
+    pub bytes: u64,
+    pub claims: usize,
+}
+
+/// Writes the columnar snapshot of the ledger's current state (after an ingest), under the
+/// shared ledger lock. `Ok(None)` when nothing was ever ingested.
+pub fn save_current(db: &Path) -> Result<Option<Saved>, SnapshotFileError> {
+    use crate::store::lock::{LedgerLock, LockMode};
+    let conn = crate::store::open_existing(db)?;
+    let _lock = LedgerLock::acquire(db, LockMode::Shared).map_err(SnapshotFileError::Lock)?;
+    let Some(state) = current_state(&conn)? else {
+        return Ok(None);
+    };
+    let snap = super::load_snapshot(&conn)?;
+    let (dir, bytes) = save(db, &state, &snap)?;
+    Ok(Some(Saved {
+        dir,
+        bytes,
+        claims: snap.claims.len(),
+    }))
+}
+
+/// What [`gc`] removed.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Pruned {
+    pub folders: Vec<PathBuf>,
+    pub bytes: u64,
+    pub kept: Option<PathBuf>,
+}
+
+/// Removes every snapshot folder except the current state's (and leftovers of interrupted
+/// writes). Evidence of past sweeps is read from the ledger's history in SQLite, never from
+/// a snapshot, so no case needs an old folder.
+pub fn gc(db: &Path) -> Result<Pruned, SnapshotFileError> {
+    use crate::store::lock::{LedgerLock, LockMode};
+    let conn = crate::store::open_existing(db)?;
+    // Exclusive: no sweep is reading a folder while it goes.
+    let _lock = LedgerLock::acquire(db, LockMode::Exclusive).map_err(SnapshotFileError::Lock)?;
+    let keep = current_state(&conn)?.map(|s| state_dir(db, s.ingest_id));
+    let root = snapshots_dir(db);
+    let mut out = Pruned {
+        kept: keep.clone().filter(|k| k.exists()),
+        ..Pruned::default()
+    };
+    let entries = match std::fs::read_dir(&root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io(&root)(e)),
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() && Some(p) != keep.as_ref())
+        .collect();
+    dirs.sort();
+    for d in dirs {
+        out.bytes += folder_bytes(&d);
+        std::fs::remove_dir_all(&d).map_err(io(&d))?;
+        out.folders.push(d);
+    }
+    Ok(out)
+}
+
+/// The ledger state a snapshot folder holds: the ingest that made it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StateId {
+    pub ingest_id: i64,
+    pub content_hash: String,
+    pub finished_at: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Meta {
+    format: u32,
+    state: StateId,
+    tables: Vec<String>,
+}
+
+/// `<db>.snapshots`: where the snapshot folders of a database live.
+pub fn snapshots_dir(db: &Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".snapshots");
+    db.with_file_name(name)
+}
+
+/// The folder of one ingest state.
+pub fn state_dir(db: &Path, ingest_id: i64) -> PathBuf {
+    snapshots_dir(db).join(format!("ingest-{ingest_id}"))
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotFileError + '_ {
+    move |source| SnapshotFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn arrow(path: &Path) -> impl FnOnce(ArrowError) -> SnapshotFileError + '_ {
+    move |source| SnapshotFileError::Arrow {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+// ---- writing ---------------------------------------------------------------------------------
+
+/// Writes `snap`, the ledger in state `state`, as that state's folder. The folder is written
+/// under a temporary name and renamed into place, so a reader sees all of it or none; an
+/// existing folder of the same state is replaced. Returns the folder and its size in bytes.
+pub fn save(
+    db: &Path,
+    state: &StateId,
+    snap: &Snapshot,
+) -> Result<(PathBuf, u64), SnapshotFileError> {
+    let root = snapshots_dir(db);
+    std::fs::create_dir_all(&root).map_err(io(&root))?;
+    let tmp = root.join(format!(
+        ".writing-{}-{}",
+        state.ingest_id,
+        std::process::id()
+    ));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let written = write_all(&tmp, state, snap);
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    let dir = state_dir(db, state.ingest_id);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+    }
+    std::fs::rename(&tmp, &dir).map_err(io(&dir))?;
+    let bytes = folder_bytes(&dir);
+    Ok((dir, bytes))
+}
+
+/// Total size of the files in a folder (0 if unreadable).
+pub fn folder_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn write_all(dir: &Path, state: &StateId, s: &Snapshot) -> Result<(), SnapshotFileError> {
+    let meta = Meta {
+        format: FORMAT_VERSION,
+        state: state.clone(),
+        tables: s.tables.iter().map(|t| t.to_string()).collect(),
+    };
+    let meta_path = dir.join("meta.json");
+    std::fs::write(
+        &meta_path,
+        serde_json::to_vec_pretty(&meta).expect("meta serialises"),
+    )
+    .map_err(io(&meta_path))?;
+
+    let strings = [
+        &s.claim_ids,
+        s.ids.strings(),
+        s.names.strings(),
+        s.phones.strings(),
+        s.banks.strings(),
+        s.orgs.strings(),
+        s.counties.strings(),
+        s.class_keys.strings(),
+        s.occupations.strings(),
+        s.cert_keys.strings(),
+        s.texts.strings(),
+    ];
+    let batches: Vec<Cols> = strings
+        .iter()
+        .map(|c| Cols::new().strings("value", c))
+        .collect();
+    write_batches(&dir.join("strings.arrow"), batches)?;
+
+    let index = [
+        &s.class_of_key,
+        &s.institution_of_org,
+        &s.certificate_of_key,
+        &s.employment_offsets,
+    ];
+    let batches: Vec<Cols> = index
+        .iter()
+        .map(|v| Cols::new().u32("value", v.to_vec()))
+        .collect();
+    write_batches(&dir.join("index.arrow"), batches)?;
+
+    let persons = s
+        .pension_start
+        .len()
+        .max(s.death_date.len())
+        .max(s.poverty.len());
+    let dense_date = |v: &[Option<Date>]| -> Vec<i32> {
+        (0..persons)
+            .map(|i| v.get(i).copied().flatten().map_or(NO_DATE, |d| d.0))
+            .collect()
+    };
+    let lens = [
+        s.pension_start.len() as i64,
+        s.death_date.len() as i64,
+        s.poverty.len() as i64,
+    ];
+    write_batches(
+        &dir.join("persons.arrow"),
+        vec![Cols::new()
+            .i32("pension_start", dense_date(&s.pension_start))
+            .i32("death_date", dense_date(&s.death_date))
+            .u8(
+                "poverty",
+                (0..persons)
+                    .map(|i| u8::from(s.poverty.get(i).copied().unwrap_or(false)))
+                    .collect(),
+            )],
+    )?;
+    // The three vectors may differ in length (an absent register is empty): their lengths.
+    write_batches(
+        &dir.join("persons_len.arrow"),
+        vec![Cols::new().i64("len", lens.to_vec())],
+    )?;
+
+    let c = &s.claims;
+    write_batches(
+        &dir.join("claims.arrow"),
+        vec![Cols::new()
+            .u32("person", c.iter().map(|x| x.person).collect())
+            .u32("name", c.iter().map(|x| x.name).collect())
+            .u32("phone", c.iter().map(|x| x.phone).collect())
+            .u32("bank", c.iter().map(|x| x.bank).collect())
+            .u32("county", c.iter().map(|x| x.county).collect())
+            .u32("institution", c.iter().map(|x| x.institution).collect())
+            .u32("class", c.iter().map(|x| x.class).collect())
+            .u32("occupation", c.iter().map(|x| x.occupation).collect())
+            .u32("cert", c.iter().map(|x| x.cert).collect())
+            .i32("date", c.iter().map(|x| x.date.0).collect())
+            .i64("amount", c.iter().map(|x| x.amount).collect())
+            .i64("living_amount", c.iter().map(|x| x.living_amount).collect())
+            .i32("living_days", c.iter().map(|x| x.living_days).collect())
+            .u8(
+                "category",
+                c.iter()
+                    .map(|x| enum_code(x.category, Category::ALL))
+                    .collect(),
+            )
+            .u8(
+                "subsidy_type",
+                c.iter()
+                    .map(|x| enum_code(x.subsidy_type, SubsidyType::ALL))
+                    .collect(),
+            )
+            .u8(
+                "funding",
+                c.iter()
+                    .map(|x| enum_code(x.funding, FundingSource::ALL))
+                    .collect(),
+            )
+            .u8("level", c.iter().map(|x| x.level).collect())],
+    )?;
+
+    let c = &s.classes;
+    write_batches(
+        &dir.join("classes.arrow"),
+        vec![Cols::new()
+            .u32("key", c.iter().map(|x| x.key).collect())
+            .u32("institution", c.iter().map(|x| x.institution).collect())
+            .u32("county", c.iter().map(|x| x.county).collect())
+            .u32("occupation", c.iter().map(|x| x.occupation).collect())
+            .u8("level", c.iter().map(|x| x.level).collect())
+            .u8(
+                "training_type",
+                c.iter()
+                    .map(|x| enum_code(x.training_type, SubsidyType::ALL))
+                    .collect(),
+            )
+            .i32("start", c.iter().map(|x| x.start.0).collect())
+            .i32("end", c.iter().map(|x| x.end.0).collect())
+            .i32("hours", c.iter().map(|x| x.hours).collect())
+            .u8(
+                "project_based",
+                c.iter().map(|x| u8::from(x.project_based)).collect(),
+            )],
+    )?;
+
+    let c = &s.institutions;
+    write_batches(
+        &dir.join("institutions.arrow"),
+        vec![Cols::new()
+            .u32("org", c.iter().map(|x| x.org).collect())
+            .u32("name", c.iter().map(|x| x.name).collect())
+            .u32("county", c.iter().map(|x| x.county).collect())
+            .u32("legal_rep", c.iter().map(|x| x.legal_rep).collect())
+            .u32("phone", c.iter().map(|x| x.phone).collect())],
+    )?;
+
+    let c = &s.certificates;
+    write_batches(
+        &dir.join("certificates.arrow"),
+        vec![Cols::new()
+            .u32("key", c.iter().map(|x| x.key).collect())
+            .u32("person", c.iter().map(|x| x.person).collect())
+            .u32("name", c.iter().map(|x| x.name).collect())
+            .u32("occupation", c.iter().map(|x| x.occupation).collect())
+            .u8("level", c.iter().map(|x| x.level).collect())
+            .i32(
+                "issue_date",
+                c.iter().map(|x| opt_date(x.issue_date)).collect(),
+            )],
+    )?;
+
+    let c = &s.projects;
+    write_batches(
+        &dir.join("projects.arrow"),
+        vec![Cols::new()
+            .u32("class", c.iter().map(|x| x.class).collect())
+            .i32("trainees", c.iter().map(|x| x.trainees).collect())
+            .i32(
+                "employed_claimed",
+                c.iter().map(|x| x.employed_claimed).collect(),
+            )
+            .i64("total", c.iter().map(|x| x.total).collect())
+            .i64("prepaid", c.iter().map(|x| x.prepaid).collect())
+            .i64("paid", c.iter().map(|x| x.paid).collect())
+            .i32(
+                "check_date",
+                c.iter().map(|x| opt_date(x.check_date)).collect(),
+            )],
+    )?;
+
+    let c = &s.employment;
+    write_batches(
+        &dir.join("employment.arrow"),
+        vec![Cols::new()
+            .u32("person", c.iter().map(|x| x.person).collect())
+            .u32("employer", c.iter().map(|x| x.employer).collect())
+            .i32("start", c.iter().map(|x| x.start.0).collect())
+            .i32("end", c.iter().map(|x| opt_date(x.end)).collect())],
+    )?;
+
+    let c = &s.staff;
+    write_batches(
+        &dir.join("staff.arrow"),
+        vec![Cols::new()
+            .u32("institution", c.iter().map(|x| x.institution).collect())
+            .u32("person", c.iter().map(|x| x.person).collect())
+            .u32("role", c.iter().map(|x| x.role).collect())],
+    )?;
+
+    let c = &s.ui;
+    write_batches(
+        &dir.join("ui.arrow"),
+        vec![Cols::new()
+            .u32("person", c.iter().map(|x| x.person).collect())
+            .i32("months_paid", c.iter().map(|x| x.months_paid).collect())
+            .i32("as_of", c.iter().map(|x| opt_date(x.as_of)).collect())],
+    )?;
+
+    // A hash map: written in key order so the bytes are deterministic.
+    let mut lines: Vec<((u32, i32), i64)> = s.living_lines.iter().map(|(k, v)| (*k, *v)).collect();
+    lines.sort_unstable();
+    write_batches(
+        &dir.join("living_lines.arrow"),
+        vec![Cols::new()
+            .u32("county", lines.iter().map(|x| x.0 .0).collect())
+            .i32("year", lines.iter().map(|x| x.0 .1).collect())
+            .i64("fen", lines.iter().map(|x| x.1).collect())],
+    )?;
+    Ok(())
+}
+
+fn enum_code<T: PartialEq + Copy>(v: Option<T>, all: &[T]) -> u8 {
+    v.and_then(|v| all.iter().position(|a| *a == v))
+        .map_or(0, |i| i as u8 + 1)
+}
+
+fn opt_date(d: Option<Date>) -> i32 {
+    d.map_or(NO_DATE, |d| d.0)
+}
+
+/// Columns of one batch, built by name.
+struct Cols {
+    fields: Vec<Field>,
+    arrays: Vec<ArrayRef>,
+}
+
+impl Cols {
+    fn new() -> Cols {
+        Cols {
+            fields: Vec::new(),
+            arrays: Vec::new(),
+        }
+    }
+    fn push(mut self, name: &str, ty: DataType, a: ArrayRef) -> Cols {
+        self.fields.push(Field::new(name, ty, false));
+        self.arrays.push(a);
+        self
+    }
+    fn u32(self, name: &str, v: Vec<u32>) -> Cols {
+        self.push(name, DataType::UInt32, Arc::new(UInt32Array::from(v)))
+    }
+    fn i32(self, name: &str, v: Vec<i32>) -> Cols {
+        self.push(name, DataType::Int32, Arc::new(Int32Array::from(v)))
+    }
+    fn i64(self, name: &str, v: Vec<i64>) -> Cols {
+        self.push(name, DataType::Int64, Arc::new(Int64Array::from(v)))
+    }
+    fn u8(self, name: &str, v: Vec<u8>) -> Cols {
+        self.push(name, DataType::UInt8, Arc::new(UInt8Array::from(v)))
+    }
+    fn strings(self, name: &str, c: &StrColumn) -> Cols {
+        let offsets: Vec<i64> = c.offsets.iter().map(|&o| o as i64).collect();
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+        let values = Buffer::from(c.buf.as_bytes());
+        let array = LargeStringArray::new(offsets, values, None);
+        self.push(name, DataType::LargeUtf8, Arc::new(array))
+    }
+}
+
+/// Writes batches of one schema (the first batch's) as one Arrow IPC file.
+fn write_batches(path: &Path, batches: Vec<Cols>) -> Result<(), SnapshotFileError> {
+    let schema = Arc::new(Schema::new(batches[0].fields.clone()));
+    let file = std::fs::File::create(path).map_err(io(path))?;
+    let mut w =
+        arrow_ipc::writer::FileWriter::try_new(BufWriter::with_capacity(1 << 20, file), &schema)
+            .map_err(arrow(path))?;
+    for b in batches {
+        let batch = RecordBatch::try_new(schema.clone(), b.arrays).map_err(arrow(path))?;
+        w.write(&batch).map_err(arrow(path))?;
+    }
+    w.finish().map_err(arrow(path))?;
+    Ok(())
+}
+
+// ---- reading ---------------------------------------------------------------------------------
+
+/// The snapshot of `state` from its folder: `Ok(None)` when there is no folder for it or the
+/// folder holds another state or format (the caller loads from SQLite); an error when a
+/// matching folder cannot be read.
+pub fn load(db: &Path, state: &StateId) -> Result<Option<Snapshot>, SnapshotFileError> {
+    let dir = state_dir(db, state.ingest_id);
+    let meta_path = dir.join("meta.json");
+    let meta: Meta = match std::fs::read(&meta_path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SnapshotFileError::Malformed {
+            path: meta_path.clone(),
+            what: e.to_string(),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(&meta_path)(e)),
+    };
+    if meta.format != FORMAT_VERSION || &meta.state != state {
+        return Ok(None);
+    }
+    read_all(&dir, &meta).map(Some)
+}
+
+fn read_all(dir: &Path, meta: &Meta) -> Result<Snapshot, SnapshotFileError> {
+    let mut s = Snapshot::default();
+    for t in &meta.tables {
+        let known = crate::model::TableSpec::by_name(t).map(|spec| spec.name);
+        match known {
+            Some(name) => {
+                s.tables.insert(name);
+            }
+            None => {
+                return Err(SnapshotFileError::Malformed {
+                    path: dir.join("meta.json"),
+                    what: format!("unknown table {t}"),
+                })
+            }
+        }
+    }
+
+    let path = dir.join("strings.arrow");
+    let batches = read_batches(&path)?;
+    if batches.len() != STRING_COLUMNS.len() {
+        return Err(malformed(&path, "string columns"));
+    }
+    let mut columns = batches
+        .iter()
+        .map(|b| Batch { b, path: &path }.strings("value"))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter();
+    let mut next = || columns.next().expect("counted above");
+    s.claim_ids = next();
+    for interner in [
+        &mut s.ids,
+        &mut s.names,
+        &mut s.phones,
+        &mut s.banks,
+        &mut s.orgs,
+        &mut s.counties,
+        &mut s.class_keys,
+        &mut s.occupations,
+        &mut s.cert_keys,
+        &mut s.texts,
+    ] {
+        *interner = Interner::from_sealed_strings(next());
+    }
+
+    let path = dir.join("index.arrow");
+    let batches = read_batches(&path)?;
+    if batches.len() != INDEX_COLUMNS.len() {
+        return Err(malformed(&path, "index columns"));
+    }
+    let mut index = batches
+        .iter()
+        .map(|b| Ok(Batch { b, path: &path }.u32("value")?.to_vec()))
+        .collect::<Result<Vec<_>, SnapshotFileError>>()?
+        .into_iter();
+    s.class_of_key = index.next().expect("counted");
+    s.institution_of_org = index.next().expect("counted");
+    s.certificate_of_key = index.next().expect("counted");
+    s.employment_offsets = index.next().expect("counted");
+
+    let path = dir.join("persons_len.arrow");
+    let lens = one_batch(&path)?;
+    let lens = Batch {
+        b: &lens,
+        path: &path,
+    }
+    .i64("len")?
+    .to_vec();
+    let path = dir.join("persons.arrow");
+    let b = one_batch(&path)?;
+    let p = Batch { b: &b, path: &path };
+    let date = |v: &[i32], n: i64| -> Vec<Option<Date>> {
+        v.iter()
+            .take(n as usize)
+            .map(|&d| (d != NO_DATE).then_some(Date(d)))
+            .collect()
+    };
+    if lens.len() != 3 {
+        return Err(malformed(&path, "person vector lengths"));
+    }
+    s.pension_start = date(p.i32("pension_start")?, lens[0]);
+    s.death_date = date(p.i32("death_date")?, lens[1]);
+    s.poverty = p
+        .u8("poverty")?
+        .iter()
+        .take(lens[2] as usize)
+        .map(|&x| x != 0)
+        .collect();
+
+    let path = dir.join("claims.arrow");
+    let b = one_batch(&path)?;
+    let t = Batch { b: &b, path: &path };
+    let (person, name, phone, bank) = (
+        t.u32("person")?,
+        t.u32("name")?,
+        t.u32("phone")?,
+        t.u32("bank")?,
+    );
+    let (county, institution, class, occupation, cert) = (
+        t.u32("county")?,
+        t.u32("institution")?,
+        t.u32("class")?,
+        t.u32("occupation")?,
+        t.u32("cert")?,
+    );
+    let (date_col, amount, living_amount, living_days) = (
+        t.i32("date")?,
+        t.i64("amount")?,
+        t.i64("living_amount")?,
+        t.i32("living_days")?,
+    );
+    let (category, subsidy_type, funding, level) = (
+        t.u8("category")?,
+        t.u8("subsidy_type")?,
+        t.u8("funding")?,
+        t.u8("level")?,
+    );
+    s.claims = (0..b.num_rows())
+        .map(|i| {
+            Ok(Claim {
+                person: person[i],
+                name: name[i],
+                phone: phone[i],
+                bank: bank[i],
+                county: county[i],
+                institution: institution[i],
+                class: class[i],
+                occupation: occupation[i],
+                cert: cert[i],
+                date: Date(date_col[i]),
+                amount: amount[i],
+                living_amount: living_amount[i],
+                living_days: living_days[i],
+                category: enum_of(category[i], Category::ALL, &path)?,
+                subsidy_type: enum_of(subsidy_type[i], SubsidyType::ALL, &path)?,
+                funding: enum_of(funding[i], FundingSource::ALL, &path)?,
+                level: level[i],
+            })
+        })
+        .collect::<Result<_, SnapshotFileError>>()?;
+    if s.claims.len() != s.claim_ids.len() {
+        return Err(malformed(&path, "claims and claim ids differ in number"));
+    }
+
+    let path = dir.join("classes.arrow");
+    let b = one_batch(&path)?;
+    let t = Batch { b: &b, path: &path };
+    let (key, inst, county, occ, level, tt) = (
+        t.u32("key")?,
+        t.u32("institution")?,
+        t.u32("county")?,
+        t.u32("occupation")?,
+        t.u8("level")?,
+        t.u8("training_type")?,
+    );
+    let (start, end, hours, project) = (
+        t.i32("start")?,
+        t.i32("end")?,
+        t.i32("hours")?,
+        t.u8("project_based")?,
+    );
+    s.classes = (0..b.num_rows())
+        .map(|i| {
+            Ok(Class {
+                key: key[i],
+                institution: inst[i],
+                county: county[i],
+                occupation: occ[i],
+                level: level[i],
+                training_type: enum_of(tt[i], SubsidyType::ALL, &path)?,
+                start: Date(start[i]),
+                end: Date(end[i]),
+                hours: hours[i],
+                project_based: project[i] != 0,
+            })
+        })
+        .collect::<Result<_, SnapshotFileError>>()?;
+
+    let path = dir.join("institutions.arrow");
+    let b = one_batch(&path)?;
+    let t = Batch { b: &b, path: &path };
+    let (org, name, county, rep, phone) = (
+        t.u32("org")?,
+        t.u32("name")?,
+        t.u32("county")?,
+        t.u32("legal_rep")?,
+        t.u32("phone")?,
+    );
+    s.institutions = (0..b.num_rows())
+        .map(|i| Institution {
+            org: org[i],
+            name: name[i],
+            county: county[i],
+            legal_rep: rep[i],
+            phone: phone[i],
+        })
+        .collect();
+
+    let path = dir.join("certificates.arrow");
+    let b = one_batch(&path)?;
+    let t = Batch { b: &b, path: &path };
+    let (key, person, name, occ, level, issued) = (
+        t.u32("key")?,
+        t.u32("person")?,
+        t.u32("name")?,
+        t.u32("occupation")?,
+        t.u8("level")?,
+        t.i32("issue_date")?,
+    );
+    s.certificates = (0..b.num_rows())
+        .map(|i| Certificate {
+            key: key[i],
+            person: person[i],
+            name: name[i],
+            occupation: occ[i],
+            level: level[i],
+            issue_date: date_of(issued[i]),
+        })
+        .collect();
+
+    let path = dir.join("projects.arrow");
+    let b = one_batch(&path)?;
+    let t = Batch { b: &b, path: &path };
+    let (class, trainees, employed, total, prepaid, paid, check) = (
+        t.u32("class")?,
+        t.i32("trainees")?,
+        t.i32("employed_claimed")?,
+        t.i64("total")?,
+        t.i64("prepaid")?,
+        t.i64("paid")?,
+        t.i32("check_date")?,
+    );
+    s.projects = (0..b.num_rows())
+        .map(|i| Project {
+            class: class[i],
+            trainees: trainees[i],
+            employed_claimed: employed[i],
+            total: total[i],
+            prepaid: prepaid[i],
+            paid: paid[i],
+            check_date: date_of(check[i]),
+        })
+        .collect();
+
+    let path = dir.join("employment.arrow");
+    let b = one_batch(&path)?;
+    let t = Batch { b: &b, path: &path };
+    let (person, employer, start, end) = (
+        t.u32("person")?,
+        t.u32("employer")?,
+        t.i32("start")?,
+        t.i32("end")?,
+    );
+    s.employment = (0..b.num_rows())
+        .map(|i| Spell {
+            person: person[i],
+            employer: employer[i],
+            start: Date(start[i]),
+            end: date_of(end[i]),
+        })
+        .collect();
+
+    let path = dir.join("staff.arrow");
+    let b = one_batch(&path)?;
+    let t = Batch { b: &b, path: &path };
+    let (inst, person, role) = (t.u32("institution")?, t.u32("person")?, t.u32("role")?);
+    s.staff = (0..b.num_rows())
+        .map(|i| Staff {
+            institution: inst[i],
+            person: person[i],
+            role: role[i],
+        })
+        .collect();
+
+    let path = dir.join("ui.arrow");
+    let b = one_batch(&path)?;
+    let t = Batch { b: &b, path: &path };
+    let (person, months, as_of) = (t.u32("person")?, t.i32("months_paid")?, t.i32("as_of")?);
+    s.ui = (0..b.num_rows())
+        .map(|i| UiRecord {
+            person: person[i],
+            months_paid: months[i],
+            as_of: date_of(as_of[i]),
+        })
+        .collect();
+
+    let path = dir.join("living_lines.arrow");
+    let b = one_batch(&path)?;
+    let t = Batch { b: &b, path: &path };
+    let (county, year, fen) = (t.u32("county")?, t.i32("year")?, t.i64("fen")?);
+    s.living_lines = (0..b.num_rows())
+        .map(|i| ((county[i], year[i]), fen[i]))
+        .collect();
+
+    check_ids(&s, dir)?;
+    Ok(s)
+}
+
+/// Every id a record holds is within its interner: a damaged file is an error, never a panic
+/// in a rule.
+fn check_ids(s: &Snapshot, dir: &Path) -> Result<(), SnapshotFileError> {
+    let bad = |what: &str| {
+        Err(malformed(
+            &dir.join(format!("{what}.arrow")),
+            "id out of range",
+        ))
+    };
+    let within = |id: u32, i: &Interner| (id as usize) < i.len();
+    if !s.claims.iter().all(|c| {
+        within(c.person, &s.ids)
+            && within(c.name, &s.names)
+            && within(c.phone, &s.phones)
+            && within(c.bank, &s.banks)
+            && within(c.county, &s.counties)
+            && within(c.institution, &s.orgs)
+            && within(c.class, &s.class_keys)
+            && within(c.occupation, &s.occupations)
+            && within(c.cert, &s.cert_keys)
+    }) {
+        return bad("claims");
+    }
+    if !s.classes.iter().all(|c| {
+        within(c.key, &s.class_keys)
+            && within(c.institution, &s.orgs)
+            && within(c.county, &s.counties)
+            && within(c.occupation, &s.occupations)
+    }) {
+        return bad("classes");
+    }
+    let index_ok = |v: &[u32], n: usize| v.iter().all(|&i| i == super::NONE || (i as usize) < n);
+    if !index_ok(&s.class_of_key, s.classes.len())
+        || !index_ok(&s.institution_of_org, s.institutions.len())
+        || !index_ok(&s.certificate_of_key, s.certificates.len())
+        || !s
+            .employment_offsets
+            .iter()
+            .all(|&o| (o as usize) <= s.employment.len())
+    {
+        return bad("index");
+    }
+    Ok(())
+}
+
+fn malformed(path: &Path, what: &str) -> SnapshotFileError {
+    SnapshotFileError::Malformed {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+    }
+}
+
+fn date_of(d: i32) -> Option<Date> {
+    (d != NO_DATE).then_some(Date(d))
+}
+
+fn enum_of<T: Copy>(code: u8, all: &[T], path: &Path) -> Result<Option<T>, SnapshotFileError> {
+    match code {
+        0 => Ok(None),
+        c => all
+            .get(c as usize - 1)
+            .copied()
+            .map(Some)
+            .ok_or_else(|| malformed(path, &format!("enum code {c}"))),
+    }
+}
+
+fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, SnapshotFileError> {
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let reader =
+        arrow_ipc::reader::FileReader::try_new(BufReader::with_capacity(1 << 20, file), None)
+            .map_err(arrow(path))?;
+    reader.collect::<Result<Vec<_>, _>>().map_err(arrow(path))
+}
+
+fn one_batch(path: &Path) -> Result<RecordBatch, SnapshotFileError> {
+    let mut batches = read_batches(path)?;
+    if batches.len() != 1 {
+        return Err(malformed(path, "expected one batch"));
+    }
+    Ok(batches.pop().expect("one"))
+}
+
+/// A batch's columns by name and type.
+struct Batch<'a> {
+    b: &'a RecordBatch,
+    path: &'a Path,
+}
+
+impl<'a> Batch<'a> {
+    fn column<T: Array + 'static>(&self, name: &str) -> Result<&'a T, SnapshotFileError> {
+        let col = self
+            .b
+            .column_by_name(name)
+            .ok_or_else(|| malformed(self.path, &format!("no column {name}")))?;
+        if col.null_count() > 0 {
+            return Err(malformed(self.path, &format!("nulls in column {name}")));
+        }
+        col.as_any()
+            .downcast_ref::<T>()
+            .ok_or_else(|| malformed(self.path, &format!("column {name} has another type")))
+    }
+    fn u32(&self, name: &str) -> Result<&'a [u32], SnapshotFileError> {
+        Ok(self.column::<UInt32Array>(name)?.values())
+    }
+    fn i32(&self, name: &str) -> Result<&'a [i32], SnapshotFileError> {
+        Ok(self.column::<Int32Array>(name)?.values())
+    }
+    fn i64(&self, name: &str) -> Result<&'a [i64], SnapshotFileError> {
+        Ok(self.column::<Int64Array>(name)?.values())
+    }
+    fn u8(&self, name: &str) -> Result<&'a [u8], SnapshotFileError> {
+        Ok(self.column::<UInt8Array>(name)?.values())
+    }
+    fn strings(&self, name: &str) -> Result<StrColumn, SnapshotFileError> {
+        let a = self.column::<LargeStringArray>(name)?;
+        let offsets = a.value_offsets();
+        let first = *offsets.first().unwrap_or(&0);
+        let bytes = &a.value_data()[first as usize..*offsets.last().unwrap_or(&0) as usize];
+        let buf = std::str::from_utf8(bytes)
+            .map_err(|_| malformed(self.path, &format!("column {name} is not UTF-8")))?
+            .to_string();
+        let offsets: Vec<u32> = offsets
+            .iter()
+            .map(|&o| u32::try_from(o - first))
+            .collect::<Result<_, _>>()
+            .map_err(|_| malformed(self.path, &format!("column {name} exceeds 4 GiB")))?;
+        // Each item must start on a character: `StrColumn::get` slices there.
+        if !offsets.iter().all(|&o| buf.is_char_boundary(o as usize)) {
+            return Err(malformed(
+                self.path,
+                &format!("column {name}: offset inside a character"),
+            ));
+        }
+        Ok(StrColumn { buf, offsets })
+    }
+}

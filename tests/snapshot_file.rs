@@ -1,0 +1,155 @@
+//! The columnar snapshot of an ingest state (`<db>.snapshots/ingest-N/`, Arrow IPC): written by
+//! `ingest`, read by `sweep`, pruned by `gc`; a sweep judges exactly as from SQLite.
+
+mod common;
+use common::{claimsweep, query_all};
+use std::path::Path;
+
+type FlagRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+);
+
+fn flags(db: &Path, sweep: i64) -> Vec<FlagRow> {
+    query_all(
+        db,
+        &format!(
+            "SELECT seq, rule, subject_kind, subject, claim_ids, amount_at_risk_fen, severity,
+                    explanation_zh, facts_json FROM flags WHERE sweep_id = {sweep} ORDER BY seq"
+        ),
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        },
+    )
+}
+
+fn case_rows(db: &Path, sweep: i64) -> Vec<(String, i64, String)> {
+    query_all(
+        db,
+        &format!(
+            "SELECT c.case_key, s.amount_at_risk_fen, s.claim_ids FROM case_sweeps s
+             JOIN cases c ON c.case_id = s.case_id WHERE s.sweep_id = {sweep} ORDER BY c.case_key"
+        ),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+}
+
+fn from_file(db: &Path, sweep: i64) -> bool {
+    let json: Vec<String> = query_all(
+        db,
+        &format!("SELECT summary_json FROM sweeps WHERE sweep_id = {sweep}"),
+        |r| r.get(0),
+    );
+    let v: serde_json::Value = serde_json::from_str(&json[0]).unwrap();
+    v["snapshot_from_file"].as_bool().unwrap()
+}
+
+fn bytes_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_sweep_from_the_columnar_snapshot_judges_as_one_from_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    claimsweep(
+        p,
+        &[
+            "generate", "--claims", "6000", "--seed", "4", "--messy", "--out", "g",
+        ],
+    );
+    let out = claimsweep(p, &["ingest", "g", "--db", "a.db"]);
+    assert!(out.contains("列式快照"), "{out}");
+    let folder = p.join("a.db.snapshots/ingest-1");
+    assert!(folder.join("claims.arrow").is_file());
+    assert!(folder.join("meta.json").is_file());
+    let first_bytes = bytes_of(&folder);
+
+    // Sweep 1 reads the snapshot; sweep 2, with the folder gone, reads SQLite.
+    claimsweep(p, &["sweep", "--db", "a.db"]);
+    std::fs::remove_dir_all(&folder).unwrap();
+    claimsweep(p, &["sweep", "--db", "a.db"]);
+    let db = p.join("a.db");
+    assert!(from_file(&db, 1), "sweep 1 read the columnar snapshot");
+    assert!(
+        !from_file(&db, 2),
+        "sweep 2 had no snapshot and read SQLite"
+    );
+    let (f1, f2) = (flags(&db, 1), flags(&db, 2));
+    assert!(f1.len() > 100, "the messy ledger has flags: {}", f1.len());
+    assert_eq!(f1, f2, "the same flags, in the same order");
+    assert_eq!(case_rows(&db, 1), case_rows(&db, 2));
+
+    // The same state written again gives the same bytes (deterministic files).
+    claimsweep(p, &["ingest", "g", "--db", "a.db"]);
+    let again = p.join("a.db.snapshots/ingest-2");
+    let mut second = bytes_of(&again);
+    let mut first = first_bytes;
+    // meta.json names the ingest (id, time): everything else is identical.
+    first.retain(|(n, _)| n != "meta.json");
+    second.retain(|(n, _)| n != "meta.json");
+    assert_eq!(first, second);
+
+    // gc keeps the current state's folder only.
+    claimsweep(
+        p,
+        &["generate", "--claims", "6000", "--seed", "5", "--out", "g2"],
+    );
+    claimsweep(p, &["ingest", "g2", "--db", "a.db"]);
+    let out = claimsweep(p, &["gc", "--db", "a.db"]);
+    assert!(out.contains("删除旧的列式快照 1 个"), "{out}");
+    assert!(!again.exists());
+    assert!(p.join("a.db.snapshots/ingest-3").is_dir());
+    claimsweep(p, &["sweep", "--db", "a.db"]);
+    assert!(from_file(&db, 3));
+}
+
+#[test]
+fn a_damaged_snapshot_is_an_error_naming_its_file_never_a_silent_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    claimsweep(p, &["generate", "--claims", "800", "--out", "g"]);
+    claimsweep(p, &["ingest", "g", "--db", "a.db"]);
+    let claims = p.join("a.db.snapshots/ingest-1/claims.arrow");
+    let bytes = std::fs::read(&claims).unwrap();
+    std::fs::write(&claims, &bytes[..bytes.len() / 2]).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_claimsweep"))
+        .args(["sweep", "--db", "a.db"])
+        .current_dir(p)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("claims.arrow"), "{err}");
+    // Removing the folder (a cache) lets the sweep read SQLite.
+    std::fs::remove_dir_all(p.join("a.db.snapshots")).unwrap();
+    claimsweep(p, &["sweep", "--db", "a.db"]);
+}
