@@ -162,7 +162,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .map(|c| format!("  {c}\n"))
         .collect::<String>();
-    let summary = if en {
+    if en {
         out(&format!(
             "\nDone in {secs:.1} s.\n  data:     {}\n  database: {}\n  report:   {}\n  workbook: {}\nNext:\n{next}",
             data.display(),
@@ -178,7 +178,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             html.display(),
             xlsx.display()
         ))
-    };
-    summary?;
-    super::serve::print_demo_login(&db, en)
+    }
 }

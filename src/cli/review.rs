@@ -31,62 +31,87 @@ fn emit(text: &str) -> anyhow::Result<()> {
 #[derive(clap::Subcommand, Debug)]
 pub enum WorkflowCommand {
     /// Add a comment (no status change); --corrects ID makes it a correction of that entry
+    #[command(after_help = "Example:\n  claimsweep cases comment 17 --note \"电话无人接听\" --user 王敏")]
     Comment {
+        /// Case id
         id: i64,
+        /// The comment (kept in the case's history)
         #[arg(long)]
         note: String,
+        /// History entry this comment corrects (the old entry stays)
         #[arg(long)]
         corrects: Option<i64>,
+        /// The account acting
         #[arg(long)]
         user: String,
         #[command(flatten)]
         common: Common,
     },
     /// Approve an inspector's confirmation (a supervisor other than the proposer)
+    #[command(after_help = "Example:\n  claimsweep cases approve 17 --user 李主管")]
     Approve {
+        /// Case id
         id: i64,
+        /// Optional note
         #[arg(long, default_value = "")]
         note: String,
+        /// The supervisor approving
         #[arg(long)]
         user: String,
         #[command(flatten)]
         common: Common,
     },
     /// Return a confirmation to its inspector with a reason (a supervisor)
+    #[command(after_help = "Example:\n  claimsweep cases return 17 --note \"证据不足，请补充证书核验\" --user 李主管")]
     Return {
+        /// Case id
         id: i64,
+        /// The reason (kept in the case's history)
         #[arg(long)]
         note: String,
+        /// The supervisor acting
         #[arg(long)]
         user: String,
         #[command(flatten)]
         common: Common,
     },
     /// Reopen a confirmed or dismissed case with a reason (a supervisor)
+    #[command(after_help = "Example:\n  claimsweep cases reopen 17 --note \"新线索：2 笔新申领\" --user 李主管")]
     Reopen {
+        /// Case id
         id: i64,
+        /// The reason (kept in the case's history)
         #[arg(long)]
         note: String,
+        /// The supervisor acting
         #[arg(long)]
         user: String,
         #[command(flatten)]
         common: Common,
     },
     /// Take an unassigned case (or, without an id, the next unassigned case)
+    #[command(after_help = "Example:\n  claimsweep cases take --user 王敏")]
     Take {
+        /// Case id (default: the next unassigned case)
         id: Option<i64>,
+        /// The inspector taking it
         #[arg(long)]
         user: String,
         #[command(flatten)]
         common: Common,
     },
     /// Hide a case from the inbox until a day (YYYY-MM-DD, Beijing time) with a reason
+    #[command(after_help = "Example:\n  claimsweep cases snooze 17 --until 2027-01-15 --note \"等待社保数据\" --user 王敏")]
     Snooze {
+        /// Case id
         id: i64,
+        /// Day the case comes back (YYYY-MM-DD, Beijing time)
         #[arg(long)]
         until: String,
+        /// The reason (kept in the case's history)
         #[arg(long)]
         note: String,
+        /// The account acting
         #[arg(long)]
         user: String,
         #[command(flatten)]

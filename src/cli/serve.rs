@@ -36,26 +36,3 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The end of `claimsweep demo`: demo accounts (an inspector and a supervisor, each with a
-/// fresh random password, made only when the database has none) and the `serve` command.
-pub fn print_demo_login(db: &std::path::Path, en: bool) -> anyhow::Result<()> {
-    let conn = crate::cases::open_db(db)?;
-    let mut logins = Vec::new();
-    if !crate::cases::workflow::accounts_in_use(&conn)? {
-        for (name, role) in [("demo-inspector", crate::store::users::Role::Inspector), ("demo-supervisor", crate::store::users::Role::Supervisor)] {
-            let password = crate::serve::auth::random_token()[..12].to_string();
-            crate::store::users::add(&conn, name, role, &crate::serve::auth::hash_password(&password)?)?;
-            logins.push(format!("{name} / {password}"));
-        }
-    }
-    let cmd = format!("claimsweep serve --db {}", db.display());
-    let mut text = if en {
-        format!("Web workspace: {cmd}  → http://127.0.0.1:8080\n")
-    } else {
-        format!("网页工作台 web workspace: {cmd}  → http://127.0.0.1:8080\n")
-    };
-    if !logins.is_empty() {
-        text.push_str(&format!("  {}: {}\n", if en { "demo logins" } else { "演示账号 demo logins" }, logins.join(", ")));
-    }
-    super::out(&text)
-}

@@ -16,20 +16,35 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 pub enum UsersCommand {
     /// Add an account; the password is read from CLAIMSWEEP_PASSWORD or the first line of stdin
+    #[command(after_help = "Example:\n  CLAIMSWEEP_PASSWORD=… claimsweep users add 王敏 --role inspector --db audit.db")]
     Add {
+        /// Account name (the name history entries carry)
         name: String,
         /// inspector | supervisor | admin
         #[arg(long)]
         role: String,
     },
     /// List accounts
+    #[command(after_help = "Example:\n  claimsweep users list --db audit.db")]
     List,
     /// Disable an account (its sessions end)
-    Disable { name: String },
+    #[command(after_help = "Example:\n  claimsweep users disable 王敏 --db audit.db")]
+    Disable {
+        /// Account name
+        name: String,
+    },
     /// Enable a disabled account
-    Enable { name: String },
+    #[command(after_help = "Example:\n  claimsweep users enable 王敏 --db audit.db")]
+    Enable {
+        /// Account name
+        name: String,
+    },
     /// Set a new password (read like `add`); the account's sessions end
-    Passwd { name: String },
+    #[command(after_help = "Example:\n  claimsweep users passwd 王敏 --db audit.db")]
+    Passwd {
+        /// Account name
+        name: String,
+    },
 }
 
 /// The password from `CLAIMSWEEP_PASSWORD`, else the first line of stdin (never an argument:
