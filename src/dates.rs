@@ -107,10 +107,19 @@ fn civil_from_days(z: i32) -> (i32, u32, u32) {
 
 /// Current UTC time as `YYYY-MM-DDTHH:MM:SSZ`, for audit trails and ingest records.
 pub fn now_timestamp() -> String {
-    let secs = std::time::SystemTime::now()
+    timestamp_of(now_unix())
+}
+
+/// Seconds since 1970 (UTC), now.
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// A moment in seconds since 1970 as the stored UTC `YYYY-MM-DDTHH:MM:SSZ` (sorts as text).
+pub fn timestamp_of(secs: u64) -> String {
     let day = Date((secs / 86_400) as i32);
     let rem = secs % 86_400;
     format!(

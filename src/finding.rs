@@ -172,16 +172,26 @@ pub enum Status {
     Confirmed,
     Dismissed,
     Escalated,
+    /// An inspector's confirmation waiting for a supervisor (four eyes on confirmed fraud).
+    PendingApproval,
+    /// A confirmation a supervisor sent back to its inspector.
+    Returned,
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 7] = [
         Status::Open,
         Status::InReview,
         Status::Confirmed,
         Status::Dismissed,
         Status::Escalated,
+        Status::PendingApproval,
+        Status::Returned,
     ];
+    /// Closed: nobody needs to act (a supervisor may reopen it with a reason).
+    pub fn is_closed(self) -> bool {
+        matches!(self, Status::Confirmed | Status::Dismissed)
+    }
     pub fn code(self) -> &'static str {
         match self {
             Status::Open => "open",
@@ -189,6 +199,8 @@ impl Status {
             Status::Confirmed => "confirmed",
             Status::Dismissed => "dismissed",
             Status::Escalated => "escalated",
+            Status::PendingApproval => "pending_approval",
+            Status::Returned => "returned",
         }
     }
     pub fn zh(self) -> &'static str {
@@ -198,6 +210,8 @@ impl Status {
             Status::Confirmed => "已确认",
             Status::Dismissed => "已排除",
             Status::Escalated => "已移送",
+            Status::PendingApproval => "待审批",
+            Status::Returned => "已退回",
         }
     }
     pub fn label(self, lang: Lang) -> &'static str {

@@ -24,6 +24,7 @@ pub mod refdata;
 pub mod report;
 pub mod resolve;
 pub mod rules;
+pub mod serve;
 pub mod snapshot;
 pub mod store;
 pub mod sweep;

@@ -27,6 +27,7 @@ const FLOORS: &[&[&str]] = &[
     &["sweep"],
     &["eval"],
     &["generate"],
+    &["serve"],
     &["cli"],
 ];
 

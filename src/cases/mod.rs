@@ -18,11 +18,13 @@
 pub mod build;
 pub mod group;
 pub mod history;
+pub mod inbox;
 pub mod input;
 pub mod query;
 pub mod render;
 pub mod review;
 pub mod schema;
+pub mod workflow;
 pub mod write;
 
 pub use build::{
@@ -68,6 +70,13 @@ pub enum CaseError {
     Empty(&'static str),
     #[error("数据库内容有误 / malformed stored data: {0}")]
     Malformed(String),
+    /// The account may not take this action on this case (the web answers 403).
+    #[error("无权操作 / not allowed: {0}")]
+    Forbidden(String),
+    #[error("账号 `{0}` 不存在或已停用 / no enabled account `{0}`")]
+    NoUser(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// The family code of a rule id (`cases.rule_family`), from the rule's descriptor.

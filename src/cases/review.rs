@@ -43,8 +43,9 @@ pub fn assign(
     let tx = CaseReview::begin(conn)?;
     let from = current_status(&tx, case_id)?;
     let to_status = match from {
-        Status::Open | Status::InReview => Status::InReview,
+        Status::Open | Status::InReview | Status::Returned => Status::InReview,
         Status::Escalated => Status::Escalated,
+        Status::PendingApproval => Status::PendingApproval,
         Status::Confirmed | Status::Dismissed => {
             return Err(CaseError::InvalidTransition {
                 case_id,
@@ -83,8 +84,8 @@ pub fn review(
     let tx = CaseReview::begin(conn)?;
     let from = current_status(&tx, case_id)?;
     let allowed = match (from, target) {
-        (_, Status::Open | Status::InReview) => false,
-        (Status::Open | Status::InReview, _) => true,
+        (_, Status::Open | Status::InReview | Status::PendingApproval | Status::Returned) => false,
+        (Status::Open | Status::InReview | Status::Returned, _) => true,
         (Status::Escalated, Status::Confirmed | Status::Dismissed) => true,
         _ => false,
     };

@@ -120,10 +120,14 @@ pub enum CasesCommand {
         /// Who assigns (default: the assignee)
         #[arg(long)]
         by: Option<String>,
+        /// The account acting (needed once the database has accounts; its role is checked)
+        #[arg(long)]
+        user: Option<String>,
         #[command(flatten)]
         common: Common,
     },
-    /// Record a decision: confirmed, dismissed or escalated
+    /// Record a decision: confirmed, dismissed or escalated (with accounts, an inspector's
+    /// confirmation waits for a supervisor's approval)
     #[command(
         after_help = "Example:\n  claimsweep cases review 17 --status confirmed --note \"证书系伪造\" --by 王敏"
     )]
@@ -136,12 +140,18 @@ pub enum CasesCommand {
         /// Why: kept in the case's history
         #[arg(long)]
         note: String,
-        /// Inspector who decides
+        /// Inspector who decides (without accounts; with accounts it names the account)
         #[arg(long)]
-        by: String,
+        by: Option<String>,
+        /// The account acting (needed once the database has accounts; its role is checked)
+        #[arg(long)]
+        user: Option<String>,
         #[command(flatten)]
         common: Common,
     },
+    /// Workflow actions of accounts: comment, approve, return, reopen, take, snooze
+    #[command(flatten)]
+    Workflow(super::review::WorkflowCommand),
     /// Print the history of a case (append-only)
     #[command(after_help = "Example:\n  claimsweep cases history 17")]
     History {
@@ -302,7 +312,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 )?;
             }
         }
-        CasesCommand::Assign { id, to, by, common } => {
+        CasesCommand::Assign { id, to, by, user, common } => {
+            let request = crate::cases::workflow::Request { to: to.clone(), ..Default::default() };
+            let who = user.as_deref().or(by.as_deref());
+            if super::review::with_accounts(&common.db, common.lang, who, id, "assign", request)? {
+                return Ok(());
+            }
             let mut conn = open(&common)?;
             let by = by.unwrap_or_else(|| to.clone());
             let status = cases::assign(&mut conn, id, &to, &by)?;
@@ -317,8 +332,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             status,
             note,
             by,
+            user,
             common,
         } => {
+            let request = crate::cases::workflow::Request { note: note.clone(), ..Default::default() };
+            let who = user.as_deref().or(by.as_deref());
+            if super::review::with_accounts(&common.db, common.lang, who, id, &status, request)? {
+                return Ok(());
+            }
+            let by = by.context("--by: who reviews (or --user)")?;
             let mut conn = open(&common)?;
             let status = cases::review(&mut conn, id, &status, &note, &by)?;
             let lang = common.lang;
@@ -327,6 +349,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 Lang::En => format!("case {id} reviewed: {} (by {by})\n", status.code()),
             })?;
         }
+        CasesCommand::Workflow(w) => super::review::run(w)?,
         CasesCommand::History { id, common, json } => {
             let conn = open(&common)?;
             let entries = cases::history(&conn, id)?;

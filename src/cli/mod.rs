@@ -11,8 +11,11 @@ pub mod generate;
 pub mod graph;
 pub mod ingest;
 pub mod report;
+pub mod review;
+pub mod serve;
 pub mod sweep;
 pub mod sweeps;
+pub mod users;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -57,6 +60,11 @@ pub enum Command {
     Report(report::Args),
     /// Generate, ingest, sweep and report a 100,000-claim demo dataset
     Demo(demo::Args),
+    /// The inspectors' web workspace over the database (loopback by default)
+    #[command(after_help = "Example:\n  claimsweep serve --db audit.db            # http://127.0.0.1:8080")]
+    Serve(serve::Args),
+    /// Accounts of the web workspace and of `cases … --user`
+    Users(users::Args),
     /// Remove the columnar snapshots of ledger states that are no longer current
     Gc(gc::Args),
 }
@@ -91,6 +99,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweeps(a) => sweeps::run(a),
         Command::Report(a) => report::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Users(a) => users::run(a),
         Command::Gc(a) => gc::run(a),
     }
 }

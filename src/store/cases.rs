@@ -89,9 +89,86 @@ CREATE TRIGGER IF NOT EXISTS case_history_no_delete BEFORE DELETE ON case_histor
 BEGIN SELECT RAISE(ABORT, 'case_history is append-only'); END;
 "#;
 
-/// Creates the cases tables (and the history triggers) if they are missing.
+/// Columns the review workflow added after the first release: a database made before gets
+/// them on its next open (`ALTER TABLE … ADD COLUMN`, so nothing is rewritten).
+const WORKFLOW_COLUMNS: &[(&str, &str, &str)] = &[
+    // An explicit due date (UTC day `YYYY-MM-DD`); empty: the family's default applies.
+    ("cases", "due_at", "TEXT NOT NULL DEFAULT ''"),
+    // Hidden from the inbox until this UTC timestamp; empty: not snoozed.
+    ("cases", "snoozed_until", "TEXT NOT NULL DEFAULT ''"),
+    // A correction is a new entry pointing at the entry it corrects (the old one stays).
+    ("case_history", "corrects", "INTEGER"),
+];
+
+const WORKFLOW_SCHEMA: &str = r#"
+-- Counting the inbox reads these indexes only (status and snooze, by assignee or not).
+CREATE INDEX IF NOT EXISTS cases_assignee_active ON cases(assignee, status, snoozed_until);
+CREATE INDEX IF NOT EXISTS cases_active ON cases(status, snoozed_until);
+CREATE INDEX IF NOT EXISTS cases_institution ON cases(institution_id);
+CREATE INDEX IF NOT EXISTS cases_subject ON cases(subject);
+-- The inbox's default orders: a page is read off the index, not sorted from every case.
+CREATE INDEX IF NOT EXISTS cases_by_score ON cases(score DESC, amount_at_risk_fen DESC, case_id);
+CREATE INDEX IF NOT EXISTS cases_by_amount ON cases(amount_at_risk_fen DESC, score DESC, case_id);
+-- Days a supervisor gives a case of each family, counted from when it was first found.
+CREATE TABLE IF NOT EXISTS case_family_due (
+  rule_family TEXT PRIMARY KEY,
+  days INTEGER NOT NULL,
+  set_by TEXT NOT NULL,
+  set_at TEXT NOT NULL
+);
+"#;
+
+/// Creates the cases tables (and the history triggers) if they are missing, and adds the
+/// workflow's columns to a database made before them.
 pub fn ensure_schema(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch(CASES_SCHEMA)?;
+    if missing_workflow_columns(conn)? {
+        // Two processes opening an old database at once: the second finds the columns there.
+        let own_tx = conn.is_autocommit();
+        if own_tx {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+        }
+        let added = (|| {
+            for (table, column, decl) in WORKFLOW_COLUMNS {
+                if !super::table_columns(conn, table)?.iter().any(|c| c == column) {
+                    conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+                }
+            }
+            Ok::<_, StoreError>(())
+        })();
+        if own_tx {
+            conn.execute_batch(if added.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+        }
+        added?;
+    }
+    conn.execute_batch(WORKFLOW_SCHEMA)?;
+    super::users::ensure_schema(conn)
+}
+
+fn missing_workflow_columns(conn: &Connection) -> Result<bool, StoreError> {
+    let cases = super::table_columns(conn, "cases")?;
+    let history = super::table_columns(conn, "case_history")?;
+    Ok(WORKFLOW_COLUMNS.iter().any(|(t, c, _)| {
+        let have = if *t == "cases" { &cases } else { &history };
+        !have.iter().any(|x| x == c)
+    }))
+}
+
+/// Sets how many days cases of a family get (from when each was first found); `None` clears it.
+pub fn set_family_due(
+    conn: &Connection,
+    family: &str,
+    days: Option<i64>,
+    by: &str,
+) -> Result<(), StoreError> {
+    match days {
+        Some(days) => conn.execute(
+            "INSERT INTO case_family_due (rule_family, days, set_by, set_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(rule_family) DO UPDATE SET days = ?2, set_by = ?3, set_at = ?4",
+            params![family, days, by, crate::dates::now_timestamp()],
+        )?,
+        None => conn.execute("DELETE FROM case_family_due WHERE rule_family = ?1", [family])?,
+    };
     Ok(())
 }
 
@@ -423,8 +500,77 @@ impl<'c> CaseReview<'c> {
         Ok(())
     }
 
+    /// Appends one entry, optionally correcting an earlier one; returns its `history_id`.
+    pub fn append_entry(
+        &self,
+        actor: &str,
+        entry: &HistoryEntry,
+        corrects: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO case_history (case_id, at, actor, action, from_status, to_status, note, sweep_id, corrects)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        bind_history(&mut st, 1, entry, &self.at, actor, None)?;
+        st.raw_bind_parameter(9, corrects)?;
+        st.raw_execute()?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Sets status and assignee together (the workflow decides both).
+    pub fn set(&self, case_id: i64, status: Status, assignee: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE cases SET status = ?2, assignee = ?3, updated_at = ?4 WHERE case_id = ?1",
+            params![case_id, status.code(), assignee, self.at],
+        )?;
+        Ok(())
+    }
+
+    /// Hides a case from the inbox until `until` (UTC timestamp; empty: wakes it).
+    pub fn snooze(&self, case_id: i64, until: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE cases SET snoozed_until = ?2, updated_at = ?3 WHERE case_id = ?1",
+            params![case_id, until, self.at],
+        )?;
+        Ok(())
+    }
+
+    /// The transaction, for what the workflow reads before it decides.
+    pub fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
+    /// The moment of this action (stored UTC).
+    pub fn at(&self) -> &str {
+        &self.at
+    }
+
     pub fn commit(self) -> Result<(), StoreError> {
         self.tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_made_before_the_workflow_gains_its_columns_and_keeps_its_trail() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(CASES_SCHEMA).unwrap();
+        conn.execute(
+            "INSERT INTO case_history (case_id, at, actor, action, note) VALUES (1, 't', 'a', 'created', '')",
+            [],
+        )
+        .unwrap();
+        ensure_schema(&conn).unwrap();
+        let cols = super::super::table_columns(&conn, "cases").unwrap();
+        assert!(cols.contains(&"due_at".to_string()) && cols.contains(&"snoozed_until".to_string()));
+        assert!(super::super::table_columns(&conn, "case_history").unwrap().contains(&"corrects".to_string()));
+        // Twice is harmless, and the trail is still append-only.
+        ensure_schema(&conn).unwrap();
+        assert!(conn.execute("UPDATE case_history SET note = 'x'", []).is_err());
+        assert!(conn.execute("DELETE FROM case_history", []).is_err());
     }
 }

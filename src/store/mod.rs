@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod lock;
 pub mod read;
 pub mod rows;
+pub mod users;
 
 use crate::model::*;
 use rows::DbRow;
