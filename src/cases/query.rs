@@ -231,11 +231,39 @@ pub struct NameEvidence {
     pub explained: crate::names::NameMatch,
 }
 
+impl NameEvidence {
+    /// What the two spellings are: a link's birth date and shared contact, or one ID number.
+    pub fn heading(&self, lang: crate::text::Lang) -> String {
+        use crate::text::Lang;
+        let via = |zh, en| if self.via == "phone" { zh } else { en };
+        match (self.kind, lang) {
+            ("link", Lang::Zh) => format!(
+                "{} 与 {}：出生日期同为 {}，共用{} {}",
+                self.id_a,
+                self.id_b,
+                self.birth_date,
+                via("电话", "银行账户"),
+                self.contact
+            ),
+            ("link", Lang::En) => format!(
+                "{} and {}: both born {}, sharing {} {}",
+                self.id_a,
+                self.id_b,
+                self.birth_date,
+                via("phone", "bank account"),
+                self.contact
+            ),
+            (_, Lang::Zh) => format!("身份证号 {} 下的两个姓名", self.id_a),
+            (_, Lang::En) => format!("two names under ID number {}", self.id_a),
+        }
+    }
+}
+
 /// The name comparisons behind a case's persons: every stored link of the sweep between ID
 /// numbers of the case's claims, and, for each ID number with several distinct names in the
 /// case's claims, its first name against each other one. Judged with the threshold of the
 /// built-in policy (`identity.min_jaro_winkler`), as the sweep's default.
-fn name_evidence(
+pub fn name_evidence(
     conn: &Connection,
     sweep_id: i64,
     claims: &[ClaimEvidence],

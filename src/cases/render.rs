@@ -571,26 +571,7 @@ fn names_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOptions) 
     let _ = writeln!(out, "\n{}", lang.pick("姓名比对", "Names compared"));
     let shown = opts.shown(d.names.len());
     for n in &d.names[..shown] {
-        let head = match (n.kind, lang) {
-            ("link", Lang::Zh) => format!(
-                "{} 与 {}：出生日期同为 {}，共用{} {}",
-                n.id_a,
-                n.id_b,
-                n.birth_date,
-                if n.via == "phone" { "电话" } else { "银行账户" },
-                n.contact
-            ),
-            ("link", Lang::En) => format!(
-                "{} and {}: both born {}, sharing {} {}",
-                n.id_a,
-                n.id_b,
-                n.birth_date,
-                if n.via == "phone" { "phone" } else { "bank account" },
-                n.contact
-            ),
-            (_, Lang::Zh) => format!("身份证号 {} 下的两个姓名", n.id_a),
-            (_, Lang::En) => format!("two names under ID number {}", n.id_a),
-        };
+        let head = n.heading(lang);
         let _ = writeln!(out, "  {head}");
         for line in n.explained.lines(lang == Lang::En) {
             let _ = writeln!(out, "    {line}");
@@ -729,6 +710,14 @@ pub fn history(entries: &[HistoryEntry], lang: Lang) -> String {
             ("resolved", _) => "未再发现".into(),
             ("reappeared", _) => "再次发现".into(),
             ("evidence_changed", _) => "证据变化".into(),
+            ("take", _) => "领取".into(),
+            ("propose_confirm", _) => "提请确认".into(),
+            ("approve", _) => "审批通过".into(),
+            ("return", _) => "退回".into(),
+            ("comment", _) => "备注".into(),
+            ("correction", _) => "更正".into(),
+            ("snooze", _) => "暂缓".into(),
+            ("unmask", _) => "查看完整信息".into(),
             (a, _) => a.to_string(),
         };
         let transition = match (&h.from_status, &h.to_status) {

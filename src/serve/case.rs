@@ -23,9 +23,7 @@ pub fn page(conn: &Connection, req: &Req, s: &Session, case_id: i64, unmask: boo
     let allowed = workflow::allowed(conn, case_id, &s.actor)?;
     let mut body = String::new();
     body.push_str(&summary(conn, &p, lang, unmask)?);
-    // Hook: the coordinator's "identity evidence explained" panel (why two spellings of a
-    // Chinese name are one person) goes here, above the actions.
-    body.push_str("<section id=\"identity-evidence\" class=\"hook\" data-hook=\"identity-evidence\"></section>");
+    body.push_str(&identity_evidence(conn, &p, lang, unmask)?);
     body.push_str(&actions(conn, &p, s, &allowed)?);
     body.push_str(&sweeps(&p, lang));
     body.push_str(&neighbourhood(conn, &p, lang, unmask)?);
@@ -36,6 +34,34 @@ pub fn page(conn: &Connection, req: &Req, s: &Session, case_id: i64, unmask: boo
     }
     let title = format!("{} #{case_id}", t(lang, "案件", "Case"));
     Ok(Resp::html(200, html::page(&title, Some(&s.viewer()), &body)))
+}
+
+/// Why the spellings of a name on this page's claims are one name or not (`names::explain`),
+/// beside the birth date and the shared phone or account of each link, field by field.
+fn identity_evidence(
+    conn: &Connection,
+    p: &CasePage,
+    lang: Lang,
+    unmask: bool,
+) -> Result<String, ServeError> {
+    let names = crate::cases::query::name_evidence(conn, p.case.last_sweep_id, &p.claims)?;
+    if names.is_empty() {
+        return Ok(String::new());
+    }
+    let mut out = format!(
+        "<section id=\"identity-evidence\"><h2>{}</h2>",
+        t(lang, "姓名比对：为何视为同一人（或不同人）", "Names compared: why one person (or not)")
+    );
+    for n in &names {
+        let head = n.heading(lang);
+        out.push_str(&format!("<h3>{}</h3><ul>", ledger(&head, unmask)));
+        for line in n.explained.lines(lang == Lang::En) {
+            out.push_str(&format!("<li>{}</li>", ledger(&line, unmask)));
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</section>");
+    Ok(out)
 }
 
 fn summary(conn: &Connection, p: &CasePage, lang: Lang, unmask: bool) -> Result<String, ServeError> {
