@@ -213,7 +213,10 @@ impl Table {
                     out.push_str(&cells.join("\t"));
                     out.push('\n');
                 };
-                line(&mut out, &mut self.columns.iter().map(|c| c.header.as_str()));
+                line(
+                    &mut out,
+                    &mut self.columns.iter().map(|c| c.header.as_str()),
+                );
                 for r in &self.rows {
                     line(&mut out, &mut r.iter().map(String::as_str));
                 }
@@ -234,7 +237,10 @@ impl Table {
                     out.push_str(&cells.join(","));
                     out.push_str("\r\n");
                 };
-                line(&mut out, &mut self.columns.iter().map(|c| c.header.as_str()));
+                line(
+                    &mut out,
+                    &mut self.columns.iter().map(|c| c.header.as_str()),
+                );
                 for r in &self.rows {
                     line(&mut out, &mut r.iter().map(String::as_str));
                 }

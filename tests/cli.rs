@@ -30,10 +30,16 @@ fn run(cwd: &Path, args: &[&str]) -> Output {
 fn swept() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}", std::process::id()));
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        ok(&dir, &["generate", "--out", "ledger", "--claims", "3000", "--seed", "5"]);
+        ok(
+            &dir,
+            &[
+                "generate", "--out", "ledger", "--claims", "3000", "--seed", "5",
+            ],
+        );
         ok(&dir, &["ingest", "--db", "a.db", "ledger"]);
         ok(&dir, &["sweep", "--db", "a.db"]);
         dir
@@ -104,7 +110,10 @@ fn filters_take_codes_and_chinese_names_and_reject_unknown_values() {
     assert!(!by_id.is_empty());
     assert_eq!(list(&["--rule", "死亡后申领"]), by_id);
     let err = fails(cwd, &["cases", "list", "--db", "a.db", "--rule", "dead"]);
-    assert!(err.contains("dead") && err.contains("deceased 死亡后申领"), "{err}");
+    assert!(
+        err.contains("dead") && err.contains("deceased 死亡后申领"),
+        "{err}"
+    );
 
     let all: Vec<serde_json::Value> = json(cwd, &["cases", "list", "--db", "a.db", "--json"])
         .as_array()
@@ -119,11 +128,17 @@ fn filters_take_codes_and_chinese_names_and_reject_unknown_values() {
     assert!(!by_code.is_empty());
     assert_eq!(list(&["--county", "罗庄区"]), by_code);
     assert_eq!(list(&["--county", "临沂市罗庄区"]), by_code);
-    let err = fails(cwd, &["cases", "list", "--db", "a.db", "--county", "不存在区"]);
+    let err = fails(
+        cwd,
+        &["cases", "list", "--db", "a.db", "--county", "不存在区"],
+    );
     assert!(err.contains("371311 罗庄区"), "{err}");
 
     assert_eq!(list(&["--status", "待处理"]), list(&["--status", "open"]));
-    let err = fails(cwd, &["cases", "list", "--db", "a.db", "--status", "closed"]);
+    let err = fails(
+        cwd,
+        &["cases", "list", "--db", "a.db", "--status", "closed"],
+    );
     assert!(err.contains("confirmed 已确认"), "{err}");
     let rings = list(&["--kind", "ring"]);
     assert!(!rings.is_empty());
@@ -146,7 +161,10 @@ fn filters_take_codes_and_chinese_names_and_reject_unknown_values() {
     let by_code = list(&["--institution", code]);
     assert!(by_code.contains(&inst["case_id"].as_i64().unwrap()));
     assert_eq!(list(&["--institution", &name]), by_code);
-    let err = fails(cwd, &["cases", "list", "--db", "a.db", "--institution", "职业"]);
+    let err = fails(
+        cwd,
+        &["cases", "list", "--db", "a.db", "--institution", "职业"],
+    );
     assert!(err.contains("多个") && err.contains(code), "{err}");
 }
 
@@ -180,22 +198,46 @@ fn tables_align_with_chinese_text_and_come_in_formats_for_programs() {
     let l: Vec<&str> = sweeps.lines().collect();
     assert_eq!(separators(l[0]), separators(l[2]), "{sweeps}");
 
-    let tsv = ok(cwd, &["cases", "list", "--db", "a.db", "--limit", "30", "--format", "tsv"]);
+    let tsv = ok(
+        cwd,
+        &[
+            "cases", "list", "--db", "a.db", "--limit", "30", "--format", "tsv",
+        ],
+    );
     let rows: Vec<&str> = tsv.lines().collect();
     assert_eq!(rows.len(), 31, "{tsv}");
     assert!(rows.iter().all(|r| r.split('\t').count() == 13), "{tsv}");
-    let csv = ok(cwd, &["cases", "list", "--db", "a.db", "--limit", "30", "--format", "csv"]);
+    let csv = ok(
+        cwd,
+        &[
+            "cases", "list", "--db", "a.db", "--limit", "30", "--format", "csv",
+        ],
+    );
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), 30);
     // An empty cell stays empty for a program (no "-", no formula guard on it).
     assert!(records.iter().all(|r| &r[11] == ""), "{csv}");
-    let j = ok(cwd, &["cases", "list", "--db", "a.db", "--limit", "30", "--format", "json"]);
-    assert_eq!(j, ok(cwd, &["cases", "list", "--db", "a.db", "--limit", "30", "--json"]));
+    let j = ok(
+        cwd,
+        &[
+            "cases", "list", "--db", "a.db", "--limit", "30", "--format", "json",
+        ],
+    );
+    assert_eq!(
+        j,
+        ok(
+            cwd,
+            &["cases", "list", "--db", "a.db", "--limit", "30", "--json"]
+        )
+    );
     let s = json(cwd, &["sweeps", "list", "--db", "a.db", "--format", "json"]);
     assert_eq!(s[0]["sweep_id"], 1);
     let rings = ok(cwd, &["graph", "rings", "--db", "a.db", "--format", "tsv"]);
-    assert!(rings.lines().next().unwrap().contains("团伙\t团伙分"), "{rings}");
+    assert!(
+        rings.lines().next().unwrap().contains("团伙\t团伙分"),
+        "{rings}"
+    );
 }
 
 /// Item 2: Chinese output shows Chinese labels for every code it shows (rules, severities,
@@ -222,7 +264,10 @@ fn chinese_output_shows_no_english_codes() {
         ok(cwd, &["sweeps", "list", "--db", "a.db"]),
         ok(cwd, &["graph", "rings", "--db", "a.db"]),
         ok(cwd, &["graph", "staged", "--db", "a.db"]),
-        ok(cwd, &["graph", "institutions", "--db", "a.db", "--top", "3"]),
+        ok(
+            cwd,
+            &["graph", "institutions", "--db", "a.db", "--top", "3"],
+        ),
     ];
     for kind in ["ring", "institution"] {
         let id = all
@@ -236,9 +281,21 @@ fn chinese_output_shows_no_english_codes() {
     }
     let mut codes: Vec<&str> = claimsweep::rules::RULE_IDS.to_vec();
     codes.extend([
-        "institution_risk", "|high]", "|medium]", "|low]", "level_cert", "special_ability",
-        "career_course", "apprenticeship", "open", "in_review", "confirmed", "person:",
-        "institution:", "phone:", "persisting",
+        "institution_risk",
+        "|high]",
+        "|medium]",
+        "|low]",
+        "level_cert",
+        "special_ability",
+        "career_course",
+        "apprenticeship",
+        "open",
+        "in_review",
+        "confirmed",
+        "person:",
+        "institution:",
+        "phone:",
+        "persisting",
     ]);
     for text in &texts {
         // Case keys are identifiers, not labels.
@@ -251,7 +308,10 @@ fn chinese_output_shows_no_english_codes() {
             assert!(!shown.contains(code), "`{code}` in:\n{shown}");
         }
     }
-    let en = ok(cwd, &["cases", "show", &person, "--db", "a.db", "--lang", "en"]);
+    let en = ok(
+        cwd,
+        &["cases", "show", &person, "--db", "a.db", "--lang", "en"],
+    );
     assert!(en.contains("Flags (") && !en.contains("疑点"), "{en}");
     let graph = ok(cwd, &["graph", "rings", "--db", "a.db", "--lang", "en"]);
     assert!(graph.starts_with("rings: "), "{graph}");
@@ -262,7 +322,18 @@ fn chinese_output_shows_no_english_codes() {
 #[test]
 fn a_large_case_starts_with_its_summary_and_pages_its_evidence() {
     let cwd = swept();
-    let all = json(cwd, &["cases", "list", "--db", "a.db", "--kind", "institution", "--json"]);
+    let all = json(
+        cwd,
+        &[
+            "cases",
+            "list",
+            "--db",
+            "a.db",
+            "--kind",
+            "institution",
+            "--json",
+        ],
+    );
     let case = all
         .as_array()
         .unwrap()
@@ -275,9 +346,18 @@ fn a_large_case_starts_with_its_summary_and_pages_its_evidence() {
     let head: Vec<&str> = text.lines().take(4).collect();
     assert!(head[0].starts_with(&format!("案件 {id}  机构 ")), "{text}");
     assert!(head[1].contains("机构名称"), "{text}");
-    assert!(head[2].contains("涉及金额") && head[2].contains(&format!("{claims} 笔申领")), "{text}");
-    assert!(head[3].contains("原因") && head[3].contains("风险排名第"), "{text}");
-    let more = format!("……另有 {} 笔申领未显示（--limit 0 或 --all 显示全部）", claims - 20);
+    assert!(
+        head[2].contains("涉及金额") && head[2].contains(&format!("{claims} 笔申领")),
+        "{text}"
+    );
+    assert!(
+        head[3].contains("原因") && head[3].contains("风险排名第"),
+        "{text}"
+    );
+    let more = format!(
+        "……另有 {} 笔申领未显示（--limit 0 或 --all 显示全部）",
+        claims - 20
+    );
     assert!(text.contains(&more), "{text}");
     for all in [&["--all"][..], &["--limit", "0"]] {
         let mut args = vec!["cases", "show", id.as_str(), "--db", "a.db"];
@@ -286,9 +366,17 @@ fn a_large_case_starts_with_its_summary_and_pages_its_evidence() {
         assert!(!full.contains("未显示"), "{full}");
         assert!(full.len() > text.len());
     }
-    let five = ok(cwd, &["cases", "show", &id, "--db", "a.db", "--limit", "5", "--lang", "en"]);
+    let five = ok(
+        cwd,
+        &[
+            "cases", "show", &id, "--db", "a.db", "--limit", "5", "--lang", "en",
+        ],
+    );
     assert!(
-        five.contains(&format!("… {} more claims not shown (--limit 0 or --all shows all)", claims - 5)),
+        five.contains(&format!(
+            "… {} more claims not shown (--limit 0 or --all shows all)",
+            claims - 5
+        )),
         "{five}"
     );
 }
@@ -298,10 +386,15 @@ fn a_large_case_starts_with_its_summary_and_pages_its_evidence() {
 fn times_are_shown_in_beijing_time() {
     let cwd = swept();
     let stored: Vec<String> =
-        common::query_all(&cwd.join("a.db"), "SELECT started_at FROM sweeps", |r| r.get(0));
+        common::query_all(&cwd.join("a.db"), "SELECT started_at FROM sweeps", |r| {
+            r.get(0)
+        });
     let shown = ok(cwd, &["sweeps", "list", "--db", "a.db"]);
     let beijing = claimsweep::dates::display_time_at(&stored[0], 480, false);
-    assert!(shown.contains(&beijing) && !shown.contains(&stored[0]), "{shown}");
+    assert!(
+        shown.contains(&beijing) && !shown.contains(&stored[0]),
+        "{shown}"
+    );
     let utc = bin()
         .args(["sweeps", "list", "--db", "a.db"])
         .env("CLAIMSWEEP_TZ_OFFSET", "0")
@@ -309,7 +402,10 @@ fn times_are_shown_in_beijing_time() {
         .output()
         .unwrap();
     let utc = String::from_utf8(utc.stdout).unwrap();
-    assert!(utc.contains(&stored[0].replace('T', " ").replace('Z', "")), "{utc}");
+    assert!(
+        utc.contains(&stored[0].replace('T', " ").replace('Z', "")),
+        "{utc}"
+    );
 }
 
 /// Item 7: a neighbourhood by institution name is the one by its code; a name several
@@ -320,11 +416,40 @@ fn a_neighbourhood_by_institution_name() {
     let csv = std::fs::read_to_string(cwd.join("ledger/institutions.csv")).unwrap();
     let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
     let (code, name) = (row[0], row[1]);
-    let by_code = ok(cwd, &["graph", "neighbourhood", code, "--db", "a.db", "--depth", "1", "--format", "json"]);
-    let by_name = ok(cwd, &["graph", "neighbourhood", name, "--db", "a.db", "--depth", "1", "--format", "json"]);
+    let by_code = ok(
+        cwd,
+        &[
+            "graph",
+            "neighbourhood",
+            code,
+            "--db",
+            "a.db",
+            "--depth",
+            "1",
+            "--format",
+            "json",
+        ],
+    );
+    let by_name = ok(
+        cwd,
+        &[
+            "graph",
+            "neighbourhood",
+            name,
+            "--db",
+            "a.db",
+            "--depth",
+            "1",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(by_code, by_name);
     let err = fails(cwd, &["graph", "neighbourhood", "职业", "--db", "a.db"]);
-    assert!(err.contains("several institutions match") && err.contains(code), "{err}");
+    assert!(
+        err.contains("several institutions match") && err.contains(code),
+        "{err}"
+    );
 }
 
 /// Item 5: every subcommand's help has an example and every option a description.
@@ -360,7 +485,10 @@ fn every_help_has_examples_and_every_option_a_description() {
     missing.retain(|m| !m.starts_with("claimsweep report"));
     assert!(missing.is_empty(), "{}", missing.join("\n"));
     let help = ok(Path::new("."), &["cases", "list", "--help"]);
-    assert!(help.contains("Examples:") && help.contains("--rule 死亡后申领"), "{help}");
+    assert!(
+        help.contains("Examples:") && help.contains("--rule 死亡后申领"),
+        "{help}"
+    );
 }
 
 /// Items 9–11: the demo's printed next steps run as printed; a second run refuses to drop the
@@ -378,18 +506,53 @@ fn the_demo_keeps_reviews_and_its_hints_work() {
         .collect();
     assert_eq!(next.len(), 3, "{out}");
     for cmd in &next {
-        let args: Vec<&str> = cmd.strip_prefix("claimsweep ").unwrap().split(' ').collect();
+        let args: Vec<&str> = cmd
+            .strip_prefix("claimsweep ")
+            .unwrap()
+            .split(' ')
+            .collect();
         ok(cwd, &args);
     }
-    ok(cwd, &["cases", "assign", "1", "--to", "王敏", "--db", "d/claimsweep.db"]);
+    ok(
+        cwd,
+        &[
+            "cases",
+            "assign",
+            "1",
+            "--to",
+            "王敏",
+            "--db",
+            "d/claimsweep.db",
+        ],
+    );
     let err = fails(cwd, &["demo", "--dir", "d", "--claims", "3000"]);
-    assert!(err.contains("--force") && err.contains("1 条复核记录"), "{err}");
+    assert!(
+        err.contains("--force") && err.contains("1 条复核记录"),
+        "{err}"
+    );
     let history = ok(cwd, &["cases", "history", "1", "--db", "d/claimsweep.db"]);
     assert!(history.contains("王敏"), "the review is kept: {history}");
     // The system's notes are stored in both languages; each output shows its own.
-    assert!(history.contains("系统  发现") && !history.contains("found:"), "{history}");
-    let en = ok(cwd, &["cases", "history", "1", "--db", "d/claimsweep.db", "--lang", "en"]);
-    assert!(en.contains("system  created") && en.contains("found:"), "{en}");
+    assert!(
+        history.contains("系统  发现") && !history.contains("found:"),
+        "{history}"
+    );
+    let en = ok(
+        cwd,
+        &[
+            "cases",
+            "history",
+            "1",
+            "--db",
+            "d/claimsweep.db",
+            "--lang",
+            "en",
+        ],
+    );
+    assert!(
+        en.contains("system  created") && en.contains("found:"),
+        "{en}"
+    );
     ok(cwd, &["demo", "--dir", "d", "--claims", "3000", "--force"]);
     let history = ok(cwd, &["cases", "history", "1", "--db", "d/claimsweep.db"]);
     assert!(!history.contains("王敏"), "{history}");
@@ -402,7 +565,11 @@ fn an_unknown_institution_lists_the_case_institutions_without_an_institutions_ta
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
     std::fs::create_dir(cwd.join("only")).unwrap();
-    std::fs::copy(swept().join("ledger/claims.csv"), cwd.join("only/claims.csv")).unwrap();
+    std::fs::copy(
+        swept().join("ledger/claims.csv"),
+        cwd.join("only/claims.csv"),
+    )
+    .unwrap();
     ok(cwd, &["ingest", "--db", "a.db", "only"]);
     ok(cwd, &["sweep", "--db", "a.db"]);
     let ids: Vec<String> = common::query_all(
@@ -410,6 +577,9 @@ fn an_unknown_institution_lists_the_case_institutions_without_an_institutions_ta
         "SELECT DISTINCT institution_id FROM cases WHERE institution_id <> '' ORDER BY 1",
         |r| r.get(0),
     );
-    let err = fails(cwd, &["cases", "list", "--db", "a.db", "--institution", "罗庄区"]);
+    let err = fails(
+        cwd,
+        &["cases", "list", "--db", "a.db", "--institution", "罗庄区"],
+    );
     assert!(err.contains(&ids[0]), "{err}");
 }

@@ -365,7 +365,10 @@ fn unjudged_claims_and_resolved_persons_are_listed_by_every_output() {
     let id = multi["case_id"].to_string();
     let shown = claimsweep(cwd, &["cases", "show", &id, "--db", "a.db", "--unmask"]);
     assert!(shown.contains("姓名比对"), "{shown}");
-    assert!(shown.contains("出生日期同为 1985-03-02，共用电话 13800000001"), "{shown}");
+    assert!(
+        shown.contains("出生日期同为 1985-03-02，共用电话 13800000001"),
+        "{shown}"
+    );
     assert!(shown.contains("明≈鸣(ming)"), "{shown}");
     assert!(shown.contains("逐字同音"), "{shown}");
     let json: serde_json::Value = serde_json::from_str(&claimsweep(
@@ -373,7 +376,10 @@ fn unjudged_claims_and_resolved_persons_are_listed_by_every_output() {
         &["cases", "show", &id, "--db", "a.db", "--json"],
     ))
     .unwrap();
-    assert_eq!(json["names"][0]["explained"]["verdict"], "homophone", "{json:#}");
+    assert_eq!(
+        json["names"][0]["explained"]["verdict"], "homophone",
+        "{json:#}"
+    );
 
     claimsweep(
         cwd,

@@ -513,9 +513,20 @@ fn report_opens_with_where_to_start_and_every_link_lands() {
     let section = &html[start..html[start..].find("</section>").expect("end") + start];
     assert!(section.contains("<h2>从这里开始</h2>"), "{section}");
     // Eight figures, each with a label and a unit; money in 万元 with the exact yuan.
-    assert_eq!(section.matches("<div class=\"card\">").count(), 8, "{section}");
+    assert_eq!(
+        section.matches("<div class=\"card\">").count(),
+        8,
+        "{section}"
+    );
     for label in [
-        "申领", "补贴金额", "疑点", "涉及申领", "涉及金额（去重）", "案件", "新增案件", "团伙",
+        "申领",
+        "补贴金额",
+        "疑点",
+        "涉及申领",
+        "涉及金额（去重）",
+        "案件",
+        "新增案件",
+        "团伙",
     ] {
         assert!(
             section.contains(&format!("<span class=\"label\">{label}</span>")),

@@ -55,20 +55,36 @@ impl Browser {
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
                 if let Some(url) = line.strip_prefix("DevTools listening on ") {
                     let _ = tx.send(url.trim().to_string());
                 }
             }
         });
-        let url = rx.recv_timeout(Duration::from_secs(60)).expect("chromium's DevTools address");
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("chromium's DevTools address");
         let (ws, _) = tungstenite::connect(url.as_str()).expect("connect DevTools");
         if let MaybeTlsStream::Plain(s) = ws.get_ref() {
             s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         }
-        let mut b = Browser { child, ws, session: String::new(), next_id: 0, events: Vec::new(), faults: Vec::new() };
-        let target = b.call("Target.createTarget", json!({"url": "about:blank"}))["targetId"].clone();
-        let session = b.call("Target.attachToTarget", json!({"targetId": target, "flatten": true}))["sessionId"]
+        let mut b = Browser {
+            child,
+            ws,
+            session: String::new(),
+            next_id: 0,
+            events: Vec::new(),
+            faults: Vec::new(),
+        };
+        let target =
+            b.call("Target.createTarget", json!({"url": "about:blank"}))["targetId"].clone();
+        let session = b.call(
+            "Target.attachToTarget",
+            json!({"targetId": target, "flatten": true}),
+        )["sessionId"]
             .as_str()
             .unwrap()
             .to_string();
@@ -84,8 +100,12 @@ impl Browser {
         let p = &v["params"];
         let fault = match m {
             "Runtime.exceptionThrown" => Some(format!("exception: {}", p["exceptionDetails"])),
-            "Runtime.consoleAPICalled" if p["type"] == "error" || p["type"] == "warning" => Some(format!("console: {}", p["args"])),
-            "Log.entryAdded" if p["entry"]["level"] == "error" || p["entry"]["source"] == "security" => {
+            "Runtime.consoleAPICalled" if p["type"] == "error" || p["type"] == "warning" => {
+                Some(format!("console: {}", p["args"]))
+            }
+            "Log.entryAdded"
+                if p["entry"]["level"] == "error" || p["entry"]["source"] == "security" =>
+            {
                 Some(format!("log: {}", p["entry"]["text"]))
             }
             "Page.javascriptDialogOpening" => Some(format!("dialog: {}", p["message"])),
@@ -130,7 +150,10 @@ impl Browser {
 
     /// Runs JavaScript in the page and returns its value.
     fn eval(&mut self, js: &str) -> Value {
-        let r = self.call("Runtime.evaluate", json!({"expression": js, "returnByValue": true}));
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({"expression": js, "returnByValue": true}),
+        );
         if let Some(e) = r.get("exceptionDetails") {
             panic!("{js}: {e}");
         }
@@ -138,8 +161,14 @@ impl Browser {
     }
 
     fn text(&mut self, selector: &str) -> String {
-        let js = format!("(function(){{var e=document.querySelector({});return e?e.textContent:null}})()", json!(selector));
-        self.eval(&js).as_str().unwrap_or_else(|| panic!("no element {selector}")).to_string()
+        let js = format!(
+            "(function(){{var e=document.querySelector({});return e?e.textContent:null}})()",
+            json!(selector)
+        );
+        self.eval(&js)
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {selector}"))
+            .to_string()
     }
 
     /// Runs `js` (which navigates: a click that submits, a link) and waits for the new page.
@@ -148,10 +177,17 @@ impl Browser {
         self.eval(js);
         let start = Instant::now();
         loop {
-            if self.events.iter().any(|e| e["method"] == "Page.loadEventFired") {
+            if self
+                .events
+                .iter()
+                .any(|e| e["method"] == "Page.loadEventFired")
+            {
                 break;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "page did not load after {js}");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "page did not load after {js}"
+            );
             let v = self.read();
             self.note_event(&v);
             self.events.push(v);
@@ -159,7 +195,12 @@ impl Browser {
         self.events.clear();
         // The page script ran to its end (it marks the document ready).
         let ready = self.eval("document.documentElement.getAttribute('data-ready')");
-        assert_eq!(ready, json!("1"), "app.js did not run on {}", self.eval("location.href"));
+        assert_eq!(
+            ready,
+            json!("1"),
+            "app.js did not run on {}",
+            self.eval("location.href")
+        );
     }
 
     fn go(&mut self, url: &str) {
@@ -167,16 +208,26 @@ impl Browser {
     }
 
     fn click(&mut self, selector: &str) {
-        self.and_wait(&format!("document.querySelector({}).click()", json!(selector)));
+        self.and_wait(&format!(
+            "document.querySelector({}).click()",
+            json!(selector)
+        ));
     }
 
     fn set(&mut self, selector: &str, value: &str) {
-        let js = format!("document.querySelector({}).value = {}", json!(selector), json!(value));
+        let js = format!(
+            "document.querySelector({}).value = {}",
+            json!(selector),
+            json!(value)
+        );
         self.eval(&js);
     }
 
     fn screenshot(&mut self, name: &str) {
-        let r = self.call("Page.captureScreenshot", json!({"format": "png", "captureBeyondViewport": true}));
+        let r = self.call(
+            "Page.captureScreenshot",
+            json!({"format": "png", "captureBeyondViewport": true}),
+        );
         let png = base64_decode(r["data"].as_str().unwrap());
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
@@ -184,7 +235,10 @@ impl Browser {
     }
 
     fn path(&mut self) -> String {
-        self.eval("location.pathname + location.search").as_str().unwrap().to_string()
+        self.eval("location.pathname + location.search")
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     fn login(&mut self, base: &str, (name, password): (&str, &str)) {
@@ -212,7 +266,10 @@ fn base64_decode(s: &str) -> Vec<u8> {
         b'+' => 62,
         _ => 63,
     };
-    let bytes: Vec<u8> = s.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()).collect();
+    let bytes: Vec<u8> = s
+        .bytes()
+        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+        .collect();
     let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
     for chunk in bytes.chunks(4) {
         let mut n = 0u32;
@@ -234,7 +291,9 @@ fn base64_decode(s: &str) -> Vec<u8> {
 fn a_day_of_review_in_chromium() {
     if !Path::new(CHROMIUM).exists() {
         if std::env::var("CI_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!("{CHROMIUM} is missing but CI_REQUIRE_BROWSER=1: install chromium (see .ci/run)");
+            panic!(
+                "{CHROMIUM} is missing but CI_REQUIRE_BROWSER=1: install chromium (see .ci/run)"
+            );
         }
         eprintln!("skipped: {CHROMIUM} not installed (apt-get install chromium)");
         return;
@@ -248,12 +307,19 @@ fn a_day_of_review_in_chromium() {
 
     // The inspector logs in and filters the inbox by a rule's Chinese title.
     b.login(&base, INSPECTOR);
-    let title = claimsweep::rules::RULES.iter().find(|r| r.id == "deceased").unwrap().title_zh;
+    let title = claimsweep::rules::RULES
+        .iter()
+        .find(|r| r.id == "deceased")
+        .unwrap()
+        .title_zh;
     b.set("#f-rule", title);
     b.set("#f-kind", "person");
     b.click("#apply-filters");
     assert!(b.path().starts_with("/inbox?"), "{}", b.path());
-    let total: i64 = b.eval("+document.getElementById('count').dataset.total").as_i64().unwrap();
+    let total: i64 = b
+        .eval("+document.getElementById('count').dataset.total")
+        .as_i64()
+        .unwrap();
     assert!(total > 0, "the filter found no case");
     let rows = b.eval(
         "Array.prototype.map.call(document.querySelectorAll('tr.case-row'), function(r){return [r.cells[2].textContent, r.cells[6].textContent]})",
@@ -273,7 +339,10 @@ fn a_day_of_review_in_chromium() {
     // Next unassigned case: it is now the inspector's.
     b.click("#next-case");
     let case_path = b.path();
-    let case_id: i64 = case_path.trim_start_matches("/case/").parse().expect("a case page");
+    let case_id: i64 = case_path
+        .trim_start_matches("/case/")
+        .parse()
+        .expect("a case page");
     assert_eq!(b.text("#case-assignee"), INSPECTOR.0);
     assert_eq!(b.text("#case-status"), "核查中");
     assert!(b.text("#summary").contains("涉及金额"));
@@ -281,15 +350,25 @@ fn a_day_of_review_in_chromium() {
     // A comment (no status change), shown as text, not markup.
     b.set("#comment-note", "浏览器备注 <b>x</b>");
     b.click("#comment-button");
-    assert_eq!(b.text("#history-table tbody tr:last-child .note"), "浏览器备注 <b>x</b>");
-    assert_eq!(b.text("#history-table tbody tr:last-child .actor"), INSPECTOR.0);
+    assert_eq!(
+        b.text("#history-table tbody tr:last-child .note"),
+        "浏览器备注 <b>x</b>"
+    );
+    assert_eq!(
+        b.text("#history-table tbody tr:last-child .actor"),
+        INSPECTOR.0
+    );
     assert_eq!(b.text("#case-status"), "核查中");
 
     // The inspector confirms: it waits for a supervisor.
     b.set("#act-confirm input[name=note]", "证书系伪造");
     b.click("#act-confirm button");
     assert_eq!(b.text("#case-status"), "待审批");
-    assert_eq!(b.eval("document.getElementById('act-approve')"), Value::Null, "an inspector sees no approve button");
+    assert_eq!(
+        b.eval("document.getElementById('act-approve')"),
+        Value::Null,
+        "an inspector sees no approve button"
+    );
     b.screenshot("case.png");
 
     // The supervisor approves, then reopens with a reason.
@@ -305,11 +384,19 @@ fn a_day_of_review_in_chromium() {
     // Unmasking is recorded in the history under the supervisor's name.
     b.click("#act-unmask button");
     assert!(b.text("#unmasked").contains("已记录"));
-    assert_eq!(b.text("#history-table tbody tr:last-child .actor"), SUPERVISOR.0);
+    assert_eq!(
+        b.text("#history-table tbody tr:last-child .actor"),
+        SUPERVISOR.0
+    );
 
     // The CLI's history has the same entries, under the same names.
     let history: Value = serde_json::from_str(&run_ok(&[
-        "cases", "history", &case_id.to_string(), "--json", "--db", db.to_str().unwrap(),
+        "cases",
+        "history",
+        &case_id.to_string(),
+        "--json",
+        "--db",
+        db.to_str().unwrap(),
     ]))
     .unwrap();
     let steps: Vec<(String, String, String)> = history
@@ -337,9 +424,20 @@ fn a_day_of_review_in_chromium() {
     .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
     .collect();
     assert_eq!(steps, want);
-    let page_rows = b.eval("document.querySelectorAll('#history-table tbody tr').length").as_i64().unwrap();
-    assert_eq!(page_rows as usize, history.as_array().unwrap().len(), "the page shows every entry");
+    let page_rows = b
+        .eval("document.querySelectorAll('#history-table tbody tr').length")
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        page_rows as usize,
+        history.as_array().unwrap().len(),
+        "the page shows every entry"
+    );
 
-    assert!(b.faults.is_empty(), "the pages reported faults:\n{}", b.faults.join("\n"));
+    assert!(
+        b.faults.is_empty(),
+        "the pages reported faults:\n{}",
+        b.faults.join("\n")
+    );
     drop(server);
 }

@@ -35,7 +35,11 @@ fn timed(t: &Mutex<Tally>, kind: &'static str, f: impl FnOnce() -> Response) -> 
     t.latencies.push((kind, ms));
     let text = r.text();
     if r.status >= 500 || text.contains("database is locked") || text.contains("locked") {
-        t.faults.push(format!("{kind}: {} {}", r.status, text.chars().take(200).collect::<String>()));
+        t.faults.push(format!(
+            "{kind}: {} {}",
+            r.status,
+            text.chars().take(200).collect::<String>()
+        ));
     }
     r
 }
@@ -57,12 +61,17 @@ fn twenty_reviewers_lose_nothing() {
     let db_s = db.to_str().unwrap().to_string();
     let names: Vec<String> = (0..REVIEWERS).map(|i| format!("reviewer{i:02}")).collect();
     for (i, n) in names.iter().enumerate() {
-        let role = if i < SUPERVISORS { "supervisor" } else { "inspector" };
+        let role = if i < SUPERVISORS {
+            "supervisor"
+        } else {
+            "inspector"
+        };
         add_user(&db_s, n, role, "load-test-pw");
     }
     let written_before: i64 = {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.query_row("SELECT count(*) FROM case_history", [], |r| r.get(0)).unwrap()
+        conn.query_row("SELECT count(*) FROM case_history", [], |r| r.get(0))
+            .unwrap()
     };
     let server = Server::start(&db, &[]);
     let tally = Arc::new(Mutex::new(Tally::default()));
@@ -86,20 +95,30 @@ fn twenty_reviewers_lose_nothing() {
                     if supervisor {
                         match step {
                             0 | 2 => {
-                                let r = timed(&tally, "inbox", || c.get("/inbox?status=pending_approval"));
+                                let r = timed(&tally, "inbox", || {
+                                    c.get("/inbox?status=pending_approval")
+                                });
                                 current = case_ids(&r.text()).first().copied();
                             }
                             1 | 3 => {
                                 let Some(id) = current.take() else {
-                                    timed(&tally, "inbox", || c.get("/inbox?status=pending_approval"));
+                                    timed(&tally, "inbox", || {
+                                        c.get("/inbox?status=pending_approval")
+                                    });
                                     continue;
                                 };
-                                let r = timed(&tally, "approve", || c.post(&format!("/case/{id}/act"), &[("kind", "approve")]));
+                                let r = timed(&tally, "approve", || {
+                                    c.post(&format!("/case/{id}/act"), &[("kind", "approve")])
+                                });
                                 // Another supervisor may have approved it first: a refusal, not a loss.
                                 if r.status == 303 {
                                     tally.lock().unwrap().writes += 1;
                                 } else if r.status != 409 {
-                                    tally.lock().unwrap().faults.push(format!("approve {id}: {}", r.status));
+                                    tally
+                                        .lock()
+                                        .unwrap()
+                                        .faults
+                                        .push(format!("approve {id}: {}", r.status));
                                 }
                             }
                             _ => {
@@ -124,7 +143,12 @@ fn twenty_reviewers_lose_nothing() {
                         }
                         (3, Some(id)) => {
                             let note = format!("load-{name}-{n}");
-                            let r = timed(&tally, "comment", || c.post(&format!("/case/{id}/act"), &[("kind", "comment"), ("note", &note)]));
+                            let r = timed(&tally, "comment", || {
+                                c.post(
+                                    &format!("/case/{id}/act"),
+                                    &[("kind", "comment"), ("note", &note)],
+                                )
+                            });
                             let mut t = tally.lock().unwrap();
                             if r.status == 303 {
                                 t.writes += 1;
@@ -134,7 +158,12 @@ fn twenty_reviewers_lose_nothing() {
                             }
                         }
                         (4, Some(id)) => {
-                            let r = timed(&tally, "confirm", || c.post(&format!("/case/{id}/act"), &[("kind", "confirm"), ("note", "负载测试")]));
+                            let r = timed(&tally, "confirm", || {
+                                c.post(
+                                    &format!("/case/{id}/act"),
+                                    &[("kind", "confirm"), ("note", "负载测试")],
+                                )
+                            });
                             let mut t = tally.lock().unwrap();
                             if r.status == 303 {
                                 t.writes += 1;
@@ -162,14 +191,27 @@ fn twenty_reviewers_lose_nothing() {
 
     // Nothing lost, nothing duplicated.
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let written: i64 = conn.query_row("SELECT count(*) FROM case_history", [], |r| r.get(0)).unwrap();
-    assert_eq!((written - written_before) as usize, t.writes, "history entries = accepted actions");
+    let written: i64 = conn
+        .query_row("SELECT count(*) FROM case_history", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        (written - written_before) as usize,
+        t.writes,
+        "history entries = accepted actions"
+    );
     let mut st = conn
         .prepare("SELECT note, count(*) FROM case_history WHERE action = 'comment' AND note LIKE 'load-%' GROUP BY note")
         .unwrap();
-    let stored: Vec<(String, i64)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    let stored: Vec<(String, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(stored.len(), t.comments.len());
-    assert!(stored.iter().all(|(_, n)| *n == 1), "a comment stored twice");
+    assert!(
+        stored.iter().all(|(_, n)| *n == 1),
+        "a comment stored twice"
+    );
     // Each comment's author is the reviewer in its note.
     let wrong: i64 = conn
         .query_row("SELECT count(*) FROM case_history WHERE action = 'comment' AND note LIKE 'load-%' AND note NOT LIKE 'load-' || actor || '-%'", [], |r| r.get(0))
@@ -188,9 +230,19 @@ fn twenty_reviewers_lose_nothing() {
         all.last().copied().unwrap_or(0.0)
     );
     for kind in ["next", "inbox", "case", "comment", "confirm", "approve"] {
-        let mut v: Vec<f64> = t.latencies.iter().filter(|l| l.0 == kind).map(|l| l.1).collect();
+        let mut v: Vec<f64> = t
+            .latencies
+            .iter()
+            .filter(|l| l.0 == kind)
+            .map(|l| l.1)
+            .collect();
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        eprintln!("  {kind:8} n={:4} p50 {:7.1} ms  p95 {:7.1} ms", v.len(), percentile(&v, 0.5), percentile(&v, 0.95));
+        eprintln!(
+            "  {kind:8} n={:4} p50 {:7.1} ms  p95 {:7.1} ms",
+            v.len(),
+            percentile(&v, 0.5),
+            percentile(&v, 0.95)
+        );
     }
     assert!(elapsed < Duration::from_secs(600), "bounded");
 }

@@ -47,7 +47,10 @@ fn a_dry_run_lists_what_a_changed_policy_would_do_and_stores_nothing() {
     ))
     .unwrap();
     assert_eq!(same["current_sweep"], 1);
-    assert_eq!(same["snapshot_from_file"], true, "the copy reads the state's snapshot");
+    assert_eq!(
+        same["snapshot_from_file"], true,
+        "the copy reads the state's snapshot"
+    );
     assert_eq!(same["diff"]["new"].as_array().unwrap().len(), 0);
     assert_eq!(same["diff"]["resolved"].as_array().unwrap().len(), 0);
     assert_eq!(

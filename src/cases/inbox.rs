@@ -163,8 +163,11 @@ const ACTIVE: &str = "('open','in_review','pending_approval','returned','escalat
 
 /// The latest sweep whose cases were built (0 when none).
 fn latest(conn: &Connection) -> Result<i64, CaseError> {
-    Ok(conn
-        .query_row("SELECT coalesce(max(sweep_id), 0) FROM case_builds", [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT coalesce(max(sweep_id), 0) FROM case_builds",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// `FROM … WHERE …` of a filter with its arguments: the cases table, and only the joins the
@@ -183,7 +186,9 @@ fn from_where(
         None => String::from(" FROM cases c"),
     };
     if f.change.is_some() {
-        sql.push_str(" LEFT JOIN case_sweeps s ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id");
+        sql.push_str(
+            " LEFT JOIN case_sweeps s ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id",
+        );
     }
     if f.overdue || f.sort == InboxSort::Due {
         sql.push_str(" LEFT JOIN case_family_due fd ON fd.rule_family = c.rule_family");
@@ -202,16 +207,28 @@ fn from_where(
     match f.status {
         StatusFilter::Active => {
             if !f.snoozed {
-                add(&mut sql, " AND c.snoozed_until <= ?", Some(now.to_string().into()));
+                add(
+                    &mut sql,
+                    " AND c.snoozed_until <= ?",
+                    Some(now.to_string().into()),
+                );
             }
             add(&mut sql, &format!(" AND c.status IN {ACTIVE}"), None);
         }
         StatusFilter::Closed => add(&mut sql, " AND c.status IN ('confirmed','dismissed')", None),
         StatusFilter::All => {}
-        StatusFilter::One(s) => add(&mut sql, " AND c.status = ?", Some(s.code().to_string().into())),
+        StatusFilter::One(s) => add(
+            &mut sql,
+            " AND c.status = ?",
+            Some(s.code().to_string().into()),
+        ),
     }
     if f.snoozed {
-        add(&mut sql, " AND c.snoozed_until > ?", Some(now.to_string().into()));
+        add(
+            &mut sql,
+            " AND c.snoozed_until > ?",
+            Some(now.to_string().into()),
+        );
     }
     if let Some(a) = &f.assignee {
         add(&mut sql, " AND c.assignee = ?", Some(a.clone().into()));
@@ -220,10 +237,18 @@ fn from_where(
         add(&mut sql, " AND c.county_code = ?", Some(c.clone().into()));
     }
     if let Some(r) = &f.rule {
-        add(&mut sql, " AND instr(';' || c.rules || ';', ';' || ? || ';') > 0", Some(r.clone().into()));
+        add(
+            &mut sql,
+            " AND instr(';' || c.rules || ';', ';' || ? || ';') > 0",
+            Some(r.clone().into()),
+        );
     }
     if let Some(i) = &f.institution {
-        add(&mut sql, " AND c.institution_id = ?", Some(i.clone().into()));
+        add(
+            &mut sql,
+            " AND c.institution_id = ?",
+            Some(i.clone().into()),
+        );
     }
     if let Some(v) = f.min_fen {
         add(&mut sql, " AND c.amount_at_risk_fen >= ?", Some(v.into()));
@@ -232,12 +257,20 @@ fn from_where(
         add(&mut sql, " AND c.amount_at_risk_fen <= ?", Some(v.into()));
     }
     if let Some(k) = f.kind {
-        add(&mut sql, " AND c.subject_kind = ?", Some(k.code().to_string().into()));
+        add(
+            &mut sql,
+            " AND c.subject_kind = ?",
+            Some(k.code().to_string().into()),
+        );
     }
     match f.change {
         Some(ChangeFilter::Is(ch)) => {
             add(&mut sql, " AND c.last_sweep_id = ?", Some(latest.into()));
-            add(&mut sql, " AND s.change = ?", Some(ch.code().to_string().into()));
+            add(
+                &mut sql,
+                " AND s.change = ?",
+                Some(ch.code().to_string().into()),
+            );
         }
         Some(ChangeFilter::Gone) => add(&mut sql, " AND c.last_sweep_id < ?", Some(latest.into())),
         None => {}
@@ -250,7 +283,11 @@ fn from_where(
         );
     }
     if let Some(ids) = &f.case_ids {
-        add(&mut sql, " AND c.case_id IN (SELECT value FROM json_each(?))", Some(serde_json::to_string(ids).unwrap_or_default().into()));
+        add(
+            &mut sql,
+            " AND c.case_id IN (SELECT value FROM json_each(?))",
+            Some(serde_json::to_string(ids).unwrap_or_default().into()),
+        );
     }
     Ok((sql, args))
 }
@@ -418,7 +455,15 @@ pub fn triage(
             params_from_iter(child_args.iter()),
             |r| r.get(0),
         )?;
-        let children = page_rows(conn, &child_from, &child_args, f.sort, children_shown, 0, today)?;
+        let children = page_rows(
+            conn,
+            &child_from,
+            &child_args,
+            f.sort,
+            children_shown,
+            0,
+            today,
+        )?;
         groups.push(TriageGroup {
             parent,
             children,
@@ -465,7 +510,8 @@ pub fn triage(
     });
     all.truncate(f.limit.max(1));
     let ids: Vec<String> = all.iter().map(|g| g.institution_id.clone()).collect();
-    let names: std::collections::HashMap<String, String> = institution_names(conn, &ids)?.into_iter().collect();
+    let names: std::collections::HashMap<String, String> =
+        institution_names(conn, &ids)?.into_iter().collect();
     let by_institution: Vec<LooseGroup> = all
         .into_iter()
         .map(|mut g| {
@@ -473,7 +519,11 @@ pub fn triage(
             g
         })
         .collect();
-    let loose = Loose { cases: loose, groups: loose_groups, by_institution };
+    let loose = Loose {
+        cases: loose,
+        groups: loose_groups,
+        by_institution,
+    };
     Ok((groups, total_parents, loose))
 }
 
@@ -483,7 +533,10 @@ fn sql_text(s: &str) -> String {
 }
 
 /// The institutions and persons an institution or ring case contains.
-fn contained(conn: &Connection, parent: &InboxRow) -> Result<(Vec<String>, Vec<String>), CaseError> {
+fn contained(
+    conn: &Connection,
+    parent: &InboxRow,
+) -> Result<(Vec<String>, Vec<String>), CaseError> {
     if parent.subject_kind == "institution" {
         return Ok((vec![parent.subject.clone()], Vec::new()));
     }
@@ -513,15 +566,19 @@ pub fn ring_ids(conn: &Connection, case_id: i64, sweep_id: i64) -> Result<Vec<i6
     Ok(detail
         .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
         .and_then(|v| {
-            v.get("ring_ids").and_then(|r| r.as_array()).map(|a| {
-                a.iter().filter_map(|x| x.as_i64()).collect::<Vec<_>>()
-            })
+            v.get("ring_ids")
+                .and_then(|r| r.as_array())
+                .map(|a| a.iter().filter_map(|x| x.as_i64()).collect::<Vec<_>>())
         })
         .unwrap_or_default())
 }
 
 /// `(kind, value)` of the members of rings of a sweep, in a stable order.
-pub fn ring_members(conn: &Connection, sweep_id: i64, ring_ids: &[i64]) -> Result<Vec<(String, String)>, CaseError> {
+pub fn ring_members(
+    conn: &Connection,
+    sweep_id: i64,
+    ring_ids: &[i64],
+) -> Result<Vec<(String, String)>, CaseError> {
     if ring_ids.is_empty() || !crate::store::table_exists(conn, "ring_members")? {
         return Ok(Vec::new());
     }
@@ -530,7 +587,9 @@ pub fn ring_members(conn: &Connection, sweep_id: i64, ring_ids: &[i64]) -> Resul
          WHERE sweep_id = ?1 AND ring_id IN (SELECT value FROM json_each(?2)) ORDER BY kind, value",
     )?;
     let ids = serde_json::to_string(ring_ids).unwrap_or_default();
-    let rows = st.query_map(rusqlite::params![sweep_id, ids], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = st.query_map(rusqlite::params![sweep_id, ids], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -559,7 +618,11 @@ pub fn resolve_county(conn: &Connection, text: &str) -> Result<String, CaseError
     let refdata = crate::refdata::RefData::embedded();
     let named: Vec<&String> = codes
         .iter()
-        .filter(|c| refdata.area_name(c).is_some_and(|n| n == t || (!t.is_empty() && n.contains(t))))
+        .filter(|c| {
+            refdata
+                .area_name(c)
+                .is_some_and(|n| n == t || (!t.is_empty() && n.contains(t)))
+        })
         .collect();
     match named.as_slice() {
         [one] => Ok((*one).clone()),
@@ -568,7 +631,10 @@ pub fn resolve_county(conn: &Connection, text: &str) -> Result<String, CaseError
         ))),
         many => Err(CaseError::Invalid(format!(
             "县区 `{t}` 不唯一 / county `{t}` is ambiguous: {}",
-            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
@@ -606,7 +672,9 @@ pub fn resolve_institution(conn: &Connection, text: &str) -> Result<String, Case
          ORDER BY name = ?1 DESC, institution_id LIMIT 6",
     )?;
     let found = st
-        .query_map([t], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .query_map([t], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     match found.as_slice() {
         [] => Err(CaseError::Invalid(format!(
@@ -616,7 +684,10 @@ pub fn resolve_institution(conn: &Connection, text: &str) -> Result<String, Case
         [(id, _)] => Ok(id.clone()),
         many => Err(CaseError::Invalid(format!(
             "机构 `{t}` 不唯一 / institution `{t}` is ambiguous: {}",
-            many.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join("、")
+            many.iter()
+                .map(|(_, n)| n.as_str())
+                .collect::<Vec<_>>()
+                .join("、")
         ))),
     }
 }
@@ -625,7 +696,11 @@ pub fn resolve_institution(conn: &Connection, text: &str) -> Result<String, Case
 pub fn resolve_kind(text: &str) -> Result<CaseSubject, CaseError> {
     let t = text.trim();
     CaseSubject::parse(t)
-        .or_else(|| CaseSubject::ALL.into_iter().find(|k| k.label(crate::text::Lang::Zh) == t))
+        .or_else(|| {
+            CaseSubject::ALL
+                .into_iter()
+                .find(|k| k.label(crate::text::Lang::Zh) == t)
+        })
         .ok_or_else(|| {
             CaseError::Invalid(format!(
                 "未知对象类型 `{t}` / unknown subject kind `{t}` ({})",
@@ -636,7 +711,11 @@ pub fn resolve_kind(text: &str) -> Result<CaseSubject, CaseError> {
 
 /// An amount typed in yuan (`1200`, `1,200.50`) as fen.
 pub fn parse_yuan(text: &str) -> Result<Fen, CaseError> {
-    let t: String = text.trim().chars().filter(|c| *c != ',' && *c != '，').collect();
+    let t: String = text
+        .trim()
+        .chars()
+        .filter(|c| *c != ',' && *c != '，')
+        .collect();
     let (int, frac) = t.split_once('.').unwrap_or((&t, ""));
     let ok = !int.is_empty()
         && int.len() <= 12
@@ -717,10 +796,18 @@ pub fn case_page(
         )
         .optional()?
     {
-        claim_ids = ids.split(';').filter(|s| !s.is_empty()).map(String::from).collect();
+        claim_ids = ids
+            .split(';')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
     }
     let policy: String = conn
-        .query_row("SELECT policy FROM sweeps WHERE sweep_id = ?1", [sweep], |r| r.get(0))
+        .query_row(
+            "SELECT policy FROM sweeps WHERE sweep_id = ?1",
+            [sweep],
+            |r| r.get(0),
+        )
         .optional()?
         .unwrap_or_default();
     let flags = super::query::case_flags(conn, case_id, sweep)?;
@@ -735,9 +822,10 @@ pub fn case_page(
             "SELECT explanation_zh, explanation_en FROM rings
              WHERE sweep_id = ?1 AND ring_id IN (SELECT value FROM json_each(?2)) ORDER BY ring_id",
         )?;
-        let rows = st.query_map(rusqlite::params![sweep, serde_json::to_string(&ids).unwrap_or_default()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+        let rows = st.query_map(
+            rusqlite::params![sweep, serde_json::to_string(&ids).unwrap_or_default()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         for r in rows {
             graph_why.push(r?);
         }
@@ -815,10 +903,15 @@ pub fn neighbourhood(
 }
 
 /// Institution names by id.
-pub fn institution_names(conn: &Connection, ids: &[String]) -> Result<Vec<(String, String)>, CaseError> {
+pub fn institution_names(
+    conn: &Connection,
+    ids: &[String],
+) -> Result<Vec<(String, String)>, CaseError> {
     let mut st = conn.prepare_cached(
         "SELECT institution_id, name FROM institutions WHERE institution_id IN (SELECT value FROM json_each(?1)) ORDER BY 1",
     )?;
-    let rows = st.query_map([serde_json::to_string(ids).unwrap_or_default()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = st.query_map([serde_json::to_string(ids).unwrap_or_default()], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

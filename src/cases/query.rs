@@ -1129,7 +1129,9 @@ pub enum FilterError {
         value: String,
         valid: String,
     },
-    #[error("{option}：`{value}` 对应多个 / matches several: {candidates}；请用代码 / use the code")]
+    #[error(
+        "{option}：`{value}` 对应多个 / matches several: {candidates}；请用代码 / use the code"
+    )]
     Ambiguous {
         option: &'static str,
         value: String,
@@ -1167,9 +1169,10 @@ pub fn resolve_rule(value: &str) -> Result<String, FilterError> {
         .iter()
         .map(|r| (r.id, r.title_zh, r.title_en));
     let all: Vec<(&str, &str, &str)> = registry.chain(GRAPH_RULES).collect();
-    if let Some((id, _, _)) = all.iter().find(|(id, zh, en)| {
-        id.eq_ignore_ascii_case(v) || *zh == v || en.eq_ignore_ascii_case(v)
-    }) {
+    if let Some((id, _, _)) = all
+        .iter()
+        .find(|(id, zh, en)| id.eq_ignore_ascii_case(v) || *zh == v || en.eq_ignore_ascii_case(v))
+    {
         return Ok(id.to_string());
     }
     Err(FilterError::Unknown {
@@ -1243,14 +1246,24 @@ pub fn resolve_county(conn: &Connection, value: &str) -> Result<String, FilterEr
         // Counties with cases first: a name shared by counties elsewhere means this ledger's.
         let mut known: Vec<(String, String)> = in_cases
             .iter()
-            .map(|c| (c.clone(), refdata.area_name(c).unwrap_or_default().to_string()))
+            .map(|c| {
+                (
+                    c.clone(),
+                    refdata.area_name(c).unwrap_or_default().to_string(),
+                )
+            })
             .collect();
         for (code, name) in refdata.linyi_counties() {
             if !known.iter().any(|(c, _)| c == code) {
                 known.push((code.to_string(), name.to_string()));
             }
         }
-        let full = |code: &str| refdata.area(code).map(|a| a.full_name()).unwrap_or_default();
+        let full = |code: &str| {
+            refdata
+                .area(code)
+                .map(|a| a.full_name())
+                .unwrap_or_default()
+        };
         let exact: Vec<&(String, String)> = known
             .iter()
             .filter(|(c, n)| {
@@ -1284,7 +1297,11 @@ pub fn resolve_county(conn: &Connection, value: &str) -> Result<String, FilterEr
         valid: listed(
             &in_cases
                 .iter()
-                .map(|c| format!("{c} {}", county_name(c).unwrap_or("")).trim().to_string())
+                .map(|c| {
+                    format!("{c} {}", county_name(c).unwrap_or(""))
+                        .trim()
+                        .to_string()
+                })
                 .collect::<Vec<_>>(),
         ),
     })

@@ -1,14 +1,14 @@
 //! Terminal text of the cases commands, Chinese by default, English on request. Plain text
 //! with aligned fields: readable in any terminal and when piped into a file.
 
+use super::query::rule_label;
 use super::query::{
     CaseDetail, CaseRow, DiffEntry, HistoryEntry, RegistryEvidence, SweepDiff, SweepRow,
 };
-use super::query::rule_label;
 use super::{family_label, subject_kind_label, Lang, Status};
 use crate::model::{fen_to_yuan, fen_to_yuan_grouped};
-use crate::output::{Table, TableFormat};
 use crate::money::CaseTotals;
+use crate::output::{Table, TableFormat};
 use crate::store::history::ClaimChange;
 use crate::text::display_width;
 use std::fmt::Write;
@@ -84,7 +84,11 @@ pub fn case_table(rows: &[CaseRow], lang: Lang, wide: bool) -> Table {
         (lang.pick("状态", "status"), "status", false),
         (lang.pick("变化", "change"), "change", false),
         (lang.pick("评分", "score"), "score", true),
-        (lang.pick("涉及金额(元)", "at risk (yuan)"), "amount_at_risk", true),
+        (
+            lang.pick("涉及金额(元)", "at risk (yuan)"),
+            "amount_at_risk",
+            true,
+        ),
         (lang.pick("申领", "claims"), "claims", true),
         (lang.pick("对象", "subject"), "subject", false),
     ];
@@ -129,7 +133,11 @@ pub fn case_table(rows: &[CaseRow], lang: Lang, wide: bool) -> Table {
             rules_short(&r.rules, lang)
         });
         // "-" marks an empty cell for people; a program gets the empty cell.
-        row.push(if wide { r.assignee.clone() } else { opt(&r.assignee).to_string() });
+        row.push(if wide {
+            r.assignee.clone()
+        } else {
+            opt(&r.assignee).to_string()
+        });
         if wide {
             row.push(r.case_key.clone());
         }
@@ -204,7 +212,14 @@ impl ShowOptions {
 }
 
 /// The line under a cut list: how many more and how to see them.
-fn more_line(out: &mut String, indent: &str, more: usize, what_zh: &str, what_en: &str, lang: Lang) {
+fn more_line(
+    out: &mut String,
+    indent: &str,
+    more: usize,
+    what_zh: &str,
+    what_en: &str,
+    lang: Lang,
+) {
     if more == 0 {
         return;
     }
@@ -320,7 +335,11 @@ fn summary_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOptions
     );
     // Why: a graph case's own finding, else its first flag.
     let why = match kind {
-        "ring" => d.graph.iter().find(|g| g.kind == "ring").map(|g| lang.pick(&g.explanation_zh, &g.explanation_en)),
+        "ring" => d
+            .graph
+            .iter()
+            .find(|g| g.kind == "ring")
+            .map(|g| lang.pick(&g.explanation_zh, &g.explanation_en)),
         "institution" => d
             .graph
             .iter()
@@ -328,7 +347,11 @@ fn summary_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOptions
             .map(|g| lang.pick(&g.explanation_zh, &g.explanation_en)),
         _ => None,
     }
-    .or_else(|| d.flags.first().map(|f| lang.pick(&f.explanation_zh, &f.explanation_en)));
+    .or_else(|| {
+        d.flags
+            .first()
+            .map(|f| lang.pick(&f.explanation_zh, &f.explanation_en))
+    });
     if let Some(why) = why {
         line(out, "原因", "why", why);
     }
@@ -560,7 +583,14 @@ fn registry_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOption
             registry_facts(r, lang).join("；")
         );
     }
-    more_line(out, "  ", d.registry.len() - shown, "人的登记信息", "persons' rows", lang);
+    more_line(
+        out,
+        "  ",
+        d.registry.len() - shown,
+        "人的登记信息",
+        "persons' rows",
+        lang,
+    );
 }
 
 /// Why spellings of a name are one name or not, field by field.
@@ -577,7 +607,14 @@ fn names_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOptions) 
             let _ = writeln!(out, "    {line}");
         }
     }
-    more_line(out, "  ", d.names.len() - shown, "组姓名比对", "name comparisons", lang);
+    more_line(
+        out,
+        "  ",
+        d.names.len() - shown,
+        "组姓名比对",
+        "name comparisons",
+        lang,
+    );
 }
 
 /// One person's register facts ("no registry row" when there are none).
@@ -652,7 +689,14 @@ fn neighbours_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOpti
             lang.pick("笔申领", "claims")
         );
     }
-    more_line(out, "  ", d.neighbours.len() - shown, "名关联人员", "linked persons", lang);
+    more_line(
+        out,
+        "  ",
+        d.neighbours.len() - shown,
+        "名关联人员",
+        "linked persons",
+        lang,
+    );
 }
 
 /// Rings and institution risk around the case.
@@ -689,10 +733,24 @@ fn graph_part(out: &mut String, d: &CaseDetail, lang: Lang, opts: &ShowOptions) 
                 .map(|(k, v)| format!("{} {v}", member_kind(k, lang)))
                 .collect();
             let _ = writeln!(out, "      {}", members.join(lang.pick("，", ", ")));
-            more_line(out, "      ", g.members.len() - shown, "个成员", "members", lang);
+            more_line(
+                out,
+                "      ",
+                g.members.len() - shown,
+                "个成员",
+                "members",
+                lang,
+            );
         }
     }
-    more_line(out, "  ", d.graph.len() - shown_graph, "项关联发现", "graph findings", lang);
+    more_line(
+        out,
+        "  ",
+        d.graph.len() - shown_graph,
+        "项关联发现",
+        "graph findings",
+        lang,
+    );
 }
 
 /// `cases history`: one line per action, oldest first.
@@ -860,7 +918,11 @@ pub fn sweep_table(rows: &[SweepRow], lang: Lang) -> Table {
         (lang.pick("持续", "persisting"), "persisting", true),
         (lang.pick("重新打开", "reopened"), "reopened", true),
         (lang.pick("已消失", "resolved"), "resolved", true),
-        (lang.pick("涉及金额(元)", "at risk (yuan)"), "amount_at_risk", true),
+        (
+            lang.pick("涉及金额(元)", "at risk (yuan)"),
+            "amount_at_risk",
+            true,
+        ),
     ]);
     for r in rows {
         let mut row = vec![
@@ -888,7 +950,9 @@ pub fn sweep_table(rows: &[SweepRow], lang: Lang) -> Table {
 /// `sweeps list`.
 pub fn sweep_list(rows: &[SweepRow], lang: Lang) -> String {
     if rows.is_empty() {
-        return lang.pick("还没有筛查记录。\n", "No sweep yet.\n").to_string();
+        return lang
+            .pick("还没有筛查记录。\n", "No sweep yet.\n")
+            .to_string();
     }
     sweep_table(rows, lang).render(TableFormat::Table)
 }
@@ -982,7 +1046,10 @@ mod tests {
         assert_eq!(subject_text("person", "P1", Lang::Zh), "人员 P1");
         assert_eq!(rules_short(&["deceased".into()], Lang::Zh), "死亡后申领");
         assert_eq!(
-            rules_short(&["deceased".into(), "ring".into(), "pensioner".into()], Lang::Zh),
+            rules_short(
+                &["deceased".into(), "ring".into(), "pensioner".into()],
+                Lang::Zh
+            ),
             "死亡后申领 等3条"
         );
         assert_eq!(severity_label("high", Lang::Zh), "高");

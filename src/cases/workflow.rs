@@ -533,7 +533,13 @@ pub fn take_next(conn: &mut Connection, actor: &Actor) -> Result<Option<i64>, Ca
     let Some(case_id) = next else {
         return Ok(None);
     };
-    let p = plan(review.conn(), case_id, actor, Kind::Take, &Request::default())?;
+    let p = plan(
+        review.conn(),
+        case_id,
+        actor,
+        Kind::Take,
+        &Request::default(),
+    )?;
     apply(&review, case_id, actor, p)?;
     review.commit()?;
     Ok(Some(case_id))

@@ -312,8 +312,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 )?;
             }
         }
-        CasesCommand::Assign { id, to, by, user, common } => {
-            let request = crate::cases::workflow::Request { to: to.clone(), ..Default::default() };
+        CasesCommand::Assign {
+            id,
+            to,
+            by,
+            user,
+            common,
+        } => {
+            let request = crate::cases::workflow::Request {
+                to: to.clone(),
+                ..Default::default()
+            };
             let who = user.as_deref().or(by.as_deref());
             if super::review::with_accounts(&common.db, common.lang, who, id, "assign", request)? {
                 return Ok(());
@@ -335,7 +344,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             user,
             common,
         } => {
-            let request = crate::cases::workflow::Request { note: note.clone(), ..Default::default() };
+            let request = crate::cases::workflow::Request {
+                note: note.clone(),
+                ..Default::default()
+            };
             let who = user.as_deref().or(by.as_deref());
             if super::review::with_accounts(&common.db, common.lang, who, id, &status, request)? {
                 return Ok(());

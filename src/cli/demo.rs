@@ -58,7 +58,11 @@ fn shell_path(p: &Path) -> String {
 /// them as they are.
 pub fn next_commands(db: &Path, top: i64, lang: sweep::Lang) -> Vec<String> {
     let db = shell_path(db);
-    let en = if lang == sweep::Lang::En { " --lang en" } else { "" };
+    let en = if lang == sweep::Lang::En {
+        " --lang en"
+    } else {
+        ""
+    };
     vec![
         format!("claimsweep cases list --db {db} --limit 20{en}"),
         format!("claimsweep cases show {top} --db {db}{en}"),
@@ -68,7 +72,8 @@ pub fn next_commands(db: &Path, top: i64, lang: sweep::Lang) -> Vec<String> {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let en = matches!(args.lang, sweep::Lang::En);
-    let say = |zh: &str, en_text: &str| out(&format!("\n== {} ==\n", if en { en_text } else { zh }));
+    let say =
+        |zh: &str, en_text: &str| out(&format!("\n== {} ==\n", if en { en_text } else { zh }));
     let t0 = Instant::now();
     std::fs::create_dir_all(&args.dir).with_context(|| format!("create {}", args.dir.display()))?;
     let data = args.dir.join("data");
@@ -164,19 +169,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect::<String>();
     if en {
         out(&format!(
-            "\nDone in {secs:.1} s.\n  data:     {}\n  database: {}\n  report:   {}\n  workbook: {}\nNext:\n{next}",
+            "\nDone in {secs:.1} s.\n  data:     {}\n  database: {}\n  report:   {}\n  workbook: {}\n  web workspace: create a login with `claimsweep users add demo-supervisor --role supervisor --db {}` (it asks for a password), then `claimsweep serve --db {}` and open http://127.0.0.1:8080\nNext:\n{next}",
             data.display(),
             db.display(),
             html.display(),
-            xlsx.display()
+            xlsx.display(),
+            db.display(),
+            db.display()
         ))
     } else {
         out(&format!(
-            "\n完成，用时 {secs:.1} 秒。\n  数据 data:       {}\n  数据库 database: {}\n  报告 report:     {}\n  工作簿 workbook: {}\n下一步 next:\n{next}",
+            "\n完成，用时 {secs:.1} 秒。\n  数据 data:       {}\n  数据库 database: {}\n  报告 report:     {}\n  工作簿 workbook: {}\n  网页工作台 web:  先建登录账号 `claimsweep users add 演示主管 --role supervisor --db {}`（按提示输入密码），再运行 `claimsweep serve --db {}`，浏览器打开 http://127.0.0.1:8080\n下一步 next:\n{next}",
             data.display(),
             db.display(),
             html.display(),
-            xlsx.display()
+            xlsx.display(),
+            db.display(),
+            db.display()
         ))
     }
 }

@@ -2,8 +2,8 @@
 //! precision and recall of a sweep per rule against ground truth.
 
 use super::sweep::Lang;
-use crate::output::{Table, TableFormat};
 use crate::eval::{evaluate, ratio_text, EvalReport, Labels};
+use crate::output::{Table, TableFormat};
 use crate::rules::engine::rule_zh;
 use crate::store::flags as flag_store;
 use crate::store::open_existing;
@@ -38,7 +38,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let sweep_id = flag_store::resolve_sweep(&conn, args.sweep)?;
     let pairs = flag_store::flagged_pairs(&conn, sweep_id)?;
     let report = evaluate(&labels, pairs.iter().map(|(r, c)| (r.as_str(), c.as_str())));
-    let format = if args.json { TableFormat::Json } else { args.format };
+    let format = if args.json {
+        TableFormat::Json
+    } else {
+        args.format
+    };
     if format == TableFormat::Tsv || format == TableFormat::Csv {
         return super::out(&table(&report, args.lang).render(format));
     }
@@ -113,7 +117,14 @@ pub fn table(r: &EvalReport, lang: Lang) -> Table {
         ratio_text(t.precision),
         ratio_text(t.recall),
     ]);
-    let keys = ["rule", "labelled", "flagged", "true_positives", "precision", "recall"];
+    let keys = [
+        "rule",
+        "labelled",
+        "flagged",
+        "true_positives",
+        "precision",
+        "recall",
+    ];
     let columns: Vec<(&str, &'static str, bool)> = headers
         .iter()
         .zip(keys)

@@ -41,7 +41,9 @@ pub enum What {
         claimsweep export flags --sweep 2 --format csv -o flags.csv --lang en")]
     Flags(FlagArgs),
     /// The claims a sweep could not judge: no policy covers their training
-    #[command(after_help = "Example:\n  claimsweep export no-policy --format csv -o no-policy.csv")]
+    #[command(
+        after_help = "Example:\n  claimsweep export no-policy --format csv -o no-policy.csv"
+    )]
     NoPolicy(FlagArgs),
     /// The persons found under several ID numbers, one row per link with its evidence
     #[command(after_help = "Example:\n  claimsweep export persons --format json -o persons.json")]

@@ -6,7 +6,9 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  claimsweep gc --db audit.db\n  claimsweep gc --db audit.db --lang en")]
+#[command(
+    after_help = "Examples:\n  claimsweep gc --db audit.db\n  claimsweep gc --db audit.db --lang en"
+)]
 pub struct Args {
     /// Database file
     #[arg(long, default_value = "claimsweep.db")]
@@ -31,7 +33,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let _ = writeln!(
             text,
             "{}{}",
-            args.lang.pick("保留（当前状态）：", "kept (current state): "),
+            args.lang
+                .pick("保留（当前状态）：", "kept (current state): "),
             k.display()
         );
     }

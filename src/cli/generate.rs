@@ -49,7 +49,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        bar.set_message(if args.english { "claims" } else { "生成 claims" });
+        bar.set_message(if args.english {
+            "claims"
+        } else {
+            "生成 claims"
+        });
         bar
     } else {
         indicatif::ProgressBar::hidden()

@@ -5,16 +5,16 @@
 //! Institution risk uses the flags of the latest sweep, if any.
 
 use super::sweep::Lang;
+use crate::graph::NodeKind;
 use crate::graph::{self, GraphFindings, Subgraph};
 use crate::model::fen_to_yuan;
+use crate::output::{Table, TableFormat};
 use crate::rules::Flag;
 use crate::snapshot::Snapshot;
 use crate::store::open_existing;
 use crate::sweep::load_policies;
 use anyhow::Context;
 use serde_json::json;
-use crate::graph::NodeKind;
-use crate::output::{Table, TableFormat};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -189,7 +189,12 @@ fn institution_by_name(
     let named: Vec<(petgraph::graph::NodeIndex, String)> = snap
         .institutions
         .iter()
-        .map(|i| (g.node(NodeKind::Org, i.org), snap.texts.resolve(i.name).to_string()))
+        .map(|i| {
+            (
+                g.node(NodeKind::Org, i.org),
+                snap.texts.resolve(i.name).to_string(),
+            )
+        })
         .filter(|(_, name)| !name.is_empty())
         .collect();
     let exact: Vec<_> = named.iter().filter(|(_, n)| n == text).collect();
@@ -308,7 +313,12 @@ fn rings(f: &GraphFindings, json: bool, en: bool, table: TableFormat) -> String 
             r.counties.len().to_string(),
             r.claims.len().to_string(),
             amount_text(r.amount, table),
-            if en { &r.explanation_en } else { &r.explanation_zh }.clone(),
+            if en {
+                &r.explanation_en
+            } else {
+                &r.explanation_zh
+            }
+            .clone(),
         ]);
     }
     titled(pick("团伙", "rings"), f.rings.len(), None, &t, table)
@@ -371,7 +381,11 @@ fn institutions(
         (pick("名称", "name"), "name", false),
         (pick("申领", "claims"), "claims", true),
         (pick("被标记", "flagged"), "flagged_claims", true),
-        (pick("风险金额(元)", "at risk (yuan)"), "amount_at_risk", true),
+        (
+            pick("风险金额(元)", "at risk (yuan)"),
+            "amount_at_risk",
+            true,
+        ),
     ]);
     for r in list {
         t.push(vec![
@@ -395,7 +409,10 @@ fn institutions(
         return s;
     }
     // How each score is made: points = value × weight, per term.
-    s.push_str(pick("\n风险分构成（分值 = 数值 × 权重）\n", "\nHow each score is made (points = value × weight)\n"));
+    s.push_str(pick(
+        "\n风险分构成（分值 = 数值 × 权重）\n",
+        "\nHow each score is made (points = value × weight)\n",
+    ));
     for r in list {
         s.push_str(&format!("  {} {} {}\n", r.rank, r.code, r.name));
         for e in &r.evidence {
@@ -451,7 +468,9 @@ fn cross_county(f: &GraphFindings, json: bool, en: bool, table: TableFormat) -> 
                 c.stop_claims()
                     .map(|(p, _)| {
                         let code = f.county(p.county);
-                        crate::cases::query::county_name(code).unwrap_or(code).to_string()
+                        crate::cases::query::county_name(code)
+                            .unwrap_or(code)
+                            .to_string()
                     })
                     .collect::<Vec<_>>()
                     .join(" → ")
@@ -502,7 +521,12 @@ fn staged(f: &GraphFindings, json: bool, en: bool, table: TableFormat) -> String
             e.classes.len().to_string(),
             e.claims.len().to_string(),
             amount_text(e.amount, table),
-            if en { &e.explanation_en } else { &e.explanation_zh }.clone(),
+            if en {
+                &e.explanation_en
+            } else {
+                &e.explanation_zh
+            }
+            .clone(),
         ]);
     }
     titled(

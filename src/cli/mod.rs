@@ -61,7 +61,9 @@ pub enum Command {
     /// Generate, ingest, sweep and report a 100,000-claim demo dataset
     Demo(demo::Args),
     /// The inspectors' web workspace over the database (loopback by default)
-    #[command(after_help = "Example:\n  claimsweep serve --db audit.db            # http://127.0.0.1:8080")]
+    #[command(
+        after_help = "Example:\n  claimsweep serve --db audit.db            # http://127.0.0.1:8080"
+    )]
     Serve(serve::Args),
     /// Accounts of the web workspace and of `cases … --user`
     Users(users::Args),

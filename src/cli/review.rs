@@ -31,7 +31,9 @@ fn emit(text: &str) -> anyhow::Result<()> {
 #[derive(clap::Subcommand, Debug)]
 pub enum WorkflowCommand {
     /// Add a comment (no status change); --corrects ID makes it a correction of that entry
-    #[command(after_help = "Example:\n  claimsweep cases comment 17 --note \"电话无人接听\" --user 王敏")]
+    #[command(
+        after_help = "Example:\n  claimsweep cases comment 17 --note \"电话无人接听\" --user 王敏"
+    )]
     Comment {
         /// Case id
         id: i64,
@@ -62,7 +64,9 @@ pub enum WorkflowCommand {
         common: Common,
     },
     /// Return a confirmation to its inspector with a reason (a supervisor)
-    #[command(after_help = "Example:\n  claimsweep cases return 17 --note \"证据不足，请补充证书核验\" --user 李主管")]
+    #[command(
+        after_help = "Example:\n  claimsweep cases return 17 --note \"证据不足，请补充证书核验\" --user 李主管"
+    )]
     Return {
         /// Case id
         id: i64,
@@ -76,7 +80,9 @@ pub enum WorkflowCommand {
         common: Common,
     },
     /// Reopen a confirmed or dismissed case with a reason (a supervisor)
-    #[command(after_help = "Example:\n  claimsweep cases reopen 17 --note \"新线索：2 笔新申领\" --user 李主管")]
+    #[command(
+        after_help = "Example:\n  claimsweep cases reopen 17 --note \"新线索：2 笔新申领\" --user 李主管"
+    )]
     Reopen {
         /// Case id
         id: i64,
@@ -101,7 +107,9 @@ pub enum WorkflowCommand {
         common: Common,
     },
     /// Hide a case from the inbox until a day (YYYY-MM-DD, Beijing time) with a reason
-    #[command(after_help = "Example:\n  claimsweep cases snooze 17 --until 2027-01-15 --note \"等待社保数据\" --user 王敏")]
+    #[command(
+        after_help = "Example:\n  claimsweep cases snooze 17 --until 2027-01-15 --note \"等待社保数据\" --user 王敏"
+    )]
     Snooze {
         /// Case id
         id: i64,
@@ -119,11 +127,25 @@ pub enum WorkflowCommand {
     },
 }
 
-fn done(common: &Common, id: i64, kind: Kind, status: crate::cases::Status, user: &str) -> anyhow::Result<()> {
+fn done(
+    common: &Common,
+    id: i64,
+    kind: Kind,
+    status: crate::cases::Status,
+    user: &str,
+) -> anyhow::Result<()> {
     let lang = common.lang;
     emit(&match lang {
-        Lang::Zh => format!("案件 {id}：{}，状态：{}（{user}）\n", kind.zh(), status.label(lang)),
-        Lang::En => format!("case {id}: {}, status: {} (by {user})\n", kind.code(), status.code()),
+        Lang::Zh => format!(
+            "案件 {id}：{}，状态：{}（{user}）\n",
+            kind.zh(),
+            status.label(lang)
+        ),
+        Lang::En => format!(
+            "case {id}: {}, status: {} (by {user})\n",
+            kind.code(),
+            status.code()
+        ),
     })
 }
 
@@ -154,10 +176,18 @@ pub fn with_accounts(
         return Ok(false);
     }
     drop(conn);
-    let common = &Common { db: db.to_path_buf(), lang };
+    let common = &Common {
+        db: db.to_path_buf(),
+        lang,
+    };
     let user = user.context("此数据库有账号，请用 --user 指明操作人 / this database has accounts: name yourself with --user")?;
     let kind = Kind::parse(action)
-        .filter(|k| matches!(k, Kind::Assign | Kind::Confirm | Kind::Dismiss | Kind::Escalate))
+        .filter(|k| {
+            matches!(
+                k,
+                Kind::Assign | Kind::Confirm | Kind::Dismiss | Kind::Escalate
+            )
+        })
         .with_context(|| format!("`{action}`: expected confirmed, dismissed or escalated"))?;
     act(common, user, id, kind, req)?;
     Ok(true)
@@ -165,31 +195,111 @@ pub fn with_accounts(
 
 pub fn run(cmd: WorkflowCommand) -> anyhow::Result<()> {
     match cmd {
-        WorkflowCommand::Comment { id, note, corrects, user, common } => {
-            act(&common, &user, id, Kind::Comment, Request { note, corrects, ..Default::default() })
-        }
-        WorkflowCommand::Approve { id, note, user, common } => {
-            act(&common, &user, id, Kind::Approve, Request { note, ..Default::default() })
-        }
-        WorkflowCommand::Return { id, note, user, common } => {
-            act(&common, &user, id, Kind::Return, Request { note, ..Default::default() })
-        }
-        WorkflowCommand::Reopen { id, note, user, common } => {
-            act(&common, &user, id, Kind::Reopen, Request { note, ..Default::default() })
-        }
-        WorkflowCommand::Take { id: Some(id), user, common } => act(&common, &user, id, Kind::Take, Request::default()),
-        WorkflowCommand::Take { id: None, user, common } => {
+        WorkflowCommand::Comment {
+            id,
+            note,
+            corrects,
+            user,
+            common,
+        } => act(
+            &common,
+            &user,
+            id,
+            Kind::Comment,
+            Request {
+                note,
+                corrects,
+                ..Default::default()
+            },
+        ),
+        WorkflowCommand::Approve {
+            id,
+            note,
+            user,
+            common,
+        } => act(
+            &common,
+            &user,
+            id,
+            Kind::Approve,
+            Request {
+                note,
+                ..Default::default()
+            },
+        ),
+        WorkflowCommand::Return {
+            id,
+            note,
+            user,
+            common,
+        } => act(
+            &common,
+            &user,
+            id,
+            Kind::Return,
+            Request {
+                note,
+                ..Default::default()
+            },
+        ),
+        WorkflowCommand::Reopen {
+            id,
+            note,
+            user,
+            common,
+        } => act(
+            &common,
+            &user,
+            id,
+            Kind::Reopen,
+            Request {
+                note,
+                ..Default::default()
+            },
+        ),
+        WorkflowCommand::Take {
+            id: Some(id),
+            user,
+            common,
+        } => act(&common, &user, id, Kind::Take, Request::default()),
+        WorkflowCommand::Take {
+            id: None,
+            user,
+            common,
+        } => {
             let mut conn = crate::cases::open_db(&common.db)?;
             let actor = workflow::actor(&conn, &user)?;
             match workflow::take_next(&mut conn, &actor)? {
-                Some(id) => done(&common, id, Kind::Take, crate::cases::Status::InReview, &actor.name),
+                Some(id) => done(
+                    &common,
+                    id,
+                    Kind::Take,
+                    crate::cases::Status::InReview,
+                    &actor.name,
+                ),
                 None => emit("没有未分配的案件 / no unassigned case\n"),
             }
         }
-        WorkflowCommand::Snooze { id, until, note, user, common } => {
+        WorkflowCommand::Snooze {
+            id,
+            until,
+            note,
+            user,
+            common,
+        } => {
             let until = crate::dates::Date::parse_iso(until.trim())
                 .with_context(|| format!("--until: `{until}` is not a date (YYYY-MM-DD)"))?;
-            act(&common, &user, id, Kind::Snooze, Request { note, until: Some(until), ..Default::default() })
+            act(
+                &common,
+                &user,
+                id,
+                Kind::Snooze,
+                Request {
+                    note,
+                    until: Some(until),
+                    ..Default::default()
+                },
+            )
         }
     }
 }

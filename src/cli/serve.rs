@@ -35,4 +35,3 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })?;
     Ok(())
 }
-

@@ -71,9 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let conn = cases::open_db(&db)?;
             let rows = cases::list_sweeps(&conn)?;
             match if json { TableFormat::Json } else { format } {
-                TableFormat::Json => {
-                    emit_json(&(serde_json::to_string_pretty(&rows)? + "\n"))?
-                }
+                TableFormat::Json => emit_json(&(serde_json::to_string_pretty(&rows)? + "\n"))?,
                 TableFormat::Table => emit(&render::sweep_list(&rows, lang))?,
                 f => emit(&render::sweep_table(&rows, lang).render(f))?,
             }

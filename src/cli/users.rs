@@ -16,7 +16,9 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 pub enum UsersCommand {
     /// Add an account; the password is read from CLAIMSWEEP_PASSWORD or the first line of stdin
-    #[command(after_help = "Example:\n  CLAIMSWEEP_PASSWORD=… claimsweep users add 王敏 --role inspector --db audit.db")]
+    #[command(
+        after_help = "Example:\n  CLAIMSWEEP_PASSWORD=… claimsweep users add 王敏 --role inspector --db audit.db"
+    )]
     Add {
         /// Account name (the name history entries carry)
         name: String,
@@ -55,7 +57,9 @@ fn read_password() -> anyhow::Result<String> {
     }
     eprint!("密码 / password: ");
     let mut line = String::new();
-    std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
@@ -63,14 +67,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let conn = crate::cases::open_db(&args.db)?;
     match args.command {
         UsersCommand::Add { name, role } => {
-            let role = Role::parse(&role)
-                .with_context(|| format!("--role: unknown role `{role}` (inspector, supervisor, admin)"))?;
+            let role = Role::parse(&role).with_context(|| {
+                format!("--role: unknown role `{role}` (inspector, supervisor, admin)")
+            })?;
             let name = name.trim();
             anyhow::ensure!(!name.is_empty(), "the account name must not be empty");
             let hash = crate::serve::auth::hash_password(&read_password()?)?;
             users::add(&conn, name, role, &hash)?
                 .with_context(|| format!("account `{name}` exists already"))?;
-            println!("账号 {name}（{}）已添加 / account {name} ({}) added", role.zh(), role.code());
+            println!(
+                "账号 {name}（{}）已添加 / account {name} ({}) added",
+                role.zh(),
+                role.code()
+            );
         }
         UsersCommand::List => {
             for u in users::list(&conn)? {
@@ -84,16 +93,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         UsersCommand::Disable { name } => {
-            anyhow::ensure!(users::set_disabled(&conn, &name, true)?, "no account `{name}`");
+            anyhow::ensure!(
+                users::set_disabled(&conn, &name, true)?,
+                "no account `{name}`"
+            );
             println!("账号 {name} 已停用 / account {name} disabled");
         }
         UsersCommand::Enable { name } => {
-            anyhow::ensure!(users::set_disabled(&conn, &name, false)?, "no account `{name}`");
+            anyhow::ensure!(
+                users::set_disabled(&conn, &name, false)?,
+                "no account `{name}`"
+            );
             println!("账号 {name} 已启用 / account {name} enabled");
         }
         UsersCommand::Passwd { name } => {
             let hash = crate::serve::auth::hash_password(&read_password()?)?;
-            anyhow::ensure!(users::set_password(&conn, &name, &hash)?, "no account `{name}`");
+            anyhow::ensure!(
+                users::set_password(&conn, &name, &hash)?,
+                "no account `{name}`"
+            );
             println!("账号 {name} 的密码已更新 / password of {name} changed");
         }
     }

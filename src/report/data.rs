@@ -513,13 +513,21 @@ fn case_parts(
         None => rows.len(),
     };
     let start_here = StartHere {
-        institutions: list(Some("institution"), CaseSort::Amount, Some(START_INSTITUTIONS))?,
+        institutions: list(
+            Some("institution"),
+            CaseSort::Amount,
+            Some(START_INSTITUTIONS),
+        )?,
         rings: list(Some("ring"), CaseSort::Amount, Some(START_RINGS))?,
         persons: list(Some("person"), CaseSort::Amount, Some(START_PERSONS))?,
     };
     let (mut new_rows, new_count, resolved_count) = match previous_sweep {
         // Without a previous sweep every case is new.
-        None => (new_since(conn, None, sweep_id, &rows, lang, mask)?, total, 0),
+        None => (
+            new_since(conn, None, sweep_id, &rows, lang, mask)?,
+            total,
+            0,
+        ),
         Some(_) => {
             let all = new_since(conn, previous_sweep, sweep_id, &rows, lang, mask)?;
             let new = all.iter().filter(|r| r.change == "new").count();
@@ -580,8 +588,7 @@ fn case_parts(
         Some(n) => {
             let ids: Vec<i64> = rows.iter().map(|r| r.case_id).collect();
             let mut e = evidence_rows(conn, sweep_id, Some(&ids), lang, mask)?;
-            let order: HashMap<i64, usize> =
-                ids.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+            let order: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, &c)| (c, i)).collect();
             e.sort_by_key(|r| (order.get(&r.case_id).copied(), r.seq));
             e.truncate(n);
             (e, count_case_flags(conn, sweep_id)?)
@@ -589,9 +596,21 @@ fn case_parts(
     };
     let rows = rows.into_iter().map(|r| mask_case(r, mask)).collect();
     let start_here = StartHere {
-        institutions: start_here.institutions.into_iter().map(|r| mask_case(r, mask)).collect(),
-        rings: start_here.rings.into_iter().map(|r| mask_case(r, mask)).collect(),
-        persons: start_here.persons.into_iter().map(|r| mask_case(r, mask)).collect(),
+        institutions: start_here
+            .institutions
+            .into_iter()
+            .map(|r| mask_case(r, mask))
+            .collect(),
+        rings: start_here
+            .rings
+            .into_iter()
+            .map(|r| mask_case(r, mask))
+            .collect(),
+        persons: start_here
+            .persons
+            .into_iter()
+            .map(|r| mask_case(r, mask))
+            .collect(),
     };
     Ok(CaseParts {
         rows,
@@ -739,8 +758,7 @@ pub fn gather_with(
     }
     let skipped = skipped_rules(&record.summary_json);
     let by_rule = rule_breakdown(&flags, &risk, &skipped, policies, lang);
-    let (progress_rows, person_times_target) =
-        progress_rows(&pass, policies, &county_name, lang);
+    let (progress_rows, person_times_target) = progress_rows(&pass, policies, &county_name, lang);
     let claim_figures = claim_summary(&flags, &pass, &risk, read::rejected_rows(conn)?);
     let ties = std::mem::take(&mut pass.ties);
     drop(risk);
@@ -806,7 +824,14 @@ pub fn gather_with(
                 evidence: p.evidence_total,
             },
         ),
-        None => (None, None, Vec::new(), Vec::new(), None, RowTotals::default()),
+        None => (
+            None,
+            None,
+            Vec::new(),
+            Vec::new(),
+            None,
+            RowTotals::default(),
+        ),
     };
 
     let mut data = ReportData {
@@ -1210,7 +1235,10 @@ fn case_detail(
 
 /// The registers of a case's persons (every person of the case, in ID-number order), from
 /// the registers read for all detailed cases.
-fn registry_of(d: &CaseDetail, found: &read::PersonRegisters) -> Vec<cases::query::RegistryEvidence> {
+fn registry_of(
+    d: &CaseDetail,
+    found: &read::PersonRegisters,
+) -> Vec<cases::query::RegistryEvidence> {
     let mut by_id: BTreeMap<&str, cases::query::RegistryEvidence> = d
         .claims
         .iter()
@@ -1248,7 +1276,8 @@ fn registry_of(d: &CaseDetail, found: &read::PersonRegisters) -> Vec<cases::quer
     }
     for st in &found.staff {
         if let Some(e) = by_id.get_mut(st.id_number.as_str()) {
-            e.staff_of.push((st.institution_id.clone(), st.role.clone()));
+            e.staff_of
+                .push((st.institution_id.clone(), st.role.clone()));
         }
     }
     for (id, inst) in &found.legal_reps {
@@ -1533,7 +1562,14 @@ fn rings(
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let ties = member_ties(conn, state, &list, ties, &mut institution_ties, institutions)?;
+        let ties = member_ties(
+            conn,
+            state,
+            &list,
+            ties,
+            &mut institution_ties,
+            institutions,
+        )?;
         ring.members = list
             .into_iter()
             .zip(ties.labels)

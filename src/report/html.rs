@@ -10,7 +10,9 @@ use crate::cases::{
     family_label, subject_kind_label, CaseDetail, CaseRow, ClaimEvidence, Lang, Status,
 };
 use crate::finding::CaseSubject;
-use crate::model::{fen_to_wan, fen_to_yuan_grouped as yuan, group_thousands, level, Category, SubsidyType};
+use crate::model::{
+    fen_to_wan, fen_to_yuan_grouped as yuan, group_thousands, level, Category, SubsidyType,
+};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -147,7 +149,11 @@ const SCRIPT: &str = r#"
 "#;
 
 /// Writes the whole report.
-pub fn write(w: &mut impl std::io::Write, d: &ReportData, opts: &ReportOptions) -> std::io::Result<()> {
+pub fn write(
+    w: &mut impl std::io::Write,
+    d: &ReportData,
+    opts: &ReportOptions,
+) -> std::io::Result<()> {
     w.write_all(render(d, opts).as_bytes())
 }
 
@@ -419,7 +425,10 @@ fn start_here(o: &mut String, d: &ReportData, rings: &RingTargets) {
         }
         let _ = write!(o, "<h3>{}</h3><ol>", esc(heading.get(lang)));
         for c in rows {
-            let subject = match (CaseSubject::parse(&c.subject_kind), names.get(c.subject.as_str())) {
+            let subject = match (
+                CaseSubject::parse(&c.subject_kind),
+                names.get(c.subject.as_str()),
+            ) {
                 (Some(CaseSubject::Institution), Some(name)) if !name.is_empty() => {
                     named(name, &c.subject, lang)
                 }
@@ -463,7 +472,12 @@ fn start_here(o: &mut String, d: &ReportData, rings: &RingTargets) {
                     .collect();
                 if !ids.is_empty() {
                     let more = if ids.len() > START_RING_REFS {
-                        format!("{}{}{}", lang.pick("…（", "… ("), ids.len(), lang.pick("）", ")"))
+                        format!(
+                            "{}{}{}",
+                            lang.pick("…（", "… ("),
+                            ids.len(),
+                            lang.pick("）", ")")
+                        )
                     } else {
                         String::new()
                     };
@@ -1334,12 +1348,18 @@ mod tests {
         assert_eq!(o, ids(LIST_INLINE).join("; "), "short lists stay inline");
         let mut o = String::new();
         list_cell(&mut o, &ids(300), Lang::Zh);
-        assert!(o.starts_with("<details class=\"ids\"><summary>300 笔 · 展开</summary>"), "{o}");
+        assert!(
+            o.starts_with("<details class=\"ids\"><summary>300 笔 · 展开</summary>"),
+            "{o}"
+        );
         assert!(o.contains("C00299") && !o.contains("仅列出"));
         let mut o = String::new();
         list_cell(&mut o, &ids(LIST_MAX + 5), Lang::Zh);
         assert!(o.contains("1,005 笔") && !o.contains(&format!("C{:05}", LIST_MAX)));
-        assert!(o.contains("claimsweep cases show"), "says where the rest are");
+        assert!(
+            o.contains("claimsweep cases show"),
+            "says where the rest are"
+        );
         let mut o = String::new();
         list_cell(&mut o, &vec!["<x>".to_string(); 7], Lang::En);
         assert!(o.contains("&lt;x&gt;") && !o.contains("<x>"), "escaped");

@@ -104,7 +104,8 @@ pub fn write_report_with(
     match format {
         Format::Html => {
             let write = |path: &Path| -> std::io::Result<()> {
-                let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+                let mut out =
+                    std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
                 html::write(&mut out, &data, opts)?;
                 std::io::Write::flush(&mut out)
             };

@@ -9,7 +9,9 @@ use super::ServeError;
 use crate::cases::workflow::Actor;
 use crate::store::users;
 use crate::text::Lang;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
@@ -36,7 +38,11 @@ pub fn hash_password(password: &str) -> Result<String, ServeError> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -58,7 +64,11 @@ pub fn token_hash(token: &str) -> String {
 
 /// Comparison whose time does not depend on where the texts differ.
 pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The logged-in account of a request.
@@ -123,7 +133,9 @@ pub fn cookie(name: &str, value: &str, max_age: u64, secure: bool) -> String {
 pub fn login_page(req: &Req, error: Option<&str>, secure: bool) -> Resp {
     let lang = lang_of(req);
     let token = random_token();
-    let err = error.map_or(String::new(), |e| format!("<p class=\"error\" id=\"message\">{}</p>", esc(e)));
+    let err = error.map_or(String::new(), |e| {
+        format!("<p class=\"error\" id=\"message\">{}</p>", esc(e))
+    });
     let body = format!(
         "<section class=\"login\"><h1>{}</h1>{err}<form method=\"post\" action=\"/login\" id=\"login\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\
@@ -138,16 +150,27 @@ pub fn login_page(req: &Req, error: Option<&str>, secure: bool) -> Resp {
         t(lang, "en", "zh"),
         t(lang, "English", "中文"),
     );
-    Resp::html(if error.is_some() { 401 } else { 200 }, html::page(t(lang, "登录", "Log in"), None, &body))
-        .with_cookie(cookie(LOGIN_COOKIE, &token, 3600, secure))
+    Resp::html(
+        if error.is_some() { 401 } else { 200 },
+        html::page(t(lang, "登录", "Log in"), None, &body),
+    )
+    .with_cookie(cookie(LOGIN_COOKIE, &token, 3600, secure))
 }
 
 /// Checks name and password; on success a new session and its cookie.
-pub fn login(conn: &Connection, req: &Req, session_secs: u64, secure: bool) -> Result<Resp, ServeError> {
+pub fn login(
+    conn: &Connection,
+    req: &Req,
+    session_secs: u64,
+    secure: bool,
+) -> Result<Resp, ServeError> {
     let lang = lang_of(req);
     let form_token = req.f("csrf");
     if form_token.is_empty() || !same(form_token, req.cookie(LOGIN_COOKIE)) {
-        return Ok(Resp::text(403, "CSRF token missing or wrong / 表单已失效，请刷新登录页"));
+        return Ok(Resp::text(
+            403,
+            "CSRF token missing or wrong / 表单已失效，请刷新登录页",
+        ));
     }
     let name = req.f("name").trim();
     let found = users::by_name(conn, name)?;
@@ -160,7 +183,11 @@ pub fn login(conn: &Connection, req: &Req, session_secs: u64, secure: bool) -> R
         }
     };
     let Some((user, _)) = found.filter(|_| ok) else {
-        return Ok(login_page(req, Some(t(lang, "账号或密码错误", "Wrong name or password")), secure));
+        return Ok(login_page(
+            req,
+            Some(t(lang, "账号或密码错误", "Wrong name or password")),
+            secure,
+        ));
     };
     let token = random_token();
     let csrf = random_token();

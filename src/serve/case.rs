@@ -16,10 +16,21 @@ use std::collections::BTreeMap;
 
 const CLAIMS_PER_PAGE: usize = 25;
 
-pub fn page(conn: &Connection, req: &Req, s: &Session, case_id: i64, unmask: bool) -> Result<Resp, ServeError> {
+pub fn page(
+    conn: &Connection,
+    req: &Req,
+    s: &Session,
+    case_id: i64,
+    unmask: bool,
+) -> Result<Resp, ServeError> {
     let lang = s.lang;
     let claim_page = req.q("page").parse::<usize>().unwrap_or(1).max(1);
-    let p = inbox::case_page(conn, case_id, (claim_page - 1) * CLAIMS_PER_PAGE, CLAIMS_PER_PAGE)?;
+    let p = inbox::case_page(
+        conn,
+        case_id,
+        (claim_page - 1) * CLAIMS_PER_PAGE,
+        CLAIMS_PER_PAGE,
+    )?;
     let allowed = workflow::allowed(conn, case_id, &s.actor)?;
     let mut body = String::new();
     body.push_str(&summary(conn, &p, lang, unmask)?);
@@ -33,7 +44,10 @@ pub fn page(conn: &Connection, req: &Req, s: &Session, case_id: i64, unmask: boo
         body.push_str(&comment_form(case_id, s));
     }
     let title = format!("{} #{case_id}", t(lang, "案件", "Case"));
-    Ok(Resp::html(200, html::page(&title, Some(&s.viewer()), &body)))
+    Ok(Resp::html(
+        200,
+        html::page(&title, Some(&s.viewer()), &body),
+    ))
 }
 
 /// Why the spellings of a name on this page's claims are one name or not (`names::explain`),
@@ -50,7 +64,11 @@ fn identity_evidence(
     }
     let mut out = format!(
         "<section id=\"identity-evidence\"><h2>{}</h2>",
-        t(lang, "姓名比对：为何视为同一人（或不同人）", "Names compared: why one person (or not)")
+        t(
+            lang,
+            "姓名比对：为何视为同一人（或不同人）",
+            "Names compared: why one person (or not)"
+        )
     );
     for n in &names {
         let head = n.heading(lang);
@@ -64,12 +82,19 @@ fn identity_evidence(
     Ok(out)
 }
 
-fn summary(conn: &Connection, p: &CasePage, lang: Lang, unmask: bool) -> Result<String, ServeError> {
+fn summary(
+    conn: &Connection,
+    p: &CasePage,
+    lang: Lang,
+    unmask: bool,
+) -> Result<String, ServeError> {
     let c = &p.case;
     let mut persons: BTreeMap<String, String> = BTreeMap::new();
     for e in &p.claims {
         if !e.claim.id_number.is_empty() {
-            persons.entry(e.claim.id_number.clone()).or_insert_with(|| e.claim.name.clone());
+            persons
+                .entry(e.claim.id_number.clone())
+                .or_insert_with(|| e.claim.name.clone());
         }
     }
     let persons: Vec<String> = persons
@@ -80,36 +105,56 @@ fn summary(conn: &Connection, p: &CasePage, lang: Lang, unmask: bool) -> Result<
         .rules
         .split(';')
         .filter(|x| !x.is_empty())
-        .map(|r| format!("{} <code>{}</code>", esc(&html::rule_label(r, lang)), esc(r)))
+        .map(|r| {
+            format!(
+                "{} <code>{}</code>",
+                esc(&html::rule_label(r, lang)),
+                esc(r)
+            )
+        })
         .collect();
     let mut why: Vec<String> = p
         .graph_why
         .iter()
         .map(|(zh, en)| format!("<li>{}</li>", ledger(lang.pick(zh, en), unmask)))
         .collect();
-    why.extend(
-        p.flags
-            .iter()
-            .take(5)
-            .map(|f| format!("<li>{}</li>", ledger(lang.pick(&f.explanation_zh, &f.explanation_en), unmask))),
-    );
+    why.extend(p.flags.iter().take(5).map(|f| {
+        format!(
+            "<li>{}</li>",
+            ledger(lang.pick(&f.explanation_zh, &f.explanation_en), unmask)
+        )
+    }));
     if p.flags.len() > 5 {
-        why.push(format!("<li>… {} {}</li>", p.flags.len() - 5, t(lang, "条更多标记", "more flags")));
+        why.push(format!(
+            "<li>… {} {}</li>",
+            p.flags.len() - 5,
+            t(lang, "条更多标记", "more flags")
+        ));
     }
     let inst_name = inbox::institution_names(conn, &[c.institution_id.clone()])?
         .pop()
         .map(|(_, n)| n)
         .unwrap_or_default();
-    let county = crate::refdata::RefData::embedded().area_name(&c.county_code).unwrap_or("");
+    let county = crate::refdata::RefData::embedded()
+        .area_name(&c.county_code)
+        .unwrap_or("");
     let due = if c.due.is_empty() {
         "—".to_string()
     } else if c.overdue {
-        format!("<span class=\"overdue\">{} {}</span>", esc(&c.due), t(lang, "已逾期", "overdue"))
+        format!(
+            "<span class=\"overdue\">{} {}</span>",
+            esc(&c.due),
+            t(lang, "已逾期", "overdue")
+        )
     } else {
         esc(&c.due)
     };
     let snoozed = if c.snoozed_until.as_str() > crate::dates::now_timestamp().as_str() {
-        format!("<dt>{}</dt><dd>{}</dd>", t(lang, "暂缓至", "Snoozed until"), esc(&html::time(&c.snoozed_until)))
+        format!(
+            "<dt>{}</dt><dd>{}</dd>",
+            t(lang, "暂缓至", "Snoozed until"),
+            esc(&html::time(&c.snoozed_until))
+        )
     } else {
         String::new()
     };
@@ -168,12 +213,27 @@ fn summary(conn: &Connection, p: &CasePage, lang: Lang, unmask: bool) -> Result<
     ))
 }
 
-fn actions(conn: &Connection, p: &CasePage, s: &Session, allowed: &[Kind]) -> Result<String, ServeError> {
+fn actions(
+    conn: &Connection,
+    p: &CasePage,
+    s: &Session,
+    allowed: &[Kind],
+) -> Result<String, ServeError> {
     let lang = s.lang;
     let id = p.case.case_id;
-    let mut out = format!("<section id=\"actions\"><h2>{}</h2>", t(lang, "操作", "Actions"));
+    let mut out = format!(
+        "<section id=\"actions\"><h2>{}</h2>",
+        t(lang, "操作", "Actions")
+    );
     if allowed.is_empty() {
-        out.push_str(&format!("<p>{}</p>", t(lang, "您对此案件没有可执行的操作。", "You can take no action on this case.")));
+        out.push_str(&format!(
+            "<p>{}</p>",
+            t(
+                lang,
+                "您对此案件没有可执行的操作。",
+                "You can take no action on this case."
+            )
+        ));
     }
     let accounts = super::inbox::accounts(conn)?;
     for kind in allowed {
@@ -243,7 +303,12 @@ fn sweeps(p: &CasePage, lang: Lang) -> String {
 
 /// The subject's neighbourhood: persons with their institutions, phones and bank accounts,
 /// in four labelled columns; persons link to their own cases.
-fn neighbourhood(conn: &Connection, p: &CasePage, lang: Lang, unmask: bool) -> Result<String, ServeError> {
+fn neighbourhood(
+    conn: &Connection,
+    p: &CasePage,
+    lang: Lang,
+    unmask: bool,
+) -> Result<String, ServeError> {
     let mut seeds: Vec<String> = p
         .ring_members
         .iter()
@@ -257,20 +322,34 @@ fn neighbourhood(conn: &Connection, p: &CasePage, lang: Lang, unmask: bool) -> R
     }
     seeds.truncate(20);
     let rows = inbox::neighbourhood(conn, &seeds, 200)?;
-    let mut out = format!("<section id=\"neighbourhood\"><h2>{}</h2>", t(lang, "关联关系", "Neighbourhood"));
+    let mut out = format!(
+        "<section id=\"neighbourhood\"><h2>{}</h2>",
+        t(lang, "关联关系", "Neighbourhood")
+    );
     if rows.is_empty() {
-        out.push_str(&format!("<p>{}</p></section>", t(lang, "无可显示的关联。", "Nothing to draw.")));
+        out.push_str(&format!(
+            "<p>{}</p></section>",
+            t(lang, "无可显示的关联。", "Nothing to draw.")
+        ));
         return Ok(out);
     }
     // Columns: institutions | persons | phones | bank accounts; each node once, sorted.
     let mut cols: [BTreeMap<String, String>; 4] = Default::default();
     let mut edges = Vec::new();
-    let inst_ids: Vec<String> = rows.iter().map(|r| r.4.clone()).filter(|x| !x.is_empty()).collect();
-    let names: BTreeMap<String, String> = inbox::institution_names(conn, &inst_ids)?.into_iter().collect();
+    let inst_ids: Vec<String> = rows
+        .iter()
+        .map(|r| r.4.clone())
+        .filter(|x| !x.is_empty())
+        .collect();
+    let names: BTreeMap<String, String> = inbox::institution_names(conn, &inst_ids)?
+        .into_iter()
+        .collect();
     for (id, name, phone, bank, inst) in &rows {
         cols[1].entry(id.clone()).or_insert_with(|| name.clone());
         if !inst.is_empty() {
-            cols[0].entry(inst.clone()).or_insert_with(|| names.get(inst).cloned().unwrap_or_default());
+            cols[0]
+                .entry(inst.clone())
+                .or_insert_with(|| names.get(inst).cloned().unwrap_or_default());
             edges.push((0, inst.clone(), id.clone()));
         }
         if !phone.is_empty() {
@@ -284,33 +363,67 @@ fn neighbourhood(conn: &Connection, p: &CasePage, lang: Lang, unmask: bool) -> R
     }
     const MAX_NODES: usize = 30;
     let (w, row_h, col_w) = (1000, 34, 250);
-    let height = cols.iter().map(|c| c.len().min(MAX_NODES)).max().unwrap_or(1) * row_h + 60;
+    let height = cols
+        .iter()
+        .map(|c| c.len().min(MAX_NODES))
+        .max()
+        .unwrap_or(1)
+        * row_h
+        + 60;
     let pos = |col: usize, key: &str| -> Option<(usize, usize)> {
-        cols[col].keys().take(MAX_NODES).position(|k| k == key).map(|i| (col * col_w + 10, 50 + i * row_h))
+        cols[col]
+            .keys()
+            .take(MAX_NODES)
+            .position(|k| k == key)
+            .map(|i| (col * col_w + 10, 50 + i * row_h))
     };
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"graph\" id=\"neighbourhood-svg\" viewBox=\"0 0 {w} {height}\" role=\"img\">"
     );
-    let heads = [t(lang, "机构", "Institutions"), t(lang, "人员", "Persons"), t(lang, "电话", "Phones"), t(lang, "银行账号", "Bank accounts")];
+    let heads = [
+        t(lang, "机构", "Institutions"),
+        t(lang, "人员", "Persons"),
+        t(lang, "电话", "Phones"),
+        t(lang, "银行账号", "Bank accounts"),
+    ];
     for (i, h) in heads.iter().enumerate() {
-        svg.push_str(&format!("<text x=\"{}\" y=\"20\" class=\"head\">{h}</text>", i * col_w + 10));
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"20\" class=\"head\">{h}</text>",
+            i * col_w + 10
+        ));
     }
     edges.sort();
     edges.dedup();
     for (col, from, person) in &edges {
         if let (Some(a), Some(b)) = (pos(*col, from), pos(1, person)) {
-            let (ax, bx) = if *col == 0 { (a.0 + 200, b.0) } else { (a.0, b.0 + 200) };
-            svg.push_str(&format!("<line x1=\"{ax}\" y1=\"{}\" x2=\"{bx}\" y2=\"{}\" class=\"edge\"/>", a.1 - 5, b.1 - 5));
+            let (ax, bx) = if *col == 0 {
+                (a.0 + 200, b.0)
+            } else {
+                (a.0, b.0 + 200)
+            };
+            svg.push_str(&format!(
+                "<line x1=\"{ax}\" y1=\"{}\" x2=\"{bx}\" y2=\"{}\" class=\"edge\"/>",
+                a.1 - 5,
+                b.1 - 5
+            ));
         }
     }
     let kinds = ["institution", "person", "phone", "bank"];
     for (ci, col) in cols.iter().enumerate() {
         for (key, label) in col.iter().take(MAX_NODES) {
             let (x, y) = pos(ci, key).unwrap_or((0, 0));
-            let full = if label.is_empty() { key.clone() } else { format!("{label} {key}") };
+            let full = if label.is_empty() {
+                key.clone()
+            } else {
+                format!("{label} {key}")
+            };
             // A long name is cut to fit its box (after masking, so no identifier is cut into
             // a run too short to mask); the node's title holds it whole.
-            let shown = if unmask { full.clone() } else { crate::report::mask::mask_tokens(&full).into_owned() };
+            let shown = if unmask {
+                full.clone()
+            } else {
+                crate::report::mask::mask_tokens(&full).into_owned()
+            };
             let text = esc(&shown.chars().take(24).collect::<String>());
             let kl = format!("{}: {}", heads[ci], full);
             let node = format!(
@@ -322,7 +435,9 @@ fn neighbourhood(conn: &Connection, p: &CasePage, lang: Lang, unmask: bool) -> R
             );
             if ci == 1 {
                 match inbox::case_of_subject(conn, key)? {
-                    Some(cid) if cid != p.case.case_id => svg.push_str(&format!("<a href=\"/case/{cid}\">{node}</a>")),
+                    Some(cid) if cid != p.case.case_id => {
+                        svg.push_str(&format!("<a href=\"/case/{cid}\">{node}</a>"))
+                    }
                     _ => svg.push_str(&node),
                 }
             } else {
@@ -333,10 +448,17 @@ fn neighbourhood(conn: &Connection, p: &CasePage, lang: Lang, unmask: bool) -> R
     svg.push_str("</svg>");
     out.push_str(&svg);
     if !p.ring_members.is_empty() {
-        out.push_str(&format!("<h3>{}</h3><ul id=\"ring-members\">", t(lang, "团伙成员", "Ring members")));
+        out.push_str(&format!(
+            "<h3>{}</h3><ul id=\"ring-members\">",
+            t(lang, "团伙成员", "Ring members")
+        ));
         for (kind, value) in &p.ring_members {
             let link = inbox::case_of_subject(conn, value)?;
-            let label = format!("{} {}", esc(&html::kind_label(kind, lang)), ledger(value, unmask));
+            let label = format!(
+                "{} {}",
+                esc(&html::kind_label(kind, lang)),
+                ledger(value, unmask)
+            );
             match link {
                 Some(cid) => out.push_str(&format!("<li><a href=\"/case/{cid}\">{label}</a></li>")),
                 None => out.push_str(&format!("<li>{label}</li>")),
@@ -379,11 +501,23 @@ fn evidence(p: &CasePage, lang: Lang, unmask: bool, page: usize) -> String {
     let pages = p.claims_total.div_ceil(CLAIMS_PER_PAGE).max(1);
     out.push_str(&format!("<nav class=\"pages\">"));
     if page > 1 {
-        out.push_str(&format!("<a href=\"?page={}#evidence\">{}</a> ", page - 1, t(lang, "上一页", "Previous")));
+        out.push_str(&format!(
+            "<a href=\"?page={}#evidence\">{}</a> ",
+            page - 1,
+            t(lang, "上一页", "Previous")
+        ));
     }
-    out.push_str(&format!("<span>{page} / {pages} ({} {})</span>", p.claims_total, t(lang, "条", "claims")));
+    out.push_str(&format!(
+        "<span>{page} / {pages} ({} {})</span>",
+        p.claims_total,
+        t(lang, "条", "claims")
+    ));
     if page < pages {
-        out.push_str(&format!(" <a href=\"?page={}#evidence\" id=\"evidence-next\">{}</a>", page + 1, t(lang, "下一页", "Next")));
+        out.push_str(&format!(
+            " <a href=\"?page={}#evidence\" id=\"evidence-next\">{}</a>",
+            page + 1,
+            t(lang, "下一页", "Next")
+        ));
     }
     out.push_str("</nav></section>");
     out
@@ -425,13 +559,20 @@ fn history(p: &CasePage, lang: Lang, unmask: bool) -> String {
     );
     for h in &p.history {
         let status = match (&h.from_status, &h.to_status) {
-            (Some(a), Some(b)) if a != b => format!("{} → {}", html::status_label(a, lang), html::status_label(b, lang)),
+            (Some(a), Some(b)) if a != b => format!(
+                "{} → {}",
+                html::status_label(a, lang),
+                html::status_label(b, lang)
+            ),
             (_, Some(b)) => html::status_label(b, lang),
             _ => String::new(),
         };
-        let fix = corrects
-            .get(&h.history_id)
-            .map_or(String::new(), |c| format!(" <span class=\"corrects\">({} #{c})</span>", t(lang, "更正", "corrects")));
+        let fix = corrects.get(&h.history_id).map_or(String::new(), |c| {
+            format!(
+                " <span class=\"corrects\">({} #{c})</span>",
+                t(lang, "更正", "corrects")
+            )
+        });
         out.push_str(&format!(
             "<tr class=\"entry action-{a}\" id=\"h{id}\"><td>{id}</td><td>{time}</td><td class=\"actor\">{actor}</td><td>{al}</td><td>{status}</td><td class=\"note\">{note}{fix}</td></tr>",
             a = esc(&h.action),
@@ -463,7 +604,12 @@ fn comment_form(case_id: i64, s: &Session) -> String {
     )
 }
 
-pub fn act(conn: &mut Connection, req: &Req, s: &Session, case_id: i64) -> Result<Resp, ServeError> {
+pub fn act(
+    conn: &mut Connection,
+    req: &Req,
+    s: &Session,
+    case_id: i64,
+) -> Result<Resp, ServeError> {
     let (kind, request) = super::inbox::request_of(req)?;
     if kind == Kind::Unmask {
         return unmask(conn, req, s, case_id);
@@ -473,7 +619,12 @@ pub fn act(conn: &mut Connection, req: &Req, s: &Session, case_id: i64) -> Resul
 }
 
 /// Records the unmask in the history, then shows the page in full.
-pub fn unmask(conn: &mut Connection, req: &Req, s: &Session, case_id: i64) -> Result<Resp, ServeError> {
+pub fn unmask(
+    conn: &mut Connection,
+    req: &Req,
+    s: &Session,
+    case_id: i64,
+) -> Result<Resp, ServeError> {
     workflow::perform(conn, case_id, &s.actor, Kind::Unmask, &Default::default())?;
     page(conn, req, s, case_id, true)
 }

@@ -8,8 +8,20 @@ use rusqlite::Connection;
 
 /// Keys of the filter form, in the order a link repeats them.
 pub const KEYS: &[&str] = &[
-    "status", "assignee", "county", "rule", "institution", "min", "max", "kind", "change", "overdue",
-    "snoozed", "sort", "view", "per",
+    "status",
+    "assignee",
+    "county",
+    "rule",
+    "institution",
+    "min",
+    "max",
+    "kind",
+    "change",
+    "overdue",
+    "snoozed",
+    "sort",
+    "view",
+    "per",
 ];
 
 pub struct Parsed {
@@ -70,7 +82,10 @@ pub fn parse(conn: &Connection, req: &Req, me: &str) -> Parsed {
     f.overdue = v("overdue") == "1";
     f.snoozed = v("snoozed") == "1";
     check(InboxSort::parse(&v("sort")).map(|s| f.sort = s));
-    let per_page = v("per").parse::<usize>().unwrap_or(PER_PAGE).clamp(1, MAX_PER);
+    let per_page = v("per")
+        .parse::<usize>()
+        .unwrap_or(PER_PAGE)
+        .clamp(1, MAX_PER);
     let page = v("page").parse::<usize>().unwrap_or(1).max(1);
     f.offset = (page - 1) * per_page;
     f.limit = per_page;

@@ -44,7 +44,8 @@ pub fn time(stored: &str) -> String {
 }
 
 pub fn status_label(code: &str, lang: Lang) -> String {
-    crate::finding::Status::parse(code).map_or_else(|| code.to_string(), |s| s.label(lang).to_string())
+    crate::finding::Status::parse(code)
+        .map_or_else(|| code.to_string(), |s| s.label(lang).to_string())
 }
 
 pub fn change_label(code: &str, lang: Lang) -> String {
@@ -66,15 +67,18 @@ pub fn rule_label(id: &str, lang: Lang) -> String {
         "institution_risk" => return t(lang, "机构风险", "institution risk").to_string(),
         _ => {}
     }
-    crate::rules::RULES
-        .iter()
-        .find(|r| r.id == id)
-        .map_or_else(|| id.to_string(), |r| lang.pick(r.title_zh, r.title_en).to_string())
+    crate::rules::RULES.iter().find(|r| r.id == id).map_or_else(
+        || id.to_string(),
+        |r| lang.pick(r.title_zh, r.title_en).to_string(),
+    )
 }
 
 /// The hidden CSRF field every form carries.
 pub fn csrf_field(csrf: &str) -> String {
-    format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", esc(csrf))
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(csrf)
+    )
 }
 
 /// Who is logged in, for the page header.
@@ -107,7 +111,10 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
             t(lang, "导入决定", "Import decisions"),
         ));
         if v.role.supervises() {
-            out.push_str(&format!("<a href=\"/admin\">{}</a>", t(lang, "管理", "Admin")));
+            out.push_str(&format!(
+                "<a href=\"/admin\">{}</a>",
+                t(lang, "管理", "Admin")
+            ));
         }
         out.push_str(&format!(
             "</nav><div class=\"who\"><span id=\"whoami\">{} ({})</span>\
@@ -149,9 +156,15 @@ mod tests {
 
     #[test]
     fn hostile_text_is_escaped_and_masked() {
-        assert_eq!(esc("\"><img src=x onerror=alert(1)>"), "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;");
+        assert_eq!(
+            esc("\"><img src=x onerror=alert(1)>"),
+            "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
+        );
         assert_eq!(esc("<script>'"), "&lt;script&gt;&#39;");
         let s = ledger("<b>370102199001011234</b>", false);
-        assert!(s.starts_with("&lt;b&gt;370") && !s.contains("199001011234"), "{s}");
+        assert!(
+            s.starts_with("&lt;b&gt;370") && !s.contains("199001011234"),
+            "{s}"
+        );
     }
 }

@@ -18,7 +18,14 @@ pub struct Req {
 }
 
 impl Req {
-    pub fn new(method: &str, path: &str, query: &str, cookie_header: &str, content_type: &str, body: Vec<u8>) -> Req {
+    pub fn new(
+        method: &str,
+        path: &str,
+        query: &str,
+        cookie_header: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Req {
         let mut r = Req {
             method: method.to_string(),
             path: path.to_string(),
@@ -35,7 +42,8 @@ impl Req {
                 if is_file {
                     r.files.push((name, data));
                 } else {
-                    r.form.push((name, String::from_utf8_lossy(&data).into_owned()));
+                    r.form
+                        .push((name, String::from_utf8_lossy(&data).into_owned()));
                 }
             }
         }
@@ -50,7 +58,11 @@ impl Req {
     }
     /// Every value of a repeated form field (checkboxes).
     pub fn f_all(&self, key: &str) -> Vec<&str> {
-        self.form.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.form
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
     pub fn cookie(&self, key: &str) -> &str {
         first(&self.cookies, key)
@@ -58,7 +70,10 @@ impl Req {
 }
 
 fn first<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
-    pairs.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map_or("", |(_, v)| v.as_str())
 }
 
 /// A response: status, extra headers, body.
@@ -183,10 +198,14 @@ fn parse_multipart(body: &[u8], boundary: &str) -> Vec<(String, bool, Vec<u8>)> 
         if body[pos..].starts_with(b"--") {
             break;
         }
-        let Some(head_end) = find(body, b"\r\n\r\n", pos) else { break };
+        let Some(head_end) = find(body, b"\r\n\r\n", pos) else {
+            break;
+        };
         let head = String::from_utf8_lossy(&body[pos..head_end]).to_string();
         let data_start = head_end + 4;
-        let Some(next) = find(body, format!("\r\n{delim}").as_bytes(), data_start) else { break };
+        let Some(next) = find(body, format!("\r\n{delim}").as_bytes(), data_start) else {
+            break;
+        };
         let disp = head
             .lines()
             .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
@@ -198,7 +217,11 @@ fn parse_multipart(body: &[u8], boundary: &str) -> Vec<(String, bool, Vec<u8>)> 
                 .map(|v| v.trim_matches('"').to_string())
         };
         if let Some(name) = attr("name") {
-            out.push((name, attr("filename").is_some(), body[data_start..next].to_vec()));
+            out.push((
+                name,
+                attr("filename").is_some(),
+                body[data_start..next].to_vec(),
+            ));
         }
         pos = next + 2 + delim.len();
         if pos >= body.len() {
@@ -219,7 +242,14 @@ mod tests {
         assert_eq!(f.len(), 3);
         assert_eq!(f[2].1, "<script>");
         let body = b"--XY\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n--XY\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n\x00\x01\r\n--XY--\r\n";
-        let r = Req::new("POST", "/import", "", "", "multipart/form-data; boundary=XY", body.to_vec());
+        let r = Req::new(
+            "POST",
+            "/import",
+            "",
+            "",
+            "multipart/form-data; boundary=XY",
+            body.to_vec(),
+        );
         assert_eq!(r.f("csrf"), "abc");
         assert_eq!(r.files, vec![("file".to_string(), vec![0u8, 1])]);
     }

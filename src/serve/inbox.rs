@@ -29,11 +29,19 @@ pub fn row_html(r: &InboxRow, lang: Lang, select: bool, class: &str) -> String {
     let due = if r.due.is_empty() {
         String::new()
     } else if r.overdue {
-        format!("<span class=\"overdue\">{} {}</span>", esc(&r.due), t(lang, "已逾期", "overdue"))
+        format!(
+            "<span class=\"overdue\">{} {}</span>",
+            esc(&r.due),
+            t(lang, "已逾期", "overdue")
+        )
     } else {
         esc(&r.due)
     };
-    let inst = if r.institution_name.is_empty() { &r.institution_id } else { &r.institution_name };
+    let inst = if r.institution_name.is_empty() {
+        &r.institution_id
+    } else {
+        &r.institution_name
+    };
     format!(
         "<tr class=\"case-row {class}\" data-case=\"{id}\">{sel}<td><a href=\"/case/{id}\">#{id}</a></td>\
          <td>{kind}</td><td class=\"subject\">{subject}</td><td>{county}</td><td>{inst}</td><td>{rules}</td>\
@@ -94,7 +102,11 @@ fn filter_form(req: &Req, lang: Lang) -> String {
         let mut s = format!("<label>{label} <select name=\"{name}\" id=\"f-{name}\">");
         for (v, l) in options {
             let sel = if req.q(name) == *v { " selected" } else { "" };
-            s.push_str(&format!("<option value=\"{}\"{sel}>{}</option>", esc(v), esc(l)));
+            s.push_str(&format!(
+                "<option value=\"{}\"{sel}>{}</option>",
+                esc(v),
+                esc(l)
+            ));
         }
         s.push_str("</select></label>");
         s
@@ -160,8 +172,20 @@ fn filter_form(req: &Req, lang: Lang) -> String {
 fn bulk_form(s: &Session, accounts: &[String]) -> String {
     let lang = s.lang;
     let mut kinds = String::new();
-    for k in [Kind::Assign, Kind::Take, Kind::Dismiss, Kind::Escalate, Kind::Reopen, Kind::Comment, Kind::Snooze] {
-        kinds.push_str(&format!("<option value=\"{}\">{}</option>", k.code(), lang.pick(k.zh(), k.code())));
+    for k in [
+        Kind::Assign,
+        Kind::Take,
+        Kind::Dismiss,
+        Kind::Escalate,
+        Kind::Reopen,
+        Kind::Comment,
+        Kind::Snooze,
+    ] {
+        kinds.push_str(&format!(
+            "<option value=\"{}\">{}</option>",
+            k.code(),
+            lang.pick(k.zh(), k.code())
+        ));
     }
     let mut to = String::from("<option value=\"\"></option>");
     for a in accounts {
@@ -198,7 +222,15 @@ pub fn page(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeErro
     let mut body = String::new();
     body.push_str(&format!(
         "<h1>{}</h1>",
-        if parsed.triage { t(lang, "分诊：机构与团伙案件", "Triage: institution and ring cases") } else { t(lang, "待办案件", "Inbox") }
+        if parsed.triage {
+            t(
+                lang,
+                "分诊：机构与团伙案件",
+                "Triage: institution and ring cases",
+            )
+        } else {
+            t(lang, "待办案件", "Inbox")
+        }
     ));
     body.push_str(&filter_form(req, lang));
     if !parsed.errors.is_empty() {
@@ -244,7 +276,10 @@ pub fn page(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeErro
             }
             if g.child_total > g.children.len() as i64 {
                 let more = if g.parent.subject_kind == "institution" {
-                    format!("/inbox?institution={}", super::http::encode(&g.parent.institution_id))
+                    format!(
+                        "/inbox?institution={}",
+                        super::http::encode(&g.parent.institution_id)
+                    )
                 } else {
                     format!("/case/{}", g.parent.case_id)
                 };
@@ -271,7 +306,10 @@ pub fn page(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeErro
             Lang::En => format!("{total} in all, {shown} on this page"),
         })
     ));
-    body.push_str(&format!("<table class=\"cases\" id=\"cases\">{}<tbody>{table}</tbody></table>", table_head(lang)));
+    body.push_str(&format!(
+        "<table class=\"cases\" id=\"cases\">{}<tbody>{table}</tbody></table>",
+        table_head(lang)
+    ));
     body.push_str(&loose_html);
     let pages = ((total.max(0) as usize) + parsed.per_page - 1) / parsed.per_page;
     body.push_str("<nav class=\"pages\">");
@@ -292,7 +330,10 @@ pub fn page(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeErro
     }
     body.push_str("</nav>");
     // A filter value that did not check is shown on the page (and not applied).
-    Ok(Resp::html(200, html::page(t(lang, "待办", "Inbox"), Some(&s.viewer()), &body)))
+    Ok(Resp::html(
+        200,
+        html::page(t(lang, "待办", "Inbox"), Some(&s.viewer()), &body),
+    ))
 }
 
 /// The triage's cases under no institution or ring case, one row per institution, each a
@@ -316,7 +357,11 @@ fn loose_table(loose: &inbox::Loose, req: &Req, lang: Lang) -> String {
         .collect::<Vec<_>>()
         .join("&");
     for g in &loose.by_institution {
-        let name = if g.institution_name.is_empty() { &g.institution_id } else { &g.institution_name };
+        let name = if g.institution_name.is_empty() {
+            &g.institution_id
+        } else {
+            &g.institution_name
+        };
         out.push_str(&format!(
             "<tr><td><a href=\"/inbox?{}&amp;institution={}\">{}</a></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}</td></tr>",
             esc(&base),
@@ -345,7 +390,9 @@ pub fn request_of(req: &Req) -> Result<(Kind, Request), ServeError> {
     let corrects = match req.f("corrects").trim() {
         "" => None,
         c => Some(c.parse::<i64>().map_err(|_| {
-            crate::cases::CaseError::Invalid(format!("`{c}` 不是记录编号 / is not a history entry id"))
+            crate::cases::CaseError::Invalid(format!(
+                "`{c}` 不是记录编号 / is not a history entry id"
+            ))
         })?),
     };
     Ok((
@@ -364,18 +411,36 @@ pub fn bulk(conn: &mut Connection, req: &Req, s: &Session) -> Result<Resp, Serve
     let (kind, request) = request_of(req)?;
     let mut ids = Vec::new();
     for v in req.f_all("ids") {
-        ids.push(v.parse::<i64>().map_err(|_| crate::cases::CaseError::Invalid(format!("`{v}`")))?);
+        ids.push(
+            v.parse::<i64>()
+                .map_err(|_| crate::cases::CaseError::Invalid(format!("`{v}`")))?,
+        );
     }
     if ids.is_empty() {
-        return Err(crate::cases::CaseError::Invalid(t(lang, "没有选中案件", "no case selected").into()).into());
+        return Err(crate::cases::CaseError::Invalid(
+            t(lang, "没有选中案件", "no case selected").into(),
+        )
+        .into());
     }
     let items: Vec<_> = ids.iter().map(|&id| (id, kind, request.clone())).collect();
     let results = workflow::perform_batch(conn, &s.actor, &items, true)?;
-    Ok(Resp::html(200, html::page(t(lang, "批量操作结果", "Bulk result"), Some(&s.viewer()), &results_table(&ids, &results, lang, "/inbox"))))
+    Ok(Resp::html(
+        200,
+        html::page(
+            t(lang, "批量操作结果", "Bulk result"),
+            Some(&s.viewer()),
+            &results_table(&ids, &results, lang, "/inbox"),
+        ),
+    ))
 }
 
 /// Per case: done (new status) or refused (why).
-pub fn results_table(ids: &[i64], results: &[Result<crate::finding::Status, crate::cases::CaseError>], lang: Lang, back: &str) -> String {
+pub fn results_table(
+    ids: &[i64],
+    results: &[Result<crate::finding::Status, crate::cases::CaseError>],
+    lang: Lang,
+    back: &str,
+) -> String {
     let done = results.iter().filter(|r| r.is_ok()).count();
     let mut out = format!(
         "<h1>{}</h1><p id=\"result-summary\">{}</p><table id=\"results\"><tbody>",
@@ -387,7 +452,10 @@ pub fn results_table(ids: &[i64], results: &[Result<crate::finding::Status, crat
     );
     for (id, r) in ids.iter().zip(results) {
         let (class, text) = match r {
-            Ok(st) => ("done", format!("{} → {}", t(lang, "已执行", "done"), st.label(lang))),
+            Ok(st) => (
+                "done",
+                format!("{} → {}", t(lang, "已执行", "done"), st.label(lang)),
+            ),
             Err(e) => ("refused", format!("{}：{e}", t(lang, "拒绝", "refused"))),
         };
         out.push_str(&format!(
@@ -395,7 +463,11 @@ pub fn results_table(ids: &[i64], results: &[Result<crate::finding::Status, crat
             esc(&text)
         ));
     }
-    out.push_str(&format!("</tbody></table><p><a href=\"{}\">{}</a></p>", esc(back), t(lang, "返回", "Back")));
+    out.push_str(&format!(
+        "</tbody></table><p><a href=\"{}\">{}</a></p>",
+        esc(back),
+        t(lang, "返回", "Back")
+    ));
     out
 }
 
@@ -406,7 +478,11 @@ pub fn next(conn: &mut Connection, s: &Session) -> Result<Resp, ServeError> {
             200,
             html::message_page(
                 t(s.lang, "没有未分配的案件", "No unassigned case"),
-                t(s.lang, "当前没有待领取的案件。", "There is no open unassigned case right now."),
+                t(
+                    s.lang,
+                    "当前没有待领取的案件。",
+                    "There is no open unassigned case right now.",
+                ),
                 "/inbox",
                 Some(&s.viewer()),
             ),

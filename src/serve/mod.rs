@@ -148,7 +148,10 @@ fn route(app: &App, conn: &mut Connection, req: &Req) -> Resp {
         Err(e) => return internal(&e),
     };
     if m == "POST" && !auth::csrf_ok(req, &s) {
-        return Resp::text(403, "CSRF 校验失败，请刷新页面 / CSRF token missing or invalid");
+        return Resp::text(
+            403,
+            "CSRF 校验失败，请刷新页面 / CSRF token missing or invalid",
+        );
     }
     let segs: Vec<&str> = p.trim_matches('/').split('/').collect();
     let out = match (m, segs.as_slice()) {
@@ -170,7 +173,12 @@ fn route(app: &App, conn: &mut Connection, req: &Req) -> Resp {
         ("POST", ["case", id, "unmask"]) => with_id(id, |id| case::unmask(conn, req, &s, id)),
         _ => Ok(Resp::html(
             404,
-            html::message_page("404", html::t(s.lang, "没有这个页面", "No such page"), "/inbox", Some(&s.viewer())),
+            html::message_page(
+                "404",
+                html::t(s.lang, "没有这个页面", "No such page"),
+                "/inbox",
+                Some(&s.viewer()),
+            ),
         )),
     };
     out.unwrap_or_else(|e| refusal(&e, &s))
@@ -200,10 +208,15 @@ fn login(app: &App, conn: &Connection, req: &Req) -> Result<Resp, ServeError> {
     Ok(resp)
 }
 
-fn with_id(text: &str, f: impl FnOnce(i64) -> Result<Resp, ServeError>) -> Result<Resp, ServeError> {
+fn with_id(
+    text: &str,
+    f: impl FnOnce(i64) -> Result<Resp, ServeError>,
+) -> Result<Resp, ServeError> {
     match text.parse::<i64>() {
         Ok(id) => f(id),
-        Err(_) => Err(ServeError::Case(CaseError::Invalid(format!("`{text}` 不是案件编号 / is not a case id")))),
+        Err(_) => Err(ServeError::Case(CaseError::Invalid(format!(
+            "`{text}` 不是案件编号 / is not a case id"
+        )))),
     }
 }
 
@@ -214,13 +227,26 @@ fn refusal(e: &ServeError, s: &auth::Session) -> Resp {
         ServeError::Case(CaseError::Forbidden(_)) => 403,
         ServeError::Case(CaseError::NoCase(_)) => 404,
         ServeError::Case(CaseError::InvalidTransition { .. }) => 409,
-        ServeError::Case(CaseError::Empty(_) | CaseError::Invalid(_) | CaseError::NoUser(_) | CaseError::UnknownStatus(_))
+        ServeError::Case(
+            CaseError::Empty(_)
+            | CaseError::Invalid(_)
+            | CaseError::NoUser(_)
+            | CaseError::UnknownStatus(_),
+        )
         | ServeError::Password(_)
         | ServeError::Xlsx(_) => 400,
         _ => return internal(e),
     };
     let title = html::t(s.lang, "操作未执行", "Not done");
-    Resp::html(status, html::message_page(title, &e.to_string(), "javascript:history.back()", Some(&s.viewer())))
+    Resp::html(
+        status,
+        html::message_page(
+            title,
+            &e.to_string(),
+            "javascript:history.back()",
+            Some(&s.viewer()),
+        ),
+    )
 }
 
 fn internal(e: &ServeError) -> Resp {
@@ -263,16 +289,16 @@ pub fn run(opts: &ServeOptions) -> Result<(), ServeError> {
         let listener = tokio::net::TcpListener::bind(&bind)
             .await
             .map_err(|e| ServeError::Io(bind.clone(), e))?;
-        let addr = listener.local_addr().map_err(|e| ServeError::Io(bind.clone(), e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ServeError::Io(bind.clone(), e))?;
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "listening on http://{addr}");
             let _ = out.flush();
         }
-        let router = axum::Router::new()
-            .fallback(serve_request)
-            .with_state(app);
+        let router = axum::Router::new().fallback(serve_request).with_state(app);
         axum::serve(listener, router)
             .await
             .map_err(|e| ServeError::Io(bind.clone(), e))
@@ -310,7 +336,8 @@ async fn serve_request(
         }
     };
     let mut out = axum::response::Response::new(axum::body::Body::from(resp.body));
-    *out.status_mut() = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *out.status_mut() =
+        StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = out.headers_mut();
     for (k, v) in SECURITY_HEADERS {
         headers.insert(*k, HeaderValue::from_static(v));

@@ -53,7 +53,8 @@ pub fn export(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeEr
     ws.set_name(t(lang, "案件队列", "Queue")).map_err(xerr)?;
     let bold = rust_xlsxwriter::Format::new().set_bold();
     for (c, h) in HEADERS.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold).map_err(xerr)?;
+        ws.write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(xerr)?;
     }
     let mut hist = conn.prepare_cached(
         "SELECT at, actor, action, coalesce(to_status, ''), note FROM case_history WHERE case_id = ?1 ORDER BY history_id",
@@ -73,8 +74,17 @@ pub fn export(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeEr
                 ))
             })?
             .collect::<Result<_, _>>()?;
-        let rules: Vec<String> = r.rules.split(';').filter(|x| !x.is_empty()).map(|x| html::rule_label(x, lang)).collect();
-        let inst = if r.institution_name.is_empty() { r.institution_id.clone() } else { format!("{} {}", r.institution_name, r.institution_id) };
+        let rules: Vec<String> = r
+            .rules
+            .split(';')
+            .filter(|x| !x.is_empty())
+            .map(|x| html::rule_label(x, lang))
+            .collect();
+        let inst = if r.institution_name.is_empty() {
+            r.institution_id.clone()
+        } else {
+            format!("{} {}", r.institution_name, r.institution_id)
+        };
         ws.write_number(row, 0, r.case_id as f64).map_err(xerr)?;
         let cells = [
             html::kind_label(&r.subject_kind, lang),
@@ -86,7 +96,8 @@ pub fn export(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeEr
         for (c, v) in cells.iter().enumerate() {
             ws.write_string(row, c as u16 + 1, v).map_err(xerr)?;
         }
-        ws.write_number(row, 6, r.amount_at_risk_fen as f64 / 100.0).map_err(xerr)?;
+        ws.write_number(row, 6, r.amount_at_risk_fen as f64 / 100.0)
+            .map_err(xerr)?;
         ws.write_number(row, 7, r.claims as f64).map_err(xerr)?;
         let more = [
             html::status_label(&r.status, lang),
@@ -106,8 +117,14 @@ pub fn export(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeEr
     Ok(Resp {
         status: 200,
         headers: vec![
-            ("content-type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into()),
-            ("content-disposition", "attachment; filename=\"claimsweep-queue.xlsx\"".into()),
+            (
+                "content-type",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into(),
+            ),
+            (
+                "content-disposition",
+                "attachment; filename=\"claimsweep-queue.xlsx\"".into(),
+            ),
         ],
         body: bytes,
     })
@@ -127,7 +144,14 @@ pub fn import_form(s: &Session) -> Resp {
         csrf_field(&s.csrf),
         t(lang, "预览（不修改）", "Dry run (changes nothing)"),
     );
-    Resp::html(200, html::page(t(lang, "导入决定", "Import decisions"), Some(&s.viewer()), &body))
+    Resp::html(
+        200,
+        html::page(
+            t(lang, "导入决定", "Import decisions"),
+            Some(&s.viewer()),
+            &body,
+        ),
+    )
 }
 
 /// One filled-in row: (row number, case id, action, request) or why it cannot be read.
@@ -135,19 +159,37 @@ type Row = (usize, Result<(i64, Kind, Request), String>);
 
 fn read_rows(bytes: &[u8]) -> Result<Vec<Row>, ServeError> {
     use calamine::Reader;
-    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())).map_err(xerr)?;
-    let sheet = wb.sheet_names().first().cloned().ok_or_else(|| xerr("no sheet"))?;
+    let mut wb =
+        calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())).map_err(xerr)?;
+    let sheet = wb
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| xerr("no sheet"))?;
     let range = wb.worksheet_range(&sheet).map_err(xerr)?;
     let mut rows = range.rows();
-    let header: Vec<String> = rows.next().map(|r| r.iter().map(|c| c.to_string()).collect()).unwrap_or_default();
-    let col = |keys: &[&str]| header.iter().position(|h| keys.iter().any(|k| h.contains(k)));
-    let id_col = col(&["case_id", "案件编号"]).ok_or_else(|| xerr("没有“案件编号 case_id”列 / no case_id column"))?;
-    let dec_col = col(&["decision", "决定"]).ok_or_else(|| xerr("没有“决定 decision”列 / no decision column"))?;
+    let header: Vec<String> = rows
+        .next()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .unwrap_or_default();
+    let col = |keys: &[&str]| {
+        header
+            .iter()
+            .position(|h| keys.iter().any(|k| h.contains(k)))
+    };
+    let id_col = col(&["case_id", "案件编号"])
+        .ok_or_else(|| xerr("没有“案件编号 case_id”列 / no case_id column"))?;
+    let dec_col = col(&["decision", "决定"])
+        .ok_or_else(|| xerr("没有“决定 decision”列 / no decision column"))?;
     let note_col = col(&["note", "说明"]);
     let to_col = col(&["assign_to", "指派给"]);
     let mut out = Vec::new();
     for (i, r) in rows.enumerate() {
-        let cell = |c: Option<usize>| c.and_then(|c| r.get(c)).map(|v| v.to_string().trim().to_string()).unwrap_or_default();
+        let cell = |c: Option<usize>| {
+            c.and_then(|c| r.get(c))
+                .map(|v| v.to_string().trim().to_string())
+                .unwrap_or_default()
+        };
         let decision = cell(Some(dec_col));
         if decision.is_empty() {
             continue;
@@ -159,11 +201,23 @@ fn read_rows(bytes: &[u8]) -> Result<Vec<Row>, ServeError> {
                 .trim_end_matches(".0")
                 .parse::<i64>()
                 .map_err(|_| format!("案件编号 `{id_text}` 无效 / bad case id"))?;
-            let kind = Kind::parse(&decision).ok_or_else(|| format!("未知决定 `{decision}` / unknown decision"))?;
+            let kind = Kind::parse(&decision)
+                .ok_or_else(|| format!("未知决定 `{decision}` / unknown decision"))?;
             if matches!(kind, Kind::Unmask | Kind::Snooze | Kind::Take) {
-                return Err(format!("`{decision}` 不能通过导入执行 / not available in an import"));
+                return Err(format!(
+                    "`{decision}` 不能通过导入执行 / not available in an import"
+                ));
             }
-            Ok((id, kind, Request { to: cell(to_col), note: cell(note_col), until: None, corrects: None }))
+            Ok((
+                id,
+                kind,
+                Request {
+                    to: cell(to_col),
+                    note: cell(note_col),
+                    until: None,
+                    corrects: None,
+                },
+            ))
         })();
         out.push((line, parsed));
     }
@@ -184,16 +238,32 @@ fn plan_of(json: &str) -> Result<Vec<(i64, Kind, Request)>, ServeError> {
     v.into_iter()
         .map(|(id, k, note, to)| {
             let kind = Kind::parse(&k).ok_or_else(bad)?;
-            Ok((id, kind, Request { to, note, until: None, corrects: None }))
+            Ok((
+                id,
+                kind,
+                Request {
+                    to,
+                    note,
+                    until: None,
+                    corrects: None,
+                },
+            ))
         })
         .collect()
 }
 
 pub fn dry_run(conn: &mut Connection, req: &Req, s: &Session) -> Result<Resp, ServeError> {
     let lang = s.lang;
-    let file = req.files.iter().find(|(n, _)| n == "file").ok_or_else(|| CaseError::Invalid("没有上传文件 / no file".into()))?;
+    let file = req
+        .files
+        .iter()
+        .find(|(n, _)| n == "file")
+        .ok_or_else(|| CaseError::Invalid("没有上传文件 / no file".into()))?;
     let rows = read_rows(&file.1)?;
-    let items: Vec<(i64, Kind, Request)> = rows.iter().filter_map(|(_, r)| r.as_ref().ok().cloned()).collect();
+    let items: Vec<(i64, Kind, Request)> = rows
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().cloned())
+        .collect();
     // The workflow checks every row in a transaction it then rolls back.
     let mut checked = workflow::perform_batch(conn, &s.actor, &items, false)?.into_iter();
     let mut table = String::new();
@@ -209,7 +279,12 @@ pub fn dry_run(conn: &mut Connection, req: &Req, s: &Session) -> Result<Resp, Se
                     Ok(st) => {
                         would += 1;
                         ok_items.push(item.clone());
-                        (format!("#{}", item.0), action, "would", format!("{} {}", t(lang, "将变为", "would become"), st.label(lang)))
+                        (
+                            format!("#{}", item.0),
+                            action,
+                            "would",
+                            format!("{} {}", t(lang, "将变为", "would become"), st.label(lang)),
+                        )
                     }
                     Err(e) => (format!("#{}", item.0), action, "refused", e.to_string()),
                 }
@@ -240,7 +315,14 @@ pub fn dry_run(conn: &mut Connection, req: &Req, s: &Session) -> Result<Resp, Se
         if would == 0 { " disabled" } else { "" },
         t(lang, "在一个事务中执行可执行的行", "Apply the rows that can apply, in one transaction"),
     );
-    Ok(Resp::html(200, html::page(t(lang, "导入预览", "Import dry run"), Some(&s.viewer()), &body)))
+    Ok(Resp::html(
+        200,
+        html::page(
+            t(lang, "导入预览", "Import dry run"),
+            Some(&s.viewer()),
+            &body,
+        ),
+    ))
 }
 
 pub fn apply(conn: &mut Connection, req: &Req, s: &Session) -> Result<Resp, ServeError> {
@@ -249,6 +331,10 @@ pub fn apply(conn: &mut Connection, req: &Req, s: &Session) -> Result<Resp, Serv
     let ids: Vec<i64> = items.iter().map(|i| i.0).collect();
     Ok(Resp::html(
         200,
-        html::page(t(s.lang, "导入结果", "Import result"), Some(&s.viewer()), &super::inbox::results_table(&ids, &results, s.lang, "/inbox")),
+        html::page(
+            t(s.lang, "导入结果", "Import result"),
+            Some(&s.viewer()),
+            &super::inbox::results_table(&ids, &results, s.lang, "/inbox"),
+        ),
     ))
 }

@@ -130,7 +130,10 @@ pub fn ensure_schema(conn: &Connection) -> Result<(), StoreError> {
         }
         let added = (|| {
             for (table, column, decl) in WORKFLOW_COLUMNS {
-                if !super::table_columns(conn, table)?.iter().any(|c| c == column) {
+                if !super::table_columns(conn, table)?
+                    .iter()
+                    .any(|c| c == column)
+                {
                     conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
                 }
             }
@@ -566,11 +569,17 @@ mod tests {
         .unwrap();
         ensure_schema(&conn).unwrap();
         let cols = super::super::table_columns(&conn, "cases").unwrap();
-        assert!(cols.contains(&"due_at".to_string()) && cols.contains(&"snoozed_until".to_string()));
-        assert!(super::super::table_columns(&conn, "case_history").unwrap().contains(&"corrects".to_string()));
+        assert!(
+            cols.contains(&"due_at".to_string()) && cols.contains(&"snoozed_until".to_string())
+        );
+        assert!(super::super::table_columns(&conn, "case_history")
+            .unwrap()
+            .contains(&"corrects".to_string()));
         // Twice is harmless, and the trail is still append-only.
         ensure_schema(&conn).unwrap();
-        assert!(conn.execute("UPDATE case_history SET note = 'x'", []).is_err());
+        assert!(conn
+            .execute("UPDATE case_history SET note = 'x'", [])
+            .is_err());
         assert!(conn.execute("DELETE FROM case_history", []).is_err());
     }
 }

@@ -19,7 +19,10 @@ pub fn bin() -> &'static str {
 }
 
 pub fn run_ok(args: &[&str]) -> String {
-    let out = Command::new(bin()).args(args).output().expect("run claimsweep");
+    let out = Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run claimsweep");
     assert!(
         out.status.success(),
         "claimsweep {args:?} failed: {}",
@@ -34,7 +37,11 @@ pub fn add_user(db: &str, name: &str, role: &str, password: &str) {
         .env("CLAIMSWEEP_PASSWORD", password)
         .output()
         .expect("users add");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A generated, ingested and swept ledger of `claims` claims with four accounts; hostile text
@@ -43,7 +50,15 @@ pub fn fixture(dir: &Path, claims: u32, hostile: bool) -> PathBuf {
     let data = dir.join("data");
     let db = dir.join("t.db");
     let (data_s, db_s) = (data.to_str().unwrap(), db.to_str().unwrap());
-    run_ok(&["generate", "--out", data_s, "--claims", &claims.to_string(), "--seed", "11"]);
+    run_ok(&[
+        "generate",
+        "--out",
+        data_s,
+        "--claims",
+        &claims.to_string(),
+        "--seed",
+        "11",
+    ]);
     if hostile {
         // Ledger text an attacker could type into the bureau's system.
         let path = data.join("institutions.csv");
@@ -51,7 +66,10 @@ pub fn fixture(dir: &Path, claims: u32, hostile: bool) -> PathBuf {
         let mut lines: Vec<String> = text.lines().map(String::from).collect();
         for line in lines.iter_mut().skip(1) {
             let mut cells: Vec<String> = line.split(',').map(String::from).collect();
-            cells[1] = format!("\"<script>alert(1)</script>\"\"><img src=x onerror=alert(2)>{}\"", cells[1]);
+            cells[1] = format!(
+                "\"<script>alert(1)</script>\"\"><img src=x onerror=alert(2)>{}\"",
+                cells[1]
+            );
             *line = cells.join(",");
         }
         std::fs::write(&path, lines.join("\n") + "\n").unwrap();
@@ -74,14 +92,22 @@ pub struct Server {
 impl Server {
     pub fn start(db: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(bin())
-            .args(["serve", "--db", db.to_str().unwrap(), "--bind", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--db",
+                db.to_str().unwrap(),
+                "--bind",
+                "127.0.0.1:0",
+            ])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start serve");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read address");
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("read address");
         let addr = line
             .trim()
             .strip_prefix("listening on http://")
@@ -110,7 +136,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -130,14 +159,28 @@ pub fn enc(s: &str) -> String {
 }
 
 pub fn form(fields: &[(&str, &str)]) -> String {
-    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// One request over a fresh connection.
-pub fn request(addr: &str, method: &str, path: &str, cookie: &str, body: &[u8], content_type: &str) -> Response {
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    body: &[u8],
+    content_type: &str,
+) -> Response {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     if !cookie.is_empty() {
         head.push_str(&format!("Cookie: {cookie}\r\n"));
     }
@@ -149,24 +192,46 @@ pub fn request(addr: &str, method: &str, path: &str, cookie: &str, body: &[u8], 
     s.write_all(body).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).expect("read response");
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
         .collect();
     let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")) {
+    if headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
+    {
         body = dechunk(&body);
     }
-    Response { status, headers, body }
+    Response {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else { break };
+        let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
         let n = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
         if n == 0 {
             break;
@@ -195,7 +260,10 @@ fn cookie_value(r: &Response, name: &str) -> Option<String> {
     r.headers
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .find_map(|(_, v)| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap().to_string()))
+        .find_map(|(_, v)| {
+            v.strip_prefix(&format!("{name}="))
+                .map(|rest| rest.split(';').next().unwrap().to_string())
+        })
 }
 
 impl Client {
@@ -216,7 +284,11 @@ impl Client {
         let cookie = format!("cs_session={session}");
         let inbox = request(addr, "GET", "/inbox", &cookie, b"", "");
         assert_eq!(inbox.status, 200);
-        Client { addr: addr.to_string(), cookie, csrf: csrf_of(&inbox.text()) }
+        Client {
+            addr: addr.to_string(),
+            cookie,
+            csrf: csrf_of(&inbox.text()),
+        }
     }
     pub fn get(&self, path: &str) -> Response {
         request(&self.addr, "GET", path, &self.cookie, b"", "")
@@ -225,7 +297,14 @@ impl Client {
     pub fn post(&self, path: &str, fields: &[(&str, &str)]) -> Response {
         let mut all = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);
-        request(&self.addr, "POST", path, &self.cookie, form(&all).as_bytes(), "application/x-www-form-urlencoded")
+        request(
+            &self.addr,
+            "POST",
+            path,
+            &self.cookie,
+            form(&all).as_bytes(),
+            "application/x-www-form-urlencoded",
+        )
     }
 }
 
