@@ -587,7 +587,9 @@ fn case_sweeps(conn: &Connection, case_id: i64) -> Result<Vec<CaseSweepEntry>, C
     Ok(out)
 }
 
-/// The flags of a case in one sweep, in flag order.
+/// The flags of a case in one sweep, in flag order. Ordered by `case_flags.seq` (the same
+/// values): ordered by `flags.seq`, SQLite walks every flag of the sweep to spare a sort
+/// (50 ms a case at two million claims, for the report's drill-downs).
 pub fn case_flags(
     conn: &Connection,
     case_id: i64,

@@ -1117,7 +1117,7 @@ fn large_case_detail(
     state: &LedgerState,
     row: &CaseRow,
 ) -> Result<CaseDetail, ReportError> {
-    let flags = flags_of_case(conn, row.case_id, row.sweep_id)?;
+    let flags = cases::query::case_flags(conn, row.case_id, row.sweep_id)?;
     let first = &row.claim_ids[..row.claim_ids.len().min(LARGE_CASE_CLAIMS)];
     let claims = crate::cases::query::claim_evidence(conn, state, first)?;
     Ok(CaseDetail {
@@ -1133,41 +1133,6 @@ fn large_case_detail(
     })
 }
 
-/// The flags of a case in one sweep, in flag order, as `cases show` lists them. Ordered by
-/// `case_flags.seq`: ordered by `flags.seq`, SQLite walks every flag of the sweep to spare a
-/// sort (50 ms a case at two million claims).
-fn flags_of_case(
-    conn: &Connection,
-    case_id: i64,
-    sweep_id: i64,
-) -> Result<Vec<cases::query::FlagEvidence>, ReportError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT f.seq, f.rule, f.severity, f.subject_kind, f.subject, f.claim_ids,
-                f.amount_at_risk_fen, f.explanation_zh, f.explanation_en
-         FROM case_flags cf JOIN flags f ON f.sweep_id = cf.sweep_id AND f.seq = cf.seq
-         WHERE cf.case_id = ?1 AND cf.sweep_id = ?2 ORDER BY cf.seq",
-    )?;
-    let rows = stmt.query_map(rusqlite::params![case_id, sweep_id], |r| {
-        let ids: String = r.get(5)?;
-        Ok(cases::query::FlagEvidence {
-            seq: r.get(0)?,
-            rule: r.get(1)?,
-            severity: r.get(2)?,
-            subject_kind: r.get(3)?,
-            subject: r.get(4)?,
-            claim_ids: ids
-                .split(';')
-                .filter(|c| !c.is_empty())
-                .map(String::from)
-                .collect(),
-            amount_at_risk_fen: r.get(6)?,
-            explanation_zh: r.get(7)?,
-            explanation_en: r.get(8)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 /// Most neighbours (persons sharing a contact) shown per value and per case, as `cases show`.
 const NEIGHBOURS_PER_VALUE: i64 = 20;
 const NEIGHBOURS_PER_CASE: usize = 200;
@@ -1181,7 +1146,7 @@ fn case_detail(
     state: &LedgerState,
     row: &CaseRow,
 ) -> Result<CaseDetail, ReportError> {
-    let flags = flags_of_case(conn, row.case_id, row.sweep_id)?;
+    let flags = cases::query::case_flags(conn, row.case_id, row.sweep_id)?;
     let claims = cases::query::claim_evidence(conn, state, &row.claim_ids)?;
     let persons: BTreeSet<&str> = claims
         .iter()
