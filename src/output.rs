@@ -202,50 +202,36 @@ impl Table {
         self.rows.push(row);
     }
 
+    /// The header and the rows, each cell through `cell`, joined by `sep`, lines ended by `eol`.
+    fn delimited(&self, cell: impl Fn(&str) -> String, sep: &str, eol: &str) -> String {
+        let mut out = String::new();
+        let header = self.columns.iter().map(|c| c.header.as_str());
+        let rows = self.rows.iter().map(|r| r.iter().map(String::as_str));
+        for cells in std::iter::once(header.map(&cell).collect::<Vec<_>>())
+            .chain(rows.map(|r| r.map(&cell).collect()))
+        {
+            out.push_str(&cells.join(sep));
+            out.push_str(eol);
+        }
+        out
+    }
+
     pub fn render(&self, format: TableFormat) -> String {
         match format {
             TableFormat::Table => self.aligned(),
-            TableFormat::Tsv => {
-                let clean = |c: &str| c.replace(['\t', '\n', '\r'], " ");
-                let mut out = String::new();
-                let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
-                    let cells: Vec<String> = cells.map(clean).collect();
-                    out.push_str(&cells.join("\t"));
-                    out.push('\n');
-                };
-                line(
-                    &mut out,
-                    &mut self.columns.iter().map(|c| c.header.as_str()),
-                );
-                for r in &self.rows {
-                    line(&mut out, &mut r.iter().map(String::as_str));
-                }
-                out
-            }
-            TableFormat::Csv => {
-                let quote = |c: &str| {
+            TableFormat::Tsv => self.delimited(|c| c.replace(['\t', '\n', '\r'], " "), "\t", "\n"),
+            TableFormat::Csv => self.delimited(
+                |c| {
                     let c = csv_cell(c);
                     if c.contains([',', '"', '\n', '\r']) {
                         format!("\"{}\"", c.replace('"', "\"\""))
                     } else {
                         c.into_owned()
                     }
-                };
-                let mut out = String::new();
-                let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
-                    let cells: Vec<String> = cells.map(quote).collect();
-                    out.push_str(&cells.join(","));
-                    out.push_str("\r\n");
-                };
-                line(
-                    &mut out,
-                    &mut self.columns.iter().map(|c| c.header.as_str()),
-                );
-                for r in &self.rows {
-                    line(&mut out, &mut r.iter().map(String::as_str));
-                }
-                out
-            }
+                },
+                ",",
+                "\r\n",
+            ),
             TableFormat::Json => {
                 let rows: Vec<serde_json::Value> = self
                     .rows
