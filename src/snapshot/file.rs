@@ -602,18 +602,21 @@ fn read_all(dir: &Path, meta: &Meta) -> Result<Snapshot, SnapshotFileError> {
         }
     }
 
+    // One batch per string column, each converted and dropped before the next is read: the
+    // text of a national ledger is not held twice.
     let path = dir.join("strings.arrow");
-    let batches = read_batches(&path)?;
-    if batches.len() != STRING_COLUMNS.len() {
+    let mut batches = batch_reader(&path)?;
+    if batches.num_batches() != STRING_COLUMNS.len() {
         return Err(malformed(&path, "string columns"));
     }
-    let mut columns = batches
-        .iter()
-        .map(|b| Batch { b, path: &path }.strings("value"))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter();
-    let mut next = || columns.next().expect("counted above");
-    s.claim_ids = next();
+    let mut next = || -> Result<StrColumn, SnapshotFileError> {
+        let b = batches
+            .next()
+            .ok_or_else(|| malformed(&path, "string columns"))?
+            .map_err(arrow(&path))?;
+        Batch { b: &b, path: &path }.strings("value")
+    };
+    s.claim_ids = next()?;
     for interner in [
         &mut s.ids,
         &mut s.names,
@@ -626,7 +629,7 @@ fn read_all(dir: &Path, meta: &Meta) -> Result<Snapshot, SnapshotFileError> {
         &mut s.cert_keys,
         &mut s.texts,
     ] {
-        *interner = Interner::from_sealed_strings(next());
+        *interner = Interner::from_sealed_strings(next()?);
     }
 
     let path = dir.join("index.arrow");
@@ -950,11 +953,18 @@ fn enum_of<T: Copy>(code: u8, all: &[T], path: &Path) -> Result<Option<T>, Snaps
 }
 
 fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, SnapshotFileError> {
+    batch_reader(path)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(arrow(path))
+}
+
+/// The batches of an Arrow IPC file, read one at a time (`num_batches()` says how many).
+fn batch_reader(
+    path: &Path,
+) -> Result<arrow_ipc::reader::FileReader<BufReader<std::fs::File>>, SnapshotFileError> {
     let file = std::fs::File::open(path).map_err(io(path))?;
-    let reader =
-        arrow_ipc::reader::FileReader::try_new(BufReader::with_capacity(1 << 20, file), None)
-            .map_err(arrow(path))?;
-    reader.collect::<Result<Vec<_>, _>>().map_err(arrow(path))
+    arrow_ipc::reader::FileReader::try_new(BufReader::with_capacity(1 << 20, file), None)
+        .map_err(arrow(path))
 }
 
 fn one_batch(path: &Path) -> Result<RecordBatch, SnapshotFileError> {
