@@ -187,43 +187,33 @@ pub fn analyse(
     flags: &[Flag],
     policies: &PolicySet,
 ) -> GraphFindings {
-    let persons = &resolved.persons;
     // The groupings, then the four findings that need only them, side by side on the pool
     // (each is deterministic on its own, so the order they finish in never shows).
-    let (by_person, (by_org, by_class)) = rayon::join(
+    let by_person = &resolved.claims_by_person;
+    let (by_org, by_class) = rayon::join(
         || {
             DenseGroups::from_keys(
-                snap.ids.len(),
-                snap.claims.iter().map(|c| persons.of(c.person)),
+                snap.orgs.len(),
+                snap.claims.iter().map(|c| c.institution),
             )
         },
         || {
-            rayon::join(
-                || {
-                    DenseGroups::from_keys(
-                        snap.orgs.len(),
-                        snap.claims.iter().map(|c| c.institution),
-                    )
-                },
-                || {
-                    DenseGroups::from_keys(
-                        snap.class_keys.len(),
-                        snap.claims.iter().map(|c| c.class),
-                    )
-                },
+            DenseGroups::from_keys(
+                snap.class_keys.len(),
+                snap.claims.iter().map(|c| c.class),
             )
         },
     );
     let (((nodes, edges), rings), (cross_county, staged_employers)) = rayon::join(
         || {
             rayon::join(
-                || entity::counts(snap, &by_person, &by_org, &by_class),
-                || rings::find(snap, resolved, &by_person, policies),
+                || entity::counts(snap, by_person, &by_org, &by_class),
+                || rings::find(snap, resolved, by_person, policies),
             )
         },
         || {
             rayon::join(
-                || cross_county::find(snap, resolved, &by_person, policies),
+                || cross_county::find(snap, resolved, by_person, policies),
                 || staged::find(snap, resolved, &by_class, policies),
             )
         },

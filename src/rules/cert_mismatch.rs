@@ -87,7 +87,8 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         if !required[at].contains(&t) {
             return None;
         }
-        let cert_no = snap.cert_keys.resolve(c.cert);
+        // The certificate number's text only when a reason names it (most claims have none).
+        let cert_no = || snap.cert_keys.resolve(c.cert);
         let mut zh = Vec::new();
         let mut en = Vec::new();
         match snap.certificate(c.cert).filter(|_| c.cert != 0) {
@@ -96,6 +97,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
                 en.push("no certificate number".to_string());
             }
             None => {
+                let cert_no = cert_no();
                 zh.push(format!("证书{cert_no}不在证书库中"));
                 en.push(format!(
                     "certificate {cert_no} is not in the certificate register"
@@ -103,7 +105,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
             }
             Some(cert) => {
                 if cert.person != c.person {
-                    let holder = id_number(snap, cert.person);
+                    let (holder, cert_no) = (id_number(snap, cert.person), cert_no());
                     zh.push(format!("证书{cert_no}属于他人（{holder}）"));
                     en.push(format!(
                         "certificate {cert_no} belongs to another person ({holder})"

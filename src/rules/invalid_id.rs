@@ -41,7 +41,6 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         .collect();
     per_claim(ctx, |i, policy| {
         let c = &snap.claims[i];
-        let id = id_number(snap, c.person);
         let (zh_reason, en_reason) = match &verdicts[c.person as usize] {
             IdVerdict::Invalid(problem) => (problem.zh(), problem.to_string()),
             IdVerdict::Valid { birth } if *birth > c.date => (
@@ -53,6 +52,9 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
             ),
             IdVerdict::Valid { .. } => return None,
         };
+        // Read only for a flagged claim: a random access into the ID text per claim costs
+        // more than the check at national scale.
+        let id = id_number(snap, c.person);
         let cite = cite(policy, &policy.identity.clause);
         let shown = if id.is_empty() { "（空）" } else { id };
         let zh = format!(

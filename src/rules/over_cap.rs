@@ -47,21 +47,20 @@ impl RuleParams for Params {
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
     let min = min_cap(ctx);
-    // Judged claims grouped by resolved person (CSR of claim indices); only persons with more
-    // claims than the smallest yearly maximum can be over it, and only theirs are sorted.
-    let by_person = DenseGroups::build(
-        snap.ids.len(),
-        |i| ctx.is_judged(i).then(|| ctx.person_of(i)),
-        snap.claims.len(),
-    );
+    // Claims grouped by resolved person (CSR of claim indices, shared with the other person
+    // rules); only persons with more judged claims than the smallest yearly maximum can be
+    // over it, and only theirs are sorted.
+    let by_person = &ctx.resolved.claims_by_person;
     let mut flags: Vec<Flag> = (0..snap.ids.len() as u32)
         .into_par_iter()
         .with_min_len(4096)
         .flat_map_iter(|p| {
             let claims = by_person.members(p);
+            // Unjudged claims are left out here; fewer claims than `min` cannot be over it.
             let mut order: Vec<PersonDated> = if claims.len() > min {
                 claims
                     .iter()
+                    .filter(|&&i| ctx.is_judged(i as usize))
                     .map(|&i| {
                         let date = snap.claims[i as usize].date;
                         PersonDated {

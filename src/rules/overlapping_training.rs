@@ -39,14 +39,10 @@ struct Stint {
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
-    // Judged claims with a known class, grouped by resolved person (CSR of claim indices:
-    // 4 bytes a claim, not a 24-byte stint for every claim of the ledger); stints are made
-    // only for persons with two or more such claims.
-    let by_person = DenseGroups::build(
-        snap.ids.len(),
-        |i| (ctx.is_judged(i) && class_of_claim(snap, i).is_some()).then(|| ctx.person_of(i)),
-        snap.claims.len(),
-    );
+    // Claims grouped by resolved person (the CSR shared by the person rules: 4 bytes a claim,
+    // not a 24-byte stint for every claim of the ledger); stints are made only for a person's
+    // judged claims with a known class, and only for persons with two or more claims.
+    let by_person = &ctx.resolved.claims_by_person;
     let mut flags: Vec<Flag> = (0..snap.ids.len() as u32)
         .into_par_iter()
         .with_min_len(4096)
@@ -57,6 +53,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
             }
             let mut stints: Vec<Stint> = claims
                 .iter()
+                .filter(|&&i| ctx.is_judged(i as usize))
                 .filter_map(|&i| {
                     let class = class_of_claim(snap, i as usize)?;
                     Some(Stint {

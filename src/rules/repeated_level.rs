@@ -48,16 +48,9 @@ impl RuleParams for Params {
 
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
-    // Judged claims with an occupation and a level, grouped by resolved person (CSR of claim
-    // indices); each person's claims are then keyed and sorted on their own.
-    let by_person = DenseGroups::build(
-        snap.ids.len(),
-        |i| {
-            let c = &snap.claims[i];
-            (c.occupation != 0 && c.level != 0 && ctx.is_judged(i)).then(|| ctx.person_of(i))
-        },
-        snap.claims.len(),
-    );
+    // Claims grouped by resolved person (the CSR shared by the person rules); each person's
+    // judged claims with an occupation and a level are then keyed and sorted on their own.
+    let by_person = &ctx.resolved.claims_by_person;
     let mut flags: Vec<Flag> = (0..snap.ids.len() as u32)
         .into_par_iter()
         .with_min_len(4096)
@@ -66,9 +59,10 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
             let mut keyed: Vec<(u32, u8, Date, u32)> = if claims.len() > 1 {
                 claims
                     .iter()
-                    .map(|&i| {
+                    .filter_map(|&i| {
                         let c = &snap.claims[i as usize];
-                        (c.occupation, c.level, c.date, i)
+                        (c.occupation != 0 && c.level != 0 && ctx.is_judged(i as usize))
+                            .then_some((c.occupation, c.level, c.date, i))
                     })
                     .collect()
             } else {

@@ -643,6 +643,7 @@ impl SnapshotBuilder {
 
 /// Claim indices grouped by a dense key (CSR): `members(k)` lists, ascending, the claims whose
 /// key is `k`. Claims whose key is `None` are left out.
+#[derive(Debug, Default)]
 pub struct DenseGroups {
     offsets: Vec<u32>,
     claims: Vec<u32>,
