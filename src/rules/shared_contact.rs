@@ -112,6 +112,15 @@ fn flags_for(ctx: &RuleContext, contact: Contact) -> Vec<Flag> {
         },
         snap.claims.len(),
     );
+    // No policy allows fewer persons than this: a contact of at most this many persons (most
+    // are one person's, on all their claims) is passed over before its policy is looked up.
+    let least_max = ctx
+        .policies
+        .policies
+        .iter()
+        .map(|p| contact.max(p) as usize)
+        .min()
+        .unwrap_or(0);
     (1..contact.n_keys(snap) as u32)
         .into_par_iter()
         .filter_map(|k| {
@@ -119,12 +128,13 @@ fn flags_for(ctx: &RuleContext, contact: Contact) -> Vec<Flag> {
             if claims.len() < 2 {
                 return None;
             }
+            // Resolved persons in order of their first claim here, for a readable explanation.
+            let persons = distinct_in_order(claims.iter().map(|&i| ctx.person_of(i as usize)));
+            if persons.len() <= least_max {
+                return None;
+            }
             let policy = ctx.policy_of_group(claims)?;
             let max = contact.max(policy) as usize;
-            // Resolved persons in order of their first claim here, for a readable explanation.
-            let mut persons: Vec<u32> = claims.iter().map(|&i| ctx.person_of(i as usize)).collect();
-            let mut seen = std::collections::HashSet::new();
-            persons.retain(|p| seen.insert(*p));
             if persons.len() <= max {
                 return None;
             }
@@ -166,10 +176,51 @@ fn flags_for(ctx: &RuleContext, contact: Contact) -> Vec<Flag> {
         .collect()
 }
 
+/// The distinct values of `values`, in order of first appearance (a linear scan for the few
+/// persons of a typical contact, a set beyond).
+fn distinct_in_order(values: impl Iterator<Item = u32>) -> Vec<u32> {
+    const SCAN: usize = 16;
+    let mut out: Vec<u32> = Vec::new();
+    let mut seen: Option<std::collections::HashSet<u32>> = None;
+    for v in values {
+        let new = match &mut seen {
+            Some(set) => set.insert(v),
+            None => !out.contains(&v),
+        };
+        if new {
+            out.push(v);
+            if out.len() == SCAN && seen.is_none() {
+                seen = Some(out.iter().copied().collect());
+            }
+        }
+    }
+    out
+}
+
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let mut flags = flags_for(ctx, Contact::Phone);
     flags.extend(flags_for(ctx, Contact::Bank));
     // Order by the claims concerned (claim-id order), never by interning order.
     sort_group_flags(&mut flags);
     flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_in_order;
+
+    #[test]
+    fn distinct_values_keep_their_first_order_below_and_beyond_the_scan() {
+        assert_eq!(distinct_in_order([5, 3, 5, 1, 3].into_iter()), vec![5, 3, 1]);
+        // 40 values, each twice, in a shuffled order: the set takes over after 16 distinct.
+        let values: Vec<u32> = (0..80u32).map(|i| (i * 37) % 40).collect();
+        let mut expected = Vec::new();
+        for &v in &values {
+            if !expected.contains(&v) {
+                expected.push(v);
+            }
+        }
+        assert_eq!(distinct_in_order(values.into_iter()), expected);
+        assert_eq!(expected.len(), 40);
+    }
 }
