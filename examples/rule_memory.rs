@@ -1,8 +1,14 @@
 //! Peak memory of each stage of a sweep, one rule at a time, on an ingested database:
-//! `cargo run --release --example rule_memory -- audit.db` (wall and CPU seconds too). Resets the kernel's peak RSS
+//! `cargo run --release --example rule_memory -- audit.db` (wall and CPU seconds too), then of
+//! the graph analysis. Resets the kernel's peak RSS
 //! (`/proc/self/clear_refs`) before each step and reads `VmHWM` after it.
 
 use claimsweep::policy::PolicySet;
+
+// The binary's allocator, so the figures are the sweep's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use claimsweep::refdata::RefData;
 use claimsweep::resolve::Resolved;
 use claimsweep::rules::{RuleContext, RULES};
@@ -49,11 +55,14 @@ fn main() {
     let db = std::env::args().nth(1).expect("usage: rule_memory DB");
     let conn = claimsweep::store::open(std::path::Path::new(&db)).expect("open");
     // The columnar snapshot of the ledger's state when there is one, else SQLite.
+    claimsweep::memory::set_purge_delay(claimsweep::memory::EAGER_PURGE_MS);
     let snap = step("load snapshot", || {
         claimsweep::snapshot::file::load_current(&conn, std::path::Path::new(&db))
             .expect("load")
             .0
     });
+    // As the sweep does: the purge delay for this ledger's size.
+    claimsweep::memory::set_purge_delay(claimsweep::memory::purge_delay_ms(snap.claims.len()));
     let policies = PolicySet::embedded_default();
     let resolved = step("resolve", || Resolved::new(&snap, &policies));
     let ctx = RuleContext {
@@ -62,8 +71,19 @@ fn main() {
         refdata: RefData::embedded(),
         resolved: &resolved,
     };
+    // The graph analysis reads the flags of every rule (their explanations dropped, as the
+    // sweep keeps them).
+    let mut all = Vec::new();
     for def in RULES {
         let flags = step(def.id, || (def.run)(&ctx));
-        drop(flags);
+        all.extend(flags.into_iter().map(|mut f| {
+            f.explanation_zh = String::new();
+            f.explanation_en = String::new();
+            f
+        }));
     }
+    let findings = step("graph analysis", || {
+        claimsweep::graph::analyse(&snap, &resolved, &all, &policies)
+    });
+    drop(findings);
 }
