@@ -29,7 +29,8 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     if !snap.has_table("projects") || !snap.has_table("employment") {
         return Vec::new();
     }
-    let by_class = DenseGroups::by_class(snap);
+    // Only project classes are looked at.
+    let by_class = DenseGroups::by_class_among(snap, snap.projects.iter().map(|p| p.class));
     let mut flags: Vec<Flag> = snap
         .projects
         .par_iter()

@@ -217,7 +217,8 @@ impl<'p> ClassEmployment<'p> {
 pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
     // Claims per class, ascending (claims are in claim-id order).
-    let claims_of_class = DenseGroups::by_class(snap);
+    let claims_of_class =
+        DenseGroups::by_class_among(snap, snap.projects.iter().map(|p| p.class));
     let links = OrgLinks::build(snap);
     let mut flags: Vec<Flag> = snap
         .projects

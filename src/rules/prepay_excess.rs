@@ -27,7 +27,8 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     if !snap.has_table("projects") {
         return Vec::new();
     }
-    let by_class = DenseGroups::by_class(snap);
+    // Only project classes are looked at.
+    let by_class = DenseGroups::by_class_among(snap, snap.projects.iter().map(|p| p.class));
     let mut flags: Vec<Flag> = snap
         .projects
         .par_iter()

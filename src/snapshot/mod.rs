@@ -711,6 +711,25 @@ impl DenseGroups {
         )
     }
 
+    /// `by_class` for the classes of `classes` only (class key ids, any order): the other
+    /// claims are passed over at the cost of one mask lookup, with no grouping writes.
+    pub fn by_class_among(snap: &Snapshot, classes: impl Iterator<Item = u32>) -> DenseGroups {
+        let mut wanted = vec![false; snap.class_keys.len()];
+        for k in classes {
+            if let Some(w) = wanted.get_mut(k as usize) {
+                *w = true;
+            }
+        }
+        DenseGroups::build(
+            snap.class_keys.len(),
+            |i| {
+                let k = snap.claims[i].class;
+                (k != 0 && wanted[k as usize]).then_some(k)
+            },
+            snap.claims.len(),
+        )
+    }
+
     pub fn members(&self, k: u32) -> &[u32] {
         let k = k as usize;
         if k + 1 >= self.offsets.len() {
