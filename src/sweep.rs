@@ -185,10 +185,6 @@ pub fn run(
     let t = Instant::now();
     let resolved = pool.install(|| crate::resolve::Resolved::new(&snap, policies));
     let resolve_ms = t.elapsed().as_millis();
-    let not_judged = resolved
-        .save(&conn, sweep_id, &snap)
-        .map_err(SweepError::Resolution)?;
-    let (not_judged_first, not_judged_range) = first_not_judged(not_judged);
     // The sweep's commits are large: their pages are copied into the database by a thread of
     // its own instead of by each commit (see store::checkpoint).
     crate::store::checkpoint::set_auto_checkpoint(&conn, 0)?;
@@ -205,6 +201,7 @@ pub fn run(
         sweep_id,
     }
     .rules_and_graph_beside_flag_writer(&mut conn)?;
+    let (not_judged_first, not_judged_range) = first_not_judged(judged.not_judged);
     let mut result = judged.result;
     // Case building needs a fraction of the snapshot, so the rest goes first.
     snap.release_rule_only_tables();
@@ -415,6 +412,8 @@ struct Stage<'a> {
 
 /// The rules' result and the graph's findings, with their timings.
 struct Judged {
+    /// The claims no policy covers (stored with the resolution).
+    not_judged: Vec<flag_store::NotJudged>,
     result: SweepResult,
     findings: GraphFindings,
     rules_ms: u128,
@@ -424,17 +423,23 @@ struct Judged {
 
 impl Stage<'_> {
     /// Side by side: the rules (on the pool), then the graph analysis; and one SQLite writer
-    /// thread saving each rule's flags as soon as that rule and the rules before it are done.
+    /// thread storing the resolution (`Resolved::save`), then each rule's flags as soon as
+    /// that rule and the rules before it are done.
     fn rules_and_graph_beside_flag_writer(
         &self,
         conn: &mut rusqlite::Connection,
     ) -> Result<Judged, SweepError> {
         let t = Instant::now();
-        let (snap, sweep_id) = (self.snap, self.sweep_id);
+        let (snap, sweep_id, resolved) = (self.snap, self.sweep_id, self.resolved);
         std::thread::scope(|s| -> Result<Judged, SweepError> {
             let (to_writer, batches) = std::sync::mpsc::channel::<Vec<Flag>>();
-            let writer = s.spawn(move || -> Result<u128, flag_store::FlagStoreError> {
-                let mut busy = std::time::Duration::ZERO;
+            type Written = (u128, Vec<flag_store::NotJudged>);
+            let writer = s.spawn(move || -> Result<Written, SweepError> {
+                let started = Instant::now();
+                let not_judged = resolved
+                    .save(conn, sweep_id, snap)
+                    .map_err(SweepError::Resolution)?;
+                let mut busy = started.elapsed();
                 let mut w = flag_store::FlagWriter::begin(conn, sweep_id)?;
                 for batch in batches {
                     let t = Instant::now();
@@ -443,7 +448,7 @@ impl Stage<'_> {
                 }
                 let t = Instant::now();
                 w.finish()?;
-                Ok((busy + t.elapsed()).as_millis())
+                Ok(((busy + t.elapsed()).as_millis(), not_judged))
             });
             let streamed = engine::run_rules_streaming(
                 snap,
@@ -464,7 +469,7 @@ impl Stage<'_> {
                 });
                 (result, findings, t.elapsed().as_millis())
             });
-            let flags_store_ms = writer
+            let (flags_store_ms, not_judged) = writer
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
             // The writer stopping early is the only way the stream fails, and its error was
@@ -472,6 +477,7 @@ impl Stage<'_> {
             let (result, findings, graph_ms) =
                 graph_and_result.map_err(|()| SweepError::WriterStopped)?;
             Ok(Judged {
+                not_judged,
                 result,
                 findings,
                 rules_ms,
