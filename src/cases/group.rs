@@ -582,6 +582,24 @@ pub(super) fn join_iter<'s>(items: impl Iterator<Item = &'s str>) -> String {
     out
 }
 
+/// `items` joined with `;` ([`join_iter`]) equals `joined`, without building the joined text.
+pub(super) fn joins_to<'s>(joined: &str, items: impl Iterator<Item = &'s str>) -> bool {
+    let mut rest = joined;
+    for (k, x) in items.enumerate() {
+        if k > 0 {
+            match rest.strip_prefix(';') {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        match rest.strip_prefix(x) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
 pub(super) fn hash_hex(h: Sha256) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(64);

@@ -62,7 +62,12 @@ pub(super) fn decide_rows<'g, F: ClaimFacts>(
         let rules_joined = join_iter(grouped.rules_of(case));
         let rule_count = case.rules.len();
         let amount: Fen = claims.iter().map(|x| x.2).sum();
-        let hash = evidence_hash_sorted(claim_ids(), grouped.rules_of(case));
+        let mut old = existing[position].take();
+        // A stored case had its fingerprint computed when it was matched.
+        let hash = match &mut old {
+            Some(old) => std::mem::take(&mut old.hash),
+            None => evidence_hash_sorted(claim_ids(), grouped.rules_of(case)),
+        };
         let case_score = score(policy, case.max_weight, rule_count, amount);
         let now = CaseNow {
             case,
@@ -76,7 +81,7 @@ pub(super) fn decide_rows<'g, F: ClaimFacts>(
                 claim_hash: hash,
             },
         };
-        let (case_id, change, detail) = match existing[position].take() {
+        let (case_id, change, detail) = match old {
             None => {
                 let case_id = next_case_id;
                 next_case_id += 1;
@@ -98,7 +103,7 @@ pub(super) fn decide_rows<'g, F: ClaimFacts>(
             change,
             figures: now.figures,
             claim_ids: join_iter(claim_ids()),
-            detail_json: detail.to_json(),
+            detail_json: detail.into_stored_json(),
         });
         pending.flags.extend(
             grouped.seqs[case.seqs.clone()]
@@ -257,6 +262,16 @@ fn continue_case<'g>(
     }
     if change == Change::Persisting {
         summary.persisting += 1;
+    }
+    // Rewriting an unchanged row would move it in every index on `cases` for nothing (that
+    // was most of writing a sweep's cases): only when it was last found moves.
+    if old.row_same_but_money
+        && new_status == status
+        && old.row_score == now.figures.score
+        && old.row_amount == now.figures.amount_at_risk_fen
+    {
+        pending.seen.push(case_id);
+        return (case_id, change, ChangeDetail::of_change(d, reappeared));
     }
     pending.updates.push(CaseUpdate {
         case_id,
