@@ -7,7 +7,7 @@ use super::group::*;
 use super::input::*;
 use super::{CaseError, Change, Status};
 use crate::model::{fen_to_yuan, Fen};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -248,8 +248,6 @@ pub(super) struct Existing {
     pub(super) same_evidence: bool,
     /// Claim ids and rules of the last sweep, kept only when the evidence changed.
     pub(super) old_evidence: Option<Box<(String, String)>>,
-    /// This sweep's evidence fingerprint (computed here to match, not again to write).
-    pub(super) hash: String,
     /// The `cases` row already holds this sweep's county, institution, claim count, rules
     /// and fingerprint; with its `score` and `amount_at_risk_fen` (below) equal to this
     /// sweep's and its status kept, only `last_sweep_id` and `updated_at` need writing.
@@ -258,22 +256,36 @@ pub(super) struct Existing {
     pub(super) row_amount: Fen,
 }
 
-/// Stored cases in key order with the evidence of the last sweep that found each, matched to
-/// this sweep's cases (`order`): one ordered scan of the `case_key` index.
-pub(super) fn match_existing<F: ClaimFacts>(
+/// A stored case the sweep before found and this one does not: resolved in this sweep.
+pub(super) struct Gone {
+    pub(super) case_id: i64,
+    pub(super) status: String,
+    pub(super) last_amount: Fen,
+}
+
+/// Stored cases in key order matched to this sweep's cases (`order`), and the cases
+/// `prev_sweep` found that this sweep does not (in case id order): one ordered scan of the
+/// `case_key` index.
+///
+/// A `cases` row keeps the figures of the last sweep that found it (written together with
+/// that sweep's `case_sweeps` row), so the scan reads `cases` alone; the last sweep's claim ids
+/// are looked up only for the few cases whose evidence changed.
+pub(super) fn match_existing(
     tx: &Connection,
     grouped: &Grouped,
-    facts: &F,
-) -> Result<Vec<Option<Existing>>, CaseError> {
+    prev_sweep: Option<i64>,
+) -> Result<(Vec<Option<Existing>>, Vec<Gone>), CaseError> {
     let mut matched: Vec<Option<Existing>> = Vec::new();
     matched.resize_with(grouped.order.len(), || None);
+    let mut gone = Vec::new();
     let mut stmt = tx.prepare(
-        "SELECT c.case_key, c.case_id, c.status, c.last_sweep_id, s.claim_ids, s.rules,
-                s.amount_at_risk_fen, s.claim_hash, c.county_code, c.institution_id, c.score,
-                c.amount_at_risk_fen, c.claims, c.rules, c.claim_hash
-         FROM cases c LEFT JOIN case_sweeps s
-           ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id
-         ORDER BY c.case_key",
+        "SELECT case_key, case_id, status, last_sweep_id, county_code, institution_id, score,
+                amount_at_risk_fen, claims, rules, claim_hash
+         FROM cases ORDER BY case_key",
+    )?;
+    let mut last_evidence = tx.prepare(
+        "SELECT claim_ids, rules, amount_at_risk_fen FROM case_sweeps
+         WHERE case_id = ?1 AND sweep_id = ?2",
     )?;
     let mut rows = stmt.query([])?;
     let mut next = 0;
@@ -284,52 +296,64 @@ pub(super) fn match_existing<F: ClaimFacts>(
         {
             next += 1;
         }
-        if next == grouped.order.len() {
-            break;
-        }
-        let case = &grouped.cases[grouped.order[next] as usize];
-        if case.key != key {
+        if next == grouped.order.len() || grouped.cases[grouped.order[next] as usize].key != key
+        {
+            let last_sweep: i64 = r.get(3)?;
+            if Some(last_sweep) == prev_sweep {
+                gone.push(Gone {
+                    case_id: r.get(1)?,
+                    status: text_at(r, 2)?.to_string(),
+                    last_amount: r.get(7)?,
+                });
+            }
             continue;
         }
+        let case = &grouped.cases[grouped.order[next] as usize];
         let case_id: i64 = r.get(1)?;
         let status = text_at(r, 2)?;
         let status = Status::parse(status)
             .ok_or_else(|| CaseError::Malformed(format!("case {case_id}: status {status}")))?;
+        let last_sweep: i64 = r.get(3)?;
         let claims = grouped.claims_of(case);
-        let hash = evidence_hash_sorted(
-            claims.iter().map(|x| facts.claim_id(x.1)),
-            grouped.rules_of(case),
-        );
-        let old_hash: Option<&str> = text_or_null_at(r, 7)?;
-        let same_evidence = old_hash == Some(hash.as_str());
-        let old_evidence = if same_evidence {
-            None
+        let row_hash = text_at(r, 10)?;
+        let row_amount: Fen = r.get(7)?;
+        let same_evidence = row_hash.as_bytes() == digest_hex_bytes(&grouped.digests[next]);
+        let (old_amount, old_evidence) = if same_evidence {
+            (Some(row_amount), None)
         } else {
-            let text = |k| -> rusqlite::Result<String> {
-                Ok(text_or_null_at(r, k)?.unwrap_or("").to_string())
-            };
-            Some(Box::new((text(4)?, text(5)?)))
+            let last = last_evidence
+                .query_row(params![case_id, last_sweep], |s| {
+                    let text = |k| -> rusqlite::Result<String> {
+                        Ok(text_or_null_at(s, k)?.unwrap_or("").to_string())
+                    };
+                    Ok((s.get::<_, Option<Fen>>(2)?, text(0)?, text(1)?))
+                })
+                .optional()?;
+            match last {
+                Some((amount, claim_ids, rules)) => (amount, Some(Box::new((claim_ids, rules)))),
+                None => (None, Some(Box::default())),
+            }
         };
-        let row_same_but_money = text_at(r, 8)? == grouped.texts.resolve(case.county)
-            && text_at(r, 9)? == grouped.texts.resolve(case.institution)
-            && r.get::<_, i64>(12)? == claims.len() as i64
-            && joins_to(text_at(r, 13)?, grouped.rules_of(case))
-            && text_at(r, 14)? == hash;
+        let row_same_but_money = same_evidence
+            && text_at(r, 4)? == grouped.texts.resolve(case.county)
+            && text_at(r, 5)? == grouped.texts.resolve(case.institution)
+            && r.get::<_, i64>(8)? == claims.len() as i64
+            && joins_to(text_at(r, 9)?, grouped.rules_of(case));
         matched[next] = Some(Existing {
             case_id,
             status,
-            last_sweep: r.get(3)?,
-            old_amount: r.get(6)?,
+            last_sweep,
+            old_amount,
             same_evidence,
             old_evidence,
-            hash,
             row_same_but_money,
-            row_score: r.get(10)?,
-            row_amount: r.get(11)?,
+            row_score: r.get(6)?,
+            row_amount,
         });
         next += 1;
     }
-    Ok(matched)
+    gone.sort_unstable_by_key(|g| g.case_id);
+    Ok((matched, gone))
 }
 
 /// Decided runs of rows a writer may hold before the deciding thread waits.
