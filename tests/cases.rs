@@ -1467,3 +1467,56 @@ fn cases_written_in_many_runs_are_each_written_once() {
         }
     }
 }
+
+/// A case found again with the same claims keeps its `cases` row in step with the sweep: new
+/// money or a new county is written; an unchanged row moves only its last sweep, which is
+/// what tells later that the case is gone.
+#[test]
+fn a_case_found_again_keeps_its_row_in_step_and_resolves_when_gone() {
+    let mut d = db();
+    claim(&d.conn, "C1", P1, 1000, "371302", "ORG1", "13800000001");
+    let row = |conn: &Connection| -> (String, i64, i64, f64) {
+        conn.query_row(
+            "SELECT county_code, amount_at_risk_fen, last_sweep_id, score FROM cases",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("one case")
+    };
+    let flagged = |conn: &Connection, sweep_id: i64, fen: i64| {
+        sweep(conn, sweep_id);
+        flag(conn, sweep_id, 1, "over_cap", "person", P1, &["C1"], fen, "high");
+    };
+    flagged(&d.conn, 1, 100_000);
+    cases::build_for_sweep(&mut d.conn, 1).expect("build 1");
+    let first = row(&d.conn);
+    // Same claim, more money: the row takes the new amount and score.
+    flagged(&d.conn, 2, 150_000);
+    cases::build_for_sweep(&mut d.conn, 2).expect("build 2");
+    let second = row(&d.conn);
+    assert_eq!((second.1, second.2), (150_000, 2));
+    assert!(second.3 > first.3, "{first:?} {second:?}");
+    // Same claim and money, the claim now in another county: the row follows it.
+    d.conn
+        .execute("UPDATE claims SET county_code = '371311' WHERE claim_id = 'C1'", [])
+        .expect("move the claim");
+    flagged(&d.conn, 3, 150_000);
+    cases::build_for_sweep(&mut d.conn, 3).expect("build 3");
+    assert_eq!(row(&d.conn), ("371311".to_string(), 150_000, 3, second.3));
+    // Nothing changed: only the last sweep moves, and the page still says why.
+    flagged(&d.conn, 4, 150_000);
+    cases::build_for_sweep(&mut d.conn, 4).expect("build 4");
+    assert_eq!(row(&d.conn), ("371311".to_string(), 150_000, 4, second.3));
+    let rows = all_in(&d.conn, 4);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].change, Change::Persisting);
+    assert_eq!(
+        (rows[0].reason_zh.as_str(), rows[0].reason_en.as_str()),
+        ("证据未变", "evidence unchanged")
+    );
+    assert_eq!(all_in(&d.conn, 2)[0].reason_en, "+500.00 yuan");
+    // Not found in sweep 5: resolved, as the sweep before found it.
+    sweep(&d.conn, 5);
+    let s5 = cases::build_for_sweep(&mut d.conn, 5).expect("build 5");
+    assert_eq!((s5.resolved, s5.cases), (1, 0));
+}

@@ -219,6 +219,51 @@ mod tests {
     }
 
     #[test]
+    fn joins_to_matches_the_joined_text_only() {
+        assert!(joins_to("a;bc", ["a", "bc"].into_iter()));
+        assert!(joins_to("", std::iter::empty()));
+        assert!(!joins_to("a;bc", ["a", "b"].into_iter()));
+        assert!(!joins_to("a;b", ["a", "b", "c"].into_iter()));
+        assert!(!joins_to("ab", ["a", "b"].into_iter()));
+        assert!(!joins_to("a", std::iter::empty()));
+    }
+
+    #[test]
+    fn a_stored_detail_reads_back_as_the_sweep_made_it() {
+        let set = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let (c1, c12, r) = (set(&["c1"]), set(&["c1", "c2"]), set(&["R1"]));
+        for (d, reappeared) in [
+            (delta(&c1, &r, 100, &c1, &r, 100), false),
+            (delta(&c1, &r, 100, &c1, &r, 100), true),
+            (delta(&c1, &r, 100, &c12, &r, 300), false),
+            (delta(&c12, &r, 300, &c1, &set(&["R2"]), 300), false),
+        ] {
+            let mut detail = ChangeDetail::of_change(d, reappeared);
+            detail.ring_ids = vec![3, 5];
+            let stored = detail.clone().into_stored_json();
+            for change in ["persisting", "reopened"] {
+                let back = ChangeDetail::parse(&stored, 1).unwrap().for_change(change);
+                assert_eq!(back, detail, "{stored}");
+            }
+            // Details stored in full before read back the same.
+            let full = ChangeDetail::parse(&detail.to_json(), 1).unwrap();
+            assert_eq!(full.for_change("persisting"), detail);
+        }
+        // Unchanged evidence is stored as nothing but the rings.
+        let same = ChangeDetail::of_change(delta(&c1, &r, 1, &c1, &r, 1), false);
+        assert_eq!(same.into_stored_json(), "{}");
+        // A new case's detail is stored as ever and reads back without reasons.
+        let new = ChangeDetail {
+            institution_rank: Some(2),
+            ..ChangeDetail::default()
+        };
+        assert_eq!(new.clone().into_stored_json(), new.to_json());
+        let back = ChangeDetail::parse(&new.to_json(), 1).unwrap();
+        assert_eq!(back.clone().for_change("new"), new);
+        assert_eq!(back.for_change("resolved").reason_zh, None);
+    }
+
+    #[test]
     fn mode_prefers_frequent_then_smallest() {
         assert_eq!(mode(["b", "a", "b", ""].into_iter()), "b");
         assert_eq!(mode(["b", "a"].into_iter()), "a");

@@ -197,9 +197,18 @@ pub(super) struct Grouped {
     /// County codes and institution ids of the cases.
     pub(super) texts: Interner,
     pub(super) graph_cases: usize,
+    /// Evidence fingerprint of each case of `order` (raw SHA-256; [`digest_hex`] spells it as
+    /// stored): computed on the pool when grouping, so that matching and writing the cases,
+    /// which hold the write lock, only compare and copy them.
+    pub(super) digests: Vec<[u8; 32]>,
 }
 
 impl Grouped {
+    /// The stored fingerprint (`claim_hash`) of the case at `position` of `order`.
+    pub(super) fn hash_at(&self, position: usize) -> String {
+        digest_hex(&self.digests[position])
+    }
+
     pub(super) fn claims_of(&self, case: &CaseBuild) -> &[(u32, u32, Fen)] {
         &self.claims[case.claims.clone()]
     }
@@ -260,7 +269,11 @@ pub(super) const KIND_CLASS: &str = CaseSubject::Class.code();
 pub(super) const KIND_CONTACT: &str = CaseSubject::Contact.code();
 
 /// Groups flags, rings and top institutions into cases (module documentation).
-pub(super) fn group<F: ClaimFacts>(input: &BuildInput<'_, F>, policy: &CasesPolicy) -> Grouped {
+pub(super) fn group<F: ClaimFacts + Sync>(
+    input: &BuildInput<'_, F>,
+    policy: &CasesPolicy,
+) -> Grouped {
+    use rayon::prelude::*;
     let mut g = Grouper::new(input.facts, input.flags.len());
     g.add_flags(&input.flags);
     let flag_cases = g.cases.len();
@@ -269,7 +282,21 @@ pub(super) fn group<F: ClaimFacts>(input: &BuildInput<'_, F>, policy: &CasesPoli
         input.institutions,
         weight_of(policy, policy.institution_severity),
     );
-    g.finish(flag_cases, &input.classes)
+    let mut grouped = g.finish(flag_cases, &input.classes);
+    let facts = input.facts;
+    let digests = grouped
+        .order
+        .par_iter()
+        .map(|&ci| {
+            let case = &grouped.cases[ci as usize];
+            evidence_digest_sorted(
+                grouped.claims_of(case).iter().map(|x| facts.claim_id(x.1)),
+                grouped.rules_of(case),
+            )
+        })
+        .collect();
+    grouped.digests = digests;
+    grouped
 }
 
 /// The state of grouping: cases by key and the flat lists of their claims, flags and rules.
@@ -508,6 +535,7 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
             rule_names,
             texts: self.texts,
             graph_cases: self.graph_cases,
+            digests: Vec::new(),
         }
     }
 
@@ -582,12 +610,36 @@ pub(super) fn join_iter<'s>(items: impl Iterator<Item = &'s str>) -> String {
     out
 }
 
-pub(super) fn hash_hex(h: Sha256) -> String {
+/// `items` joined with `;` ([`join_iter`]) equals `joined`, without building the joined text.
+pub(super) fn joins_to<'s>(joined: &str, items: impl Iterator<Item = &'s str>) -> bool {
+    let mut rest = joined;
+    for (k, x) in items.enumerate() {
+        if k > 0 {
+            match rest.strip_prefix(';') {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        match rest.strip_prefix(x) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
+/// A digest in lowercase hex, as `claim_hash` stores it.
+pub(super) fn digest_hex(d: &[u8; 32]) -> String {
+    String::from_utf8(digest_hex_bytes(d).to_vec()).expect("hex digits are ASCII")
+}
+
+/// [`digest_hex`] without allocating, to compare with a stored fingerprint.
+pub(super) fn digest_hex_bytes(d: &[u8; 32]) -> [u8; 64] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(64);
-    for b in h.finalize() {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
+    let mut out = [0u8; 64];
+    for (k, b) in d.iter().enumerate() {
+        out[2 * k] = HEX[(b >> 4) as usize];
+        out[2 * k + 1] = HEX[(b & 15) as usize];
     }
     out
 }
@@ -597,6 +649,14 @@ pub(super) fn evidence_hash_sorted<'s>(
     claims: impl Iterator<Item = &'s str>,
     rules: impl Iterator<Item = &'s str>,
 ) -> String {
+    digest_hex(&evidence_digest_sorted(claims, rules))
+}
+
+/// The raw digest behind [`evidence_hash_sorted`].
+pub(super) fn evidence_digest_sorted<'s>(
+    claims: impl Iterator<Item = &'s str>,
+    rules: impl Iterator<Item = &'s str>,
+) -> [u8; 32] {
     let mut h = Sha256::new();
     for c in claims {
         h.update(c.as_bytes());
@@ -607,7 +667,7 @@ pub(super) fn evidence_hash_sorted<'s>(
         h.update(r.as_bytes());
         h.update([0u8]);
     }
-    hash_hex(h)
+    h.finalize().into()
 }
 
 pub(super) fn split_set(s: &str) -> BTreeSet<String> {

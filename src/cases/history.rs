@@ -5,9 +5,9 @@
 use super::group::*;
 #[allow(unused_imports)]
 use super::input::*;
-use super::{CaseError, Status};
+use super::{CaseError, Change, Status};
 use crate::model::{fen_to_yuan, Fen};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -59,9 +59,62 @@ impl ChangeDetail {
         }
     }
 
-    /// The text stored in `detail_json`.
+    /// The detail as JSON, every field it has.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("strings, numbers and lists always serialise")
+    }
+
+    /// The text stored in `detail_json`. A case found again leaves out what did not move
+    /// (empty lists, zero deltas, not reappeared, the unchanged reason): sweep after sweep that
+    /// is all of it for almost every case, and spelling it made most of `case_sweeps`.
+    /// [`ChangeDetail::for_change`] puts it back. A new case's detail has none of these fields,
+    /// so its text is as it always was.
+    pub fn into_stored_json(mut self) -> String {
+        fn none_if_empty<T>(v: &mut Option<Vec<T>>) {
+            if v.as_ref().is_some_and(|v| v.is_empty()) {
+                *v = None;
+            }
+        }
+        none_if_empty(&mut self.added_claims);
+        none_if_empty(&mut self.removed_claims);
+        none_if_empty(&mut self.new_rules);
+        none_if_empty(&mut self.dropped_rules);
+        if self.amount_delta_fen == Some(0) {
+            self.amount_delta_fen = None;
+        }
+        if self.claims_delta == Some(0) {
+            self.claims_delta = None;
+        }
+        if self.reappeared == Some(false) {
+            self.reappeared = None;
+        }
+        if self.reason_zh.as_deref() == Some(UNCHANGED_ZH) {
+            self.reason_zh = None;
+        }
+        if self.reason_en.as_deref() == Some(UNCHANGED_EN) {
+            self.reason_en = None;
+        }
+        self.to_json()
+    }
+
+    /// A stored detail as the sweep made it: for a case found again (`change` = `persisting` or
+    /// `reopened`, the stored code) what [`ChangeDetail::into_stored_json`] left out is put
+    /// back; details stored before it (every field spelled) come back as they are.
+    pub fn for_change(mut self, change: &str) -> ChangeDetail {
+        if change == Change::Persisting.code() || change == Change::Reopened.code() {
+            self.added_claims.get_or_insert_with(Vec::new);
+            self.removed_claims.get_or_insert_with(Vec::new);
+            self.new_rules.get_or_insert_with(Vec::new);
+            self.dropped_rules.get_or_insert_with(Vec::new);
+            self.amount_delta_fen.get_or_insert(0);
+            self.claims_delta.get_or_insert(0);
+            self.reappeared.get_or_insert(false);
+            self.reason_zh
+                .get_or_insert_with(|| UNCHANGED_ZH.to_string());
+            self.reason_en
+                .get_or_insert_with(|| UNCHANGED_EN.to_string());
+        }
+        self
     }
 
     /// A stored `detail_json`; malformed text is an error naming the case.
@@ -71,6 +124,10 @@ impl ChangeDetail {
         })
     }
 }
+
+/// The reason of a case found again whose evidence did not change.
+const UNCHANGED_ZH: &str = "证据未变";
+const UNCHANGED_EN: &str = "evidence unchanged";
 
 /// What changed in a case's evidence since the last sweep that found it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -122,7 +179,7 @@ impl EvidenceDelta {
             parts.push(format!("不再触发规则 {}", self.dropped_rules.join("、")));
         }
         if parts.is_empty() {
-            "证据未变".into()
+            UNCHANGED_ZH.into()
         } else {
             parts.join("，")
         }
@@ -153,7 +210,7 @@ impl EvidenceDelta {
             ));
         }
         if parts.is_empty() {
-            "evidence unchanged".into()
+            UNCHANGED_EN.into()
         } else {
             parts.join(", ")
         }
@@ -191,23 +248,44 @@ pub(super) struct Existing {
     pub(super) same_evidence: bool,
     /// Claim ids and rules of the last sweep, kept only when the evidence changed.
     pub(super) old_evidence: Option<Box<(String, String)>>,
+    /// The `cases` row already holds this sweep's county, institution, claim count, rules
+    /// and fingerprint; with its `score` and `amount_at_risk_fen` (below) equal to this
+    /// sweep's and its status kept, only `last_sweep_id` and `updated_at` need writing.
+    pub(super) row_same_but_money: bool,
+    pub(super) row_score: f64,
+    pub(super) row_amount: Fen,
 }
 
-/// Stored cases in key order with the evidence of the last sweep that found each, matched to
-/// this sweep's cases (`order`): one ordered scan of the `case_key` index.
-pub(super) fn match_existing<F: ClaimFacts>(
+/// A stored case the sweep before found and this one does not: resolved in this sweep.
+pub(super) struct Gone {
+    pub(super) case_id: i64,
+    pub(super) status: String,
+    pub(super) last_amount: Fen,
+}
+
+/// Stored cases in key order matched to this sweep's cases (`order`), and the cases
+/// `prev_sweep` found that this sweep does not (in case id order): one ordered scan of the
+/// `case_key` index.
+///
+/// A `cases` row keeps the figures of the last sweep that found it (written together with
+/// that sweep's `case_sweeps` row), so the scan reads `cases` alone; the last sweep's claim ids
+/// are looked up only for the few cases whose evidence changed.
+pub(super) fn match_existing(
     tx: &Connection,
     grouped: &Grouped,
-    facts: &F,
-) -> Result<Vec<Option<Existing>>, CaseError> {
+    prev_sweep: Option<i64>,
+) -> Result<(Vec<Option<Existing>>, Vec<Gone>), CaseError> {
     let mut matched: Vec<Option<Existing>> = Vec::new();
     matched.resize_with(grouped.order.len(), || None);
+    let mut gone = Vec::new();
     let mut stmt = tx.prepare(
-        "SELECT c.case_key, c.case_id, c.status, c.last_sweep_id, s.claim_ids, s.rules,
-                s.amount_at_risk_fen, s.claim_hash
-         FROM cases c LEFT JOIN case_sweeps s
-           ON s.case_id = c.case_id AND s.sweep_id = c.last_sweep_id
-         ORDER BY c.case_key",
+        "SELECT case_key, case_id, status, last_sweep_id, county_code, institution_id, score,
+                amount_at_risk_fen, claims, rules, claim_hash
+         FROM cases ORDER BY case_key",
+    )?;
+    let mut last_evidence = tx.prepare(
+        "SELECT claim_ids, rules, amount_at_risk_fen FROM case_sweeps
+         WHERE case_id = ?1 AND sweep_id = ?2",
     )?;
     let mut rows = stmt.query([])?;
     let mut next = 0;
@@ -218,46 +296,64 @@ pub(super) fn match_existing<F: ClaimFacts>(
         {
             next += 1;
         }
-        if next == grouped.order.len() {
-            break;
-        }
-        let case = &grouped.cases[grouped.order[next] as usize];
-        if case.key != key {
+        if next == grouped.order.len() || grouped.cases[grouped.order[next] as usize].key != key
+        {
+            let last_sweep: i64 = r.get(3)?;
+            if Some(last_sweep) == prev_sweep {
+                gone.push(Gone {
+                    case_id: r.get(1)?,
+                    status: text_at(r, 2)?.to_string(),
+                    last_amount: r.get(7)?,
+                });
+            }
             continue;
         }
+        let case = &grouped.cases[grouped.order[next] as usize];
         let case_id: i64 = r.get(1)?;
         let status = text_at(r, 2)?;
         let status = Status::parse(status)
             .ok_or_else(|| CaseError::Malformed(format!("case {case_id}: status {status}")))?;
-        let old_hash: Option<&str> = text_or_null_at(r, 7)?;
-        let same_evidence = match old_hash {
-            Some(old) => {
-                old == evidence_hash_sorted(
-                    grouped.claims_of(case).iter().map(|x| facts.claim_id(x.1)),
-                    grouped.rules_of(case),
-                )
-            }
-            None => false,
-        };
-        let old_evidence = if same_evidence {
-            None
+        let last_sweep: i64 = r.get(3)?;
+        let claims = grouped.claims_of(case);
+        let row_hash = text_at(r, 10)?;
+        let row_amount: Fen = r.get(7)?;
+        let same_evidence = row_hash.as_bytes() == digest_hex_bytes(&grouped.digests[next]);
+        let (old_amount, old_evidence) = if same_evidence {
+            (Some(row_amount), None)
         } else {
-            let text = |k| -> rusqlite::Result<String> {
-                Ok(text_or_null_at(r, k)?.unwrap_or("").to_string())
-            };
-            Some(Box::new((text(4)?, text(5)?)))
+            let last = last_evidence
+                .query_row(params![case_id, last_sweep], |s| {
+                    let text = |k| -> rusqlite::Result<String> {
+                        Ok(text_or_null_at(s, k)?.unwrap_or("").to_string())
+                    };
+                    Ok((s.get::<_, Option<Fen>>(2)?, text(0)?, text(1)?))
+                })
+                .optional()?;
+            match last {
+                Some((amount, claim_ids, rules)) => (amount, Some(Box::new((claim_ids, rules)))),
+                None => (None, Some(Box::default())),
+            }
         };
+        let row_same_but_money = same_evidence
+            && text_at(r, 4)? == grouped.texts.resolve(case.county)
+            && text_at(r, 5)? == grouped.texts.resolve(case.institution)
+            && r.get::<_, i64>(8)? == claims.len() as i64
+            && joins_to(text_at(r, 9)?, grouped.rules_of(case));
         matched[next] = Some(Existing {
             case_id,
             status,
-            last_sweep: r.get(3)?,
-            old_amount: r.get(6)?,
+            last_sweep,
+            old_amount,
             same_evidence,
             old_evidence,
+            row_same_but_money,
+            row_score: r.get(6)?,
+            row_amount,
         });
         next += 1;
     }
-    Ok(matched)
+    gone.sort_unstable_by_key(|g| g.case_id);
+    Ok((matched, gone))
 }
 
 /// Decided runs of rows a writer may hold before the deciding thread waits.

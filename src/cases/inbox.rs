@@ -776,7 +776,8 @@ pub fn case_page(
     let mut claim_ids = Vec::new();
     let mut rows = st.query([case_id])?;
     while let Some(r) = rows.next()? {
-        let detail = super::history::ChangeDetail::parse(&r.get::<_, String>(4)?, case_id)?;
+        let detail = super::history::ChangeDetail::parse(&r.get::<_, String>(4)?, case_id)?
+            .for_change(r.get_ref(1)?.as_str().unwrap_or(""));
         let sweep_id: i64 = r.get(0)?;
         sweeps.push(SweepLine {
             sweep_id,

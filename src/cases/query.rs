@@ -386,9 +386,11 @@ fn row_from(r: &rusqlite::Row) -> rusqlite::Result<CaseRow> {
     let status: String = r.get(7)?;
     let change: String = r.get(11)?;
     let detail: String = r.get(17)?;
-    let detail: ChangeDetail = serde_json::from_str(&detail).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(17, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+    let detail = serde_json::from_str::<ChangeDetail>(&detail)
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(17, rusqlite::types::Type::Text, Box::new(e))
+        })?
+        .for_change(&change);
     let bad = |what: &str, v: &str| {
         rusqlite::Error::FromSqlConversionFailure(
             0,
@@ -572,7 +574,7 @@ fn case_sweeps(conn: &Connection, case_id: i64) -> Result<Vec<CaseSweepEntry>, C
     let mut out = Vec::new();
     for row in rows {
         let (sweep_id, change, score, amount, claims, detail) = row?;
-        let detail = ChangeDetail::parse(&detail, case_id)?;
+        let detail = ChangeDetail::parse(&detail, case_id)?.for_change(&change);
         out.push(CaseSweepEntry {
             sweep_id,
             change: Change::parse(&change)

@@ -62,7 +62,8 @@ pub(super) fn decide_rows<'g, F: ClaimFacts>(
         let rules_joined = join_iter(grouped.rules_of(case));
         let rule_count = case.rules.len();
         let amount: Fen = claims.iter().map(|x| x.2).sum();
-        let hash = evidence_hash_sorted(claim_ids(), grouped.rules_of(case));
+        let old = existing[position].take();
+        let hash = grouped.hash_at(position);
         let case_score = score(policy, case.max_weight, rule_count, amount);
         let now = CaseNow {
             case,
@@ -76,7 +77,7 @@ pub(super) fn decide_rows<'g, F: ClaimFacts>(
                 claim_hash: hash,
             },
         };
-        let (case_id, change, detail) = match existing[position].take() {
+        let (case_id, change, detail) = match old {
             None => {
                 let case_id = next_case_id;
                 next_case_id += 1;
@@ -98,7 +99,7 @@ pub(super) fn decide_rows<'g, F: ClaimFacts>(
             change,
             figures: now.figures,
             claim_ids: join_iter(claim_ids()),
-            detail_json: detail.to_json(),
+            detail_json: detail.into_stored_json(),
         });
         pending.flags.extend(
             grouped.seqs[case.seqs.clone()]
@@ -258,6 +259,16 @@ fn continue_case<'g>(
     if change == Change::Persisting {
         summary.persisting += 1;
     }
+    // Rewriting an unchanged row would move it in every index on `cases` for nothing (that
+    // was most of writing a sweep's cases): only when it was last found moves.
+    if old.row_same_but_money
+        && new_status == status
+        && old.row_score == now.figures.score
+        && old.row_amount == now.figures.amount_at_risk_fen
+    {
+        pending.seen.push(case_id);
+        return (case_id, change, ChangeDetail::of_change(d, reappeared));
+    }
     pending.updates.push(CaseUpdate {
         case_id,
         status: new_status,
@@ -311,7 +322,7 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
         [sweep_id],
         |r| r.get(0),
     )?;
-    let existing = match_existing(tx, grouped, facts)?;
+    let (existing, gone) = match_existing(tx, grouped, prev_sweep)?;
     // New cases get the row ids SQLite would give them one insert at a time.
     let next_case_id: i64 =
         tx.query_row("SELECT coalesce(max(case_id), 0) FROM cases", [], |r| {
@@ -358,15 +369,12 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
     // Found in the previous sweep, not in this one: resolved in this sweep. The decision
     // taken on the case stays as it was.
     if let Some(prev) = prev_sweep {
-        let gone: Vec<(i64, String, i64)> = {
-            let mut stmt = tx.prepare(
-                "SELECT c.case_id, c.status, c.amount_at_risk_fen FROM cases c
-                 WHERE c.last_sweep_id = ?1 ORDER BY c.case_id",
-            )?;
-            let rows = stmt.query_map([prev], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        for (case_id, status, last_amount) in gone {
+        for Gone {
+            case_id,
+            status,
+            last_amount,
+        } in gone
+        {
             let status = Status::parse(&status)
                 .ok_or_else(|| CaseError::Malformed(format!("case {case_id}: status {status}")))?;
             pending.sweeps.push(CaseSweep {

@@ -11,7 +11,7 @@
 //! `case_history` is the audit trail: triggers reject UPDATE and DELETE, and nothing here
 //! issues them.
 
-use super::batch::insert_rows_cached;
+use super::batch::{insert_rows_cached, MAX_ROWS};
 use super::StoreError;
 use crate::finding::{Change, Status};
 use crate::model::Fen;
@@ -252,6 +252,9 @@ pub struct HistoryEntry {
 pub struct CaseRows<'a> {
     pub new_cases: Vec<NewCase<'a>>,
     pub updates: Vec<CaseUpdate<'a>>,
+    /// Stored cases found again whose row holds this sweep's figures already: only
+    /// `last_sweep_id` and `updated_at` move (no index on `cases` has them).
+    pub seen: Vec<i64>,
     pub sweeps: Vec<CaseSweep>,
     /// `(case_id, flag seq)` of `case_flags`.
     pub flags: Vec<(i64, i64)>,
@@ -263,6 +266,7 @@ impl CaseRows<'_> {
     pub fn clear(&mut self) {
         self.new_cases.clear();
         self.updates.clear();
+        self.seen.clear();
         self.sweeps.clear();
         self.flags.clear();
         self.history.clear();
@@ -350,6 +354,22 @@ impl<'c> CaseWriter<'c> {
                     f.claim_hash
                 ])?;
             }
+        }
+        for ids in rows.seen.chunks(MAX_ROWS) {
+            // One statement per batch: `case_id IN (…)` is a walk of the rowids in order.
+            let mut sql = String::with_capacity(96 + 2 * ids.len());
+            sql.push_str("UPDATE cases SET last_sweep_id = ?, updated_at = ? WHERE case_id IN (");
+            for k in 0..ids.len() {
+                sql.push_str(if k == 0 { "?" } else { ",?" });
+            }
+            sql.push(')');
+            let mut st = tx.prepare_cached(&sql)?;
+            st.raw_bind_parameter(1, sweep_id)?;
+            st.raw_bind_parameter(2, at)?;
+            for (k, id) in ids.iter().enumerate() {
+                st.raw_bind_parameter(k + 3, id)?;
+            }
+            st.raw_execute()?;
         }
         insert_rows_cached(
             tx,
