@@ -153,3 +153,73 @@ fn a_damaged_snapshot_is_an_error_naming_its_file_never_a_silent_fallback() {
     std::fs::remove_dir_all(p.join("a.db.snapshots")).unwrap();
     claimsweep(p, &["sweep", "--db", "a.db"]);
 }
+
+/// Ingest's fast path (the snapshot built from the parsed rows of a fresh state) writes the
+/// same files, byte for byte, as reading that state back from SQLite: with rejects, duplicate
+/// keys, a GBK table and a register whose primary key covers its only column (which SQLite
+/// would read in key order, not rowid order, unless told `NOT INDEXED`).
+#[test]
+fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
+    use claimsweep::snapshot::file::{save_current, save_ingested};
+    use claimsweep::store::ingest::{ingest_with, IngestOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    claimsweep(
+        p,
+        &[
+            "generate", "--claims", "3000", "--seed", "9", "--messy", "--out", "g",
+        ],
+    );
+    let g = p.join("g");
+    // Rejects: a duplicate claim (its first line again) and a row with a bad amount.
+    let claims_csv = g.join("claims.csv");
+    let text = std::fs::read_to_string(&claims_csv).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let first = lines.next().unwrap();
+    let amount = header.split(',').position(|h| h == "amount").unwrap();
+    let mut bad: Vec<String> = first.split(',').map(str::to_string).collect();
+    bad[0] = "BAD-AMOUNT-1".into();
+    bad[amount] = "lots".into();
+    let mut more = text.clone();
+    if !more.ends_with('\n') {
+        more.push('\n');
+    }
+    more.push_str(&format!("{first}\n{}\n", bad.join(",")));
+    std::fs::write(&claims_csv, more).unwrap();
+    // The institutions table in GBK (decoded whole, not streamed).
+    let inst = g.join("institutions.csv");
+    let utf8 = std::fs::read_to_string(&inst).unwrap();
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(&utf8);
+    assert!(!unmappable);
+    std::fs::write(&inst, &gbk).unwrap();
+
+    let db = p.join("fast.db");
+    let mut conn = claimsweep::store::open(&db).unwrap();
+    let opts = IngestOptions {
+        snapshot: true,
+        ..IngestOptions::default()
+    };
+    let report = ingest_with(&mut conn, &g, &opts).unwrap();
+    assert!(report.total(|t| t.rejected) >= 2, "{:?}", report.tables);
+    assert!(report.first_rejects.iter().any(|r| r.reason.contains("duplicate key")));
+    let snap = report.snapshot.clone().expect("a fresh database: built while ingesting");
+    drop(conn);
+    let fast = save_ingested(&db, report.ingest_id, &snap).unwrap().unwrap();
+    let fast_bytes = bytes_of(&fast.dir);
+    // The same state read back from SQLite, written to the same folder.
+    let back = save_current(&db).unwrap().unwrap();
+    assert_eq!(back.dir, fast.dir);
+    let back_bytes = bytes_of(&back.dir);
+    assert_eq!(fast_bytes.len(), back_bytes.len());
+    for ((name, a), (_, b)) in fast_bytes.iter().zip(&back_bytes) {
+        assert!(a == b, "{name} differs between the fast path and the read-back");
+    }
+
+    // A second ingest changes a stored state: no fast path, the read-back writes it.
+    let mut conn = claimsweep::store::open(&db).unwrap();
+    let again = ingest_with(&mut conn, &g, &opts).unwrap();
+    assert!(again.snapshot.is_none());
+    // A snapshot of another state is never saved under a later one's name.
+    assert!(save_ingested(&db, report.ingest_id, &snap).unwrap().is_none());
+}

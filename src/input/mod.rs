@@ -284,25 +284,60 @@ pub fn decode_text(bytes: Vec<u8>, file: &str) -> Result<String, InputError> {
         // and labels are written in); a tie keeps GB18030, the file's encoding. Line ends are
         // ASCII in both, so a line is a sound unit.
         Err(e) => {
+            use rayon::prelude::*;
             let bytes = e.into_bytes();
+            // Pieces of whole lines decoded on the pool, joined in file order: the text does
+            // not depend on the thread count.
+            let pieces: Vec<&[u8]> = line_pieces(&bytes, GBK_PIECE_BYTES);
+            let decoded: Vec<Option<String>> = pieces
+                .par_iter()
+                .map(|piece| decode_gbk_lines(piece))
+                .collect();
             let mut out = String::with_capacity(bytes.len() + bytes.len() / 2);
-            for line in bytes.split_inclusive(|&b| b == b'\n') {
-                let gbk =
-                    encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(line);
-                match (std::str::from_utf8(line), gbk) {
-                    (Ok(utf8), Some(gbk))
-                        if utf8.is_ascii() || common_chars(utf8) <= common_chars(&gbk) =>
-                    {
-                        out.push_str(&gbk)
-                    }
-                    (Ok(utf8), _) => out.push_str(utf8),
-                    (Err(_), Some(gbk)) => out.push_str(&gbk),
-                    (Err(_), None) => return Err(InputError::Encoding { file: file.into() }),
-                }
+            for piece in decoded {
+                out.push_str(&piece.ok_or_else(|| InputError::Encoding { file: file.into() })?);
             }
             Ok(out)
         }
     }
+}
+
+/// Bytes of GBK text decoded by one pool task.
+const GBK_PIECE_BYTES: usize = 4 << 20;
+
+/// `bytes` cut into pieces of about `size` bytes, each ending at a line end (the last at the
+/// end of the text).
+fn line_pieces(bytes: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut pieces = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let cut = match rest.get(size..).and_then(|after| after.iter().position(|&b| b == b'\n')) {
+            Some(i) => size + i + 1,
+            None => rest.len(),
+        };
+        let (piece, tail) = rest.split_at(cut);
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
+}
+
+/// Decodes whole lines of a file that is not UTF-8 as a whole: each line as GB18030, or as
+/// UTF-8 where that reads as more common characters; `None` if a line is neither.
+fn decode_gbk_lines(bytes: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 2);
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let gbk = encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(line);
+        match (std::str::from_utf8(line), gbk) {
+            (Ok(utf8), Some(gbk)) if utf8.is_ascii() || common_chars(utf8) <= common_chars(&gbk) => {
+                out.push_str(&gbk)
+            }
+            (Ok(utf8), _) => out.push_str(utf8),
+            (Err(_), Some(gbk)) => out.push_str(&gbk),
+            (Err(_), None) => return None,
+        }
+    }
+    Some(out)
 }
 
 /// How many characters of `s` are ASCII or in GB2312 (the 7,445 characters of everyday
@@ -380,7 +415,6 @@ fn scan_csv_file(
             break;
         }
         let chunk = &buf[..n];
-        hasher.update(chunk);
         if !scan.head.contains(&b'\n') {
             scan.head.extend_from_slice(chunk);
         }
@@ -393,17 +427,17 @@ fn scan_csv_file(
         let body = if total == 0 && scan.bom { &chunk[3..] } else { chunk };
         total += n as u64;
         last = chunk[n - 1];
-        scan.lines += chunk.iter().filter(|&&b| b == b'\n').count();
-        if scan.utf8 {
-            pending.extend_from_slice(body);
-            match std::str::from_utf8(&pending) {
-                Ok(_) => pending.clear(),
-                Err(e) if e.error_len().is_none() => {
-                    pending.drain(..e.valid_up_to());
+        // Hashing and checking the text take about as long: side by side.
+        let (utf8, lines) = (&mut scan.utf8, &mut scan.lines);
+        rayon::join(
+            || hasher.update(chunk),
+            || {
+                *lines += chunk.iter().filter(|&&b| b == b'\n').count();
+                if *utf8 {
+                    *utf8 = utf8_so_far(&mut pending, body);
                 }
-                Err(_) => scan.utf8 = false,
-            }
-        }
+            },
+        );
     }
     if !pending.is_empty() {
         scan.utf8 = false;
@@ -415,6 +449,23 @@ fn scan_csv_file(
         return Err(InputError::Changed { file: name.into() });
     }
     Ok((scan, len, modified))
+}
+
+/// Whether `pending` (an incomplete UTF-8 sequence the chunk before ended with) followed by
+/// `chunk` is UTF-8 so far; leaves in `pending` the incomplete sequence `chunk` ends with.
+fn utf8_so_far(pending: &mut Vec<u8>, chunk: &[u8]) -> bool {
+    pending.extend_from_slice(chunk);
+    match std::str::from_utf8(pending) {
+        Ok(_) => {
+            pending.clear();
+            true
+        }
+        Err(e) if e.error_len().is_none() => {
+            pending.drain(..e.valid_up_to());
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// Reads until `buf` is full or the file ends; the number of bytes read.
@@ -1216,5 +1267,21 @@ mod tests {
         let [whole, chunked] = records_whole_and_chunked("id_number,name\n", false);
         assert!(whole.is_empty());
         assert_eq!(whole, chunked);
+    }
+
+    #[test]
+    fn gbk_text_decoded_in_pieces_is_the_text_decoded_line_by_line() {
+        let mut utf8 = String::new();
+        for i in 0..500 {
+            utf8.push_str(&format!("C{i},张三{i},山东省临沂市\r\n"));
+        }
+        let (gbk, _, _) = encoding_rs::GBK.encode(&utf8);
+        for size in [1, 7, 100, 1 << 20] {
+            let pieces = line_pieces(&gbk, size);
+            assert_eq!(pieces.concat(), gbk.to_vec());
+            assert!(pieces[..pieces.len() - 1].iter().all(|p| p.ends_with(b"\n")));
+        }
+        assert_eq!(decode_text(gbk.to_vec(), "g.csv").unwrap(), utf8);
+        assert!(line_pieces(b"", 4).is_empty());
     }
 }
