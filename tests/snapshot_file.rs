@@ -171,28 +171,24 @@ fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
         ],
     );
     let g = p.join("g");
-    // Rejects: a duplicate claim (its first line again) and a row with a bad amount.
-    let claims_csv = g.join("claims.csv");
-    let text = std::fs::read_to_string(&claims_csv).unwrap();
-    let mut lines = text.lines();
-    let header = lines.next().unwrap();
-    let first = lines.next().unwrap();
-    let amount = header.split(',').position(|h| h == "amount").unwrap();
-    let mut bad: Vec<String> = first.split(',').map(str::to_string).collect();
-    bad[0] = "BAD-AMOUNT-1".into();
-    bad[amount] = "lots".into();
-    let mut more = text.clone();
-    if !more.ends_with('\n') {
-        more.push('\n');
+    // The messy ledger is GBK: a few tables in UTF-8 (streamed from their files), the rest
+    // stay GBK (decoded whole).
+    for table in ["claims", "certificates", "registry_poverty"] {
+        let path = g.join(format!("{table}.csv"));
+        let bytes = std::fs::read(&path).unwrap();
+        let (text, _, bad) = encoding_rs::GB18030.decode(&bytes);
+        assert!(!bad);
+        std::fs::write(&path, text.as_bytes()).unwrap();
     }
-    more.push_str(&format!("{first}\n{}\n", bad.join(",")));
-    std::fs::write(&claims_csv, more).unwrap();
-    // The institutions table in GBK (decoded whole, not streamed).
-    let inst = g.join("institutions.csv");
-    let utf8 = std::fs::read_to_string(&inst).unwrap();
-    let (gbk, _, unmappable) = encoding_rs::GBK.encode(&utf8);
-    assert!(!unmappable);
-    std::fs::write(&inst, &gbk).unwrap();
+    // Rejects: a duplicate claim (its first line again) and a line of the wrong width.
+    let claims_csv = g.join("claims.csv");
+    let mut text = std::fs::read_to_string(&claims_csv).unwrap();
+    let first = text.lines().nth(1).unwrap().to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!("{first}\n只有,两列\n"));
+    std::fs::write(&claims_csv, text).unwrap();
 
     let db = p.join("fast.db");
     let mut conn = claimsweep::store::open(&db).unwrap();
