@@ -102,6 +102,28 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    // What `claimsweep ingest` does on a fresh database: the snapshot built while the rows are
+    // written, then saved beside the database.
+    g.bench_function(format!("fresh_{n}_claims_and_snapshot"), |b| {
+        b.iter(|| {
+            run += 1;
+            let db = tmp.path().join(format!("fresh{run}.db"));
+            let mut conn = claimsweep::store::open(&db).unwrap();
+            let opts = claimsweep::store::ingest::IngestOptions {
+                snapshot: true,
+                ..Default::default()
+            };
+            let r = claimsweep::store::ingest::ingest_with(&mut conn, &src, &opts).unwrap();
+            let snap = r.snapshot.expect("a fresh database");
+            drop(conn);
+            claimsweep::snapshot::file::save_ingested(&db, r.ingest_id, &snap)
+                .unwrap()
+                .expect("the current state");
+            let _ = std::fs::remove_file(&db);
+            let _ = std::fs::remove_dir_all(claimsweep::snapshot::file::snapshots_dir(&db));
+        })
+    });
+
     let db = tmp.path().join("kept.db");
     let mut conn = claimsweep::store::open(&db).unwrap();
     claimsweep::store::ingest::ingest_path(&mut conn, &src, false).unwrap();

@@ -153,3 +153,69 @@ fn a_damaged_snapshot_is_an_error_naming_its_file_never_a_silent_fallback() {
     std::fs::remove_dir_all(p.join("a.db.snapshots")).unwrap();
     claimsweep(p, &["sweep", "--db", "a.db"]);
 }
+
+/// Ingest's fast path (the snapshot built from the parsed rows of a fresh state) writes the
+/// same files, byte for byte, as reading that state back from SQLite: with rejects, duplicate
+/// keys, a GBK table and a register whose primary key covers its only column (which SQLite
+/// would read in key order, not rowid order, unless told `NOT INDEXED`).
+#[test]
+fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
+    use claimsweep::snapshot::file::{save_current, save_ingested};
+    use claimsweep::store::ingest::{ingest_with, IngestOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    claimsweep(
+        p,
+        &[
+            "generate", "--claims", "3000", "--seed", "9", "--messy", "--out", "g",
+        ],
+    );
+    let g = p.join("g");
+    // The messy ledger is GBK: a few tables in UTF-8 (streamed from their files), the rest
+    // stay GBK (decoded whole).
+    for table in ["claims", "certificates", "registry_poverty"] {
+        let path = g.join(format!("{table}.csv"));
+        let bytes = std::fs::read(&path).unwrap();
+        let (text, _, bad) = encoding_rs::GB18030.decode(&bytes);
+        assert!(!bad);
+        std::fs::write(&path, text.as_bytes()).unwrap();
+    }
+    // Rejects: a duplicate claim (its first line again) and a line of the wrong width.
+    let claims_csv = g.join("claims.csv");
+    let mut text = std::fs::read_to_string(&claims_csv).unwrap();
+    let first = text.lines().nth(1).unwrap().to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!("{first}\n只有,两列\n"));
+    std::fs::write(&claims_csv, text).unwrap();
+
+    let db = p.join("fast.db");
+    let mut conn = claimsweep::store::open(&db).unwrap();
+    let opts = IngestOptions {
+        snapshot: true,
+        ..IngestOptions::default()
+    };
+    let report = ingest_with(&mut conn, &g, &opts).unwrap();
+    assert!(report.total(|t| t.rejected) >= 2, "{:?}", report.tables);
+    assert!(report.first_rejects.iter().any(|r| r.reason.contains("duplicate key")));
+    let snap = report.snapshot.clone().expect("a fresh database: built while ingesting");
+    drop(conn);
+    let fast = save_ingested(&db, report.ingest_id, &snap).unwrap().unwrap();
+    let fast_bytes = bytes_of(&fast.dir);
+    // The same state read back from SQLite, written to the same folder.
+    let back = save_current(&db).unwrap().unwrap();
+    assert_eq!(back.dir, fast.dir);
+    let back_bytes = bytes_of(&back.dir);
+    assert_eq!(fast_bytes.len(), back_bytes.len());
+    for ((name, a), (_, b)) in fast_bytes.iter().zip(&back_bytes) {
+        assert!(a == b, "{name} differs between the fast path and the read-back");
+    }
+
+    // A second ingest changes a stored state: no fast path, the read-back writes it.
+    let mut conn = claimsweep::store::open(&db).unwrap();
+    let again = ingest_with(&mut conn, &g, &opts).unwrap();
+    assert!(again.snapshot.is_none());
+    // A snapshot of another state is never saved under a later one's name.
+    assert!(save_ingested(&db, report.ingest_id, &snap).unwrap().is_none());
+}

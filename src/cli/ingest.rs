@@ -31,14 +31,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = crate::store::ingest::IngestOptions {
         progress: std::io::stderr().is_terminal(),
         append: args.append,
+        snapshot: true,
     };
-    let report = crate::store::ingest::ingest_with(&mut conn, &args.source, &opts)
+    let mut report = crate::store::ingest::ingest_with(&mut conn, &args.source, &opts)
         .with_context(|| format!("ingest {}", args.source.display()))?;
     let en = args.lang == crate::text::Lang::En;
     super::out(&summary(&report, en))?;
     // The columnar snapshot of the new ledger state, which the sweeps of this state read.
     let t = std::time::Instant::now();
-    if let Some(saved) = crate::snapshot::file::save_current(&args.db)? {
+    // Built from the parsed rows when the new state is just those (a fresh database); else
+    // read back from SQLite.
+    let saved = match report.snapshot.take() {
+        Some(snap) => crate::snapshot::file::save_ingested(&args.db, report.ingest_id, &snap)?,
+        None => crate::snapshot::file::save_current(&args.db)?,
+    };
+    if let Some(saved) = saved {
         let (mb, secs) = (saved.bytes as f64 / 1e6, t.elapsed().as_secs_f64());
         super::out(&if en {
             format!(

@@ -26,6 +26,8 @@ pub enum InputError {
     },
     #[error("{file}: 不是普通文件（管道、设备或套接字），拒绝读取 / not a regular file (a FIFO, device or socket): not read")]
     NotRegular { file: String },
+    #[error("{file}: 文件在导入过程中被修改，请重新导入 / the file changed while it was being ingested: ingest it again")]
+    Changed { file: String },
     #[error("{file}: 编码无法识别 / not UTF-8, UTF-8 with BOM, UTF-16 or GBK/GB18030 text")]
     Encoding { file: String },
     #[error("{file}: 文件为空，没有表头 / empty file, no header row")]
@@ -62,6 +64,20 @@ pub enum InputError {
 pub enum Body {
     /// Decoded CSV text; the first record is the header.
     Csv { text: String, delimiter: u8 },
+    /// A UTF-8 CSV file, read again in chunks when its table is loaded: a ledger of millions
+    /// of claims is never in memory as a whole, and the tables waiting for their turn take
+    /// none. `bytes` and `modified` are what `read_source` hashed: a file that differs when
+    /// it is loaded is an error (`InputError::Changed`), not a state its hash does not name.
+    CsvFile {
+        path: PathBuf,
+        delimiter: u8,
+        /// The file starts with a UTF-8 byte order mark (skipped).
+        bom: bool,
+        bytes: u64,
+        modified: Option<std::time::SystemTime>,
+        /// Lines in the file (for progress and sizing).
+        lines: usize,
+    },
     /// Sheet rows as text; `first_line` is the sheet row number of `rows[0]` (the header).
     Sheet {
         rows: Vec<Vec<String>>,
@@ -175,12 +191,7 @@ pub fn read_source(path: &Path) -> Result<Source, InputError> {
                 ignored.push(name);
                 continue;
             };
-            let bytes = std::fs::read(&p).map_err(|e| InputError::Io {
-                file: name.clone(),
-                source: e,
-            })?;
-            hash_file(&mut hasher, &name, &bytes);
-            let table = csv_table(spec, name, bytes)?;
+            let table = csv_file_table(spec, name, &p, &mut hasher)?;
             push_table(&mut found, table)?;
         }
     } else if path
@@ -273,25 +284,60 @@ pub fn decode_text(bytes: Vec<u8>, file: &str) -> Result<String, InputError> {
         // and labels are written in); a tie keeps GB18030, the file's encoding. Line ends are
         // ASCII in both, so a line is a sound unit.
         Err(e) => {
+            use rayon::prelude::*;
             let bytes = e.into_bytes();
+            // Pieces of whole lines decoded on the pool, joined in file order: the text does
+            // not depend on the thread count.
+            let pieces: Vec<&[u8]> = line_pieces(&bytes, GBK_PIECE_BYTES);
+            let decoded: Vec<Option<String>> = pieces
+                .par_iter()
+                .map(|piece| decode_gbk_lines(piece))
+                .collect();
             let mut out = String::with_capacity(bytes.len() + bytes.len() / 2);
-            for line in bytes.split_inclusive(|&b| b == b'\n') {
-                let gbk =
-                    encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(line);
-                match (std::str::from_utf8(line), gbk) {
-                    (Ok(utf8), Some(gbk))
-                        if utf8.is_ascii() || common_chars(utf8) <= common_chars(&gbk) =>
-                    {
-                        out.push_str(&gbk)
-                    }
-                    (Ok(utf8), _) => out.push_str(utf8),
-                    (Err(_), Some(gbk)) => out.push_str(&gbk),
-                    (Err(_), None) => return Err(InputError::Encoding { file: file.into() }),
-                }
+            for piece in decoded {
+                out.push_str(&piece.ok_or_else(|| InputError::Encoding { file: file.into() })?);
             }
             Ok(out)
         }
     }
+}
+
+/// Bytes of GBK text decoded by one pool task.
+const GBK_PIECE_BYTES: usize = 4 << 20;
+
+/// `bytes` cut into pieces of about `size` bytes, each ending at a line end (the last at the
+/// end of the text).
+fn line_pieces(bytes: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut pieces = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let cut = match rest.get(size..).and_then(|after| after.iter().position(|&b| b == b'\n')) {
+            Some(i) => size + i + 1,
+            None => rest.len(),
+        };
+        let (piece, tail) = rest.split_at(cut);
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
+}
+
+/// Decodes whole lines of a file that is not UTF-8 as a whole: each line as GB18030, or as
+/// UTF-8 where that reads as more common characters; `None` if a line is neither.
+fn decode_gbk_lines(bytes: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 2);
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let gbk = encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(line);
+        match (std::str::from_utf8(line), gbk) {
+            (Ok(utf8), Some(gbk)) if utf8.is_ascii() || common_chars(utf8) <= common_chars(&gbk) => {
+                out.push_str(&gbk)
+            }
+            (Ok(utf8), _) => out.push_str(utf8),
+            (Err(_), Some(gbk)) => out.push_str(&gbk),
+            (Err(_), None) => return None,
+        }
+    }
+    Some(out)
 }
 
 /// How many characters of `s` are ASCII or in GB2312 (the 7,445 characters of everyday
@@ -319,30 +365,179 @@ fn csv_reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
         .from_reader(text.as_bytes())
 }
 
+/// Bytes read from a CSV file at a time, when scanning it and when loading it.
+#[cfg(not(test))]
+const CHUNK_BYTES: usize = 16 << 20;
+/// Tiny chunks in unit tests: every record boundary case meets a chunk boundary.
+#[cfg(test)]
+const CHUNK_BYTES: usize = 61;
+
+/// What one streaming pass over a CSV file found.
+struct FileScan {
+    /// The whole file is UTF-8 (after an optional BOM), not UTF-16.
+    utf8: bool,
+    bom: bool,
+    lines: usize,
+    /// The file's first chunks, up to one with a line end: the header is in them.
+    head: Vec<u8>,
+}
+
+/// Reads a CSV file once in chunks: hashes it into `hasher` as [`hash_file`] would, checks
+/// whether it is UTF-8, counts its lines and keeps its first chunk.
+fn scan_csv_file(
+    path: &Path,
+    name: &str,
+    hasher: &mut Sha256,
+) -> Result<(FileScan, u64, Option<std::time::SystemTime>), InputError> {
+    let io = |e| InputError::Io {
+        file: name.to_string(),
+        source: e,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    let (len, modified) = (meta.len(), meta.modified().ok());
+    hasher.update(name.as_bytes());
+    hasher.update([0u8]);
+    hasher.update(len.to_le_bytes());
+    let mut buf = vec![0u8; CHUNK_BYTES];
+    // An incomplete UTF-8 sequence at the end of a chunk is completed by the next one.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut scan = FileScan {
+        utf8: true,
+        bom: false,
+        lines: 0,
+        head: Vec::new(),
+    };
+    let (mut total, mut last) = (0u64, b'\n');
+    loop {
+        let n = read_full(&mut file, &mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        if !scan.head.contains(&b'\n') {
+            scan.head.extend_from_slice(chunk);
+        }
+        if total == 0 {
+            scan.bom = chunk.starts_with(&[0xEF, 0xBB, 0xBF]);
+            if chunk.starts_with(&[0xFF, 0xFE]) || chunk.starts_with(&[0xFE, 0xFF]) {
+                scan.utf8 = false;
+            }
+        }
+        let body = if total == 0 && scan.bom { &chunk[3..] } else { chunk };
+        total += n as u64;
+        last = chunk[n - 1];
+        // Hashing and checking the text take about as long: side by side.
+        let (utf8, lines) = (&mut scan.utf8, &mut scan.lines);
+        rayon::join(
+            || hasher.update(chunk),
+            || {
+                *lines += chunk.iter().filter(|&&b| b == b'\n').count();
+                if *utf8 {
+                    *utf8 = utf8_so_far(&mut pending, body);
+                }
+            },
+        );
+    }
+    if !pending.is_empty() {
+        scan.utf8 = false;
+    }
+    if total > 0 && last != b'\n' {
+        scan.lines += 1;
+    }
+    if total != len {
+        return Err(InputError::Changed { file: name.into() });
+    }
+    Ok((scan, len, modified))
+}
+
+/// Whether `pending` (an incomplete UTF-8 sequence the chunk before ended with) followed by
+/// `chunk` is UTF-8 so far; leaves in `pending` the incomplete sequence `chunk` ends with.
+fn utf8_so_far(pending: &mut Vec<u8>, chunk: &[u8]) -> bool {
+    pending.extend_from_slice(chunk);
+    match std::str::from_utf8(pending) {
+        Ok(_) => {
+            pending.clear();
+            true
+        }
+        Err(e) if e.error_len().is_none() => {
+            pending.drain(..e.valid_up_to());
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Reads until `buf` is full or the file ends; the number of bytes read.
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// One CSV file of a folder as a table: UTF-8 files are loaded from the file in chunks
+/// ([`Body::CsvFile`]); other encodings (GBK, UTF-16) are decoded whole, as they need the
+/// whole file to decide (`decode_text`).
+fn csv_file_table(
+    spec: &'static TableSpec,
+    file: String,
+    path: &Path,
+    hasher: &mut Sha256,
+) -> Result<SourceTable, InputError> {
+    let (scan, bytes, modified) = scan_csv_file(path, &file, hasher)?;
+    if !scan.utf8 {
+        let whole = std::fs::read(path).map_err(|e| InputError::Io {
+            file: file.clone(),
+            source: e,
+        })?;
+        if whole.len() as u64 != bytes || !whole.starts_with(&scan.head) {
+            return Err(InputError::Changed { file });
+        }
+        return csv_table(spec, file, whole);
+    }
+    let head = &scan.head[if scan.bom { 3 } else { 0 }..];
+    // The first chunk up to its last whole line: the header is in it.
+    let cut = match head.iter().rposition(|&b| b == b'\n') {
+        Some(i) if (scan.head.len() as u64) < bytes => i + 1,
+        _ => head.len(),
+    };
+    let text = std::str::from_utf8(&head[..cut]).map_err(|_| InputError::Changed {
+        file: file.clone(),
+    })?;
+    let (header, delimiter) = csv_header(text, &file)?;
+    let (colmap, extras) = map_header(spec, &header, &file)?;
+    Ok(SourceTable {
+        spec,
+        file,
+        header,
+        colmap,
+        extras,
+        body: Body::CsvFile {
+            path: path.to_path_buf(),
+            delimiter,
+            bom: scan.bom,
+            bytes,
+            modified,
+            lines: scan.lines,
+        },
+    })
+}
+
 fn csv_table(
     spec: &'static TableSpec,
     file: String,
     bytes: Vec<u8>,
 ) -> Result<SourceTable, InputError> {
     let text = decode_text(bytes, &file)?;
-    let first_line = text.lines().next().unwrap_or("");
-    // Tab-separated "CSV" is what some systems export; a comma anywhere in the header wins.
-    let delimiter = if first_line.contains('\t') && !first_line.contains(',') {
-        b'\t'
-    } else {
-        b','
-    };
-    let mut rdr = csv_reader(&text, delimiter);
-    let mut rec = csv::StringRecord::new();
-    let got = rdr.read_record(&mut rec).map_err(|e| InputError::Csv {
-        file: file.clone(),
-        line: 1,
-        reason: e.to_string(),
-    })?;
-    if !got || rec.iter().all(|f| f.trim().is_empty()) {
-        return Err(InputError::Empty { file });
-    }
-    let header: Vec<String> = rec.iter().map(clean_header).collect();
+    let (header, delimiter) = csv_header(&text, &file)?;
     let (colmap, extras) = map_header(spec, &header, &file)?;
     Ok(SourceTable {
         spec,
@@ -352,6 +547,29 @@ fn csv_table(
         extras,
         body: Body::Csv { text, delimiter },
     })
+}
+
+/// The header of CSV text (its first record) and the field delimiter.
+fn csv_header(text: &str, file: &str) -> Result<(Vec<String>, u8), InputError> {
+    let file = file.to_string();
+    let first_line = text.lines().next().unwrap_or("");
+    // Tab-separated "CSV" is what some systems export; a comma anywhere in the header wins.
+    let delimiter = if first_line.contains('\t') && !first_line.contains(',') {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut rdr = csv_reader(text, delimiter);
+    let mut rec = csv::StringRecord::new();
+    let got = rdr.read_record(&mut rec).map_err(|e| InputError::Csv {
+        file: file.clone(),
+        line: 1,
+        reason: e.to_string(),
+    })?;
+    if !got || rec.iter().all(|f| f.trim().is_empty()) {
+        return Err(InputError::Empty { file });
+    }
+    Ok((rec.iter().map(clean_header).collect(), delimiter))
 }
 
 fn clean_header(h: &str) -> String {
@@ -562,82 +780,65 @@ impl SourceTable {
     fn for_each_record(&self, mut f: impl FnMut(&Record)) -> Result<(), InputError> {
         match &self.body {
             Body::Csv { text, delimiter } => {
-                let ncols = self.header.len();
-                // Reading restarts here after a record that swallowed lines (a stray quote):
-                // `base` is a byte offset of a line start, `base_line` its line number.
-                let (mut base, mut base_line) = (0usize, 1u64);
                 let mut header_pending = true;
-                let mut rec = csv::ByteRecord::new();
-                'segments: loop {
-                    let part = &text[base..];
-                    let mut rdr = csv_reader(part, *delimiter);
-                    loop {
-                        let got = rdr
-                            .read_byte_record(&mut rec)
-                            .map_err(|e| InputError::Csv {
-                                file: self.file.clone(),
-                                line: e.position().map_or(0, |p| p.line() + base_line - 1),
-                                reason: e.to_string(),
-                            })?;
-                        if !got {
-                            break 'segments;
-                        }
-                        if header_pending {
-                            header_pending = false;
-                            continue;
-                        }
-                        let pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
-                        let end = rdr.position().byte() as usize;
-                        // After a CRLF line end the reader's position is at the `\n` of the
-                        // line before (it ended that record at the `\r`): the record starts
-                        // one byte and one line later.
-                        let (mut start, mut line) = (pos.byte() as usize, pos.line());
-                        if part.as_bytes().get(start) == Some(&b'\n') {
-                            start += 1;
-                            line += 1;
-                        }
-                        let line = line + base_line - 1;
-                        let raw = part
-                            .get(start..end.max(start))
-                            .unwrap_or("")
-                            .trim_end_matches(['\r', '\n']);
-                        let lines = raw.matches('\n').count() + 1;
-                        if lines > 1
-                            && (rec.len() != ncols
-                                || lines > MAX_RECORD_LINES
-                                || raw.len() > MAX_RECORD_BYTES)
-                        {
-                            // A quoted field that runs over following lines and breaks the
-                            // record: its first line alone is the reject; reading resumes on
-                            // the next line, which is read as a record of its own.
-                            let first_len = raw.find('\n').unwrap_or(raw.len());
-                            f(&Record {
-                                line,
-                                fields: &[],
-                                raw: raw[..first_len].trim_end_matches('\r'),
-                                malformed: Some(
-                                    "引号不成对，该字段跨越后续各行；本行作废，从下一行继续读取 / unbalanced quote: the field runs over the following lines; this line is rejected and reading resumes on the next line",
-                                ),
-                            });
-                            base += start + first_len + 1;
-                            base_line = line + 1;
-                            continue 'segments;
-                        }
-                        let fields: Vec<&str> = rec
-                            .iter()
-                            // SAFETY: `text` is a `String`, and the CSV reader splits it only
-                            // at ASCII bytes (delimiter, quote, line end), which never occur
-                            // inside a UTF-8 multi-byte sequence; unescaping `""` drops an
-                            // ASCII byte. So every field is valid UTF-8.
-                            .map(|b| unsafe { std::str::from_utf8_unchecked(b) })
-                            .collect();
-                        f(&Record {
-                            line,
-                            fields: &fields,
-                            raw,
-                            malformed: None,
-                        });
+                self.records_in(text, *delimiter, (0, 1), false, &mut header_pending, &mut f)?;
+            }
+            Body::CsvFile {
+                path,
+                delimiter,
+                bom,
+                bytes,
+                modified,
+                ..
+            } => {
+                let changed = || InputError::Changed {
+                    file: self.file.clone(),
+                };
+                let io = |e| InputError::Io {
+                    file: self.file.clone(),
+                    source: e,
+                };
+                let mut file = std::fs::File::open(path).map_err(io)?;
+                let meta = file.metadata().map_err(io)?;
+                if meta.len() != *bytes || meta.modified().ok() != *modified {
+                    return Err(changed());
+                }
+                // `buf` holds the text from the first record not yet read (at a line start)
+                // on; each round appends a chunk and reads the records of its whole lines.
+                let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES * 2);
+                let mut chunk = vec![0u8; CHUNK_BYTES];
+                let (mut line, mut first, mut header_pending) = (1u64, true, true);
+                loop {
+                    let n = read_full(&mut file, &mut chunk).map_err(io)?;
+                    let mut part = &chunk[..n];
+                    if first && *bom {
+                        part = part.get(3..).unwrap_or(&[]);
                     }
+                    first = false;
+                    buf.extend_from_slice(part);
+                    let at_end = n < CHUNK_BYTES;
+                    let cut = if at_end {
+                        buf.len()
+                    } else {
+                        match buf.iter().rposition(|&b| b == b'\n') {
+                            Some(i) => i + 1,
+                            None => continue, // no whole line yet
+                        }
+                    };
+                    let text = std::str::from_utf8(&buf[..cut]).map_err(|_| changed())?;
+                    let (stop, stop_line) = self.records_in(
+                        text,
+                        *delimiter,
+                        (0, line),
+                        !at_end,
+                        &mut header_pending,
+                        &mut f,
+                    )?;
+                    if at_end {
+                        break;
+                    }
+                    buf.drain(..stop);
+                    line = stop_line;
                 }
             }
             Body::Sheet { rows, first_line } => {
@@ -663,6 +864,108 @@ impl SourceTable {
         Ok(())
     }
 
+    /// Reads the records of `text` from byte `from.0` (a line start, line `from.1`) on,
+    /// calling `f` for each after the header. With `partial` the text is whole lines of a
+    /// file that goes on: a record that reaches its end may continue past it, so reading stops
+    /// before such a record (unless it is the first one read, which is then longer than a
+    /// chunk: malformed whatever follows). Returns where reading stopped: the byte offset and
+    /// line of the first record not read (the end of `text` when all were).
+    fn records_in(
+        &self,
+        text: &str,
+        delimiter: u8,
+        from: (usize, u64),
+        partial: bool,
+        header_pending: &mut bool,
+        f: &mut impl FnMut(&Record),
+    ) -> Result<(usize, u64), InputError> {
+        let ncols = self.header.len();
+        // Reading restarts here after a record that swallowed lines (a stray quote):
+        // `base` is a byte offset of a line start, `base_line` its line number.
+        let (mut base, mut base_line) = from;
+        let mut rec = csv::ByteRecord::new();
+        'segments: loop {
+            let part = &text[base..];
+            let mut rdr = csv_reader(part, delimiter);
+            loop {
+                let got = rdr
+                    .read_byte_record(&mut rec)
+                    .map_err(|e| InputError::Csv {
+                        file: self.file.clone(),
+                        line: e.position().map_or(0, |p| p.line() + base_line - 1),
+                        reason: e.to_string(),
+                    })?;
+                if !got {
+                    let lines = part.matches('\n').count() as u64;
+                    return Ok((text.len(), base_line + lines));
+                }
+                let pos = rec.position().cloned().unwrap_or_else(csv::Position::new);
+                let end = rdr.position().byte() as usize;
+                // After a CRLF line end the reader's position is at the `\n` of the
+                // line before (it ended that record at the `\r`), and before the blank
+                // lines it skipped: the record starts at its first character, lines later.
+                let (mut start, mut line) = (pos.byte() as usize, pos.line());
+                while let Some(&b) = part.as_bytes().get(start).filter(|_| start < end) {
+                    match b {
+                        b'\n' => line += 1,
+                        b'\r' => {}
+                        _ => break,
+                    }
+                    start += 1;
+                }
+                let line = line + base_line - 1;
+                if partial && end >= part.len() && base + start != from.0 {
+                    // May go on in the next chunk: read it again from there.
+                    return Ok((base + start, line));
+                }
+                if *header_pending {
+                    *header_pending = false;
+                    continue;
+                }
+                let raw = part
+                    .get(start..end.max(start))
+                    .unwrap_or("")
+                    .trim_end_matches(['\r', '\n']);
+                let lines = raw.matches('\n').count() + 1;
+                if lines > 1
+                    && (rec.len() != ncols
+                        || lines > MAX_RECORD_LINES
+                        || raw.len() > MAX_RECORD_BYTES)
+                {
+                    // A quoted field that runs over following lines and breaks the
+                    // record: its first line alone is the reject; reading resumes on
+                    // the next line, which is read as a record of its own.
+                    let first_len = raw.find('\n').unwrap_or(raw.len());
+                    f(&Record {
+                        line,
+                        fields: &[],
+                        raw: raw[..first_len].trim_end_matches('\r'),
+                        malformed: Some(
+                            "引号不成对，该字段跨越后续各行；本行作废，从下一行继续读取 / unbalanced quote: the field runs over the following lines; this line is rejected and reading resumes on the next line",
+                        ),
+                    });
+                    base += start + first_len + 1;
+                    base_line = line + 1;
+                    continue 'segments;
+                }
+                let fields: Vec<&str> = rec
+                    .iter()
+                    // SAFETY: `text` is a `str`, and the CSV reader splits it only
+                    // at ASCII bytes (delimiter, quote, line end), which never occur
+                    // inside a UTF-8 multi-byte sequence; unescaping `""` drops an
+                    // ASCII byte. So every field is valid UTF-8.
+                    .map(|b| unsafe { std::str::from_utf8_unchecked(b) })
+                    .collect();
+                f(&Record {
+                    line,
+                    fields: &fields,
+                    raw,
+                    malformed: None,
+                });
+            }
+        }
+    }
+
     fn is_excel(&self) -> bool {
         matches!(self.body, Body::Sheet { .. })
     }
@@ -671,6 +974,7 @@ impl SourceTable {
     pub fn approx_records(&self) -> usize {
         match &self.body {
             Body::Csv { text, .. } => bytecount_newlines(text.as_bytes()).saturating_sub(1),
+            Body::CsvFile { lines, .. } => lines.saturating_sub(1),
             Body::Sheet { rows, .. } => rows.len().saturating_sub(1),
         }
     }
@@ -894,5 +1198,90 @@ mod tests {
                 (4, 2, "C2,x".to_string())
             ]
         );
+    }
+
+    /// Every record of `text` as (line, fields, raw, malformed) read whole and read from a
+    /// file in chunks of `CHUNK_BYTES` (61 bytes in unit tests).
+    fn records_whole_and_chunked(text: &str, bom: bool) -> [Vec<(u64, Vec<String>, String, bool)>; 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry_poverty.csv");
+        let mut bytes = if bom { vec![0xEF, 0xBB, 0xBF] } else { vec![] };
+        bytes.extend_from_slice(text.as_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        // A table with one required column: the others are extras.
+        let spec = table_by_name("registry_poverty").unwrap();
+        let mut hasher = Sha256::new();
+        let chunked = csv_file_table(spec, "p.csv".into(), &path, &mut hasher).unwrap();
+        assert!(matches!(chunked.body, Body::CsvFile { .. }));
+        let mut whole_hasher = Sha256::new();
+        hash_file(&mut whole_hasher, "p.csv", &bytes);
+        assert_eq!(hasher.finalize(), whole_hasher.finalize(), "the same content hash");
+        let whole = csv_table(spec, "p.csv".into(), bytes).unwrap();
+        assert_eq!(whole.header, chunked.header);
+        assert_eq!(whole.approx_records(), chunked.approx_records());
+        [whole, chunked].map(|t| {
+            let mut seen = Vec::new();
+            t.for_each_record(|r| {
+                seen.push((
+                    r.line,
+                    r.fields.iter().map(|f| f.to_string()).collect(),
+                    r.raw.to_string(),
+                    r.malformed.is_some(),
+                ))
+            })
+            .unwrap();
+            seen
+        })
+    }
+
+    #[test]
+    fn a_file_read_in_chunks_gives_the_records_of_the_whole_text() {
+        let mut text = String::from("claim_id,id_number,name,amount,claim_date\r\n");
+        debug_assert!(text.contains("id_number"));
+        for i in 0..40 {
+            match i % 7 {
+                // A field over three lines, CRLF line ends, Chinese text.
+                0 => text.push_str(&format!("C{i},3713,\"张\r\n三\r\n丰\",{i},2020-01-01\r\n")),
+                1 => text.push_str("\r\n\r\n"),
+                2 => text.push_str(&format!("C{i},3713,\"李四，\"\"引号\"\"\",1,2020-01-0{}\n", i % 9 + 1)),
+                3 => text.push_str(&format!("C{i},{}\n", "长".repeat(40))),
+                _ => text.push_str(&format!("C{i},371302,王五{i},100,2020-02-03\n")),
+            }
+        }
+        // A stray quote: the field would run over every following line.
+        text.push_str("C98,3713,\"broken,1,2020-01-01\n");
+        for i in 0..30 {
+            text.push_str(&format!("D{i},371302,赵六,1,2020-01-01\n"));
+        }
+        text.push_str("D99,371302,last,1,2020-01-01");
+        for bom in [false, true] {
+            let [whole, chunked] = records_whole_and_chunked(&text, bom);
+            assert!(whole.len() > 60, "{}", whole.len());
+            assert!(whole.iter().any(|r| r.3), "the stray quote is a malformed record");
+            // Regression: after blank CRLF lines a record had the line and raw text of the
+            // first blank line.
+            let c2 = whole.iter().find(|r| r.1.first().is_some_and(|f| f == "C2")).unwrap();
+            assert_eq!((c2.0, c2.2.starts_with("C2,")), (7, true), "{c2:?}");
+            assert_eq!(whole, chunked);
+        }
+        let [whole, chunked] = records_whole_and_chunked("id_number,name\n", false);
+        assert!(whole.is_empty());
+        assert_eq!(whole, chunked);
+    }
+
+    #[test]
+    fn gbk_text_decoded_in_pieces_is_the_text_decoded_line_by_line() {
+        let mut utf8 = String::new();
+        for i in 0..500 {
+            utf8.push_str(&format!("C{i},张三{i},山东省临沂市\r\n"));
+        }
+        let (gbk, _, _) = encoding_rs::GBK.encode(&utf8);
+        for size in [1, 7, 100, 1 << 20] {
+            let pieces = line_pieces(&gbk, size);
+            assert_eq!(pieces.concat(), gbk.to_vec());
+            assert!(pieces[..pieces.len() - 1].iter().all(|p| p.ends_with(b"\n")));
+        }
+        assert_eq!(decode_text(gbk.to_vec(), "g.csv").unwrap(), utf8);
+        assert!(line_pieces(b"", 4).is_empty());
     }
 }

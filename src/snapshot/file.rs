@@ -147,6 +147,29 @@ pub fn save_current(db: &Path) -> Result<Option<Saved>, SnapshotFileError> {
     }))
 }
 
+/// Writes `snap`, the ledger state ingest `ingest_id` made (built from its parsed rows,
+/// `IngestReport::snapshot`), under the shared ledger lock: the same folder [`save_current`]
+/// would write for that state, without reading it back from SQLite. `Ok(None)` when another
+/// ingest came in between: that state is not `snap`, and its own ingest writes its snapshot.
+pub fn save_ingested(
+    db: &Path,
+    ingest_id: i64,
+    snap: &Snapshot,
+) -> Result<Option<Saved>, SnapshotFileError> {
+    use crate::store::lock::{LedgerLock, LockMode};
+    let conn = crate::store::open_existing(db)?;
+    let _lock = LedgerLock::acquire(db, LockMode::Shared).map_err(SnapshotFileError::Lock)?;
+    let Some(state) = current_state(&conn)?.filter(|s| s.ingest_id == ingest_id) else {
+        return Ok(None);
+    };
+    let (dir, bytes) = save(db, &state, snap)?;
+    Ok(Some(Saved {
+        dir,
+        bytes,
+        claims: snap.claims.len(),
+    }))
+}
+
 /// What [`gc`] removed.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Pruned {

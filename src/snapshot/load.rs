@@ -75,6 +75,39 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
     Ok(b.finish())
 }
 
+/// A row type a snapshot is built from: how a batch of its rows, in table (rowid) order, goes
+/// into a [`SnapshotBuilder`]. Reading the table back from SQLite and ingest's fast path
+/// (the snapshot built from the rows it writes) both add rows this way, so they build the
+/// same snapshot from the same rows.
+pub trait SnapshotRows: DbRow + Send + 'static {
+    fn add_to(b: &mut SnapshotBuilder, rows: &[Self]);
+}
+
+macro_rules! snapshot_rows {
+    ($($ty:ty => |$b:ident, $rows:ident| $add:expr;)*) => {
+        $(impl SnapshotRows for $ty {
+            fn add_to($b: &mut SnapshotBuilder, $rows: &[Self]) {
+                $add
+            }
+        })*
+    };
+}
+
+snapshot_rows! {
+    ClaimRow => |b, rows| b.add_claims(rows);
+    ClassRow => |b, rows| rows.iter().for_each(|r| b.add_class(r));
+    InstitutionRow => |b, rows| rows.iter().for_each(|r| b.add_institution(r));
+    CertificateRow => |b, rows| b.add_certificates(rows);
+    ProjectRow => |b, rows| rows.iter().for_each(|r| b.add_project(r));
+    EmploymentRow => |b, rows| rows.iter().for_each(|r| b.add_employment(r));
+    StaffRow => |b, rows| rows.iter().for_each(|r| b.add_staff(r));
+    PensionRow => |b, rows| rows.iter().for_each(|r| b.add_pension(r));
+    DeathRow => |b, rows| rows.iter().for_each(|r| b.add_death(r));
+    UiRow => |b, rows| rows.iter().for_each(|r| b.add_ui(r));
+    PovertyRow => |b, rows| rows.iter().for_each(|r| b.add_poverty(r));
+    LivingStandardRow => |b, rows| rows.iter().for_each(|r| b.add_living_standard(r));
+}
+
 /// Readers for `R`'s table if it is present and the database is a file (`(path, threads)`).
 fn spawn_if<'scope, R: DbRow + Send + 'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,

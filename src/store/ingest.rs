@@ -14,6 +14,8 @@
 use crate::dates::now_timestamp;
 use crate::input::{self, InputError, Parsed, Reject, SourceTable};
 use crate::model::*;
+use crate::snapshot::load::SnapshotRows;
+use crate::snapshot::{Snapshot, SnapshotBuilder};
 use crate::store::history::keep_version_sql;
 use crate::store::rows::{insert_many_sql, insert_sql, select_sql, upsert_sql, DbRow};
 use crate::store::StoreError;
@@ -22,6 +24,8 @@ use rusqlite::{Connection, Transaction};
 use serde::Serialize;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -71,6 +75,11 @@ pub struct IngestReport {
     pub seconds: f64,
     /// Wall time of building the lookup indexes after the load.
     pub index_millis: u64,
+    /// The columnar snapshot of the ledger state this ingest made, built from the parsed rows
+    /// while they were written (`IngestOptions::snapshot`); `None` when the state is more than
+    /// this source's rows (see [`state_is_the_source`]) and has to be read back from SQLite.
+    #[serde(skip)]
+    pub snapshot: Option<Arc<Snapshot>>,
 }
 
 impl IngestReport {
@@ -85,17 +94,38 @@ const BATCH: usize = 2048;
 /// New rows per INSERT statement in bulk loads (18 claim columns + 2 → 640 parameters).
 const MULTI_ROWS: usize = 32;
 
-/// Indexes the rules' lookups need, built after the bulk load (faster than maintaining them
-/// row by row).
+/// The secondary indexes some lookup of the ledger needs, built once after the bulk load
+/// (faster than maintaining them row by row). Sweeps read the columnar snapshot, never these;
+/// the case pages, the report and `serve` look claims up by:
+/// - `id_number`: a person's claims (`store::read`, `cases::inbox::neighbourhood`);
+/// - `phone`, `bank_account`: everyone on a shared contact (`store::read::contact_holders`,
+///   the neighbourhood picture).
+///
+/// Claim id, class id, institution id and certificate number lookups use the tables' primary
+/// keys; employment by ID number uses the primary key's first column.
 const INDEXES: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS claims_id_number ON claims(id_number)",
-    "CREATE INDEX IF NOT EXISTS claims_class_id ON claims(class_id)",
-    "CREATE INDEX IF NOT EXISTS claims_institution_id ON claims(institution_id)",
     "CREATE INDEX IF NOT EXISTS claims_phone ON claims(phone)",
     "CREATE INDEX IF NOT EXISTS claims_bank_account ON claims(bank_account)",
-    "CREATE INDEX IF NOT EXISTS employment_id_number ON employment(id_number)",
-    "CREATE INDEX IF NOT EXISTS certificates_id_number ON certificates(id_number)",
-    "CREATE INDEX IF NOT EXISTS rejects_ingest ON rejects(ingest_id)",
+];
+
+/// Page cache of a load through a rollback journal (a fresh database), in KiB as SQLite's
+/// negative `cache_size` takes it.
+const JOURNAL_CACHE_KIB: i64 = -32_768;
+/// Page cache while the indexes are built. SQLite sorts an index's keys in runs of about the
+/// cache's size, then merges them: runs that fit the CPU caches sort several times faster
+/// than one run of the whole table (10 M claims, one index: 9–11 s with 4–8 MB, 20–23 s with
+/// 256 MB, on a loaded 2-core machine).
+const INDEX_CACHE_KIB: i64 = -8192;
+
+/// Indexes earlier versions built that no lookup reads (a sixth of a 1 M database, and
+/// seconds of every ingest that changes rows): dropped by the next ingest.
+const UNUSED_INDEXES: &[&str] = &[
+    "DROP INDEX IF EXISTS claims_class_id",
+    "DROP INDEX IF EXISTS claims_institution_id",
+    "DROP INDEX IF EXISTS employment_id_number",
+    "DROP INDEX IF EXISTS certificates_id_number",
+    "DROP INDEX IF EXISTS rejects_ingest",
 ];
 
 /// How an ingest treats what the store already holds.
@@ -106,6 +136,10 @@ pub struct IngestOptions {
     /// The extract adds to its tables instead of replacing them: stored rows it does not have
     /// stay (none is absent).
     pub append: bool,
+    /// Build the columnar snapshot of the new state from the parsed rows when that state is
+    /// exactly this source's rows (a fresh database, or tables no ingest filled before): the
+    /// snapshot is then in [`IngestReport::snapshot`], and reading the state back is saved.
+    pub snapshot: bool,
 }
 
 /// Loads a folder or workbook into the database opened by [`crate::store::open`]; each table
@@ -121,6 +155,7 @@ pub fn ingest_path(
         &IngestOptions {
             progress,
             append: false,
+            snapshot: false,
         },
     )
 }
@@ -139,17 +174,84 @@ pub fn ingest_with(
     let started_at = now_timestamp();
     // Bulk-load settings: nothing is lost on a crash that a re-ingest would not restore.
     conn.pragma_update(None, "synchronous", "OFF")?;
-    conn.pragma_update(None, "cache_size", super::BULK_CACHE_KIB)?;
-    // Index builds sort in memory, on helper threads where cores are free.
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Index builds sort runs of cache size in temporary files, merged on helper threads where
+    // cores are free (see INDEX_CACHE_KIB).
+    conn.pragma_update(None, "temp_store", "FILE")?;
     conn.pragma_update(None, "threads", 2)?;
+    let rollback_journal = bulk_journal(conn)?;
+    // Through the WAL a large cache keeps a transaction's pages from being written twice;
+    // through a rollback journal every new page is written once whatever the cache, and a
+    // small one leaves the memory to the snapshot being built.
+    let cache = if rollback_journal {
+        JOURNAL_CACHE_KIB
+    } else {
+        super::BULK_CACHE_KIB
+    };
+    conn.pragma_update(None, "cache_size", cache)?;
     let result = ingest_source(conn, &source, &started_at, opts);
+    if rollback_journal {
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "temp_store", "DEFAULT")?;
     conn.pragma_update(None, "cache_size", super::DEFAULT_CACHE_KIB)?;
     let mut report = result?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
+
+/// The first ingest into a database loads through a rollback journal instead of the WAL: every
+/// page it writes is new (beyond the file's size when the transaction began), and SQLite
+/// journals only the pages that existed, so each page is written once instead of to the WAL
+/// and again by the checkpoint. It stays one transaction: killed half-way, the next open rolls
+/// the journal back to the empty ledger. Later ingests keep the WAL, where readers (`serve`)
+/// go on reading the previous state meanwhile; on a fresh database there is none to read.
+/// Returns whether the journal was switched (only when no other connection has the database
+/// open; else the load goes through the WAL as before).
+fn bulk_journal(conn: &Connection) -> Result<bool, IngestError> {
+    if conn.path().is_none_or(|p| p.is_empty()) || super::latest_ingest_id(conn)?.is_some() {
+        return Ok(false);
+    }
+    match conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0)) {
+        Ok(mode) => Ok(mode.eq_ignore_ascii_case("delete")),
+        // Another connection holds the database: keep the WAL.
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DatabaseBusy
+                || e.code == rusqlite::ErrorCode::DatabaseLocked =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether the ledger after loading `source` is exactly its parsed rows, in parse order: no
+/// table of the source holds rows yet, and no table an earlier ingest brought is missing from
+/// the source. Then rowid order is parse order, and a snapshot built from the parsed rows is
+/// the one read back from SQLite would give, byte for byte.
+fn state_is_the_source(tx: &Transaction, source: &input::Source) -> Result<bool, IngestError> {
+    for t in &source.tables {
+        let any: bool = tx.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM {})", t.spec.name),
+            [],
+            |r| r.get(0),
+        )?;
+        if any {
+            return Ok(false);
+        }
+    }
+    let present = super::tables_present(tx)?;
+    Ok(present
+        .iter()
+        .all(|p| source.tables.iter().any(|t| t.spec.name == *p)))
+}
+
+/// Adds batches of parsed rows to a snapshot, on its own thread, in the order they were
+/// written: one closure per batch, so one channel carries every table's row type.
+type SnapshotJob = Box<dyn FnOnce(&mut SnapshotBuilder) + Send>;
+/// Batches a snapshot builder may lag behind the writer (each `SNAPSHOT_ROWS` rows).
+const SNAPSHOT_AHEAD: usize = 4;
+const SNAPSHOT_ROWS: usize = 8192;
 
 fn ingest_source(
     conn: &mut Connection,
@@ -164,17 +266,67 @@ fn ingest_source(
         (started_at, &shown, &source.content_hash),
     )?;
     let ingest_id = tx.last_insert_rowid();
+    for sql in UNUSED_INDEXES {
+        tx.execute_batch(sql)?;
+    }
+    let build_snapshot = opts.snapshot && state_is_the_source(&tx, source)?;
+    std::thread::scope(|scope| {
+        let (snapshot_jobs, builder) = if build_snapshot {
+            let (snd, rcv) = std::sync::mpsc::sync_channel::<SnapshotJob>(SNAPSHOT_AHEAD);
+            let names: Vec<&'static str> = source.tables.iter().map(|t| t.spec.name).collect();
+            let estimate = |name| {
+                source
+                    .tables
+                    .iter()
+                    .find(|t| t.spec.name == name)
+                    .map_or(0, |t| t.approx_records())
+            };
+            let (claims, certificates) = (estimate("claims"), estimate("certificates"));
+            let builder = scope.spawn(move || {
+                let mut b = SnapshotBuilder::new();
+                for name in names {
+                    b.table_present(name);
+                }
+                b.reserve(claims, certificates);
+                for job in rcv {
+                    job(&mut b);
+                }
+                b.finish()
+            });
+            (Some(snd), Some(builder))
+        } else {
+            (None, None)
+        };
+        let loaded = load_tables(&tx, source, ingest_id, opts, snapshot_jobs);
+        // The builder ends once the writer's sender is gone (dropped by `load_tables`).
+        let snapshot = builder.map(|b| b.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        let mut report = loaded?;
+        report.snapshot = snapshot.map(Arc::new);
+        finish_ingest(tx, report, opts)
+    })
+}
+
+/// Loads every table of `source`, then builds the lookup indexes.
+fn load_tables(
+    tx: &Transaction,
+    source: &input::Source,
+    ingest_id: i64,
+    opts: &IngestOptions,
+    snapshot_jobs: Option<SyncSender<SnapshotJob>>,
+) -> Result<IngestReport, IngestError> {
+    let shown = source.path.display().to_string();
     let mut tables = Vec::new();
     let mut first_rejects = Vec::new();
     for t in &source.tables {
         let table_started = std::time::Instant::now();
         let bar = progress_bar(opts.progress, t);
         let load = Load {
-            tx: &tx,
+            tx,
             table: t,
             ingest_id,
             append: opts.append,
             bar: &bar,
+            snapshot: snapshot_jobs.as_ref(),
         };
         let counts = match t.spec.name {
             "claims" => load.table::<ClaimRow>(&mut first_rejects)?,
@@ -200,16 +352,19 @@ fn ingest_source(
         counts.millis = table_started.elapsed().as_millis() as u64;
         tables.push(counts);
     }
+    // Every row is with the snapshot's builder: it finishes while the indexes are built.
+    drop(snapshot_jobs);
     let index_started = std::time::Instant::now();
     // Building the indexes takes seconds at millions of claims: say so on a terminal.
     let bar = index_bar(opts.progress);
+    tx.pragma_update(None, "cache_size", INDEX_CACHE_KIB)?;
     for sql in INDEXES {
         tx.execute_batch(sql)?;
         bar.inc(1);
     }
     bar.finish_and_clear();
     let index_millis = index_started.elapsed().as_millis() as u64;
-    let mut report = IngestReport {
+    Ok(IngestReport {
         ingest_id,
         source: shown,
         content_hash: source.content_hash.clone(),
@@ -218,7 +373,17 @@ fn ingest_source(
         first_rejects,
         seconds: 0.0,
         index_millis,
-    };
+        snapshot: None,
+    })
+}
+
+/// Marks the ingest finished with its counts and commits it.
+fn finish_ingest(
+    tx: Transaction,
+    mut report: IngestReport,
+    opts: &IngestOptions,
+) -> Result<IngestReport, IngestError> {
+    let (ingest_id, index_millis) = (report.ingest_id, report.index_millis);
     let counts_json = serde_json::json!({
         "tables": &report.tables,
         "ignored": &report.ignored,
@@ -324,16 +489,28 @@ struct Load<'a> {
     ingest_id: i64,
     append: bool,
     bar: &'a indicatif::ProgressBar,
+    /// Where the written rows go for the snapshot, when it is built from them.
+    snapshot: Option<&'a SyncSender<SnapshotJob>>,
+}
+
+/// Sends `rows` (written, in rowid order) to the snapshot's builder.
+fn to_snapshot<R: SnapshotRows>(jobs: &SyncSender<SnapshotJob>, rows: Vec<R>) {
+    // The builder only stops early when it panicked: that surfaces when it is joined.
+    let _ = jobs.send(Box::new(move |b: &mut SnapshotBuilder| R::add_to(b, &rows)));
 }
 
 impl Load<'_> {
-    fn table<R: DbRow>(&self, first_rejects: &mut Vec<Reject>) -> Result<TableCounts, IngestError> {
+    fn table<R: DbRow + SnapshotRows>(
+        &self,
+        first_rejects: &mut Vec<Reject>,
+    ) -> Result<TableCounts, IngestError> {
         let Load {
             tx,
             table: t,
             ingest_id,
             append,
             bar,
+            snapshot,
         } = *self;
         let hb = hashbrown::DefaultHashBuilder::default();
         let existing = existing_rows::<R>(tx, &hb)?;
@@ -405,6 +582,9 @@ impl Load<'_> {
 
             let write = || -> Result<(), IngestError> {
                 let mut pending: Vec<(R, Option<String>)> = Vec::with_capacity(MULTI_ROWS);
+                // Written rows on their way to the snapshot (only new rows: a table the
+                // snapshot is built for was empty).
+                let mut written: Vec<R> = Vec::new();
                 for batch in rcv {
                     bar.inc(batch.len() as u64);
                     for item in batch {
@@ -429,7 +609,15 @@ impl Load<'_> {
                                             .raw_bind_parameter(base + extra_idx + 1, ingest_id)?;
                                     }
                                     insert_many.raw_execute()?;
-                                    pending.clear();
+                                    match snapshot {
+                                        Some(jobs) => {
+                                            written.extend(pending.drain(..).map(|(r, _)| r));
+                                            if written.len() >= SNAPSHOT_ROWS {
+                                                to_snapshot(jobs, std::mem::take(&mut written));
+                                            }
+                                        }
+                                        None => pending.clear(),
+                                    }
                                 }
                             }
                             Item::Write {
@@ -438,6 +626,7 @@ impl Load<'_> {
                                 status: Status::Changed(rowid),
                             } => {
                                 counts.changed += 1;
+                                debug_assert!(snapshot.is_none(), "snapshot tables start empty");
                                 keep_version.execute((rowid, ingest_id))?;
                                 row.bind(&mut upsert)?;
                                 upsert.raw_bind_parameter(extra_idx, extra.as_deref())?;
@@ -467,6 +656,14 @@ impl Load<'_> {
                     insert.raw_bind_parameter(extra_idx, extra.as_deref())?;
                     insert.raw_bind_parameter(extra_idx + 1, ingest_id)?;
                     insert.raw_execute()?;
+                    if snapshot.is_some() {
+                        written.push(row);
+                    }
+                }
+                if let Some(jobs) = snapshot {
+                    if !written.is_empty() {
+                        to_snapshot(jobs, written);
+                    }
                 }
                 Ok(())
             };

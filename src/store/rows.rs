@@ -346,9 +346,12 @@ pub fn select_sql<R: DbRow>() -> String {
     )
 }
 
-/// `SELECT cols… FROM table`: what `read` needs, without `extra` (loading never uses it).
+/// `SELECT cols… FROM table NOT INDEXED`: what `read` needs, without `extra` (loading never
+/// uses it), in rowid order. Without `NOT INDEXED` SQLite scans a table whose primary key
+/// covers every column read (`registry_poverty`) in key order instead; rowid order is the
+/// order the rows were written in, which ingest's snapshot fast path builds from.
 pub fn load_sql<R: DbRow>() -> String {
-    format!("SELECT {} FROM {}", R::COLUMNS.join(", "), R::TABLE)
+    format!("SELECT {} FROM {} NOT INDEXED", R::COLUMNS.join(", "), R::TABLE)
 }
 
 /// `INSERT INTO table (cols…, extra, ingest_id) VALUES (?1 …)`.
