@@ -9,7 +9,9 @@
 #   size, step, wall seconds, rows, rows/s, peak RSS MB, CSV folder MB, database MB
 # rows = claims for generate/sweep/duckdb_rules, every loaded row of every table for ingest.
 # database MB = <db> + <db>.snapshots after the step. A `ratio` line per size gives
-# sweep / duckdb_rules (wall seconds and peak RSS).
+# sweep / duckdb_rules (wall seconds and peak RSS), sweep / DuckDB's rules alone (its run less
+# reading the CSV files, from its per-statement timings), and the database after a second
+# sweep (`sweep_again`) over the CSV folder.
 # The table is also written as TSV to $OUT_DIR/<UTC timestamp>.tsv (default
 # target/bench-scale/ of the repository) with the run's metadata in <timestamp>.meta and the
 # per-rule counts of flagged claims (claimsweep and DuckDB) in <timestamp>-counts.tsv, so a
@@ -116,6 +118,20 @@ for size in "${SIZES[@]}"; do
         "$PYTHON" "$REPO/scripts/duckdb-rules.py" "$csv" --areacodes "$REPO/data/areacodes.csv" \
         --timings ${THREADS:+--threads "$THREADS"} "${DUCKDB_EXTRA[@]}"
 
+    # DuckDB's own split of that run (its per-statement timings): reading the CSV files into
+    # tables, then the rules alone (what the issue compares the sweep with).
+    awk -F'\t' -v s="$size" 'BEGIN {
+            n = split("claims classes institutions certificates projects employment staff registry_pension registry_death registry_ui registry_poverty living_standards area_codes amount_caps", t, " ")
+            for (i = 1; i <= n; i++) table[t[i]] = 1 }
+        { split($0, f, " ") }
+        f[1] ~ /^[0-9.]+s$/ { v = f[1]; sub(/s$/, "", v); if (f[2] == "total") total = v; else if (f[2] in table) load += v }
+        END { printf "%s\tduckdb_load (in duckdb_rules)\t%.2f\t%d\t%.0f\t\t\t\n", s, load, s, (load > 0 ? s / load : 0)
+              printf "%s\tduckdb_rules_only\t%.2f\t%d\t%.0f\t\t\t\n", s, total - load, s, (total > load ? s / (total - load) : 0) }' \
+        "$WORK/$size.duckdb_rules.log" >>"$ROWS_TSV"
+    # A second sweep of the same state: the database after two sweeps is the issue's disk figure.
+    run "$size" sweep_again "echo $size" -- \
+        "$CLAIMSWEEP" sweep --db "$db" --rules "$REPO/rules" "${thr[@]}"
+
     # Per-rule counts of flagged claims, side by side (person-level rules differ: DuckDB counts
     # ID numbers, claimsweep resolved persons; see the report of issue 15).
     sqlite3 -separator $'\t' "$db" "SELECT rule, count(DISTINCT claim_id) FROM flag_claims JOIN flags USING (sweep_id, seq)
@@ -127,10 +143,13 @@ for size in "${SIZES[@]}"; do
     # sweep / DuckDB ratio (wall seconds, peak RSS); DuckDB parses the CSV files itself while the
     # sweep reads the ingested snapshot, so ingest + sweep / DuckDB is given too.
     awk -F'\t' -v s="$size" '$1 == s && $2 == "ingest" { iw = $3 } $1 == s && $2 == "sweep" { sw = $3; sm = $6 }
-        $1 == s && $2 == "duckdb_rules" { dw = $3; dm = $6 }
+        $1 == s && $2 == "duckdb_rules" { dw = $3; dm = $6 } $1 == s && $2 == "duckdb_rules_only" { dr = $3 }
+        $1 == s && $2 == "sweep_again" { csv = $7; db2 = $8 }
         END { if (dw > 0) {
             printf "%s\tratio sweep/duckdb_rules\t%.2f\t\t\t%.2f\t\t\n", s, sw / dw, (dm > 0 ? sm / dm : 0)
-            printf "%s\tratio ingest+sweep/duckdb_rules\t%.2f\t\t\t\t\t\n", s, (iw + sw) / dw } }' \
+            if (dr > 0) printf "%s\tratio sweep/duckdb_rules_only\t%.2f\t\t\t\t\t\n", s, sw / dr
+            printf "%s\tratio ingest+sweep/duckdb_rules\t%.2f\t\t\t\t\t\n", s, (iw + sw) / dw }
+            if (csv > 0) printf "%s\tratio db+snapshots after 2 sweeps/csv\t%.2f\t\t\t\t\t\n", s, db2 / csv }' \
         "$ROWS_TSV" >>"$ROWS_TSV"
 
     if [ "$KEEP" != 1 ]; then
@@ -142,7 +161,7 @@ echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$META"
 cp "$ROWS_TSV" "$TSV"
 echo
 awk -F'\t' '{ for (i = 1; i <= NF; i++) if ($i == "") $i = "-"
-    printf "%-9s %-32s %9s %9s %11s %11s %9s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$TSV"
+    printf "%-9s %-40s %9s %9s %11s %11s %9s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$TSV"
 echo
 echo "table: $TSV"
 echo "meta: $META"
