@@ -302,13 +302,11 @@ fn xlsx_exports_replace_characters_xml_forbids() {
     let cwd = dir.path();
     swept_with_name(cwd, "X", "张\u{1}伟\u{FFFF}");
     let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
-    let quoted: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM flags WHERE instr(explanation_zh, char(1)) > 0",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let quoted = claimsweep::store::flags::load_flags(&conn, 1)
+        .unwrap()
+        .iter()
+        .filter(|f| f.explanation_zh.contains('\u{1}'))
+        .count();
     assert!(
         quoted > 0,
         "a flag's explanation carries the control character"
@@ -555,13 +553,11 @@ fn terminal_output_carries_no_escapes_or_bidi_overrides_from_the_ledger() {
     ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
     ok(cwd, &["sweep", "--db", "a.db"]);
     let conn = rusqlite::Connection::open(cwd.join("a.db")).unwrap();
-    let stored: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM flags WHERE instr(explanation_zh, char(27)) > 0",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stored = claimsweep::store::flags::load_flags(&conn, 1)
+        .unwrap()
+        .iter()
+        .filter(|f| f.explanation_zh.contains('\u{1b}'))
+        .count();
     assert!(
         stored > 0,
         "the evidence keeps the text as it was in the ledger"

@@ -18,7 +18,7 @@ type FlagRow = (
 );
 
 fn flags(db: &Path, sweep: i64) -> Vec<FlagRow> {
-    query_all(
+    let rows: Vec<FlagRow> = query_all(
         db,
         &format!(
             "SELECT seq, rule, subject_kind, subject, claim_ids, amount_at_risk_fen, severity,
@@ -37,7 +37,18 @@ fn flags(db: &Path, sweep: i64) -> Vec<FlagRow> {
                 r.get(8)?,
             ))
         },
-    )
+    );
+    // Explanations stored compressed are read back as the readers do.
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let texts = claimsweep::store::flags::FlagTexts::new(&conn, sweep).unwrap();
+    rows.into_iter()
+        .map(|mut f| {
+            let mut en = String::new();
+            texts.fill(f.0, &mut f.7, &mut en).unwrap();
+            assert!(!f.7.is_empty(), "flag {} has its explanation", f.0);
+            f
+        })
+        .collect()
 }
 
 fn case_rows(db: &Path, sweep: i64) -> Vec<(String, i64, String)> {

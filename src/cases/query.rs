@@ -616,7 +616,12 @@ pub fn case_flags(
             explanation_en: r.get(8)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut flags: Vec<FlagEvidence> = rows.collect::<Result<_, _>>()?;
+    let texts = crate::store::flags::FlagTexts::new(conn, sweep_id)?;
+    for f in &mut flags {
+        texts.fill(f.seq, &mut f.explanation_zh, &mut f.explanation_en)?;
+    }
+    Ok(flags)
 }
 
 /// Rings of the case (its own, and those its persons or institution belong to) and the risk

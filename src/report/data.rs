@@ -1335,9 +1335,11 @@ fn evidence_rows(
         Some(ids) => vec![sweep_id.into(), ids.into()],
         None => vec![sweep_id.into()],
     };
+    // Explanations stored compressed are read from their blocks (`store::flags::FlagTexts`).
+    let texts = crate::store::flags::FlagTexts::new(conn, sweep_id)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-        let zh: String = r.get(7)?;
-        let en: String = r.get(8)?;
+        let (mut zh, mut en): (String, String) = (r.get(7)?, r.get(8)?);
+        texts.fill(r.get(1)?, &mut zh, &mut en)?;
         Ok(EvidenceRow {
             case_id: r.get(0)?,
             seq: r.get(1)?,

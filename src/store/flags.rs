@@ -20,6 +20,8 @@ pub enum FlagStoreError {
     Store(#[from] super::StoreError),
     #[error("筛查摘要无法序列化 / sweep summary cannot be serialised: {0}")]
     Summary(#[from] serde_json::Error),
+    #[error("标记说明无法压缩 / flag explanations cannot be compressed: {0}")]
+    Texts(String),
 }
 
 /// What the flag writer needs of the snapshot (a stage above the store): the claim id of a
@@ -90,6 +92,107 @@ pub fn save_flags(
     writer.finish()
 }
 
+/// Flags whose explanations are compressed together into one `flag_texts` row: blocks start
+/// at multiples of it, so a flag's block is found from its `seq` alone.
+pub const TEXT_BLOCK: i64 = 1024;
+
+/// zstd level of the explanation blocks: the fastest; explanations of one rule repeat their
+/// wording, so even it takes a block to about a fifth.
+const TEXT_LEVEL: i32 = 1;
+
+/// Length-prefixed texts (u32 LE length, then the bytes), as `flag_texts` holds them before
+/// compression.
+fn push_text(buf: &mut Vec<u8>, text: &str) {
+    buf.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    buf.extend_from_slice(text.as_bytes());
+}
+
+/// The texts of a decompressed block, in order.
+fn split_texts(bytes: &[u8]) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let len = u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize;
+        let text = bytes.get(at + 4..at + 4 + len)?;
+        out.push(String::from_utf8(text.to_vec()).ok()?);
+        at += 4 + len;
+    }
+    Some(out)
+}
+
+/// Reads flag explanations for one sweep: a flag row with both explanation columns empty has
+/// them in `flag_texts`. Keeps the blocks it decompressed (a case's flags come from a few
+/// rules, so from a few blocks).
+pub struct FlagTexts<'c> {
+    stmt: std::cell::RefCell<rusqlite::Statement<'c>>,
+    sweep_id: i64,
+    blocks: std::cell::RefCell<std::collections::HashMap<i64, std::rc::Rc<(Vec<String>, Vec<String>)>>>,
+}
+
+impl<'c> FlagTexts<'c> {
+    /// Blocks kept decompressed at most (then the cache starts again).
+    const CACHED: usize = 64;
+
+    pub fn new(conn: &'c Connection, sweep_id: i64) -> rusqlite::Result<FlagTexts<'c>> {
+        Ok(FlagTexts {
+            stmt: std::cell::RefCell::new(conn.prepare(
+                "SELECT zh, en FROM flag_texts WHERE sweep_id = ?1 AND first_seq = ?2",
+            )?),
+            sweep_id,
+            blocks: Default::default(),
+        })
+    }
+
+    /// Fills `zh` and `en` of flag `seq` from its block when both are empty (stored compressed);
+    /// leaves them as they are otherwise. A block that does not decompress is a database error.
+    pub fn fill(&self, seq: i64, zh: &mut String, en: &mut String) -> rusqlite::Result<()> {
+        if !zh.is_empty() || !en.is_empty() {
+            return Ok(());
+        }
+        let first = seq - seq.rem_euclid(TEXT_BLOCK);
+        let cached = self.blocks.borrow().get(&first).cloned();
+        let block = match cached {
+            Some(b) => b,
+            None => {
+                let row: Option<(Vec<u8>, Vec<u8>)> = self
+                    .stmt
+                    .borrow_mut()
+                    .query_row(params![self.sweep_id, first], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let Some((zh_z, en_z)) = row else {
+                    return Ok(());
+                };
+                let damaged = || {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        0,
+                        rusqlite::types::Type::Blob,
+                        format!("flag_texts of sweep {} at {first}: not a block of texts", self.sweep_id).into(),
+                    )
+                };
+                let texts = |z: &[u8]| {
+                    zstd::bulk::decompress(z, 64 << 20)
+                        .ok()
+                        .and_then(|b| split_texts(&b))
+                        .ok_or_else(damaged)
+                };
+                let b = std::rc::Rc::new((texts(&zh_z)?, texts(&en_z)?));
+                let mut blocks = self.blocks.borrow_mut();
+                if blocks.len() >= Self::CACHED {
+                    blocks.clear();
+                }
+                blocks.insert(first, b.clone());
+                b
+            }
+        };
+        let k = (seq - first) as usize;
+        if let (Some(z), Some(e)) = (block.0.get(k), block.1.get(k)) {
+            zh.clone_from(z);
+            en.clone_from(e);
+        }
+        Ok(())
+    }
+}
+
 /// Flags per multi-row `INSERT INTO flags` (10 parameters each).
 const FLAG_ROWS: usize = 64;
 /// Rows per multi-row `INSERT INTO flag_claims` (3 parameters each).
@@ -110,6 +213,12 @@ pub struct FlagWriter<'c> {
     /// `(seq, claim index)` waiting for a full multi-row insert.
     claim_rows: Vec<(i64, u32)>,
     joined: Vec<String>,
+    /// The explanations of the current block (length-prefixed), and how many flags it holds.
+    block_zh: Vec<u8>,
+    block_en: Vec<u8>,
+    block_first: i64,
+    block_flags: i64,
+    texts: rusqlite::Statement<'c>,
     open: bool,
 }
 
@@ -125,9 +234,12 @@ impl<'c> FlagWriter<'c> {
                 conn.prepare(&super::batch::values_sql(FLAG_COLUMNS, 10, 1))?,
                 conn.prepare(&super::batch::values_sql(CLAIM_COLUMNS, 3, CLAIM_ROWS))?,
                 conn.prepare(&super::batch::values_sql(CLAIM_COLUMNS, 3, 1))?,
+                conn.prepare(
+                    "INSERT INTO flag_texts (sweep_id, first_seq, flags, zh, en) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?,
             ))
         })();
-        let (flags_many, flags_one, claims_many, claims_one) = match prepared {
+        let (flags_many, flags_one, claims_many, claims_one, texts) = match prepared {
             Ok(p) => p,
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
@@ -144,6 +256,11 @@ impl<'c> FlagWriter<'c> {
             claims_one,
             claim_rows: Vec::with_capacity(CLAIM_ROWS),
             joined: Vec::with_capacity(FLAG_ROWS),
+            block_zh: Vec::new(),
+            block_en: Vec::new(),
+            block_first: 0,
+            block_flags: 0,
+            texts,
             open: true,
         })
     }
@@ -189,10 +306,22 @@ impl<'c> FlagWriter<'c> {
                 stmt.raw_bind_parameter(base + 6, joined.as_str())?;
                 stmt.raw_bind_parameter(base + 7, f.amount_at_risk)?;
                 stmt.raw_bind_parameter(base + 8, f.severity.code())?;
-                stmt.raw_bind_parameter(base + 9, f.explanation_zh.as_str())?;
-                stmt.raw_bind_parameter(base + 10, f.explanation_en.as_str())?;
+                // The explanations go into the sweep's compressed blocks (`flag_texts`).
+                stmt.raw_bind_parameter(base + 9, "")?;
+                stmt.raw_bind_parameter(base + 10, "")?;
             }
             stmt.raw_execute()?;
+            for (k, f) in chunk.iter().enumerate() {
+                if self.block_flags == 0 {
+                    self.block_first = first_seq + k as i64;
+                }
+                push_text(&mut self.block_zh, &f.explanation_zh);
+                push_text(&mut self.block_en, &f.explanation_en);
+                self.block_flags += 1;
+                if self.block_flags == TEXT_BLOCK {
+                    self.flush_texts()?;
+                }
+            }
             for (k, f) in chunk.iter().enumerate() {
                 for &c in &f.claims {
                     self.claim_rows.push((first_seq + k as i64, c));
@@ -230,8 +359,32 @@ impl<'c> FlagWriter<'c> {
         Ok(())
     }
 
+    /// Stores the current block of explanations, compressed.
+    fn flush_texts(&mut self) -> Result<(), FlagStoreError> {
+        if self.block_flags == 0 {
+            return Ok(());
+        }
+        let compress = |b: &[u8]| {
+            zstd::bulk::compress(b, TEXT_LEVEL)
+                .map_err(|e| FlagStoreError::Texts(e.to_string()))
+        };
+        let (zh, en) = (compress(&self.block_zh)?, compress(&self.block_en)?);
+        self.texts.execute(params![
+            self.sweep_id,
+            self.block_first,
+            self.block_flags,
+            zh,
+            en
+        ])?;
+        self.block_zh.clear();
+        self.block_en.clear();
+        self.block_flags = 0;
+        Ok(())
+    }
+
     /// Indexes the sweep's claims and commits.
     pub fn finish(mut self) -> Result<(), FlagStoreError> {
+        self.flush_texts()?;
         // Evaluation and case building look claims up per sweep.
         self.conn.execute_batch(
             "CREATE INDEX IF NOT EXISTS flag_claims_sweep ON flag_claims(sweep_id, seq);
@@ -453,7 +606,12 @@ pub fn load_flags(conn: &Connection, sweep_id: i64) -> Result<Vec<StoredFlag>, F
             explanation_en: r.get(8)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut flags: Vec<StoredFlag> = rows.collect::<Result<_, _>>()?;
+    let texts = FlagTexts::new(conn, sweep_id)?;
+    for f in &mut flags {
+        texts.fill(f.seq, &mut f.explanation_zh, &mut f.explanation_en)?;
+    }
+    Ok(flags)
 }
 
 /// Distinct (rule, claim id) pairs flagged in a sweep, sorted: what evaluation compares with
@@ -512,6 +670,65 @@ mod tests {
             explanation_zh: "说明".into(),
             explanation_en: "why".into(),
         }
+    }
+
+    #[test]
+    fn explanations_come_back_from_their_compressed_blocks_and_inline_rows_stay() {
+        let conn = db();
+        let snap = snap();
+        let policies = PolicySet::embedded_default();
+        let sweep = begin_sweep(&conn, &policies, 1).unwrap();
+        // Two and a half blocks, written in pieces that do not line up with the blocks.
+        let n = (TEXT_BLOCK * 2 + TEXT_BLOCK / 2) as usize;
+        let flags: Vec<Flag> = (0..n)
+            .map(|k| Flag {
+                explanation_zh: format!("说明{k}：张伟"),
+                explanation_en: format!("why {k}"),
+                ..flag("over_cap", vec![(k % 3) as u32])
+            })
+            .collect();
+        let mut w = FlagWriter::begin(&conn, sweep).unwrap();
+        for piece in flags.chunks(700) {
+            w.write(&snap, piece).unwrap();
+        }
+        w.finish().unwrap();
+        let blocks: i64 = conn
+            .query_row("SELECT count(*) FROM flag_texts WHERE sweep_id = ?1", [sweep], |r| r.get(0))
+            .unwrap();
+        assert_eq!(blocks, 3);
+        let inline: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM flags WHERE sweep_id = ?1 AND explanation_zh = '' AND explanation_en = ''",
+                [sweep],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(inline as usize, n, "the flags rows hold no explanation text");
+        let stored = load_flags(&conn, sweep).unwrap();
+        assert_eq!(stored.len(), n);
+        for (k, f) in stored.iter().enumerate() {
+            assert_eq!(f.explanation_zh, format!("说明{k}：张伟"));
+            assert_eq!(f.explanation_en, format!("why {k}"));
+        }
+        // A row of an older sweep keeps its inline explanations.
+        conn.execute(
+            "UPDATE flags SET explanation_zh = '旧', explanation_en = 'old' WHERE sweep_id = ?1 AND seq = 5",
+            [sweep],
+        )
+        .unwrap();
+        let texts = FlagTexts::new(&conn, sweep).unwrap();
+        let (mut zh, mut en) = ("旧".to_string(), "old".to_string());
+        texts.fill(5, &mut zh, &mut en).unwrap();
+        assert_eq!((zh.as_str(), en.as_str()), ("旧", "old"));
+        // A damaged block is an error, not an empty explanation.
+        conn.execute(
+            "UPDATE flag_texts SET zh = x'00010203' WHERE sweep_id = ?1 AND first_seq = ?2",
+            params![sweep, TEXT_BLOCK],
+        )
+        .unwrap();
+        let texts = FlagTexts::new(&conn, sweep).unwrap();
+        let (mut zh, mut en) = (String::new(), String::new());
+        assert!(texts.fill(TEXT_BLOCK + 1, &mut zh, &mut en).is_err());
     }
 
     #[test]

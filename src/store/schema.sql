@@ -371,3 +371,16 @@ CREATE TABLE IF NOT EXISTS flag_claims (
   seq INTEGER NOT NULL,
   claim_id TEXT NOT NULL
 );
+
+-- Flag explanations, compressed: the explanations of flags first_seq .. first_seq + flags − 1
+-- of a sweep (blocks of `store::flags::TEXT_BLOCK` flags), each language as zstd of
+-- length-prefixed UTF-8 texts. A `flags` row whose explanation columns are both empty has its
+-- explanations here (`store::flags::FlagTexts`); rows of older sweeps hold them inline.
+CREATE TABLE IF NOT EXISTS flag_texts (
+  sweep_id INTEGER NOT NULL,
+  first_seq INTEGER NOT NULL,
+  flags INTEGER NOT NULL,
+  zh BLOB NOT NULL,
+  en BLOB NOT NULL,
+  PRIMARY KEY (sweep_id, first_seq)
+);
