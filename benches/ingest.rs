@@ -109,12 +109,10 @@ fn bench(c: &mut Criterion) {
             run += 1;
             let db = tmp.path().join(format!("fresh{run}.db"));
             let mut conn = claimsweep::store::open(&db).unwrap();
-            let opts = claimsweep::store::ingest::IngestOptions {
-                snapshot: true,
-                ..Default::default()
-            };
-            let r = claimsweep::store::ingest::ingest_with(&mut conn, &src, &opts).unwrap();
-            let snap = r.snapshot.expect("a fresh database");
+            let opts = claimsweep::store::ingest::IngestOptions::default();
+            let (r, snap) =
+                claimsweep::snapshot::load::ingest_with_snapshot(&mut conn, &src, &opts).unwrap();
+            let snap = snap.expect("a fresh database");
             drop(conn);
             claimsweep::snapshot::file::save_ingested(&db, r.ingest_id, &snap)
                 .unwrap()

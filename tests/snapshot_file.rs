@@ -172,7 +172,8 @@ fn a_damaged_snapshot_is_an_error_naming_its_file_never_a_silent_fallback() {
 #[test]
 fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
     use claimsweep::snapshot::file::{save_current, save_ingested};
-    use claimsweep::store::ingest::{ingest_with, IngestOptions};
+    use claimsweep::snapshot::load::ingest_with_snapshot;
+    use claimsweep::store::ingest::IngestOptions;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     claimsweep(
@@ -203,14 +204,11 @@ fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
 
     let db = p.join("fast.db");
     let mut conn = claimsweep::store::open(&db).unwrap();
-    let opts = IngestOptions {
-        snapshot: true,
-        ..IngestOptions::default()
-    };
-    let report = ingest_with(&mut conn, &g, &opts).unwrap();
+    let opts = IngestOptions::default();
+    let (report, snap) = ingest_with_snapshot(&mut conn, &g, &opts).unwrap();
     assert!(report.total(|t| t.rejected) >= 2, "{:?}", report.tables);
     assert!(report.first_rejects.iter().any(|r| r.reason.contains("duplicate key")));
-    let snap = report.snapshot.clone().expect("a fresh database: built while ingesting");
+    let snap = snap.expect("a fresh database: built while ingesting");
     drop(conn);
     let fast = save_ingested(&db, report.ingest_id, &snap).unwrap().unwrap();
     let fast_bytes = bytes_of(&fast.dir);
@@ -225,8 +223,8 @@ fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
 
     // A second ingest changes a stored state: no fast path, the read-back writes it.
     let mut conn = claimsweep::store::open(&db).unwrap();
-    let again = ingest_with(&mut conn, &g, &opts).unwrap();
-    assert!(again.snapshot.is_none());
+    let (again, none) = ingest_with_snapshot(&mut conn, &g, &opts).unwrap();
+    assert!(none.is_none() && !again.sent_rows_are_the_state);
     // A snapshot of another state is never saved under a later one's name.
     assert!(save_ingested(&db, report.ingest_id, &snap).unwrap().is_none());
 }

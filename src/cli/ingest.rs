@@ -31,17 +31,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = crate::store::ingest::IngestOptions {
         progress: std::io::stderr().is_terminal(),
         append: args.append,
-        snapshot: true,
     };
-    let mut report = crate::store::ingest::ingest_with(&mut conn, &args.source, &opts)
-        .with_context(|| format!("ingest {}", args.source.display()))?;
+    let (report, snapshot) =
+        crate::snapshot::load::ingest_with_snapshot(&mut conn, &args.source, &opts)
+            .with_context(|| format!("ingest {}", args.source.display()))?;
     let en = args.lang == crate::text::Lang::En;
     super::out(&summary(&report, en))?;
     // The columnar snapshot of the new ledger state, which the sweeps of this state read.
     let t = std::time::Instant::now();
     // Built from the parsed rows when the new state is just those (a fresh database); else
     // read back from SQLite.
-    let saved = match report.snapshot.take() {
+    let saved = match snapshot {
         Some(snap) => crate::snapshot::file::save_ingested(&args.db, report.ingest_id, &snap)?,
         None => crate::snapshot::file::save_current(&args.db)?,
     };

@@ -2,6 +2,7 @@
 
 use super::{Snapshot, SnapshotBuilder};
 use crate::model::*;
+use crate::store::ingest::{self, WrittenRows};
 use crate::store::rows::{self, DbRow};
 use crate::store::{for_each_row, tables_present, StoreError};
 use rusqlite::Connection;
@@ -75,37 +76,64 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
     Ok(b.finish())
 }
 
-/// A row type a snapshot is built from: how a batch of its rows, in table (rowid) order, goes
-/// into a [`SnapshotBuilder`]. Reading the table back from SQLite and ingest's fast path
-/// (the snapshot built from the rows it writes) both add rows this way, so they build the
-/// same snapshot from the same rows.
-pub trait SnapshotRows: DbRow + Send + 'static {
-    fn add_to(b: &mut SnapshotBuilder, rows: &[Self]);
-}
-
-macro_rules! snapshot_rows {
-    ($($ty:ty => |$b:ident, $rows:ident| $add:expr;)*) => {
-        $(impl SnapshotRows for $ty {
-            fn add_to($b: &mut SnapshotBuilder, $rows: &[Self]) {
-                $add
+/// Ingests `src` ([`ingest::ingest_sending_rows`]) and, when the new state of the ledger is
+/// exactly the rows the ingest wrote (a fresh database, or tables no ingest filled before),
+/// builds its snapshot from those rows on a thread of its own while they are written: the
+/// snapshot `load_snapshot` would read back, without reading it back. `None` for any other
+/// state, which only SQLite has whole.
+pub fn ingest_with_snapshot(
+    conn: &mut Connection,
+    src: &std::path::Path,
+    opts: &ingest::IngestOptions,
+) -> Result<(ingest::IngestReport, Option<Snapshot>), ingest::IngestError> {
+    /// Batches the builder may lag behind the writer.
+    const AHEAD: usize = 4;
+    let (rows, written) = std::sync::mpsc::sync_channel::<WrittenRows>(AHEAD);
+    std::thread::scope(|scope| {
+        let builder = scope.spawn(move || {
+            let mut b = SnapshotBuilder::new();
+            for batch in written {
+                add_written(&mut b, batch);
             }
-        })*
-    };
+            b.finish()
+        });
+        let report = ingest::ingest_sending_rows(conn, src, opts, Some(rows));
+        // The builder ends when the ingest drops its sender, done or failed.
+        let snap = builder
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let report = report?;
+        let snap = report.sent_rows_are_the_state.then_some(snap);
+        Ok((report, snap))
+    })
 }
 
-snapshot_rows! {
-    ClaimRow => |b, rows| b.add_claims(rows);
-    ClassRow => |b, rows| rows.iter().for_each(|r| b.add_class(r));
-    InstitutionRow => |b, rows| rows.iter().for_each(|r| b.add_institution(r));
-    CertificateRow => |b, rows| b.add_certificates(rows);
-    ProjectRow => |b, rows| rows.iter().for_each(|r| b.add_project(r));
-    EmploymentRow => |b, rows| rows.iter().for_each(|r| b.add_employment(r));
-    StaffRow => |b, rows| rows.iter().for_each(|r| b.add_staff(r));
-    PensionRow => |b, rows| rows.iter().for_each(|r| b.add_pension(r));
-    DeathRow => |b, rows| rows.iter().for_each(|r| b.add_death(r));
-    UiRow => |b, rows| rows.iter().for_each(|r| b.add_ui(r));
-    PovertyRow => |b, rows| rows.iter().for_each(|r| b.add_poverty(r));
-    LivingStandardRow => |b, rows| rows.iter().for_each(|r| b.add_living_standard(r));
+/// Adds a batch of written rows to the snapshot, as `load_snapshot` adds the rows it reads.
+fn add_written(b: &mut SnapshotBuilder, batch: WrittenRows) {
+    match batch {
+        WrittenRows::Table(name, records) => {
+            b.table_present(name);
+            match name {
+                "claims" => b.reserve(records, 0),
+                "certificates" => b.reserve(0, records),
+                _ => {}
+            }
+        }
+        WrittenRows::Claims(rows) => b.add_claims(&rows),
+        WrittenRows::Classes(rows) => rows.iter().for_each(|r| b.add_class(r)),
+        WrittenRows::Institutions(rows) => rows.iter().for_each(|r| b.add_institution(r)),
+        WrittenRows::Certificates(rows) => b.add_certificates(&rows),
+        WrittenRows::Projects(rows) => rows.iter().for_each(|r| b.add_project(r)),
+        WrittenRows::Employment(rows) => rows.iter().for_each(|r| b.add_employment(r)),
+        WrittenRows::Staff(rows) => rows.iter().for_each(|r| b.add_staff(r)),
+        WrittenRows::Pension(rows) => rows.iter().for_each(|r| b.add_pension(r)),
+        WrittenRows::Death(rows) => rows.iter().for_each(|r| b.add_death(r)),
+        WrittenRows::Ui(rows) => rows.iter().for_each(|r| b.add_ui(r)),
+        WrittenRows::Poverty(rows) => rows.iter().for_each(|r| b.add_poverty(r)),
+        WrittenRows::LivingStandards(rows) => {
+            rows.iter().for_each(|r| b.add_living_standard(r))
+        }
+    }
 }
 
 /// Readers for `R`'s table if it is present and the database is a file (`(path, threads)`).

@@ -14,8 +14,6 @@
 use crate::dates::now_timestamp;
 use crate::input::{self, InputError, Parsed, Reject, SourceTable};
 use crate::model::*;
-use crate::snapshot::load::SnapshotRows;
-use crate::snapshot::{Snapshot, SnapshotBuilder};
 use crate::store::history::keep_version_sql;
 use crate::store::rows::{insert_many_sql, insert_sql, select_sql, upsert_sql, DbRow};
 use crate::store::StoreError;
@@ -25,7 +23,6 @@ use serde::Serialize;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
 use std::sync::mpsc::SyncSender;
-use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -75,11 +72,10 @@ pub struct IngestReport {
     pub seconds: f64,
     /// Wall time of building the lookup indexes after the load.
     pub index_millis: u64,
-    /// The columnar snapshot of the ledger state this ingest made, built from the parsed rows
-    /// while they were written (`IngestOptions::snapshot`); `None` when the state is more than
-    /// this source's rows (see [`state_is_the_source`]) and has to be read back from SQLite.
+    /// The rows sent to [`ingest_sending_rows`]'s channel are the whole new state of the
+    /// ledger (see [`state_is_the_source`]); false when none were sent.
     #[serde(skip)]
-    pub snapshot: Option<Arc<Snapshot>>,
+    pub sent_rows_are_the_state: bool,
 }
 
 impl IngestReport {
@@ -136,10 +132,6 @@ pub struct IngestOptions {
     /// The extract adds to its tables instead of replacing them: stored rows it does not have
     /// stay (none is absent).
     pub append: bool,
-    /// Build the columnar snapshot of the new state from the parsed rows when that state is
-    /// exactly this source's rows (a fresh database, or tables no ingest filled before): the
-    /// snapshot is then in [`IngestReport::snapshot`], and reading the state back is saved.
-    pub snapshot: bool,
 }
 
 /// Loads a folder or workbook into the database opened by [`crate::store::open`]; each table
@@ -155,7 +147,6 @@ pub fn ingest_path(
         &IngestOptions {
             progress,
             append: false,
-            snapshot: false,
         },
     )
 }
@@ -165,6 +156,69 @@ pub fn ingest_with(
     conn: &mut Connection,
     src: &Path,
     opts: &IngestOptions,
+) -> Result<IngestReport, IngestError> {
+    ingest_sending_rows(conn, src, opts, None)
+}
+
+/// The rows one batch of an ingest wrote, in rowid order: what a columnar snapshot of the new
+/// state is built from without reading it back (`snapshot::load::ingest_with_snapshot`).
+pub enum WrittenRows {
+    /// A table begins, with about this many records.
+    Table(&'static str, usize),
+    Claims(Vec<ClaimRow>),
+    Classes(Vec<ClassRow>),
+    Institutions(Vec<InstitutionRow>),
+    Certificates(Vec<CertificateRow>),
+    Projects(Vec<ProjectRow>),
+    Employment(Vec<EmploymentRow>),
+    Staff(Vec<StaffRow>),
+    Pension(Vec<PensionRow>),
+    Death(Vec<DeathRow>),
+    Ui(Vec<UiRow>),
+    Poverty(Vec<PovertyRow>),
+    LivingStandards(Vec<LivingStandardRow>),
+}
+
+/// A stored row type as a batch of [`WrittenRows`].
+pub trait Written: DbRow + Send + 'static {
+    fn batch(rows: Vec<Self>) -> WrittenRows;
+}
+
+macro_rules! written {
+    ($($ty:ty => $variant:ident),* $(,)?) => {
+        $(impl Written for $ty {
+            fn batch(rows: Vec<Self>) -> WrittenRows {
+                WrittenRows::$variant(rows)
+            }
+        })*
+    };
+}
+
+written!(
+    ClaimRow => Claims,
+    ClassRow => Classes,
+    InstitutionRow => Institutions,
+    CertificateRow => Certificates,
+    ProjectRow => Projects,
+    EmploymentRow => Employment,
+    StaffRow => Staff,
+    PensionRow => Pension,
+    DeathRow => Death,
+    UiRow => Ui,
+    PovertyRow => Poverty,
+    LivingStandardRow => LivingStandards,
+);
+
+/// [`ingest_with`], sending every row it writes to `rows`, table by table in load order and
+/// each table in rowid order, when the new state is exactly those rows (a fresh database, or
+/// tables no ingest filled before: [`IngestReport::sent_rows_are_the_state`]); else nothing is
+/// sent. The channel is closed when the load ends, before the indexes are built, so its
+/// reader works while they are.
+pub fn ingest_sending_rows(
+    conn: &mut Connection,
+    src: &Path,
+    opts: &IngestOptions,
+    rows: Option<SyncSender<WrittenRows>>,
 ) -> Result<IngestReport, IngestError> {
     let started = std::time::Instant::now();
     let source = input::read_source(src)?;
@@ -188,7 +242,7 @@ pub fn ingest_with(
         super::BULK_CACHE_KIB
     };
     conn.pragma_update(None, "cache_size", cache)?;
-    let result = ingest_source(conn, &source, &started_at, opts);
+    let result = ingest_source(conn, &source, &started_at, opts, rows);
     if rollback_journal {
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
     }
@@ -246,18 +300,15 @@ fn state_is_the_source(tx: &Transaction, source: &input::Source) -> Result<bool,
         .all(|p| source.tables.iter().any(|t| t.spec.name == *p)))
 }
 
-/// Adds batches of parsed rows to a snapshot, on its own thread, in the order they were
-/// written: one closure per batch, so one channel carries every table's row type.
-type SnapshotJob = Box<dyn FnOnce(&mut SnapshotBuilder) + Send>;
-/// Batches a snapshot builder may lag behind the writer (each `SNAPSHOT_ROWS` rows).
-const SNAPSHOT_AHEAD: usize = 4;
-const SNAPSHOT_ROWS: usize = 8192;
+/// Rows per batch sent to the reader of an ingest's written rows.
+const SENT_ROWS: usize = 8192;
 
 fn ingest_source(
     conn: &mut Connection,
     source: &input::Source,
     started_at: &str,
     opts: &IngestOptions,
+    rows: Option<SyncSender<WrittenRows>>,
 ) -> Result<IngestReport, IngestError> {
     let tx = conn.transaction()?;
     let shown = source.path.display().to_string();
@@ -269,41 +320,14 @@ fn ingest_source(
     for sql in UNUSED_INDEXES {
         tx.execute_batch(sql)?;
     }
-    let build_snapshot = opts.snapshot && state_is_the_source(&tx, source)?;
-    std::thread::scope(|scope| {
-        let (snapshot_jobs, builder) = if build_snapshot {
-            let (snd, rcv) = std::sync::mpsc::sync_channel::<SnapshotJob>(SNAPSHOT_AHEAD);
-            let names: Vec<&'static str> = source.tables.iter().map(|t| t.spec.name).collect();
-            let estimate = |name| {
-                source
-                    .tables
-                    .iter()
-                    .find(|t| t.spec.name == name)
-                    .map_or(0, |t| t.approx_records())
-            };
-            let (claims, certificates) = (estimate("claims"), estimate("certificates"));
-            let builder = scope.spawn(move || {
-                let mut b = SnapshotBuilder::new();
-                for name in names {
-                    b.table_present(name);
-                }
-                b.reserve(claims, certificates);
-                for job in rcv {
-                    job(&mut b);
-                }
-                b.finish()
-            });
-            (Some(snd), Some(builder))
-        } else {
-            (None, None)
-        };
-        let loaded = load_tables(&tx, source, ingest_id, opts, snapshot_jobs);
-        // The builder ends once the writer's sender is gone (dropped by `load_tables`).
-        let snapshot = builder.map(|b| b.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-        let mut report = loaded?;
-        report.snapshot = snapshot.map(Arc::new);
-        finish_ingest(tx, report, opts)
-    })
+    let rows = match rows {
+        Some(rows) if state_is_the_source(&tx, source)? => Some(rows),
+        _ => None,
+    };
+    let sent = rows.is_some();
+    let mut report = load_tables(&tx, source, ingest_id, opts, rows)?;
+    report.sent_rows_are_the_state = sent;
+    finish_ingest(tx, report, opts)
 }
 
 /// Loads every table of `source`, then builds the lookup indexes.
@@ -312,7 +336,7 @@ fn load_tables(
     source: &input::Source,
     ingest_id: i64,
     opts: &IngestOptions,
-    snapshot_jobs: Option<SyncSender<SnapshotJob>>,
+    rows: Option<SyncSender<WrittenRows>>,
 ) -> Result<IngestReport, IngestError> {
     let shown = source.path.display().to_string();
     let mut tables = Vec::new();
@@ -320,13 +344,17 @@ fn load_tables(
     for t in &source.tables {
         let table_started = std::time::Instant::now();
         let bar = progress_bar(opts.progress, t);
+        if let Some(rows) = &rows {
+            // The reader only stops early when it panicked: that surfaces where it is joined.
+            let _ = rows.send(WrittenRows::Table(t.spec.name, t.approx_records()));
+        }
         let load = Load {
             tx,
             table: t,
             ingest_id,
             append: opts.append,
             bar: &bar,
-            snapshot: snapshot_jobs.as_ref(),
+            rows: rows.as_ref(),
         };
         let counts = match t.spec.name {
             "claims" => load.table::<ClaimRow>(&mut first_rejects)?,
@@ -352,8 +380,8 @@ fn load_tables(
         counts.millis = table_started.elapsed().as_millis() as u64;
         tables.push(counts);
     }
-    // Every row is with the snapshot's builder: it finishes while the indexes are built.
-    drop(snapshot_jobs);
+    // Every row is sent: the reader finishes its work while the indexes are built.
+    drop(rows);
     let index_started = std::time::Instant::now();
     // Building the indexes takes seconds at millions of claims: say so on a terminal.
     let bar = index_bar(opts.progress);
@@ -373,7 +401,7 @@ fn load_tables(
         first_rejects,
         seconds: 0.0,
         index_millis,
-        snapshot: None,
+        sent_rows_are_the_state: false,
     })
 }
 
@@ -489,18 +517,18 @@ struct Load<'a> {
     ingest_id: i64,
     append: bool,
     bar: &'a indicatif::ProgressBar,
-    /// Where the written rows go for the snapshot, when it is built from them.
-    snapshot: Option<&'a SyncSender<SnapshotJob>>,
+    /// Where the written rows go (`ingest_sending_rows`).
+    rows: Option<&'a SyncSender<WrittenRows>>,
 }
 
-/// Sends `rows` (written, in rowid order) to the snapshot's builder.
-fn to_snapshot<R: SnapshotRows>(jobs: &SyncSender<SnapshotJob>, rows: Vec<R>) {
-    // The builder only stops early when it panicked: that surfaces when it is joined.
-    let _ = jobs.send(Box::new(move |b: &mut SnapshotBuilder| R::add_to(b, &rows)));
+/// Sends a batch of written rows (in rowid order).
+fn send_rows<R: Written>(to: &SyncSender<WrittenRows>, rows: Vec<R>) {
+    // The reader only stops early when it panicked: that surfaces where it is joined.
+    let _ = to.send(R::batch(rows));
 }
 
 impl Load<'_> {
-    fn table<R: DbRow + SnapshotRows>(
+    fn table<R: Written>(
         &self,
         first_rejects: &mut Vec<Reject>,
     ) -> Result<TableCounts, IngestError> {
@@ -510,7 +538,7 @@ impl Load<'_> {
             ingest_id,
             append,
             bar,
-            snapshot,
+            rows: sent,
         } = *self;
         let hb = hashbrown::DefaultHashBuilder::default();
         let existing = existing_rows::<R>(tx, &hb)?;
@@ -582,8 +610,8 @@ impl Load<'_> {
 
             let write = || -> Result<(), IngestError> {
                 let mut pending: Vec<(R, Option<String>)> = Vec::with_capacity(MULTI_ROWS);
-                // Written rows on their way to the snapshot (only new rows: a table the
-                // snapshot is built for was empty).
+                // Written rows on their way to `sent` (only new rows: a table whose rows are
+                // sent was empty).
                 let mut written: Vec<R> = Vec::new();
                 for batch in rcv {
                     bar.inc(batch.len() as u64);
@@ -609,11 +637,11 @@ impl Load<'_> {
                                             .raw_bind_parameter(base + extra_idx + 1, ingest_id)?;
                                     }
                                     insert_many.raw_execute()?;
-                                    match snapshot {
-                                        Some(jobs) => {
+                                    match sent {
+                                        Some(to) => {
                                             written.extend(pending.drain(..).map(|(r, _)| r));
-                                            if written.len() >= SNAPSHOT_ROWS {
-                                                to_snapshot(jobs, std::mem::take(&mut written));
+                                            if written.len() >= SENT_ROWS {
+                                                send_rows(to, std::mem::take(&mut written));
                                             }
                                         }
                                         None => pending.clear(),
@@ -626,7 +654,7 @@ impl Load<'_> {
                                 status: Status::Changed(rowid),
                             } => {
                                 counts.changed += 1;
-                                debug_assert!(snapshot.is_none(), "snapshot tables start empty");
+                                debug_assert!(sent.is_none(), "tables whose rows are sent start empty");
                                 keep_version.execute((rowid, ingest_id))?;
                                 row.bind(&mut upsert)?;
                                 upsert.raw_bind_parameter(extra_idx, extra.as_deref())?;
@@ -656,13 +684,13 @@ impl Load<'_> {
                     insert.raw_bind_parameter(extra_idx, extra.as_deref())?;
                     insert.raw_bind_parameter(extra_idx + 1, ingest_id)?;
                     insert.raw_execute()?;
-                    if snapshot.is_some() {
+                    if sent.is_some() {
                         written.push(row);
                     }
                 }
-                if let Some(jobs) = snapshot {
+                if let Some(to) = sent {
                     if !written.is_empty() {
-                        to_snapshot(jobs, written);
+                        send_rows(to, written);
                     }
                 }
                 Ok(())
