@@ -283,6 +283,9 @@ pub struct CaseWriter<'c> {
     actor: &'static str,
     /// When the build began: `created_at`/`updated_at` of its cases, `at` of its history.
     at: String,
+    /// The secondary indexes of `cases` dropped for the build (name, stored `CREATE INDEX`),
+    /// recreated in this order before the commit.
+    dropped_indexes: Vec<(String, String)>,
 }
 
 impl<'c> CaseWriter<'c> {
@@ -298,7 +301,33 @@ impl<'c> CaseWriter<'c> {
             sweep_id,
             actor,
             at: crate::dates::now_timestamp(),
+            dropped_indexes: Vec::new(),
         })
+    }
+
+    /// Drops the secondary indexes of `cases` (not the key's, which new cases fill in order)
+    /// until [`CaseWriter::finish`] recreates them from their stored SQL, in this transaction:
+    /// for a build whose new cases are a large share of the table (a first sweep), one sort per
+    /// index instead of a random b-tree insert per row and index. A build that fails rolls the
+    /// drop back with the rest; readers see the indexes throughout (WAL).
+    pub fn defer_case_indexes(&mut self) -> Result<(), StoreError> {
+        if !self.dropped_indexes.is_empty() {
+            return Ok(());
+        }
+        let indexes: Vec<(String, String)> = {
+            let mut st = self.tx.prepare(
+                "SELECT name, sql FROM sqlite_master
+                 WHERE type = 'index' AND tbl_name = 'cases' AND sql IS NOT NULL ORDER BY rowid",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (name, _) in &indexes {
+            self.tx
+                .execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+        }
+        self.dropped_indexes = indexes;
+        Ok(())
     }
 
     /// The transaction, for what the build reads inside it (the stored cases it matches).
@@ -418,6 +447,9 @@ impl<'c> CaseWriter<'c> {
 
     /// Records the build (`case_builds`: when, and its summary as JSON) and commits.
     pub fn finish(self, summary_json: &str) -> Result<(), StoreError> {
+        for (_, sql) in &self.dropped_indexes {
+            self.tx.execute_batch(sql)?;
+        }
         self.tx.execute(
             "INSERT INTO case_builds (sweep_id, built_at, summary_json) VALUES (?1, ?2, ?3)",
             params![self.sweep_id, self.at, summary_json],
