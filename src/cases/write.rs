@@ -20,6 +20,10 @@ use std::collections::BTreeSet;
 /// Cases per write run: bounds the rows held in memory.
 pub(super) const CASES_PER_RUN: usize = 4096;
 
+/// New cases from which, when they are at least as many as the stored ones, the build drops
+/// the secondary indexes of `cases` and recreates them after its inserts.
+const DEFER_INDEXES_MIN_NEW: usize = 2048;
+
 /// A history entry of a case whose status goes `from` → `to` (or stays).
 fn history_entry(
     case_id: i64,
@@ -311,7 +315,7 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
         money: grouped.money(),
         ..Default::default()
     };
-    let writer = CaseWriter::begin(conn, sweep_id, SYSTEM_ACTOR)?;
+    let mut writer = CaseWriter::begin(conn, sweep_id, SYSTEM_ACTOR)?;
     // What the build reads, it reads inside the writer's transaction.
     let tx = writer.conn();
     if let Some(stored) = stored_summary(tx, sweep_id)? {
@@ -328,6 +332,13 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
         tx.query_row("SELECT coalesce(max(case_id), 0) FROM cases", [], |r| {
             r.get::<_, i64>(0)
         })? + 1;
+    // Many new cases next to few stored ones (a first sweep): the indexes of `cases` are
+    // built once after the inserts rather than kept up insert by insert.
+    let new_cases = existing.iter().filter(|e| e.is_none()).count();
+    let stored_cases: i64 = tx.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?;
+    if new_cases >= DEFER_INDEXES_MIN_NEW && new_cases as i64 >= stored_cases {
+        writer.defer_case_indexes()?;
+    }
     // Deciding each case's rows (fingerprints, joined ids, notes) runs on a thread of its own,
     // a run of cases ahead of the writer, which only binds and inserts.
     let mut summary = std::thread::scope(|scope| -> Result<CaseSummary, CaseError> {

@@ -283,6 +283,9 @@ pub struct CaseWriter<'c> {
     actor: &'static str,
     /// When the build began: `created_at`/`updated_at` of its cases, `at` of its history.
     at: String,
+    /// The secondary indexes of `cases` dropped for the build (name, stored `CREATE INDEX`),
+    /// recreated in this order before the commit.
+    dropped_indexes: Vec<(String, String)>,
 }
 
 impl<'c> CaseWriter<'c> {
@@ -298,7 +301,33 @@ impl<'c> CaseWriter<'c> {
             sweep_id,
             actor,
             at: crate::dates::now_timestamp(),
+            dropped_indexes: Vec::new(),
         })
+    }
+
+    /// Drops the secondary indexes of `cases` (not the key's, which new cases fill in order)
+    /// until [`CaseWriter::finish`] recreates them from their stored SQL, in this transaction:
+    /// for a build whose new cases are a large share of the table (a first sweep), one sort per
+    /// index instead of a random b-tree insert per row and index. A build that fails rolls the
+    /// drop back with the rest; readers see the indexes throughout (WAL).
+    pub fn defer_case_indexes(&mut self) -> Result<(), StoreError> {
+        if !self.dropped_indexes.is_empty() {
+            return Ok(());
+        }
+        let indexes: Vec<(String, String)> = {
+            let mut st = self.tx.prepare(
+                "SELECT name, sql FROM sqlite_master
+                 WHERE type = 'index' AND tbl_name = 'cases' AND sql IS NOT NULL ORDER BY rowid",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (name, _) in &indexes {
+            self.tx
+                .execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+        }
+        self.dropped_indexes = indexes;
+        Ok(())
     }
 
     /// The transaction, for what the build reads inside it (the stored cases it matches).
@@ -418,6 +447,9 @@ impl<'c> CaseWriter<'c> {
 
     /// Records the build (`case_builds`: when, and its summary as JSON) and commits.
     pub fn finish(self, summary_json: &str) -> Result<(), StoreError> {
+        for (_, sql) in &self.dropped_indexes {
+            self.tx.execute_batch(sql)?;
+        }
         self.tx.execute(
             "INSERT INTO case_builds (sweep_id, built_at, summary_json) VALUES (?1, ?2, ?3)",
             params![self.sweep_id, self.at, summary_json],
@@ -577,6 +609,83 @@ impl<'c> CaseReview<'c> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn index_sql(conn: &Connection) -> Vec<(String, String)> {
+        let mut st = conn
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases' ORDER BY name")
+            .unwrap();
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                ))
+            })
+            .unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn deferred_case_indexes_come_back_the_same_and_a_failed_build_keeps_them() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(super::super::SCHEMA).unwrap();
+        ensure_schema(&conn).unwrap();
+        let before = index_sql(&conn);
+        assert!(before.len() >= 8, "{before:?}");
+        fn rows(keys: &[String]) -> CaseRows<'_> {
+            CaseRows {
+                new_cases: keys
+                    .iter()
+                    .enumerate()
+                    .map(|(k, key)| NewCase {
+                        case_id: k as i64 + 1,
+                        case_key: key,
+                        subject_kind: "person",
+                        subject: key,
+                        rule_family: "identity",
+                        county_code: "c",
+                        institution_id: "i",
+                        figures: CaseFigures {
+                            score: (k % 7) as f64,
+                            amount_at_risk_fen: 100 * (k as i64 % 5),
+                            claims: 1,
+                            rules: "r".into(),
+                            claim_hash: format!("h{k}"),
+                        },
+                    })
+                    .collect(),
+                ..Default::default()
+            }
+        }
+        let keys: Vec<String> = (1..=50).map(|k| format!("person:{k}:identity")).collect();
+        // Rolled back: the indexes are still there.
+        {
+            let mut w = CaseWriter::begin(&mut conn, 1, "system").unwrap();
+            w.defer_case_indexes().unwrap();
+            assert!(index_sql(w.conn()).iter().all(|(_, sql)| sql.is_empty()));
+            w.write(&rows(&keys)).unwrap();
+        }
+        assert_eq!(index_sql(&conn), before);
+        assert_eq!(
+            conn.query_row("SELECT count(*) FROM cases", [], |r| r.get::<_, i64>(0))
+                .unwrap(),
+            0
+        );
+        let mut w = CaseWriter::begin(&mut conn, 1, "system").unwrap();
+        w.defer_case_indexes().unwrap();
+        w.write(&rows(&keys)).unwrap();
+        w.finish("{}").unwrap();
+        assert_eq!(index_sql(&conn), before);
+        assert_eq!(
+            conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
+                .unwrap(),
+            "ok"
+        );
+        let top: i64 = conn
+            .query_row("SELECT case_id FROM cases INDEXED BY cases_by_score ORDER BY score DESC, amount_at_risk_fen DESC, case_id LIMIT 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(top, 35);
+    }
 
     #[test]
     fn a_database_made_before_the_workflow_gains_its_columns_and_keeps_its_trail() {
