@@ -1485,7 +1485,17 @@ fn a_case_found_again_keeps_its_row_in_step_and_resolves_when_gone() {
     };
     let flagged = |conn: &Connection, sweep_id: i64, fen: i64| {
         sweep(conn, sweep_id);
-        flag(conn, sweep_id, 1, "over_cap", "person", P1, &["C1"], fen, "high");
+        flag(
+            conn,
+            sweep_id,
+            1,
+            "over_cap",
+            "person",
+            P1,
+            &["C1"],
+            fen,
+            "high",
+        );
     };
     flagged(&d.conn, 1, 100_000);
     cases::build_for_sweep(&mut d.conn, 1).expect("build 1");
@@ -1498,7 +1508,10 @@ fn a_case_found_again_keeps_its_row_in_step_and_resolves_when_gone() {
     assert!(second.3 > first.3, "{first:?} {second:?}");
     // Same claim and money, the claim now in another county: the row follows it.
     d.conn
-        .execute("UPDATE claims SET county_code = '371311' WHERE claim_id = 'C1'", [])
+        .execute(
+            "UPDATE claims SET county_code = '371311' WHERE claim_id = 'C1'",
+            [],
+        )
         .expect("move the claim");
     flagged(&d.conn, 3, 150_000);
     cases::build_for_sweep(&mut d.conn, 3).expect("build 3");

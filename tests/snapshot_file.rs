@@ -207,10 +207,15 @@ fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
     let opts = IngestOptions::default();
     let (report, snap) = ingest_with_snapshot(&mut conn, &g, &opts).unwrap();
     assert!(report.total(|t| t.rejected) >= 2, "{:?}", report.tables);
-    assert!(report.first_rejects.iter().any(|r| r.reason.contains("duplicate key")));
+    assert!(report
+        .first_rejects
+        .iter()
+        .any(|r| r.reason.contains("duplicate key")));
     let snap = snap.expect("a fresh database: built while ingesting");
     drop(conn);
-    let fast = save_ingested(&db, report.ingest_id, &snap).unwrap().unwrap();
+    let fast = save_ingested(&db, report.ingest_id, &snap)
+        .unwrap()
+        .unwrap();
     let fast_bytes = bytes_of(&fast.dir);
     // The same state read back from SQLite, written to the same folder.
     let back = save_current(&db).unwrap().unwrap();
@@ -218,7 +223,10 @@ fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
     let back_bytes = bytes_of(&back.dir);
     assert_eq!(fast_bytes.len(), back_bytes.len());
     for ((name, a), (_, b)) in fast_bytes.iter().zip(&back_bytes) {
-        assert!(a == b, "{name} differs between the fast path and the read-back");
+        assert!(
+            a == b,
+            "{name} differs between the fast path and the read-back"
+        );
     }
 
     // A second ingest changes a stored state: no fast path, the read-back writes it.
@@ -226,5 +234,7 @@ fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
     let (again, none) = ingest_with_snapshot(&mut conn, &g, &opts).unwrap();
     assert!(none.is_none() && !again.sent_rows_are_the_state);
     // A snapshot of another state is never saved under a later one's name.
-    assert!(save_ingested(&db, report.ingest_id, &snap).unwrap().is_none());
+    assert!(save_ingested(&db, report.ingest_id, &snap)
+        .unwrap()
+        .is_none());
 }

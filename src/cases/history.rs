@@ -296,8 +296,7 @@ pub(super) fn match_existing(
         {
             next += 1;
         }
-        if next == grouped.order.len() || grouped.cases[grouped.order[next] as usize].key != key
-        {
+        if next == grouped.order.len() || grouped.cases[grouped.order[next] as usize].key != key {
             let last_sweep: i64 = r.get(3)?;
             if Some(last_sweep) == prev_sweep {
                 gone.push(Gone {

@@ -191,18 +191,8 @@ pub fn analyse(
     // (each is deterministic on its own, so the order they finish in never shows).
     let by_person = &resolved.claims_by_person;
     let (by_org, by_class) = rayon::join(
-        || {
-            DenseGroups::from_keys(
-                snap.orgs.len(),
-                snap.claims.iter().map(|c| c.institution),
-            )
-        },
-        || {
-            DenseGroups::from_keys(
-                snap.class_keys.len(),
-                snap.claims.iter().map(|c| c.class),
-            )
-        },
+        || DenseGroups::from_keys(snap.orgs.len(), snap.claims.iter().map(|c| c.institution)),
+        || DenseGroups::from_keys(snap.class_keys.len(), snap.claims.iter().map(|c| c.class)),
     );
     let (((nodes, edges), rings), (cross_county, staged_employers)) = rayon::join(
         || {

@@ -311,7 +311,10 @@ fn line_pieces(bytes: &[u8], size: usize) -> Vec<&[u8]> {
     let mut pieces = Vec::new();
     let mut rest = bytes;
     while !rest.is_empty() {
-        let cut = match rest.get(size..).and_then(|after| after.iter().position(|&b| b == b'\n')) {
+        let cut = match rest
+            .get(size..)
+            .and_then(|after| after.iter().position(|&b| b == b'\n'))
+        {
             Some(i) => size + i + 1,
             None => rest.len(),
         };
@@ -329,7 +332,9 @@ fn decode_gbk_lines(bytes: &[u8]) -> Option<String> {
     for line in bytes.split_inclusive(|&b| b == b'\n') {
         let gbk = encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(line);
         match (std::str::from_utf8(line), gbk) {
-            (Ok(utf8), Some(gbk)) if utf8.is_ascii() || common_chars(utf8) <= common_chars(&gbk) => {
+            (Ok(utf8), Some(gbk))
+                if utf8.is_ascii() || common_chars(utf8) <= common_chars(&gbk) =>
+            {
                 out.push_str(&gbk)
             }
             (Ok(utf8), _) => out.push_str(utf8),
@@ -424,7 +429,11 @@ fn scan_csv_file(
                 scan.utf8 = false;
             }
         }
-        let body = if total == 0 && scan.bom { &chunk[3..] } else { chunk };
+        let body = if total == 0 && scan.bom {
+            &chunk[3..]
+        } else {
+            chunk
+        };
         total += n as u64;
         last = chunk[n - 1];
         // Hashing and checking the text take about as long: side by side.
@@ -509,9 +518,8 @@ fn csv_file_table(
         Some(i) if (scan.head.len() as u64) < bytes => i + 1,
         _ => head.len(),
     };
-    let text = std::str::from_utf8(&head[..cut]).map_err(|_| InputError::Changed {
-        file: file.clone(),
-    })?;
+    let text = std::str::from_utf8(&head[..cut])
+        .map_err(|_| InputError::Changed { file: file.clone() })?;
     let (header, delimiter) = csv_header(text, &file)?;
     let (colmap, extras) = map_header(spec, &header, &file)?;
     Ok(SourceTable {
@@ -1202,7 +1210,10 @@ mod tests {
 
     /// Every record of `text` as (line, fields, raw, malformed) read whole and read from a
     /// file in chunks of `CHUNK_BYTES` (61 bytes in unit tests).
-    fn records_whole_and_chunked(text: &str, bom: bool) -> [Vec<(u64, Vec<String>, String, bool)>; 2] {
+    fn records_whole_and_chunked(
+        text: &str,
+        bom: bool,
+    ) -> [Vec<(u64, Vec<String>, String, bool)>; 2] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("registry_poverty.csv");
         let mut bytes = if bom { vec![0xEF, 0xBB, 0xBF] } else { vec![] };
@@ -1215,7 +1226,11 @@ mod tests {
         assert!(matches!(chunked.body, Body::CsvFile { .. }));
         let mut whole_hasher = Sha256::new();
         hash_file(&mut whole_hasher, "p.csv", &bytes);
-        assert_eq!(hasher.finalize(), whole_hasher.finalize(), "the same content hash");
+        assert_eq!(
+            hasher.finalize(),
+            whole_hasher.finalize(),
+            "the same content hash"
+        );
         let whole = csv_table(spec, "p.csv".into(), bytes).unwrap();
         assert_eq!(whole.header, chunked.header);
         assert_eq!(whole.approx_records(), chunked.approx_records());
@@ -1243,7 +1258,10 @@ mod tests {
                 // A field over three lines, CRLF line ends, Chinese text.
                 0 => text.push_str(&format!("C{i},3713,\"张\r\n三\r\n丰\",{i},2020-01-01\r\n")),
                 1 => text.push_str("\r\n\r\n"),
-                2 => text.push_str(&format!("C{i},3713,\"李四，\"\"引号\"\"\",1,2020-01-0{}\n", i % 9 + 1)),
+                2 => text.push_str(&format!(
+                    "C{i},3713,\"李四，\"\"引号\"\"\",1,2020-01-0{}\n",
+                    i % 9 + 1
+                )),
                 3 => text.push_str(&format!("C{i},{}\n", "长".repeat(40))),
                 _ => text.push_str(&format!("C{i},371302,王五{i},100,2020-02-03\n")),
             }
@@ -1257,10 +1275,16 @@ mod tests {
         for bom in [false, true] {
             let [whole, chunked] = records_whole_and_chunked(&text, bom);
             assert!(whole.len() > 60, "{}", whole.len());
-            assert!(whole.iter().any(|r| r.3), "the stray quote is a malformed record");
+            assert!(
+                whole.iter().any(|r| r.3),
+                "the stray quote is a malformed record"
+            );
             // Regression: after blank CRLF lines a record had the line and raw text of the
             // first blank line.
-            let c2 = whole.iter().find(|r| r.1.first().is_some_and(|f| f == "C2")).unwrap();
+            let c2 = whole
+                .iter()
+                .find(|r| r.1.first().is_some_and(|f| f == "C2"))
+                .unwrap();
             assert_eq!((c2.0, c2.2.starts_with("C2,")), (7, true), "{c2:?}");
             assert_eq!(whole, chunked);
         }
@@ -1279,7 +1303,9 @@ mod tests {
         for size in [1, 7, 100, 1 << 20] {
             let pieces = line_pieces(&gbk, size);
             assert_eq!(pieces.concat(), gbk.to_vec());
-            assert!(pieces[..pieces.len() - 1].iter().all(|p| p.ends_with(b"\n")));
+            assert!(pieces[..pieces.len() - 1]
+                .iter()
+                .all(|p| p.ends_with(b"\n")));
         }
         assert_eq!(decode_text(gbk.to_vec(), "g.csv").unwrap(), utf8);
         assert!(line_pieces(b"", 4).is_empty());

@@ -130,9 +130,7 @@ fn add_written(b: &mut SnapshotBuilder, batch: WrittenRows) {
         WrittenRows::Death(rows) => rows.iter().for_each(|r| b.add_death(r)),
         WrittenRows::Ui(rows) => rows.iter().for_each(|r| b.add_ui(r)),
         WrittenRows::Poverty(rows) => rows.iter().for_each(|r| b.add_poverty(r)),
-        WrittenRows::LivingStandards(rows) => {
-            rows.iter().for_each(|r| b.add_living_standard(r))
-        }
+        WrittenRows::LivingStandards(rows) => rows.iter().for_each(|r| b.add_living_standard(r)),
     }
 }
 

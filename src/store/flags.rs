@@ -126,7 +126,8 @@ fn split_texts(bytes: &[u8]) -> Option<Vec<String>> {
 pub struct FlagTexts<'c> {
     stmt: std::cell::RefCell<rusqlite::Statement<'c>>,
     sweep_id: i64,
-    blocks: std::cell::RefCell<std::collections::HashMap<i64, std::rc::Rc<(Vec<String>, Vec<String>)>>>,
+    blocks:
+        std::cell::RefCell<std::collections::HashMap<i64, std::rc::Rc<(Vec<String>, Vec<String>)>>>,
 }
 
 impl<'c> FlagTexts<'c> {
@@ -135,9 +136,11 @@ impl<'c> FlagTexts<'c> {
 
     pub fn new(conn: &'c Connection, sweep_id: i64) -> rusqlite::Result<FlagTexts<'c>> {
         Ok(FlagTexts {
-            stmt: std::cell::RefCell::new(conn.prepare(
-                "SELECT zh, en FROM flag_texts WHERE sweep_id = ?1 AND first_seq = ?2",
-            )?),
+            stmt: std::cell::RefCell::new(
+                conn.prepare(
+                    "SELECT zh, en FROM flag_texts WHERE sweep_id = ?1 AND first_seq = ?2",
+                )?,
+            ),
             sweep_id,
             blocks: Default::default(),
         })
@@ -157,7 +160,9 @@ impl<'c> FlagTexts<'c> {
                 let row: Option<(Vec<u8>, Vec<u8>)> = self
                     .stmt
                     .borrow_mut()
-                    .query_row(params![self.sweep_id, first], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .query_row(params![self.sweep_id, first], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
                     .optional()?;
                 let Some((zh_z, en_z)) = row else {
                     return Ok(());
@@ -166,7 +171,11 @@ impl<'c> FlagTexts<'c> {
                     rusqlite::Error::FromSqlConversionFailure(
                         0,
                         rusqlite::types::Type::Blob,
-                        format!("flag_texts of sweep {} at {first}: not a block of texts", self.sweep_id).into(),
+                        format!(
+                            "flag_texts of sweep {} at {first}: not a block of texts",
+                            self.sweep_id
+                        )
+                        .into(),
                     )
                 };
                 let texts = |z: &[u8]| {
@@ -365,8 +374,7 @@ impl<'c> FlagWriter<'c> {
             return Ok(());
         }
         let compress = |b: &[u8]| {
-            zstd::bulk::compress(b, TEXT_LEVEL)
-                .map_err(|e| FlagStoreError::Texts(e.to_string()))
+            zstd::bulk::compress(b, TEXT_LEVEL).map_err(|e| FlagStoreError::Texts(e.to_string()))
         };
         let (zh, en) = (compress(&self.block_zh)?, compress(&self.block_en)?);
         self.texts.execute(params![
@@ -693,7 +701,11 @@ mod tests {
         }
         w.finish().unwrap();
         let blocks: i64 = conn
-            .query_row("SELECT count(*) FROM flag_texts WHERE sweep_id = ?1", [sweep], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM flag_texts WHERE sweep_id = ?1",
+                [sweep],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(blocks, 3);
         let inline: i64 = conn
@@ -703,7 +715,10 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(inline as usize, n, "the flags rows hold no explanation text");
+        assert_eq!(
+            inline as usize, n,
+            "the flags rows hold no explanation text"
+        );
         let stored = load_flags(&conn, sweep).unwrap();
         assert_eq!(stored.len(), n);
         for (k, f) in stored.iter().enumerate() {

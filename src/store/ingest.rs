@@ -266,7 +266,9 @@ fn bulk_journal(conn: &Connection) -> Result<bool, IngestError> {
     if conn.path().is_none_or(|p| p.is_empty()) || super::latest_ingest_id(conn)?.is_some() {
         return Ok(false);
     }
-    match conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0)) {
+    match conn.query_row("PRAGMA journal_mode = DELETE", [], |r| {
+        r.get::<_, String>(0)
+    }) {
         Ok(mode) => Ok(mode.eq_ignore_ascii_case("delete")),
         // Another connection holds the database: keep the WAL.
         Err(rusqlite::Error::SqliteFailure(e, _))
@@ -654,7 +656,10 @@ impl Load<'_> {
                                 status: Status::Changed(rowid),
                             } => {
                                 counts.changed += 1;
-                                debug_assert!(sent.is_none(), "tables whose rows are sent start empty");
+                                debug_assert!(
+                                    sent.is_none(),
+                                    "tables whose rows are sent start empty"
+                                );
                                 keep_version.execute((rowid, ingest_id))?;
                                 row.bind(&mut upsert)?;
                                 upsert.raw_bind_parameter(extra_idx, extra.as_deref())?;

@@ -351,7 +351,11 @@ pub fn select_sql<R: DbRow>() -> String {
 /// covers every column read (`registry_poverty`) in key order instead; rowid order is the
 /// order the rows were written in, which ingest's snapshot fast path builds from.
 pub fn load_sql<R: DbRow>() -> String {
-    format!("SELECT {} FROM {} NOT INDEXED", R::COLUMNS.join(", "), R::TABLE)
+    format!(
+        "SELECT {} FROM {} NOT INDEXED",
+        R::COLUMNS.join(", "),
+        R::TABLE
+    )
 }
 
 /// `INSERT INTO table (cols…, extra, ingest_id) VALUES (?1 …)`.
