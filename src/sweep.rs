@@ -526,7 +526,13 @@ fn group_cases_beside_graph_store(
     let (saved, graph_store_ms, prepared, extract_ms, group_ms) = std::thread::scope(|s| {
         let storing = s.spawn(move || {
             let t = Instant::now();
-            let saved = crate::graph::save::save(conn, sweep_id, findings);
+            // A page cache as the cases' write has: at ten million claims the findings' index
+            // inserts (ring members by value, cross-county keys) outgrow SQLite's default 2 MB
+            // and spill dirty pages to the WAL again and again.
+            let saved =
+                crate::store::with_cache_size(conn, crate::store::CASES_CACHE_KIB, |conn| {
+                    crate::graph::save::save(conn, sweep_id, findings)
+                });
             (saved, t.elapsed().as_millis())
         });
         let t = Instant::now();
