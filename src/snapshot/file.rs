@@ -311,21 +311,8 @@ fn write_all(dir: &Path, state: &StateId, s: &Snapshot) -> Result<(), SnapshotFi
     )
     .map_err(io(&meta_path))?;
 
-    let strings = [
-        &s.claim_ids,
-        s.ids.strings(),
-        s.names.strings(),
-        s.phones.strings(),
-        s.banks.strings(),
-        s.orgs.strings(),
-        s.counties.strings(),
-        s.class_keys.strings(),
-        s.occupations.strings(),
-        s.cert_keys.strings(),
-        s.texts.strings(),
-    ];
-    let batches: Vec<Cols> = strings
-        .iter()
+    let batches: Vec<Cols> = std::iter::once(&s.claim_ids)
+        .chain(s.interners().into_iter().map(Interner::strings))
         .map(|c| Cols::new().strings("value", c))
         .collect();
     write_batches(&dir.join("strings.arrow"), batches)?;
@@ -640,18 +627,7 @@ fn read_all(dir: &Path, meta: &Meta) -> Result<Snapshot, SnapshotFileError> {
         Batch { b: &b, path: &path }.strings("value")
     };
     s.claim_ids = next()?;
-    for interner in [
-        &mut s.ids,
-        &mut s.names,
-        &mut s.phones,
-        &mut s.banks,
-        &mut s.orgs,
-        &mut s.counties,
-        &mut s.class_keys,
-        &mut s.occupations,
-        &mut s.cert_keys,
-        &mut s.texts,
-    ] {
+    for interner in s.interners_mut() {
         *interner = Interner::from_sealed_strings(next()?);
     }
 

@@ -230,6 +230,39 @@ impl Snapshot {
         }
     }
 
+    /// The snapshot's interners, in the order the columnar file stores them (after the claim
+    /// ids): one list for everything that walks them all.
+    pub fn interners(&self) -> [&Interner; 10] {
+        [
+            &self.ids,
+            &self.names,
+            &self.phones,
+            &self.banks,
+            &self.orgs,
+            &self.counties,
+            &self.class_keys,
+            &self.occupations,
+            &self.cert_keys,
+            &self.texts,
+        ]
+    }
+
+    /// [`Snapshot::interners`], to fill or seal them.
+    pub fn interners_mut(&mut self) -> [&mut Interner; 10] {
+        [
+            &mut self.ids,
+            &mut self.names,
+            &mut self.phones,
+            &mut self.banks,
+            &mut self.orgs,
+            &mut self.counties,
+            &mut self.class_keys,
+            &mut self.occupations,
+            &mut self.cert_keys,
+            &mut self.texts,
+        ]
+    }
+
     pub fn institution(&self, org: u32) -> Option<&Institution> {
         match self.institution_of_org.get(org as usize) {
             Some(&i) if i != NONE => Some(&self.institutions[i as usize]),
@@ -619,18 +652,7 @@ impl SnapshotBuilder {
         for p in poor {
             s.poverty[p as usize] = true;
         }
-        for i in [
-            &mut s.ids,
-            &mut s.names,
-            &mut s.phones,
-            &mut s.banks,
-            &mut s.orgs,
-            &mut s.counties,
-            &mut s.class_keys,
-            &mut s.occupations,
-            &mut s.cert_keys,
-            &mut s.texts,
-        ] {
+        for i in s.interners_mut() {
             i.seal();
         }
         s.claims.shrink_to_fit();

@@ -97,7 +97,7 @@ pub fn save_flags(
 pub const TEXT_BLOCK: i64 = 1024;
 
 /// zstd level of the explanation blocks: the fastest; explanations of one rule repeat their
-/// wording, so even it takes a block to about a fifth.
+/// wording, so even it takes a block to about an eighth (1 M claims: 10.7 MB for 90 MB).
 const TEXT_LEVEL: i32 = 1;
 
 /// Length-prefixed texts (u32 LE length, then the bytes), as `flag_texts` holds them before
