@@ -724,17 +724,9 @@ impl DenseGroups {
         self.offsets.len() - 1
     }
 
-    /// Claims grouped by their class key (`class_keys` id); claims without a class are left out.
-    pub fn by_class(snap: &Snapshot) -> DenseGroups {
-        DenseGroups::build(
-            snap.class_keys.len(),
-            |i| Some(snap.claims[i].class).filter(|&k| k != 0),
-            snap.claims.len(),
-        )
-    }
-
-    /// `by_class` for the classes of `classes` only (class key ids, any order): the other
-    /// claims are passed over at the cost of one mask lookup, with no grouping writes.
+    /// Claims grouped by their class key (`class_keys` id), for the classes of `classes` only
+    /// (class key ids, any order; claims without a class are left out): the other claims are
+    /// passed over at the cost of one mask lookup, with no grouping writes.
     pub fn by_class_among(snap: &Snapshot, classes: impl Iterator<Item = u32>) -> DenseGroups {
         let mut wanted = vec![false; snap.class_keys.len()];
         for k in classes {
