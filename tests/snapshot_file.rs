@@ -238,3 +238,46 @@ fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
         .unwrap()
         .is_none());
 }
+
+/// Rewrites an Arrow IPC file with the same batches, uncompressed (as snapshots were written
+/// before they were compressed); returns the sizes before and after.
+fn rewrite_uncompressed(path: &Path) -> (u64, u64) {
+    let before = std::fs::metadata(path).unwrap().len();
+    let reader =
+        arrow_ipc::reader::FileReader::try_new(std::fs::File::open(path).unwrap(), None).unwrap();
+    let schema = reader.schema();
+    let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
+    let mut w =
+        arrow_ipc::writer::FileWriter::try_new(std::fs::File::create(path).unwrap(), &schema)
+            .unwrap();
+    for b in &batches {
+        w.write(b).unwrap();
+    }
+    w.finish().unwrap();
+    (before, std::fs::metadata(path).unwrap().len())
+}
+
+#[test]
+fn snapshots_are_stored_compressed_and_uncompressed_ones_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    claimsweep(
+        p,
+        &["generate", "--claims", "6000", "--seed", "8", "--out", "g"],
+    );
+    claimsweep(p, &["ingest", "g", "--db", "a.db"]);
+    claimsweep(p, &["sweep", "--db", "a.db"]);
+    let db = p.join("a.db");
+    assert!(from_file(&db, 1));
+
+    // Each large file is at least twice as large uncompressed: the stored one is compressed.
+    let folder = p.join("a.db.snapshots/ingest-1");
+    for name in ["strings.arrow", "claims.arrow", "certificates.arrow"] {
+        let (stored, plain) = rewrite_uncompressed(&folder.join(name));
+        assert!(plain >= 2 * stored, "{name}: {stored} bytes stored, {plain} plain");
+    }
+    // A snapshot written uncompressed (before compression) is read, with the same judgement.
+    claimsweep(p, &["sweep", "--db", "a.db"]);
+    assert!(from_file(&db, 2), "the uncompressed snapshot was read");
+    assert_eq!(flags(&db, 1), flags(&db, 2));
+}
