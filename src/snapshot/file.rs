@@ -311,22 +311,33 @@ fn write_all(dir: &Path, state: &StateId, s: &Snapshot) -> Result<(), SnapshotFi
     )
     .map_err(io(&meta_path))?;
 
-    let batches: Vec<Cols> = std::iter::once(&s.claim_ids)
-        .chain(s.interners().into_iter().map(Interner::strings))
-        .map(|c| Cols::new().strings("value", c))
-        .collect();
-    write_batches(&dir.join("strings.arrow"), batches)?;
+    // The text is the largest file to compress: written on a thread of its own beside the
+    // integer-coded columns.
+    std::thread::scope(|scope| {
+        let text = scope.spawn(|| write_strings(dir, s));
+        let columns = write_columns(dir, s);
+        text.join().expect("string writer panicked")?;
+        columns
+    })
+}
 
+/// `strings.arrow`: the claim ids, then every interner's strings.
+fn write_strings(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
+    let batches = std::iter::once(&s.claim_ids)
+        .chain(s.interners().into_iter().map(Interner::strings))
+        .map(|c| Cols::new().strings("value", c));
+    write_batches(&dir.join("strings.arrow"), batches)
+}
+
+/// Every file but `strings.arrow` and `meta.json`.
+fn write_columns(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
     let index = [
         &s.class_of_key,
         &s.institution_of_org,
         &s.certificate_of_key,
         &s.employment_offsets,
     ];
-    let batches: Vec<Cols> = index
-        .iter()
-        .map(|v| Cols::new().u32("value", v.to_vec()))
-        .collect();
+    let batches = index.iter().map(|v| Cols::new().u32("value", v.to_vec()));
     write_batches(&dir.join("index.arrow"), batches)?;
 
     let persons = s
@@ -566,8 +577,14 @@ const SNAPSHOT_ZSTD_LEVEL: i32 = 1;
 
 /// Writes batches of one schema (the first batch's) as one zstd-compressed Arrow IPC file
 /// (readers decompress transparently; uncompressed files of older snapshots read as before).
-fn write_batches(path: &Path, batches: Vec<Cols>) -> Result<(), SnapshotFileError> {
-    let schema = Arc::new(Schema::new(batches[0].fields.clone()));
+fn write_batches(
+    path: &Path,
+    batches: impl IntoIterator<Item = Cols>,
+) -> Result<(), SnapshotFileError> {
+    // Batches are built as they are written: only one is in memory beside its compression.
+    let mut batches = batches.into_iter().peekable();
+    let first = batches.peek().ok_or_else(|| malformed(path, "no batch to write"))?;
+    let schema = Arc::new(Schema::new(first.fields.clone()));
     let file = std::fs::File::create(path).map_err(io(path))?;
     let options = arrow_ipc::writer::IpcWriteOptions::default()
         .try_with_compression(Some(arrow_ipc::CompressionType::ZSTD))
