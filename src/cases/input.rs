@@ -267,7 +267,7 @@ fn stored_institutions(
     use super::schema::table_exists;
     let mut institutions: Vec<InstitutionInput> = Vec::new();
     if table_exists(conn, "institution_risk")? {
-        let top: Vec<(i64, String, String)> = {
+        let top: Vec<(i64, String, rusqlite::types::Value)> = {
             let mut stmt = conn.prepare(
                 "SELECT rank, institution_id, evidence_json FROM institution_risk
                  WHERE sweep_id = ?1 AND rank <= ?2 ORDER BY rank",
@@ -282,7 +282,7 @@ fn stored_institutions(
             state.table("institutions")
         ))?;
         for (rank, inst, evidence) in top {
-            let terms = crate::store::graph::risk_terms(&evidence).map_err(|e| {
+            let terms = crate::store::graph::risk_terms((&evidence).into()).map_err(|e| {
                 CaseError::Malformed(format!("institution_risk.evidence_json of {inst}: {e}"))
             })?;
             let claim_ids: BTreeSet<&str> = terms

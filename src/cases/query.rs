@@ -724,7 +724,7 @@ fn institution_risk_evidence(
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, f64>(1)?,
-                    r.get::<_, String>(2)?,
+                    r.get::<_, rusqlite::types::Value>(2)?,
                 ))
             },
         )
@@ -732,7 +732,7 @@ fn institution_risk_evidence(
     let Some((rank, score, evidence)) = row else {
         return Ok(None);
     };
-    let terms = crate::store::graph::risk_terms(&evidence).map_err(|e| {
+    let terms = crate::store::graph::risk_terms((&evidence).into()).map_err(|e| {
         CaseError::Malformed(format!(
             "institution_risk.evidence_json of {}: {e}",
             case.institution_id

@@ -1455,13 +1455,13 @@ fn institution_risk(
                 rings: r.get::<_, String>(8)?.replace(';', "; "),
                 evidence: Vec::new(),
             },
-            r.get::<_, String>(9)?,
+            r.get::<_, rusqlite::types::Value>(9)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
         let (mut risk, evidence) = row?;
-        let terms = crate::store::graph::risk_terms(&evidence).map_err(|e| {
+        let terms = crate::store::graph::risk_terms((&evidence).into()).map_err(|e| {
             ReportError::Malformed(format!(
                 "institution_risk.evidence_json of {} in sweep {sweep_id}: {e}",
                 risk.institution_id
