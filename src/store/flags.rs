@@ -1,4 +1,6 @@
-//! Sweeps and their flags in the database (`sweeps`, `flags`, `flag_claims` of schema.sql).
+//! Sweeps and their flags in the database (`sweeps`, `flags`, `flag_texts` of schema.sql;
+//! `flag_claims` holds the claim lists of sweeps stored before `flags.claim_ids` was the one
+//! list, see [`flag_claim_pairs_sql`]).
 //!
 //! A sweep is begun (policy fingerprint, ingest, threads), its flags are saved in one
 //! transaction, and it is finished with its summary. Older sweeps are kept: every query names
@@ -80,7 +82,7 @@ pub fn begin_sweep(
 }
 
 /// Saves the flags of a sweep in one transaction: one `flags` row per flag (`seq` = position
-/// in `flags`), one `flag_claims` row per claim of a flag.
+/// in `flags`, its claims in `claim_ids`), the explanations in compressed blocks.
 pub fn save_flags(
     conn: &Connection,
     sweep_id: i64,
@@ -204,8 +206,6 @@ impl<'c> FlagTexts<'c> {
 
 /// Flags per multi-row `INSERT INTO flags` (10 parameters each).
 const FLAG_ROWS: usize = 64;
-/// Rows per multi-row `INSERT INTO flag_claims` (3 parameters each).
-const CLAIM_ROWS: usize = 256;
 
 /// Saves a sweep's flags in one transaction, in as many pieces as the caller likes: each
 /// [`FlagWriter::write`] appends flags with the next `seq` numbers, so a sweep can store the
@@ -217,10 +217,6 @@ pub struct FlagWriter<'c> {
     next_seq: i64,
     flags_many: rusqlite::Statement<'c>,
     flags_one: rusqlite::Statement<'c>,
-    claims_many: rusqlite::Statement<'c>,
-    claims_one: rusqlite::Statement<'c>,
-    /// `(seq, claim index)` waiting for a full multi-row insert.
-    claim_rows: Vec<(i64, u32)>,
     joined: Vec<String>,
     /// The explanations of the current block (length-prefixed), and how many flags it holds.
     block_zh: Vec<u8>,
@@ -235,20 +231,17 @@ impl<'c> FlagWriter<'c> {
     pub fn begin(conn: &'c Connection, sweep_id: i64) -> Result<FlagWriter<'c>, FlagStoreError> {
         const FLAG_COLUMNS: &str = "flags (sweep_id, seq, rule, subject_kind, subject, claim_ids,
             amount_at_risk_fen, severity, explanation_zh, explanation_en)";
-        const CLAIM_COLUMNS: &str = "flag_claims (sweep_id, seq, claim_id)";
         conn.execute_batch("BEGIN")?;
         let prepared = (|| -> rusqlite::Result<_> {
             Ok((
                 conn.prepare(&super::batch::values_sql(FLAG_COLUMNS, 10, FLAG_ROWS))?,
                 conn.prepare(&super::batch::values_sql(FLAG_COLUMNS, 10, 1))?,
-                conn.prepare(&super::batch::values_sql(CLAIM_COLUMNS, 3, CLAIM_ROWS))?,
-                conn.prepare(&super::batch::values_sql(CLAIM_COLUMNS, 3, 1))?,
                 conn.prepare(
                     "INSERT INTO flag_texts (sweep_id, first_seq, flags, zh, en) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?,
             ))
         })();
-        let (flags_many, flags_one, claims_many, claims_one, texts) = match prepared {
+        let (flags_many, flags_one, texts) = match prepared {
             Ok(p) => p,
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
@@ -261,9 +254,6 @@ impl<'c> FlagWriter<'c> {
             next_seq: 0,
             flags_many,
             flags_one,
-            claims_many,
-            claims_one,
-            claim_rows: Vec::with_capacity(CLAIM_ROWS),
             joined: Vec::with_capacity(FLAG_ROWS),
             block_zh: Vec::new(),
             block_en: Vec::new(),
@@ -331,40 +321,8 @@ impl<'c> FlagWriter<'c> {
                     self.flush_texts()?;
                 }
             }
-            for (k, f) in chunk.iter().enumerate() {
-                for &c in &f.claims {
-                    self.claim_rows.push((first_seq + k as i64, c));
-                    if self.claim_rows.len() == CLAIM_ROWS {
-                        self.flush_claims(snap)?;
-                    }
-                }
-            }
             self.next_seq += chunk.len() as i64;
         }
-        self.flush_claims(snap)
-    }
-
-    /// Writes the waiting `flag_claims` rows: one multi-row insert when full, else one by one.
-    fn flush_claims(&mut self, snap: &impl ClaimIds) -> Result<(), FlagStoreError> {
-        if self.claim_rows.len() == CLAIM_ROWS {
-            for (k, &(seq, c)) in self.claim_rows.iter().enumerate() {
-                self.claims_many
-                    .raw_bind_parameter(k * 3 + 1, self.sweep_id)?;
-                self.claims_many.raw_bind_parameter(k * 3 + 2, seq)?;
-                self.claims_many
-                    .raw_bind_parameter(k * 3 + 3, snap.claim_id(c as usize))?;
-            }
-            self.claims_many.raw_execute()?;
-        } else {
-            for &(seq, c) in &self.claim_rows {
-                self.claims_one.raw_bind_parameter(1, self.sweep_id)?;
-                self.claims_one.raw_bind_parameter(2, seq)?;
-                self.claims_one
-                    .raw_bind_parameter(3, snap.claim_id(c as usize))?;
-                self.claims_one.raw_execute()?;
-            }
-        }
-        self.claim_rows.clear();
         Ok(())
     }
 
@@ -390,14 +348,10 @@ impl<'c> FlagWriter<'c> {
         Ok(())
     }
 
-    /// Indexes the sweep's claims and commits.
+    /// Stores the last block of explanations and commits.
     pub fn finish(mut self) -> Result<(), FlagStoreError> {
         self.flush_texts()?;
-        // Evaluation and case building look claims up per sweep.
-        self.conn.execute_batch(
-            "CREATE INDEX IF NOT EXISTS flag_claims_sweep ON flag_claims(sweep_id, seq);
-             COMMIT",
-        )?;
+        self.conn.execute_batch("COMMIT")?;
         self.open = false;
         Ok(())
     }
@@ -622,17 +576,40 @@ pub fn load_flags(conn: &Connection, sweep_id: i64) -> Result<Vec<StoredFlag>, F
     Ok(flags)
 }
 
+/// A query of the `(seq, claim_id)` pairs of sweep `?1`: one row per claim a flag names, split
+/// from `flags.claim_ids`. Sweeps stored before that column was the one list kept one
+/// `flag_claims` row per pair, and those rows are read instead. The `;` separator cannot occur
+/// in a claim id (ingest rejects it).
+pub fn flag_claim_pairs_sql(conn: &Connection, sweep_id: i64) -> rusqlite::Result<&'static str> {
+    let rows_kept: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM flag_claims WHERE sweep_id = ?1)",
+        [sweep_id],
+        |r| r.get(0),
+    )?;
+    Ok(if rows_kept {
+        "SELECT seq, claim_id FROM flag_claims WHERE sweep_id = ?1"
+    } else {
+        "WITH RECURSIVE split(seq, claim_id, rest) AS (
+           SELECT seq, NULL, claim_ids || ';' FROM flags WHERE sweep_id = ?1 AND claim_ids <> ''
+           UNION ALL
+           SELECT seq, substr(rest, 1, instr(rest, ';') - 1), substr(rest, instr(rest, ';') + 1)
+           FROM split WHERE rest <> '')
+         SELECT seq, claim_id FROM split WHERE claim_id IS NOT NULL"
+    })
+}
+
 /// Distinct (rule, claim id) pairs flagged in a sweep, sorted: what evaluation compares with
 /// the labels.
 pub fn flagged_pairs(
     conn: &Connection,
     sweep_id: i64,
 ) -> Result<Vec<(String, String)>, FlagStoreError> {
-    let mut st = conn.prepare(
-        "SELECT DISTINCT f.rule, c.claim_id FROM flag_claims c
-         JOIN flags f ON f.sweep_id = c.sweep_id AND f.seq = c.seq
-         WHERE c.sweep_id = ?1 ORDER BY f.rule, c.claim_id",
-    )?;
+    let mut st = conn.prepare(&format!(
+        "SELECT DISTINCT f.rule, c.claim_id FROM ({}) c
+         JOIN flags f ON f.sweep_id = ?1 AND f.seq = c.seq
+         ORDER BY f.rule, c.claim_id",
+        flag_claim_pairs_sql(conn, sweep_id)?
+    ))?;
     let pairs = st
         .query_map([sweep_id], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
@@ -803,9 +780,11 @@ mod tests {
 
     /// Every stored row of a sweep's flags and flag claims, in order.
     fn stored_rows(conn: &Connection, sweep: i64) -> (Vec<StoredFlag>, Vec<(i64, String)>) {
-        let mut st = conn
-            .prepare("SELECT seq, claim_id FROM flag_claims WHERE sweep_id = ?1 ORDER BY rowid")
-            .unwrap();
+        let sql = format!(
+            "SELECT seq, claim_id FROM ({}) ORDER BY seq, claim_id",
+            flag_claim_pairs_sql(conn, sweep).unwrap()
+        );
+        let mut st = conn.prepare(&sql).unwrap();
         let claims = st
             .query_map([sweep], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
@@ -835,7 +814,6 @@ mod tests {
                 f
             })
             .collect();
-        assert!(flags.iter().map(|f| f.claims.len()).sum::<usize>() > CLAIM_ROWS);
         let policies = PolicySet::embedded_default();
         let whole = begin_sweep(&conn, &policies, 1).unwrap();
         save_flags(&conn, whole, &snap, &flags).unwrap();
@@ -867,6 +845,51 @@ mod tests {
         }
         assert_eq!(a_flags[0].claim_ids, vec!["C1", "C2", "C3"]);
         assert_eq!(a_flags[2].claim_ids, vec!["C1", "C3"]);
+        // One (seq, claim) pair per claim a flag names, split from its claim_ids.
+        let pairs = flags.iter().map(|f| f.claims.len()).sum::<usize>();
+        assert_eq!(a_claims.len(), pairs);
+        assert_eq!(
+            &a_claims[..4],
+            &[
+                (0, "C1".to_string()),
+                (0, "C2".to_string()),
+                (0, "C3".to_string()),
+                (1, "C2".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn claim_pairs_of_sweeps_that_kept_flag_claims_rows_come_from_those_rows() {
+        let conn = db();
+        let sweep = begin_sweep(&conn, &PolicySet::embedded_default(), 1).unwrap();
+        // An older sweep: its flags list claims in claim_ids and, once each, in flag_claims.
+        conn.execute_batch(&format!(
+            "INSERT INTO flags (sweep_id, seq, rule, subject_kind, subject, claim_ids,
+                amount_at_risk_fen, severity, explanation_zh, explanation_en)
+             VALUES ({sweep}, 0, 'over_cap', 'person', 'P', 'C1;C2', 1, 'high', 'z', 'e'),
+                    ({sweep}, 1, 'deceased', 'claim', 'C3', '', 1, 'high', 'z', 'e');
+             INSERT INTO flag_claims (sweep_id, seq, claim_id)
+             VALUES ({sweep}, 0, 'C1'), ({sweep}, 0, 'C2'), ({sweep}, 1, 'C3');"
+        ))
+        .unwrap();
+        let (_, pairs) = stored_rows(&conn, sweep);
+        assert_eq!(
+            pairs,
+            vec![
+                (0, "C1".to_string()),
+                (0, "C2".to_string()),
+                (1, "C3".to_string())
+            ]
+        );
+        assert_eq!(
+            flagged_pairs(&conn, sweep).unwrap(),
+            vec![
+                ("deceased".to_string(), "C3".to_string()),
+                ("over_cap".to_string(), "C1".to_string()),
+                ("over_cap".to_string(), "C2".to_string())
+            ]
+        );
     }
 
     #[test]

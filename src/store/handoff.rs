@@ -103,12 +103,12 @@ pub fn for_each_flagged_claim<E: From<rusqlite::Error>>(
         "SELECT f.seq, f.rule, f.subject_kind, f.subject, f.severity, f.amount_at_risk_fen,
                 fc.claim_id, COALESCE(c.county_code, ''),
                 COALESCE(p.person, c.id_number, '')
-         FROM flag_claims fc
-         JOIN flags f ON f.sweep_id = fc.sweep_id AND f.seq = fc.seq
+         FROM ({}) fc
+         JOIN flags f ON f.sweep_id = ?1 AND f.seq = fc.seq
          LEFT JOIN {} c ON c.claim_id = fc.claim_id
-         LEFT JOIN person_ids p ON p.sweep_id = fc.sweep_id AND p.id_number = c.id_number
-         WHERE fc.sweep_id = ?1
+         LEFT JOIN person_ids p ON p.sweep_id = ?1 AND p.id_number = c.id_number
          ORDER BY 8, f.seq, fc.claim_id",
+        super::flags::flag_claim_pairs_sql(conn, sweep_id)?,
         state.table("claims")
     );
     let mut stmt = conn.prepare(&sql)?;
