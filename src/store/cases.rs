@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS case_flags (
   sweep_id INTEGER NOT NULL,
   seq INTEGER NOT NULL,
   PRIMARY KEY (case_id, sweep_id, seq)
-);
+) WITHOUT ROWID; -- every column is the key: one B-tree, not a table and its copy
 
 CREATE TABLE IF NOT EXISTS case_history (
   history_id INTEGER PRIMARY KEY AUTOINCREMENT,

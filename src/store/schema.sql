@@ -334,7 +334,7 @@ CREATE TABLE IF NOT EXISTS flags (
   explanation_en TEXT NOT NULL,
   facts_json TEXT NOT NULL DEFAULT '{}',
   PRIMARY KEY (sweep_id, seq)
-);
+) WITHOUT ROWID; -- rows arrive in key order: the key's B-tree is the table, no second copy
 
 -- Claims no policy covers (by training date), per sweep: listed, never skipped in silence.
 CREATE TABLE IF NOT EXISTS unjudged_claims (
