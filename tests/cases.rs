@@ -1285,7 +1285,8 @@ fn case_tables(conn: &Connection) -> Vec<(String, Vec<String>)> {
         ),
         (
             "case_flags",
-            "SELECT rowid, * FROM case_flags ORDER BY case_id, sweep_id, seq",
+            // WITHOUT ROWID: every column is the key, so the rows are the whole table.
+            "SELECT * FROM case_flags ORDER BY case_id, sweep_id, seq",
         ),
         (
             "case_history",
