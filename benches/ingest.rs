@@ -112,9 +112,9 @@ fn bench(c: &mut Criterion) {
             let opts = claimsweep::store::ingest::IngestOptions::default();
             let (r, snap) =
                 claimsweep::snapshot::load::ingest_with_snapshot(&mut conn, &src, &opts).unwrap();
-            let snap = snap.expect("a fresh database");
+            let built = snap.expect("a fresh database");
             drop(conn);
-            claimsweep::snapshot::file::save_ingested(&db, r.ingest_id, &snap)
+            claimsweep::snapshot::file::save_ingested(&db, r.ingest_id, &built.snap, built.staged)
                 .unwrap()
                 .expect("the current state");
             let _ = std::fs::remove_file(&db);

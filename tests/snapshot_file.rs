@@ -171,7 +171,7 @@ fn a_damaged_snapshot_is_an_error_naming_its_file_never_a_silent_fallback() {
 /// would read in key order, not rowid order, unless told `NOT INDEXED`).
 #[test]
 fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
-    use claimsweep::snapshot::file::{save_current, save_ingested};
+    use claimsweep::snapshot::file::{save_current, save_ingested, snapshots_dir, stage};
     use claimsweep::snapshot::load::ingest_with_snapshot;
     use claimsweep::store::ingest::IngestOptions;
     let dir = tempfile::tempdir().unwrap();
@@ -211,11 +211,22 @@ fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
         .first_rejects
         .iter()
         .any(|r| r.reason.contains("duplicate key")));
-    let snap = snap.expect("a fresh database: built while ingesting");
+    let built = snap.expect("a fresh database: built while ingesting");
+    // Its data files were written while the ingest built its indexes, beside the database.
+    assert!(built.staged.is_some());
+    let staging = || {
+        std::fs::read_dir(snapshots_dir(&db))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".writing"))
+            .count()
+    };
+    assert_eq!(staging(), 1);
+    let snap = built.snap;
     drop(conn);
-    let fast = save_ingested(&db, report.ingest_id, &snap)
+    let fast = save_ingested(&db, report.ingest_id, &snap, built.staged)
         .unwrap()
         .unwrap();
+    assert_eq!(staging(), 0, "published under the state's name");
     let fast_bytes = bytes_of(&fast.dir);
     // The same state read back from SQLite, written to the same folder.
     let back = save_current(&db).unwrap().unwrap();
@@ -233,10 +244,14 @@ fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
     let mut conn = claimsweep::store::open(&db).unwrap();
     let (again, none) = ingest_with_snapshot(&mut conn, &g, &opts).unwrap();
     assert!(none.is_none() && !again.sent_rows_are_the_state);
-    // A snapshot of another state is never saved under a later one's name.
-    assert!(save_ingested(&db, report.ingest_id, &snap)
+    // A snapshot of another state is never saved under a later one's name, and files staged
+    // for it are removed.
+    let staged = stage(&db, &snap).unwrap();
+    assert_eq!(staging(), 1);
+    assert!(save_ingested(&db, report.ingest_id, &snap, Some(staged))
         .unwrap()
         .is_none());
+    assert_eq!(staging(), 0);
 }
 
 /// Rewrites an Arrow IPC file with the same batches, uncompressed (as snapshots were written

@@ -42,7 +42,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Built from the parsed rows when the new state is just those (a fresh database); else
     // read back from SQLite.
     let saved = match snapshot {
-        Some(snap) => crate::snapshot::file::save_ingested(&args.db, report.ingest_id, &snap)?,
+        Some(built) => crate::snapshot::file::save_ingested(
+            &args.db,
+            report.ingest_id,
+            &built.snap,
+            built.staged,
+        )?,
         None => crate::snapshot::file::save_current(&args.db)?,
     };
     if let Some(saved) = saved {

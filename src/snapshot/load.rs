@@ -76,35 +76,55 @@ pub fn load_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
     Ok(b.finish())
 }
 
+/// The snapshot an ingest built from the rows it wrote, and its data files when they were
+/// written while the ingest built its indexes (`file::save_ingested` publishes them).
+pub struct Ingested {
+    pub snap: Snapshot,
+    pub staged: Option<super::file::Staged>,
+}
+
 /// Ingests `src` ([`ingest::ingest_sending_rows`]) and, when the new state of the ledger is
 /// exactly the rows the ingest wrote (a fresh database, or tables no ingest filled before),
 /// builds its snapshot from those rows on a thread of its own while they are written: the
-/// snapshot `load_snapshot` would read back, without reading it back. `None` for any other
-/// state, which only SQLite has whole.
+/// snapshot `load_snapshot` would read back, without reading it back. Once every row is in,
+/// that thread also writes the snapshot's data files beside the database file while the
+/// ingest builds its indexes. `None` for any other state, which only SQLite has whole.
 pub fn ingest_with_snapshot(
     conn: &mut Connection,
     src: &std::path::Path,
     opts: &ingest::IngestOptions,
-) -> Result<(ingest::IngestReport, Option<Snapshot>), ingest::IngestError> {
+) -> Result<(ingest::IngestReport, Option<Ingested>), ingest::IngestError> {
     /// Batches the builder may lag behind the writer.
     const AHEAD: usize = 4;
+    let db = conn
+        .path()
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from);
     let (rows, written) = std::sync::mpsc::sync_channel::<WrittenRows>(AHEAD);
     std::thread::scope(|scope| {
         let builder = scope.spawn(move || {
             let mut b = SnapshotBuilder::new();
+            let mut sent = false;
             for batch in written {
+                sent = true;
                 add_written(&mut b, batch);
             }
-            b.finish()
+            let snap = b.finish();
+            // A failed write here is tried again, and reported, when the snapshot is saved.
+            let staged = match &db {
+                Some(db) if sent => super::file::stage(db, &snap).ok(),
+                _ => None,
+            };
+            Ingested { snap, staged }
         });
         let report = ingest::ingest_sending_rows(conn, src, opts, Some(rows));
         // The builder ends when the ingest drops its sender, done or failed.
-        let snap = builder
+        let built = builder
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         let report = report?;
-        let snap = report.sent_rows_are_the_state.then_some(snap);
-        Ok((report, snap))
+        let built = report.sent_rows_are_the_state.then_some(built);
+        Ok((report, built))
     })
 }
 
