@@ -362,6 +362,40 @@ fn the_same_problem_in_the_next_sweep_is_the_same_case() {
     };
     assert_eq!(cases::list(&d.conn, &f("person")).unwrap().len(), 1);
     assert!(cases::list(&d.conn, &f("ring")).unwrap().is_empty());
+
+    // The fingerprint is stored raw (a 32-byte BLOB). Rows written before hold it as 64 hex
+    // digits: the same evidence found again is recognised in either form, so the row is only
+    // marked seen (its stored fingerprint is not rewritten) and nothing counts as changed.
+    let stored = |conn: &Connection| -> (String, i64) {
+        conn.query_row(
+            "SELECT typeof(claim_hash), length(claim_hash) FROM cases WHERE case_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(stored(&d.conn), ("blob".to_string(), 32));
+    d.conn
+        .execute_batch("UPDATE cases SET claim_hash = lower(hex(claim_hash))")
+        .unwrap();
+    assert_eq!(stored(&d.conn), ("text".to_string(), 64));
+    sweep(&d.conn, 3);
+    flag(
+        &d.conn,
+        3,
+        7,
+        "deceased",
+        "claim",
+        "C1",
+        &["C1"],
+        100_000,
+        "high",
+    );
+    let third = cases::build_for_sweep(&mut d.conn, 3).expect("build");
+    assert_eq!((third.persisting, third.new), (1, 0));
+    assert_eq!(stored(&d.conn), ("text".to_string(), 64), "seen, not rewritten");
+    assert_eq!(cases::diff(&d.conn, 2, 3).unwrap().grown().count(), 0);
+    assert_eq!(history_actions(&d.conn, id).len(), 1);
 }
 
 #[test]

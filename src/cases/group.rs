@@ -197,16 +197,16 @@ pub(super) struct Grouped {
     /// County codes and institution ids of the cases.
     pub(super) texts: Interner,
     pub(super) graph_cases: usize,
-    /// Evidence fingerprint of each case of `order` (raw SHA-256; [`digest_hex`] spells it as
-    /// stored): computed on the pool when grouping, so that matching and writing the cases,
+    /// Evidence fingerprint of each case of `order` (raw SHA-256, as stored): computed on the
+    /// pool when grouping, so that matching and writing the cases,
     /// which hold the write lock, only compare and copy them.
     pub(super) digests: Vec<[u8; 32]>,
 }
 
 impl Grouped {
-    /// The stored fingerprint (`claim_hash`) of the case at `position` of `order`.
-    pub(super) fn hash_at(&self, position: usize) -> String {
-        digest_hex(&self.digests[position])
+    /// The fingerprint (`claim_hash`) of the case at `position` of `order`.
+    pub(super) fn hash_at(&self, position: usize) -> [u8; 32] {
+        self.digests[position]
     }
 
     pub(super) fn claims_of(&self, case: &CaseBuild) -> &[(u32, u32, Fen)] {
@@ -232,6 +232,26 @@ impl Grouped {
 
 /// Spreads a flag's amount over its claims in proportion to what each paid; the remainder of
 /// the integer division goes to the last claim so the shares add up to the flag's amount.
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::*;
+    use rusqlite::types::ValueRef;
+
+    #[test]
+    fn a_stored_fingerprint_matches_raw_or_as_hex_and_nothing_else() {
+        let d = evidence_digest_sorted(["C1", "C2"].into_iter(), ["deceased"].into_iter());
+        let hex = digest_hex(&d);
+        assert_eq!(hex.len(), 64);
+        assert!(stored_fingerprint_is(ValueRef::Blob(&d), &d));
+        assert!(stored_fingerprint_is(ValueRef::Text(hex.as_bytes()), &d));
+        let other = evidence_digest_sorted(["C1"].into_iter(), ["deceased"].into_iter());
+        assert!(!stored_fingerprint_is(ValueRef::Blob(&other), &d));
+        assert!(!stored_fingerprint_is(ValueRef::Text(hex.to_uppercase().as_bytes()), &d));
+        assert!(!stored_fingerprint_is(ValueRef::Blob(&d[..16]), &d));
+        assert!(!stored_fingerprint_is(ValueRef::Null, &d));
+    }
+}
+
 #[cfg(test)]
 pub(super) fn spread(amount: Fen, paid: &[Fen]) -> Vec<Fen> {
     let mut shares = Vec::with_capacity(paid.len());
@@ -633,8 +653,19 @@ pub(super) fn digest_hex(d: &[u8; 32]) -> String {
     String::from_utf8(digest_hex_bytes(d).to_vec()).expect("hex digits are ASCII")
 }
 
-/// [`digest_hex`] without allocating, to compare with a stored fingerprint.
-pub(super) fn digest_hex_bytes(d: &[u8; 32]) -> [u8; 64] {
+/// Whether a stored `claim_hash` is the fingerprint `d`: a 32-byte BLOB, or in rows written
+/// before fingerprints were stored raw, its 64 lowercase hex digits.
+pub(super) fn stored_fingerprint_is(stored: rusqlite::types::ValueRef<'_>, d: &[u8; 32]) -> bool {
+    use rusqlite::types::ValueRef;
+    match stored {
+        ValueRef::Blob(raw) => raw == d,
+        ValueRef::Text(hex) => hex == digest_hex_bytes(d),
+        _ => false,
+    }
+}
+
+/// [`digest_hex`] without allocating.
+fn digest_hex_bytes(d: &[u8; 32]) -> [u8; 64] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 64];
     for (k, b) in d.iter().enumerate() {

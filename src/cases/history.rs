@@ -314,9 +314,8 @@ pub(super) fn match_existing(
             .ok_or_else(|| CaseError::Malformed(format!("case {case_id}: status {status}")))?;
         let last_sweep: i64 = r.get(3)?;
         let claims = grouped.claims_of(case);
-        let row_hash = text_at(r, 10)?;
         let row_amount: Fen = r.get(7)?;
-        let same_evidence = row_hash.as_bytes() == digest_hex_bytes(&grouped.digests[next]);
+        let same_evidence = stored_fingerprint_is(r.get_ref(10)?, &grouped.digests[next]);
         let (old_amount, old_evidence) = if same_evidence {
             (Some(row_amount), None)
         } else {

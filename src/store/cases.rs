@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS cases (
   amount_at_risk_fen INTEGER NOT NULL DEFAULT 0,
   claims INTEGER NOT NULL DEFAULT 0,
   rules TEXT NOT NULL DEFAULT '',        -- ';'-separated, sorted
-  claim_hash TEXT NOT NULL DEFAULT '',
+  claim_hash TEXT NOT NULL DEFAULT '',   -- SHA-256 as a 32-byte BLOB (older rows: hex text)
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS case_sweeps (
   score REAL NOT NULL,
   amount_at_risk_fen INTEGER NOT NULL,
   claims INTEGER NOT NULL,
-  claim_hash TEXT NOT NULL,              -- evidence fingerprint: sorted claim ids + rules
+  claim_hash TEXT NOT NULL,              -- evidence fingerprint: sorted claim ids + rules (as in cases)
   rules TEXT NOT NULL,
   claim_ids TEXT NOT NULL,               -- ';'-separated, sorted
   detail_json TEXT NOT NULL DEFAULT '{}',
@@ -193,8 +193,10 @@ pub struct CaseFigures {
     pub claims: i64,
     /// `;`-separated, sorted.
     pub rules: String,
-    /// Evidence fingerprint: sorted claim ids and rules.
-    pub claim_hash: String,
+    /// Evidence fingerprint: the SHA-256 of the sorted claim ids and rules, stored as a 32-byte
+    /// BLOB (rows written before hold its 64 lowercase hex digits as text; both compare, see
+    /// `cases::group::stored_fingerprint_is`).
+    pub claim_hash: [u8; 32],
 }
 
 /// A case found for the first time: a new `cases` row, status `open`, first and last found
@@ -380,7 +382,7 @@ impl<'c> CaseWriter<'c> {
                     f.amount_at_risk_fen,
                     f.claims,
                     f.rules,
-                    f.claim_hash
+                    &f.claim_hash[..]
                 ])?;
             }
         }
@@ -415,7 +417,7 @@ impl<'c> CaseWriter<'c> {
                 st.raw_bind_parameter(i + 3, f.score)?;
                 st.raw_bind_parameter(i + 4, f.amount_at_risk_fen)?;
                 st.raw_bind_parameter(i + 5, f.claims)?;
-                st.raw_bind_parameter(i + 6, &f.claim_hash)?;
+                st.raw_bind_parameter(i + 6, &f.claim_hash[..])?;
                 st.raw_bind_parameter(i + 7, &f.rules)?;
                 st.raw_bind_parameter(i + 8, &r.claim_ids)?;
                 st.raw_bind_parameter(i + 9, &r.detail_json)
@@ -469,7 +471,7 @@ fn bind_figures(
     st.raw_bind_parameter(i + 1, f.amount_at_risk_fen)?;
     st.raw_bind_parameter(i + 2, f.claims)?;
     st.raw_bind_parameter(i + 3, &f.rules)?;
-    st.raw_bind_parameter(i + 4, &f.claim_hash)
+    st.raw_bind_parameter(i + 4, &f.claim_hash[..])
 }
 
 /// A `case_history` row from parameter `i` on (columns as in the writers' statements).
@@ -650,7 +652,7 @@ mod tests {
                             amount_at_risk_fen: 100 * (k as i64 % 5),
                             claims: 1,
                             rules: "r".into(),
-                            claim_hash: format!("h{k}"),
+                            claim_hash: [k as u8; 32],
                         },
                     })
                     .collect(),
