@@ -432,7 +432,9 @@ impl Stage<'_> {
         let t = Instant::now();
         let (snap, sweep_id, resolved) = (self.snap, self.sweep_id, self.resolved);
         std::thread::scope(|s| -> Result<Judged, SweepError> {
-            let (to_writer, batches) = std::sync::mpsc::channel::<Vec<Flag>>();
+            // The rules' flags, their explanations already packed into compressed blocks.
+            type Packed = (Vec<Flag>, Vec<flag_store::TextBlock>);
+            let (to_writer, batches) = std::sync::mpsc::channel::<Packed>();
             type Written = (u128, Vec<flag_store::NotJudged>);
             let writer = s.spawn(move || -> Result<Written, SweepError> {
                 let started = Instant::now();
@@ -441,15 +443,17 @@ impl Stage<'_> {
                     .map_err(SweepError::Resolution)?;
                 let mut busy = started.elapsed();
                 let mut w = flag_store::FlagWriter::begin(conn, sweep_id)?;
-                for batch in batches {
+                for (flags, blocks) in batches {
                     let t = Instant::now();
-                    w.write(snap, &batch)?;
+                    w.write_packed(snap, &flags, &blocks)?;
                     busy += t.elapsed();
                 }
                 let t = Instant::now();
                 w.finish()?;
                 Ok(((busy + t.elapsed()).as_millis(), not_judged))
             });
+            let mut packer = flag_store::TextPacker::default();
+            let mut packing = Ok(());
             let streamed = engine::run_rules_streaming(
                 snap,
                 self.policies,
@@ -457,9 +461,22 @@ impl Stage<'_> {
                 self.resolved,
                 Some(self.threads),
                 &progress_bar(0, "规则 rules"),
-                |_, flags| to_writer.send(take_explanations(flags)).map_err(|_| ()),
+                |_, flags| {
+                    let blocks = packer.push(flags).map_err(|e| packing = Err(e))?;
+                    to_writer.send((flags.to_vec(), blocks)).map_err(|_| ())
+                },
             );
+            // The last, partial block of explanations goes after the last flags.
+            if streamed.is_ok() {
+                match packer.finish() {
+                    Ok(last) => {
+                        let _ = to_writer.send((Vec::new(), last.into_iter().collect()));
+                    }
+                    Err(e) => packing = Err(e),
+                }
+            }
             drop(to_writer);
+            packing?;
             let rules_ms = t.elapsed().as_millis();
             // Then, still beside the writer: the graph analysis.
             let graph_and_result = streamed.map(|result| {
@@ -486,19 +503,6 @@ impl Stage<'_> {
             })
         })
     }
-}
-
-/// The flags as the writer gets them, with their explanations; the flags kept for the graph and
-/// the summary drop them (they are most of a flag's memory).
-fn take_explanations(flags: &mut [Flag]) -> Vec<Flag> {
-    flags
-        .iter_mut()
-        .map(|f| Flag {
-            explanation_zh: std::mem::take(&mut f.explanation_zh),
-            explanation_en: std::mem::take(&mut f.explanation_en),
-            ..f.clone()
-        })
-        .collect()
 }
 
 /// Cases grouped, ready to write, with the timings of the steps.

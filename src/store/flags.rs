@@ -122,6 +122,84 @@ fn split_texts(bytes: &[u8]) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// One `flag_texts` row: the explanations of flags `first_seq .. first_seq + flags`, each
+/// language compressed.
+#[derive(Debug)]
+pub struct TextBlock {
+    first_seq: i64,
+    flags: i64,
+    zh: Vec<u8>,
+    en: Vec<u8>,
+}
+
+/// Packs flag explanations into `flag_texts` blocks as the flags are numbered (the n-th flag
+/// pushed is `seq` n, as [`FlagWriter`] numbers them), taking the texts out of the flags. A
+/// sweep packs on the thread that receives the rules' flags, so the explanations wait for
+/// the writer compressed (an eighth of their size) and the writer only stores them.
+#[derive(Debug, Default)]
+pub struct TextPacker {
+    next_seq: i64,
+    zh: Vec<u8>,
+    en: Vec<u8>,
+    first: i64,
+    flags: i64,
+}
+
+impl TextPacker {
+    /// Takes the explanations out of `flags` (left empty) and returns the blocks they filled.
+    pub fn push(&mut self, flags: &mut [Flag]) -> Result<Vec<TextBlock>, FlagStoreError> {
+        let mut full = Vec::new();
+        for f in flags {
+            let (zh, en) = (
+                std::mem::take(&mut f.explanation_zh),
+                std::mem::take(&mut f.explanation_en),
+            );
+            full.extend(self.push_one(&zh, &en)?);
+        }
+        Ok(full)
+    }
+
+    /// Adds the explanations of the next flag; the block they filled, if they did.
+    fn push_one(&mut self, zh: &str, en: &str) -> Result<Option<TextBlock>, FlagStoreError> {
+        if self.flags == 0 {
+            self.first = self.next_seq;
+        }
+        push_text(&mut self.zh, zh);
+        push_text(&mut self.en, en);
+        self.flags += 1;
+        self.next_seq += 1;
+        if self.flags == TEXT_BLOCK {
+            self.take_block()
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The last, partial block (none when the pushed flags filled whole blocks).
+    pub fn finish(mut self) -> Result<Option<TextBlock>, FlagStoreError> {
+        self.take_block()
+    }
+
+    fn take_block(&mut self) -> Result<Option<TextBlock>, FlagStoreError> {
+        if self.flags == 0 {
+            return Ok(None);
+        }
+        let compress = |b: &[u8]| {
+            zstd::bulk::compress(b, TEXT_LEVEL).map_err(|e| FlagStoreError::Texts(e.to_string()))
+        };
+        let block = TextBlock {
+            first_seq: self.first,
+            flags: self.flags,
+            zh: compress(&self.zh)?,
+            en: compress(&self.en)?,
+        };
+        self.zh.clear();
+        self.en.clear();
+        self.flags = 0;
+        Ok(Some(block))
+    }
+}
+
 /// Reads flag explanations for one sweep: a flag row with both explanation columns empty has
 /// them in `flag_texts`. Keeps the blocks it decompressed (a case's flags come from a few
 /// rules, so from a few blocks).
@@ -218,11 +296,8 @@ pub struct FlagWriter<'c> {
     flags_many: rusqlite::Statement<'c>,
     flags_one: rusqlite::Statement<'c>,
     joined: Vec<String>,
-    /// The explanations of the current block (length-prefixed), and how many flags it holds.
-    block_zh: Vec<u8>,
-    block_en: Vec<u8>,
-    block_first: i64,
-    block_flags: i64,
+    /// Packs the explanations of flags given to [`FlagWriter::write`].
+    packer: TextPacker,
     texts: rusqlite::Statement<'c>,
     open: bool,
 }
@@ -255,10 +330,7 @@ impl<'c> FlagWriter<'c> {
             flags_many,
             flags_one,
             joined: Vec::with_capacity(FLAG_ROWS),
-            block_zh: Vec::new(),
-            block_en: Vec::new(),
-            block_first: 0,
-            block_flags: 0,
+            packer: TextPacker::default(),
             texts,
             open: true,
         })
@@ -269,8 +341,37 @@ impl<'c> FlagWriter<'c> {
         self.next_seq as usize
     }
 
-    /// Appends `flags` (claim indices of `snap`) with the next sequence numbers.
+    /// Appends `flags` (claim indices of `snap`) with the next sequence numbers, their
+    /// explanations packed by the writer.
     pub fn write(&mut self, snap: &impl ClaimIds, flags: &[Flag]) -> Result<(), FlagStoreError> {
+        self.write_rows(snap, flags)?;
+        for f in flags {
+            if let Some(block) = self.packer.push_one(&f.explanation_zh, &f.explanation_en)? {
+                self.store_block(&block)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends `flags` whose explanations a [`TextPacker`] took out, with the blocks that
+    /// filled. The packer numbers flags as this writer does when it is given every flag the
+    /// writer gets, in the same order (and the writer gets only such flags); its last block
+    /// comes with the last call, with no flags if need be.
+    pub fn write_packed(
+        &mut self,
+        snap: &impl ClaimIds,
+        flags: &[Flag],
+        blocks: &[TextBlock],
+    ) -> Result<(), FlagStoreError> {
+        self.write_rows(snap, flags)?;
+        for block in blocks {
+            self.store_block(block)?;
+        }
+        Ok(())
+    }
+
+    /// The `flags` rows of `flags`, with the next sequence numbers.
+    fn write_rows(&mut self, snap: &impl ClaimIds, flags: &[Flag]) -> Result<(), FlagStoreError> {
         for chunk in flags.chunks(FLAG_ROWS) {
             let first_seq = self.next_seq;
             // Snapshot claims are sorted by claim id and flag claims are sorted indices, so the
@@ -310,47 +411,23 @@ impl<'c> FlagWriter<'c> {
                 stmt.raw_bind_parameter(base + 10, "")?;
             }
             stmt.raw_execute()?;
-            for (k, f) in chunk.iter().enumerate() {
-                if self.block_flags == 0 {
-                    self.block_first = first_seq + k as i64;
-                }
-                push_text(&mut self.block_zh, &f.explanation_zh);
-                push_text(&mut self.block_en, &f.explanation_en);
-                self.block_flags += 1;
-                if self.block_flags == TEXT_BLOCK {
-                    self.flush_texts()?;
-                }
-            }
             self.next_seq += chunk.len() as i64;
         }
         Ok(())
     }
 
-    /// Stores the current block of explanations, compressed.
-    fn flush_texts(&mut self) -> Result<(), FlagStoreError> {
-        if self.block_flags == 0 {
-            return Ok(());
-        }
-        let compress = |b: &[u8]| {
-            zstd::bulk::compress(b, TEXT_LEVEL).map_err(|e| FlagStoreError::Texts(e.to_string()))
-        };
-        let (zh, en) = (compress(&self.block_zh)?, compress(&self.block_en)?);
-        self.texts.execute(params![
-            self.sweep_id,
-            self.block_first,
-            self.block_flags,
-            zh,
-            en
-        ])?;
-        self.block_zh.clear();
-        self.block_en.clear();
-        self.block_flags = 0;
+    /// One `flag_texts` row.
+    fn store_block(&mut self, b: &TextBlock) -> Result<(), FlagStoreError> {
+        self.texts
+            .execute(params![self.sweep_id, b.first_seq, b.flags, b.zh, b.en])?;
         Ok(())
     }
 
-    /// Stores the last block of explanations and commits.
+    /// Stores the last block of the explanations [`FlagWriter::write`] packed, and commits.
     pub fn finish(mut self) -> Result<(), FlagStoreError> {
-        self.flush_texts()?;
+        if let Some(block) = std::mem::take(&mut self.packer).finish()? {
+            self.store_block(&block)?;
+        }
         self.conn.execute_batch("COMMIT")?;
         self.open = false;
         Ok(())
@@ -655,6 +732,57 @@ mod tests {
             explanation_zh: "说明".into(),
             explanation_en: "why".into(),
         }
+    }
+
+    #[test]
+    fn explanations_packed_before_the_writer_store_the_blocks_the_writer_packs() {
+        let conn = db();
+        let snap = snap();
+        let policies = PolicySet::embedded_default();
+        let n = (TEXT_BLOCK * 2 + 300) as usize;
+        let flags: Vec<Flag> = (0..n)
+            .map(|k| Flag {
+                explanation_zh: format!("说明{k}"),
+                explanation_en: format!("why {k}"),
+                ..flag("deceased", vec![(k % 3) as u32])
+            })
+            .collect();
+        let by_writer = begin_sweep(&conn, &policies, 1).unwrap();
+        save_flags(&conn, by_writer, &snap, &flags).unwrap();
+
+        // As a sweep does: packed in pieces that do not line up with the blocks, the last
+        // block sent alone after the last flags.
+        let packed = begin_sweep(&conn, &policies, 1).unwrap();
+        let mut w = FlagWriter::begin(&conn, packed).unwrap();
+        let mut packer = TextPacker::default();
+        for piece in flags.chunks(700) {
+            let mut piece = piece.to_vec();
+            let blocks = packer.push(&mut piece).unwrap();
+            assert!(piece.iter().all(|f| f.explanation_zh.is_empty()), "taken out");
+            w.write_packed(&snap, &piece, &blocks).unwrap();
+        }
+        let last: Vec<TextBlock> = packer.finish().unwrap().into_iter().collect();
+        assert_eq!(last.len(), 1, "300 flags of a third block");
+        w.write_packed(&snap, &[], &last).unwrap();
+        w.finish().unwrap();
+
+        let blocks = |sweep: i64| -> Vec<(i64, i64, Vec<u8>, Vec<u8>)> {
+            let mut st = conn
+                .prepare("SELECT first_seq, flags, zh, en FROM flag_texts WHERE sweep_id = ?1 ORDER BY first_seq")
+                .unwrap();
+            st.query_map([sweep], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(blocks(packed).len(), 3);
+        assert_eq!(blocks(packed), blocks(by_writer));
+        let (a, b) = (load_flags(&conn, by_writer).unwrap(), load_flags(&conn, packed).unwrap());
+        assert_eq!(a.len(), n);
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!((x.seq, &x.explanation_zh, &x.explanation_en, &x.claim_ids), (y.seq, &y.explanation_zh, &y.explanation_en, &y.claim_ids));
+        }
+        assert_eq!(b[n - 1].explanation_zh, format!("说明{}", n - 1));
     }
 
     #[test]
