@@ -393,7 +393,11 @@ fn the_same_problem_in_the_next_sweep_is_the_same_case() {
     );
     let third = cases::build_for_sweep(&mut d.conn, 3).expect("build");
     assert_eq!((third.persisting, third.new), (1, 0));
-    assert_eq!(stored(&d.conn), ("text".to_string(), 64), "seen, not rewritten");
+    assert_eq!(
+        stored(&d.conn),
+        ("text".to_string(), 64),
+        "seen, not rewritten"
+    );
     assert_eq!(cases::diff(&d.conn, 2, 3).unwrap().grown().count(), 0);
     assert_eq!(history_actions(&d.conn, id).len(), 1);
 }

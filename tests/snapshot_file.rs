@@ -217,7 +217,13 @@ fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
     let staging = || {
         std::fs::read_dir(snapshots_dir(&db))
             .unwrap()
-            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".writing"))
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".writing")
+            })
             .count()
     };
     assert_eq!(staging(), 1);
@@ -289,7 +295,10 @@ fn snapshots_are_stored_compressed_and_uncompressed_ones_still_read() {
     let folder = p.join("a.db.snapshots/ingest-1");
     for name in ["strings.arrow", "claims.arrow", "certificates.arrow"] {
         let (stored, plain) = rewrite_uncompressed(&folder.join(name));
-        assert!(plain >= 2 * stored, "{name}: {stored} bytes stored, {plain} plain");
+        assert!(
+            plain >= 2 * stored,
+            "{name}: {stored} bytes stored, {plain} plain"
+        );
     }
     // A snapshot written uncompressed (before compression) is read, with the same judgement.
     claimsweep(p, &["sweep", "--db", "a.db"]);

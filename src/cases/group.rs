@@ -246,7 +246,10 @@ mod fingerprint_tests {
         assert!(stored_fingerprint_is(ValueRef::Text(hex.as_bytes()), &d));
         let other = evidence_digest_sorted(["C1"].into_iter(), ["deceased"].into_iter());
         assert!(!stored_fingerprint_is(ValueRef::Blob(&other), &d));
-        assert!(!stored_fingerprint_is(ValueRef::Text(hex.to_uppercase().as_bytes()), &d));
+        assert!(!stored_fingerprint_is(
+            ValueRef::Text(hex.to_uppercase().as_bytes()),
+            &d
+        ));
         assert!(!stored_fingerprint_is(ValueRef::Blob(&d[..16]), &d));
         assert!(!stored_fingerprint_is(ValueRef::Null, &d));
     }

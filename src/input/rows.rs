@@ -45,7 +45,8 @@ labelled!(SubsidyType, FundingSource, Category);
 const MISSING: &str = "缺少必填值 / missing required value";
 /// Claim ids are listed `;`-separated (flags, cases, the export of CONTRACT.md): an id holding
 /// the separator could not be told apart from two.
-const LIST_SEPARATOR: &str = "申领编号含分号（清单分隔符）/ claim id contains ';', the list separator";
+const LIST_SEPARATOR: &str =
+    "申领编号含分号（清单分隔符）/ claim id contains ';', the list separator";
 
 impl<'a> Cells<'a> {
     fn col(&self, i: usize) -> &'static str {

@@ -652,7 +652,9 @@ fn write_batches(
 ) -> Result<(), SnapshotFileError> {
     // Batches are built as they are written: only one is in memory beside its compression.
     let mut batches = batches.into_iter().peekable();
-    let first = batches.peek().ok_or_else(|| malformed(path, "no batch to write"))?;
+    let first = batches
+        .peek()
+        .ok_or_else(|| malformed(path, "no batch to write"))?;
     let schema = Arc::new(Schema::new(first.fields.clone()));
     let file = std::fs::File::create(path).map_err(io(path))?;
     let options = arrow_ipc::writer::IpcWriteOptions::default()

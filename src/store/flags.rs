@@ -758,7 +758,10 @@ mod tests {
         for piece in flags.chunks(700) {
             let mut piece = piece.to_vec();
             let blocks = packer.push(&mut piece).unwrap();
-            assert!(piece.iter().all(|f| f.explanation_zh.is_empty()), "taken out");
+            assert!(
+                piece.iter().all(|f| f.explanation_zh.is_empty()),
+                "taken out"
+            );
             w.write_packed(&snap, &piece, &blocks).unwrap();
         }
         let last: Vec<TextBlock> = packer.finish().unwrap().into_iter().collect();
@@ -770,17 +773,25 @@ mod tests {
             let mut st = conn
                 .prepare("SELECT first_seq, flags, zh, en FROM flag_texts WHERE sweep_id = ?1 ORDER BY first_seq")
                 .unwrap();
-            st.query_map([sweep], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap()
+            st.query_map([sweep], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
         };
         assert_eq!(blocks(packed).len(), 3);
         assert_eq!(blocks(packed), blocks(by_writer));
-        let (a, b) = (load_flags(&conn, by_writer).unwrap(), load_flags(&conn, packed).unwrap());
+        let (a, b) = (
+            load_flags(&conn, by_writer).unwrap(),
+            load_flags(&conn, packed).unwrap(),
+        );
         assert_eq!(a.len(), n);
         for (x, y) in a.iter().zip(&b) {
-            assert_eq!((x.seq, &x.explanation_zh, &x.explanation_en, &x.claim_ids), (y.seq, &y.explanation_zh, &y.explanation_en, &y.claim_ids));
+            assert_eq!(
+                (x.seq, &x.explanation_zh, &x.explanation_en, &x.claim_ids),
+                (y.seq, &y.explanation_zh, &y.explanation_en, &y.claim_ids)
+            );
         }
         assert_eq!(b[n - 1].explanation_zh, format!("说明{}", n - 1));
     }

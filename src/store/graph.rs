@@ -193,9 +193,7 @@ pub fn evidence_blob(evidence_json: &str) -> Vec<u8> {
 
 /// The terms of an `evidence_json` value: compressed JSON (BLOB) or, from older sweeps, JSON
 /// text.
-pub fn risk_terms(
-    evidence: rusqlite::types::ValueRef<'_>,
-) -> Result<Vec<RiskTerm>, EvidenceError> {
+pub fn risk_terms(evidence: rusqlite::types::ValueRef<'_>) -> Result<Vec<RiskTerm>, EvidenceError> {
     use rusqlite::types::ValueRef;
     match evidence {
         ValueRef::Text(json) => Ok(serde_json::from_slice(json)?),
@@ -377,7 +375,8 @@ mod tests {
 
     #[test]
     fn evidence_reads_back_compressed_and_as_text_and_damage_is_an_error() {
-        let json = r#"[{"term":"flagged_share","zh":"标记占比","points":12.5,"claim_ids":["C1","C2"]}]"#;
+        let json =
+            r#"[{"term":"flagged_share","zh":"标记占比","points":12.5,"claim_ids":["C1","C2"]}]"#;
         let packed = evidence_blob(json);
         let terms = risk_terms(ValueRef::Blob(&packed)).unwrap();
         assert_eq!(terms.len(), 1);
@@ -389,7 +388,10 @@ mod tests {
         // A long claim list compresses well below its text.
         let long = format!(
             r#"[{{"term":"t","claim_ids":[{}]}}]"#,
-            (0..5000).map(|i| format!("\"SQ{i:010}\"")).collect::<Vec<_>>().join(",")
+            (0..5000)
+                .map(|i| format!("\"SQ{i:010}\""))
+                .collect::<Vec<_>>()
+                .join(",")
         );
         assert!(evidence_blob(&long).len() * 4 < long.len());
         // Damage is an error, never an empty list.
