@@ -304,10 +304,11 @@ fn project_and_contact_flags_group_by_class_and_contact() {
 fn the_same_problem_in_the_next_sweep_is_the_same_case() {
     let mut d = db();
     claim(&d.conn, "C1", P1, 1000, "371302", "ORG1", "");
-    for s in [1, 2] {
-        sweep(&d.conn, s);
+    // Sweep `s` flags the same claim for the same rule.
+    let found_again = |conn: &Connection, s: i64| {
+        sweep(conn, s);
         flag(
-            &d.conn,
+            conn,
             s,
             7,
             "deceased",
@@ -317,6 +318,9 @@ fn the_same_problem_in_the_next_sweep_is_the_same_case() {
             100_000,
             "high",
         );
+    };
+    for s in [1, 2] {
+        found_again(&d.conn, s);
         cases::build_for_sweep(&mut d.conn, s).expect("build");
     }
     let n: i64 = d
@@ -379,18 +383,7 @@ fn the_same_problem_in_the_next_sweep_is_the_same_case() {
         .execute_batch("UPDATE cases SET claim_hash = lower(hex(claim_hash))")
         .unwrap();
     assert_eq!(stored(&d.conn), ("text".to_string(), 64));
-    sweep(&d.conn, 3);
-    flag(
-        &d.conn,
-        3,
-        7,
-        "deceased",
-        "claim",
-        "C1",
-        &["C1"],
-        100_000,
-        "high",
-    );
+    found_again(&d.conn, 3);
     let third = cases::build_for_sweep(&mut d.conn, 3).expect("build");
     assert_eq!((third.persisting, third.new), (1, 0));
     assert_eq!(

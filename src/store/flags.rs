@@ -734,19 +734,24 @@ mod tests {
         }
     }
 
+    /// `n` flags of `rule`, flag `k` explained as 说明k：张伟 / why k.
+    fn explained(n: usize, rule: &'static str) -> Vec<Flag> {
+        (0..n)
+            .map(|k| Flag {
+                explanation_zh: format!("说明{k}：张伟"),
+                explanation_en: format!("why {k}"),
+                ..flag(rule, vec![(k % 3) as u32])
+            })
+            .collect()
+    }
+
     #[test]
     fn explanations_packed_before_the_writer_store_the_blocks_the_writer_packs() {
         let conn = db();
         let snap = snap();
         let policies = PolicySet::embedded_default();
         let n = (TEXT_BLOCK * 2 + 300) as usize;
-        let flags: Vec<Flag> = (0..n)
-            .map(|k| Flag {
-                explanation_zh: format!("说明{k}"),
-                explanation_en: format!("why {k}"),
-                ..flag("deceased", vec![(k % 3) as u32])
-            })
-            .collect();
+        let flags = explained(n, "deceased");
         let by_writer = begin_sweep(&conn, &policies, 1).unwrap();
         save_flags(&conn, by_writer, &snap, &flags).unwrap();
 
@@ -793,7 +798,7 @@ mod tests {
                 (y.seq, &y.explanation_zh, &y.explanation_en, &y.claim_ids)
             );
         }
-        assert_eq!(b[n - 1].explanation_zh, format!("说明{}", n - 1));
+        assert_eq!(b[n - 1].explanation_zh, format!("说明{}：张伟", n - 1));
     }
 
     #[test]
@@ -804,13 +809,7 @@ mod tests {
         let sweep = begin_sweep(&conn, &policies, 1).unwrap();
         // Two and a half blocks, written in pieces that do not line up with the blocks.
         let n = (TEXT_BLOCK * 2 + TEXT_BLOCK / 2) as usize;
-        let flags: Vec<Flag> = (0..n)
-            .map(|k| Flag {
-                explanation_zh: format!("说明{k}：张伟"),
-                explanation_en: format!("why {k}"),
-                ..flag("over_cap", vec![(k % 3) as u32])
-            })
-            .collect();
+        let flags = explained(n, "over_cap");
         let mut w = FlagWriter::begin(&conn, sweep).unwrap();
         for piece in flags.chunks(700) {
             w.write(&snap, piece).unwrap();
