@@ -166,10 +166,11 @@ pub fn save_ingested(
     let Some(state) = current_state(&conn)?.filter(|s| s.ingest_id == ingest_id) else {
         return Ok(None);
     };
-    let (dir, bytes) = match staged {
-        // (A `gc` between the ingest's commit and now removed it as a leftover: write it whole.)
-        Some(staged) if staged.dir.is_dir() => publish(db, &state, snap, staged)?,
-        _ => save(db, &state, snap)?,
+    // (A `gc` between the ingest's commit and now removed it as a leftover: write it whole,
+    // the gone one dropped first, as its staging folder's name is the one `save` stages in.)
+    let (dir, bytes) = match staged.filter(|s| s.dir.is_dir()) {
+        Some(staged) => publish(db, &state, snap, staged)?,
+        None => save(db, &state, snap)?,
     };
     Ok(Some(Saved {
         dir,
@@ -269,29 +270,8 @@ pub fn save(
     state: &StateId,
     snap: &Snapshot,
 ) -> Result<(PathBuf, u64), SnapshotFileError> {
-    let root = snapshots_dir(db);
-    std::fs::create_dir_all(&root).map_err(io(&root))?;
-    let tmp = root.join(format!(
-        ".writing-{}-{}",
-        state.ingest_id,
-        std::process::id()
-    ));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    let written = write_all(&tmp, state, snap);
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    let dir = state_dir(db, state.ingest_id);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
-    }
-    std::fs::rename(&tmp, &dir).map_err(io(&dir))?;
-    let bytes = folder_bytes(&dir);
-    Ok((dir, bytes))
+    let staged = stage(db, snap)?;
+    publish(db, state, snap, staged)
 }
 
 /// The data files of a snapshot written before its state exists: an ingest writes them while
@@ -356,11 +336,6 @@ pub fn folder_bytes(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
-}
-
-fn write_all(dir: &Path, state: &StateId, s: &Snapshot) -> Result<(), SnapshotFileError> {
-    write_meta(dir, state, s)?;
-    write_data(dir, s)
 }
 
 /// `meta.json`: the format, the state and the tables of `s`.

@@ -364,7 +364,17 @@ impl<'c> FlagWriter<'c> {
         blocks: &[TextBlock],
     ) -> Result<(), FlagStoreError> {
         self.write_rows(snap, flags)?;
+        // A block names flags by seq: it must be of flags this writer has numbered, and the
+        // writer's own packer must not have numbered any (the two would disagree).
         for block in blocks {
+            if self.packer.next_seq != 0 || block.first_seq + block.flags > self.next_seq {
+                return Err(FlagStoreError::Texts(format!(
+                    "explanations of flags {}..{} do not match the {} flags written",
+                    block.first_seq,
+                    block.first_seq + block.flags,
+                    self.next_seq
+                )));
+            }
             self.store_block(block)?;
         }
         Ok(())
@@ -773,6 +783,18 @@ mod tests {
         assert_eq!(last.len(), 1, "300 flags of a third block");
         w.write_packed(&snap, &[], &last).unwrap();
         w.finish().unwrap();
+        // Blocks of flags the writer has not numbered are refused, not stored under other flags.
+        let refused = begin_sweep(&conn, &policies, 1).unwrap();
+        let mut w = FlagWriter::begin(&conn, refused).unwrap();
+        let mut early = TextPacker::default();
+        let blocks = early
+            .push(&mut flags[..TEXT_BLOCK as usize].to_vec())
+            .unwrap();
+        assert!(matches!(
+            w.write_packed(&snap, &[], &blocks),
+            Err(FlagStoreError::Texts(_))
+        ));
+        drop(w);
 
         let blocks = |sweep: i64| -> Vec<(i64, i64, Vec<u8>, Vec<u8>)> {
             let mut st = conn
