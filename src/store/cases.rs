@@ -342,7 +342,7 @@ impl<'c> CaseWriter<'c> {
         let (tx, sweep_id, at) = (&*self.tx, self.sweep_id, self.at.as_str());
         insert_rows_cached(
             tx,
-            "INSERT INTO cases (case_id, case_key, subject_kind, subject, rule_family, county_code,
+            "INSERT OR FAIL INTO cases (case_id, case_key, subject_kind, subject, rule_family, county_code,
        institution_id, status, first_sweep_id, last_sweep_id, created_at, updated_at, score,
        amount_at_risk_fen, claims, rules, claim_hash)",
             "(?,?,?,?,?,?,?,'open',?,?,?,?,?,?,?,?,?)",
@@ -365,7 +365,7 @@ impl<'c> CaseWriter<'c> {
         )?;
         if !rows.updates.is_empty() {
             let mut update = tx.prepare_cached(
-                "UPDATE cases SET status = ?2, last_sweep_id = ?3, county_code = ?4,
+                "UPDATE OR FAIL cases SET status = ?2, last_sweep_id = ?3, county_code = ?4,
                    institution_id = ?5, updated_at = ?6, score = ?7, amount_at_risk_fen = ?8,
                    claims = ?9, rules = ?10, claim_hash = ?11 WHERE case_id = ?1",
             )?;
@@ -389,7 +389,9 @@ impl<'c> CaseWriter<'c> {
         for ids in rows.seen.chunks(MAX_ROWS) {
             // One statement per batch: `case_id IN (…)` is a walk of the rowids in order.
             let mut sql = String::with_capacity(96 + 2 * ids.len());
-            sql.push_str("UPDATE cases SET last_sweep_id = ?, updated_at = ? WHERE case_id IN (");
+            sql.push_str(
+                "UPDATE OR FAIL cases SET last_sweep_id = ?, updated_at = ? WHERE case_id IN (",
+            );
             for k in 0..ids.len() {
                 sql.push_str(if k == 0 { "?" } else { ",?" });
             }
@@ -404,7 +406,7 @@ impl<'c> CaseWriter<'c> {
         }
         insert_rows_cached(
             tx,
-            "INSERT INTO case_sweeps (case_id, sweep_id, change, score, amount_at_risk_fen, claims,
+            "INSERT OR FAIL INTO case_sweeps (case_id, sweep_id, change, score, amount_at_risk_fen, claims,
        claim_hash, rules, claim_ids, detail_json)",
             "(?,?,?,?,?,?,?,?,?,?)",
             10,
@@ -437,7 +439,7 @@ impl<'c> CaseWriter<'c> {
         )?;
         insert_rows_cached(
             tx,
-            "INSERT INTO case_history (case_id, at, actor, action, from_status, to_status, note,
+            "INSERT OR FAIL INTO case_history (case_id, at, actor, action, from_status, to_status, note,
        sweep_id)",
             "(?,?,?,?,?,?,?,?)",
             8,
