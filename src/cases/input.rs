@@ -470,16 +470,12 @@ impl StoredInput {
         findings: &GraphFindings,
         policy: &CasesPolicy,
     ) -> StoredInput {
-        let mut names = Interner::new();
-        // Snapshot claim index of each name id (none for the empty name 0).
-        let mut claim_of_name: Vec<u32> = vec![u32::MAX];
-        let mut name_of = |names: &mut Interner, c: u32| -> u32 {
-            let id = names.intern(snap.claim_id(c as usize));
-            if id as usize == claim_of_name.len() {
-                claim_of_name.push(c);
-            }
-            id
-        };
+        // Claims are referenced by rank in claim-id order (what `to_references` gives the
+        // stored path). The snapshot keeps claims sorted by claim id, so that rank is the
+        // claim index's rank among the claims named: a bit set over claim indices gives it
+        // without hashing, interning or sorting a claim id (at ten million claims that was
+        // most of this step).
+        let mut named = NamedClaims::new(snap.claims.len());
         let mut labels = Interner::new();
         let mut flag_claims: Vec<u32> = Vec::new();
         let mut rows = Vec::with_capacity(flags.len());
@@ -490,7 +486,8 @@ impl StoredInput {
             let f: &Flag = f.borrow();
             let start = flag_claims.len();
             for &c in &f.claims {
-                flag_claims.push(name_of(&mut names, c));
+                named.insert(c);
+                flag_claims.push(c);
             }
             let subject = labels.intern(&f.subject);
             rows.push(StoredFlagRow {
@@ -520,21 +517,33 @@ impl StoredInput {
             }
         }
         let (mut rings, mut institutions) = memory_graph(snap, findings, policy);
-        for r in &mut rings {
-            for c in &mut r.claims {
-                *c = name_of(&mut names, *c);
+        let lists = rings
+            .iter()
+            .map(|r| &r.claims)
+            .chain(institutions.iter().map(|i| &i.claims));
+        for list in lists {
+            for &c in list {
+                named.insert(c);
             }
         }
-        for i in &mut institutions {
-            for c in &mut i.claims {
-                *c = name_of(&mut names, *c);
-            }
+        let refs = named.references(|c| snap.claim_id(c as usize));
+        for c in flag_claims.iter_mut() {
+            *c = refs.of(*c);
         }
-
-        let ids = to_references(&names, &mut flag_claims, &mut rings, &mut institutions);
-        let mut facts = StoredClaims::new(ids, names);
-        for k in 0..facts.ids.len() {
-            facts.push(match claim_of_name[facts.ids[k] as usize] {
+        let lists = rings
+            .iter_mut()
+            .map(|r| &mut r.claims)
+            .chain(institutions.iter_mut().map(|i| &mut i.claims));
+        for list in lists {
+            for c in list.iter_mut() {
+                *c = refs.of(*c);
+            }
+            list.sort_unstable();
+        }
+        let ids: Vec<u32> = (0..refs.claims.len() as u32).collect();
+        let mut facts = StoredClaims::new(ids, Interner::from_sealed_strings(refs.names));
+        for &c in &refs.claims {
+            facts.push(match c {
                 u32::MAX => None,
                 c => {
                     let claim = &snap.claims[c as usize];
@@ -557,6 +566,90 @@ impl StoredInput {
             classes,
             facts,
         }
+    }
+}
+
+/// The snapshot claims that flags, rings and institutions name, as a set of claim indices.
+struct NamedClaims {
+    words: Vec<u64>,
+}
+
+/// [`NamedClaims`] numbered in claim-id order, as [`to_references`] numbers stored claims:
+/// reference 0 is the empty claim id (no claim), then one reference per distinct claim id.
+struct ClaimReferences {
+    /// Set bits before each word.
+    before: Vec<u32>,
+    words: Vec<u64>,
+    /// Reference of the `k`-th named claim (equal claim ids share one).
+    of_named: Vec<u32>,
+    /// Claim id of each reference.
+    names: crate::snapshot::StrColumn,
+    /// Snapshot claim index of each reference (`u32::MAX` for reference 0).
+    claims: Vec<u32>,
+}
+
+impl NamedClaims {
+    fn new(claims: usize) -> NamedClaims {
+        NamedClaims {
+            words: vec![0; claims.div_ceil(64)],
+        }
+    }
+
+    fn insert(&mut self, c: u32) {
+        self.words[c as usize / 64] |= 1 << (c % 64);
+    }
+
+    /// Numbers the set in claim index order, which is claim-id order (the snapshot's
+    /// invariant); `claim_id` spells a claim index.
+    fn references<'s>(self, claim_id: impl Fn(u32) -> &'s str) -> ClaimReferences {
+        let mut before = Vec::with_capacity(self.words.len());
+        let mut count = 0u32;
+        for w in &self.words {
+            before.push(count);
+            count += w.count_ones();
+        }
+        let mut names = crate::snapshot::StrColumn::with_capacity(count as usize + 1, 0);
+        names.push("");
+        let mut claims = Vec::with_capacity(count as usize + 1);
+        claims.push(u32::MAX);
+        let mut of_named = Vec::with_capacity(count as usize);
+        let mut last = "";
+        for (k, &w) in self.words.iter().enumerate() {
+            let mut bits = w;
+            while bits != 0 {
+                let c = (k * 64) as u32 + bits.trailing_zeros();
+                bits &= bits - 1;
+                let id = claim_id(c);
+                debug_assert!(last <= id, "snapshot claims out of claim-id order");
+                // Equal claim ids (only in hand-made snapshots: ingest rejects them) are one
+                // reference, as interning made them; an empty one is reference 0 (`last`
+                // starts as its name).
+                if id == last {
+                    of_named.push(claims.len() as u32 - 1);
+                    continue;
+                }
+                names.push(id);
+                claims.push(c);
+                of_named.push(claims.len() as u32 - 1);
+                last = id;
+            }
+        }
+        ClaimReferences {
+            before,
+            words: self.words,
+            of_named,
+            names,
+            claims,
+        }
+    }
+}
+
+impl ClaimReferences {
+    /// The reference of a named claim.
+    fn of(&self, c: u32) -> u32 {
+        let (k, bit) = (c as usize / 64, c % 64);
+        let below = (self.words[k] & ((1u64 << bit) - 1)).count_ones();
+        self.of_named[(self.before[k] + below) as usize]
     }
 }
 
@@ -617,4 +710,49 @@ pub(super) fn memory_graph(
         })
         .collect();
     (rings, institutions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Named claims are numbered as `to_references` numbers interned claim ids: reference 0
+    /// is the empty id, equal ids share a reference, the rest ascend with the claim id.
+    #[test]
+    fn named_claims_are_numbered_as_interned_claim_ids() {
+        let ids = ["", "a", "a", "b", "c", "d"];
+        let mut named = NamedClaims::new(200);
+        for c in [0u32, 1, 2, 3, 5] {
+            named.insert(c);
+        }
+        let refs = named.references(|c| ids[c as usize]);
+        let got: Vec<u32> = [0, 1, 2, 3, 5].iter().map(|&c| refs.of(c)).collect();
+        assert_eq!(got, [0, 1, 1, 2, 3]);
+        assert_eq!(refs.claims, [u32::MAX, 1, 3, 5]);
+        let names: Vec<&str> = (0..refs.names.len() as u32)
+            .map(|k| refs.names.get(k))
+            .collect();
+        assert_eq!(names, ["", "a", "b", "d"]);
+
+        let mut interned = Interner::new();
+        for &c in &[0usize, 1, 2, 3, 5] {
+            interned.intern(ids[c]);
+        }
+        let (by_claim_id, _) = references_by_claim_id(&interned);
+        let spelled: Vec<&str> = by_claim_id.iter().map(|&i| interned.resolve(i)).collect();
+        assert_eq!(spelled, names);
+    }
+
+    /// Claims beyond the first word of the set (indices ≥ 64) count the words before them.
+    #[test]
+    fn references_count_across_words() {
+        let mut named = NamedClaims::new(300);
+        for c in [3u32, 64, 130, 255] {
+            named.insert(c);
+        }
+        let ids: Vec<String> = (0..300).map(|i| format!("c{i:04}")).collect();
+        let refs = named.references(|c| ids[c as usize].as_str());
+        let got: Vec<u32> = [3, 64, 130, 255].iter().map(|&c| refs.of(c)).collect();
+        assert_eq!(got, [1, 2, 3, 4]);
+    }
 }

@@ -392,8 +392,9 @@ impl Interner {
     }
 
     /// A sealed interner over strings already unique and in id order (the snapshot file reads
-    /// them); `get` builds its index on first use.
-    pub(super) fn from_sealed_strings(strings: StrColumn) -> Interner {
+    /// them; the cases stage numbers claim ids so), id 0 the empty string; `get` builds its
+    /// index on first use.
+    pub fn from_sealed_strings(strings: StrColumn) -> Interner {
         Interner {
             strings,
             table: Table::default(),
