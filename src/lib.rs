@@ -14,6 +14,7 @@ pub mod graph;
 pub mod handoff;
 pub mod idcode;
 pub mod input;
+pub mod intern;
 pub mod memory;
 pub mod model;
 pub mod money;

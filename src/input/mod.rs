@@ -11,7 +11,6 @@ pub mod values;
 
 use crate::model::{Ledger, TableSpec, TABLES};
 use crate::text::fold_width;
-use hashbrown::HashMap;
 use rows::{Cells, ParseRow};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -999,7 +998,12 @@ pub fn parse_table<R: ParseRow>(
     t: &SourceTable,
     mut f: impl FnMut(Parsed<R>),
 ) -> Result<(), InputError> {
-    let mut seen: HashMap<String, u64> = HashMap::with_capacity(t.approx_records());
+    // Keys seen so far, end to end in one interner, and the line each was first seen on (a
+    // map of `String` keys hashed each key twice and allocated it once more per row).
+    let mut seen = crate::intern::Interner::new();
+    let mut first_line: Vec<u64> = Vec::with_capacity(t.approx_records() + 1);
+    // Id 0 is the interner's empty string, not a key seen.
+    first_line.push(u64::MAX);
     let excel = t.is_excel();
     let ncols = t.header.len();
     t.for_each_record(|rec| {
@@ -1062,11 +1066,15 @@ pub fn parse_table<R: ParseRow>(
             Err(e) => f(reject(e.column, e.reason)),
             Ok(row) => {
                 let key = row.key();
-                if let Some(&first) = seen.get(&key) {
-                    f(reject(None, format!("重复的键，首次出现在第 {first} 行 / duplicate key, first at line {first}")));
-                    return;
+                let id = seen.intern(&key) as usize;
+                match first_line.get(id) {
+                    Some(&first) if first != u64::MAX => {
+                        f(reject(None, format!("重复的键，首次出现在第 {first} 行 / duplicate key, first at line {first}")));
+                        return;
+                    }
+                    Some(_) => first_line[id] = rec.line,
+                    None => first_line.push(rec.line),
                 }
-                seen.insert(key.clone(), rec.line);
                 let extra = extra_json(&t.extras, rec.fields);
                 f(Parsed::Row { line: rec.line, key, row, extra });
             }

@@ -14,10 +14,9 @@ use crate::model::*;
 use std::collections::{BTreeSet, HashMap};
 
 pub mod file;
-pub mod intern;
 pub mod load;
 
-pub use intern::{Interner, StrColumn, NONE};
+pub use crate::intern::{Interner, StrColumn, NONE};
 pub use load::load_snapshot;
 
 impl crate::store::flags::ClaimIds for Snapshot {

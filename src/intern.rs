@@ -1,5 +1,6 @@
 //! Interned string columns: the snapshot keeps every identifier once and hands out dense
-//! integer ids, so rules compare and group integers.
+//! integer ids, so rules compare and group integers; reading input, the same table finds keys
+//! seen before (one hash per row, keys stored end to end instead of a `String` each).
 //!
 //! `Interner` is an open-addressing hash table of its own (SWAR group probing, software
 //! prefetch over a ring of pending lookups in `intern_many`): interning is the hot loop of
@@ -11,10 +12,10 @@ pub const NONE: u32 = u32::MAX;
 /// Strings appended into one buffer; item `i` is `buf[offsets[i]..offsets[i+1]]`.
 #[derive(Clone, Debug, Default)]
 pub struct StrColumn {
-    pub(super) buf: String,
+    pub(crate) buf: String,
     /// u32 halves the index memory (and cache misses on lookups); 4 GiB of text per column is
     /// far beyond any ledger.
-    pub(super) offsets: Vec<u32>,
+    pub(crate) offsets: Vec<u32>,
 }
 
 impl StrColumn {
@@ -387,7 +388,7 @@ impl Interner {
     }
 
     /// The strings in id order (the snapshot file writes them).
-    pub(super) fn strings(&self) -> &StrColumn {
+    pub(crate) fn strings(&self) -> &StrColumn {
         &self.strings
     }
 
