@@ -124,7 +124,7 @@ for size in "${SIZES[@]}"; do
             n = split("claims classes institutions certificates projects employment staff registry_pension registry_death registry_ui registry_poverty living_standards area_codes amount_caps", t, " ")
             for (i = 1; i <= n; i++) table[t[i]] = 1 }
         { split($0, f, " ") }
-        f[1] ~ /^[0-9.]+s$/ { v = f[1]; sub(/s$/, "", v); if (f[2] == "total") total = v; else if (f[2] in table) load += v }
+        f[1] ~ /^[0-9.]+s$/ { v = f[1]; sub(/s$/, "", v); if (f[2] == "total") total = v + 0; else if (f[2] in table) load += v }
         END { printf "%s\tduckdb_load (in duckdb_rules)\t%.2f\t%d\t%.0f\t\t\t\n", s, load, s, (load > 0 ? s / load : 0)
               printf "%s\tduckdb_rules_only\t%.2f\t%d\t%.0f\t\t\t\n", s, total - load, s, (total > load ? s / (total - load) : 0) }' \
         "$WORK/$size.duckdb_rules.log" >>"$ROWS_TSV"
