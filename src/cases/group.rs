@@ -548,7 +548,11 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
         let mut order: Vec<u32> = (0..n as u32)
             .filter(|&ci| !cases[ci as usize].replaced)
             .collect();
-        order.sort_unstable_by(|&a, &b| cases[a as usize].key.cmp(&cases[b as usize].key));
+        // Keys are unique (one case per key), so the parallel unstable sort is deterministic.
+        {
+            use rayon::slice::ParallelSliceMut;
+            order.par_sort_unstable_by(|&a, &b| cases[a as usize].key.cmp(&cases[b as usize].key));
+        }
         Grouped {
             cases,
             order,

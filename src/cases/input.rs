@@ -9,7 +9,7 @@ use crate::graph::GraphFindings;
 use crate::model::Fen;
 use crate::policy::CasesPolicy;
 use crate::resolve::Persons;
-use crate::snapshot::{Interner, Snapshot};
+use crate::snapshot::{IndexSet, Interner, Snapshot};
 use crate::store::read::LedgerState;
 use hashbrown::HashMap;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -452,10 +452,26 @@ impl StoredClaims {
             ),
             None => (0, 0, 0, 0),
         };
+        self.push_interned(id_number, paid, county, institution);
+    }
+
+    /// [`push`](Self::push) with texts already interned in `texts`.
+    fn push_interned(&mut self, id_number: u32, paid: Fen, county: u32, institution: u32) {
         self.id_number.push(id_number);
         self.paid.push(paid);
         self.county.push(county);
         self.institution.push(institution);
+    }
+
+    /// The id in `texts` of the text a snapshot id `key` spells, interned on first sight and
+    /// remembered in `memo` (indexed by `key`; `u32::MAX` not yet): the same ids, in the same
+    /// order, as interning the text every time.
+    fn intern_once(&mut self, memo: &mut [u32], key: u32, text: &str) -> u32 {
+        let slot = &mut memo[key as usize];
+        if *slot == u32::MAX {
+            *slot = self.texts.intern(text);
+        }
+        *slot
     }
 }
 
@@ -475,7 +491,7 @@ impl StoredInput {
         // claim index's rank among the claims named: a bit set over claim indices gives it
         // without hashing, interning or sorting a claim id (at ten million claims that was
         // most of this step).
-        let mut named = NamedClaims::new(snap.claims.len());
+        let mut named = IndexSet::new(snap.claims.len());
         let mut labels = Interner::new();
         let mut flag_claims: Vec<u32> = Vec::new();
         let mut rows = Vec::with_capacity(flags.len());
@@ -526,7 +542,7 @@ impl StoredInput {
                 named.insert(c);
             }
         }
-        let refs = named.references(|c| snap.claim_id(c as usize));
+        let refs = ClaimReferences::new(named, |c| snap.claim_id(c as usize));
         for c in flag_claims.iter_mut() {
             *c = refs.of(*c);
         }
@@ -542,20 +558,31 @@ impl StoredInput {
         }
         let ids: Vec<u32> = (0..refs.claims.len() as u32).collect();
         let mut facts = StoredClaims::new(ids, Interner::from_sealed_strings(refs.names));
+        // A person's ID number, a county and an institution recur claim after claim: each is
+        // interned once, remembered by its snapshot id.
+        let mut person_texts = vec![u32::MAX; snap.ids.len()];
+        let mut county_texts = vec![u32::MAX; snap.counties.len()];
+        let mut org_texts = vec![u32::MAX; snap.orgs.len()];
         for &c in &refs.claims {
-            facts.push(match c {
-                u32::MAX => None,
-                c => {
-                    let claim = &snap.claims[c as usize];
-                    Some((
-                        // The person: its smallest ID number (identity resolution).
-                        snap.ids.resolve(persons.of(claim.person)),
-                        claim.paid(),
-                        snap.counties.resolve(claim.county),
-                        snap.orgs.resolve(claim.institution),
-                    ))
-                }
-            });
+            if c == u32::MAX {
+                facts.push(None);
+                continue;
+            }
+            let claim = &snap.claims[c as usize];
+            // The person: its smallest ID number (identity resolution).
+            let person = persons.of(claim.person);
+            let id_number = facts.intern_once(&mut person_texts, person, snap.ids.resolve(person));
+            let county = facts.intern_once(
+                &mut county_texts,
+                claim.county,
+                snap.counties.resolve(claim.county),
+            );
+            let institution = facts.intern_once(
+                &mut org_texts,
+                claim.institution,
+                snap.orgs.resolve(claim.institution),
+            );
+            facts.push_interned(id_number, claim.paid(), county, institution);
         }
         StoredInput {
             flags: rows,
@@ -569,17 +596,11 @@ impl StoredInput {
     }
 }
 
-/// The snapshot claims that flags, rings and institutions name, as a set of claim indices.
-struct NamedClaims {
-    words: Vec<u64>,
-}
-
-/// [`NamedClaims`] numbered in claim-id order, as [`to_references`] numbers stored claims:
-/// reference 0 is the empty claim id (no claim), then one reference per distinct claim id.
+/// [`IndexSet`] of the snapshot claims that flags, rings and institutions name, numbered in
+/// claim-id order as [`to_references`] numbers stored claims: reference 0 is the empty claim
+/// id (no claim), then one reference per distinct claim id.
 struct ClaimReferences {
-    /// Set bits before each word.
-    before: Vec<u32>,
-    words: Vec<u64>,
+    named: IndexSet,
     /// Reference of the `k`-th named claim (equal claim ids share one).
     of_named: Vec<u32>,
     /// Claim id of each reference.
@@ -588,68 +609,42 @@ struct ClaimReferences {
     claims: Vec<u32>,
 }
 
-impl NamedClaims {
-    fn new(claims: usize) -> NamedClaims {
-        NamedClaims {
-            words: vec![0; claims.div_ceil(64)],
-        }
-    }
-
-    fn insert(&mut self, c: u32) {
-        self.words[c as usize / 64] |= 1 << (c % 64);
-    }
-
-    /// Numbers the set in claim index order, which is claim-id order (the snapshot's
+impl ClaimReferences {
+    /// Numbers `named` in claim index order, which is claim-id order (the snapshot's
     /// invariant); `claim_id` spells a claim index.
-    fn references<'s>(self, claim_id: impl Fn(u32) -> &'s str) -> ClaimReferences {
-        let mut before = Vec::with_capacity(self.words.len());
-        let mut count = 0u32;
-        for w in &self.words {
-            before.push(count);
-            count += w.count_ones();
-        }
-        let mut names = crate::snapshot::StrColumn::with_capacity(count as usize + 1, 0);
+    fn new<'s>(mut named: IndexSet, claim_id: impl Fn(u32) -> &'s str) -> ClaimReferences {
+        named.seal();
+        let count = named.len();
+        let mut names = crate::snapshot::StrColumn::with_capacity(count + 1, 0);
         names.push("");
-        let mut claims = Vec::with_capacity(count as usize + 1);
+        let mut claims = Vec::with_capacity(count + 1);
         claims.push(u32::MAX);
-        let mut of_named = Vec::with_capacity(count as usize);
+        let mut of_named = Vec::with_capacity(count);
         let mut last = "";
-        for (k, &w) in self.words.iter().enumerate() {
-            let mut bits = w;
-            while bits != 0 {
-                let c = (k * 64) as u32 + bits.trailing_zeros();
-                bits &= bits - 1;
-                let id = claim_id(c);
-                debug_assert!(last <= id, "snapshot claims out of claim-id order");
-                // Equal claim ids (only in hand-made snapshots: ingest rejects them) are one
-                // reference, as interning made them; an empty one is reference 0 (`last`
-                // starts as its name).
-                if id == last {
-                    of_named.push(claims.len() as u32 - 1);
-                    continue;
-                }
+        for c in named.iter() {
+            let id = claim_id(c);
+            debug_assert!(last <= id, "snapshot claims out of claim-id order");
+            // Equal claim ids (only in hand-made snapshots: ingest rejects them) are one
+            // reference, as interning made them; an empty one is reference 0 (`last`
+            // starts as its name).
+            if id != last {
                 names.push(id);
                 claims.push(c);
-                of_named.push(claims.len() as u32 - 1);
                 last = id;
             }
+            of_named.push(claims.len() as u32 - 1);
         }
         ClaimReferences {
-            before,
-            words: self.words,
+            named,
             of_named,
             names,
             claims,
         }
     }
-}
 
-impl ClaimReferences {
     /// The reference of a named claim.
     fn of(&self, c: u32) -> u32 {
-        let (k, bit) = (c as usize / 64, c % 64);
-        let below = (self.words[k] & ((1u64 << bit) - 1)).count_ones();
-        self.of_named[(self.before[k] + below) as usize]
+        self.of_named[self.named.rank(c) as usize]
     }
 }
 
@@ -721,11 +716,11 @@ mod tests {
     #[test]
     fn named_claims_are_numbered_as_interned_claim_ids() {
         let ids = ["", "a", "a", "b", "c", "d"];
-        let mut named = NamedClaims::new(200);
+        let mut named = IndexSet::new(200);
         for c in [0u32, 1, 2, 3, 5] {
             named.insert(c);
         }
-        let refs = named.references(|c| ids[c as usize]);
+        let refs = ClaimReferences::new(named, |c| ids[c as usize]);
         let got: Vec<u32> = [0, 1, 2, 3, 5].iter().map(|&c| refs.of(c)).collect();
         assert_eq!(got, [0, 1, 1, 2, 3]);
         assert_eq!(refs.claims, [u32::MAX, 1, 3, 5]);
@@ -746,12 +741,12 @@ mod tests {
     /// Claims beyond the first word of the set (indices ≥ 64) count the words before them.
     #[test]
     fn references_count_across_words() {
-        let mut named = NamedClaims::new(300);
+        let mut named = IndexSet::new(300);
         for c in [3u32, 64, 130, 255] {
             named.insert(c);
         }
         let ids: Vec<String> = (0..300).map(|i| format!("c{i:04}")).collect();
-        let refs = named.references(|c| ids[c as usize].as_str());
+        let refs = ClaimReferences::new(named, |c| ids[c as usize].as_str());
         let got: Vec<u32> = [3, 64, 130, 255].iter().map(|&c| refs.of(c)).collect();
         assert_eq!(got, [1, 2, 3, 4]);
     }

@@ -35,7 +35,7 @@ pub use stats::{BenfordTest, BunchingTest, Conformity};
 use crate::policy::PolicySet;
 use crate::resolve::Resolved;
 use crate::rules::Flag;
-use crate::snapshot::{DenseGroups, Snapshot};
+use crate::snapshot::{DenseGroups, IndexSet, Snapshot};
 
 /// Everything the graph finds in one sweep.
 #[derive(Clone, Debug, Default)]
@@ -111,15 +111,13 @@ impl GraphFindings {
     }
 }
 
-/// The strings (claim ids, ID numbers) of a sorted set of snapshot indices: one string
-/// buffer, and a position per index built on the first lookup (storing findings looks up
-/// millions of ids; in a sweep that happens after the snapshot is freed, so the positions
-/// never add to the sweep's peak).
+/// The strings (claim ids, ID numbers) of a set of snapshot indices: one string buffer in index
+/// order, found by the index's rank in a bit set (storing findings looks up millions of ids,
+/// after the snapshot is freed; the set is a bit per index, so lookups stay in cache).
 #[derive(Clone, Debug, Default)]
 pub struct ClaimNames {
-    indices: Vec<u32>,
-    /// `positions[i]`: where index `i` is in `indices`, or `u32::MAX`.
-    positions: std::sync::OnceLock<Vec<u32>>,
+    indices: IndexSet,
+    count: usize,
     offsets: Vec<u32>,
     buf: String,
 }
@@ -131,47 +129,42 @@ impl ClaimNames {
     }
 
     /// The strings `name` gives to indices.
-    pub fn of<'a>(mut indices: Vec<u32>, name: impl Fn(u32) -> &'a str) -> ClaimNames {
-        // Millions of indices at national scale (every claim a finding names).
-        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut indices[..]);
-        indices.dedup();
+    pub fn of<'a>(indices: Vec<u32>, name: impl Fn(u32) -> &'a str) -> ClaimNames {
+        let n = indices.iter().max().map_or(0, |&i| i as usize + 1);
+        let mut set = IndexSet::new(n);
+        for i in indices {
+            set.insert(i);
+        }
+        set.seal();
         let mut buf = String::new();
-        let mut offsets = Vec::with_capacity(indices.len() + 1);
+        let mut offsets = Vec::with_capacity(set.len() + 1);
         offsets.push(0);
-        for &i in &indices {
+        for i in set.iter() {
             buf.push_str(name(i));
             offsets.push(u32::try_from(buf.len()).expect("ClaimNames text exceeds 4 GiB"));
         }
         ClaimNames {
-            indices,
-            positions: std::sync::OnceLock::new(),
+            count: offsets.len() - 1,
+            indices: set,
             offsets,
             buf,
         }
     }
 
     pub fn get(&self, claim: u32) -> Option<&str> {
-        let positions = self.positions.get_or_init(|| {
-            let n = self.indices.last().map_or(0, |&i| i as usize + 1);
-            let mut positions = vec![u32::MAX; n];
-            for (k, &i) in self.indices.iter().enumerate() {
-                positions[i as usize] = k as u32;
-            }
-            positions
-        });
-        let k = *positions.get(claim as usize)? as usize;
-        if k == u32::MAX as usize {
+        if !self.indices.contains(claim) {
             return None;
         }
+        let k = self.indices.rank(claim) as usize;
         Some(&self.buf[self.offsets[k] as usize..self.offsets[k + 1] as usize])
     }
 
     pub fn len(&self) -> usize {
-        self.indices.len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.indices.is_empty()
+        self.count == 0
     }
 }
 

@@ -662,6 +662,77 @@ impl SnapshotBuilder {
     }
 }
 
+/// A set of dense indices (claims, persons) as one bit per index, with each member's rank (how
+/// many members are below it) counted once the set is complete: a few megabytes at ten
+/// million indices instead of a position per index, so rank lookups stay in cache.
+#[derive(Clone, Debug, Default)]
+pub struct IndexSet {
+    words: Vec<u64>,
+    /// Members before each word; filled by [`IndexSet::seal`].
+    before: Vec<u32>,
+}
+
+impl IndexSet {
+    /// An empty set of indices below `n`.
+    pub fn new(n: usize) -> IndexSet {
+        IndexSet {
+            words: vec![0; n.div_ceil(64)],
+            before: Vec::new(),
+        }
+    }
+
+    /// Adds `i` (below the `n` the set was made for); ranks are counted again by `seal`.
+    pub fn insert(&mut self, i: u32) {
+        self.words[i as usize / 64] |= 1 << (i % 64);
+    }
+
+    pub fn contains(&self, i: u32) -> bool {
+        self.words
+            .get(i as usize / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    /// Counts the ranks: call after the last `insert`, before `rank`.
+    pub fn seal(&mut self) {
+        self.before.clear();
+        self.before.reserve(self.words.len());
+        let mut count = 0u32;
+        for w in &self.words {
+            self.before.push(count);
+            count += w.count_ones();
+        }
+    }
+
+    /// Members below `i` (for a member: its position in ascending order). Needs [`seal`](Self::seal).
+    pub fn rank(&self, i: u32) -> u32 {
+        let (k, bit) = (i as usize / 64, i % 64);
+        self.before[k] + (self.words[k] & ((1u64 << bit) - 1)).count_ones()
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.iter().all(|&w| w == 0)
+    }
+
+    /// Members, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.words.iter().enumerate().flat_map(|(k, &w)| {
+            let mut bits = w;
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let i = (k * 64) as u32 + bits.trailing_zeros();
+                    bits &= bits - 1;
+                    i
+                })
+            })
+        })
+    }
+}
+
 /// Claim indices grouped by a dense key (CSR): `members(k)` lists, ascending, the claims whose
 /// key is `k`. Claims whose key is `None` are left out.
 #[derive(Debug, Default)]
@@ -755,6 +826,26 @@ impl DenseGroups {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn index_set_ranks_members_across_words() {
+        let members = [0u32, 5, 63, 64, 65, 200, 511];
+        let mut set = IndexSet::new(512);
+        for &i in members.iter().rev() {
+            set.insert(i);
+        }
+        set.insert(64); // again: still one member
+        set.seal();
+        assert_eq!(set.len(), members.len());
+        assert_eq!(set.iter().collect::<Vec<_>>(), members);
+        for (k, &i) in members.iter().enumerate() {
+            assert!(set.contains(i));
+            assert_eq!(set.rank(i), k as u32, "rank of {i}");
+        }
+        assert!(!set.contains(6) && !set.contains(512) && !set.contains(100_000));
+        assert_eq!(set.rank(66), 5, "members below a non-member");
+        assert!(IndexSet::new(10).is_empty() && !set.is_empty());
+    }
 
     #[test]
     fn interner_reserves_zero_for_empty() {
