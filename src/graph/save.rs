@@ -153,10 +153,12 @@ fn ring_row(f: &GraphFindings, r: &super::Ring) -> RingRow {
     }
 }
 
-/// Members in the order they were always stored: per ring its persons, institutions,
-/// counties, then shared identifiers.
+/// Every ring's persons, institutions, counties and shared identifiers, in key order (ring,
+/// kind, value: how `ring_members` keeps them; readers order by it) with exact repeats
+/// dropped, so the rows go into the key's B-tree one after the other.
 fn ring_members(f: &GraphFindings) -> Vec<RingMemberRow<'_>> {
-    f.rings
+    let mut rows: Vec<RingMemberRow<'_>> = f
+        .rings
         .iter()
         .flat_map(|r| {
             fn of<'a>(
@@ -180,7 +182,10 @@ fn ring_members(f: &GraphFindings) -> Vec<RingMemberRow<'_>> {
                     value: s.value.as_str(),
                 }))
         })
-        .collect()
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    rows
 }
 
 fn institution_row(f: &GraphFindings, r: &super::InstitutionRisk) -> InstitutionRiskRow {

@@ -36,13 +36,16 @@ CREATE TABLE IF NOT EXISTS rings (
   explanation_en TEXT NOT NULL,
   PRIMARY KEY (sweep_id, ring_id)
 );
+-- A ring's members in their key's B-tree, which also serves a ring's members in order (older
+-- databases keep a rowid table with the index ring_members_by_ring instead); rows are
+-- written in key order.
 CREATE TABLE IF NOT EXISTS ring_members (
   sweep_id INTEGER NOT NULL,
   ring_id INTEGER NOT NULL,
   kind TEXT NOT NULL,
-  value TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ring_members_by_ring ON ring_members (sweep_id, ring_id);
+  value TEXT NOT NULL,
+  PRIMARY KEY (sweep_id, ring_id, kind, value)
+) WITHOUT ROWID;
 -- Case pages look up the rings of a case's persons and institution by value.
 CREATE INDEX IF NOT EXISTS ring_members_by_value ON ring_members (sweep_id, kind, value);
 CREATE TABLE IF NOT EXISTS institution_risk (
@@ -131,7 +134,7 @@ pub struct RingRow {
 
 /// A ring's member (`ring_members`): a person (ID number), institution, county or shared
 /// identifier.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RingMemberRow<'a> {
     pub ring_id: u32,
     pub kind: &'a str,
