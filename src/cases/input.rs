@@ -409,8 +409,20 @@ pub(super) fn to_references(
     institutions: &mut [InstitutionInput],
 ) -> Vec<u32> {
     let (ids, reference) = references_by_claim_id(names);
+    renumber_claims(flag_claims, rings, institutions, |c| reference[c as usize]);
+    ids
+}
+
+/// Replaces every claim of flags, rings and institutions by `reference(claim)`, each ring's
+/// and institution's list sorted again.
+fn renumber_claims(
+    flag_claims: &mut [u32],
+    rings: &mut [RingInput],
+    institutions: &mut [InstitutionInput],
+    reference: impl Fn(u32) -> u32,
+) {
     for c in flag_claims.iter_mut() {
-        *c = reference[*c as usize];
+        *c = reference(*c);
     }
     let lists = rings
         .iter_mut()
@@ -418,11 +430,10 @@ pub(super) fn to_references(
         .chain(institutions.iter_mut().map(|i| &mut i.claims));
     for list in lists {
         for c in list.iter_mut() {
-            *c = reference[*c as usize];
+            *c = reference(*c);
         }
         list.sort_unstable();
     }
-    ids
 }
 
 impl StoredClaims {
@@ -543,19 +554,9 @@ impl StoredInput {
             }
         }
         let refs = ClaimReferences::new(named, |c| snap.claim_id(c as usize));
-        for c in flag_claims.iter_mut() {
-            *c = refs.of(*c);
-        }
-        let lists = rings
-            .iter_mut()
-            .map(|r| &mut r.claims)
-            .chain(institutions.iter_mut().map(|i| &mut i.claims));
-        for list in lists {
-            for c in list.iter_mut() {
-                *c = refs.of(*c);
-            }
-            list.sort_unstable();
-        }
+        renumber_claims(&mut flag_claims, &mut rings, &mut institutions, |c| {
+            refs.of(c)
+        });
         let ids: Vec<u32> = (0..refs.claims.len() as u32).collect();
         let mut facts = StoredClaims::new(ids, Interner::from_sealed_strings(refs.names));
         // A person's ID number, a county and an institution recur claim after claim: each is
