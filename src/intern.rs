@@ -229,8 +229,9 @@ impl Table {
     }
 }
 
+/// Asks the CPU to load the cache line at `p` ahead of its use (a hint; no effect off x86-64).
 #[inline(always)]
-fn prefetch_read<T>(p: *const T) {
+pub(crate) fn prefetch_read<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is only a hint; it never faults, whatever the address.
     #[allow(unused_unsafe)]

@@ -194,11 +194,11 @@ impl CrossCountyTexts {
     pub(crate) fn fill_facts(&mut self, f: &super::GraphFindings, c: &CrossCountyPerson) {
         self.path.clear();
         self.claim_ids.clear();
-        for (k, &claim) in c.claims().iter().enumerate() {
+        for (k, id) in f.claim_ids_of(c.claims()).enumerate() {
             if k > 0 {
                 self.claim_ids.push(';');
             }
-            self.claim_ids.push_str(f.claim_id(claim));
+            self.claim_ids.push_str(id);
         }
         for (i, (stop, _)) in c.stop_claims().enumerate() {
             if i > 0 {

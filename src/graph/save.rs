@@ -1,7 +1,7 @@
 //! The graph's findings as the store's typed rows (`store::graph`): claim indices spelled as
 //! claim ids, evidence serialised as the JSON the readers parse.
 
-use super::{cross_county, GraphFindings};
+use super::{cross_county, Ahead, GraphFindings, AHEAD};
 use crate::store::graph::{
     self as graph_store, CrossCountyRow, GraphRows, GraphStatsRow, GraphStoreError,
     InstitutionRiskRow, RingMemberRow, RingRow, StagedEmployerRow,
@@ -12,11 +12,11 @@ use serde_json::json;
 
 /// Claim ids `;`-separated, appended to `out`.
 fn push_joined_ids(out: &mut String, f: &GraphFindings, claims: &[u32]) {
-    for (k, &c) in claims.iter().enumerate() {
+    for (k, id) in f.claim_ids_of(claims).enumerate() {
         if k > 0 {
             out.push(';');
         }
-        out.push_str(f.claim_id(c));
+        out.push_str(id);
     }
 }
 
@@ -34,7 +34,7 @@ struct ClaimIdsJson<'a>(&'a GraphFindings, &'a [u32]);
 
 impl Serialize for ClaimIdsJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.1.iter().map(|&c| self.0.claim_id(c)))
+        s.collect_seq(self.0.claim_ids_of(self.1))
     }
 }
 
@@ -100,6 +100,13 @@ pub fn save(conn: &Connection, sweep_id: i64, f: &GraphFindings) -> Result<(), G
     // Cross-county path and claim ids are spelled into buffers reused row after row.
     let mut texts = cross_county::CrossCountyTexts::default();
     let mut fill = |k: usize, row: &mut CrossCountyRow| {
+        // A row's claim ids are a few claims of one person: the rows ahead are prefetched.
+        if let Some(ahead) = f.cross_county.get(k + 2 * AHEAD) {
+            f.prefetch_claim_ids(ahead.claims(), Ahead::Far);
+        }
+        if let Some(ahead) = f.cross_county.get(k + AHEAD) {
+            f.prefetch_claim_ids(ahead.claims(), Ahead::Near);
+        }
         let c = &f.cross_county[k];
         texts.fill_facts(f, c);
         row.id_number.clear();
