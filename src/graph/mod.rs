@@ -141,7 +141,7 @@ pub const AHEAD: usize = 4;
 #[derive(Clone, Debug, Default)]
 pub struct ClaimNames {
     indices: IndexSet,
-    count: usize,
+    /// `offsets[k]..offsets[k + 1]`: the text of the `k`-th index in `buf`.
     offsets: Vec<u32>,
     buf: String,
 }
@@ -168,18 +168,21 @@ impl ClaimNames {
             offsets.push(u32::try_from(buf.len()).expect("ClaimNames text exceeds 4 GiB"));
         }
         ClaimNames {
-            count: offsets.len() - 1,
             indices: set,
             offsets,
             buf,
         }
     }
 
+    /// Where `claim` is among the indices, if it is one.
+    fn position(&self, claim: u32) -> Option<usize> {
+        self.indices
+            .contains(claim)
+            .then(|| self.indices.rank(claim) as usize)
+    }
+
     pub fn get(&self, claim: u32) -> Option<&str> {
-        if !self.indices.contains(claim) {
-            return None;
-        }
-        let k = self.indices.rank(claim) as usize;
+        let k = self.position(claim)?;
         Some(&self.buf[self.offsets[k] as usize..self.offsets[k + 1] as usize])
     }
 
@@ -187,10 +190,9 @@ impl ClaimNames {
     /// cache, its text (`Near`). Spelling millions of ids in an order unrelated to the
     /// buffer's is two cache misses each; asked a few ids ahead, the misses overlap.
     pub fn prefetch(&self, claim: u32, distance: Ahead) {
-        if !self.indices.contains(claim) {
+        let Some(k) = self.position(claim) else {
             return;
-        }
-        let k = self.indices.rank(claim) as usize;
+        };
         match distance {
             Ahead::Far => crate::intern::prefetch_read(&self.offsets[k]),
             Ahead::Near => crate::intern::prefetch_read(
@@ -213,11 +215,11 @@ impl ClaimNames {
     }
 
     pub fn len(&self) -> usize {
-        self.count
+        self.offsets.len().saturating_sub(1)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.len() == 0
     }
 }
 
