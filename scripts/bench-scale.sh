@@ -15,7 +15,8 @@
 # The table is also written as TSV to $OUT_DIR/<UTC timestamp>.tsv (default
 # target/bench-scale/ of the repository) with the run's metadata in <timestamp>.meta and the
 # per-rule counts of flagged claims (claimsweep and DuckDB) in <timestamp>-counts.tsv, so a
-# CI job can compare with the previous run.
+# CI job can compare with the previous run; the run itself prints each step against the newest
+# earlier <timestamp>.tsv in $OUT_DIR (wall time and peak RSS, now / before).
 #
 # Environment:
 #   WORK=/tmp/bench-scale   work folder (CSV folders, databases, logs)
@@ -47,7 +48,6 @@ die() { echo "bench-scale: $*" >&2; exit 1; }
 [ -x "$CLAIMSWEEP" ] || die "no claimsweep binary at $CLAIMSWEEP (build it, or set CLAIMSWEEP)"
 [ -x /usr/bin/time ] || die "/usr/bin/time is needed (GNU time)"
 "$PYTHON" -c 'import duckdb' 2>/dev/null || die "$PYTHON has no duckdb package (set PYTHON)"
-command -v sqlite3 >/dev/null || die "sqlite3 is needed to read the sweep's counts"
 for s in "${SIZES[@]}"; do [[ $s =~ ^[0-9]+$ ]] || die "size '$s' is not a number"; done
 
 mkdir -p "$WORK" "$OUT_DIR"
@@ -134,8 +134,11 @@ for size in "${SIZES[@]}"; do
 
     # Per-rule counts of flagged claims, side by side (person-level rules differ: DuckDB counts
     # ID numbers, claimsweep resolved persons; see the report of issue 15).
-    sqlite3 -separator $'\t' "$db" "SELECT rule, count(DISTINCT claim_id) FROM flag_claims JOIN flags USING (sweep_id, seq)
-        WHERE sweep_id = (SELECT max(sweep_id) FROM flags) GROUP BY rule" >"$WORK/$size.sweep-counts.tsv"
+    # The sweep's own per-rule table ("rule | claims flagged | flags | …"): the claims of a flag
+    # are stored packed in `flags.claim_ids`, so SQL cannot count them.
+    awk -F'|' '{ n = split($1, w, " "); r = w[n]; c = $2; gsub(/ /, "", c) }
+        r ~ /^[a-z_]+$/ && c ~ /^[0-9]+$/ { print r "\t" c }' "$WORK/$size.sweep.log" >"$WORK/$size.sweep-counts.tsv"
+    [ -s "$WORK/$size.sweep-counts.tsv" ] || die "no per-rule table in $WORK/$size.sweep.log"
     awk -F'\t' '/^[a-z_]+\t[0-9]+$/' "$WORK/$size.duckdb_rules.log" >"$WORK/$size.duckdb-counts.tsv"
     awk -F'\t' -v s="$size" 'FNR == NR { d[$1] = $2; next } { print s "\t" $1 "\t" $2 "\t" ($1 in d ? d[$1] : "-") }' \
         "$WORK/$size.duckdb-counts.tsv" "$WORK/$size.sweep-counts.tsv" >>"$COUNTS"
@@ -159,9 +162,23 @@ done
 
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$META"
 cp "$ROWS_TSV" "$TSV"
+# Against the previous run in $OUT_DIR: each step's wall time and peak RSS now / before.
+PREV=$(ls "$OUT_DIR"/*Z.tsv 2>/dev/null | grep -v "/$STAMP.tsv$" | sort | tail -1 || true)
+if [ -n "$PREV" ]; then
+    awk -F'\t' -v OFS='\t' 'FNR == NR { if (FNR > 1) { w[$1 "\t" $2] = $3; m[$1 "\t" $2] = $6 }; next }
+        FNR == 1 { next } ($1 "\t" $2) in w && w[$1 "\t" $2] > 0 && $2 !~ /^ratio/ {
+            k = $1 "\t" $2
+            printf "%s\tvs previous: %s\t%.2f\t\t\t%s\t\t\n", $1, $2, $3 / w[k], (m[k] > 0 && $6 > 0 ? sprintf("%.2f", $6 / m[k]) : "-") }' \
+        "$PREV" "$ROWS_TSV" >"$WORK/vs-previous.$STAMP.tsv"
+fi
 echo
 awk -F'\t' '{ for (i = 1; i <= NF; i++) if ($i == "") $i = "-"
     printf "%-9s %-40s %9s %9s %11s %11s %9s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$TSV"
+if [ -n "${PREV:-}" ] && [ -s "$WORK/vs-previous.$STAMP.tsv" ]; then
+    echo
+    echo "now / previous run ($(basename "$PREV")): wall time, peak RSS"
+    awk -F'\t' '{ printf "%-9s %-48s %9s %9s\n", $1, $2, $3, $6 }' "$WORK/vs-previous.$STAMP.tsv"
+fi
 echo
 echo "table: $TSV"
 echo "meta: $META"
