@@ -102,10 +102,11 @@ pub struct SweepSummary {
     pub resolve_ms: u128,
     pub rules_ms: u128,
     pub graph_ms: u128,
-    /// From the start of the rules to the end of case building: the rules, saving flags and
-    /// the graph analysis overlap, so this is less than their sum.
+    /// From the start of the rules to the end of case building: the rules and saving flags
+    /// overlap, so this is less than the sum of the stages.
     pub store_ms: u128,
-    /// Time the flag writer was busy (it runs beside the rules and the graph analysis).
+    /// Time the flag writer was busy (it runs beside the rules; the graph analysis starts
+    /// when it is done).
     pub flags_store_ms: u128,
     pub graph_store_ms: u128,
     /// Taking the case input out of the snapshot + grouping + writing.
@@ -196,13 +197,21 @@ pub fn run(
         snap: &snap,
         policies,
         resolved: &resolved,
-        pool: &pool,
         threads,
         sweep_id,
     }
-    .rules_and_graph_beside_flag_writer(&mut conn)?;
+    .rules_beside_flag_writer(&mut conn)?;
     let (not_judged_first, not_judged_range) = first_not_judged(judged.not_judged);
     let mut result = judged.result;
+    // The graph analysis reads no names, certificate numbers, staff or registers: they go
+    // first (the graph's size taken before), as the other rule-only tables go after it.
+    let tables = crate::graph::TableCounts::of(&snap);
+    snap.release_after_rules();
+    let t_graph = Instant::now();
+    let findings = pool.install(|| {
+        crate::graph::analyse_counted(&snap, &tables, &resolved, &result.flags, policies)
+    });
+    let graph_ms = t_graph.elapsed().as_millis();
     // Case building needs a fraction of the snapshot, so the rest goes first.
     snap.release_rule_only_tables();
     let flags = std::mem::take(&mut result.flags);
@@ -218,12 +227,12 @@ pub fn run(
         snap,
         &resolved,
         flags,
-        &judged.findings,
+        &findings,
         &cases_policy,
         &pool,
     )?;
-    let graph_counts = GraphCounts::of(&judged.findings);
-    drop(judged.findings);
+    let graph_counts = GraphCounts::of(&findings);
+    drop(findings);
     let t2 = Instant::now();
     let cases = crate::cases::build_prepared(&mut conn, sweep_id, &cases_policy, grouped.prepared)
         .map_err(SweepError::Cases)?;
@@ -255,7 +264,7 @@ pub fn run(
         persons_merged: resolved.persons.groups().len(),
         ids_merged: resolved.persons.merged_ids(),
         rules_ms: judged.rules_ms,
-        graph_ms: judged.graph_ms,
+        graph_ms,
         store_ms,
         flags_store_ms: judged.flags_store_ms,
         graph_store_ms: grouped.graph_store_ms,
@@ -405,27 +414,24 @@ struct Stage<'a> {
     snap: &'a Snapshot,
     policies: &'a PolicySet,
     resolved: &'a Resolved,
-    pool: &'a rayon::ThreadPool,
     threads: usize,
     sweep_id: i64,
 }
 
-/// The rules' result and the graph's findings, with their timings.
+/// The rules' result, with its timings.
 struct Judged {
     /// The claims no policy covers (stored with the resolution).
     not_judged: Vec<flag_store::NotJudged>,
     result: SweepResult,
-    findings: GraphFindings,
     rules_ms: u128,
-    graph_ms: u128,
     flags_store_ms: u128,
 }
 
 impl Stage<'_> {
-    /// Side by side: the rules (on the pool), then the graph analysis; and one SQLite writer
-    /// thread storing the resolution (`Resolved::save`), then each rule's flags as soon as
-    /// that rule and the rules before it are done.
-    fn rules_and_graph_beside_flag_writer(
+    /// Side by side: the rules (on the pool), and one SQLite writer thread storing the
+    /// resolution (`Resolved::save`), then each rule's flags as soon as that rule and the
+    /// rules before it are done. Returns when both are done.
+    fn rules_beside_flag_writer(
         &self,
         conn: &mut rusqlite::Connection,
     ) -> Result<Judged, SweepError> {
@@ -478,27 +484,18 @@ impl Stage<'_> {
             drop(to_writer);
             packing?;
             let rules_ms = t.elapsed().as_millis();
-            // Then, still beside the writer: the graph analysis.
-            let graph_and_result = streamed.map(|result| {
-                let t = Instant::now();
-                let findings = self.pool.install(|| {
-                    crate::graph::analyse(snap, self.resolved, &result.flags, self.policies)
-                });
-                (result, findings, t.elapsed().as_millis())
-            });
+            // The flags of the last rules are still being written (about 0.1 s at 10 M
+            // claims); the graph waits for them so the rule-only tables can go first.
             let (flags_store_ms, not_judged) = writer
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
             // The writer stopping early is the only way the stream fails, and its error was
             // returned just above.
-            let (result, findings, graph_ms) =
-                graph_and_result.map_err(|()| SweepError::WriterStopped)?;
+            let result = streamed.map_err(|()| SweepError::WriterStopped)?;
             Ok(Judged {
                 not_judged,
                 result,
-                findings,
                 rules_ms,
-                graph_ms,
                 flags_store_ms,
             })
         })

@@ -319,26 +319,26 @@ fn render_facts(s: &SweepSummary, lang: Lang) -> String {
         "time: ",
         match lang {
             Lang::Zh => format!(
-                "共 {:.2} 秒（载入 {} ms{}；身份归并 {} ms；规则 {} ms、关联图分析 {} ms，同时保存标记 {} ms；保存关联图 {} ms；案件 {} ms）",
+                "共 {:.2} 秒（载入 {} ms{}；身份归并 {} ms；规则 {} ms（同时保存标记 {} ms）；关联图分析 {} ms；保存关联图 {} ms；案件 {} ms）",
                 s.total_ms as f64 / 1000.0,
                 s.load_ms,
                 if s.snapshot_from_file { "，读列式快照" } else { "" },
                 s.resolve_ms,
                 s.rules_ms,
-                s.graph_ms,
                 s.flags_store_ms,
+                s.graph_ms,
                 s.graph_store_ms,
                 s.cases_ms
             ),
             Lang::En => format!(
-                "{:.2} s total (load {} ms{}; identity resolution {} ms; rules {} ms and graph analysis {} ms, saving flags meanwhile {} ms; saving graph findings {} ms; cases {} ms)",
+                "{:.2} s total (load {} ms{}; identity resolution {} ms; rules {} ms (saving flags meanwhile {} ms); graph analysis {} ms; saving graph findings {} ms; cases {} ms)",
                 s.total_ms as f64 / 1000.0,
                 s.load_ms,
                 if s.snapshot_from_file { " from the columnar snapshot" } else { "" },
                 s.resolve_ms,
                 s.rules_ms,
-                s.graph_ms,
                 s.flags_store_ms,
+                s.graph_ms,
                 s.graph_store_ms,
                 s.cases_ms
             ),

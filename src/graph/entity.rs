@@ -458,17 +458,61 @@ fn table_edges(snap: &Snapshot, base: &[u32; 9]) -> Vec<PendingEdge> {
     edges
 }
 
+/// What the entity graph's size takes from the snapshot's tables rather than from its claims:
+/// the node count of each kind and the edges of the non-claim tables. Taken before a sweep
+/// frees the tables only the rules read (certificates, names, staff; see
+/// `Snapshot::release_after_rules`), so the graph analysis can run without them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableCounts {
+    node_sizes: [usize; 8],
+    table_edges: usize,
+}
+
+impl TableCounts {
+    pub fn of(snap: &Snapshot) -> TableCounts {
+        let mut table_edges = 0usize;
+        for inst in snap.institutions.iter().filter(|i| i.org != 0) {
+            table_edges += (inst.legal_rep != 0) as usize
+                + (inst.phone != 0) as usize
+                + (inst.county != 0) as usize;
+        }
+        table_edges += snap
+            .staff
+            .iter()
+            .filter(|s| s.person != 0 && s.institution != 0)
+            .count();
+        table_edges += snap
+            .employment
+            .iter()
+            .filter(|s| s.person != 0 && s.employer != 0)
+            .count();
+        for c in snap.classes.iter().filter(|c| c.key != 0) {
+            table_edges += (c.institution != 0) as usize + (c.county != 0) as usize;
+        }
+        table_edges += snap
+            .certificates
+            .iter()
+            .filter(|c| c.key != 0 && c.person != 0)
+            .count();
+        TableCounts {
+            node_sizes: node_kind_sizes(snap),
+            table_edges,
+        }
+    }
+}
+
 /// The node and edge counts [`build`] would give, computed from claim groupings without
 /// building the graph (the sweep reports the graph's size but needs none of its edges).
-/// `by_person`, `by_org` and `by_class` group every claim by person, institution and class.
+/// `by_person`, `by_org` and `by_class` group every claim by person, institution and class;
+/// `tables` is [`TableCounts::of`] the same snapshot.
 pub(crate) fn counts(
     snap: &Snapshot,
+    tables: &TableCounts,
     by_person: &DenseGroups,
     by_org: &DenseGroups,
     by_class: &DenseGroups,
 ) -> (usize, usize) {
-    let sizes = node_kind_sizes(snap);
-    let nodes: usize = sizes.iter().map(|&n| n.max(1)).sum();
+    let nodes: usize = tables.node_sizes.iter().map(|&n| n.max(1)).sum();
 
     // Person edges: distinct non-empty values per person of each claim-derived kind.
     let person_edges: usize = (1..by_person.keys() as u32)
@@ -492,32 +536,7 @@ pub(crate) fn counts(
             }
         }
     }
-
-    let mut table_edges = 0usize;
-    for inst in snap.institutions.iter().filter(|i| i.org != 0) {
-        table_edges += (inst.legal_rep != 0) as usize
-            + (inst.phone != 0) as usize
-            + (inst.county != 0) as usize;
-    }
-    table_edges += snap
-        .staff
-        .iter()
-        .filter(|s| s.person != 0 && s.institution != 0)
-        .count();
-    table_edges += snap
-        .employment
-        .iter()
-        .filter(|s| s.person != 0 && s.employer != 0)
-        .count();
-    for c in snap.classes.iter().filter(|c| c.key != 0) {
-        table_edges += (c.institution != 0) as usize + (c.county != 0) as usize;
-    }
-    table_edges += snap
-        .certificates
-        .iter()
-        .filter(|c| c.key != 0 && c.person != 0)
-        .count();
-    (nodes, person_edges + group_edges + table_edges)
+    (nodes, person_edges + group_edges + tables.table_edges)
 }
 
 /// Edges from one person to the values of its claims: for each person-side claim edge kind, the

@@ -26,7 +26,7 @@ pub mod staged;
 pub mod stats;
 
 pub use cross_county::{CountyStop, CrossCountyPerson};
-pub use entity::{build, EdgeKind, EntityGraph, NodeKind, SubEdge, SubNode, Subgraph};
+pub use entity::{build, EdgeKind, EntityGraph, NodeKind, SubEdge, SubNode, Subgraph, TableCounts};
 pub use rings::{IdentifierKind, Ring, SharedIdentifier};
 pub use risk::{Evidence, InstitutionRisk};
 pub use staged::{StagedClass, StagedEmployer};
@@ -235,6 +235,18 @@ pub fn analyse(
     flags: &[Flag],
     policies: &PolicySet,
 ) -> GraphFindings {
+    analyse_counted(snap, &TableCounts::of(snap), resolved, flags, policies)
+}
+
+/// [`analyse`] with the table counts taken beforehand: `snap` may have freed the tables only
+/// the rules read (`Snapshot::release_after_rules`).
+pub fn analyse_counted(
+    snap: &Snapshot,
+    tables: &TableCounts,
+    resolved: &Resolved,
+    flags: &[Flag],
+    policies: &PolicySet,
+) -> GraphFindings {
     // The groupings, then the four findings that need only them, side by side on the pool
     // (each is deterministic on its own, so the order they finish in never shows).
     let by_person = &resolved.claims_by_person;
@@ -245,7 +257,7 @@ pub fn analyse(
     let (((nodes, edges), rings), (cross_county, staged_employers)) = rayon::join(
         || {
             rayon::join(
-                || entity::counts(snap, by_person, &by_org, &by_class),
+                || entity::counts(snap, tables, by_person, &by_org, &by_class),
                 || rings::find(snap, resolved, by_person, policies),
             )
         },

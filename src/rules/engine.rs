@@ -12,7 +12,6 @@ use crate::refdata::RefData;
 use crate::resolve::Resolved;
 use crate::snapshot::Snapshot;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -193,16 +192,21 @@ pub fn run_rules_streaming<E>(
     let threads_used = std::thread::scope(|s| {
         let ctx = &ctx;
         let worker = s.spawn(move || {
+            // Rules start in registry order (FIFO), so those finished ahead of an earlier rule
+            // still running are few: their flags wait below with their explanations, which at
+            // 10 M claims held 0.8 GB when the pool split the registry in halves instead.
             let run_all = move || {
-                RULES
-                    .par_iter()
-                    .enumerate()
-                    .for_each_with(tx, |tx, (i, def)| {
-                        let outcome = run_one(ctx, def);
-                        progress.inc(1);
-                        // The receiver outlives the rules; a failed send cannot happen.
-                        let _ = tx.send((i, outcome));
-                    });
+                rayon::scope_fifo(|scope| {
+                    for (i, def) in RULES.iter().enumerate() {
+                        let tx = tx.clone();
+                        scope.spawn_fifo(move |_| {
+                            let outcome = run_one(ctx, def);
+                            progress.inc(1);
+                            // The receiver outlives the rules; a failed send cannot happen.
+                            let _ = tx.send((i, outcome));
+                        });
+                    }
+                });
             };
             // A pool that cannot be built (no threads available) falls back to the global pool.
             match pool {

@@ -734,7 +734,21 @@ fn read_strings(dir: &Path) -> Result<(StrColumn, Vec<Interner>), SnapshotFileEr
     Ok((claim_ids, interners))
 }
 
-/// Every integer-coded column of the snapshot into `s` (all but the text).
+/// `n` rows built by `row`, in a vector of exactly that capacity (collecting `Result`s would
+/// grow it by doubling: up to twice a national claims table, and a copy at each step).
+fn rows<T>(
+    n: usize,
+    mut row: impl FnMut(usize) -> Result<T, SnapshotFileError>,
+) -> Result<Vec<T>, SnapshotFileError> {
+    let mut v = Vec::with_capacity(n);
+    for i in 0..n {
+        v.push(row(i)?);
+    }
+    Ok(v)
+}
+
+/// Every integer-coded column of the snapshot into `s` (all but the text). Each file's batch
+/// is dropped once its rows are converted, so at most one table is held twice.
 fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
     let path = dir.join("index.arrow");
     let batches = read_batches(&path)?;
@@ -750,6 +764,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
     s.institution_of_org = index.next().expect("counted");
     s.certificate_of_key = index.next().expect("counted");
     s.employment_offsets = index.next().expect("counted");
+    drop(batches);
 
     let path = dir.join("persons_len.arrow");
     let lens = one_batch(&path)?;
@@ -779,6 +794,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
         .take(lens[2] as usize)
         .map(|&x| x != 0)
         .collect();
+    drop(b);
 
     let path = dir.join("claims.arrow");
     let b = one_batch(&path)?;
@@ -808,29 +824,28 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
         t.u8("funding")?,
         t.u8("level")?,
     );
-    s.claims = (0..b.num_rows())
-        .map(|i| {
-            Ok(Claim {
-                person: person[i],
-                name: name[i],
-                phone: phone[i],
-                bank: bank[i],
-                county: county[i],
-                institution: institution[i],
-                class: class[i],
-                occupation: occupation[i],
-                cert: cert[i],
-                date: Date(date_col[i]),
-                amount: amount[i],
-                living_amount: living_amount[i],
-                living_days: living_days[i],
-                category: enum_of(category[i], Category::ALL, &path)?,
-                subsidy_type: enum_of(subsidy_type[i], SubsidyType::ALL, &path)?,
-                funding: enum_of(funding[i], FundingSource::ALL, &path)?,
-                level: level[i],
-            })
+    s.claims = rows(b.num_rows(), |i| {
+        Ok(Claim {
+            person: person[i],
+            name: name[i],
+            phone: phone[i],
+            bank: bank[i],
+            county: county[i],
+            institution: institution[i],
+            class: class[i],
+            occupation: occupation[i],
+            cert: cert[i],
+            date: Date(date_col[i]),
+            amount: amount[i],
+            living_amount: living_amount[i],
+            living_days: living_days[i],
+            category: enum_of(category[i], Category::ALL, &path)?,
+            subsidy_type: enum_of(subsidy_type[i], SubsidyType::ALL, &path)?,
+            funding: enum_of(funding[i], FundingSource::ALL, &path)?,
+            level: level[i],
         })
-        .collect::<Result<_, SnapshotFileError>>()?;
+    })?;
+    drop(b);
 
     let path = dir.join("classes.arrow");
     let b = one_batch(&path)?;
@@ -849,22 +864,21 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
         t.i32("hours")?,
         t.u8("project_based")?,
     );
-    s.classes = (0..b.num_rows())
-        .map(|i| {
-            Ok(Class {
-                key: key[i],
-                institution: inst[i],
-                county: county[i],
-                occupation: occ[i],
-                level: level[i],
-                training_type: enum_of(tt[i], SubsidyType::ALL, &path)?,
-                start: Date(start[i]),
-                end: Date(end[i]),
-                hours: hours[i],
-                project_based: project[i] != 0,
-            })
+    s.classes = rows(b.num_rows(), |i| {
+        Ok(Class {
+            key: key[i],
+            institution: inst[i],
+            county: county[i],
+            occupation: occ[i],
+            level: level[i],
+            training_type: enum_of(tt[i], SubsidyType::ALL, &path)?,
+            start: Date(start[i]),
+            end: Date(end[i]),
+            hours: hours[i],
+            project_based: project[i] != 0,
         })
-        .collect::<Result<_, SnapshotFileError>>()?;
+    })?;
+    drop(b);
 
     let path = dir.join("institutions.arrow");
     let b = one_batch(&path)?;
@@ -885,6 +899,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             phone: phone[i],
         })
         .collect();
+    drop(b);
 
     let path = dir.join("certificates.arrow");
     let b = one_batch(&path)?;
@@ -907,6 +922,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             issue_date: date_of(issued[i]),
         })
         .collect();
+    drop(b);
 
     let path = dir.join("projects.arrow");
     let b = one_batch(&path)?;
@@ -931,6 +947,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             check_date: date_of(check[i]),
         })
         .collect();
+    drop(b);
 
     let path = dir.join("employment.arrow");
     let b = one_batch(&path)?;
@@ -949,6 +966,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             end: date_of(end[i]),
         })
         .collect();
+    drop(b);
 
     let path = dir.join("staff.arrow");
     let b = one_batch(&path)?;
@@ -961,6 +979,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             role: role[i],
         })
         .collect();
+    drop(b);
 
     let path = dir.join("ui.arrow");
     let b = one_batch(&path)?;
@@ -973,6 +992,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             as_of: date_of(as_of[i]),
         })
         .collect();
+    drop(b);
 
     let path = dir.join("living_lines.arrow");
     let b = one_batch(&path)?;
