@@ -20,7 +20,10 @@
 //! - `strings.arrow`: one batch per interner, in [`STRING_COLUMNS`] order (`value: LargeUtf8`).
 //! - `index.arrow`: the dense u32 index vectors, one batch each, in [`INDEX_COLUMNS`] order.
 //! - `persons.arrow`: per person id: pension start, death date, poverty (one batch).
-//! - `claims.arrow`, `classes.arrow`, … : one file per record table.
+//! - `claims.arrow`, `classes.arrow`, … : one file per record table, in batches of
+//!   [`CHUNK_ROWS`] rows (one empty batch for an empty table), so a national table is never
+//!   converted whole at once, on writing or on reading.
+//! - `living_lines.arrow`: the living lines in key order (one batch).
 
 use super::{
     Certificate, Claim, Class, Institution, Interner, Project, Snapshot, Spell, Staff, StrColumn,
@@ -37,8 +40,12 @@ use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Bumped whenever the layout changes: a folder of another version is ignored.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped whenever the layout changes: a folder of a version not in [`READABLE_FORMATS`] is
+/// ignored. 2: record tables in batches of [`CHUNK_ROWS`] rows (1: one batch each).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The versions this build reads: a format-1 folder is format 2 with one batch per table.
+const READABLE_FORMATS: [u32; 2] = [1, 2];
 
 const STRING_COLUMNS: [&str; 11] = [
     "claim_ids",
@@ -373,6 +380,17 @@ fn write_strings(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
     write_batches(&dir.join("strings.arrow"), batches)
 }
 
+/// Rows per record batch of a table file: a national table is converted to Arrow (and back
+/// when a sweep reads it) a batch at a time, never held twice whole. Small in unit tests, so
+/// their snapshots have tables of several batches.
+const CHUNK_ROWS: usize = if cfg!(test) { 3 } else { 1 << 20 };
+
+/// `rows` in batches of [`CHUNK_ROWS`]; one empty batch for no rows (a file has a schema).
+fn in_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let empty: Option<&[T]> = rows.is_empty().then_some(&[]);
+    rows.chunks(CHUNK_ROWS).chain(empty)
+}
+
 /// Every file but `strings.arrow` and `meta.json`.
 fn write_columns(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
     let index = [
@@ -417,139 +435,147 @@ fn write_columns(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
         vec![Cols::new().i64("len", lens.to_vec())],
     )?;
 
-    let c = &s.claims;
     write_batches(
         &dir.join("claims.arrow"),
-        vec![Cols::new()
-            .u32("person", c.iter().map(|x| x.person).collect())
-            .u32("name", c.iter().map(|x| x.name).collect())
-            .u32("phone", c.iter().map(|x| x.phone).collect())
-            .u32("bank", c.iter().map(|x| x.bank).collect())
-            .u32("county", c.iter().map(|x| x.county).collect())
-            .u32("institution", c.iter().map(|x| x.institution).collect())
-            .u32("class", c.iter().map(|x| x.class).collect())
-            .u32("occupation", c.iter().map(|x| x.occupation).collect())
-            .u32("cert", c.iter().map(|x| x.cert).collect())
-            .i32("date", c.iter().map(|x| x.date.0).collect())
-            .i64("amount", c.iter().map(|x| x.amount).collect())
-            .i64("living_amount", c.iter().map(|x| x.living_amount).collect())
-            .i32("living_days", c.iter().map(|x| x.living_days).collect())
-            .u8(
-                "category",
-                c.iter()
-                    .map(|x| enum_code(x.category, Category::ALL))
-                    .collect(),
-            )
-            .u8(
-                "subsidy_type",
-                c.iter()
-                    .map(|x| enum_code(x.subsidy_type, SubsidyType::ALL))
-                    .collect(),
-            )
-            .u8(
-                "funding",
-                c.iter()
-                    .map(|x| enum_code(x.funding, FundingSource::ALL))
-                    .collect(),
-            )
-            .u8("level", c.iter().map(|x| x.level).collect())],
+        in_chunks(&s.claims).map(|c| {
+            Cols::new()
+                .u32("person", c.iter().map(|x| x.person).collect())
+                .u32("name", c.iter().map(|x| x.name).collect())
+                .u32("phone", c.iter().map(|x| x.phone).collect())
+                .u32("bank", c.iter().map(|x| x.bank).collect())
+                .u32("county", c.iter().map(|x| x.county).collect())
+                .u32("institution", c.iter().map(|x| x.institution).collect())
+                .u32("class", c.iter().map(|x| x.class).collect())
+                .u32("occupation", c.iter().map(|x| x.occupation).collect())
+                .u32("cert", c.iter().map(|x| x.cert).collect())
+                .i32("date", c.iter().map(|x| x.date.0).collect())
+                .i64("amount", c.iter().map(|x| x.amount).collect())
+                .i64("living_amount", c.iter().map(|x| x.living_amount).collect())
+                .i32("living_days", c.iter().map(|x| x.living_days).collect())
+                .u8(
+                    "category",
+                    c.iter()
+                        .map(|x| enum_code(x.category, Category::ALL))
+                        .collect(),
+                )
+                .u8(
+                    "subsidy_type",
+                    c.iter()
+                        .map(|x| enum_code(x.subsidy_type, SubsidyType::ALL))
+                        .collect(),
+                )
+                .u8(
+                    "funding",
+                    c.iter()
+                        .map(|x| enum_code(x.funding, FundingSource::ALL))
+                        .collect(),
+                )
+                .u8("level", c.iter().map(|x| x.level).collect())
+        }),
     )?;
 
-    let c = &s.classes;
     write_batches(
         &dir.join("classes.arrow"),
-        vec![Cols::new()
-            .u32("key", c.iter().map(|x| x.key).collect())
-            .u32("institution", c.iter().map(|x| x.institution).collect())
-            .u32("county", c.iter().map(|x| x.county).collect())
-            .u32("occupation", c.iter().map(|x| x.occupation).collect())
-            .u8("level", c.iter().map(|x| x.level).collect())
-            .u8(
-                "training_type",
-                c.iter()
-                    .map(|x| enum_code(x.training_type, SubsidyType::ALL))
-                    .collect(),
-            )
-            .i32("start", c.iter().map(|x| x.start.0).collect())
-            .i32("end", c.iter().map(|x| x.end.0).collect())
-            .i32("hours", c.iter().map(|x| x.hours).collect())
-            .u8(
-                "project_based",
-                c.iter().map(|x| u8::from(x.project_based)).collect(),
-            )],
+        in_chunks(&s.classes).map(|c| {
+            Cols::new()
+                .u32("key", c.iter().map(|x| x.key).collect())
+                .u32("institution", c.iter().map(|x| x.institution).collect())
+                .u32("county", c.iter().map(|x| x.county).collect())
+                .u32("occupation", c.iter().map(|x| x.occupation).collect())
+                .u8("level", c.iter().map(|x| x.level).collect())
+                .u8(
+                    "training_type",
+                    c.iter()
+                        .map(|x| enum_code(x.training_type, SubsidyType::ALL))
+                        .collect(),
+                )
+                .i32("start", c.iter().map(|x| x.start.0).collect())
+                .i32("end", c.iter().map(|x| x.end.0).collect())
+                .i32("hours", c.iter().map(|x| x.hours).collect())
+                .u8(
+                    "project_based",
+                    c.iter().map(|x| u8::from(x.project_based)).collect(),
+                )
+        }),
     )?;
 
-    let c = &s.institutions;
     write_batches(
         &dir.join("institutions.arrow"),
-        vec![Cols::new()
-            .u32("org", c.iter().map(|x| x.org).collect())
-            .u32("name", c.iter().map(|x| x.name).collect())
-            .u32("county", c.iter().map(|x| x.county).collect())
-            .u32("legal_rep", c.iter().map(|x| x.legal_rep).collect())
-            .u32("phone", c.iter().map(|x| x.phone).collect())],
+        in_chunks(&s.institutions).map(|c| {
+            Cols::new()
+                .u32("org", c.iter().map(|x| x.org).collect())
+                .u32("name", c.iter().map(|x| x.name).collect())
+                .u32("county", c.iter().map(|x| x.county).collect())
+                .u32("legal_rep", c.iter().map(|x| x.legal_rep).collect())
+                .u32("phone", c.iter().map(|x| x.phone).collect())
+        }),
     )?;
 
-    let c = &s.certificates;
     write_batches(
         &dir.join("certificates.arrow"),
-        vec![Cols::new()
-            .u32("key", c.iter().map(|x| x.key).collect())
-            .u32("person", c.iter().map(|x| x.person).collect())
-            .u32("name", c.iter().map(|x| x.name).collect())
-            .u32("occupation", c.iter().map(|x| x.occupation).collect())
-            .u8("level", c.iter().map(|x| x.level).collect())
-            .i32(
-                "issue_date",
-                c.iter().map(|x| opt_date(x.issue_date)).collect(),
-            )],
+        in_chunks(&s.certificates).map(|c| {
+            Cols::new()
+                .u32("key", c.iter().map(|x| x.key).collect())
+                .u32("person", c.iter().map(|x| x.person).collect())
+                .u32("name", c.iter().map(|x| x.name).collect())
+                .u32("occupation", c.iter().map(|x| x.occupation).collect())
+                .u8("level", c.iter().map(|x| x.level).collect())
+                .i32(
+                    "issue_date",
+                    c.iter().map(|x| opt_date(x.issue_date)).collect(),
+                )
+        }),
     )?;
 
-    let c = &s.projects;
     write_batches(
         &dir.join("projects.arrow"),
-        vec![Cols::new()
-            .u32("class", c.iter().map(|x| x.class).collect())
-            .i32("trainees", c.iter().map(|x| x.trainees).collect())
-            .i32(
-                "employed_claimed",
-                c.iter().map(|x| x.employed_claimed).collect(),
-            )
-            .i64("total", c.iter().map(|x| x.total).collect())
-            .i64("prepaid", c.iter().map(|x| x.prepaid).collect())
-            .i64("paid", c.iter().map(|x| x.paid).collect())
-            .i32(
-                "check_date",
-                c.iter().map(|x| opt_date(x.check_date)).collect(),
-            )],
+        in_chunks(&s.projects).map(|c| {
+            Cols::new()
+                .u32("class", c.iter().map(|x| x.class).collect())
+                .i32("trainees", c.iter().map(|x| x.trainees).collect())
+                .i32(
+                    "employed_claimed",
+                    c.iter().map(|x| x.employed_claimed).collect(),
+                )
+                .i64("total", c.iter().map(|x| x.total).collect())
+                .i64("prepaid", c.iter().map(|x| x.prepaid).collect())
+                .i64("paid", c.iter().map(|x| x.paid).collect())
+                .i32(
+                    "check_date",
+                    c.iter().map(|x| opt_date(x.check_date)).collect(),
+                )
+        }),
     )?;
 
-    let c = &s.employment;
     write_batches(
         &dir.join("employment.arrow"),
-        vec![Cols::new()
-            .u32("person", c.iter().map(|x| x.person).collect())
-            .u32("employer", c.iter().map(|x| x.employer).collect())
-            .i32("start", c.iter().map(|x| x.start.0).collect())
-            .i32("end", c.iter().map(|x| opt_date(x.end)).collect())],
+        in_chunks(&s.employment).map(|c| {
+            Cols::new()
+                .u32("person", c.iter().map(|x| x.person).collect())
+                .u32("employer", c.iter().map(|x| x.employer).collect())
+                .i32("start", c.iter().map(|x| x.start.0).collect())
+                .i32("end", c.iter().map(|x| opt_date(x.end)).collect())
+        }),
     )?;
 
-    let c = &s.staff;
     write_batches(
         &dir.join("staff.arrow"),
-        vec![Cols::new()
-            .u32("institution", c.iter().map(|x| x.institution).collect())
-            .u32("person", c.iter().map(|x| x.person).collect())
-            .u32("role", c.iter().map(|x| x.role).collect())],
+        in_chunks(&s.staff).map(|c| {
+            Cols::new()
+                .u32("institution", c.iter().map(|x| x.institution).collect())
+                .u32("person", c.iter().map(|x| x.person).collect())
+                .u32("role", c.iter().map(|x| x.role).collect())
+        }),
     )?;
 
-    let c = &s.ui;
     write_batches(
         &dir.join("ui.arrow"),
-        vec![Cols::new()
-            .u32("person", c.iter().map(|x| x.person).collect())
-            .i32("months_paid", c.iter().map(|x| x.months_paid).collect())
-            .i32("as_of", c.iter().map(|x| opt_date(x.as_of)).collect())],
+        in_chunks(&s.ui).map(|c| {
+            Cols::new()
+                .u32("person", c.iter().map(|x| x.person).collect())
+                .i32("months_paid", c.iter().map(|x| x.months_paid).collect())
+                .i32("as_of", c.iter().map(|x| opt_date(x.as_of)).collect())
+        }),
     )?;
 
     // A hash map: written in key order so the bytes are deterministic.
@@ -666,7 +692,7 @@ pub fn load(db: &Path, state: &StateId) -> Result<Option<Snapshot>, SnapshotFile
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io(&meta_path)(e)),
     };
-    if meta.format != FORMAT_VERSION || &meta.state != state {
+    if !READABLE_FORMATS.contains(&meta.format) || &meta.state != state {
         return Ok(None);
     }
     read_all(&dir, &meta).map(Some)
@@ -797,202 +823,194 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
     drop(b);
 
     let path = dir.join("claims.arrow");
-    let b = one_batch(&path)?;
-    let t = Batch { b: &b, path: &path };
-    let (person, name, phone, bank) = (
-        t.u32("person")?,
-        t.u32("name")?,
-        t.u32("phone")?,
-        t.u32("bank")?,
-    );
-    let (county, institution, class, occupation, cert) = (
-        t.u32("county")?,
-        t.u32("institution")?,
-        t.u32("class")?,
-        t.u32("occupation")?,
-        t.u32("cert")?,
-    );
-    let (date_col, amount, living_amount, living_days) = (
-        t.i32("date")?,
-        t.i64("amount")?,
-        t.i64("living_amount")?,
-        t.i32("living_days")?,
-    );
-    let (category, subsidy_type, funding, level) = (
-        t.u8("category")?,
-        t.u8("subsidy_type")?,
-        t.u8("funding")?,
-        t.u8("level")?,
-    );
-    s.claims = rows(b.num_rows(), |i| {
-        Ok(Claim {
-            person: person[i],
-            name: name[i],
-            phone: phone[i],
-            bank: bank[i],
-            county: county[i],
-            institution: institution[i],
-            class: class[i],
-            occupation: occupation[i],
-            cert: cert[i],
-            date: Date(date_col[i]),
-            amount: amount[i],
-            living_amount: living_amount[i],
-            living_days: living_days[i],
-            category: enum_of(category[i], Category::ALL, &path)?,
-            subsidy_type: enum_of(subsidy_type[i], SubsidyType::ALL, &path)?,
-            funding: enum_of(funding[i], FundingSource::ALL, &path)?,
-            level: level[i],
+    s.claims = read_rows(&path, |t| {
+        let (person, name, phone, bank) = (
+            t.u32("person")?,
+            t.u32("name")?,
+            t.u32("phone")?,
+            t.u32("bank")?,
+        );
+        let (county, institution, class, occupation, cert) = (
+            t.u32("county")?,
+            t.u32("institution")?,
+            t.u32("class")?,
+            t.u32("occupation")?,
+            t.u32("cert")?,
+        );
+        let (date_col, amount, living_amount, living_days) = (
+            t.i32("date")?,
+            t.i64("amount")?,
+            t.i64("living_amount")?,
+            t.i32("living_days")?,
+        );
+        let (category, subsidy_type, funding, level) = (
+            t.u8("category")?,
+            t.u8("subsidy_type")?,
+            t.u8("funding")?,
+            t.u8("level")?,
+        );
+        rows(t.b.num_rows(), |i| {
+            Ok(Claim {
+                person: person[i],
+                name: name[i],
+                phone: phone[i],
+                bank: bank[i],
+                county: county[i],
+                institution: institution[i],
+                class: class[i],
+                occupation: occupation[i],
+                cert: cert[i],
+                date: Date(date_col[i]),
+                amount: amount[i],
+                living_amount: living_amount[i],
+                living_days: living_days[i],
+                category: enum_of(category[i], Category::ALL, &path)?,
+                subsidy_type: enum_of(subsidy_type[i], SubsidyType::ALL, &path)?,
+                funding: enum_of(funding[i], FundingSource::ALL, &path)?,
+                level: level[i],
+            })
         })
     })?;
-    drop(b);
 
     let path = dir.join("classes.arrow");
-    let b = one_batch(&path)?;
-    let t = Batch { b: &b, path: &path };
-    let (key, inst, county, occ, level, tt) = (
-        t.u32("key")?,
-        t.u32("institution")?,
-        t.u32("county")?,
-        t.u32("occupation")?,
-        t.u8("level")?,
-        t.u8("training_type")?,
-    );
-    let (start, end, hours, project) = (
-        t.i32("start")?,
-        t.i32("end")?,
-        t.i32("hours")?,
-        t.u8("project_based")?,
-    );
-    s.classes = rows(b.num_rows(), |i| {
-        Ok(Class {
-            key: key[i],
-            institution: inst[i],
-            county: county[i],
-            occupation: occ[i],
-            level: level[i],
-            training_type: enum_of(tt[i], SubsidyType::ALL, &path)?,
-            start: Date(start[i]),
-            end: Date(end[i]),
-            hours: hours[i],
-            project_based: project[i] != 0,
+    s.classes = read_rows(&path, |t| {
+        let (key, inst, county, occ, level, tt) = (
+            t.u32("key")?,
+            t.u32("institution")?,
+            t.u32("county")?,
+            t.u32("occupation")?,
+            t.u8("level")?,
+            t.u8("training_type")?,
+        );
+        let (start, end, hours, project) = (
+            t.i32("start")?,
+            t.i32("end")?,
+            t.i32("hours")?,
+            t.u8("project_based")?,
+        );
+        rows(t.b.num_rows(), |i| {
+            Ok(Class {
+                key: key[i],
+                institution: inst[i],
+                county: county[i],
+                occupation: occ[i],
+                level: level[i],
+                training_type: enum_of(tt[i], SubsidyType::ALL, &path)?,
+                start: Date(start[i]),
+                end: Date(end[i]),
+                hours: hours[i],
+                project_based: project[i] != 0,
+            })
         })
     })?;
-    drop(b);
 
     let path = dir.join("institutions.arrow");
-    let b = one_batch(&path)?;
-    let t = Batch { b: &b, path: &path };
-    let (org, name, county, rep, phone) = (
-        t.u32("org")?,
-        t.u32("name")?,
-        t.u32("county")?,
-        t.u32("legal_rep")?,
-        t.u32("phone")?,
-    );
-    s.institutions = (0..b.num_rows())
-        .map(|i| Institution {
-            org: org[i],
-            name: name[i],
-            county: county[i],
-            legal_rep: rep[i],
-            phone: phone[i],
-        })
-        .collect();
-    drop(b);
+    s.institutions = read_rows(&path, |t| {
+        let (org, name, county, rep, phone) = (
+            t.u32("org")?,
+            t.u32("name")?,
+            t.u32("county")?,
+            t.u32("legal_rep")?,
+            t.u32("phone")?,
+        );
+        Ok((0..t.b.num_rows())
+            .map(|i| Institution {
+                org: org[i],
+                name: name[i],
+                county: county[i],
+                legal_rep: rep[i],
+                phone: phone[i],
+            })
+            .collect())
+    })?;
 
     let path = dir.join("certificates.arrow");
-    let b = one_batch(&path)?;
-    let t = Batch { b: &b, path: &path };
-    let (key, person, name, occ, level, issued) = (
-        t.u32("key")?,
-        t.u32("person")?,
-        t.u32("name")?,
-        t.u32("occupation")?,
-        t.u8("level")?,
-        t.i32("issue_date")?,
-    );
-    s.certificates = (0..b.num_rows())
-        .map(|i| Certificate {
-            key: key[i],
-            person: person[i],
-            name: name[i],
-            occupation: occ[i],
-            level: level[i],
-            issue_date: date_of(issued[i]),
-        })
-        .collect();
-    drop(b);
+    s.certificates = read_rows(&path, |t| {
+        let (key, person, name, occ, level, issued) = (
+            t.u32("key")?,
+            t.u32("person")?,
+            t.u32("name")?,
+            t.u32("occupation")?,
+            t.u8("level")?,
+            t.i32("issue_date")?,
+        );
+        Ok((0..t.b.num_rows())
+            .map(|i| Certificate {
+                key: key[i],
+                person: person[i],
+                name: name[i],
+                occupation: occ[i],
+                level: level[i],
+                issue_date: date_of(issued[i]),
+            })
+            .collect())
+    })?;
 
     let path = dir.join("projects.arrow");
-    let b = one_batch(&path)?;
-    let t = Batch { b: &b, path: &path };
-    let (class, trainees, employed, total, prepaid, paid, check) = (
-        t.u32("class")?,
-        t.i32("trainees")?,
-        t.i32("employed_claimed")?,
-        t.i64("total")?,
-        t.i64("prepaid")?,
-        t.i64("paid")?,
-        t.i32("check_date")?,
-    );
-    s.projects = (0..b.num_rows())
-        .map(|i| Project {
-            class: class[i],
-            trainees: trainees[i],
-            employed_claimed: employed[i],
-            total: total[i],
-            prepaid: prepaid[i],
-            paid: paid[i],
-            check_date: date_of(check[i]),
-        })
-        .collect();
-    drop(b);
+    s.projects = read_rows(&path, |t| {
+        let (class, trainees, employed, total, prepaid, paid, check) = (
+            t.u32("class")?,
+            t.i32("trainees")?,
+            t.i32("employed_claimed")?,
+            t.i64("total")?,
+            t.i64("prepaid")?,
+            t.i64("paid")?,
+            t.i32("check_date")?,
+        );
+        Ok((0..t.b.num_rows())
+            .map(|i| Project {
+                class: class[i],
+                trainees: trainees[i],
+                employed_claimed: employed[i],
+                total: total[i],
+                prepaid: prepaid[i],
+                paid: paid[i],
+                check_date: date_of(check[i]),
+            })
+            .collect())
+    })?;
 
     let path = dir.join("employment.arrow");
-    let b = one_batch(&path)?;
-    let t = Batch { b: &b, path: &path };
-    let (person, employer, start, end) = (
-        t.u32("person")?,
-        t.u32("employer")?,
-        t.i32("start")?,
-        t.i32("end")?,
-    );
-    s.employment = (0..b.num_rows())
-        .map(|i| Spell {
-            person: person[i],
-            employer: employer[i],
-            start: Date(start[i]),
-            end: date_of(end[i]),
-        })
-        .collect();
-    drop(b);
+    s.employment = read_rows(&path, |t| {
+        let (person, employer, start, end) = (
+            t.u32("person")?,
+            t.u32("employer")?,
+            t.i32("start")?,
+            t.i32("end")?,
+        );
+        Ok((0..t.b.num_rows())
+            .map(|i| Spell {
+                person: person[i],
+                employer: employer[i],
+                start: Date(start[i]),
+                end: date_of(end[i]),
+            })
+            .collect())
+    })?;
 
     let path = dir.join("staff.arrow");
-    let b = one_batch(&path)?;
-    let t = Batch { b: &b, path: &path };
-    let (inst, person, role) = (t.u32("institution")?, t.u32("person")?, t.u32("role")?);
-    s.staff = (0..b.num_rows())
-        .map(|i| Staff {
-            institution: inst[i],
-            person: person[i],
-            role: role[i],
-        })
-        .collect();
-    drop(b);
+    s.staff = read_rows(&path, |t| {
+        let (inst, person, role) = (t.u32("institution")?, t.u32("person")?, t.u32("role")?);
+        Ok((0..t.b.num_rows())
+            .map(|i| Staff {
+                institution: inst[i],
+                person: person[i],
+                role: role[i],
+            })
+            .collect())
+    })?;
 
     let path = dir.join("ui.arrow");
-    let b = one_batch(&path)?;
-    let t = Batch { b: &b, path: &path };
-    let (person, months, as_of) = (t.u32("person")?, t.i32("months_paid")?, t.i32("as_of")?);
-    s.ui = (0..b.num_rows())
-        .map(|i| UiRecord {
-            person: person[i],
-            months_paid: months[i],
-            as_of: date_of(as_of[i]),
-        })
-        .collect();
-    drop(b);
+    s.ui = read_rows(&path, |t| {
+        let (person, months, as_of) = (t.u32("person")?, t.i32("months_paid")?, t.i32("as_of")?);
+        Ok((0..t.b.num_rows())
+            .map(|i| UiRecord {
+                person: person[i],
+                months_paid: months[i],
+                as_of: date_of(as_of[i]),
+            })
+            .collect())
+    })?;
 
     let path = dir.join("living_lines.arrow");
     let b = one_batch(&path)?;
@@ -1087,6 +1105,29 @@ fn batch_reader(
         .map_err(arrow(path))
 }
 
+/// The rows of a table file of one or more batches (see [`CHUNK_ROWS`]), converted by `batch`
+/// a batch at a time, each batch dropped once converted.
+fn read_rows<T>(
+    path: &Path,
+    mut batch: impl FnMut(&Batch) -> Result<Vec<T>, SnapshotFileError>,
+) -> Result<Vec<T>, SnapshotFileError> {
+    let mut batches = batch_reader(path)?;
+    let n = batches.num_batches();
+    let mut rows = Vec::new();
+    for k in 0..n {
+        let b = batches
+            .next()
+            .ok_or_else(|| malformed(path, "batches"))?
+            .map_err(arrow(path))?;
+        if k == 0 {
+            // Every batch but the last is as long as the first.
+            rows.reserve_exact(n * b.num_rows());
+        }
+        rows.extend(batch(&Batch { b: &b, path })?);
+    }
+    Ok(rows)
+}
+
 fn one_batch(path: &Path) -> Result<RecordBatch, SnapshotFileError> {
     let mut batches = read_batches(path)?;
     if batches.len() != 1 {
@@ -1147,5 +1188,92 @@ impl<'a> Batch<'a> {
             ));
         }
         Ok(StrColumn { buf, offsets })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CertificateRow, ClaimRow, ClassRow, EmploymentRow, Ledger};
+
+    /// Tables longer than a batch (`CHUNK_ROWS` is 3 in unit tests) and an empty one read back
+    /// field for field, each file in as many batches as its rows need.
+    #[test]
+    fn tables_of_several_batches_read_back_field_for_field() {
+        let d = |day| Date::from_ymd(2020, 3, day).unwrap();
+        let mut ledger = Ledger {
+            present: vec!["claims", "certificates", "classes", "employment", "staff"],
+            ..Default::default()
+        };
+        for i in 0..10u32 {
+            ledger.claims.push(ClaimRow {
+                claim_id: format!("C{i}"),
+                id_number: format!("P{}", i % 4),
+                name: format!("名{i}"),
+                class_id: format!("K{}", i % 5),
+                cert_no: format!("Z{}", i % 7),
+                amount: 100 * i as i64,
+                living_amount: i as i64,
+                claim_date: d(1 + i),
+                level: Some(1 + (i % 5) as u8),
+                ..Default::default()
+            });
+        }
+        for i in 0..7u32 {
+            ledger.certificates.push(CertificateRow {
+                cert_no: format!("Z{i}"),
+                id_number: format!("P{}", i % 4),
+                issue_date: (i % 2 == 0).then(|| d(10 + i)),
+                ..Default::default()
+            });
+            ledger.classes.push(ClassRow {
+                class_id: format!("K{i}"),
+                start_date: d(1),
+                end_date: d(2 + i),
+                hours: i as i32,
+                project_based: i % 3 == 0,
+                ..Default::default()
+            });
+            ledger.employment.push(EmploymentRow {
+                id_number: format!("P{i}"),
+                employer_id: format!("E{}", i % 2),
+                start_date: d(3),
+                end_date: (i % 2 == 1).then(|| d(20)),
+            });
+        }
+        let s = Snapshot::from_ledger(&ledger);
+        let dir = tempfile::tempdir().unwrap();
+        write_data(dir.path(), &s).unwrap();
+        let batches = |t: &str| {
+            batch_reader(&dir.path().join(format!("{t}.arrow")))
+                .unwrap()
+                .num_batches()
+        };
+        assert_eq!(batches("claims"), 4);
+        assert_eq!(batches("certificates"), 3);
+        assert_eq!(batches("staff"), 1, "an empty table: one empty batch");
+
+        let meta = Meta {
+            format: FORMAT_VERSION,
+            state: StateId {
+                ingest_id: 1,
+                content_hash: String::new(),
+                finished_at: String::new(),
+            },
+            tables: s.tables.iter().map(|t| t.to_string()).collect(),
+        };
+        let back = read_all(dir.path(), &meta).unwrap();
+        assert_eq!(back.claims.len(), 10);
+        assert_eq!(back.claims, s.claims);
+        assert_eq!(back.certificates, s.certificates);
+        assert_eq!(back.classes, s.classes);
+        assert_eq!(back.employment, s.employment);
+        assert!(back.staff.is_empty());
+        assert_eq!(
+            back.claims.capacity(),
+            12,
+            "reserved for 4 batches of 3, no regrowth"
+        );
+        assert!((0..10).all(|i| back.claim_id(i) == s.claim_id(i)));
     }
 }
