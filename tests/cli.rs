@@ -217,7 +217,7 @@ fn tables_align_with_chinese_text_and_come_in_formats_for_programs() {
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), 30);
     // An empty cell stays empty for a program (no "-", no formula guard on it).
-    assert!(records.iter().all(|r| &r[11] == ""), "{csv}");
+    assert!(records.iter().all(|r| r[11].is_empty()), "{csv}");
     let j = ok(
         cwd,
         &[

@@ -151,7 +151,7 @@ fn every_output_gives_the_same_reconciled_totals() {
     let summary = book.worksheet_range("摘要").unwrap();
     let at_risk = summary
         .rows()
-        .find(|r| r[0].to_string() == "涉及金额（元）")
+        .find(|r| r[0] == "涉及金额（元）")
         .expect("at-risk row");
     match &at_risk[1] {
         calamine::Data::Float(f) => assert_eq!(

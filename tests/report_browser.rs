@@ -122,9 +122,7 @@ fn chinese_has_glyphs(report: &Path, dir: &Path, fontconfig: Option<&Path>) -> b
     let html = std::fs::read_to_string(report).expect("read report");
     let css = &html[html.find("<style>").expect("style") + 7..html.find("</style>").expect("end")];
     let chinese = "职业培训补贴筛查报告";
-    let unassigned: String = std::iter::repeat('\u{0378}')
-        .take(chinese.chars().count())
-        .collect();
+    let unassigned: String = std::iter::repeat_n('\u{0378}', chinese.chars().count()).collect();
     let mut shots = Vec::new();
     for (name, text) in [("zh", chinese.to_string()), ("tofu", unassigned)] {
         let page = dir.join(format!("probe-{name}.html"));

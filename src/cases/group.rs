@@ -233,29 +233,6 @@ impl Grouped {
 /// Spreads a flag's amount over its claims in proportion to what each paid; the remainder of
 /// the integer division goes to the last claim so the shares add up to the flag's amount.
 #[cfg(test)]
-mod fingerprint_tests {
-    use super::*;
-    use rusqlite::types::ValueRef;
-
-    #[test]
-    fn a_stored_fingerprint_matches_raw_or_as_hex_and_nothing_else() {
-        let d = evidence_digest_sorted(["C1", "C2"].into_iter(), ["deceased"].into_iter());
-        let hex = digest_hex(&d);
-        assert_eq!(hex.len(), 64);
-        assert!(stored_fingerprint_is(ValueRef::Blob(&d), &d));
-        assert!(stored_fingerprint_is(ValueRef::Text(hex.as_bytes()), &d));
-        let other = evidence_digest_sorted(["C1"].into_iter(), ["deceased"].into_iter());
-        assert!(!stored_fingerprint_is(ValueRef::Blob(&other), &d));
-        assert!(!stored_fingerprint_is(
-            ValueRef::Text(hex.to_uppercase().as_bytes()),
-            &d
-        ));
-        assert!(!stored_fingerprint_is(ValueRef::Blob(&d[..16]), &d));
-        assert!(!stored_fingerprint_is(ValueRef::Null, &d));
-    }
-}
-
-#[cfg(test)]
 pub(super) fn spread(amount: Fen, paid: &[Fen]) -> Vec<Fen> {
     let mut shares = Vec::with_capacity(paid.len());
     spread_into(amount, paid, &mut shares);
@@ -713,4 +690,27 @@ pub(super) fn split_set(s: &str) -> BTreeSet<String> {
         .filter(|x| !x.is_empty())
         .map(String::from)
         .collect()
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::*;
+    use rusqlite::types::ValueRef;
+
+    #[test]
+    fn a_stored_fingerprint_matches_raw_or_as_hex_and_nothing_else() {
+        let d = evidence_digest_sorted(["C1", "C2"].into_iter(), ["deceased"].into_iter());
+        let hex = digest_hex(&d);
+        assert_eq!(hex.len(), 64);
+        assert!(stored_fingerprint_is(ValueRef::Blob(&d), &d));
+        assert!(stored_fingerprint_is(ValueRef::Text(hex.as_bytes()), &d));
+        let other = evidence_digest_sorted(["C1"].into_iter(), ["deceased"].into_iter());
+        assert!(!stored_fingerprint_is(ValueRef::Blob(&other), &d));
+        assert!(!stored_fingerprint_is(
+            ValueRef::Text(hex.to_uppercase().as_bytes()),
+            &d
+        ));
+        assert!(!stored_fingerprint_is(ValueRef::Blob(&d[..16]), &d));
+        assert!(!stored_fingerprint_is(ValueRef::Null, &d));
+    }
 }

@@ -131,7 +131,7 @@ fn summary(
             t(lang, "条更多标记", "more flags")
         ));
     }
-    let inst_name = inbox::institution_names(conn, &[c.institution_id.clone()])?
+    let inst_name = inbox::institution_names(conn, std::slice::from_ref(&c.institution_id))?
         .pop()
         .map(|(_, n)| n)
         .unwrap_or_default();
@@ -499,7 +499,7 @@ fn evidence(p: &CasePage, lang: Lang, unmask: bool, page: usize) -> String {
     }
     out.push_str("</tbody></table>");
     let pages = p.claims_total.div_ceil(CLAIMS_PER_PAGE).max(1);
-    out.push_str(&format!("<nav class=\"pages\">"));
+    out.push_str("<nav class=\"pages\">");
     if page > 1 {
         out.push_str(&format!(
             "<a href=\"?page={}#evidence\">{}</a> ",

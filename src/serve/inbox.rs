@@ -311,7 +311,7 @@ pub fn page(conn: &Connection, req: &Req, s: &Session) -> Result<Resp, ServeErro
         table_head(lang)
     ));
     body.push_str(&loose_html);
-    let pages = ((total.max(0) as usize) + parsed.per_page - 1) / parsed.per_page;
+    let pages = (total.max(0) as usize).div_ceil(parsed.per_page);
     body.push_str("<nav class=\"pages\">");
     if parsed.page > 1 {
         body.push_str(&format!(
