@@ -1,4 +1,5 @@
-//! Criterion bench of loading the snapshot (`snapshot::load_snapshot`), the resolution stage
+//! Criterion bench of loading the snapshot (from SQLite, `snapshot::load_snapshot`, and from its
+//! columnar file, `snapshot::file::load_current`), the resolution stage
 //! (`resolve::Resolved::new`: identity resolution and each claim's policy), then of the whole
 //! rule sweep (`rules::engine::run_rules`) on it, per rule family, storing the flags, and the
 //! whole sweep as the CLI runs it (`sweep::run`).
@@ -72,6 +73,23 @@ fn bench(c: &mut Criterion) {
                 .len()
         })
     });
+    // What a sweep reads instead when the ingest state has its columnar snapshot
+    // (`snapshot::file`: Arrow IPC, zstd, tables a batch at a time). Written once here if the
+    // database has none.
+    use claimsweep::snapshot::file::{load_current, save_current, LoadedFrom};
+    let has_file = matches!(
+        load_current(&conn, &db).expect("load").1,
+        LoadedFrom::File(_)
+    ) || save_current(&db).expect("columnar snapshot").is_some();
+    if has_file {
+        g.bench_function(format!("load columnar snapshot file, {label}"), |b| {
+            b.iter(|| {
+                let (snap, from) = load_current(&conn, &db).expect("load");
+                assert!(matches!(from, LoadedFrom::File(_)));
+                snap.claims.len()
+            })
+        });
+    }
     // The resolution stage before the rules: persons (identity resolution) and each claim's
     // policy, side by side on the pool.
     g.bench_function(format!("resolve persons and policies, {label}"), |b| {
