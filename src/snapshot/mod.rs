@@ -197,28 +197,24 @@ impl Snapshot {
         self.living_lines = HashMap::new();
     }
 
-    /// Frees what only the rules and the graph analysis read: names, contacts, occupations,
-    /// certificates, free texts, projects, employment, staff and the registers. Kept: claims,
-    /// claim ids, ID numbers, organisations, counties, classes and institutions, which is
-    /// what building cases reads. A sweep calls it between those stages to lower its peak.
+    /// Frees what only the rules and the graph analysis read: what [`release_after_rules`]
+    /// frees, then contacts, occupations, certificates, free texts, projects and employment.
+    /// Kept: claims, claim ids, ID numbers, organisations, counties, classes and institutions,
+    /// which is what building cases reads. A sweep calls it between those stages to lower its
+    /// peak.
+    ///
+    /// [`release_after_rules`]: Snapshot::release_after_rules
     pub fn release_rule_only_tables(&mut self) {
-        self.names = Interner::new();
+        self.release_after_rules();
         self.phones = Interner::new();
         self.banks = Interner::new();
         self.occupations = Interner::new();
-        self.cert_keys = Interner::new();
         self.texts = Interner::new();
         self.certificates = Vec::new();
         self.certificate_of_key = Vec::new();
         self.projects = Vec::new();
         self.employment = Vec::new();
         self.employment_offsets = Vec::new();
-        self.staff = Vec::new();
-        self.ui = Vec::new();
-        self.pension_start = Vec::new();
-        self.death_date = Vec::new();
-        self.poverty = Vec::new();
-        self.living_lines = HashMap::new();
     }
 
     pub fn claim_id(&self, i: usize) -> &str {
