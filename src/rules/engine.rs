@@ -195,7 +195,7 @@ pub fn run_rules_streaming<E>(
             // Rules start in registry order (FIFO), so those finished ahead of an earlier rule
             // still running are few: their flags wait below with their explanations. When the
             // pool split the registry in halves instead, the second half waited for the first,
-            // and the rules' peak at 10 M claims was 0.4 GB higher.
+            // and the rules' peak at 10 M claims was 0.4 GiB higher.
             let run_all = move || {
                 rayon::scope_fifo(|scope| {
                     for (i, def) in RULES.iter().enumerate() {

@@ -185,7 +185,7 @@ impl Snapshot {
     /// certificate numbers, staff, unemployment-insurance records, the pension, death and
     /// poverty registers and the living lines. The graph's size is taken first
     /// (`graph::TableCounts`). At 10 M claims this lowers a sweep's peak, during the graph
-    /// analysis, by about a quarter of a GB.
+    /// analysis, by about a quarter of a GiB.
     pub fn release_after_rules(&mut self) {
         self.names = Interner::new();
         self.cert_keys = Interner::new();
