@@ -760,21 +760,21 @@ fn read_strings(dir: &Path) -> Result<(StrColumn, Vec<Interner>), SnapshotFileEr
     Ok((claim_ids, interners))
 }
 
-/// `n` rows built by `row`, in a vector of exactly that capacity (collecting `Result`s would
-/// grow it by doubling: up to twice a national claims table, and a copy at each step).
-fn rows<T>(
+/// Appends `n` rows built by `row` to `out` (which [`read_rows`] sized for the whole table;
+/// collecting `Result`s would build a vector of its own, grown by doubling).
+fn push_rows<T>(
+    out: &mut Vec<T>,
     n: usize,
     mut row: impl FnMut(usize) -> Result<T, SnapshotFileError>,
-) -> Result<Vec<T>, SnapshotFileError> {
-    let mut v = Vec::with_capacity(n);
+) -> Result<(), SnapshotFileError> {
     for i in 0..n {
-        v.push(row(i)?);
+        out.push(row(i)?);
     }
-    Ok(v)
+    Ok(())
 }
 
-/// Every integer-coded column of the snapshot into `s` (all but the text). Each file's batch
-/// is dropped once its rows are converted, so at most one table is held twice.
+/// Every integer-coded column of the snapshot into `s` (all but the text). Each batch is
+/// dropped once its rows are converted, so at most one batch is held twice.
 fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
     let path = dir.join("index.arrow");
     let batches = read_batches(&path)?;
@@ -823,7 +823,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
     drop(b);
 
     let path = dir.join("claims.arrow");
-    s.claims = read_rows(&path, |t| {
+    s.claims = read_rows(&path, |t, out| {
         let (person, name, phone, bank) = (
             t.u32("person")?,
             t.u32("name")?,
@@ -849,7 +849,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             t.u8("funding")?,
             t.u8("level")?,
         );
-        rows(t.b.num_rows(), |i| {
+        push_rows(out, t.b.num_rows(), |i| {
             Ok(Claim {
                 person: person[i],
                 name: name[i],
@@ -873,7 +873,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
     })?;
 
     let path = dir.join("classes.arrow");
-    s.classes = read_rows(&path, |t| {
+    s.classes = read_rows(&path, |t, out| {
         let (key, inst, county, occ, level, tt) = (
             t.u32("key")?,
             t.u32("institution")?,
@@ -888,7 +888,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             t.i32("hours")?,
             t.u8("project_based")?,
         );
-        rows(t.b.num_rows(), |i| {
+        push_rows(out, t.b.num_rows(), |i| {
             Ok(Class {
                 key: key[i],
                 institution: inst[i],
@@ -905,7 +905,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
     })?;
 
     let path = dir.join("institutions.arrow");
-    s.institutions = read_rows(&path, |t| {
+    s.institutions = read_rows(&path, |t, out| {
         let (org, name, county, rep, phone) = (
             t.u32("org")?,
             t.u32("name")?,
@@ -913,19 +913,18 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             t.u32("legal_rep")?,
             t.u32("phone")?,
         );
-        Ok((0..t.b.num_rows())
-            .map(|i| Institution {
-                org: org[i],
-                name: name[i],
-                county: county[i],
-                legal_rep: rep[i],
-                phone: phone[i],
-            })
-            .collect())
+        out.extend((0..t.b.num_rows()).map(|i| Institution {
+            org: org[i],
+            name: name[i],
+            county: county[i],
+            legal_rep: rep[i],
+            phone: phone[i],
+        }));
+        Ok(())
     })?;
 
     let path = dir.join("certificates.arrow");
-    s.certificates = read_rows(&path, |t| {
+    s.certificates = read_rows(&path, |t, out| {
         let (key, person, name, occ, level, issued) = (
             t.u32("key")?,
             t.u32("person")?,
@@ -934,20 +933,19 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             t.u8("level")?,
             t.i32("issue_date")?,
         );
-        Ok((0..t.b.num_rows())
-            .map(|i| Certificate {
-                key: key[i],
-                person: person[i],
-                name: name[i],
-                occupation: occ[i],
-                level: level[i],
-                issue_date: date_of(issued[i]),
-            })
-            .collect())
+        out.extend((0..t.b.num_rows()).map(|i| Certificate {
+            key: key[i],
+            person: person[i],
+            name: name[i],
+            occupation: occ[i],
+            level: level[i],
+            issue_date: date_of(issued[i]),
+        }));
+        Ok(())
     })?;
 
     let path = dir.join("projects.arrow");
-    s.projects = read_rows(&path, |t| {
+    s.projects = read_rows(&path, |t, out| {
         let (class, trainees, employed, total, prepaid, paid, check) = (
             t.u32("class")?,
             t.i32("trainees")?,
@@ -957,59 +955,55 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             t.i64("paid")?,
             t.i32("check_date")?,
         );
-        Ok((0..t.b.num_rows())
-            .map(|i| Project {
-                class: class[i],
-                trainees: trainees[i],
-                employed_claimed: employed[i],
-                total: total[i],
-                prepaid: prepaid[i],
-                paid: paid[i],
-                check_date: date_of(check[i]),
-            })
-            .collect())
+        out.extend((0..t.b.num_rows()).map(|i| Project {
+            class: class[i],
+            trainees: trainees[i],
+            employed_claimed: employed[i],
+            total: total[i],
+            prepaid: prepaid[i],
+            paid: paid[i],
+            check_date: date_of(check[i]),
+        }));
+        Ok(())
     })?;
 
     let path = dir.join("employment.arrow");
-    s.employment = read_rows(&path, |t| {
+    s.employment = read_rows(&path, |t, out| {
         let (person, employer, start, end) = (
             t.u32("person")?,
             t.u32("employer")?,
             t.i32("start")?,
             t.i32("end")?,
         );
-        Ok((0..t.b.num_rows())
-            .map(|i| Spell {
-                person: person[i],
-                employer: employer[i],
-                start: Date(start[i]),
-                end: date_of(end[i]),
-            })
-            .collect())
+        out.extend((0..t.b.num_rows()).map(|i| Spell {
+            person: person[i],
+            employer: employer[i],
+            start: Date(start[i]),
+            end: date_of(end[i]),
+        }));
+        Ok(())
     })?;
 
     let path = dir.join("staff.arrow");
-    s.staff = read_rows(&path, |t| {
+    s.staff = read_rows(&path, |t, out| {
         let (inst, person, role) = (t.u32("institution")?, t.u32("person")?, t.u32("role")?);
-        Ok((0..t.b.num_rows())
-            .map(|i| Staff {
-                institution: inst[i],
-                person: person[i],
-                role: role[i],
-            })
-            .collect())
+        out.extend((0..t.b.num_rows()).map(|i| Staff {
+            institution: inst[i],
+            person: person[i],
+            role: role[i],
+        }));
+        Ok(())
     })?;
 
     let path = dir.join("ui.arrow");
-    s.ui = read_rows(&path, |t| {
+    s.ui = read_rows(&path, |t, out| {
         let (person, months, as_of) = (t.u32("person")?, t.i32("months_paid")?, t.i32("as_of")?);
-        Ok((0..t.b.num_rows())
-            .map(|i| UiRecord {
-                person: person[i],
-                months_paid: months[i],
-                as_of: date_of(as_of[i]),
-            })
-            .collect())
+        out.extend((0..t.b.num_rows()).map(|i| UiRecord {
+            person: person[i],
+            months_paid: months[i],
+            as_of: date_of(as_of[i]),
+        }));
+        Ok(())
     })?;
 
     let path = dir.join("living_lines.arrow");
@@ -1105,11 +1099,12 @@ fn batch_reader(
         .map_err(arrow(path))
 }
 
-/// The rows of a table file of one or more batches (see [`CHUNK_ROWS`]), converted by `batch`
-/// a batch at a time, each batch dropped once converted.
+/// The rows of a table file of one or more batches (see [`CHUNK_ROWS`]): `batch` appends the
+/// rows of each batch to the table's vector, a batch at a time, each batch dropped once
+/// converted.
 fn read_rows<T>(
     path: &Path,
-    mut batch: impl FnMut(&Batch) -> Result<Vec<T>, SnapshotFileError>,
+    mut batch: impl FnMut(&Batch, &mut Vec<T>) -> Result<(), SnapshotFileError>,
 ) -> Result<Vec<T>, SnapshotFileError> {
     let mut batches = batch_reader(path)?;
     let n = batches.num_batches();
@@ -1123,7 +1118,7 @@ fn read_rows<T>(
             // Every batch but the last is as long as the first.
             rows.reserve_exact(n * b.num_rows());
         }
-        rows.extend(batch(&Batch { b: &b, path })?);
+        batch(&Batch { b: &b, path }, &mut rows)?;
     }
     Ok(rows)
 }
