@@ -9,53 +9,367 @@
 /// "No such row" in index vectors.
 pub const NONE: u32 = u32::MAX;
 
-/// Strings appended into one buffer; item `i` is `buf[offsets[i]..offsets[i+1]]`.
+/// First byte of a string stored packed. 0xFF never occurs in UTF-8, so no string stored as
+/// written starts with it.
+const PACKED: u8 = 0xFF;
+/// Nibbles of a packed string: 0–9 the digits, then these.
+const NIB_X: u8 = 10;
+/// The next two nibbles are an ASCII byte (letters of claim ids, certificate numbers, …).
+const NIB_ESCAPE: u8 = 11;
+/// Fills the last byte of a string of an odd number of nibbles.
+const NIB_PAD: u8 = 15;
+/// Longest string stored packed: its unpacked form fits a [`Text`] without allocating.
+pub const PACK_MAX: usize = 38;
+/// Longest stored form of a packed string (the marker, three nibbles a character at most).
+const STORED_MAX: usize = 1 + (PACK_MAX * 3).div_ceil(2);
+
+/// Packs `s` into `out` when that is shorter than `s` (its length), else `None`. Identifiers
+/// are mostly digits (ID numbers, phones, bank accounts, certificate and claim numbers): a
+/// digit takes half a byte, an `X` too, another ASCII byte a byte and a half, and a string
+/// with a character beyond ASCII is never packed. The packed form is a function of the
+/// string alone, so stored forms compare and hash as the strings do.
+fn pack(s: &str, out: &mut [u8; STORED_MAX]) -> Option<usize> {
+    let b = s.as_bytes();
+    if b.len() > PACK_MAX {
+        return None;
+    }
+    let mut nibbles: usize = 0;
+    for &c in b {
+        nibbles += match c {
+            b'0'..=b'9' | b'X' => 1,
+            0..=0x7F => 3,
+            _ => return None,
+        };
+    }
+    let len = 1 + nibbles.div_ceil(2);
+    if len >= b.len() {
+        return None;
+    }
+    out[0] = PACKED;
+    let mut k = 0;
+    let mut put = |v: u8| {
+        let byte = &mut out[1 + k / 2];
+        if k % 2 == 0 {
+            *byte = v << 4;
+        } else {
+            *byte |= v;
+        }
+        k += 1;
+    };
+    for &c in b {
+        match c {
+            b'0'..=b'9' => put(c - b'0'),
+            b'X' => put(NIB_X),
+            _ => {
+                put(NIB_ESCAPE);
+                put(c >> 4);
+                put(c & 15);
+            }
+        }
+    }
+    if nibbles % 2 == 1 {
+        put(NIB_PAD);
+    }
+    Some(len)
+}
+
+/// The string a packed form holds (`stored[0] == PACKED`), or `None` if it is not the packed
+/// form [`pack`] writes (a damaged file).
+fn unpack(stored: &[u8]) -> Option<InlineText> {
+    let mut t = InlineText {
+        len: 0,
+        bytes: [0; PACK_MAX],
+    };
+    let n = stored.len().checked_sub(1)? * 2;
+    let nibble = |k: usize| {
+        let b = stored[1 + k / 2];
+        if k % 2 == 0 {
+            b >> 4
+        } else {
+            b & 15
+        }
+    };
+    let mut k = 0;
+    while k < n {
+        let v = nibble(k);
+        k += 1;
+        let c = match v {
+            0..=9 => b'0' + v,
+            NIB_X => b'X',
+            NIB_ESCAPE if k + 2 <= n => {
+                let c = (nibble(k) << 4) | nibble(k + 1);
+                k += 2;
+                match c {
+                    b'0'..=b'9' | b'X' | 0x80.. => return None,
+                    _ => c,
+                }
+            }
+            NIB_PAD if k == n && n >= 2 => break,
+            _ => return None,
+        };
+        if usize::from(t.len) == PACK_MAX {
+            return None;
+        }
+        t.bytes[usize::from(t.len)] = c;
+        t.len += 1;
+    }
+    Some(t)
+}
+
+/// A string unpacked from a column: at most [`PACK_MAX`] ASCII bytes.
+#[derive(Clone, Copy)]
+pub struct InlineText {
+    len: u8,
+    bytes: [u8; PACK_MAX],
+}
+
+/// A string read from a [`StrColumn`]: borrowed when stored as written, unpacked into a small
+/// inline buffer when stored packed. Use it as a `&str` (it derefs to one).
+#[derive(Clone, Copy)]
+pub enum Text<'a> {
+    Stored(&'a str),
+    Unpacked(InlineText),
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Text::Stored(s) => s,
+            // SAFETY: `unpack` writes ASCII bytes only (digits, `X`, escaped bytes below 0x80).
+            Text::Unpacked(t) => unsafe {
+                std::str::from_utf8_unchecked(&t.bytes[..usize::from(t.len)])
+            },
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(s: &'a str) -> Text<'a> {
+        Text::Stored(s)
+    }
+}
+
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        self
+    }
+}
+
+impl std::borrow::Borrow<str> for Text<'_> {
+    fn borrow(&self) -> &str {
+        self
+    }
+}
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl std::fmt::Debug for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Text<'_> {}
+
+impl PartialOrd for Text<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl std::hash::Hash for Text<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state)
+    }
+}
+
+impl PartialEq<str> for Text<'_> {
+    fn eq(&self, other: &str) -> bool {
+        &**self == other
+    }
+}
+
+impl PartialEq<&str> for Text<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        &**self == *other
+    }
+}
+
+impl PartialEq<Text<'_>> for str {
+    fn eq(&self, other: &Text<'_>) -> bool {
+        self == &**other
+    }
+}
+
+impl PartialEq<Text<'_>> for &str {
+    fn eq(&self, other: &Text<'_>) -> bool {
+        *self == &**other
+    }
+}
+
+/// How a column stores its strings, and what reading one gives.
+pub trait Storage: Clone + Copy + Default + std::fmt::Debug + 'static {
+    /// Whether strings are packed ([`pack`]) when that is shorter.
+    const PACKS: bool;
+    /// A string read from the column.
+    type Text<'a>: std::ops::Deref<Target = str>
+        + std::fmt::Display
+        + std::fmt::Debug
+        + Copy
+        + Ord
+        + std::hash::Hash;
+    /// The string of a stored form (one the column holds).
+    fn text(stored: &[u8]) -> Self::Text<'_>;
+}
+
+/// Strings stored as written: reading one borrows it (`&str`). Free text, names, codes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AsWritten;
+
+/// Strings packed when shorter: reading one unpacks it into a [`Text`]. The identifiers
+/// a ledger holds by the million (claim ids, ID numbers, phones, bank accounts, certificate
+/// numbers).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Packed;
+
+impl Storage for AsWritten {
+    const PACKS: bool = false;
+    type Text<'a> = &'a str;
+    fn text(stored: &[u8]) -> &str {
+        // SAFETY: a column stored as written holds strings' UTF-8 bytes only (pushed from
+        // `&str`; columns read from files are checked in `from_stored`).
+        unsafe { std::str::from_utf8_unchecked(stored) }
+    }
+}
+
+impl Storage for Packed {
+    const PACKS: bool = true;
+    type Text<'a> = Text<'a>;
+    fn text(stored: &[u8]) -> Text<'_> {
+        if stored.first() == Some(&PACKED) {
+            Text::Unpacked(unpack(stored).expect("a column holds stored forms only"))
+        } else {
+            Text::Stored(AsWritten::text(stored))
+        }
+    }
+}
+
+/// The stored form of `s` in a column of storage `S`: packed into `scratch` when `S` packs
+/// and that is shorter, else `s`'s own bytes.
+fn stored_form<'a, S: Storage>(s: &'a str, scratch: &'a mut [u8; STORED_MAX]) -> &'a [u8] {
+    match S::PACKS.then(|| pack(s, scratch)).flatten() {
+        Some(n) => &scratch[..n],
+        None => s.as_bytes(),
+    }
+}
+
+/// Strings appended into one buffer; item `i` is stored in `buf[offsets[i]..offsets[i+1]]`,
+/// as written or, in a [`Packed`] column, packed when that is shorter: at ten million claims
+/// the identifiers' text is about two fifths smaller.
+///
+/// Invariant: every item is its string's stored form ([`stored_form`]).
 #[derive(Clone, Debug, Default)]
-pub struct StrColumn {
-    pub(crate) buf: String,
+pub struct StrColumn<S: Storage = AsWritten> {
+    pub(crate) buf: Vec<u8>,
     /// u32 halves the index memory (and cache misses on lookups); 4 GiB of text per column is
     /// far beyond any ledger.
     pub(crate) offsets: Vec<u32>,
+    storage: std::marker::PhantomData<S>,
 }
 
-impl StrColumn {
+impl<S: Storage> StrColumn<S> {
     pub fn new() -> Self {
-        StrColumn {
-            buf: String::new(),
-            offsets: vec![0],
-        }
+        Self::with_capacity(0, 0)
     }
     pub fn push(&mut self, s: &str) -> u32 {
+        let mut scratch = [0u8; STORED_MAX];
+        self.push_stored(stored_form::<S>(s, &mut scratch))
+    }
+    /// Appends a stored form (of [`stored_form`]).
+    fn push_stored(&mut self, stored: &[u8]) -> u32 {
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
-        self.buf.push_str(s);
+        self.buf.extend_from_slice(stored);
         let end = u32::try_from(self.buf.len()).expect("StrColumn text exceeds 4 GiB");
         self.offsets.push(end);
         (self.offsets.len() - 2) as u32
     }
-    pub fn get(&self, i: u32) -> &str {
+    pub fn get(&self, i: u32) -> S::Text<'_> {
+        S::text(self.bytes(i))
+    }
+    /// The stored form of item `i`.
+    fn bytes(&self, i: u32) -> &[u8] {
         let i = i as usize;
         &self.buf[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
-    /// `get` as bytes, without the UTF-8 boundary checks of slicing a `str`.
-    fn bytes(&self, i: u32) -> &[u8] {
-        let i = i as usize;
-        &self.buf.as_bytes()[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    /// The stored text and the offsets of its items (the snapshot file writes them).
+    pub(crate) fn stored_parts(&self) -> (&[u8], &[u32]) {
+        (&self.buf, &self.offsets)
+    }
+    /// A column from stored text and offsets as [`StrColumn::stored_parts`] gives them (a
+    /// snapshot file's), checked item by item: `Err` says what is wrong, naming the first item
+    /// that is not the stored form of a string.
+    pub fn from_stored(buf: Vec<u8>, offsets: Vec<u32>) -> Result<Self, String> {
+        if offsets.first() != Some(&0) || offsets.last().map(|&o| o as usize) != Some(buf.len()) {
+            return Err("offsets do not span the text".into());
+        }
+        if offsets.windows(2).any(|w| w[0] > w[1]) {
+            return Err("offsets out of order".into());
+        }
+        let c = StrColumn {
+            buf,
+            offsets,
+            storage: std::marker::PhantomData,
+        };
+        let mut scratch = [0u8; STORED_MAX];
+        let mut again = [0u8; STORED_MAX];
+        for i in 0..c.len() as u32 {
+            let stored = c.bytes(i);
+            let canonical = if S::PACKS && stored.first() == Some(&PACKED) {
+                unpack(stored)
+                    .is_some_and(|t| stored_form::<S>(&Text::Unpacked(t), &mut again) == stored)
+            } else {
+                std::str::from_utf8(stored)
+                    .is_ok_and(|s| stored_form::<S>(s, &mut scratch) == stored)
+            };
+            if !canonical {
+                return Err(format!("item {i} is not a stored string"));
+            }
+        }
+        Ok(c)
     }
     /// Room for `items` strings of `bytes` total length.
     pub fn with_capacity(items: usize, bytes: usize) -> Self {
         let mut offsets = Vec::with_capacity(items + 1);
         offsets.push(0);
         StrColumn {
-            buf: String::with_capacity(bytes),
+            buf: Vec::with_capacity(bytes),
             offsets,
+            storage: std::marker::PhantomData,
         }
     }
     pub fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
     }
-    /// Total bytes of text.
+    /// Total bytes of text as stored.
     pub fn text_len(&self) -> usize {
         self.buf.len()
     }
@@ -158,7 +472,7 @@ impl Table {
     }
 
     /// The id of `s`, or the vacant bucket where it belongs (`Err`). Needs a bucket free.
-    fn probe(&self, h: u64, s: &[u8], strings: &StrColumn) -> Result<u32, usize> {
+    fn probe<S: Storage>(&self, h: u64, s: &[u8], strings: &StrColumn<S>) -> Result<u32, usize> {
         let mask = self.buckets() - 1;
         let (tag, check) = (tag_of(h), check_of(h));
         let mut pos = h as usize & mask;
@@ -217,7 +531,11 @@ impl Table {
     }
 
     /// A table of `strings` (all distinct) with room for `additional` more.
-    fn of_strings(strings: &StrColumn, additional: usize, hash: impl Fn(&[u8]) -> u64) -> Table {
+    fn of_strings<S: Storage>(
+        strings: &StrColumn<S>,
+        additional: usize,
+        hash: impl Fn(&[u8]) -> u64,
+    ) -> Table {
         let need = strings.len() + additional;
         let buckets = (need * 8 / 7 + 1).next_power_of_two().max(2 * GROUP);
         let mut t = Table::with_buckets(buckets);
@@ -254,8 +572,8 @@ const _: () = assert!(RING > 3 * STAGE);
 /// The hash table only serves building: [`Interner::seal`] drops it, and [`Interner::get`]
 /// then builds a lookup index on first use.
 #[derive(Clone, Debug)]
-pub struct Interner {
-    strings: StrColumn,
+pub struct Interner<S: Storage = AsWritten> {
+    strings: StrColumn<S>,
     /// Every string while building; empty once sealed.
     table: Table,
     /// The index `get` builds on first use after sealing.
@@ -265,13 +583,13 @@ pub struct Interner {
     hasher: hashbrown::DefaultHashBuilder,
 }
 
-impl Default for Interner {
+impl<S: Storage> Default for Interner<S> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Interner {
+impl<S: Storage> Interner<S> {
     pub fn new() -> Self {
         let mut i = Interner {
             strings: StrColumn::new(),
@@ -302,11 +620,12 @@ impl Interner {
         }
     }
 
-    fn intern_hashed(&mut self, s: &str, h: u64) -> u32 {
-        match self.table.probe(h, s.as_bytes(), &self.strings) {
+    /// Interns a stored form (`stored_form`) whose hash is `h`.
+    fn intern_hashed(&mut self, stored: &[u8], h: u64) -> u32 {
+        match self.table.probe(h, stored, &self.strings) {
             Ok(id) => id,
             Err(bucket) => {
-                let id = self.strings.push(s);
+                let id = self.strings.push_stored(stored);
                 self.table.put(bucket, h, id);
                 id
             }
@@ -315,8 +634,10 @@ impl Interner {
 
     pub fn intern(&mut self, s: &str) -> u32 {
         self.reserve_table(1);
-        let h = self.hash(s.as_bytes());
-        self.intern_hashed(s, h)
+        let mut scratch = [0u8; STORED_MAX];
+        let stored = stored_form::<S>(s, &mut scratch);
+        let h = self.hash(stored);
+        self.intern_hashed(stored, h)
     }
 
     /// Interns `value(0) … value(n - 1)` in that order, appending their ids to `ids`: the same
@@ -332,11 +653,21 @@ impl Interner {
         ids.reserve(n);
         let mut hashes = [0u64; RING];
         let mut likely = [None::<u32>; RING];
+        // Each pending value's stored form, packed once (`None`: stored as written).
+        let mut packed = [[0u8; STORED_MAX]; RING];
+        let mut packed_len = [None::<usize>; RING];
         for step in 0..n + 3 * STAGE {
             if step < n {
-                let h = self.hash(value(step).as_bytes());
+                let r = step % RING;
+                packed_len[r] = S::PACKS
+                    .then(|| pack(value(step), &mut packed[r]))
+                    .flatten();
+                let h = match packed_len[r] {
+                    Some(len) => self.hash(&packed[r][..len]),
+                    None => self.hash(value(step).as_bytes()),
+                };
                 self.table.prefetch(h);
-                hashes[step % RING] = h;
+                hashes[r] = h;
             }
             if let Some(k) = step.checked_sub(STAGE).filter(|&k| k < n) {
                 let id = self.table.likely(hashes[k % RING]);
@@ -348,11 +679,16 @@ impl Interner {
             if let Some(k) = step.checked_sub(2 * STAGE).filter(|&k| k < n) {
                 if let Some(id) = likely[k % RING] {
                     let start = self.strings.offsets[id as usize] as usize;
-                    prefetch_read(self.strings.buf.as_bytes()[start..].as_ptr());
+                    prefetch_read(self.strings.buf[start..].as_ptr());
                 }
             }
             if let Some(k) = step.checked_sub(3 * STAGE).filter(|&k| k < n) {
-                ids.push(self.intern_hashed(value(k), hashes[k % RING]));
+                let r = k % RING;
+                let id = match packed_len[r] {
+                    Some(len) => self.intern_hashed(&packed[r][..len], hashes[r]),
+                    None => self.intern_hashed(value(k).as_bytes(), hashes[r]),
+                };
+                ids.push(id);
             }
         }
     }
@@ -380,23 +716,24 @@ impl Interner {
             self.sealed_index
                 .get_or_init(|| Table::of_strings(&self.strings, 0, |b| self.hash(b)))
         };
-        let b = s.as_bytes();
+        let mut scratch = [0u8; STORED_MAX];
+        let b = stored_form::<S>(s, &mut scratch);
         table.probe(self.hash(b), b, &self.strings).ok()
     }
 
-    pub fn resolve(&self, id: u32) -> &str {
+    pub fn resolve(&self, id: u32) -> S::Text<'_> {
         self.strings.get(id)
     }
 
     /// The strings in id order (the snapshot file writes them).
-    pub(crate) fn strings(&self) -> &StrColumn {
+    pub fn strings(&self) -> &StrColumn<S> {
         &self.strings
     }
 
     /// A sealed interner over strings already unique and in id order (the snapshot file reads
     /// them; the cases stage numbers claim ids so), id 0 the empty string; `get` builds its
     /// index on first use.
-    pub fn from_sealed_strings(strings: StrColumn) -> Interner {
+    pub fn from_sealed_strings(strings: StrColumn<S>) -> Interner<S> {
         Interner {
             strings,
             table: Table::default(),
@@ -412,5 +749,116 @@ impl Interner {
 
     pub fn is_empty(&self) -> bool {
         self.len() <= 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of identifier a ledger holds, and strings that must stay as written.
+    const SAMPLES: [&str; 14] = [
+        "",
+        "7",
+        "123",
+        "1234",
+        "37132919720803787X",
+        "15381978330",
+        "6217006386819783300",
+        "SQ0000000001",
+        "Z2021000000490",
+        "x",
+        "abc",
+        "张伟",
+        "13800138000张",
+        "01234567890123456789012345678901234567",
+    ];
+
+    #[test]
+    fn packed_columns_give_back_every_string_and_store_identifiers_smaller() {
+        let mut packed = StrColumn::<Packed>::new();
+        let mut plain = StrColumn::<AsWritten>::new();
+        let too_long = "1".repeat(PACK_MAX + 1);
+        for s in SAMPLES.iter().copied().chain([too_long.as_str()]) {
+            let (p, w) = (packed.push(s), plain.push(s));
+            assert_eq!(&*packed.get(p), s);
+            assert_eq!(plain.get(w), s);
+            let stored = packed.bytes(p).len();
+            let expect_packed = matches!(
+                s,
+                "1234"
+                    | "37132919720803787X"
+                    | "15381978330"
+                    | "6217006386819783300"
+                    | "SQ0000000001"
+                    | "Z2021000000490"
+                    | "01234567890123456789012345678901234567"
+            );
+            assert_eq!(
+                stored < s.len(),
+                expect_packed,
+                "{s:?} stored in {stored} bytes"
+            );
+            assert!(stored <= s.len(), "{s:?} never grows");
+            assert_eq!(plain.bytes(w), s.as_bytes());
+        }
+        // An ID number: 18 characters in 10 bytes; a phone 11 in 7.
+        assert_eq!(packed.bytes(4).len(), 10);
+        assert_eq!(packed.bytes(5).len(), 7);
+    }
+
+    #[test]
+    fn a_packed_interner_finds_strings_by_their_text() {
+        let mut i = Interner::<Packed>::new();
+        let ids: Vec<u32> = SAMPLES.iter().map(|s| i.intern(s)).collect();
+        assert_eq!(ids[0], 0);
+        for (s, &id) in SAMPLES.iter().zip(&ids) {
+            assert_eq!(i.intern(s), id);
+            assert_eq!(i.get(s), Some(id));
+            assert_eq!(i.resolve(id), *s);
+        }
+        i.seal();
+        for (s, &id) in SAMPLES.iter().zip(&ids) {
+            assert_eq!(i.get(s), Some(id), "{s:?} after sealing");
+        }
+        assert_eq!(i.get("37132919720803787x"), None);
+        assert_eq!(i.get("1538197833"), None);
+    }
+
+    #[test]
+    fn stored_columns_are_checked_item_by_item() {
+        let mut c = StrColumn::<Packed>::new();
+        for s in SAMPLES {
+            c.push(s);
+        }
+        let (text, offsets) = c.stored_parts();
+        let back = StrColumn::<Packed>::from_stored(text.to_vec(), offsets.to_vec()).unwrap();
+        for k in 0..SAMPLES.len() as u32 {
+            assert_eq!(back.get(k), c.get(k));
+        }
+        // A packed form where a plain column expects text.
+        assert!(StrColumn::<AsWritten>::from_stored(text.to_vec(), offsets.to_vec()).is_err());
+        let bad = |text: &[u8]| {
+            StrColumn::<Packed>::from_stored(text.to_vec(), vec![0, text.len() as u32])
+        };
+        // Identifiers stored as written, where they would be packed: not a stored form.
+        assert!(bad(b"15381978330").is_err());
+        // A pad nibble before the end, an escaped digit, an escaped non-ASCII byte, invalid
+        // UTF-8, a lone marker.
+        assert!(bad(&[PACKED, 0xF1, 0x23]).is_err());
+        assert!(bad(&[PACKED, 0xB3, 0x11, 0x11]).is_err());
+        assert!(bad(&[PACKED, 0xBE, 0x41, 0x11]).is_err());
+        assert!(bad(&[0xC3, 0x28]).is_err());
+        assert!(bad(&[PACKED]).is_err());
+        // Offsets that do not span the text, or run backwards.
+        assert!(StrColumn::<Packed>::from_stored(b"abc".to_vec(), vec![0, 2]).is_err());
+        assert!(StrColumn::<Packed>::from_stored(b"abc".to_vec(), vec![0, 2, 1, 3]).is_err());
+        // The empty column.
+        assert_eq!(
+            StrColumn::<Packed>::from_stored(Vec::new(), vec![0])
+                .unwrap()
+                .len(),
+            0
+        );
     }
 }

@@ -175,11 +175,11 @@ fn a_january_2022_claim_for_november_2021_training_is_judged_by_the_2021_policy(
     assert_eq!(s.flagged("amount_over_standard"), [["J1"]]);
     assert_eq!(s.result.claims_not_judged, 1);
     let resolved = Resolved::new(&s.snap, &linyi());
-    let unjudged: Vec<&str> = resolved
+    let unjudged: Vec<String> = resolved
         .judging
         .not_judged_claims()
         .iter()
-        .map(|&i| s.snap.claim_id(i as usize))
+        .map(|&i| s.snap.claim_id(i as usize).to_string())
         .collect();
     assert_eq!(unjudged, ["J3"]);
 }

@@ -1,11 +1,12 @@
 //! The case input: flags, rings and institution risk with the facts of their claims, taken
 //! from the stored flags of a sweep or from the snapshot and the graph findings in memory.
 
-#[allow(unused_imports)]
 use super::group::*;
 use super::CaseError;
 use crate::finding::{Flag, FlagSubject};
 use crate::graph::GraphFindings;
+#[allow(unused_imports)]
+use crate::intern::Text;
 use crate::model::Fen;
 use crate::policy::CasesPolicy;
 use crate::resolve::Persons;
@@ -572,7 +573,7 @@ impl StoredInput {
             let claim = &snap.claims[c as usize];
             // The person: its smallest ID number (identity resolution).
             let person = persons.of(claim.person);
-            let id_number = facts.intern_once(&mut person_texts, person, snap.ids.resolve(person));
+            let id_number = facts.intern_once(&mut person_texts, person, &snap.ids.resolve(person));
             let county = facts.intern_once(
                 &mut county_texts,
                 claim.county,
@@ -613,7 +614,7 @@ struct ClaimReferences {
 impl ClaimReferences {
     /// Numbers `named` in claim index order, which is claim-id order (the snapshot's
     /// invariant); `claim_id` spells a claim index.
-    fn new<'s>(mut named: IndexSet, claim_id: impl Fn(u32) -> &'s str) -> ClaimReferences {
+    fn new<'s>(mut named: IndexSet, claim_id: impl Fn(u32) -> Text<'s>) -> ClaimReferences {
         named.seal();
         let count = named.len();
         let mut names = crate::snapshot::StrColumn::with_capacity(count + 1, 0);
@@ -621,7 +622,7 @@ impl ClaimReferences {
         let mut claims = Vec::with_capacity(count + 1);
         claims.push(u32::MAX);
         let mut of_named = Vec::with_capacity(count);
-        let mut last = "";
+        let mut last = Text::from("");
         for c in named.iter() {
             let id = claim_id(c);
             debug_assert!(last <= id, "snapshot claims out of claim-id order");
@@ -629,7 +630,7 @@ impl ClaimReferences {
             // reference, as interning made them; an empty one is reference 0 (`last`
             // starts as its name).
             if id != last {
-                names.push(id);
+                names.push(&id);
                 claims.push(c);
                 last = id;
             }
@@ -721,7 +722,7 @@ mod tests {
         for c in [0u32, 1, 2, 3, 5] {
             named.insert(c);
         }
-        let refs = ClaimReferences::new(named, |c| ids[c as usize]);
+        let refs = ClaimReferences::new(named, |c| ids[c as usize].into());
         let got: Vec<u32> = [0, 1, 2, 3, 5].iter().map(|&c| refs.of(c)).collect();
         assert_eq!(got, [0, 1, 1, 2, 3]);
         assert_eq!(refs.claims, [u32::MAX, 1, 3, 5]);
@@ -747,7 +748,7 @@ mod tests {
             named.insert(c);
         }
         let ids: Vec<String> = (0..300).map(|i| format!("c{i:04}")).collect();
-        let refs = ClaimReferences::new(named, |c| ids[c as usize].as_str());
+        let refs = ClaimReferences::new(named, |c| ids[c as usize].as_str().into());
         let got: Vec<u32> = [3, 64, 130, 255].iter().map(|&c| refs.of(c)).collect();
         assert_eq!(got, [1, 2, 3, 4]);
     }

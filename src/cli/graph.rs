@@ -235,7 +235,7 @@ fn latest_flags(conn: &rusqlite::Connection, snap: &Snapshot) -> anyhow::Result<
         let (mut lo, mut hi) = (0usize, n);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match snap.claim_id(mid).cmp(id) {
+            match (*snap.claim_id(mid)).cmp(id) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Some(mid as u32),

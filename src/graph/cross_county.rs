@@ -73,7 +73,7 @@ pub(crate) fn find(
     // without two random reads into the ID text (a million findings at national scale).
     let mut keyed: Vec<(u128, CrossCountyPerson)> = out
         .into_par_iter()
-        .map(|c| (text_prefix(snap.ids.resolve(c.person)), c))
+        .map(|c| (text_prefix(&snap.ids.resolve(c.person)), c))
         .collect();
     keyed.par_sort_unstable_by(|(ka, a), (kb, b)| {
         ka.cmp(kb).then_with(|| {

@@ -16,6 +16,7 @@
 //! (from, to), tables in the snapshot's sorted order. Claim-derived edges are grouped in
 //! parallel (rayon sort), so building is deterministic whatever the thread count.
 
+use crate::intern::Text;
 use crate::snapshot::{DenseGroups, Snapshot};
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -634,18 +635,18 @@ impl<'s> EntityGraph<'s> {
     }
 
     /// The value a node stands for: ID number, name, phone, account, org code, class id …
-    pub fn value(&self, n: NodeIndex) -> &'s str {
+    pub fn value(&self, n: NodeIndex) -> Text<'s> {
         let d = self.graph[n];
         let s = self.snap;
         match d.kind {
             NodeKind::Person => s.ids.resolve(d.id),
-            NodeKind::Name => s.names.resolve(d.id),
+            NodeKind::Name => s.names.resolve(d.id).into(),
             NodeKind::Phone => s.phones.resolve(d.id),
             NodeKind::Bank => s.banks.resolve(d.id),
-            NodeKind::Org => s.orgs.resolve(d.id),
-            NodeKind::Class => s.class_keys.resolve(d.id),
+            NodeKind::Org => s.orgs.resolve(d.id).into(),
+            NodeKind::Class => s.class_keys.resolve(d.id).into(),
             NodeKind::Cert => s.cert_keys.resolve(d.id),
-            NodeKind::County => s.counties.resolve(d.id),
+            NodeKind::County => s.counties.resolve(d.id).into(),
         }
     }
 

@@ -32,6 +32,7 @@ pub use risk::{Evidence, InstitutionRisk};
 pub use staged::{StagedClass, StagedEmployer};
 pub use stats::{BenfordTest, BunchingTest, Conformity};
 
+use crate::intern::Text;
 use crate::policy::PolicySet;
 use crate::resolve::Resolved;
 use crate::rules::Flag;
@@ -153,7 +154,7 @@ impl ClaimNames {
     }
 
     /// The strings `name` gives to indices.
-    pub fn of<'a>(indices: Vec<u32>, name: impl Fn(u32) -> &'a str) -> ClaimNames {
+    pub fn of<T: AsRef<str>>(indices: Vec<u32>, name: impl Fn(u32) -> T) -> ClaimNames {
         let n = indices.iter().max().map_or(0, |&i| i as usize + 1);
         let mut set = IndexSet::new(n);
         for i in indices {
@@ -164,7 +165,7 @@ impl ClaimNames {
         let mut offsets = Vec::with_capacity(set.len() + 1);
         offsets.push(0);
         for i in set.iter() {
-            buf.push_str(name(i));
+            buf.push_str(name(i).as_ref());
             offsets.push(u32::try_from(buf.len()).expect("ClaimNames text exceeds 4 GiB"));
         }
         ClaimNames {
@@ -335,7 +336,7 @@ pub fn claim_ids(snap: &Snapshot, claims: &[u32]) -> Vec<String> {
 /// The first few claim ids, then a count: `C1、C2、C3…共12条`.
 pub(crate) fn shown_claims(snap: &Snapshot, claims: &[u32], sep: &str) -> String {
     const SHOWN: usize = 5;
-    let ids: Vec<&str> = claims
+    let ids: Vec<Text> = claims
         .iter()
         .take(SHOWN)
         .map(|&c| snap.claim_id(c as usize))

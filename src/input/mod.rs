@@ -1000,7 +1000,7 @@ pub fn parse_table<R: ParseRow>(
 ) -> Result<(), InputError> {
     // Keys seen so far, end to end in one interner, and the line each was first seen on (a
     // map of `String` keys hashed each key twice and allocated it once more per row).
-    let mut seen = crate::intern::Interner::new();
+    let mut seen = crate::intern::Interner::<crate::intern::AsWritten>::new();
     let mut first_line: Vec<u64> = Vec::with_capacity(t.approx_records() + 1);
     // Id 0 is the interner's empty string, not a key seen.
     first_line.push(u64::MAX);

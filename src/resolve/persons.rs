@@ -21,6 +21,7 @@
 
 use crate::dates::Date;
 use crate::idcode::birth_date;
+use crate::intern::Text;
 use crate::names::NameKey;
 use crate::policy::PolicySet;
 use crate::snapshot::{DenseGroups, Snapshot};
@@ -199,7 +200,7 @@ impl Persons {
                 if p == 0 {
                     None
                 } else {
-                    birth_date(snap.ids.resolve(p))
+                    birth_date(&snap.ids.resolve(p))
                 }
             })
             .collect();
@@ -258,7 +259,7 @@ impl Persons {
             .chunk_by(|x, y| x.0 == y.0)
             .map(|run| {
                 let mut ids: Vec<u32> = run.iter().map(|m| m.1).collect();
-                ids.sort_by(|&x, &y| snap.ids.resolve(x).cmp(snap.ids.resolve(y)));
+                ids.sort_by(|&x, &y| snap.ids.resolve(x).cmp(&snap.ids.resolve(y)));
                 Group {
                     rep: ids[0],
                     ids,
@@ -325,7 +326,7 @@ impl Persons {
         let Some(g) = self.group(rep) else {
             return snap.ids.resolve(rep).to_string();
         };
-        let ids: Vec<&str> = g.ids.iter().map(|&p| snap.ids.resolve(p)).collect();
+        let ids: Vec<Text> = g.ids.iter().map(|&p| snap.ids.resolve(p)).collect();
         format!(
             "{}（同一人使用{}个身份证号 {}，按人合计：{}）",
             ids[0],
@@ -339,7 +340,7 @@ impl Persons {
         let Some(g) = self.group(rep) else {
             return snap.ids.resolve(rep).to_string();
         };
-        let ids: Vec<&str> = g.ids.iter().map(|&p| snap.ids.resolve(p)).collect();
+        let ids: Vec<Text> = g.ids.iter().map(|&p| snap.ids.resolve(p)).collect();
         format!(
             "{} (one person under {} ID numbers {}, counted together: {})",
             ids[0],
@@ -391,7 +392,7 @@ impl Persons {
     }
 }
 
-type LinkOrder<'s> = (&'s str, &'s str, Via, &'s str, &'s str, &'s str);
+type LinkOrder<'s> = (Text<'s>, Text<'s>, Via, Text<'s>, &'s str, &'s str);
 
 fn link_order<'s>(snap: &'s Snapshot, l: &Link) -> LinkOrder<'s> {
     (
@@ -405,7 +406,7 @@ fn link_order<'s>(snap: &'s Snapshot, l: &Link) -> LinkOrder<'s> {
 }
 
 /// The phone or bank account of a link.
-pub fn contact_value(snap: &Snapshot, via: Via, k: u32) -> &str {
+pub fn contact_value(snap: &Snapshot, via: Via, k: u32) -> Text<'_> {
     match via {
         Via::Phone => snap.phones.resolve(k),
         Via::Bank => snap.banks.resolve(k),

@@ -57,7 +57,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let births: Vec<Option<Date>> = (0..snap.ids.len() as u32)
         .into_par_iter()
         .map(|p| {
-            let id = snap.ids.resolve(p);
+            let id = &*snap.ids.resolve(p);
             // Positions 7–14 only mean a birth date in an 18-character number.
             if id.len() == 18 {
                 birth_date(id)

@@ -8,6 +8,7 @@
 
 use super::{Flag, FlagSubject, RuleContext};
 use crate::dates::Date;
+use crate::intern::Text;
 use crate::model::{fen_to_yuan, level, Fen, SubsidyType};
 use crate::policy::Policy;
 use crate::snapshot::{Snapshot, NONE};
@@ -242,7 +243,7 @@ fn join_claim_ids(snap: &Snapshot, claims: &[u32], sep: &str) -> String {
 }
 
 /// The ID number of a person id (`ids` interner).
-pub fn id_number(snap: &Snapshot, person: u32) -> &str {
+pub fn id_number(snap: &Snapshot, person: u32) -> Text<'_> {
     snap.ids.resolve(person)
 }
 

@@ -23,7 +23,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
     per_claim(ctx, |i, policy| {
         let c = &snap.claims[i];
-        let death = (*snap.death_date.get(c.person as usize)?)?;
+        let death = snap.death_date.get(c.person)?;
         if c.date <= death {
             return None;
         }

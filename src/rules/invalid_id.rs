@@ -34,7 +34,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
     let verdicts: Vec<IdVerdict> = (0..snap.ids.len() as u32)
         .into_par_iter()
-        .map(|p| match check_id_parts(snap.ids.resolve(p), ctx.refdata) {
+        .map(|p| match check_id_parts(&snap.ids.resolve(p), ctx.refdata) {
             Ok((_, birth, _)) => IdVerdict::Valid { birth },
             Err(e) => IdVerdict::Invalid(e),
         })
@@ -56,7 +56,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
         // more than the check at national scale.
         let id = id_number(snap, c.person);
         let cite = cite(policy, &policy.identity.clause);
-        let shown = if id.is_empty() { "（空）" } else { id };
+        let shown = if id.is_empty() { "（空）" } else { &id };
         let zh = format!(
             "申领编号 {cid}（{date}，{amt}）身份证号码 {shown} 无效：{zh_reason}（{cite}）",
             cid = snap.claim_id(i),
@@ -68,7 +68,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
             cid = snap.claim_id(i),
             date = c.date,
             amt = yuan_en(c.amount),
-            shown_en = if id.is_empty() { "(empty)" } else { id },
+            shown_en = if id.is_empty() { "(empty)" } else { &id },
         );
         Some(claim_flag(ctx, RULE_ID, policy, i, zh, en))
     })

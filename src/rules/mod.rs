@@ -8,6 +8,7 @@
 //! - Every number comes from the policy judging the claim (`resolve::judging`: the one
 //!   covering its training), and every person is a resolved person (`resolve::persons`).
 
+use crate::intern::Text;
 use crate::policy::{Policy, PolicyError, PolicySet};
 use crate::refdata::RefData;
 use crate::resolve::Resolved;
@@ -58,7 +59,7 @@ impl<'a> RuleContext<'a> {
     }
 
     /// The ID number that names a resolved person in a subject: its smallest.
-    pub fn person_id(&self, rep: u32) -> &'a str {
+    pub fn person_id(&self, rep: u32) -> Text<'a> {
         self.snap.ids.resolve(rep)
     }
 }

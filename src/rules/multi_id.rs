@@ -4,6 +4,7 @@
 //! two or more ID numbers is flagged, one flag per person (subject: the person's smallest ID
 //! number). The explanation names every ID number and the evidence that they are one person.
 
+use crate::intern::Text;
 use super::RuleDef;
 use crate::finding::{Family, FlagSubject};
 use super::common::{
@@ -64,7 +65,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
                 return None;
             }
             let policy = ctx.policy_of_group(&claims)?;
-            let ids: Vec<&str> = group.ids.iter().map(|&p| snap.ids.resolve(p)).collect();
+            let ids: Vec<Text> = group.ids.iter().map(|&p| snap.ids.resolve(p)).collect();
             let amount = sum_amount(snap, &claims);
             let source = cite(policy, &policy.identity.clause);
             let zh = format!(

@@ -24,7 +24,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
     let snap = ctx.snap;
     per_claim(ctx, |i, policy| {
         let c = &snap.claims[i];
-        let start = (*snap.pension_start.get(c.person as usize)?)?;
+        let start = snap.pension_start.get(c.person)?;
         if c.date < start {
             return None;
         }

@@ -5,6 +5,7 @@
 //! one person's several ID numbers on one phone count once (that is `multi_id`, not a shared
 //! contact).
 
+use crate::intern::Text;
 use super::RuleDef;
 use super::RuleParams;
 use serde::Deserialize;
@@ -63,7 +64,7 @@ impl Contact {
             Contact::Bank => snap.claims[i].bank,
         }
     }
-    fn value(self, snap: &Snapshot, k: u32) -> &str {
+    fn value(self, snap: &Snapshot, k: u32) -> Text<'_> {
         match self {
             Contact::Phone => snap.phones.resolve(k),
             Contact::Bank => snap.banks.resolve(k),
@@ -151,7 +152,7 @@ fn flags_for(ctx: &RuleContext, contact: Contact) -> Vec<Flag> {
             };
             let value = contact.value(snap, k);
             let amount = super::common::sum_amount(snap, claims);
-            let shown: Vec<&str> = persons.iter().take(MAX_LISTED).map(|&p| snap.ids.resolve(p)).collect();
+            let shown: Vec<Text> = persons.iter().take(MAX_LISTED).map(|&p| snap.ids.resolve(p)).collect();
             let more = if persons.len() > shown.len() { "…" } else { "" };
             let source = cite(policy, &Params::of(policy).shared_contact.clause);
             let zh = format!(

@@ -17,7 +17,9 @@
 //!
 //! Layout (every column little-endian Arrow, its buffers zstd-compressed (level 1); enums as
 //! `index in ALL + 1`, 0 = absent; an absent date as `i32::MIN`):
-//! - `strings.arrow`: one batch per interner, in [`STRING_COLUMNS`] order (`value: LargeUtf8`).
+//! - `strings.arrow`: one batch per string column, in [`STRING_COLUMNS`] order (`value:
+//!   LargeBinary`, each item its stored form: packed or as written, `intern::StrColumn`;
+//!   formats 1 and 2 wrote `LargeUtf8` strings).
 //! - `index.arrow`: the dense u32 index vectors, one batch each, in [`INDEX_COLUMNS`] order.
 //! - `persons.arrow`: per person id: pension start, death date, poverty (one batch).
 //! - `claims.arrow`, `classes.arrow`, … : one file per record table, in batches of
@@ -26,13 +28,15 @@
 //! - `living_lines.arrow`: the living lines in key order (one batch).
 
 use super::{
-    Certificate, Claim, Class, Institution, Interner, Project, Snapshot, Spell, Staff, StrColumn,
-    UiRecord,
+    Certificate, Claim, Class, Institution, Interner, PersonDates, Project, Snapshot, Spell, Staff,
+    StrColumn, UiRecord,
 };
 use crate::dates::Date;
+use crate::intern::Storage;
 use crate::model::{Category, FundingSource, SubsidyType};
 use arrow_array::{
-    Array, ArrayRef, Int32Array, Int64Array, LargeStringArray, RecordBatch, UInt32Array, UInt8Array,
+    Array, ArrayRef, Int32Array, Int64Array, LargeBinaryArray, LargeStringArray, RecordBatch,
+    UInt32Array, UInt8Array,
 };
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
@@ -41,11 +45,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bumped whenever the layout changes: a folder of a version not in [`READABLE_FORMATS`] is
-/// ignored. 2: record tables in batches of [`CHUNK_ROWS`] rows (1: one batch each).
-pub const FORMAT_VERSION: u32 = 2;
+/// ignored. 2: record tables in batches of [`CHUNK_ROWS`] rows (1: one batch each). 3: string
+/// columns as their stored forms (2: as UTF-8 strings).
+pub const FORMAT_VERSION: u32 = 3;
 
-/// The versions this build reads: a format-1 folder is format 2 with one batch per table.
-const READABLE_FORMATS: [u32; 2] = [1, 2];
+/// The versions this build reads: a format-1 folder is format 2 with one batch per table, a
+/// format-2 folder format 3 with strings as written.
+const READABLE_FORMATS: [u32; 3] = [1, 2, 3];
 
 const STRING_COLUMNS: [&str; 11] = [
     "claim_ids",
@@ -372,11 +378,12 @@ fn write_data(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
     })
 }
 
-/// `strings.arrow`: the claim ids, then every interner's strings.
+/// `strings.arrow`: the claim ids, then every interner's strings, as stored.
 fn write_strings(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
-    let batches = std::iter::once(&s.claim_ids)
-        .chain(s.interners().into_iter().map(Interner::strings))
-        .map(|c| Cols::new().strings("value", c));
+    let batches = s
+        .string_columns()
+        .into_iter()
+        .map(|(text, offsets)| Cols::new().stored_strings("value", text, offsets));
     write_batches(&dir.join("strings.arrow"), batches)
 }
 
@@ -407,10 +414,12 @@ fn write_columns(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
         .len()
         .max(s.death_date.len())
         .max(s.poverty.len());
-    let dense_date = |v: &[Option<Date>]| -> Vec<i32> {
-        (0..persons)
-            .map(|i| v.get(i).copied().flatten().map_or(NO_DATE, |d| d.0))
-            .collect()
+    let dense_date = |v: &PersonDates| -> Vec<i32> {
+        let mut dense = vec![NO_DATE; persons];
+        for (p, d) in v.iter() {
+            dense[p as usize] = d.0;
+        }
+        dense
     };
     let lens = [
         s.pension_start.len() as i64,
@@ -630,12 +639,11 @@ impl Cols {
     fn u8(self, name: &str, v: Vec<u8>) -> Cols {
         self.push(name, DataType::UInt8, Arc::new(UInt8Array::from(v)))
     }
-    fn strings(self, name: &str, c: &StrColumn) -> Cols {
-        let offsets: Vec<i64> = c.offsets.iter().map(|&o| o as i64).collect();
+    fn stored_strings(self, name: &str, text: &[u8], offsets: &[u32]) -> Cols {
+        let offsets: Vec<i64> = offsets.iter().map(|&o| o as i64).collect();
         let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-        let values = Buffer::from(c.buf.as_bytes());
-        let array = LargeStringArray::new(offsets, values, None);
-        self.push(name, DataType::LargeUtf8, Arc::new(array))
+        let array = LargeBinaryArray::new(offsets, Buffer::from(text), None);
+        self.push(name, DataType::LargeBinary, Arc::new(array))
     }
 }
 
@@ -720,11 +728,18 @@ fn read_all(dir: &Path, meta: &Meta) -> Result<Snapshot, SnapshotFileError> {
     std::thread::scope(|scope| {
         let text = scope.spawn(|| read_strings(dir));
         read_columns(dir, &mut s)?;
-        let (claim_ids, interners) = text.join().expect("string reader panicked")?;
-        s.claim_ids = claim_ids;
-        for (interner, read) in s.interners_mut().into_iter().zip(interners) {
-            *interner = read;
-        }
+        let t = text.join().expect("string reader panicked")?;
+        s.claim_ids = t.claim_ids;
+        s.ids = t.ids;
+        s.names = t.names;
+        s.phones = t.phones;
+        s.banks = t.banks;
+        s.orgs = t.orgs;
+        s.counties = t.counties;
+        s.class_keys = t.class_keys;
+        s.occupations = t.occupations;
+        s.cert_keys = t.cert_keys;
+        s.texts = t.texts;
         Ok::<(), SnapshotFileError>(())
     })?;
     if s.claims.len() != s.claim_ids.len() {
@@ -737,27 +752,41 @@ fn read_all(dir: &Path, meta: &Meta) -> Result<Snapshot, SnapshotFileError> {
     Ok(s)
 }
 
-/// The claim ids and the interners' strings, in `Snapshot::interners` order. One batch per
-/// string column, each converted and dropped before the next is read: the text of a national
-/// ledger is not held twice.
-fn read_strings(dir: &Path) -> Result<(StrColumn, Vec<Interner>), SnapshotFileError> {
+/// The claim ids and the interners' strings (a snapshot with only those), in
+/// [`STRING_COLUMNS`] order. One batch per string column, each converted and dropped before
+/// the next is read: the text of a national ledger is not held twice.
+fn read_strings(dir: &Path) -> Result<Snapshot, SnapshotFileError> {
     let path = dir.join("strings.arrow");
     let mut batches = batch_reader(&path)?;
     if batches.num_batches() != STRING_COLUMNS.len() {
         return Err(malformed(&path, "string columns"));
     }
-    let mut next = || -> Result<StrColumn, SnapshotFileError> {
-        let b = batches
+    let mut next = || -> Result<RecordBatch, SnapshotFileError> {
+        batches
             .next()
             .ok_or_else(|| malformed(&path, "string columns"))?
-            .map_err(arrow(&path))?;
-        Batch { b: &b, path: &path }.strings("value")
+            .map_err(arrow(&path))
     };
-    let claim_ids = next()?;
-    let interners = (1..STRING_COLUMNS.len())
-        .map(|_| next().map(Interner::from_sealed_strings))
-        .collect::<Result<_, _>>()?;
-    Ok((claim_ids, interners))
+    fn column<S: Storage>(b: RecordBatch, path: &Path) -> Result<StrColumn<S>, SnapshotFileError> {
+        Batch { b: &b, path }.strings("value")
+    }
+    fn interner<S: Storage>(b: RecordBatch, path: &Path) -> Result<Interner<S>, SnapshotFileError> {
+        column(b, path).map(Interner::from_sealed_strings)
+    }
+    Ok(Snapshot {
+        claim_ids: column(next()?, &path)?,
+        ids: interner(next()?, &path)?,
+        names: interner(next()?, &path)?,
+        phones: interner(next()?, &path)?,
+        banks: interner(next()?, &path)?,
+        orgs: interner(next()?, &path)?,
+        counties: interner(next()?, &path)?,
+        class_keys: interner(next()?, &path)?,
+        occupations: interner(next()?, &path)?,
+        cert_keys: interner(next()?, &path)?,
+        texts: interner(next()?, &path)?,
+        ..Snapshot::default()
+    })
 }
 
 /// Appends `n` rows built by `row` to `out` (which [`read_rows`] sized for the whole table;
@@ -803,11 +832,10 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
     let path = dir.join("persons.arrow");
     let b = one_batch(&path)?;
     let p = Batch { b: &b, path: &path };
-    let date = |v: &[i32], n: i64| -> Vec<Option<Date>> {
-        v.iter()
-            .take(n as usize)
-            .map(|&d| (d != NO_DATE).then_some(Date(d)))
-            .collect()
+    let date = |v: &[i32], n: i64| -> PersonDates {
+        let n = (n.max(0) as usize).min(v.len());
+        let listed = v[..n].iter().enumerate().filter(|(_, &d)| d != NO_DATE);
+        PersonDates::earliest(n, listed.map(|(p, &d)| (p as u32, Date(d))))
     };
     if lens.len() != 3 {
         return Err(malformed(&path, "person vector lengths"));
@@ -1026,7 +1054,9 @@ fn check_ids(s: &Snapshot, dir: &Path) -> Result<(), SnapshotFileError> {
             "id out of range",
         ))
     };
-    let within = |id: u32, i: &Interner| (id as usize) < i.len();
+    fn within<S: Storage>(id: u32, i: &Interner<S>) -> bool {
+        (id as usize) < i.len()
+    }
     if !s.claims.iter().all(|c| {
         within(c.person, &s.ids)
             && within(c.name, &s.names)
@@ -1162,27 +1192,35 @@ impl<'a> Batch<'a> {
     fn u8(&self, name: &str) -> Result<&'a [u8], SnapshotFileError> {
         Ok(self.column::<UInt8Array>(name)?.values())
     }
-    fn strings(&self, name: &str) -> Result<StrColumn, SnapshotFileError> {
-        let a = self.column::<LargeStringArray>(name)?;
+    /// A string column: stored forms (format 3, `LargeBinary`), checked item by item, or
+    /// strings (formats 1 and 2, `LargeUtf8`), stored again.
+    fn strings<S: Storage>(&self, name: &str) -> Result<StrColumn<S>, SnapshotFileError> {
+        let col = self
+            .b
+            .column_by_name(name)
+            .ok_or_else(|| malformed(self.path, &format!("no column {name}")))?;
+        if let Some(a) = col.as_any().downcast_ref::<LargeStringArray>() {
+            if a.null_count() > 0 {
+                return Err(malformed(self.path, &format!("nulls in column {name}")));
+            }
+            let bytes = a.value_data().len();
+            let mut c = StrColumn::with_capacity(a.len(), bytes);
+            for v in a.iter().flatten() {
+                c.push(v);
+            }
+            return Ok(c);
+        }
+        let a = self.column::<LargeBinaryArray>(name)?;
         let offsets = a.value_offsets();
         let first = *offsets.first().unwrap_or(&0);
-        let bytes = &a.value_data()[first as usize..*offsets.last().unwrap_or(&0) as usize];
-        let buf = std::str::from_utf8(bytes)
-            .map_err(|_| malformed(self.path, &format!("column {name} is not UTF-8")))?
-            .to_string();
+        let text = a.value_data()[first as usize..*offsets.last().unwrap_or(&0) as usize].to_vec();
         let offsets: Vec<u32> = offsets
             .iter()
             .map(|&o| u32::try_from(o - first))
             .collect::<Result<_, _>>()
             .map_err(|_| malformed(self.path, &format!("column {name} exceeds 4 GiB")))?;
-        // Each item must start on a character: `StrColumn::get` slices there.
-        if !offsets.iter().all(|&o| buf.is_char_boundary(o as usize)) {
-            return Err(malformed(
-                self.path,
-                &format!("column {name}: offset inside a character"),
-            ));
-        }
-        Ok(StrColumn { buf, offsets })
+        StrColumn::from_stored(text, offsets)
+            .map_err(|what| malformed(self.path, &format!("column {name}: {what}")))
     }
 }
 

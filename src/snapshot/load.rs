@@ -365,24 +365,22 @@ mod tests {
     }
 
     fn interned(s: &Snapshot) -> Vec<Vec<String>> {
-        [
-            &s.ids,
-            &s.names,
-            &s.phones,
-            &s.banks,
-            &s.orgs,
-            &s.counties,
-            &s.class_keys,
-            &s.occupations,
-            &s.cert_keys,
-        ]
-        .iter()
-        .map(|i| {
+        fn all<S: crate::intern::Storage>(i: &crate::intern::Interner<S>) -> Vec<String> {
             (0..i.len() as u32)
                 .map(|id| i.resolve(id).to_string())
                 .collect()
-        })
-        .collect()
+        }
+        vec![
+            all(&s.ids),
+            all(&s.names),
+            all(&s.phones),
+            all(&s.banks),
+            all(&s.orgs),
+            all(&s.counties),
+            all(&s.class_keys),
+            all(&s.occupations),
+            all(&s.cert_keys),
+        ]
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub enum FlagStoreError {
 /// What the flag writer needs of the snapshot (a stage above the store): the claim id of a
 /// snapshot claim index.
 pub trait ClaimIds {
-    fn claim_id(&self, claim: usize) -> &str;
+    fn claim_id(&self, claim: usize) -> crate::intern::Text<'_>;
 }
 
 /// One flag as stored: claim ids are strings here (the snapshot is gone).
@@ -393,7 +393,7 @@ impl<'c> FlagWriter<'c> {
                     if k > 0 {
                         joined.push(';');
                     }
-                    joined.push_str(snap.claim_id(c as usize));
+                    joined.push_str(&snap.claim_id(c as usize));
                 }
                 self.joined.push(joined);
             }
