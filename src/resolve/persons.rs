@@ -213,7 +213,7 @@ impl Persons {
         }
         // A total order on what the links say (ID numbers, contact, names), not on interning
         // order, so the evidence kept is the same for any row order.
-        links.par_sort_unstable_by(|x, y| link_order(snap, x).cmp(&link_order(snap, y)));
+        links.par_sort_unstable_by(|x, y| link_order(snap, x, y));
         Persons::from_links(snap, links)
     }
 
@@ -392,17 +392,30 @@ impl Persons {
     }
 }
 
-type LinkOrder<'s> = (Text<'s>, Text<'s>, Via, Text<'s>, &'s str, &'s str);
-
-fn link_order<'s>(snap: &'s Snapshot, l: &Link) -> LinkOrder<'s> {
-    (
-        snap.ids.resolve(l.a),
-        snap.ids.resolve(l.b),
-        l.via,
-        contact_value(snap, l.via, l.contact),
-        snap.names.resolve(l.name_a),
-        snap.names.resolve(l.name_b),
-    )
+/// The order of links by what they say: ID numbers, how they are linked, the contact, the
+/// names. Lazily, field by field: most links differ in their first ID number, and reading a
+/// packed one unpacks it. The same interned id is the same text, so it is not read.
+fn link_order(snap: &Snapshot, x: &Link, y: &Link) -> std::cmp::Ordering {
+    let id = |p: u32, q: u32| {
+        if p == q {
+            std::cmp::Ordering::Equal
+        } else {
+            snap.ids.resolve(p).cmp(&snap.ids.resolve(q))
+        }
+    };
+    let name = |p: u32, q: u32| snap.names.resolve(p).cmp(snap.names.resolve(q));
+    id(x.a, y.a)
+        .then_with(|| id(x.b, y.b))
+        .then_with(|| x.via.cmp(&y.via))
+        .then_with(|| {
+            if x.contact == y.contact {
+                std::cmp::Ordering::Equal
+            } else {
+                contact_value(snap, x.via, x.contact).cmp(&contact_value(snap, y.via, y.contact))
+            }
+        })
+        .then_with(|| name(x.name_a, y.name_a))
+        .then_with(|| name(x.name_b, y.name_b))
 }
 
 /// The phone or bank account of a link.
