@@ -87,7 +87,7 @@ fn unpack(stored: &[u8]) -> Option<InlineText> {
     let mut k = 0usize;
     let nibbles = body.len() * 2;
     while k < nibbles {
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             let b = body[k / 2];
             if b >> 4 < 10 && b & 15 < 10 && out + 2 <= PACK_MAX {
                 t.bytes[out] = b'0' + (b >> 4);
@@ -99,7 +99,7 @@ fn unpack(stored: &[u8]) -> Option<InlineText> {
         }
         let nibble = |k: usize| {
             let b = body[k / 2];
-            if k % 2 == 0 {
+            if k.is_multiple_of(2) {
                 b >> 4
             } else {
                 b & 15

@@ -875,6 +875,9 @@ pub fn case_page(
     })
 }
 
+/// One claim of a neighbourhood: `(id_number, name, phone, bank_account, institution_id)`.
+pub type NeighbourRow = (String, String, String, String, String);
+
 /// Persons (id number, name), phones and bank accounts sharing claims with the given id
 /// numbers, for a neighbourhood picture: `(id_number, name, phone, bank_account,
 /// institution_id)` of up to `limit` claims of those persons and of other persons on their
@@ -883,7 +886,7 @@ pub fn neighbourhood(
     conn: &Connection,
     id_numbers: &[String],
     limit: usize,
-) -> Result<Vec<(String, String, String, String, String)>, CaseError> {
+) -> Result<Vec<NeighbourRow>, CaseError> {
     let ids = serde_json::to_string(id_numbers).unwrap_or_default();
     let mut st = conn.prepare_cached(
         "WITH own AS (

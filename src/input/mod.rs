@@ -1216,12 +1216,12 @@ mod tests {
         );
     }
 
+    /// (line, fields, raw, malformed).
+    type Record = (u64, Vec<String>, String, bool);
+
     /// Every record of `text` as (line, fields, raw, malformed) read whole and read from a
     /// file in chunks of `CHUNK_BYTES` (61 bytes in unit tests).
-    fn records_whole_and_chunked(
-        text: &str,
-        bom: bool,
-    ) -> [Vec<(u64, Vec<String>, String, bool)>; 2] {
+    fn records_whole_and_chunked(text: &str, bom: bool) -> [Vec<Record>; 2] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("registry_poverty.csv");
         let mut bytes = if bom { vec![0xEF, 0xBB, 0xBF] } else { vec![] };

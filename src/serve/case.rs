@@ -158,6 +158,23 @@ fn summary(
     } else {
         String::new()
     };
+    let unmasked = if unmask {
+        format!(
+            "<p class=\"unmasked\" id=\"unmasked\">{}</p>",
+            t(
+                lang,
+                "已显示完整身份信息（已记录）",
+                "Identifiers shown in full (recorded)"
+            )
+        )
+    } else {
+        String::new()
+    };
+    let inst = format!(
+        "{} {}",
+        ledger(&inst_name, unmask),
+        ledger(&c.institution_id, unmask)
+    );
     Ok(format!(
         "<section id=\"summary\" class=\"summary\"><h1>{case} #{id} · {kind} · <span class=\"subject\">{subject}</span></h1>\
          {unmasked}<dl>\
@@ -177,11 +194,7 @@ fn summary(
         id = c.case_id,
         kind = esc(&html::kind_label(&c.subject_kind, lang)),
         subject = ledger(&c.subject, unmask),
-        unmasked = if unmask {
-            format!("<p class=\"unmasked\" id=\"unmasked\">{}</p>", t(lang, "已显示完整身份信息（已记录）", "Identifiers shown in full (recorded)"))
-        } else {
-            String::new()
-        },
+        unmasked = unmasked,
         stl = t(lang, "状态", "Status"),
         stc = esc(&c.status),
         st = esc(&html::status_label(&c.status, lang)),
@@ -199,7 +212,7 @@ fn summary(
         perl = t(lang, "人员", "Persons"),
         persons = persons.join("；"),
         il = t(lang, "机构", "Institution"),
-        inst = format!("{} {}", ledger(&inst_name, unmask), ledger(&c.institution_id, unmask)),
+        inst = inst,
         col = t(lang, "县区", "County"),
         county = esc(county),
         cc = esc(&c.county_code),

@@ -206,9 +206,11 @@ impl TextPacker {
 pub struct FlagTexts<'c> {
     stmt: std::cell::RefCell<rusqlite::Statement<'c>>,
     sweep_id: i64,
-    blocks:
-        std::cell::RefCell<std::collections::HashMap<i64, std::rc::Rc<(Vec<String>, Vec<String>)>>>,
+    blocks: std::cell::RefCell<std::collections::HashMap<i64, std::rc::Rc<Explanations>>>,
 }
+
+/// One block of explanations, decompressed: (Chinese, English) per flag.
+type Explanations = (Vec<String>, Vec<String>);
 
 impl<'c> FlagTexts<'c> {
     /// Blocks kept decompressed at most (then the cache starts again).
