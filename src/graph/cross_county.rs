@@ -77,7 +77,12 @@ pub(crate) fn find(
         .collect();
     keyed.par_sort_unstable_by(|(ka, a), (kb, b)| {
         ka.cmp(kb).then_with(|| {
-            (snap.ids.resolve(a.person), a.year).cmp(&(snap.ids.resolve(b.person), b.year))
+            if a.person == b.person {
+                // One ID number (one text): most ties are a person's findings of two years.
+                a.year.cmp(&b.year)
+            } else {
+                (snap.ids.resolve(a.person), a.year).cmp(&(snap.ids.resolve(b.person), b.year))
+            }
         })
     });
     keyed.into_iter().map(|(_, c)| c).collect()

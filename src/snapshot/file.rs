@@ -1227,7 +1227,58 @@ impl<'a> Batch<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::intern::{AsWritten, Packed};
     use crate::model::{CertificateRow, ClaimRow, ClassRow, EmploymentRow, Ledger};
+
+    /// String columns of format 3 (stored forms, `LargeBinary`) and of formats 1 and 2 (UTF-8,
+    /// `LargeUtf8`) read back as the same strings, packed or as written; a damaged stored
+    /// form is an error naming its column and item.
+    #[test]
+    fn string_columns_of_every_format_read_back() {
+        let values = [
+            "",
+            "37132919720803787X",
+            "张伟",
+            "SQ0000000001",
+            "15381978330",
+            "abc",
+        ];
+        let path = Path::new("strings.arrow");
+        let mut packed = StrColumn::<Packed>::new();
+        for v in values {
+            packed.push(v);
+        }
+        let (text, offsets) = packed.stored_parts();
+        let cols = Cols::new().stored_strings("value", text, offsets);
+        let schema = Arc::new(Schema::new(cols.fields));
+        let format3 = RecordBatch::try_new(schema, cols.arrays).unwrap();
+        let legacy = LargeStringArray::from(values.to_vec());
+        let format2 = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new(
+                "value",
+                DataType::LargeUtf8,
+                false,
+            )])),
+            vec![Arc::new(legacy)],
+        )
+        .unwrap();
+        for b in [&format3, &format2] {
+            let p: StrColumn<Packed> = Batch { b, path }.strings("value").unwrap();
+            for (k, v) in values.iter().enumerate() {
+                assert_eq!(&*p.get(k as u32), *v);
+            }
+            assert_eq!(p.stored_parts(), packed.stored_parts());
+        }
+        let w: StrColumn<AsWritten> = Batch { b: &format2, path }.strings("value").unwrap();
+        for (k, v) in values.iter().enumerate() {
+            assert_eq!(w.get(k as u32), *v);
+        }
+        // Packed forms where strings as written are expected: an error, not a panic.
+        let err = Batch { b: &format3, path }
+            .strings::<AsWritten>("value")
+            .unwrap_err();
+        assert!(err.to_string().contains("column value: item 1"), "{err}");
+    }
 
     /// Tables longer than a batch (`CHUNK_ROWS` is 3 in unit tests) and an empty one read back
     /// field for field, each file in as many batches as its rows need.
