@@ -1,6 +1,8 @@
-//! Loads a database's snapshot and prints the time, sizes and the process's peak RSS:
+//! Loads a database's snapshot and prints the time, the sizes of its tables and string
+//! columns, and the process's peak RSS:
 //! `cargo run --release --example load_snapshot -- DB`.
 
+use std::mem::size_of_val;
 use std::time::Instant;
 
 fn main() {
@@ -28,20 +30,10 @@ fn main() {
         snap.employment.len(),
     );
     // Bytes each string column holds (stored text + offsets), and the record tables.
-    let names = [
-        "claim_ids",
-        "ids",
-        "names",
-        "phones",
-        "banks",
-        "orgs",
-        "counties",
-        "class_keys",
-        "occupations",
-        "cert_keys",
-        "texts",
-    ];
-    for (name, (text, offsets)) in names.iter().zip(snap.string_columns()) {
+    for (name, (text, offsets)) in claimsweep::snapshot::file::STRING_COLUMNS
+        .iter()
+        .zip(snap.string_columns())
+    {
         println!(
             "{name:12} {:>10} strings {:>12} text bytes {:>12} with offsets",
             offsets.len() - 1,
@@ -49,40 +41,21 @@ fn main() {
             text.len() + 4 * offsets.len()
         );
     }
-    let rec = |n: usize, size: usize| n * size;
     println!(
         "claims {} B, classes {} B, certificates {} B, employment {} B, staff {} B, ui {} B",
-        rec(
-            snap.claims.len(),
-            std::mem::size_of::<claimsweep::snapshot::Claim>()
-        ),
-        rec(
-            snap.classes.len(),
-            std::mem::size_of::<claimsweep::snapshot::Class>()
-        ),
-        rec(
-            snap.certificates.len(),
-            std::mem::size_of::<claimsweep::snapshot::Certificate>()
-        ),
-        rec(
-            snap.employment.len(),
-            std::mem::size_of::<claimsweep::snapshot::Spell>()
-        ),
-        rec(
-            snap.staff.len(),
-            std::mem::size_of::<claimsweep::snapshot::Staff>()
-        ),
-        rec(
-            snap.ui.len(),
-            std::mem::size_of::<claimsweep::snapshot::UiRecord>()
-        ),
+        size_of_val(&snap.claims[..]),
+        size_of_val(&snap.classes[..]),
+        size_of_val(&snap.certificates[..]),
+        size_of_val(&snap.employment[..]),
+        size_of_val(&snap.staff[..]),
+        size_of_val(&snap.ui[..]),
     );
     println!(
         "lookups: class_of_key {} institution_of_org {} certificate_of_key {} offsets {} registers {}",
-        snap.class_of_key.len() * 4,
-        snap.institution_of_org.len() * 4,
-        snap.certificate_of_key.len() * 4,
-        snap.employment_offsets.len() * 4,
+        size_of_val(&snap.class_of_key[..]),
+        size_of_val(&snap.institution_of_org[..]),
+        size_of_val(&snap.certificate_of_key[..]),
+        size_of_val(&snap.employment_offsets[..]),
         snap.pension_start.heap_bytes() + snap.death_date.heap_bytes() + snap.poverty.len()
     );
 }

@@ -23,11 +23,12 @@ pub const PACK_MAX: usize = 38;
 /// Longest stored form of a packed string (the marker, three nibbles a character at most).
 const STORED_MAX: usize = 1 + (PACK_MAX * 3).div_ceil(2);
 
-/// Packs `s` into `out` when that is shorter than `s` (its length), else `None`. Identifiers
-/// are mostly digits (ID numbers, phones, bank accounts, certificate and claim numbers): a
-/// digit takes half a byte, an `X` too, another ASCII byte a byte and a half, and a string
-/// with a character beyond ASCII is never packed. The packed form is a function of the
-/// string alone, so stored forms compare and hash as the strings do.
+/// Packs `s` into `out` and gives the packed length, when that is shorter than `s`; else
+/// `None`. Identifiers are mostly digits (ID numbers, phones, bank accounts, certificate and
+/// claim numbers): a digit takes half a byte, an `X` too, another ASCII byte a byte and a
+/// half, and a string with a character beyond ASCII is never packed. The packed form is a
+/// function of the string alone, so equal strings have equal stored forms (hashing and
+/// lookups use them); stored forms do not sort as their strings do.
 fn pack(s: &str, out: &mut [u8; STORED_MAX]) -> Option<usize> {
     let b = s.as_bytes();
     if b.len() > PACK_MAX {

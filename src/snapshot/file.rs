@@ -53,7 +53,8 @@ pub const FORMAT_VERSION: u32 = 3;
 /// format-2 folder format 3 with strings as written.
 const READABLE_FORMATS: [u32; 3] = [1, 2, 3];
 
-const STRING_COLUMNS: [&str; 11] = [
+/// The string columns, in the order `strings.arrow` holds them ([`Snapshot::string_columns`]).
+pub const STRING_COLUMNS: [&str; 11] = [
     "claim_ids",
     "ids",
     "names",

@@ -308,7 +308,8 @@ impl Snapshot {
     }
 
     /// The stored text of the claim ids and of every interner, in the order the columnar
-    /// file stores them: one list for everything that walks them all.
+    /// file stores them (`file::STRING_COLUMNS` names them): one list for everything that
+    /// walks them all.
     pub fn string_columns(&self) -> [(&[u8], &[u32]); 11] {
         [
             self.claim_ids.stored_parts(),
