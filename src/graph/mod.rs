@@ -148,9 +148,14 @@ pub struct ClaimNames {
 }
 
 impl ClaimNames {
-    /// The claim ids of claim indices.
-    pub fn new(snap: &Snapshot, indices: Vec<u32>) -> ClaimNames {
-        ClaimNames::of(indices, |i| snap.claim_id(i as usize))
+    /// The claim ids of claim indices (repeats allowed), straight into a set: the findings of
+    /// a national sweep name tens of millions of claims, so they are not listed first.
+    pub fn new(snap: &Snapshot, indices: impl IntoIterator<Item = u32>) -> ClaimNames {
+        let mut set = IndexSet::new(snap.claims.len());
+        for i in indices {
+            set.insert(i);
+        }
+        ClaimNames::of_set(set, |i| snap.claim_id(i as usize))
     }
 
     /// The strings `name` gives to indices.
@@ -160,8 +165,18 @@ impl ClaimNames {
         for i in indices {
             set.insert(i);
         }
+        ClaimNames::of_set(set, name)
+    }
+
+    fn of_set<T: AsRef<str>>(mut set: IndexSet, name: impl Fn(u32) -> T) -> ClaimNames {
         set.seal();
-        let mut buf = String::new();
+        // Room for all the text at the length of the first names (claim ids are mostly of one
+        // length): growing by doubling held the old and the new buffer at once, at the
+        // sweep's peak.
+        let sample: Vec<u32> = set.iter().take(64).collect();
+        let sampled: usize = sample.iter().map(|&i| name(i).as_ref().len()).sum();
+        let estimate = (sampled * set.len()).div_ceil(sample.len().max(1));
+        let mut buf = String::with_capacity(estimate + estimate / 16);
         let mut offsets = Vec::with_capacity(set.len() + 1);
         offsets.push(0);
         for i in set.iter() {
@@ -271,21 +286,20 @@ pub fn analyse_counted(
     );
     let (institution_risk, bunching, benford) =
         risk::rank(snap, resolved, flags, &rings, &by_org, &by_class, policies);
-    let mut mentioned: Vec<u32> = Vec::new();
-    for r in &rings {
-        mentioned.extend(&r.claims);
-    }
-    for c in &cross_county {
-        mentioned.extend(c.claims());
-    }
-    for e in &staged_employers {
-        mentioned.extend(&e.claims);
-    }
-    for r in &institution_risk {
-        for e in &r.evidence {
-            mentioned.extend(&e.claims);
-        }
-    }
+    let mentioned = rings
+        .iter()
+        .flat_map(|r| r.claims.iter().copied())
+        .chain(cross_county.iter().flat_map(|c| c.claims().iter().copied()))
+        .chain(
+            staged_employers
+                .iter()
+                .flat_map(|e| e.claims.iter().copied()),
+        )
+        .chain(
+            institution_risk
+                .iter()
+                .flat_map(|r| r.evidence.iter().flat_map(|e| e.claims.iter().copied())),
+        );
     let claim_names = ClaimNames::new(snap, mentioned);
     let person_names = ClaimNames::of(cross_county.iter().map(|c| c.person).collect(), |p| {
         snap.ids.resolve(p)
