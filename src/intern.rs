@@ -31,21 +31,7 @@ const STORED_MAX: usize = 1 + (PACK_MAX * 3).div_ceil(2);
 /// lookups use them); stored forms do not sort as their strings do.
 fn pack(s: &str, out: &mut [u8; STORED_MAX]) -> Option<usize> {
     let b = s.as_bytes();
-    if b.len() > PACK_MAX {
-        return None;
-    }
-    let mut nibbles: usize = 0;
-    for &c in b {
-        nibbles += match c {
-            b'0'..=b'9' | b'X' => 1,
-            0..=0x7F => 3,
-            _ => return None,
-        };
-    }
-    let len = 1 + nibbles.div_ceil(2);
-    if len >= b.len() {
-        return None;
-    }
+    let len = packed_len(b)?;
     out[0] = PACKED;
     let mut k = 0;
     let mut put = |v: u8| {
@@ -68,10 +54,39 @@ fn pack(s: &str, out: &mut [u8; STORED_MAX]) -> Option<usize> {
             }
         }
     }
-    if nibbles % 2 == 1 {
+    // Every character takes an odd number of nibbles (1 or 3): an odd-length string an odd
+    // number.
+    if b.len() % 2 == 1 {
         put(NIB_PAD);
     }
     Some(len)
+}
+
+/// The length of `b`'s packed form when packing applies (ASCII, at most [`PACK_MAX`] bytes)
+/// and makes it shorter; else `None`.
+fn packed_len(b: &[u8]) -> Option<usize> {
+    if b.len() > PACK_MAX {
+        return None;
+    }
+    let mut nibbles: usize = 0;
+    for &c in b {
+        nibbles += match c {
+            b'0'..=b'9' | b'X' => 1,
+            0..=0x7F => 3,
+            _ => return None,
+        };
+    }
+    let len = 1 + nibbles.div_ceil(2);
+    (len < b.len()).then_some(len)
+}
+
+/// [`pack`] in a column of storage `S`: `None` where `S` does not pack.
+fn pack_for<S: Storage>(s: &str, out: &mut [u8; STORED_MAX]) -> Option<usize> {
+    if S::PACKS {
+        pack(s, out)
+    } else {
+        None
+    }
 }
 
 /// The string a packed form holds (`stored[0] == PACKED`), or `None` if it is not the packed
@@ -145,20 +160,7 @@ fn is_stored_form<S: Storage>(stored: &[u8]) -> bool {
         return std::str::from_utf8(stored).is_ok();
     }
     // ASCII as written: right unless `pack` would have packed it.
-    if !S::PACKS || stored.len() > PACK_MAX {
-        return true;
-    }
-    let nibbles: usize = stored
-        .iter()
-        .map(|c| {
-            if c.is_ascii_digit() || *c == b'X' {
-                1
-            } else {
-                3
-            }
-        })
-        .sum();
-    1 + nibbles.div_ceil(2) >= stored.len()
+    !S::PACKS || packed_len(stored).is_none()
 }
 
 /// A string unpacked from a column: at most [`PACK_MAX`] ASCII bytes.
@@ -319,7 +321,7 @@ impl Storage for Packed {
 /// The stored form of `s` in a column of storage `S`: packed into `scratch` when `S` packs
 /// and that is shorter, else `s`'s own bytes.
 fn stored_form<'a, S: Storage>(s: &'a str, scratch: &'a mut [u8; STORED_MAX]) -> &'a [u8] {
-    match S::PACKS.then(|| pack(s, scratch)).flatten() {
+    match pack_for::<S>(s, scratch) {
         Some(n) => &scratch[..n],
         None => s.as_bytes(),
     }
@@ -692,9 +694,7 @@ impl<S: Storage> Interner<S> {
         for step in 0..n + 3 * STAGE {
             if step < n {
                 let r = step % RING;
-                packed_len[r] = S::PACKS
-                    .then(|| pack(value(step), &mut packed[r]))
-                    .flatten();
+                packed_len[r] = pack_for::<S>(value(step), &mut packed[r]);
                 let h = match packed_len[r] {
                     Some(len) => self.hash(&packed[r][..len]),
                     None => self.hash(value(step).as_bytes()),
@@ -834,6 +834,21 @@ mod tests {
             );
             assert!(stored <= s.len(), "{s:?} never grows");
             assert_eq!(plain.bytes(w), s.as_bytes());
+        }
+        // Hostile identifiers (formula-like text, quotes, control characters, a lone escape-
+        // worthy byte between digits) read back as written, packed or not.
+        for s in [
+            "=HYPERLINK(\"x\")",
+            "3713\"0'2",
+            "\t1234567890\r",
+            "12\u{7f}34567890",
+            "+86 138 0013 8000",
+        ] {
+            let k = packed.push(s);
+            assert_eq!(&*packed.get(k), s);
+            let mut scratch = [0u8; STORED_MAX];
+            assert!(is_stored_form::<Packed>(packed.bytes(k)), "{s:?}");
+            assert_eq!(stored_form::<Packed>(s, &mut scratch), packed.bytes(k));
         }
         // An ID number: 18 characters in 10 bytes; a phone 11 in 7.
         assert_eq!(packed.bytes(4).len(), 10);
