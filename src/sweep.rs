@@ -208,12 +208,11 @@ pub fn run(
     let tables = crate::graph::TableCounts::of(&snap);
     snap.release_after_rules();
     let t_graph = Instant::now();
+    // Case building needs a fraction of the snapshot: the analysis frees the rest as it goes.
     let findings = pool.install(|| {
-        crate::graph::analyse_counted(&snap, &tables, &resolved, &result.flags, policies)
+        crate::graph::analyse_releasing(&mut snap, &tables, &resolved, &result.flags, policies)
     });
     let graph_ms = t_graph.elapsed().as_millis();
-    // Case building needs a fraction of the snapshot, so the rest goes first.
-    snap.release_rule_only_tables();
     let flags = std::mem::take(&mut result.flags);
     let flag_count = flags.len();
     let money = flag_money(&snap, &flags);
@@ -538,13 +537,12 @@ fn group_cases_beside_graph_store(
         });
         let t = Instant::now();
         let case_input = crate::cases::extract_in_memory_consuming(
-            &snap,
+            snap,
             &resolved.persons,
             flags,
             findings,
             cases_policy,
         );
-        drop(snap);
         let extract_ms = t.elapsed().as_millis();
         let t = Instant::now();
         let prepared = pool.install(|| case_input.group(cases_policy));

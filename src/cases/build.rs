@@ -78,21 +78,35 @@ pub fn extract_in_memory(
     policy: &CasesPolicy,
 ) -> CaseInput {
     CaseInput {
-        stored: StoredInput::from_memory(snap, persons, flags.iter(), findings, policy),
+        stored: StoredInput::from_memory(
+            SnapshotIn::Shared(snap),
+            persons,
+            FlagsIn::Shared(flags),
+            findings,
+            policy,
+        ),
     }
 }
 
-/// [`extract_in_memory`] taking the flags by value: each flag is freed as soon as it is taken
-/// in, so that the sweep's flags and its case input are not both held whole.
+/// [`extract_in_memory`] taking the snapshot and the flags by value: the snapshot is freed
+/// once the facts of the named claims are copied out of it, before the flags are taken in, and
+/// each flag is freed as soon as it is taken in, so that the sweep's snapshot, its flags and
+/// its case input are not all held whole.
 pub fn extract_in_memory_consuming(
-    snap: &Snapshot,
+    snap: Snapshot,
     persons: &Persons,
     flags: Vec<Flag>,
     findings: &GraphFindings,
     policy: &CasesPolicy,
 ) -> CaseInput {
     CaseInput {
-        stored: StoredInput::from_memory(snap, persons, flags.into_iter(), findings, policy),
+        stored: StoredInput::from_memory(
+            SnapshotIn::Owned(Box::new(snap)),
+            persons,
+            FlagsIn::Owned(flags),
+            findings,
+            policy,
+        ),
     }
 }
 

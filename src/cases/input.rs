@@ -487,36 +487,112 @@ impl StoredClaims {
     }
 }
 
+/// The snapshot case building copies its facts from: the caller's (kept) or the sweep's own
+/// (freed as soon as the facts are copied, before the flags are taken in).
+pub(super) enum SnapshotIn<'a> {
+    Shared(&'a Snapshot),
+    Owned(Box<Snapshot>),
+}
+
+/// The sweep's flags: the caller's (kept) or the sweep's own (each freed once taken in).
+pub(super) enum FlagsIn<'a> {
+    Shared(&'a [Flag]),
+    Owned(Vec<Flag>),
+}
+
+impl FlagsIn<'_> {
+    fn as_slice(&self) -> &[Flag] {
+        match self {
+            FlagsIn::Shared(f) => f,
+            FlagsIn::Owned(f) => f,
+        }
+    }
+}
+
 impl StoredInput {
     /// What [`load_stored`] reads back, taken from the sweep still in memory instead: its
     /// flags (`seq` = position), its graph findings, and the facts of every claim they name
     /// copied out of the snapshot, so that the snapshot can be freed before cases are written.
-    pub(super) fn from_memory<F: std::borrow::Borrow<Flag>>(
-        snap: &Snapshot,
+    ///
+    /// Two passes over the flags: the first reads the claims they name (and the classes of
+    /// project flags) while the snapshot is there; an owned snapshot then goes, and the
+    /// second takes the flags in. The sweep's peak was where both were held whole beside
+    /// what this builds.
+    pub(super) fn from_memory(
+        snap: SnapshotIn<'_>,
         persons: &Persons,
-        flags: impl ExactSizeIterator<Item = F>,
+        flags: FlagsIn<'_>,
         findings: &GraphFindings,
         policy: &CasesPolicy,
     ) -> StoredInput {
-        // Claims are referenced by rank in claim-id order (what `to_references` gives the
-        // stored path). The snapshot keeps claims sorted by claim id, so that rank is the
-        // claim index's rank among the claims named: a bit set over claim indices gives it
-        // without hashing, interning or sorting a claim id (at ten million claims that was
-        // most of this step).
-        let mut named = IndexSet::new(snap.claims.len());
+        let (refs, facts, rings, institutions, project_classes) = {
+            let snap = match &snap {
+                SnapshotIn::Shared(s) => *s,
+                SnapshotIn::Owned(s) => s,
+            };
+            // Claims are referenced by rank in claim-id order (what `to_references` gives the
+            // stored path). The snapshot keeps claims sorted by claim id, so that rank is the
+            // claim index's rank among the claims named: a bit set over claim indices gives
+            // it without hashing, interning or sorting a claim id (at ten million claims that
+            // was most of this step).
+            let mut named = IndexSet::new(snap.claims.len());
+            // Where each project flag's class is (few flags: one per project).
+            let mut project_classes: HashMap<&str, (String, String)> = HashMap::new();
+            for f in flags.as_slice() {
+                for &c in &f.claims {
+                    named.insert(c);
+                }
+                if f.subject_kind != FlagSubject::Project
+                    || project_classes.contains_key(f.subject.as_str())
+                {
+                    continue;
+                }
+                let class = snap
+                    .class_keys
+                    .get(&f.subject)
+                    .and_then(|key| snap.class(key));
+                if let Some(class) = class {
+                    project_classes.insert(
+                        &f.subject,
+                        (
+                            snap.counties.resolve(class.county).to_string(),
+                            snap.orgs.resolve(class.institution).to_string(),
+                        ),
+                    );
+                }
+            }
+            let (mut rings, mut institutions) = memory_graph(snap, findings, policy);
+            let lists = rings
+                .iter()
+                .map(|r| &r.claims)
+                .chain(institutions.iter().map(|i| &i.claims));
+            for list in lists {
+                for &c in list {
+                    named.insert(c);
+                }
+            }
+            let mut refs = ClaimReferences::new(named, |c| snap.claim_id(c as usize));
+            renumber_claims(&mut [], &mut rings, &mut institutions, |c| refs.of(c));
+            let names = std::mem::replace(
+                &mut refs.names,
+                crate::snapshot::StrColumn::with_capacity(0, 0),
+            );
+            let facts = claim_facts(snap, persons, names, &refs.claims);
+            let project_classes: HashMap<String, (String, String)> = project_classes
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            (refs, facts, rings, institutions, project_classes)
+        };
+        drop(snap);
         let mut labels = Interner::new();
         let mut flag_claims: Vec<u32> = Vec::new();
-        let mut rows = Vec::with_capacity(flags.len());
+        let mut rows = Vec::with_capacity(flags.as_slice().len());
         let mut classes = Vec::new();
         let mut seen_classes = BTreeSet::new();
-        // Flags may be handed over by value: each is dropped once taken in.
-        for (seq, f) in flags.enumerate() {
-            let f: &Flag = f.borrow();
+        let mut take_in = |seq: usize, f: &Flag| {
             let start = flag_claims.len();
-            for &c in &f.claims {
-                named.insert(c);
-                flag_claims.push(c);
-            }
+            flag_claims.extend(f.claims.iter().map(|&c| refs.of(c)));
             let subject = labels.intern(&f.subject);
             rows.push(StoredFlagRow {
                 seq: seq as i64,
@@ -528,63 +604,19 @@ impl StoredInput {
                 weight: weight_of(policy, f.severity),
             });
             if f.subject_kind != FlagSubject::Project || !seen_classes.insert(subject) {
-                continue;
+                return;
             }
-            let class = snap
-                .class_keys
-                .get(&f.subject)
-                .and_then(|key| snap.class(key));
-            if let Some(class) = class {
-                classes.push((
-                    subject,
-                    (
-                        snap.counties.resolve(class.county).to_string(),
-                        snap.orgs.resolve(class.institution).to_string(),
-                    ),
-                ));
+            if let Some(place) = project_classes.get(f.subject.as_str()) {
+                classes.push((subject, place.clone()));
             }
-        }
-        let (mut rings, mut institutions) = memory_graph(snap, findings, policy);
-        let lists = rings
-            .iter()
-            .map(|r| &r.claims)
-            .chain(institutions.iter().map(|i| &i.claims));
-        for list in lists {
-            for &c in list {
-                named.insert(c);
-            }
-        }
-        let refs = ClaimReferences::new(named, |c| snap.claim_id(c as usize));
-        renumber_claims(&mut flag_claims, &mut rings, &mut institutions, |c| {
-            refs.of(c)
-        });
-        let ids: Vec<u32> = (0..refs.claims.len() as u32).collect();
-        let mut facts = StoredClaims::new(ids, Interner::from_sealed_strings(refs.names));
-        // A person's ID number, a county and an institution recur claim after claim: each is
-        // interned once, remembered by its snapshot id.
-        let mut person_texts = vec![u32::MAX; snap.ids.len()];
-        let mut county_texts = vec![u32::MAX; snap.counties.len()];
-        let mut org_texts = vec![u32::MAX; snap.orgs.len()];
-        for &c in &refs.claims {
-            if c == u32::MAX {
-                facts.push(None);
-                continue;
-            }
-            let claim = &snap.claims[c as usize];
-            // The person: its smallest ID number (identity resolution).
-            let person = persons.of(claim.person);
-            let id_number = facts.intern_once(&mut person_texts, person, &snap.ids.resolve(person));
-            let county = facts.intern_once(
-                &mut county_texts,
-                claim.county,
-                snap.counties.resolve(claim.county),
-            );
-            let institution = facts.intern_once(
-                &mut org_texts,
-                claim.institution,
-                snap.orgs.resolve(claim.institution),
-            );
-            facts.push_interned(id_number, claim.paid(), county, institution);
+        };
+        match flags {
+            FlagsIn::Shared(flags) => flags.iter().enumerate().for_each(|(k, f)| take_in(k, f)),
+            // Each flag is dropped once taken in.
+            FlagsIn::Owned(flags) => flags
+                .into_iter()
+                .enumerate()
+                .for_each(|(k, f)| take_in(k, &f)),
         }
         StoredInput {
             flags: rows,
@@ -596,6 +628,45 @@ impl StoredInput {
             facts,
         }
     }
+}
+
+/// The facts of every named claim (`claims`: the snapshot index of each reference, spelt in
+/// `names`): the person's ID number, what it paid, its county and institution.
+fn claim_facts(
+    snap: &Snapshot,
+    persons: &Persons,
+    names: crate::snapshot::StrColumn,
+    claims: &[u32],
+) -> StoredClaims {
+    let ids: Vec<u32> = (0..claims.len() as u32).collect();
+    let mut facts = StoredClaims::new(ids, Interner::from_sealed_strings(names));
+    // A person's ID number, a county and an institution recur claim after claim: each is
+    // interned once, remembered by its snapshot id.
+    let mut person_texts = vec![u32::MAX; snap.ids.len()];
+    let mut county_texts = vec![u32::MAX; snap.counties.len()];
+    let mut org_texts = vec![u32::MAX; snap.orgs.len()];
+    for &c in claims {
+        if c == u32::MAX {
+            facts.push(None);
+            continue;
+        }
+        let claim = &snap.claims[c as usize];
+        // The person: its smallest ID number (identity resolution).
+        let person = persons.of(claim.person);
+        let id_number = facts.intern_once(&mut person_texts, person, &snap.ids.resolve(person));
+        let county = facts.intern_once(
+            &mut county_texts,
+            claim.county,
+            snap.counties.resolve(claim.county),
+        );
+        let institution = facts.intern_once(
+            &mut org_texts,
+            claim.institution,
+            snap.orgs.resolve(claim.institution),
+        );
+        facts.push_interned(id_number, claim.paid(), county, institution);
+    }
+    facts
 }
 
 /// [`IndexSet`] of the snapshot claims that flags, rings and institutions name, numbered in

@@ -263,6 +263,55 @@ pub fn analyse_counted(
     flags: &[Flag],
     policies: &PolicySet,
 ) -> GraphFindings {
+    analyse_steps(SnapshotIn::Shared(snap), tables, resolved, flags, policies)
+}
+
+/// [`analyse_counted`] freeing each table of `snap` once the analysis has read it for the
+/// last time: contacts and employment after the finders (rings, cross-county paths, staged
+/// employment), then what only the rules and the graph read after the institution risk
+/// ranking ([`Snapshot::release_rule_only_tables`]), so that naming the findings' claims, the
+/// sweep's peak, runs beside what building cases needs and little else. The findings are
+/// those of [`analyse_counted`].
+pub fn analyse_releasing(
+    snap: &mut Snapshot,
+    tables: &TableCounts,
+    resolved: &Resolved,
+    flags: &[Flag],
+    policies: &PolicySet,
+) -> GraphFindings {
+    analyse_steps(SnapshotIn::Owned(snap), tables, resolved, flags, policies)
+}
+
+/// The snapshot an analysis reads: borrowed (nothing freed) or the sweep's own (each table
+/// freed after its last reader).
+enum SnapshotIn<'a> {
+    Shared(&'a Snapshot),
+    Owned(&'a mut Snapshot),
+}
+
+impl SnapshotIn<'_> {
+    fn get(&self) -> &Snapshot {
+        match self {
+            SnapshotIn::Shared(s) => s,
+            SnapshotIn::Owned(s) => s,
+        }
+    }
+
+    fn release(&mut self, free: impl FnOnce(&mut Snapshot)) {
+        if let SnapshotIn::Owned(s) = self {
+            free(s)
+        }
+    }
+}
+
+fn analyse_steps(
+    mut snap_in: SnapshotIn<'_>,
+    tables: &TableCounts,
+    resolved: &Resolved,
+    flags: &[Flag],
+    policies: &PolicySet,
+) -> GraphFindings {
+    let snap = snap_in.get();
     // The groupings, then the four findings that need only them, side by side on the pool
     // (each is deterministic on its own, so the order they finish in never shows).
     let by_person = &resolved.claims_by_person;
@@ -284,8 +333,13 @@ pub fn analyse_counted(
             )
         },
     );
+    snap_in.release(Snapshot::release_graph_finder_tables);
+    let snap = snap_in.get();
     let (institution_risk, bunching, benford) =
         risk::rank(snap, resolved, flags, &rings, &by_org, &by_class, policies);
+    drop((by_org, by_class));
+    snap_in.release(Snapshot::release_rule_only_tables);
+    let snap = snap_in.get();
     let mentioned = rings
         .iter()
         .flat_map(|r| r.claims.iter().copied())

@@ -262,24 +262,32 @@ impl Snapshot {
         self.living_lines = HashMap::new();
     }
 
-    /// Frees what only the rules and the graph analysis read: what [`release_after_rules`]
-    /// frees, then contacts, occupations, certificates, free texts, projects and employment.
-    /// Kept: claims, claim ids, ID numbers, organisations, counties, classes and institutions,
-    /// which is what building cases reads. A sweep calls it between those stages to lower its
-    /// peak.
-    ///
-    /// [`release_after_rules`]: Snapshot::release_after_rules
-    pub fn release_rule_only_tables(&mut self) {
-        self.release_after_rules();
+    /// Frees what, after the rules, only the graph analysis's finders read (rings,
+    /// cross-county paths, staged employment): phones, bank accounts and employment spells.
+    /// The institution risk ranking, naming the findings and building cases read none of them.
+    pub fn release_graph_finder_tables(&mut self) {
         self.phones = Interner::new();
         self.banks = Interner::new();
+        self.employment = Vec::new();
+        self.employment_offsets = Vec::new();
+    }
+
+    /// Frees what only the rules and the graph analysis read: what [`release_after_rules`]
+    /// and [`release_graph_finder_tables`] free, then occupations, certificates, free texts and
+    /// projects. Kept: claims, claim ids, ID numbers, organisations, counties, classes and
+    /// institutions, which is what building cases reads. A sweep calls it between those stages
+    /// (`graph::analyse_releasing`) to lower its peak.
+    ///
+    /// [`release_after_rules`]: Snapshot::release_after_rules
+    /// [`release_graph_finder_tables`]: Snapshot::release_graph_finder_tables
+    pub fn release_rule_only_tables(&mut self) {
+        self.release_after_rules();
+        self.release_graph_finder_tables();
         self.occupations = Interner::new();
         self.texts = Interner::new();
         self.certificates = Vec::new();
         self.certificate_of_key = Vec::new();
         self.projects = Vec::new();
-        self.employment = Vec::new();
-        self.employment_offsets = Vec::new();
     }
 
     pub fn claim_id(&self, i: usize) -> Text<'_> {
