@@ -453,9 +453,13 @@ impl<'c> CaseWriter<'c> {
 
     /// Records the build (`case_builds`: when, and its summary as JSON) and commits.
     pub fn finish(self, summary_json: &str) -> Result<(), StoreError> {
-        for (_, sql) in &self.dropped_indexes {
-            self.tx.execute_batch(sql)?;
-        }
+        // Not in the build's large page cache: small sorted runs build them faster.
+        super::with_index_build_settings(&self.tx, |tx| {
+            for (_, sql) in &self.dropped_indexes {
+                tx.execute_batch(sql)?;
+            }
+            Ok::<_, StoreError>(())
+        })?;
         self.tx.execute(
             "INSERT INTO case_builds (sweep_id, built_at, summary_json) VALUES (?1, ?2, ?3)",
             params![self.sweep_id, self.at, summary_json],

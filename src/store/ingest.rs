@@ -108,11 +108,6 @@ const INDEXES: &[&str] = &[
 /// Page cache of a load through a rollback journal (a fresh database), in KiB as SQLite's
 /// negative `cache_size` takes it.
 const JOURNAL_CACHE_KIB: i64 = -32_768;
-/// Page cache while the indexes are built. SQLite sorts an index's keys in runs of about the
-/// cache's size, then merges them: runs that fit the CPU caches sort several times faster
-/// than one run of the whole table (10 M claims, one index: 9–11 s with 4–8 MB, 20–23 s with
-/// 256 MB, on a loaded 2-core machine).
-const INDEX_CACHE_KIB: i64 = -8192;
 
 /// Indexes earlier versions built that no lookup reads (a sixth of a 1 M database, and
 /// seconds of every ingest that changes rows): dropped by the next ingest.
@@ -229,9 +224,8 @@ pub fn ingest_sending_rows(
     // Bulk-load settings: nothing is lost on a crash that a re-ingest would not restore.
     conn.pragma_update(None, "synchronous", "OFF")?;
     // Index builds sort runs of cache size in temporary files, merged on helper threads where
-    // cores are free (see INDEX_CACHE_KIB).
+    // cores are free (store::with_index_build_settings).
     conn.pragma_update(None, "temp_store", "FILE")?;
-    conn.pragma_update(None, "threads", 2)?;
     let rollback_journal = bulk_journal(conn)?;
     // Through the WAL a large cache keeps a transaction's pages from being written twice;
     // through a rollback journal every new page is written once whatever the cache, and a
@@ -387,11 +381,13 @@ fn load_tables(
     let index_started = std::time::Instant::now();
     // Building the indexes takes seconds at millions of claims: say so on a terminal.
     let bar = index_bar(opts.progress);
-    tx.pragma_update(None, "cache_size", INDEX_CACHE_KIB)?;
-    for sql in INDEXES {
-        tx.execute_batch(sql)?;
-        bar.inc(1);
-    }
+    super::with_index_build_settings(&tx, |tx| {
+        for sql in INDEXES {
+            tx.execute_batch(sql)?;
+            bar.inc(1);
+        }
+        Ok::<_, IngestError>(())
+    })?;
     bar.finish_and_clear();
     let index_millis = index_started.elapsed().as_millis() as u64;
     Ok(IngestReport {
