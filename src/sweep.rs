@@ -516,7 +516,7 @@ struct Grouped {
 fn group_cases_beside_graph_store(
     conn: &mut rusqlite::Connection,
     sweep_id: i64,
-    snap: Snapshot,
+    mut snap: Snapshot,
     resolved: &Resolved,
     flags: Vec<Flag>,
     findings: &GraphFindings,
@@ -537,7 +537,7 @@ fn group_cases_beside_graph_store(
         });
         let t = Instant::now();
         let case_input = crate::cases::extract_in_memory_consuming(
-            snap,
+            &mut snap,
             &resolved.persons,
             flags,
             findings,

@@ -14,7 +14,7 @@ use crate::finding::Flag;
 use crate::graph::GraphFindings;
 use crate::policy::{CasesPolicy, PolicySet};
 use crate::resolve::Persons;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, SnapshotIn};
 use rusqlite::{Connection, OptionalExtension};
 
 /// [`build_for_sweep_with`] under the `[cases]` section of the embedded default policy.
@@ -88,12 +88,12 @@ pub fn extract_in_memory(
     }
 }
 
-/// [`extract_in_memory`] taking the snapshot and the flags by value: the snapshot is freed
-/// once the facts of the named claims are copied out of it, before the flags are taken in, and
-/// each flag is freed as soon as it is taken in, so that the sweep's snapshot, its flags and
-/// its case input are not all held whole.
+/// [`extract_in_memory`] emptying the sweep's snapshot and taking its flags by value: the
+/// snapshot is freed once the facts of the named claims are copied out of it, before the flags
+/// are taken in, and each flag is freed as soon as it is taken in, so that the sweep's
+/// snapshot, its flags and its case input are not all held whole.
 pub fn extract_in_memory_consuming(
-    snap: Snapshot,
+    snap: &mut Snapshot,
     persons: &Persons,
     flags: Vec<Flag>,
     findings: &GraphFindings,
@@ -101,7 +101,7 @@ pub fn extract_in_memory_consuming(
 ) -> CaseInput {
     CaseInput {
         stored: StoredInput::from_memory(
-            SnapshotIn::Owned(Box::new(snap)),
+            SnapshotIn::Owned(snap),
             persons,
             FlagsIn::Owned(flags),
             findings,

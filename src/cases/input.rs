@@ -10,7 +10,7 @@ use crate::intern::Text;
 use crate::model::Fen;
 use crate::policy::CasesPolicy;
 use crate::resolve::Persons;
-use crate::snapshot::{IndexSet, Interner, Snapshot};
+use crate::snapshot::{IndexSet, Interner, Snapshot, SnapshotIn};
 use crate::store::read::LedgerState;
 use hashbrown::HashMap;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -487,13 +487,6 @@ impl StoredClaims {
     }
 }
 
-/// The snapshot case building copies its facts from: the caller's (kept) or the sweep's own
-/// (freed as soon as the facts are copied, before the flags are taken in).
-pub(super) enum SnapshotIn<'a> {
-    Shared(&'a Snapshot),
-    Owned(Box<Snapshot>),
-}
-
 /// The sweep's flags: the caller's (kept) or the sweep's own (each freed once taken in).
 pub(super) enum FlagsIn<'a> {
     Shared(&'a [Flag]),
@@ -515,21 +508,18 @@ impl StoredInput {
     /// copied out of the snapshot, so that the snapshot can be freed before cases are written.
     ///
     /// Two passes over the flags: the first reads the claims they name (and the classes of
-    /// project flags) while the snapshot is there; an owned snapshot then goes, and the
+    /// project flags) while the snapshot is there; an owned snapshot is then emptied, and the
     /// second takes the flags in. The sweep's peak was where both were held whole beside
     /// what this builds.
     pub(super) fn from_memory(
-        snap: SnapshotIn<'_>,
+        mut snap_in: SnapshotIn<'_>,
         persons: &Persons,
         flags: FlagsIn<'_>,
         findings: &GraphFindings,
         policy: &CasesPolicy,
     ) -> StoredInput {
         let (refs, facts, rings, institutions, project_classes) = {
-            let snap = match &snap {
-                SnapshotIn::Shared(s) => *s,
-                SnapshotIn::Owned(s) => s,
-            };
+            let snap = snap_in.get();
             // Claims are referenced by rank in claim-id order (what `to_references` gives the
             // stored path). The snapshot keeps claims sorted by claim id, so that rank is the
             // claim index's rank among the claims named: a bit set over claim indices gives
@@ -537,7 +527,7 @@ impl StoredInput {
             // was most of this step).
             let mut named = IndexSet::new(snap.claims.len());
             // Where each project flag's class is (few flags: one per project).
-            let mut project_classes: HashMap<&str, (String, String)> = HashMap::new();
+            let mut project_classes: HashMap<String, (String, String)> = HashMap::new();
             for f in flags.as_slice() {
                 for &c in &f.claims {
                     named.insert(c);
@@ -553,7 +543,7 @@ impl StoredInput {
                     .and_then(|key| snap.class(key));
                 if let Some(class) = class {
                     project_classes.insert(
-                        &f.subject,
+                        f.subject.clone(),
                         (
                             snap.counties.resolve(class.county).to_string(),
                             snap.orgs.resolve(class.institution).to_string(),
@@ -573,18 +563,11 @@ impl StoredInput {
             }
             let mut refs = ClaimReferences::new(named, |c| snap.claim_id(c as usize));
             renumber_claims(&mut [], &mut rings, &mut institutions, |c| refs.of(c));
-            let names = std::mem::replace(
-                &mut refs.names,
-                crate::snapshot::StrColumn::with_capacity(0, 0),
-            );
-            let facts = claim_facts(snap, persons, names, &refs.claims);
-            let project_classes: HashMap<String, (String, String)> = project_classes
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect();
+            let facts = claim_facts(snap, persons, std::mem::take(&mut refs.names), &refs.claims);
             (refs, facts, rings, institutions, project_classes)
         };
-        drop(snap);
+        // An owned snapshot goes whole: nothing after this reads it.
+        snap_in.release(|s| drop(std::mem::take(s)));
         let mut labels = Interner::new();
         let mut flag_claims: Vec<u32> = Vec::new();
         let mut rows = Vec::with_capacity(flags.as_slice().len());

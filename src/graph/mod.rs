@@ -36,7 +36,7 @@ use crate::intern::Text;
 use crate::policy::PolicySet;
 use crate::resolve::Resolved;
 use crate::rules::Flag;
-use crate::snapshot::{DenseGroups, IndexSet, Snapshot};
+use crate::snapshot::{DenseGroups, IndexSet, Snapshot, SnapshotIn};
 
 /// Everything the graph finds in one sweep.
 #[derive(Clone, Debug, Default)]
@@ -269,9 +269,9 @@ pub fn analyse_counted(
 /// [`analyse_counted`] freeing each table of `snap` once the analysis has read it for the
 /// last time: contacts and employment after the finders (rings, cross-county paths, staged
 /// employment), then what only the rules and the graph read after the institution risk
-/// ranking ([`Snapshot::release_rule_only_tables`]), so that naming the findings' claims, the
-/// sweep's peak, runs beside what building cases needs and little else. The findings are
-/// those of [`analyse_counted`].
+/// ranking ([`Snapshot::release_rule_only_tables`]), so that naming the findings' claims runs
+/// beside what building cases needs and little else (at 10 M claims the analysis's end went
+/// from 2.46 to 1.97 GB). The findings are those of [`analyse_counted`].
 pub fn analyse_releasing(
     snap: &mut Snapshot,
     tables: &TableCounts,
@@ -280,28 +280,6 @@ pub fn analyse_releasing(
     policies: &PolicySet,
 ) -> GraphFindings {
     analyse_steps(SnapshotIn::Owned(snap), tables, resolved, flags, policies)
-}
-
-/// The snapshot an analysis reads: borrowed (nothing freed) or the sweep's own (each table
-/// freed after its last reader).
-enum SnapshotIn<'a> {
-    Shared(&'a Snapshot),
-    Owned(&'a mut Snapshot),
-}
-
-impl SnapshotIn<'_> {
-    fn get(&self) -> &Snapshot {
-        match self {
-            SnapshotIn::Shared(s) => s,
-            SnapshotIn::Owned(s) => s,
-        }
-    }
-
-    fn release(&mut self, free: impl FnOnce(&mut Snapshot)) {
-        if let SnapshotIn::Owned(s) = self {
-            free(s)
-        }
-    }
 }
 
 fn analyse_steps(

@@ -195,6 +195,30 @@ impl PersonDates {
     }
 }
 
+/// The snapshot a stage after the rules reads: the caller's, left whole (`Shared`), or the
+/// sweep's own (`Owned`), whose tables the stage frees once it has read them for the last
+/// time (the graph analysis, taking the case input out), to lower the sweep's peak.
+pub enum SnapshotIn<'a> {
+    Shared(&'a Snapshot),
+    Owned(&'a mut Snapshot),
+}
+
+impl SnapshotIn<'_> {
+    pub fn get(&self) -> &Snapshot {
+        match self {
+            SnapshotIn::Shared(s) => s,
+            SnapshotIn::Owned(s) => s,
+        }
+    }
+
+    /// Runs `free` on an owned snapshot; a shared one stays as it is.
+    pub fn release(&mut self, free: impl FnOnce(&mut Snapshot)) {
+        if let SnapshotIn::Owned(s) = self {
+            free(s)
+        }
+    }
+}
+
 /// The whole ledger, compact. Build with [`SnapshotBuilder`] or [`Snapshot::from_ledger`].
 #[derive(Debug, Default)]
 pub struct Snapshot {

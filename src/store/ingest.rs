@@ -381,7 +381,7 @@ fn load_tables(
     let index_started = std::time::Instant::now();
     // Building the indexes takes seconds at millions of claims: say so on a terminal.
     let bar = index_bar(opts.progress);
-    super::with_index_build_settings(&tx, |tx| {
+    super::with_index_build_settings(tx, |tx| {
         for sql in INDEXES {
             tx.execute_batch(sql)?;
             bar.inc(1);
