@@ -961,8 +961,9 @@ fn analysis_counts_the_nodes_and_edges_of_the_graph_it_does_not_build() {
 /// The sweep frees names, certificate numbers, staff and registers before the graph analysis
 /// (`Snapshot::release_after_rules`, with the graph's size taken first): on a generated ledger
 /// with every kind of finding, the analysis after the release is the analysis before it, to
-/// the last field. A graph that starts reading a freed table fails here, not in a national
-/// sweep.
+/// the last field; so is the sweep's own analysis, which frees each further table after its
+/// last reader (`graph::analyse_releasing`). A graph that starts reading a freed table fails
+/// here, not in a national sweep.
 #[test]
 fn the_graph_reads_none_of_the_tables_freed_after_the_rules() {
     let dir = tempfile::tempdir().unwrap();

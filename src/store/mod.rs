@@ -48,19 +48,35 @@ pub const INDEX_BUILD_CACHE_KIB: i64 = -8192;
 /// Helper threads SQLite may sort an index's runs on while indexes are built.
 pub const INDEX_BUILD_THREADS: i64 = 2;
 
+/// Sets integer pragmas on `conn`, returning the values they had (to give back to
+/// [`set_pragmas`] after): how the helpers below change a setting for one piece of work.
+fn set_pragmas<'n, const N: usize>(
+    conn: &Connection,
+    settings: [(&'n str, i64); N],
+) -> rusqlite::Result<[(&'n str, i64); N]> {
+    let mut before = settings;
+    for (k, (name, value)) in settings.into_iter().enumerate() {
+        before[k].1 = conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?;
+        conn.pragma_update(None, name, value)?;
+    }
+    Ok(before)
+}
+
 /// Runs `build` (index builds) on `conn` with [`INDEX_BUILD_CACHE_KIB`] and
 /// [`INDEX_BUILD_THREADS`], restoring both settings after; inside a transaction too.
 pub fn with_index_build_settings<T, E: From<rusqlite::Error>>(
     conn: &Connection,
     build: impl FnOnce(&Connection) -> Result<T, E>,
 ) -> Result<T, E> {
-    let cache: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-    let threads: i64 = conn.query_row("PRAGMA threads", [], |r| r.get(0))?;
-    conn.pragma_update(None, "cache_size", INDEX_BUILD_CACHE_KIB)?;
-    conn.pragma_update(None, "threads", INDEX_BUILD_THREADS)?;
+    let before = set_pragmas(
+        conn,
+        [
+            ("cache_size", INDEX_BUILD_CACHE_KIB),
+            ("threads", INDEX_BUILD_THREADS),
+        ],
+    )?;
     let built = build(conn);
-    conn.pragma_update(None, "cache_size", cache)?;
-    conn.pragma_update(None, "threads", threads)?;
+    set_pragmas(conn, before)?;
     built
 }
 
@@ -70,10 +86,9 @@ pub fn with_cache_size<T, E: From<rusqlite::Error>>(
     kib: i64,
     write: impl FnOnce(&mut Connection) -> Result<T, E>,
 ) -> Result<T, E> {
-    let before: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-    conn.pragma_update(None, "cache_size", kib)?;
+    let before = set_pragmas(conn, [("cache_size", kib)])?;
     let written = write(conn);
-    conn.pragma_update(None, "cache_size", before)?;
+    set_pragmas(conn, before)?;
     written
 }
 
@@ -227,4 +242,30 @@ pub fn table_columns(conn: &Connection, name: &str) -> Result<Vec<String>, Store
         .query_map([], |r| r.get::<_, String>(1))?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(cols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index build runs with its own cache and helper threads and gives both back.
+    #[test]
+    fn index_build_settings_apply_inside_and_are_restored_after() {
+        let conn = Connection::open_in_memory().unwrap();
+        let get = |name: &str| -> i64 {
+            conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        conn.pragma_update(None, "cache_size", -1234).unwrap();
+        let (cache, threads) = (get("cache_size"), get("threads"));
+        let inside = with_index_build_settings(&conn, |c| {
+            let cache: i64 = c.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+            let threads: i64 = c.query_row("PRAGMA threads", [], |r| r.get(0))?;
+            Ok::<_, rusqlite::Error>((cache, threads))
+        })
+        .unwrap();
+        assert_eq!(inside, (INDEX_BUILD_CACHE_KIB, INDEX_BUILD_THREADS));
+        assert_eq!((get("cache_size"), get("threads")), (cache, threads));
+        assert_eq!(cache, -1234);
+    }
 }
