@@ -739,3 +739,82 @@ fn new_databases_get_large_pages_and_existing_ones_keep_theirs() {
     );
     assert!(!hint.contains('\n'));
 }
+
+/// Into an empty table keyed by one column, the parser keeps only a filter of the keys and
+/// the ingest confirms repeats against the table (`input::KeyCheck::Filtered`). Its rejects
+/// must be those of keeping every key (`read_ledger`, `KeyCheck::Kept`): the same lines,
+/// reasons and raw text, for a repeat in the same insert batch as its first row, one far
+/// behind it, a repeat of a repeat, and first lines shifted by rejects, blank and
+/// multi-line records. A second ingest, into the filled table, keeps every key again.
+#[test]
+fn repeated_keys_are_rejected_alike_whether_kept_or_filtered() {
+    let fx = fixture();
+    let mut lines = vec![CLAIMS_HEADER.to_string()];
+    for k in 0..400u32 {
+        let cid = format!("K{k:04}");
+        lines.push(claim(&cid, &id(k % 50), "张伟", "1000", "2020-03-05"));
+        match k {
+            // A repeat right behind its first row: both in one insert batch.
+            10 => lines.push(claim("K0009", &id(1), "李娜", "900", "2020-03-06")),
+            // Lines shift: a reject, a blank record and a record over two lines.
+            40 => {
+                lines.push(claim("X1", &id(2), "李娜", "1000", "2020-02-30"));
+                lines.push(",,,,,,,,,,,,,,,,,".to_string());
+                lines.push(claim("K9000", &id(4), "\"赵\n敏\"", "1000", "2020-03-05"));
+            }
+            // Far behind their first rows (already inserted), and a repeat of a repeat.
+            300 => {
+                lines.push(claim("K0003", &id(3), "王芳", "800", "2020-04-01"));
+                lines.push(claim("K9000", &id(5), "钱七", "800", "2020-04-01"));
+                lines.push(claim("K0003", &id(6), "孙八", "700", "2020-04-02"));
+            }
+            _ => {}
+        }
+    }
+    // The last rows are inserted one by one: a repeat among them.
+    lines.push(claim("K0398", &id(7), "周九", "600", "2020-05-01"));
+    write(&fx.src, "claims.csv", &(lines.join("\n") + "\n"));
+
+    let (ledger, kept) = claimsweep::input::read_ledger(&fx.src).unwrap();
+    let kept: Vec<(u64, String, String)> = kept
+        .into_iter()
+        .map(|r| (r.line, r.reason, r.raw))
+        .collect();
+    assert_eq!(kept.len(), 6, "{kept:?}");
+    assert_eq!(
+        kept.iter()
+            .filter(|r| r.1.contains("duplicate key"))
+            .count(),
+        5
+    );
+
+    ok(&ingest(&fx.db, &fx.src));
+    let stored = |db: &Path| -> Vec<(u64, String, String)> {
+        let c = Connection::open(db).unwrap();
+        let mut st = c
+            .prepare("SELECT line, reason, raw FROM rejects WHERE ingest_id = (SELECT MAX(ingest_id) FROM ingests) ORDER BY rowid")
+            .unwrap();
+        st.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    assert_eq!(stored(&fx.db), kept);
+    assert_eq!(
+        count(&fx.db, "SELECT COUNT(*) FROM claims"),
+        ledger.claims.len() as i64
+    );
+    assert_eq!(
+        count(
+            &fx.db,
+            "SELECT COUNT(*) FROM claims WHERE claim_id = 'K0003' AND name = '张伟'"
+        ),
+        1
+    );
+
+    // The same source again: the table is not empty, every key is kept, same rejects.
+    ok(&ingest(&fx.db, &fx.src));
+    assert_eq!(stored(&fx.db), kept);
+}

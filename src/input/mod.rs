@@ -6,6 +6,7 @@
 //! fails the whole ingest before anything is written. Records are then streamed table by
 //! table ([`parse_table`]) so large tables never exist twice in memory.
 
+pub mod keyfilter;
 pub mod rows;
 pub mod values;
 
@@ -124,8 +125,28 @@ pub enum Parsed<R> {
         key: String,
         row: R,
         extra: Option<String>,
+        /// With [`KeyCheck::Filtered`]: the record's raw text when its key may have been on
+        /// an earlier row, for the caller to confirm and reject ([`duplicate_key_reason`]).
+        suspect: Option<String>,
     },
     Reject(Reject),
+}
+
+/// How [`parse_table`] finds a key an earlier record of the table already had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyCheck {
+    /// Every key is kept with its line: a repeated key is rejected here.
+    Kept,
+    /// Only a filter of the keys is kept ([`keyfilter::KeyFilter`]): a row whose key may have
+    /// been seen comes with its raw text in `suspect`, and the caller, which keeps the earlier
+    /// rows by key (a load into an empty table with that key as primary key), confirms it
+    /// and rejects it as `Kept` would have.
+    Filtered,
+}
+
+/// Why a record whose key an earlier record (on line `first`) had is rejected.
+pub fn duplicate_key_reason(first: u64) -> String {
+    format!("重复的键，首次出现在第 {first} 行 / duplicate key, first at line {first}")
 }
 
 /// A FIFO, socket or device would block or never end a read: only regular files (or symlinks
@@ -1007,17 +1028,28 @@ fn bytecount_newlines(b: &[u8]) -> usize {
 
 /// Parses every record of `t` as an `R`, calling `f` with each row or reject in file order.
 /// Fully blank records hold nothing and are skipped; every other record becomes exactly one
-/// row or one reject. A key seen before in this source rejects the later record.
+/// row or one reject. A key seen before in this source rejects the later record, here
+/// ([`KeyCheck::Kept`]) or by the caller ([`KeyCheck::Filtered`]).
 pub fn parse_table<R: ParseRow>(
     t: &SourceTable,
+    keys: KeyCheck,
     mut f: impl FnMut(Parsed<R>),
 ) -> Result<(), InputError> {
-    // Keys seen so far, end to end in one interner, and the line each was first seen on (a
-    // map of `String` keys hashed each key twice and allocated it once more per row).
+    // Kept: keys seen so far, end to end in one interner, and the line each was first seen
+    // on (a map of `String` keys hashed each key twice and allocated it once more per row).
     let mut seen = crate::intern::Interner::<crate::intern::AsWritten>::new();
-    let mut first_line: Vec<u64> = Vec::with_capacity(t.approx_records() + 1);
-    // Id 0 is the interner's empty string, not a key seen.
-    first_line.push(u64::MAX);
+    let mut first_line: Vec<u64> = Vec::new();
+    let mut filter = None;
+    match keys {
+        KeyCheck::Kept => {
+            first_line.reserve_exact(t.approx_records() + 1);
+            // Id 0 is the interner's empty string, not a key seen.
+            first_line.push(u64::MAX);
+        }
+        KeyCheck::Filtered => {
+            filter = Some(keyfilter::KeyFilter::with_expected(t.approx_records()))
+        }
+    }
     let excel = t.is_excel();
     let ncols = t.header.len();
     t.for_each_record(|rec| {
@@ -1080,17 +1112,27 @@ pub fn parse_table<R: ParseRow>(
             Err(e) => f(reject(e.column, e.reason)),
             Ok(row) => {
                 let key = row.key();
-                let id = seen.intern(&key) as usize;
-                match first_line.get(id) {
-                    Some(&first) if first != u64::MAX => {
-                        f(reject(None, format!("重复的键，首次出现在第 {first} 行 / duplicate key, first at line {first}")));
-                        return;
+                let mut suspect = None;
+                match &mut filter {
+                    Some(filter) => {
+                        if filter.insert(&key) {
+                            suspect = Some(rec.raw.to_string());
+                        }
                     }
-                    Some(_) => first_line[id] = rec.line,
-                    None => first_line.push(rec.line),
+                    None => {
+                        let id = seen.intern(&key) as usize;
+                        match first_line.get(id) {
+                            Some(&first) if first != u64::MAX => {
+                                f(reject(None, duplicate_key_reason(first)));
+                                return;
+                            }
+                            Some(_) => first_line[id] = rec.line,
+                            None => first_line.push(rec.line),
+                        }
+                    }
                 }
                 let extra = extra_json(&t.extras, rec.fields);
-                f(Parsed::Row { line: rec.line, key, row, extra });
+                f(Parsed::Row { line: rec.line, key, row, extra, suspect });
             }
         }
     })
@@ -1128,7 +1170,7 @@ pub fn read_ledger(path: &Path) -> Result<(Ledger, Vec<Reject>), InputError> {
         out: &mut Vec<R>,
         rejects: &mut Vec<Reject>,
     ) -> Result<(), InputError> {
-        parse_table::<R>(t, |p| match p {
+        parse_table::<R>(t, KeyCheck::Kept, |p| match p {
             Parsed::Row { row, .. } => out.push(row),
             Parsed::Reject(r) => rejects.push(r),
         })

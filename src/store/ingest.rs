@@ -18,7 +18,7 @@ use crate::store::history::keep_version_sql;
 use crate::store::rows::{insert_many_sql, insert_sql, select_sql, upsert_sql, DbRow};
 use crate::store::StoreError;
 use hashbrown::HashMap;
-use rusqlite::{Connection, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
@@ -465,8 +465,40 @@ enum Item<R> {
         row: R,
         extra: Option<String>,
         status: Status,
+        line: u64,
+        /// The raw record when its key may have been on an earlier row
+        /// (`input::KeyCheck::Filtered`).
+        suspect: Option<String>,
     },
     Reject(Reject),
+}
+
+/// The source line of each row a load inserted into an empty table, kept as the rows where
+/// line minus rowid changes: one for a file without rejects, blank or multi-line records.
+/// Names the first line of a repeated key that only the table's primary key kept.
+#[derive(Default)]
+struct RowLines {
+    /// `(rowid, line)`, rowids increasing.
+    changes: Vec<(i64, i64)>,
+}
+
+impl RowLines {
+    fn record(&mut self, rowid: i64, line: u64) {
+        let line = line as i64;
+        match self.changes.last() {
+            Some(&(r, l)) if l - r == line - rowid => {}
+            _ => self.changes.push((rowid, line)),
+        }
+    }
+
+    fn line(&self, rowid: i64) -> Option<u64> {
+        let at = self
+            .changes
+            .partition_point(|&(r, _)| r <= rowid)
+            .checked_sub(1)?;
+        let (r, l) = self.changes[at];
+        Some((l + (rowid - r)) as u64)
+    }
 }
 
 /// Per-row fingerprint: the normalised values and the extra columns.
@@ -519,6 +551,40 @@ struct Load<'a> {
     rows: Option<&'a SyncSender<WrittenRows>>,
 }
 
+/// The line of the row before `row` with its key: among the rows not yet inserted, or in the
+/// table (`by_key` looks a key up; `lines` has the line of each row inserted). `None` when
+/// no row had it: the filter's suspicion was false.
+fn earlier_line<R: DbRow>(
+    row: &R,
+    pending: &[(R, Option<String>, u64)],
+    by_key: &mut rusqlite::Statement,
+    lines: &RowLines,
+) -> Result<Option<u64>, IngestError> {
+    let key = row.key();
+    if let Some((_, _, line)) = pending.iter().find(|(p, _, _)| p.key() == key) {
+        return Ok(Some(*line));
+    }
+    let rowid: Option<i64> = by_key.query_row([&key], |r| r.get(0)).optional()?;
+    Ok(rowid.and_then(|r| lines.line(r)))
+}
+
+fn insert_reject(
+    st: &mut rusqlite::Statement,
+    ingest_id: i64,
+    r: &Reject,
+) -> Result<(), IngestError> {
+    st.execute((
+        ingest_id,
+        r.table,
+        &r.file,
+        r.line as i64,
+        r.column,
+        &r.reason,
+        &r.raw,
+    ))?;
+    Ok(())
+}
+
 /// Sends a batch of written rows (in rowid order).
 fn send_rows<R: Written>(to: &SyncSender<WrittenRows>, rows: Vec<R>) {
     // The reader only stops early when it panicked: that surfaces where it is joined.
@@ -554,6 +620,23 @@ impl Load<'_> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         let extra_idx = R::COLUMNS.len() + 1;
+        // Into an empty table keyed by one column, the table's primary key keeps the keys
+        // seen: the parser keeps only a filter of them, and rows it suspects are confirmed
+        // here (`input::KeyCheck`).
+        let keys = if existing.is_none() && R::KEY.len() == 1 {
+            input::KeyCheck::Filtered
+        } else {
+            input::KeyCheck::Kept
+        };
+        let mut by_key = match keys {
+            input::KeyCheck::Filtered => Some(tx.prepare(&format!(
+                "SELECT rowid FROM {} WHERE {} = ?1",
+                R::TABLE,
+                R::KEY[0]
+            ))?),
+            input::KeyCheck::Kept => None,
+        };
+        let mut row_lines = RowLines::default();
 
         std::thread::scope(|s| -> Result<(), IngestError> {
             let (snd, rcv) = std::sync::mpsc::sync_channel::<Vec<Item<R>>>(16);
@@ -565,7 +648,7 @@ impl Load<'_> {
                 let mut unchanged = 0u64;
                 let mut read = 0u64;
                 let mut writer_gone = false;
-                input::parse_table::<R>(t, |p| {
+                input::parse_table::<R>(t, keys, |p| {
                     if writer_gone {
                         return;
                     }
@@ -573,7 +656,11 @@ impl Load<'_> {
                     let item = match p {
                         Parsed::Reject(r) => Item::Reject(r),
                         Parsed::Row {
-                            key, row, extra, ..
+                            key,
+                            row,
+                            extra,
+                            line,
+                            suspect,
                         } => {
                             let status = match existing.as_mut().and_then(|m| m.remove(&key)) {
                                 None => Status::New,
@@ -583,7 +670,13 @@ impl Load<'_> {
                                 }
                                 Some((_, rowid)) => Status::Changed(rowid),
                             };
-                            Item::Write { row, extra, status }
+                            Item::Write {
+                                row,
+                                extra,
+                                status,
+                                line,
+                                suspect,
+                            }
                         }
                     };
                     batch.push(item);
@@ -607,7 +700,8 @@ impl Load<'_> {
             });
 
             let write = || -> Result<(), IngestError> {
-                let mut pending: Vec<(R, Option<String>)> = Vec::with_capacity(MULTI_ROWS);
+                // New rows not yet inserted, with their lines.
+                let mut pending: Vec<(R, Option<String>, u64)> = Vec::with_capacity(MULTI_ROWS);
                 // Written rows on their way to `sent` (only new rows: a table whose rows are
                 // sent was empty).
                 let mut written: Vec<R> = Vec::new();
@@ -619,12 +713,34 @@ impl Load<'_> {
                                 row,
                                 extra,
                                 status: Status::New,
+                                line,
+                                suspect,
                             } => {
+                                if let (Some(raw), Some(by_key)) = (suspect, by_key.as_mut()) {
+                                    if let Some(first) =
+                                        earlier_line(&row, &pending, by_key, &row_lines)?
+                                    {
+                                        counts.rejected += 1;
+                                        let r = Reject {
+                                            table: R::TABLE,
+                                            file: t.file.clone(),
+                                            line,
+                                            column: None,
+                                            reason: input::duplicate_key_reason(first),
+                                            raw,
+                                        };
+                                        insert_reject(&mut reject_st, ingest_id, &r)?;
+                                        if first_rejects.len() < SHOWN_REJECTS {
+                                            first_rejects.push(r);
+                                        }
+                                        continue;
+                                    }
+                                }
                                 counts.new += 1;
-                                pending.push((row, extra));
+                                pending.push((row, extra, line));
                                 if pending.len() == MULTI_ROWS {
                                     let width = R::COLUMNS.len() + 2;
-                                    for (k, (row, extra)) in pending.iter().enumerate() {
+                                    for (k, (row, extra, _)) in pending.iter().enumerate() {
                                         let base = k * width;
                                         row.bind_at(&mut insert_many, base)?;
                                         insert_many.raw_bind_parameter(
@@ -635,9 +751,17 @@ impl Load<'_> {
                                             .raw_bind_parameter(base + extra_idx + 1, ingest_id)?;
                                     }
                                     insert_many.raw_execute()?;
+                                    if by_key.is_some() {
+                                        // An empty table's new rowids follow one another.
+                                        let first =
+                                            tx.last_insert_rowid() - (MULTI_ROWS as i64 - 1);
+                                        for (k, (_, _, line)) in pending.iter().enumerate() {
+                                            row_lines.record(first + k as i64, *line);
+                                        }
+                                    }
                                     match sent {
                                         Some(to) => {
-                                            written.extend(pending.drain(..).map(|(r, _)| r));
+                                            written.extend(pending.drain(..).map(|(r, _, _)| r));
                                             if written.len() >= SENT_ROWS {
                                                 send_rows(to, std::mem::take(&mut written));
                                             }
@@ -650,6 +774,7 @@ impl Load<'_> {
                                 row,
                                 extra,
                                 status: Status::Changed(rowid),
+                                ..
                             } => {
                                 counts.changed += 1;
                                 debug_assert!(
@@ -664,15 +789,7 @@ impl Load<'_> {
                             }
                             Item::Reject(r) => {
                                 counts.rejected += 1;
-                                reject_st.execute((
-                                    ingest_id,
-                                    r.table,
-                                    &r.file,
-                                    r.line as i64,
-                                    r.column,
-                                    &r.reason,
-                                    &r.raw,
-                                ))?;
+                                insert_reject(&mut reject_st, ingest_id, &r)?;
                                 if first_rejects.len() < SHOWN_REJECTS {
                                     first_rejects.push(r);
                                 }
@@ -680,7 +797,7 @@ impl Load<'_> {
                         }
                     }
                 }
-                for (row, extra) in pending.drain(..) {
+                for (row, extra, _) in pending.drain(..) {
                     row.bind(&mut insert)?;
                     insert.raw_bind_parameter(extra_idx, extra.as_deref())?;
                     insert.raw_bind_parameter(extra_idx + 1, ingest_id)?;
