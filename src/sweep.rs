@@ -7,7 +7,7 @@
 //! rules before it are done → the graph analysis, still beside the writer → the graph findings
 //! saved beside case grouping → cases written → the last checkpoint.
 
-use crate::finding::Flag;
+use crate::finding::{FlagTable, Flags};
 use crate::graph::GraphFindings;
 use crate::policy::{PolicyError, PolicySet};
 use crate::refdata::RefData;
@@ -210,10 +210,10 @@ pub fn run(
     let t_graph = Instant::now();
     // Case building needs a fraction of the snapshot: the analysis frees the rest as it goes.
     let findings = pool.install(|| {
-        crate::graph::analyse_releasing(&mut snap, &tables, &resolved, &result.flags, policies)
+        crate::graph::analyse_releasing(&mut snap, &tables, &resolved, &judged.kept, policies)
     });
     let graph_ms = t_graph.elapsed().as_millis();
-    let flags = std::mem::take(&mut result.flags);
+    let flags = judged.kept;
     let flag_count = flags.len();
     let money = flag_money(&snap, &flags);
     let cases_policy = crate::cases::cases_policy(policies);
@@ -367,13 +367,13 @@ fn tempfile_in(dir: &Path) -> std::io::Result<Scratch> {
 }
 
 /// The flags' amounts at risk, reconciled (`crate::money`).
-fn flag_money(snap: &crate::snapshot::Snapshot, flags: &[Flag]) -> crate::money::FlagTotals {
+fn flag_money(snap: &crate::snapshot::Snapshot, flags: &FlagTable) -> crate::money::FlagTotals {
     let mut at_risk = crate::money::AtRisk::<u32>::new();
     let mut paid = Vec::new();
-    for f in flags {
+    for f in flags.each() {
         paid.clear();
         paid.extend(f.claims.iter().map(|&c| snap.claims[c as usize].paid()));
-        at_risk.add_flag(f.rule, &f.claims, &paid, f.amount_at_risk);
+        at_risk.add_flag(f.rule, f.claims, &paid, f.amount_at_risk);
     }
     at_risk.totals()
 }
@@ -421,7 +421,10 @@ struct Stage<'a> {
 struct Judged {
     /// The claims no policy covers (stored with the resolution).
     not_judged: Vec<flag_store::NotJudged>,
+    /// The rules' statistics; their flags are in `kept`.
     result: SweepResult,
+    /// The flags, in the order they were stored (`seq`), without their explanations.
+    kept: FlagTable,
     rules_ms: u128,
     flags_store_ms: u128,
 }
@@ -438,7 +441,7 @@ impl Stage<'_> {
         let (snap, sweep_id, resolved) = (self.snap, self.sweep_id, self.resolved);
         std::thread::scope(|s| -> Result<Judged, SweepError> {
             // The rules' flags, their explanations already packed into compressed blocks.
-            type Packed = (Vec<Flag>, Vec<flag_store::TextBlock>);
+            type Packed = (Vec<crate::finding::Flag>, Vec<flag_store::TextBlock>);
             let (to_writer, batches) = std::sync::mpsc::channel::<Packed>();
             type Written = (u128, Vec<flag_store::NotJudged>);
             let writer = s.spawn(move || -> Result<Written, SweepError> {
@@ -459,6 +462,7 @@ impl Stage<'_> {
             });
             let mut packer = flag_store::TextPacker::default();
             let mut packing = Ok(());
+            let mut kept = FlagTable::new();
             let streamed = engine::run_rules_streaming(
                 snap,
                 self.policies,
@@ -468,7 +472,12 @@ impl Stage<'_> {
                 &progress_bar(0, "规则 rules"),
                 |_, flags| {
                     let blocks = packer.push(flags).map_err(|e| packing = Err(e))?;
-                    to_writer.send((flags.to_vec(), blocks)).map_err(|_| ())
+                    // The sweep keeps its flags in columns; the writer takes them whole and
+                    // frees them once stored.
+                    flags.iter().for_each(|f| kept.push(f.view()));
+                    to_writer
+                        .send((std::mem::take(flags), blocks))
+                        .map_err(|_| ())
                 },
             );
             // The last, partial block of explanations goes after the last flags.
@@ -494,6 +503,7 @@ impl Stage<'_> {
             Ok(Judged {
                 not_judged,
                 result,
+                kept,
                 rules_ms,
                 flags_store_ms,
             })
@@ -510,7 +520,7 @@ struct Grouped {
 }
 
 /// Saving the graph findings (SQLite, on a thread of its own) beside the cases' CPU work: the
-/// flags go into the case input (each freed as taken in), the snapshot goes, and cases are
+/// flags go into the case input, the snapshot goes, and cases are
 /// grouped on the pool.
 #[allow(clippy::too_many_arguments)]
 fn group_cases_beside_graph_store(
@@ -518,7 +528,7 @@ fn group_cases_beside_graph_store(
     sweep_id: i64,
     mut snap: Snapshot,
     resolved: &Resolved,
-    flags: Vec<Flag>,
+    flags: FlagTable,
     findings: &GraphFindings,
     cases_policy: &crate::policy::CasesPolicy,
     pool: &rayon::ThreadPool,

@@ -10,7 +10,7 @@ use super::input::*;
 #[allow(unused_imports)]
 use super::write::*;
 use super::CaseError;
-use crate::finding::Flag;
+use crate::finding::{FlagTable, Flags};
 use crate::graph::GraphFindings;
 use crate::policy::{CasesPolicy, PolicySet};
 use crate::resolve::Persons;
@@ -73,7 +73,7 @@ pub struct PreparedCases {
 pub fn extract_in_memory(
     snap: &Snapshot,
     persons: &Persons,
-    flags: &[Flag],
+    flags: &(impl Flags + ?Sized),
     findings: &GraphFindings,
     policy: &CasesPolicy,
 ) -> CaseInput {
@@ -81,21 +81,20 @@ pub fn extract_in_memory(
         stored: StoredInput::from_memory(
             SnapshotIn::Shared(snap),
             persons,
-            FlagsIn::Shared(flags),
+            flags,
             findings,
             policy,
         ),
     }
 }
 
-/// [`extract_in_memory`] emptying the sweep's snapshot and taking its flags by value: the
-/// snapshot is freed once the facts of the named claims are copied out of it, before the flags
-/// are taken in, and each flag is freed as soon as it is taken in, so that the sweep's
-/// snapshot, its flags and its case input are not all held whole.
+/// [`extract_in_memory`] emptying the sweep's snapshot and taking its flags: the snapshot is
+/// freed once the facts of the named claims are copied out of it, before the flags are taken
+/// in, so that the sweep's snapshot and its case input are not both held whole.
 pub fn extract_in_memory_consuming(
     snap: &mut Snapshot,
     persons: &Persons,
-    flags: Vec<Flag>,
+    flags: FlagTable,
     findings: &GraphFindings,
     policy: &CasesPolicy,
 ) -> CaseInput {
@@ -103,7 +102,7 @@ pub fn extract_in_memory_consuming(
         stored: StoredInput::from_memory(
             SnapshotIn::Owned(snap),
             persons,
-            FlagsIn::Owned(flags),
+            &flags,
             findings,
             policy,
         ),
@@ -130,7 +129,7 @@ impl CaseInput {
 pub fn prepare_in_memory(
     snap: &Snapshot,
     persons: &Persons,
-    flags: &[Flag],
+    flags: &(impl Flags + ?Sized),
     findings: &GraphFindings,
     policy: &CasesPolicy,
 ) -> PreparedCases {
@@ -166,7 +165,7 @@ pub fn build_for_sweep_in_memory(
     policy: &CasesPolicy,
     snap: &Snapshot,
     persons: &Persons,
-    flags: &[Flag],
+    flags: &(impl Flags + ?Sized),
     findings: &GraphFindings,
 ) -> Result<CaseSummary, CaseError> {
     let prepared = prepare_in_memory(snap, persons, flags, findings, policy);

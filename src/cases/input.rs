@@ -3,7 +3,7 @@
 
 use super::group::*;
 use super::CaseError;
-use crate::finding::{Flag, FlagSubject};
+use crate::finding::{FlagRef, FlagSubject, Flags};
 use crate::graph::GraphFindings;
 #[allow(unused_imports)]
 use crate::intern::Text;
@@ -487,21 +487,6 @@ impl StoredClaims {
     }
 }
 
-/// The sweep's flags: the caller's (kept) or the sweep's own (each freed once taken in).
-pub(super) enum FlagsIn<'a> {
-    Shared(&'a [Flag]),
-    Owned(Vec<Flag>),
-}
-
-impl FlagsIn<'_> {
-    fn as_slice(&self) -> &[Flag] {
-        match self {
-            FlagsIn::Shared(f) => f,
-            FlagsIn::Owned(f) => f,
-        }
-    }
-}
-
 impl StoredInput {
     /// What [`load_stored`] reads back, taken from the sweep still in memory instead: its
     /// flags (`seq` = position), its graph findings, and the facts of every claim they name
@@ -514,7 +499,7 @@ impl StoredInput {
     pub(super) fn from_memory(
         mut snap_in: SnapshotIn<'_>,
         persons: &Persons,
-        flags: FlagsIn<'_>,
+        flags: &(impl Flags + ?Sized),
         findings: &GraphFindings,
         policy: &CasesPolicy,
     ) -> StoredInput {
@@ -528,22 +513,21 @@ impl StoredInput {
             let mut named = IndexSet::new(snap.claims.len());
             // Where each project flag's class is (few flags: one per project).
             let mut project_classes: HashMap<String, (String, String)> = HashMap::new();
-            for f in flags.as_slice() {
-                for &c in &f.claims {
+            for f in flags.each() {
+                for &c in f.claims {
                     named.insert(c);
                 }
-                if f.subject_kind != FlagSubject::Project
-                    || project_classes.contains_key(f.subject.as_str())
+                if f.subject_kind != FlagSubject::Project || project_classes.contains_key(f.subject)
                 {
                     continue;
                 }
                 let class = snap
                     .class_keys
-                    .get(&f.subject)
+                    .get(f.subject)
                     .and_then(|key| snap.class(key));
                 if let Some(class) = class {
                     project_classes.insert(
-                        f.subject.clone(),
+                        f.subject.to_string(),
                         (
                             snap.counties.resolve(class.county).to_string(),
                             snap.orgs.resolve(class.institution).to_string(),
@@ -570,13 +554,13 @@ impl StoredInput {
         snap_in.release(|s| drop(std::mem::take(s)));
         let mut labels = Interner::new();
         let mut flag_claims: Vec<u32> = Vec::new();
-        let mut rows = Vec::with_capacity(flags.as_slice().len());
+        let mut rows = Vec::with_capacity(flags.count());
         let mut classes = Vec::new();
         let mut seen_classes = BTreeSet::new();
-        let mut take_in = |seq: usize, f: &Flag| {
+        let mut take_in = |seq: usize, f: FlagRef<'_>| {
             let start = flag_claims.len();
             flag_claims.extend(f.claims.iter().map(|&c| refs.of(c)));
-            let subject = labels.intern(&f.subject);
+            let subject = labels.intern(f.subject);
             rows.push(StoredFlagRow {
                 seq: seq as i64,
                 rule: labels.intern(f.rule),
@@ -589,18 +573,11 @@ impl StoredInput {
             if f.subject_kind != FlagSubject::Project || !seen_classes.insert(subject) {
                 return;
             }
-            if let Some(place) = project_classes.get(f.subject.as_str()) {
+            if let Some(place) = project_classes.get(f.subject) {
                 classes.push((subject, place.clone()));
             }
         };
-        match flags {
-            FlagsIn::Shared(flags) => flags.iter().enumerate().for_each(|(k, f)| take_in(k, f)),
-            // Each flag is dropped once taken in.
-            FlagsIn::Owned(flags) => flags
-                .into_iter()
-                .enumerate()
-                .for_each(|(k, f)| take_in(k, &f)),
-        }
+        flags.each().enumerate().for_each(|(k, f)| take_in(k, f));
         StoredInput {
             flags: rows,
             labels,

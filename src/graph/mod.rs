@@ -32,10 +32,10 @@ pub use risk::{Evidence, InstitutionRisk};
 pub use staged::{StagedClass, StagedEmployer};
 pub use stats::{BenfordTest, BunchingTest, Conformity};
 
+use crate::finding::Flags;
 use crate::intern::Text;
 use crate::policy::PolicySet;
 use crate::resolve::Resolved;
-use crate::rules::Flag;
 use crate::snapshot::{DenseGroups, IndexSet, Snapshot, SnapshotIn};
 
 /// Everything the graph finds in one sweep.
@@ -248,7 +248,7 @@ impl ClaimNames {
 pub fn analyse(
     snap: &Snapshot,
     resolved: &Resolved,
-    flags: &[Flag],
+    flags: &(impl Flags + ?Sized),
     policies: &PolicySet,
 ) -> GraphFindings {
     analyse_counted(snap, &TableCounts::of(snap), resolved, flags, policies)
@@ -260,7 +260,7 @@ pub fn analyse_counted(
     snap: &Snapshot,
     tables: &TableCounts,
     resolved: &Resolved,
-    flags: &[Flag],
+    flags: &(impl Flags + ?Sized),
     policies: &PolicySet,
 ) -> GraphFindings {
     analyse_steps(SnapshotIn::Shared(snap), tables, resolved, flags, policies)
@@ -276,7 +276,7 @@ pub fn analyse_releasing(
     snap: &mut Snapshot,
     tables: &TableCounts,
     resolved: &Resolved,
-    flags: &[Flag],
+    flags: &(impl Flags + ?Sized),
     policies: &PolicySet,
 ) -> GraphFindings {
     analyse_steps(SnapshotIn::Owned(snap), tables, resolved, flags, policies)
@@ -286,7 +286,7 @@ fn analyse_steps(
     mut snap_in: SnapshotIn<'_>,
     tables: &TableCounts,
     resolved: &Resolved,
-    flags: &[Flag],
+    flags: &(impl Flags + ?Sized),
     policies: &PolicySet,
 ) -> GraphFindings {
     let snap = snap_in.get();
@@ -365,7 +365,7 @@ fn analyse_steps(
 pub fn analyse_graph(
     g: &EntityGraph,
     resolved: &Resolved,
-    flags: &[Flag],
+    flags: &(impl Flags + ?Sized),
     policies: &PolicySet,
 ) -> GraphFindings {
     analyse(g.snap, resolved, flags, policies)

@@ -17,10 +17,10 @@
 
 use super::rings::{fmt_num, Ring};
 use super::stats::{benford, bunching, BenfordTest, BunchingTest, Conformity};
+use crate::finding::Flags;
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::{Policy, PolicySet};
 use crate::resolve::Resolved;
-use crate::rules::Flag;
 use crate::snapshot::DenseGroups;
 use crate::snapshot::Snapshot;
 use rayon::prelude::*;
@@ -68,7 +68,7 @@ type RankResult = (
 pub(crate) fn rank(
     snap: &Snapshot,
     resolved: &Resolved,
-    flags: &[Flag],
+    flags: &(impl Flags + ?Sized),
     rings: &[Ring],
     by_inst: &DenseGroups,
     by_class: &DenseGroups,
@@ -135,10 +135,10 @@ pub(crate) fn rank(
 }
 
 /// Whether each claim of the snapshot is in any flag.
-fn flagged_mask(snap: &Snapshot, flags: &[Flag]) -> Vec<bool> {
+fn flagged_mask(snap: &Snapshot, flags: &(impl Flags + ?Sized)) -> Vec<bool> {
     let mut flagged = vec![false; snap.claims.len()];
-    for f in flags {
-        for &c in &f.claims {
+    for f in flags.each() {
+        for &c in f.claims {
             if let Some(x) = flagged.get_mut(c as usize) {
                 *x = true;
             }

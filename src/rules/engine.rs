@@ -158,7 +158,8 @@ type Outcome = (Vec<Flag>, Duration, Vec<&'static str>);
 /// Runs every rule and hands each rule's validated flags to `sink`, on the calling thread, in
 /// registry order, as soon as that rule and every rule before it have finished: a caller can
 /// store the flags of early rules while later rules still run. `sink` may take what it no
-/// longer needs out of the flags (their explanations once stored); the flags are then kept in
+/// longer needs out of the flags (their explanations once stored), or the flags themselves
+/// (a sweep keeps them compactly, `finding::FlagTable`); what it leaves is kept in
 /// [`SweepResult::flags`]. After the first error of `sink` it is not called again, the rules
 /// still finish, and the error is returned.
 pub fn run_rules_streaming<E>(
@@ -168,7 +169,7 @@ pub fn run_rules_streaming<E>(
     resolved: &Resolved,
     threads: Option<usize>,
     progress: &ProgressBar,
-    mut sink: impl FnMut(&'static str, &mut [Flag]) -> Result<(), E>,
+    mut sink: impl FnMut(&'static str, &mut Vec<Flag>) -> Result<(), E>,
 ) -> Result<SweepResult, E> {
     let started = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
