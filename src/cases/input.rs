@@ -89,19 +89,11 @@ impl StoredInput {
     pub(super) fn input(&self) -> BuildInput<'_, StoredClaims> {
         BuildInput {
             facts: &self.facts,
-            flags: self
-                .flags
-                .iter()
-                .map(|f| FlagInput {
-                    seq: f.seq,
-                    rule: self.labels.resolve(f.rule),
-                    subject_kind: self.labels.resolve(f.subject_kind),
-                    subject: self.labels.resolve(f.subject),
-                    claims: &self.flag_claims[f.claims.clone()],
-                    amount: f.amount,
-                    weight: f.weight,
-                })
-                .collect(),
+            flags: FlagRows {
+                rows: &self.flags,
+                labels: &self.labels,
+                claims: &self.flag_claims,
+            },
             rings: &self.rings,
             institutions: &self.institutions,
             classes: self
