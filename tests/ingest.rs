@@ -774,28 +774,50 @@ fn repeated_keys_are_rejected_alike_whether_kept_or_filtered() {
     // The last rows are inserted one by one: a repeat among them.
     lines.push(claim("K0398", &id(7), "周九", "600", "2020-05-01"));
     write(&fx.src, "claims.csv", &(lines.join("\n") + "\n"));
+    // Two more tables keyed by one column: certificates and the death register.
+    let mut certs =
+        vec!["cert_no,id_number,name,occupation_code,level,cert_type,issue_date".to_string()];
+    let mut deaths = vec!["id_number,death_date".to_string()];
+    for k in 0..100u32 {
+        certs.push(format!(
+            "Z{k:04},{},张伟,4-01-01,5,职业技能等级证书,2020-01-0{}",
+            id(k),
+            1 + k % 9
+        ));
+        deaths.push(format!("{},2019-05-0{}", id(k + 100), 1 + k % 9));
+    }
+    certs.insert(
+        60,
+        "Z0007,371302199001010019,王芳,4-01-01,4,职业技能等级证书,2020-02-01".to_string(),
+    );
+    certs.push("Z0099,371302199001010019,王芳,4-01-01,4,职业技能等级证书,2020-02-01".to_string());
+    deaths.insert(3, format!("{},2019-06-01", id(101)));
+    deaths.push(format!("{},2019-06-02", id(150)));
+    write(&fx.src, "certificates.csv", &(certs.join("\n") + "\n"));
+    write(&fx.src, "registry_death.csv", &(deaths.join("\n") + "\n"));
 
     let (ledger, kept) = claimsweep::input::read_ledger(&fx.src).unwrap();
-    let kept: Vec<(u64, String, String)> = kept
+    let kept: Vec<(String, u64, String, String)> = kept
         .into_iter()
-        .map(|r| (r.line, r.reason, r.raw))
+        .map(|r| (r.file, r.line, r.reason, r.raw))
         .collect();
-    assert_eq!(kept.len(), 6, "{kept:?}");
+    assert_eq!(kept.len(), 10, "{kept:?}");
     assert_eq!(
         kept.iter()
-            .filter(|r| r.1.contains("duplicate key"))
+            .filter(|r| r.2.contains("duplicate key"))
             .count(),
-        5
+        9
     );
 
     ok(&ingest(&fx.db, &fx.src));
-    let stored = |db: &Path| -> Vec<(u64, String, String)> {
+    // Tables load in the contract's order (claims, certificates, …), as read_ledger reads them.
+    let stored = |db: &Path| -> Vec<(String, u64, String, String)> {
         let c = Connection::open(db).unwrap();
         let mut st = c
-            .prepare("SELECT line, reason, raw FROM rejects WHERE ingest_id = (SELECT MAX(ingest_id) FROM ingests) ORDER BY rowid")
+            .prepare("SELECT file, line, reason, raw FROM rejects WHERE ingest_id = (SELECT MAX(ingest_id) FROM ingests) ORDER BY rowid")
             .unwrap();
         st.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?, r.get(3)?))
         })
         .unwrap()
         .map(Result::unwrap)
