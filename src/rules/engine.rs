@@ -59,7 +59,8 @@ impl RuleStats {
 /// Everything a sweep of the rules yields.
 #[derive(Debug)]
 pub struct SweepResult {
-    /// In registry order; within a rule, in the rule's own order.
+    /// In registry order; within a rule, in the rule's own order. With
+    /// [`run_rules_streaming`], the flags its sink left.
     pub flags: Vec<Flag>,
     /// One entry per rule of [`RULES`], in registry order (skipped rules included).
     pub rules: Vec<RuleStats>,
