@@ -121,10 +121,22 @@ pub(super) struct FlagInput<'a> {
     pub(super) weight: f64,
 }
 
+/// A flag of a case input with its claims as provisional references (ids in the name
+/// interner): what the database path loads and what a sweep's own flags are taken in as.
+pub(super) struct StoredFlagRow {
+    pub(super) seq: i64,
+    pub(super) rule: u32,
+    pub(super) subject_kind: u32,
+    pub(super) subject: u32,
+    pub(super) claims: std::ops::Range<usize>,
+    pub(super) amount: Fen,
+    pub(super) weight: f64,
+}
+
 /// The flags of a case input, each read as a [`FlagInput`] when grouping comes to it (a list
 /// of them beside the rows took 0.14 GB at ten million claims, at the sweep's peak).
 pub(super) struct FlagRows<'a> {
-    pub(super) rows: &'a [super::input::StoredFlagRow],
+    pub(super) rows: &'a [StoredFlagRow],
     /// Rules, kinds and subjects of the rows.
     pub(super) labels: &'a Interner,
     pub(super) claims: &'a [u32],

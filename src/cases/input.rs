@@ -61,17 +61,6 @@ impl ClaimFacts for StoredClaims {
     }
 }
 
-/// A flag row with its claims as provisional references (ids in the name interner).
-pub(super) struct StoredFlagRow {
-    pub(super) seq: i64,
-    pub(super) rule: u32,
-    pub(super) subject_kind: u32,
-    pub(super) subject: u32,
-    pub(super) claims: std::ops::Range<usize>,
-    pub(super) amount: Fen,
-    pub(super) weight: f64,
-}
-
 /// What the database path loads: flag rows, graph findings and the facts of every claim they
 /// name, with claim references remapped to ascend with the claim id.
 pub(super) struct StoredInput {
