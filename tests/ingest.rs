@@ -745,7 +745,8 @@ fn new_databases_get_large_pages_and_existing_ones_keep_theirs() {
 /// must be those of keeping every key (`read_ledger`, `KeyCheck::Kept`): the same lines,
 /// reasons and raw text, for a repeat in the same insert batch as its first row, one far
 /// behind it, a repeat of a repeat, and first lines shifted by rejects, blank and
-/// multi-line records. A second ingest, into the filled table, keeps every key again.
+/// multi-line records; tables keyed by several columns keep every key in both. A second
+/// ingest, into the filled table, keeps every key again.
 #[test]
 fn repeated_keys_are_rejected_alike_whether_kept_or_filtered() {
     let fx = fixture();
@@ -795,18 +796,34 @@ fn repeated_keys_are_rejected_alike_whether_kept_or_filtered() {
     deaths.push(format!("{},2019-06-02", id(150)));
     write(&fx.src, "certificates.csv", &(certs.join("\n") + "\n"));
     write(&fx.src, "registry_death.csv", &(deaths.join("\n") + "\n"));
+    // Tables keyed by several columns: a repeat of all of them is rejected, a row differing
+    // in one is not; an unemployment-insurance row without `as_of` repeats another without.
+    let mut spells = vec!["id_number,employer_id,start_date,end_date".to_string()];
+    let mut ui = vec!["id_number,months_paid,as_of".to_string()];
+    for k in 0..60u32 {
+        spells.push(format!("{},E{:03},2019-0{}-01,", id(k), k % 7, 1 + k % 9));
+        ui.push(format!("{},{},2020-0{}-15", id(k), 12 + k, 1 + k % 9));
+    }
+    spells.insert(20, format!("{},E{:03},2019-0{}-01,2020-01-01", id(5), 5, 6));
+    spells.insert(21, format!("{},E{:03},2019-0{}-02,", id(5), 5, 6));
+    ui.push(format!("{},3,", id(70)));
+    ui.push(format!("{},4,2020-01-15", id(70)));
+    ui.push(format!("{},5,", id(70)));
+    ui.push(format!("{},6,2020-02-15", id(0)));
+    write(&fx.src, "employment.csv", &(spells.join("\n") + "\n"));
+    write(&fx.src, "registry_ui.csv", &(ui.join("\n") + "\n"));
 
     let (ledger, kept) = claimsweep::input::read_ledger(&fx.src).unwrap();
     let kept: Vec<(String, u64, String, String)> = kept
         .into_iter()
         .map(|r| (r.file, r.line, r.reason, r.raw))
         .collect();
-    assert_eq!(kept.len(), 10, "{kept:?}");
+    assert_eq!(kept.len(), 12, "{kept:?}");
     assert_eq!(
         kept.iter()
             .filter(|r| r.2.contains("duplicate key"))
             .count(),
-        9
+        11
     );
 
     ok(&ingest(&fx.db, &fx.src));
