@@ -68,21 +68,22 @@ impl Flags for [Flag] {
     }
 }
 
+// An array (`&[]`, `&[flag]`) and a `Vec` read as the slice they hold.
 impl<const N: usize> Flags for [Flag; N] {
     fn count(&self) -> usize {
-        N
+        self.as_slice().count()
     }
     fn flag(&self, k: usize) -> FlagRef<'_> {
-        self[k].view()
+        self.as_slice().flag(k)
     }
 }
 
 impl Flags for Vec<Flag> {
     fn count(&self) -> usize {
-        self.len()
+        self.as_slice().count()
     }
     fn flag(&self, k: usize) -> FlagRef<'_> {
-        self[k].view()
+        self.as_slice().flag(k)
     }
 }
 
