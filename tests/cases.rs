@@ -379,6 +379,22 @@ fn the_same_problem_in_the_next_sweep_is_the_same_case() {
         .unwrap()
     };
     assert_eq!(stored(&d.conn), ("blob".to_string(), 32));
+    // A sweep's own row leaves it out: its claim ids and rules give it, and nothing reads it.
+    let per_sweep: Vec<(String, i64)> = d
+        .conn
+        .prepare(
+            "SELECT typeof(claim_hash), length(claim_hash) FROM case_sweeps WHERE case_id = ?1",
+        )
+        .unwrap()
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!per_sweep.is_empty());
+    assert!(
+        per_sweep.iter().all(|s| *s == ("blob".to_string(), 0)),
+        "{per_sweep:?}"
+    );
     d.conn
         .execute_batch("UPDATE cases SET claim_hash = lower(hex(claim_hash))")
         .unwrap();

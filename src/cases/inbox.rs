@@ -820,15 +820,18 @@ pub fn case_page(
     let ring_members = if case.subject_kind == "ring" {
         let ids = ring_ids(conn, case_id, sweep)?;
         let mut st = conn.prepare_cached(
-            "SELECT explanation_zh, explanation_en FROM rings
+            "SELECT ring_id, explanation_zh, explanation_en FROM rings
              WHERE sweep_id = ?1 AND ring_id IN (SELECT value FROM json_each(?2)) ORDER BY ring_id",
         )?;
         let rows = st.query_map(
             rusqlite::params![sweep, serde_json::to_string(&ids).unwrap_or_default()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)),
         )?;
+        let texts = crate::store::graph::RingTexts::new(conn, sweep);
         for r in rows {
-            graph_why.push(r?);
+            let (id, mut zh, mut en) = r?;
+            texts.fill(id, &mut zh, &mut en)?;
+            graph_why.push((zh, en));
         }
         ring_members(conn, sweep, &ids)?
     } else {
@@ -887,19 +890,23 @@ pub fn neighbourhood(
     id_numbers: &[String],
     limit: usize,
 ) -> Result<Vec<NeighbourRow>, CaseError> {
+    use crate::store::lookup::{BANK_ACCOUNT, ID_NUMBER, PHONE};
     let ids = serde_json::to_string(id_numbers).unwrap_or_default();
-    let mut st = conn.prepare_cached(
+    let mut st = conn.prepare_cached(&format!(
         "WITH own AS (
            SELECT id_number, name, phone, bank_account, institution_id FROM claims
-           WHERE id_number IN (SELECT value FROM json_each(?1)) LIMIT ?2),
+           WHERE {} LIMIT ?2),
          links AS (
            SELECT c.id_number, c.name, c.phone, c.bank_account, c.institution_id FROM claims c
-           WHERE c.phone IN (SELECT phone FROM own WHERE phone <> '')
+           WHERE {}
            UNION
            SELECT c.id_number, c.name, c.phone, c.bank_account, c.institution_id FROM claims c
-           WHERE c.bank_account IN (SELECT bank_account FROM own WHERE bank_account <> ''))
+           WHERE {})
          SELECT DISTINCT * FROM (SELECT * FROM own UNION SELECT * FROM links) ORDER BY 1, 3, 4, 5 LIMIT ?2",
-    )?;
+        ID_NUMBER.within("", "value", "json_each(?1)"),
+        PHONE.within("c.", "phone", "own WHERE phone <> ''"),
+        BANK_ACCOUNT.within("c.", "bank_account", "own WHERE bank_account <> ''"),
+    ))?;
     let rows = st.query_map(rusqlite::params![ids, limit as i64], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
     })?;

@@ -685,9 +685,10 @@ fn ring_evidence(
     let mut members = conn.prepare_cached(
         "SELECT kind, value FROM ring_members WHERE sweep_id = ?1 AND ring_id = ?2 ORDER BY kind, value",
     )?;
+    let texts = crate::store::graph::RingTexts::new(conn, sweep);
     let mut out = Vec::new();
     for id in ring_ids {
-        let Some((score, zh, en)) = ring
+        let Some((score, mut zh, mut en)) = ring
             .query_row(params![sweep, id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
@@ -695,6 +696,7 @@ fn ring_evidence(
         else {
             continue;
         };
+        texts.fill(id, &mut zh, &mut en)?;
         let members = members
             .query_map(params![sweep, id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;

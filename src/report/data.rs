@@ -1505,9 +1505,11 @@ fn rings(
                 explanation_zh, explanation_en
          FROM rings WHERE sweep_id = ?1 ORDER BY score DESC, amount_fen DESC, ring_id",
     )?;
+    let texts = crate::store::graph::RingTexts::new(conn, sweep_id);
     let rows = stmt.query_map([sweep_id], |r| {
-        let zh: String = r.get(7)?;
-        let en: String = r.get(8)?;
+        let mut zh: String = r.get(7)?;
+        let mut en: String = r.get(8)?;
+        texts.fill(r.get(0)?, &mut zh, &mut en)?;
         Ok(Ring {
             ring_id: r.get(0)?,
             score: r.get(1)?,

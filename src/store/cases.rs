@@ -46,7 +46,10 @@ CREATE TABLE IF NOT EXISTS case_sweeps (
   score REAL NOT NULL,
   amount_at_risk_fen INTEGER NOT NULL,
   claims INTEGER NOT NULL,
-  claim_hash TEXT NOT NULL,              -- evidence fingerprint: sorted claim ids + rules (as in cases)
+  -- Evidence fingerprint (sorted claim ids + rules, as in cases). Empty BLOB in rows written
+  -- since it was found to be read nowhere: it is that of the row's own claim_ids and rules,
+  -- and cases keeps the last one (32 bytes a case a sweep: 50 MB at ten million claims).
+  claim_hash TEXT NOT NULL,
   rules TEXT NOT NULL,
   claim_ids TEXT NOT NULL,               -- ';'-separated, sorted
   detail_json TEXT NOT NULL DEFAULT '{}',
@@ -421,7 +424,8 @@ impl<'c> CaseWriter<'c> {
                 st.raw_bind_parameter(i + 3, f.score)?;
                 st.raw_bind_parameter(i + 4, f.amount_at_risk_fen)?;
                 st.raw_bind_parameter(i + 5, f.claims)?;
-                st.raw_bind_parameter(i + 6, &f.claim_hash[..])?;
+                // The row's claim ids and rules give its fingerprint (schema above).
+                st.raw_bind_parameter(i + 6, &[][..] as &[u8])?;
                 st.raw_bind_parameter(i + 7, &f.rules)?;
                 st.raw_bind_parameter(i + 8, &r.claim_ids)?;
                 st.raw_bind_parameter(i + 9, &r.detail_json)

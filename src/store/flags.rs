@@ -6,6 +6,7 @@
 //! transaction, and it is finished with its summary. Older sweeps are kept: every query names
 //! its sweep, and "the latest" means the latest finished one.
 
+use super::textblock::{self, BlockReader, BlockTable};
 use crate::finding::Flag;
 use crate::policy::PolicySet;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -96,41 +97,19 @@ pub fn save_flags(
 
 /// Flags whose explanations are compressed together into one `flag_texts` row: blocks start
 /// at multiples of it, so a flag's block is found from its `seq` alone.
-pub const TEXT_BLOCK: i64 = 1024;
+pub const TEXT_BLOCK: i64 = textblock::BLOCK;
 
-/// zstd level of the explanation blocks: the fastest; explanations of one rule repeat their
-/// wording, so even it takes a block to about an eighth (1 M claims: 10.7 MB for 90 MB).
-const TEXT_LEVEL: i32 = 1;
-
-/// Length-prefixed texts (u32 LE length, then the bytes), as `flag_texts` holds them before
-/// compression.
-fn push_text(buf: &mut Vec<u8>, text: &str) {
-    buf.extend_from_slice(&(text.len() as u32).to_le_bytes());
-    buf.extend_from_slice(text.as_bytes());
-}
-
-/// The texts of a decompressed block, in order.
-fn split_texts(bytes: &[u8]) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let len = u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize;
-        let text = bytes.get(at + 4..at + 4 + len)?;
-        out.push(String::from_utf8(text.to_vec()).ok()?);
-        at += 4 + len;
-    }
-    Some(out)
-}
+/// Where flag explanations are stored (`flag_texts`, numbered by `flags.seq`).
+const FLAG_TEXTS: BlockTable<2> = BlockTable {
+    table: "flag_texts",
+    first: "first_seq",
+    count: "flags",
+    columns: ["zh", "en"],
+};
 
 /// One `flag_texts` row: the explanations of flags `first_seq .. first_seq + flags`, each
 /// language compressed.
-#[derive(Debug)]
-pub struct TextBlock {
-    first_seq: i64,
-    flags: i64,
-    zh: Vec<u8>,
-    en: Vec<u8>,
-}
+pub type TextBlock = textblock::Block<2>;
 
 /// Packs flag explanations into `flag_texts` blocks as the flags are numbered (the n-th flag
 /// pushed is `seq` n, as [`FlagWriter`] numbers them), taking the texts out of the flags. A
@@ -139,10 +118,7 @@ pub struct TextBlock {
 #[derive(Debug, Default)]
 pub struct TextPacker {
     next_seq: i64,
-    zh: Vec<u8>,
-    en: Vec<u8>,
-    first: i64,
-    flags: i64,
+    packer: textblock::Packer<2>,
 }
 
 impl TextPacker {
@@ -160,72 +136,29 @@ impl TextPacker {
     }
 
     /// Adds the explanations of the next flag; the block they filled, if they did.
-    fn push_one(&mut self, zh: &str, en: &str) -> Result<Option<TextBlock>, FlagStoreError> {
-        if self.flags == 0 {
-            self.first = self.next_seq;
-        }
-        push_text(&mut self.zh, zh);
-        push_text(&mut self.en, en);
-        self.flags += 1;
+    fn push_one(&mut self, zh: &str, en: &str) -> Result<Vec<TextBlock>, FlagStoreError> {
+        let seq = self.next_seq;
         self.next_seq += 1;
-        if self.flags == TEXT_BLOCK {
-            self.take_block()
-        } else {
-            Ok(None)
-        }
+        self.packer.push(seq, [zh, en]).map_err(texts_error)
     }
 
     /// The last, partial block (none when the pushed flags filled whole blocks).
     pub fn finish(mut self) -> Result<Option<TextBlock>, FlagStoreError> {
-        self.take_block()
+        self.packer.finish().map_err(texts_error)
     }
+}
 
-    fn take_block(&mut self) -> Result<Option<TextBlock>, FlagStoreError> {
-        if self.flags == 0 {
-            return Ok(None);
-        }
-        let compress = |b: &[u8]| {
-            zstd::bulk::compress(b, TEXT_LEVEL).map_err(|e| FlagStoreError::Texts(e.to_string()))
-        };
-        let block = TextBlock {
-            first_seq: self.first,
-            flags: self.flags,
-            zh: compress(&self.zh)?,
-            en: compress(&self.en)?,
-        };
-        self.zh.clear();
-        self.en.clear();
-        self.flags = 0;
-        Ok(Some(block))
-    }
+fn texts_error(e: std::io::Error) -> FlagStoreError {
+    FlagStoreError::Texts(e.to_string())
 }
 
 /// Reads flag explanations for one sweep: a flag row with both explanation columns empty has
-/// them in `flag_texts`. Keeps the blocks it decompressed (a case's flags come from a few
-/// rules, so from a few blocks).
-pub struct FlagTexts<'c> {
-    stmt: std::cell::RefCell<rusqlite::Statement<'c>>,
-    sweep_id: i64,
-    blocks: std::cell::RefCell<std::collections::HashMap<i64, std::rc::Rc<Explanations>>>,
-}
-
-/// One block of explanations, decompressed: (Chinese, English) per flag.
-type Explanations = (Vec<String>, Vec<String>);
+/// them in `flag_texts`.
+pub struct FlagTexts<'c>(BlockReader<'c, 2>);
 
 impl<'c> FlagTexts<'c> {
-    /// Blocks kept decompressed at most (then the cache starts again).
-    const CACHED: usize = 64;
-
     pub fn new(conn: &'c Connection, sweep_id: i64) -> rusqlite::Result<FlagTexts<'c>> {
-        Ok(FlagTexts {
-            stmt: std::cell::RefCell::new(
-                conn.prepare(
-                    "SELECT zh, en FROM flag_texts WHERE sweep_id = ?1 AND first_seq = ?2",
-                )?,
-            ),
-            sweep_id,
-            blocks: Default::default(),
-        })
+        Ok(FlagTexts(BlockReader::new(conn, FLAG_TEXTS, sweep_id)))
     }
 
     /// Fills `zh` and `en` of flag `seq` from its block when both are empty (stored compressed);
@@ -234,51 +167,9 @@ impl<'c> FlagTexts<'c> {
         if !zh.is_empty() || !en.is_empty() {
             return Ok(());
         }
-        let first = seq - seq.rem_euclid(TEXT_BLOCK);
-        let cached = self.blocks.borrow().get(&first).cloned();
-        let block = match cached {
-            Some(b) => b,
-            None => {
-                let row: Option<(Vec<u8>, Vec<u8>)> = self
-                    .stmt
-                    .borrow_mut()
-                    .query_row(params![self.sweep_id, first], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
-                    .optional()?;
-                let Some((zh_z, en_z)) = row else {
-                    return Ok(());
-                };
-                let damaged = || {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        0,
-                        rusqlite::types::Type::Blob,
-                        format!(
-                            "flag_texts of sweep {} at {first}: not a block of texts",
-                            self.sweep_id
-                        )
-                        .into(),
-                    )
-                };
-                let texts = |z: &[u8]| {
-                    zstd::bulk::decompress(z, 64 << 20)
-                        .ok()
-                        .and_then(|b| split_texts(&b))
-                        .ok_or_else(damaged)
-                };
-                let b = std::rc::Rc::new((texts(&zh_z)?, texts(&en_z)?));
-                let mut blocks = self.blocks.borrow_mut();
-                if blocks.len() >= Self::CACHED {
-                    blocks.clear();
-                }
-                blocks.insert(first, b.clone());
-                b
-            }
-        };
-        let k = (seq - first) as usize;
-        if let (Some(z), Some(e)) = (block.0.get(k), block.1.get(k)) {
-            zh.clone_from(z);
-            en.clone_from(e);
+        if let Some([z, e]) = self.0.texts(seq)? {
+            *zh = z;
+            *en = e;
         }
         Ok(())
     }
@@ -313,9 +204,7 @@ impl<'c> FlagWriter<'c> {
             Ok((
                 conn.prepare(&super::batch::values_sql(FLAG_COLUMNS, 10, FLAG_ROWS))?,
                 conn.prepare(&super::batch::values_sql(FLAG_COLUMNS, 10, 1))?,
-                conn.prepare(
-                    "INSERT INTO flag_texts (sweep_id, first_seq, flags, zh, en) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?,
+                conn.prepare(&FLAG_TEXTS.insert_sql())?,
             ))
         })();
         let (flags_many, flags_one, texts) = match prepared {
@@ -348,7 +237,7 @@ impl<'c> FlagWriter<'c> {
     pub fn write(&mut self, snap: &impl ClaimIds, flags: &[Flag]) -> Result<(), FlagStoreError> {
         self.write_rows(snap, flags)?;
         for f in flags {
-            if let Some(block) = self.packer.push_one(&f.explanation_zh, &f.explanation_en)? {
+            for block in self.packer.push_one(&f.explanation_zh, &f.explanation_en)? {
                 self.store_block(&block)?;
             }
         }
@@ -369,11 +258,11 @@ impl<'c> FlagWriter<'c> {
         // A block names flags by seq: it must be of flags this writer has numbered, and the
         // writer's own packer must not have numbered any (the two would disagree).
         for block in blocks {
-            if self.packer.next_seq != 0 || block.first_seq + block.flags > self.next_seq {
+            if self.packer.next_seq != 0 || block.first + block.count > self.next_seq {
                 return Err(FlagStoreError::Texts(format!(
                     "explanations of flags {}..{} do not match the {} flags written",
-                    block.first_seq,
-                    block.first_seq + block.flags,
+                    block.first,
+                    block.first + block.count,
                     self.next_seq
                 )));
             }
@@ -430,8 +319,7 @@ impl<'c> FlagWriter<'c> {
 
     /// One `flag_texts` row.
     fn store_block(&mut self, b: &TextBlock) -> Result<(), FlagStoreError> {
-        self.texts
-            .execute(params![self.sweep_id, b.first_seq, b.flags, b.zh, b.en])?;
+        BlockTable::insert(&mut self.texts, self.sweep_id, b)?;
         Ok(())
     }
 

@@ -90,20 +90,16 @@ const BATCH: usize = 2048;
 /// New rows per INSERT statement in bulk loads (18 claim columns + 2 → 640 parameters).
 const MULTI_ROWS: usize = 32;
 
-/// The secondary indexes some lookup of the ledger needs, built once after the bulk load
-/// (faster than maintaining them row by row). Sweeps read the columnar snapshot, never these;
-/// the case pages, the report and `serve` look claims up by:
+/// The secondary indexes some lookup of the ledger needs (`store::lookup`), built once after
+/// the bulk load (faster than maintaining them row by row). Sweeps read the columnar
+/// snapshot, never these; the case pages, the report and `serve` look claims up by:
 /// - `id_number`: a person's claims (`store::read`, `cases::inbox::neighbourhood`);
 /// - `phone`, `bank_account`: everyone on a shared contact (`store::read::contact_holders`,
 ///   the neighbourhood picture).
 ///
 /// Claim id, class id, institution id and certificate number lookups use the tables' primary
 /// keys; employment by ID number uses the primary key's first column.
-const INDEXES: &[&str] = &[
-    "CREATE INDEX IF NOT EXISTS claims_id_number ON claims(id_number)",
-    "CREATE INDEX IF NOT EXISTS claims_phone ON claims(phone)",
-    "CREATE INDEX IF NOT EXISTS claims_bank_account ON claims(bank_account)",
-];
+const INDEXES: [super::lookup::LookupKey; 3] = super::lookup::ALL;
 
 /// Page cache of a load through a rollback journal (a fresh database), in KiB as SQLite's
 /// negative `cache_size` takes it.
@@ -117,6 +113,11 @@ const UNUSED_INDEXES: &[&str] = &[
     "DROP INDEX IF EXISTS employment_id_number",
     "DROP INDEX IF EXISTS certificates_id_number",
     "DROP INDEX IF EXISTS rejects_ingest",
+    // Indexes of the values themselves, replaced by `store::lookup`'s (0.76 against 0.46 GB
+    // at ten million claims).
+    "DROP INDEX IF EXISTS claims_id_number",
+    "DROP INDEX IF EXISTS claims_phone",
+    "DROP INDEX IF EXISTS claims_bank_account",
 ];
 
 /// How an ingest treats what the store already holds.
@@ -382,8 +383,8 @@ fn load_tables(
     // Building the indexes takes seconds at millions of claims: say so on a terminal.
     let bar = index_bar(opts.progress);
     super::with_index_build_settings(tx, |tx| {
-        for sql in INDEXES {
-            tx.execute_batch(sql)?;
+        for key in INDEXES {
+            tx.execute_batch(&key.create_index_sql())?;
             bar.inc(1);
         }
         Ok::<_, IngestError>(())

@@ -14,8 +14,10 @@ pub mod handoff;
 pub mod history;
 pub mod ingest;
 pub mod lock;
+pub mod lookup;
 pub mod read;
 pub mod rows;
+pub mod textblock;
 pub mod users;
 
 use crate::model::*;

@@ -11,6 +11,7 @@
 //! ingests left it.
 
 pub use super::history::LedgerState;
+use super::lookup;
 use super::StoreError;
 use crate::model::Fen;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -285,8 +286,9 @@ pub fn claim_ties_of_person(
 ) -> Result<Vec<ClaimTies>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT name, phone, bank_account, institution_id, county_code
-         FROM {} WHERE id_number = ?1 ORDER BY claim_id",
-        state.table("claims")
+         FROM {} WHERE {} ORDER BY claim_id",
+        state.table("claims"),
+        lookup::ID_NUMBER.equals("", "?1")
     ))?;
     let rows = stmt.query_map([id_number], |r| {
         Ok(ClaimTies {
@@ -523,6 +525,14 @@ impl Contact {
             Contact::BankAccount => "bank_account",
         }
     }
+
+    /// How claims are looked up by it.
+    fn lookup(self) -> lookup::LookupKey {
+        match self {
+            Contact::Phone => lookup::PHONE,
+            Contact::BankAccount => lookup::BANK_ACCOUNT,
+        }
+    }
 }
 
 /// A person whose claims used a shared phone or account.
@@ -547,9 +557,10 @@ pub fn contact_holders<'a>(
     // The column is one of two fixed names, never input.
     let col = via.column();
     let claims = state.table("claims");
+    let within = via.lookup().within("", "value", "json_each(?1)");
     let mut stmt = conn.prepare(&format!(
         "SELECT {col}, id_number, min(name), count(*) FROM {claims}
-         WHERE {col} IN (SELECT value FROM json_each(?1))
+         WHERE {within}
          GROUP BY {col}, id_number ORDER BY {col}, id_number"
     ))?;
     let rows = stmt.query_map(params![json_list(values)], |r| {
