@@ -164,14 +164,7 @@ impl<'c> FlagTexts<'c> {
     /// Fills `zh` and `en` of flag `seq` from its block when both are empty (stored compressed);
     /// leaves them as they are otherwise. A block that does not decompress is a database error.
     pub fn fill(&self, seq: i64, zh: &mut String, en: &mut String) -> rusqlite::Result<()> {
-        if !zh.is_empty() || !en.is_empty() {
-            return Ok(());
-        }
-        if let Some([z, e]) = self.0.texts(seq)? {
-            *zh = z;
-            *en = e;
-        }
-        Ok(())
+        self.0.fill_explanations(seq, zh, en)
     }
 }
 

@@ -175,14 +175,7 @@ impl<'c> RingTexts<'c> {
     /// Fills the explanations of ring `ring_id` from its block when both are empty (stored
     /// compressed); leaves them as they are otherwise. A damaged block is an error.
     pub fn fill(&self, ring_id: i64, zh: &mut String, en: &mut String) -> rusqlite::Result<()> {
-        if !zh.is_empty() || !en.is_empty() {
-            return Ok(());
-        }
-        if let Some([z, e, _, _]) = self.0.texts(ring_id)? {
-            *zh = z;
-            *en = e;
-        }
-        Ok(())
+        self.0.fill_explanations(ring_id, zh, en)
     }
 }
 

@@ -214,6 +214,28 @@ impl<'c, const N: usize> BlockReader<'c, N> {
         Ok(Some(std::array::from_fn(|c| block.1[c][k].clone())))
     }
 
+    /// Fills `zh` and `en` from the first two columns of item `number` when both are empty (a
+    /// row whose explanations are in a block); leaves them as they are otherwise (rows written
+    /// before blocks hold them inline).
+    pub fn fill_explanations(
+        &self,
+        number: i64,
+        zh: &mut String,
+        en: &mut String,
+    ) -> rusqlite::Result<()> {
+        if !zh.is_empty() || !en.is_empty() {
+            return Ok(());
+        }
+        if let Some(texts) = self.texts(number)? {
+            let mut texts = texts.into_iter();
+            if let (Some(z), Some(e)) = (texts.next(), texts.next()) {
+                *zh = z;
+                *en = e;
+            }
+        }
+        Ok(())
+    }
+
     /// Reads and decompresses the block that would hold `number`.
     fn read_block(&self, number: i64) -> rusqlite::Result<Option<Rc<Texts<N>>>> {
         let mut stmt = self.stmt.borrow_mut();
