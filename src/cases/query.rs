@@ -617,7 +617,7 @@ pub fn case_flags(
         })
     })?;
     let mut flags: Vec<FlagEvidence> = rows.collect::<Result<_, _>>()?;
-    let texts = crate::store::flags::FlagTexts::new(conn, sweep_id)?;
+    let texts = crate::store::flags::FlagTexts::new(conn, sweep_id);
     for f in &mut flags {
         texts.fill(f.seq, &mut f.explanation_zh, &mut f.explanation_en)?;
     }

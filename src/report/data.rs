@@ -1336,7 +1336,7 @@ fn evidence_rows(
         None => vec![sweep_id.into()],
     };
     // Explanations stored compressed are read from their blocks (`store::flags::FlagTexts`).
-    let texts = crate::store::flags::FlagTexts::new(conn, sweep_id)?;
+    let texts = crate::store::flags::FlagTexts::new(conn, sweep_id);
     let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
         let (mut zh, mut en): (String, String) = (r.get(7)?, r.get(8)?);
         texts.fill(r.get(1)?, &mut zh, &mut en)?;

@@ -95,8 +95,8 @@ pub fn save_flags(
     writer.finish()
 }
 
-/// Flags whose explanations are compressed together into one `flag_texts` row: blocks start
-/// at multiples of it, so a flag's block is found from its `seq` alone.
+/// Flags whose explanations are compressed together into one `flag_texts` row: flags are
+/// numbered from 0 without gaps, so blocks start at multiples of it.
 pub const TEXT_BLOCK: i64 = textblock::BLOCK;
 
 /// Where flag explanations are stored (`flag_texts`, numbered by `flags.seq`).
@@ -157,8 +157,8 @@ fn texts_error(e: std::io::Error) -> FlagStoreError {
 pub struct FlagTexts<'c>(BlockReader<'c, 2>);
 
 impl<'c> FlagTexts<'c> {
-    pub fn new(conn: &'c Connection, sweep_id: i64) -> rusqlite::Result<FlagTexts<'c>> {
-        Ok(FlagTexts(BlockReader::new(conn, FLAG_TEXTS, sweep_id)))
+    pub fn new(conn: &'c Connection, sweep_id: i64) -> FlagTexts<'c> {
+        FlagTexts(BlockReader::new(conn, FLAG_TEXTS, sweep_id))
     }
 
     /// Fills `zh` and `en` of flag `seq` from its block when both are empty (stored compressed);
@@ -539,7 +539,7 @@ pub fn load_flags(conn: &Connection, sweep_id: i64) -> Result<Vec<StoredFlag>, F
         })
     })?;
     let mut flags: Vec<StoredFlag> = rows.collect::<Result<_, _>>()?;
-    let texts = FlagTexts::new(conn, sweep_id)?;
+    let texts = FlagTexts::new(conn, sweep_id);
     for f in &mut flags {
         texts.fill(f.seq, &mut f.explanation_zh, &mut f.explanation_en)?;
     }
@@ -751,7 +751,7 @@ mod tests {
             [sweep],
         )
         .unwrap();
-        let texts = FlagTexts::new(&conn, sweep).unwrap();
+        let texts = FlagTexts::new(&conn, sweep);
         let (mut zh, mut en) = ("旧".to_string(), "old".to_string());
         texts.fill(5, &mut zh, &mut en).unwrap();
         assert_eq!((zh.as_str(), en.as_str()), ("旧", "old"));
@@ -761,7 +761,7 @@ mod tests {
             params![sweep, TEXT_BLOCK],
         )
         .unwrap();
-        let texts = FlagTexts::new(&conn, sweep).unwrap();
+        let texts = FlagTexts::new(&conn, sweep);
         let (mut zh, mut en) = (String::new(), String::new());
         assert!(texts.fill(TEXT_BLOCK + 1, &mut zh, &mut en).is_err());
     }
