@@ -40,7 +40,7 @@ fn flags(db: &Path, sweep: i64) -> Vec<FlagRow> {
     );
     // Explanations stored compressed are read back as the readers do.
     let conn = rusqlite::Connection::open(db).unwrap();
-    let texts = claimsweep::store::flags::FlagTexts::new(&conn, sweep);
+    let texts = claimsweep::store::flags::flag_texts(&conn, sweep);
     rows.into_iter()
         .map(|mut f| {
             let mut en = String::new();

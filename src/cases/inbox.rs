@@ -827,7 +827,7 @@ pub fn case_page(
             rusqlite::params![sweep, serde_json::to_string(&ids).unwrap_or_default()],
             |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let texts = crate::store::graph::RingTexts::new(conn, sweep);
+        let texts = crate::store::graph::ring_texts(conn, sweep);
         for r in rows {
             let (id, mut zh, mut en) = r?;
             texts.fill(id, &mut zh, &mut en)?;

@@ -617,7 +617,7 @@ pub fn case_flags(
         })
     })?;
     let mut flags: Vec<FlagEvidence> = rows.collect::<Result<_, _>>()?;
-    let texts = crate::store::flags::FlagTexts::new(conn, sweep_id);
+    let texts = crate::store::flags::flag_texts(conn, sweep_id);
     for f in &mut flags {
         texts.fill(f.seq, &mut f.explanation_zh, &mut f.explanation_en)?;
     }
@@ -685,7 +685,7 @@ fn ring_evidence(
     let mut members = conn.prepare_cached(
         "SELECT kind, value FROM ring_members WHERE sweep_id = ?1 AND ring_id = ?2 ORDER BY kind, value",
     )?;
-    let texts = crate::store::graph::RingTexts::new(conn, sweep);
+    let texts = crate::store::graph::ring_texts(conn, sweep);
     let mut out = Vec::new();
     for id in ring_ids {
         let Some((score, mut zh, mut en)) = ring

@@ -1335,8 +1335,8 @@ fn evidence_rows(
         Some(ids) => vec![sweep_id.into(), ids.into()],
         None => vec![sweep_id.into()],
     };
-    // Explanations stored compressed are read from their blocks (`store::flags::FlagTexts`).
-    let texts = crate::store::flags::FlagTexts::new(conn, sweep_id);
+    // Explanations stored compressed are read from their blocks (`store::flags::flag_texts`).
+    let texts = crate::store::flags::flag_texts(conn, sweep_id);
     let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
         let (mut zh, mut en): (String, String) = (r.get(7)?, r.get(8)?);
         texts.fill(r.get(1)?, &mut zh, &mut en)?;
@@ -1505,7 +1505,7 @@ fn rings(
                 explanation_zh, explanation_en
          FROM rings WHERE sweep_id = ?1 ORDER BY score DESC, amount_fen DESC, ring_id",
     )?;
-    let texts = crate::store::graph::RingTexts::new(conn, sweep_id);
+    let texts = crate::store::graph::ring_texts(conn, sweep_id);
     let rows = stmt.query_map([sweep_id], |r| {
         let mut zh: String = r.get(7)?;
         let mut en: String = r.get(8)?;

@@ -152,20 +152,10 @@ fn texts_error(e: std::io::Error) -> FlagStoreError {
     FlagStoreError::Texts(e.to_string())
 }
 
-/// Reads flag explanations for one sweep: a flag row with both explanation columns empty has
-/// them in `flag_texts`.
-pub struct FlagTexts<'c>(BlockReader<'c, 2>);
-
-impl<'c> FlagTexts<'c> {
-    pub fn new(conn: &'c Connection, sweep_id: i64) -> FlagTexts<'c> {
-        FlagTexts(BlockReader::new(conn, FLAG_TEXTS, sweep_id))
-    }
-
-    /// Fills `zh` and `en` of flag `seq` from its block when both are empty (stored compressed);
-    /// leaves them as they are otherwise. A block that does not decompress is a database error.
-    pub fn fill(&self, seq: i64, zh: &mut String, en: &mut String) -> rusqlite::Result<()> {
-        self.0.fill_explanations(seq, zh, en)
-    }
+/// Reads flag explanations for one sweep by `seq` ([`BlockReader::fill`]): a flag row with
+/// both explanation columns empty has them in `flag_texts`.
+pub fn flag_texts(conn: &Connection, sweep_id: i64) -> BlockReader<'_, 2> {
+    BlockReader::new(conn, FLAG_TEXTS, sweep_id)
 }
 
 /// Flags per multi-row `INSERT INTO flags` (10 parameters each).
@@ -539,7 +529,7 @@ pub fn load_flags(conn: &Connection, sweep_id: i64) -> Result<Vec<StoredFlag>, F
         })
     })?;
     let mut flags: Vec<StoredFlag> = rows.collect::<Result<_, _>>()?;
-    let texts = FlagTexts::new(conn, sweep_id);
+    let texts = flag_texts(conn, sweep_id);
     for f in &mut flags {
         texts.fill(f.seq, &mut f.explanation_zh, &mut f.explanation_en)?;
     }
@@ -751,7 +741,7 @@ mod tests {
             [sweep],
         )
         .unwrap();
-        let texts = FlagTexts::new(&conn, sweep);
+        let texts = flag_texts(&conn, sweep);
         let (mut zh, mut en) = ("旧".to_string(), "old".to_string());
         texts.fill(5, &mut zh, &mut en).unwrap();
         assert_eq!((zh.as_str(), en.as_str()), ("旧", "old"));
@@ -761,7 +751,7 @@ mod tests {
             params![sweep, TEXT_BLOCK],
         )
         .unwrap();
-        let texts = FlagTexts::new(&conn, sweep);
+        let texts = flag_texts(&conn, sweep);
         let (mut zh, mut en) = (String::new(), String::new());
         assert!(texts.fill(TEXT_BLOCK + 1, &mut zh, &mut en).is_err());
     }

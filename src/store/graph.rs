@@ -163,20 +163,10 @@ const RING_TEXTS: BlockTable<4> = BlockTable {
     ],
 };
 
-/// Reads the texts of one sweep's rings: a ring row with its text columns empty has them in
-/// `ring_texts`.
-pub struct RingTexts<'c>(BlockReader<'c, 4>);
-
-impl<'c> RingTexts<'c> {
-    pub fn new(conn: &'c Connection, sweep_id: i64) -> RingTexts<'c> {
-        RingTexts(BlockReader::new(conn, RING_TEXTS, sweep_id))
-    }
-
-    /// Fills the explanations of ring `ring_id` from its block when both are empty (stored
-    /// compressed); leaves them as they are otherwise. A damaged block is an error.
-    pub fn fill(&self, ring_id: i64, zh: &mut String, en: &mut String) -> rusqlite::Result<()> {
-        self.0.fill_explanations(ring_id, zh, en)
-    }
+/// Reads the texts of one sweep's rings by ring id (explanations: [`BlockReader::fill`]): a
+/// ring row with its text columns empty has them in `ring_texts`.
+pub fn ring_texts(conn: &Connection, sweep_id: i64) -> BlockReader<'_, 4> {
+    BlockReader::new(conn, RING_TEXTS, sweep_id)
 }
 
 /// A ring's member (`ring_members`): a person (ID number), institution, county or shared
@@ -478,7 +468,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(blocks, 2);
-        let texts = RingTexts::new(&conn, 3);
+        let texts = ring_texts(&conn, 3);
         for id in [1u32, 1024, 1025, 1500] {
             let (mut zh, mut en) = (String::new(), String::new());
             texts.fill(id.into(), &mut zh, &mut en).unwrap();

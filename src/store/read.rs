@@ -520,10 +520,7 @@ pub enum Contact {
 impl Contact {
     /// The `claims` column, and the code readers show (`phone` | `bank_account`).
     pub fn column(self) -> &'static str {
-        match self {
-            Contact::Phone => "phone",
-            Contact::BankAccount => "bank_account",
-        }
+        self.lookup().column
     }
 
     /// How claims are looked up by it.

@@ -375,7 +375,7 @@ CREATE TABLE IF NOT EXISTS flag_claims (
 -- Flag explanations, compressed: the explanations of flags first_seq .. first_seq + flags − 1
 -- of a sweep (blocks of `store::flags::TEXT_BLOCK` flags), each language as zstd of
 -- length-prefixed UTF-8 texts. A `flags` row whose explanation columns are both empty has its
--- explanations here (`store::flags::FlagTexts`); rows of older sweeps hold them inline.
+-- explanations here (`store::flags::flag_texts`); rows of older sweeps hold them inline.
 CREATE TABLE IF NOT EXISTS flag_texts (
   sweep_id INTEGER NOT NULL,
   first_seq INTEGER NOT NULL,

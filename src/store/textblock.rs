@@ -217,12 +217,7 @@ impl<'c, const N: usize> BlockReader<'c, N> {
     /// Fills `zh` and `en` from the first two columns of item `number` when both are empty (a
     /// row whose explanations are in a block); leaves them as they are otherwise (rows written
     /// before blocks hold them inline).
-    pub fn fill_explanations(
-        &self,
-        number: i64,
-        zh: &mut String,
-        en: &mut String,
-    ) -> rusqlite::Result<()> {
+    pub fn fill(&self, number: i64, zh: &mut String, en: &mut String) -> rusqlite::Result<()> {
         if !zh.is_empty() || !en.is_empty() {
             return Ok(());
         }
