@@ -362,6 +362,11 @@ impl<S: Storage> StrColumn<S> {
     pub fn get(&self, i: u32) -> S::Text<'_> {
         S::text(self.bytes(i))
     }
+    /// Whether item `i` is `s` (their stored forms compared: no unpacking).
+    pub fn holds(&self, i: u32, s: &str) -> bool {
+        let mut scratch = [0u8; STORED_MAX];
+        self.bytes(i) == stored_form::<S>(s, &mut scratch)
+    }
     /// The stored form of item `i`.
     fn bytes(&self, i: u32) -> &[u8] {
         let i = i as usize;

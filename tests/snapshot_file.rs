@@ -171,7 +171,7 @@ fn a_damaged_snapshot_is_an_error_naming_its_file_never_a_silent_fallback() {
 /// would read in key order, not rowid order, unless told `NOT INDEXED`).
 #[test]
 fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
-    use claimsweep::snapshot::file::{save_current, save_ingested, snapshots_dir, stage};
+    use claimsweep::snapshot::file::{save_ingested, snapshots_dir, stage};
     use claimsweep::snapshot::load::ingest_with_snapshot;
     use claimsweep::store::ingest::IngestOptions;
     let dir = tempfile::tempdir().unwrap();
@@ -229,24 +229,19 @@ fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
     assert_eq!(staging(), 1);
     let snap = built.snap;
     drop(conn);
-    let fast = save_ingested(&db, report.ingest_id, &snap, built.staged)
-        .unwrap()
-        .unwrap();
+    assert_built_is_read_back(&db, report.ingest_id, &snap, built.staged);
     assert_eq!(staging(), 0, "published under the state's name");
-    let fast_bytes = bytes_of(&fast.dir);
-    // The same state read back from SQLite, written to the same folder.
-    let back = save_current(&db).unwrap().unwrap();
-    assert_eq!(back.dir, fast.dir);
-    let back_bytes = bytes_of(&back.dir);
-    assert_eq!(fast_bytes.len(), back_bytes.len());
-    for ((name, a), (_, b)) in fast_bytes.iter().zip(&back_bytes) {
-        assert!(
-            a == b,
-            "{name} differs between the fast path and the read-back"
-        );
-    }
 
-    // A second ingest changes a stored state: no fast path, the read-back writes it.
+    // A second ingest whose rows are out of the stored order: no fast path, the read-back
+    // writes its snapshot.
+    let lines: Vec<String> = std::fs::read_to_string(&claims_csv)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut swapped = lines.clone();
+    swapped.swap(5, 6);
+    std::fs::write(&claims_csv, swapped.join("\n") + "\n").unwrap();
     let mut conn = claimsweep::store::open(&db).unwrap();
     let (again, none) = ingest_with_snapshot(&mut conn, &g, &opts).unwrap();
     assert!(none.is_none() && !again.sent_rows_are_the_state);
@@ -258,6 +253,146 @@ fn the_snapshot_built_while_ingesting_is_the_one_read_back_from_sqlite() {
         .unwrap()
         .is_none());
     assert_eq!(staging(), 0);
+}
+
+/// Saves `snap`, built while ingest `ingest_id` ran, and asserts its files are byte for byte
+/// those the read-back of the same state from SQLite writes.
+fn assert_built_is_read_back(
+    db: &Path,
+    ingest_id: i64,
+    snap: &claimsweep::snapshot::Snapshot,
+    staged: Option<claimsweep::snapshot::file::Staged>,
+) {
+    use claimsweep::snapshot::file::{save_current, save_ingested};
+    let fast = save_ingested(db, ingest_id, snap, staged).unwrap().unwrap();
+    let fast_bytes = bytes_of(&fast.dir);
+    // The same state read back from SQLite, written to the same folder.
+    let back = save_current(db).unwrap().unwrap();
+    assert_eq!(back.dir, fast.dir);
+    let back_bytes = bytes_of(&back.dir);
+    assert_eq!(fast_bytes.len(), back_bytes.len());
+    for ((name, a), (_, b)) in fast_bytes.iter().zip(&back_bytes) {
+        assert!(
+            a == b,
+            "{name} differs between the fast path and the read-back"
+        );
+    }
+}
+
+/// A re-ingest whose extract keeps the stored rows' order (a cumulative export: last time's
+/// rows, some changed or gone, then new ones) builds its snapshot from the extract, the same
+/// bytes as the read-back; any other order, new rows before stored ones, or an appended
+/// extract that leaves stored rows out reads the state back from SQLite.
+#[test]
+fn a_re_ingest_in_the_stored_order_builds_its_snapshot_from_the_extract() {
+    use claimsweep::snapshot::load::ingest_with_snapshot;
+    use claimsweep::store::ingest::IngestOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    claimsweep(
+        p,
+        &["generate", "--claims", "3000", "--seed", "12", "--out", "g"],
+    );
+    let g = p.join("g");
+    let db = p.join("re.db");
+    let opts = IngestOptions::default();
+    let ingest = |opts: &IngestOptions| {
+        let mut conn = claimsweep::store::open(&db).unwrap();
+        ingest_with_snapshot(&mut conn, &g, opts).unwrap()
+    };
+    let (first, built) = ingest(&opts);
+    let built = built.expect("a fresh database");
+    assert_built_is_read_back(&db, first.ingest_id, &built.snap, built.staged);
+
+    let claims_csv = g.join("claims.csv");
+    let lines: Vec<String> = std::fs::read_to_string(&claims_csv)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let write = |lines: &[String]| std::fs::write(&claims_csv, lines.join("\n") + "\n").unwrap();
+    // A new claim: an existing line under a claim id no row has.
+    let new_line = |from: &str, id: &str| {
+        let mut cells: Vec<&str> = from.split(',').collect();
+        cells[0] = id;
+        cells.join(",")
+    };
+    let counts = |r: &claimsweep::store::ingest::IngestReport| {
+        let t = r.tables.iter().find(|t| t.table == "claims").unwrap();
+        (t.new, t.changed, t.unchanged, t.absent)
+    };
+
+    // Unchanged: every row found at the cursor.
+    let (same, built) = ingest(&opts);
+    assert_eq!(counts(&same), (0, 0, 3000, 0));
+    let built = built.expect("the extract in the stored order");
+    assert_built_is_read_back(&db, same.ingest_id, &built.snap, built.staged);
+
+    // One row gone, one changed (its amount), two new at the end.
+    let amount = lines[0].split(',').position(|h| h == "amount").unwrap();
+    let mut next = lines.clone();
+    next.remove(100);
+    let mut cells: Vec<String> = next[200].split(',').map(str::to_string).collect();
+    cells[amount] = "1234.56".into();
+    next[200] = cells.join(",");
+    next.push(new_line(&lines[1], "SQNEW0000001"));
+    next.push(new_line(&lines[2], "SQNEW0000002"));
+    write(&next);
+    let (changed, built) = ingest(&opts);
+    assert_eq!(counts(&changed), (2, 1, 2998, 1));
+    let built = built.expect("stored rows in order, new ones after them");
+    assert_built_is_read_back(&db, changed.ingest_id, &built.snap, built.staged);
+
+    // The ledger's rows are `next`'s, in its order. Out of that order by one swap: read back.
+    let mut swapped = next.clone();
+    swapped.swap(10, 11);
+    write(&swapped);
+    let (r, none) = ingest(&opts);
+    assert_eq!(counts(&r), (0, 0, 3001, 0));
+    assert!(none.is_none() && !r.sent_rows_are_the_state);
+    // A new row among the stored ones: new rows are inserted (given their rowids) in runs,
+    // the last run after every stored row, and sent as inserted: built.
+    let new3 = new_line(&lines[3], "SQNEW0000003");
+    let mut one_new = next.clone();
+    one_new.insert(50, new3.clone());
+    write(&one_new);
+    let (r, built) = ingest(&opts);
+    assert_eq!(counts(&r), (1, 0, 3001, 0));
+    let built = built.expect("the new row was inserted after every stored one");
+    assert_built_is_read_back(&db, r.ingest_id, &built.snap, built.staged);
+    // The ledger: `next`, then SQNEW0000003. Forty new rows before stored ones: a run of
+    // them is inserted before the stored rows after it, out of rowid order: read back.
+    let forty: Vec<String> = (0..40)
+        .map(|k| new_line(&lines[5 + k], &format!("SQB{k:09}")))
+        .collect();
+    let mut runs = next[..50].to_vec();
+    runs.extend(forty.iter().cloned());
+    runs.extend(next[50..].iter().cloned());
+    runs.push(new3.clone());
+    write(&runs);
+    let (r, none) = ingest(&opts);
+    assert_eq!(counts(&r), (40, 0, 3002, 0));
+    assert!(none.is_none() && !r.sent_rows_are_the_state);
+    // The ledger: `next`, SQNEW0000003, the forty. Appended, in order, with stored rows left
+    // out: they stay, unsent: read back.
+    let append = IngestOptions {
+        append: true,
+        ..IngestOptions::default()
+    };
+    write(&next[..2000]);
+    let (r, none) = ingest(&append);
+    assert_eq!(counts(&r), (0, 0, 1999, 0));
+    assert!(none.is_none() && !r.sent_rows_are_the_state);
+    // Appended with every stored row, in order, and a new one after them: built.
+    let mut all = next.clone();
+    all.push(new3);
+    all.extend(forty);
+    all.push(new_line(&lines[4], "SQNEW0000004"));
+    write(&all);
+    let (r, built) = ingest(&append);
+    assert_eq!(counts(&r), (1, 0, 3042, 0));
+    let built = built.expect("appended in the stored order");
+    assert_built_is_read_back(&db, r.ingest_id, &built.snap, built.staged);
 }
 
 /// Rewrites an Arrow IPC file with the same batches, uncompressed (as snapshots were written

@@ -84,8 +84,9 @@ pub struct Ingested {
 }
 
 /// Ingests `src` ([`ingest::ingest_sending_rows`]) and, when the new state of the ledger is
-/// exactly the rows the ingest wrote (a fresh database, or tables no ingest filled before),
-/// builds its snapshot from those rows on a thread of its own while they are written: the
+/// exactly the extract's accepted rows in its order (a fresh database, tables no ingest filled
+/// before, or a re-ingest whose extract keeps the stored rows' order: unchanged rows are sent
+/// too), builds its snapshot from those rows on a thread of its own while they are written: the
 /// snapshot `load_snapshot` would read back, without reading it back. Once every row is in,
 /// that thread also writes the snapshot's data files beside the database file while the
 /// ingest builds its indexes. `None` for any other state, which only SQLite has whole.
@@ -106,6 +107,10 @@ pub fn ingest_with_snapshot(
             let mut b = SnapshotBuilder::new();
             let mut sent = false;
             for batch in written {
+                if let WrittenRows::NotTheState = batch {
+                    // What was built is no state: dropped now, not written.
+                    return None;
+                }
                 sent = true;
                 add_written(&mut b, batch);
             }
@@ -115,7 +120,7 @@ pub fn ingest_with_snapshot(
                 Some(db) if sent => super::file::stage(db, &snap).ok(),
                 _ => None,
             };
-            Ingested { snap, staged }
+            Some(Ingested { snap, staged })
         });
         let report = ingest::ingest_sending_rows(conn, src, opts, Some(rows));
         // The builder ends when the ingest drops its sender, done or failed.
@@ -123,7 +128,7 @@ pub fn ingest_with_snapshot(
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         let report = report?;
-        let built = report.sent_rows_are_the_state.then_some(built);
+        let built = built.filter(|_| report.sent_rows_are_the_state);
         Ok((report, built))
     })
 }
@@ -139,6 +144,7 @@ fn add_written(b: &mut SnapshotBuilder, batch: WrittenRows) {
                 _ => {}
             }
         }
+        WrittenRows::NotTheState => unreachable!("the builder stops at it"),
         WrittenRows::Claims(rows) => b.add_claims(&rows),
         WrittenRows::Classes(rows) => rows.iter().for_each(|r| b.add_class(r)),
         WrittenRows::Institutions(rows) => rows.iter().for_each(|r| b.add_institution(r)),

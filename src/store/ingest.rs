@@ -4,7 +4,9 @@
 //! and classifies each row against what the store already holds (new / changed / unchanged,
 //! by a fingerprint of its normalised values); batches go over a bounded channel to this
 //! thread, the single SQLite writer, which only executes prepared statements. Unchanged rows
-//! are never written, so re-ingesting the same extract changes no row.
+//! are never written, so re-ingesting the same extract changes no row. The stored rows are
+//! read once, in rowid order (`store::stored`), and an extract in that order is matched row
+//! by row without a hash lookup.
 //!
 //! An extract of a table is the whole table: a stored row it no longer has is "absent" and
 //! leaves the current table (unless the ingest appends, `IngestOptions::append`). Neither a
@@ -16,8 +18,8 @@ use crate::input::{self, InputError, Parsed, Reject, SourceTable};
 use crate::model::*;
 use crate::store::history::keep_version_sql;
 use crate::store::rows::{insert_many_sql, insert_sql, select_sql, upsert_sql, DbRow};
+use crate::store::stored::{StoredRows, StoredRowsBuilder};
 use crate::store::StoreError;
-use hashbrown::HashMap;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use std::hash::{BuildHasher, Hasher};
@@ -73,7 +75,8 @@ pub struct IngestReport {
     /// Wall time of building the lookup indexes after the load.
     pub index_millis: u64,
     /// The rows sent to [`ingest_sending_rows`]'s channel are the whole new state of the
-    /// ledger (see [`state_is_the_source`]); false when none were sent.
+    /// ledger (see [`state_may_be_the_source`] and `StateRows`); false when none were sent or
+    /// the sending stopped.
     #[serde(skip)]
     pub sent_rows_are_the_state: bool,
 }
@@ -161,6 +164,9 @@ pub fn ingest_with(
 pub enum WrittenRows {
     /// A table begins, with about this many records.
     Table(&'static str, usize),
+    /// The rows sent are not the new state after all (a re-ingest whose extract is not in the
+    /// stored rows' order): nothing more comes, and the snapshot is read back from SQLite.
+    NotTheState,
     Claims(Vec<ClaimRow>),
     Classes(Vec<ClassRow>),
     Institutions(Vec<InstitutionRow>),
@@ -205,10 +211,12 @@ written!(
     LivingStandardRow => LivingStandards,
 );
 
-/// [`ingest_with`], sending every row it writes to `rows`, table by table in load order and
-/// each table in rowid order, when the new state is exactly those rows (a fresh database, or
-/// tables no ingest filled before: [`IngestReport::sent_rows_are_the_state`]); else nothing is
-/// sent. The channel is closed when the load ends, before the indexes are built, so its
+/// [`ingest_with`], sending every row of the new state to `rows`, table by table in load
+/// order and each table in rowid order, while the new state is exactly the extract's accepted
+/// rows in its order: a fresh database, tables no ingest filled before, or a re-ingest whose
+/// extract keeps the stored rows' order (`StateRows`). Once it is not,
+/// [`WrittenRows::NotTheState`] is sent and nothing more
+/// ([`IngestReport::sent_rows_are_the_state`] is then false). The channel is closed when the load ends, before the indexes are built, so its
 /// reader works while they are.
 pub fn ingest_sending_rows(
     conn: &mut Connection,
@@ -276,21 +284,12 @@ fn bulk_journal(conn: &Connection) -> Result<bool, IngestError> {
     }
 }
 
-/// Whether the ledger after loading `source` is exactly its parsed rows, in parse order: no
-/// table of the source holds rows yet, and no table an earlier ingest brought is missing from
-/// the source. Then rowid order is parse order, and a snapshot built from the parsed rows is
-/// the one read back from SQLite would give, byte for byte.
-fn state_is_the_source(tx: &Transaction, source: &input::Source) -> Result<bool, IngestError> {
-    for t in &source.tables {
-        let any: bool = tx.query_row(
-            &format!("SELECT EXISTS (SELECT 1 FROM {})", t.spec.name),
-            [],
-            |r| r.get(0),
-        )?;
-        if any {
-            return Ok(false);
-        }
-    }
+/// Whether the ledger after loading `source` can be exactly its accepted rows, in parse order:
+/// no table an earlier ingest brought is missing from the source (it would stay as it is,
+/// unsent). Each table of the source then is, when its stored rows were empty or the extract
+/// keeps their order (`StateRows`): rowid order is parse order, and a snapshot built from the
+/// parsed rows is the one read back from SQLite would give, byte for byte.
+fn state_may_be_the_source(tx: &Transaction, source: &input::Source) -> Result<bool, IngestError> {
     let present = super::tables_present(tx)?;
     Ok(present
         .iter()
@@ -318,12 +317,10 @@ fn ingest_source(
         tx.execute_batch(sql)?;
     }
     let rows = match rows {
-        Some(rows) if state_is_the_source(&tx, source)? => Some(rows),
+        Some(rows) if state_may_be_the_source(&tx, source)? => Some(rows),
         _ => None,
     };
-    let sent = rows.is_some();
-    let mut report = load_tables(&tx, source, ingest_id, opts, rows)?;
-    report.sent_rows_are_the_state = sent;
+    let report = load_tables(&tx, source, ingest_id, opts, rows)?;
     finish_ingest(tx, report, opts)
 }
 
@@ -333,7 +330,7 @@ fn load_tables(
     source: &input::Source,
     ingest_id: i64,
     opts: &IngestOptions,
-    rows: Option<SyncSender<WrittenRows>>,
+    mut rows: Option<SyncSender<WrittenRows>>,
 ) -> Result<IngestReport, IngestError> {
     let shown = source.path.display().to_string();
     let mut tables = Vec::new();
@@ -353,7 +350,7 @@ fn load_tables(
             bar: &bar,
             rows: rows.as_ref(),
         };
-        let counts = match t.spec.name {
+        let (counts, state_sent) = match t.spec.name {
             "claims" => load.table::<ClaimRow>(&mut first_rejects)?,
             "classes" => load.table::<ClassRow>(&mut first_rejects)?,
             "institutions" => load.table::<InstitutionRow>(&mut first_rejects)?,
@@ -376,7 +373,12 @@ fn load_tables(
         let mut counts = counts;
         counts.millis = table_started.elapsed().as_millis() as u64;
         tables.push(counts);
+        if !state_sent {
+            // The builder was told, or never sent a row: no more rows go to it.
+            rows = None;
+        }
     }
+    let sent_rows_are_the_state = rows.is_some();
     // Every row is sent: the reader finishes its work while the indexes are built.
     drop(rows);
     let index_started = std::time::Instant::now();
@@ -400,7 +402,7 @@ fn load_tables(
         first_rejects,
         seconds: 0.0,
         index_millis,
-        sent_rows_are_the_state: false,
+        sent_rows_are_the_state,
     })
 }
 
@@ -459,6 +461,9 @@ enum Status {
     New,
     /// The stored version's rowid.
     Changed(i64),
+    /// The stored row's rowid; only sent to the writer when it sends the rows of the new
+    /// state on (else the parser counts it and goes on).
+    Unchanged(i64),
 }
 
 enum Item<R> {
@@ -510,15 +515,12 @@ fn fingerprint<R: DbRow>(hb: &hashbrown::DefaultHashBuilder, row: &R, extra: Opt
     h.finish()
 }
 
-/// A stored row: the fingerprint of its values and its rowid.
-type Stored = (u64, i64);
-
-/// Key → fingerprint and rowid of every stored row of `R`'s table; `None` when the table is
-/// empty (a fresh load: every row is new and plain inserts suffice).
+/// Key, fingerprint and rowid of every stored row of `R`'s table, in rowid order; `None` when
+/// the table is empty (a fresh load: every row is new and plain inserts suffice).
 fn existing_rows<R: DbRow>(
     tx: &Transaction,
     hb: &hashbrown::DefaultHashBuilder,
-) -> Result<Option<HashMap<String, Stored>>, IngestError> {
+) -> Result<Option<StoredRows>, IngestError> {
     let any: bool = tx.query_row(
         &format!("SELECT EXISTS (SELECT 1 FROM {})", R::TABLE),
         [],
@@ -527,19 +529,34 @@ fn existing_rows<R: DbRow>(
     if !any {
         return Ok(None);
     }
-    let mut map = HashMap::new();
-    let mut st = tx.prepare(&select_sql::<R>())?;
-    let mut q = st.query([])?;
-    let mut buf = R::default();
-    let extra_col = R::COLUMNS.len();
-    while let Some(row) = q.next()? {
-        buf.read(row)?;
-        let extra: Option<String> = row.get(extra_col)?;
-        let rowid: i64 = row.get(extra_col + 1)?;
-        map.insert(buf.key(), (fingerprint(hb, &buf, extra.as_deref()), rowid));
-    }
-    Ok(Some(map))
+    // The scan reads each page once: through a small cache, not the bulk write's, whose
+    // hundreds of MB of clean pages would sit beside the snapshot being built.
+    let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    tx.pragma_update(None, "cache_size", SCAN_CACHE_KIB)?;
+    let mut stored = StoredRowsBuilder::default();
+    let scanned = (|| -> Result<(), IngestError> {
+        // Rowid order, which `StoredRows` matches an extract in, whatever index covers the
+        // columns.
+        let mut st = tx.prepare(&format!("{} NOT INDEXED ORDER BY rowid", select_sql::<R>()))?;
+        let mut q = st.query([])?;
+        let mut buf = R::default();
+        let extra_col = R::COLUMNS.len();
+        while let Some(row) = q.next()? {
+            buf.read(row)?;
+            let extra = crate::store::rows::text_of(row, extra_col)?;
+            let rowid: i64 = row.get(extra_col + 1)?;
+            stored.push(&buf.key(), fingerprint(hb, &buf, extra), rowid);
+        }
+        Ok(())
+    })();
+    tx.pragma_update(None, "cache_size", cache)?;
+    scanned?;
+    Ok(Some(stored.finish()))
 }
+
+/// Page cache of the scan of a table's stored rows, in KiB as SQLite's negative `cache_size`
+/// takes it.
+const SCAN_CACHE_KIB: i64 = -8_192;
 
 /// One table of a source going into the store.
 struct Load<'a> {
@@ -593,10 +610,12 @@ fn send_rows<R: Written>(to: &SyncSender<WrittenRows>, rows: Vec<R>) {
 }
 
 impl Load<'_> {
+    /// Loads the table; with its counts, whether the rows it sent on are its whole new state
+    /// in rowid order (`StateRows`; false when it sent none).
     fn table<R: Written>(
         &self,
         first_rejects: &mut Vec<Reject>,
-    ) -> Result<TableCounts, IngestError> {
+    ) -> Result<(TableCounts, bool), IngestError> {
         let Load {
             tx,
             table: t,
@@ -638,12 +657,14 @@ impl Load<'_> {
             input::KeyCheck::Kept => None,
         };
         let mut row_lines = RowLines::default();
+        let mut state_sent = false;
 
         std::thread::scope(|s| -> Result<(), IngestError> {
             let (snd, rcv) = std::sync::mpsc::sync_channel::<Vec<Item<R>>>(16);
             let hb = &hb;
             // Stored rows the extract has are taken out as they come: what is left is absent.
             let mut existing = existing;
+            let sending = sent.is_some();
             let parser = s.spawn(move || -> Result<(u64, u64, Vec<i64>), InputError> {
                 let mut batch = Vec::with_capacity(BATCH);
                 let mut unchanged = 0u64;
@@ -663,11 +684,16 @@ impl Load<'_> {
                             line,
                             suspect,
                         } => {
-                            let status = match existing.as_mut().and_then(|m| m.remove(&key)) {
+                            let status = match existing.as_mut().and_then(|m| m.take(&key)) {
                                 None => Status::New,
-                                Some((fp, _)) if fp == fingerprint(hb, &row, extra.as_deref()) => {
+                                Some((fp, rowid))
+                                    if fp == fingerprint(hb, &row, extra.as_deref()) =>
+                                {
                                     unchanged += 1;
-                                    return;
+                                    if !sending {
+                                        return;
+                                    }
+                                    Status::Unchanged(rowid)
                                 }
                                 Some((_, rowid)) => Status::Changed(rowid),
                             };
@@ -693,19 +719,15 @@ impl Load<'_> {
                     let _ = snd.send(batch);
                 }
                 // In rowid order: the moves then walk the table once.
-                let mut absent: Vec<i64> = existing
-                    .map(|m| m.into_values().map(|(_, rowid)| rowid).collect())
-                    .unwrap_or_default();
-                absent.sort_unstable();
+                let absent: Vec<i64> = existing.map(|m| m.untaken_rowids()).unwrap_or_default();
                 Ok((read, unchanged, absent))
             });
 
-            let write = || -> Result<(), IngestError> {
+            let write = || -> Result<bool, IngestError> {
                 // New rows not yet inserted, with their lines.
                 let mut pending: Vec<(R, Option<String>, u64)> = Vec::with_capacity(MULTI_ROWS);
-                // Written rows on their way to `sent` (only new rows: a table whose rows are
-                // sent was empty).
-                let mut written: Vec<R> = Vec::new();
+                // The rows of the new state on their way to `sent`, while they are that state.
+                let mut state = StateRows::new(sent);
                 for batch in rcv {
                     bar.inc(batch.len() as u64);
                     for item in batch {
@@ -760,15 +782,7 @@ impl Load<'_> {
                                             row_lines.record(first + k as i64, *line);
                                         }
                                     }
-                                    match sent {
-                                        Some(to) => {
-                                            written.extend(pending.drain(..).map(|(r, _, _)| r));
-                                            if written.len() >= SENT_ROWS {
-                                                send_rows(to, std::mem::take(&mut written));
-                                            }
-                                        }
-                                        None => pending.clear(),
-                                    }
+                                    state.new_rows(pending.drain(..).map(|(r, _, _)| r));
                                 }
                             }
                             Item::Write {
@@ -778,16 +792,19 @@ impl Load<'_> {
                                 ..
                             } => {
                                 counts.changed += 1;
-                                debug_assert!(
-                                    sent.is_none(),
-                                    "tables whose rows are sent start empty"
-                                );
                                 keep_version.execute((rowid, ingest_id))?;
                                 row.bind(&mut upsert)?;
                                 upsert.raw_bind_parameter(extra_idx, extra.as_deref())?;
                                 upsert.raw_bind_parameter(extra_idx + 1, ingest_id)?;
                                 upsert.raw_execute()?;
+                                // The upsert keeps the stored row's rowid.
+                                state.stored(rowid, row);
                             }
+                            Item::Write {
+                                row,
+                                status: Status::Unchanged(rowid),
+                                ..
+                            } => state.stored(rowid, row),
                             Item::Reject(r) => {
                                 counts.rejected += 1;
                                 insert_reject(&mut reject_st, ingest_id, &r)?;
@@ -803,25 +820,24 @@ impl Load<'_> {
                     insert.raw_bind_parameter(extra_idx, extra.as_deref())?;
                     insert.raw_bind_parameter(extra_idx + 1, ingest_id)?;
                     insert.raw_execute()?;
-                    if sent.is_some() {
-                        written.push(row);
-                    }
+                    state.new_rows(std::iter::once(row));
                 }
-                if let Some(to) = sent {
-                    if !written.is_empty() {
-                        send_rows(to, written);
-                    }
-                }
-                Ok(())
+                Ok(state.finish())
             };
             let written = write();
             let parsed = parser
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            written?;
+            let sent_all = written?;
             let (read, unchanged, absent) = parsed?;
             counts.read = read;
             counts.unchanged = unchanged;
+            // Appended to, the table keeps the stored rows the extract does not have, which
+            // were not sent.
+            state_sent = sent_all && (!append || absent.is_empty());
+            if sent_all && !state_sent {
+                not_the_state(sent);
+            }
             if !append {
                 let mut delete =
                     tx.prepare(&format!("DELETE FROM {} WHERE rowid = ?1", R::TABLE))?;
@@ -835,6 +851,80 @@ impl Load<'_> {
         })?;
         counts.loaded = counts.new + counts.changed + counts.unchanged;
         debug_assert_eq!(counts.read, counts.loaded + counts.rejected);
-        Ok(counts)
+        Ok((counts, state_sent))
+    }
+}
+
+/// The rows of a table's new state on their way to the snapshot builder, in rowid order,
+/// while the extract's order is that order: each stored row found again (unchanged or
+/// changed, which keep their rowids) after the one found before it, and every new row (given
+/// the next rowids) after all of them. Absent rows only leave gaps. The first row out of that
+/// order stops the sending: the builder is told the rows are not the state
+/// ([`WrittenRows::NotTheState`]), and the snapshot is read back from SQLite.
+struct StateRows<'a, R: Written> {
+    to: Option<&'a SyncSender<WrittenRows>>,
+    rows: Vec<R>,
+    last_stored: i64,
+    new_seen: bool,
+}
+
+impl<'a, R: Written> StateRows<'a, R> {
+    fn new(to: Option<&'a SyncSender<WrittenRows>>) -> Self {
+        StateRows {
+            to,
+            rows: Vec::new(),
+            last_stored: 0,
+            new_seen: false,
+        }
+    }
+
+    /// A stored row found again, with its rowid.
+    fn stored(&mut self, rowid: i64, row: R) {
+        if self.to.is_none() {
+            return;
+        }
+        if self.new_seen || rowid <= self.last_stored {
+            self.rows = Vec::new();
+            not_the_state(self.to.take());
+            return;
+        }
+        self.last_stored = rowid;
+        self.push(row);
+    }
+
+    /// New rows, in the order they were inserted.
+    fn new_rows(&mut self, rows: impl Iterator<Item = R>) {
+        self.new_seen = true;
+        if self.to.is_some() {
+            rows.for_each(|r| self.push(r));
+        }
+    }
+
+    fn push(&mut self, row: R) {
+        self.rows.push(row);
+        if let (Some(to), true) = (self.to, self.rows.len() >= SENT_ROWS) {
+            send_rows(to, std::mem::take(&mut self.rows));
+        }
+    }
+
+    /// Sends the rows left; whether every row of the table was sent (in rowid order).
+    fn finish(mut self) -> bool {
+        match self.to {
+            Some(to) => {
+                if !self.rows.is_empty() {
+                    send_rows(to, std::mem::take(&mut self.rows));
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Tells the snapshot builder the rows sent are not the new state.
+fn not_the_state(to: Option<&SyncSender<WrittenRows>>) {
+    if let Some(to) = to {
+        // The reader only stops early when it panicked: that surfaces where it is joined.
+        let _ = to.send(WrittenRows::NotTheState);
     }
 }

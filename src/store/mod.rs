@@ -17,6 +17,7 @@ pub mod lock;
 pub mod lookup;
 pub mod read;
 pub mod rows;
+pub mod stored;
 pub mod textblock;
 pub mod users;
 

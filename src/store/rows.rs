@@ -45,7 +45,7 @@ fn bad_value(i: usize, what: &str, v: ValueRef) -> rusqlite::Error {
     )
 }
 
-fn text_of<'a>(row: &'a Row, i: usize) -> rusqlite::Result<Option<&'a str>> {
+pub(crate) fn text_of<'a>(row: &'a Row, i: usize) -> rusqlite::Result<Option<&'a str>> {
     match row.get_ref(i)? {
         ValueRef::Null => Ok(None),
         ValueRef::Text(t) => std::str::from_utf8(t)
