@@ -216,8 +216,8 @@ written!(
 /// rows in its order: a fresh database, tables no ingest filled before, or a re-ingest whose
 /// extract keeps the stored rows' order (`StateRows`). Once it is not,
 /// [`WrittenRows::NotTheState`] is sent and nothing more
-/// ([`IngestReport::sent_rows_are_the_state`] is then false). The channel is closed when the load ends, before the indexes are built, so its
-/// reader works while they are.
+/// ([`IngestReport::sent_rows_are_the_state`] is then false). The channel is closed when the
+/// load ends, before the indexes are built, so its reader works while they are.
 pub fn ingest_sending_rows(
     conn: &mut Connection,
     src: &Path,
@@ -857,8 +857,9 @@ impl Load<'_> {
 
 /// The rows of a table's new state on their way to the snapshot builder, in rowid order,
 /// while the extract's order is that order: each stored row found again (unchanged or
-/// changed, which keep their rowids) after the one found before it, and every new row (given
-/// the next rowids) after all of them. Absent rows only leave gaps. The first row out of that
+/// changed, which keep their rowids) after the one found before it, and every new row after
+/// all of them (SQLite gives a new row the largest rowid plus one, so new rows inserted in
+/// order follow every stored row in rowid order). Absent rows only leave gaps. The first row out of that
 /// order stops the sending: the builder is told the rows are not the state
 /// ([`WrittenRows::NotTheState`]), and the snapshot is read back from SQLite.
 struct StateRows<'a, R: Written> {

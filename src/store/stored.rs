@@ -126,14 +126,6 @@ impl StoredRows {
     pub fn index_lookups(&self) -> u64 {
         self.index_lookups
     }
-
-    pub fn len(&self) -> usize {
-        self.rowids.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rowids.is_empty()
-    }
 }
 
 #[cfg(test)]
