@@ -40,8 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // The columnar snapshot of the new ledger state, which the sweeps of this state read.
     let t = std::time::Instant::now();
     // Built from the parsed rows when the new state is just those in their order (a fresh
-    // database, or an extract in the stored rows' order); else
-    // read back from SQLite.
+    // database, or an extract in the stored rows' order); else read back from SQLite.
     let saved = match snapshot {
         Some(built) => crate::snapshot::file::save_ingested(
             &args.db,

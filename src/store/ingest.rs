@@ -24,6 +24,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 
 #[derive(Debug, thiserror::Error)]
@@ -658,13 +659,16 @@ impl Load<'_> {
         };
         let mut row_lines = RowLines::default();
         let mut state_sent = false;
+        // Whether unchanged rows still go to the writer, to be sent on as rows of the new
+        // state: `StateRows` clears it when they are not, and the parser drops them again.
+        let sending = AtomicBool::new(sent.is_some());
 
         std::thread::scope(|s| -> Result<(), IngestError> {
             let (snd, rcv) = std::sync::mpsc::sync_channel::<Vec<Item<R>>>(16);
             let hb = &hb;
             // Stored rows the extract has are taken out as they come: what is left is absent.
             let mut existing = existing;
-            let sending = sent.is_some();
+            let sending = &sending;
             let parser = s.spawn(move || -> Result<(u64, u64, Vec<i64>), InputError> {
                 let mut batch = Vec::with_capacity(BATCH);
                 let mut unchanged = 0u64;
@@ -690,7 +694,7 @@ impl Load<'_> {
                                     if fp == fingerprint(hb, &row, extra.as_deref()) =>
                                 {
                                     unchanged += 1;
-                                    if !sending {
+                                    if !sending.load(Ordering::Relaxed) {
                                         return;
                                     }
                                     Status::Unchanged(rowid)
@@ -727,7 +731,7 @@ impl Load<'_> {
                 // New rows not yet inserted, with their lines.
                 let mut pending: Vec<(R, Option<String>, u64)> = Vec::with_capacity(MULTI_ROWS);
                 // The rows of the new state on their way to `sent`, while they are that state.
-                let mut state = StateRows::new(sent);
+                let mut state = StateRows::new(sent, sending);
                 for batch in rcv {
                     bar.inc(batch.len() as u64);
                     for item in batch {
@@ -859,20 +863,24 @@ impl Load<'_> {
 /// while the extract's order is that order: each stored row found again (unchanged or
 /// changed, which keep their rowids) after the one found before it, and every new row after
 /// all of them (SQLite gives a new row the largest rowid plus one, so new rows inserted in
-/// order follow every stored row in rowid order). Absent rows only leave gaps. The first row out of that
-/// order stops the sending: the builder is told the rows are not the state
-/// ([`WrittenRows::NotTheState`]), and the snapshot is read back from SQLite.
+/// order follow every stored row in rowid order). Absent rows only leave gaps. The first row
+/// out of that order stops the sending: the builder is told the rows are not the state
+/// ([`WrittenRows::NotTheState`]), the parser keeps unchanged rows to itself again, and the
+/// snapshot is read back from SQLite.
 struct StateRows<'a, R: Written> {
     to: Option<&'a SyncSender<WrittenRows>>,
+    /// The parser's flag: unchanged rows come to the writer only while it is set.
+    sending: &'a AtomicBool,
     rows: Vec<R>,
     last_stored: i64,
     new_seen: bool,
 }
 
 impl<'a, R: Written> StateRows<'a, R> {
-    fn new(to: Option<&'a SyncSender<WrittenRows>>) -> Self {
+    fn new(to: Option<&'a SyncSender<WrittenRows>>, sending: &'a AtomicBool) -> Self {
         StateRows {
             to,
+            sending,
             rows: Vec::new(),
             last_stored: 0,
             new_seen: false,
@@ -886,6 +894,7 @@ impl<'a, R: Written> StateRows<'a, R> {
         }
         if self.new_seen || rowid <= self.last_stored {
             self.rows = Vec::new();
+            self.sending.store(false, Ordering::Relaxed);
             not_the_state(self.to.take());
             return;
         }
