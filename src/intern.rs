@@ -359,6 +359,17 @@ impl<S: Storage> StrColumn<S> {
         self.offsets.push(end);
         (self.offsets.len() - 2) as u32
     }
+    /// Appends the items of `other` after this column's, in their order.
+    pub fn append(&mut self, other: &StrColumn<S>) {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        let base = u32::try_from(self.buf.len()).expect("StrColumn text exceeds 4 GiB");
+        u32::try_from(self.buf.len() + other.buf.len()).expect("StrColumn text exceeds 4 GiB");
+        self.buf.extend_from_slice(&other.buf);
+        self.offsets
+            .extend(other.offsets.iter().skip(1).map(|&o| base + o));
+    }
     pub fn get(&self, i: u32) -> S::Text<'_> {
         S::text(self.bytes(i))
     }
@@ -858,6 +869,28 @@ mod tests {
         // An ID number: 18 characters in 10 bytes; a phone 11 in 7.
         assert_eq!(packed.bytes(4).len(), 10);
         assert_eq!(packed.bytes(5).len(), 7);
+    }
+
+    #[test]
+    fn an_appended_column_holds_both_columns_items_in_order() {
+        let (mut a, mut b) = (StrColumn::<Packed>::new(), StrColumn::<Packed>::new());
+        let (front, back) = SAMPLES.split_at(5);
+        for s in front {
+            a.push(s);
+        }
+        for s in back {
+            b.push(s);
+        }
+        a.append(&b);
+        a.append(&StrColumn::new());
+        assert_eq!(a.len(), SAMPLES.len());
+        for (k, s) in SAMPLES.iter().enumerate() {
+            assert!(a.holds(k as u32, s), "{s:?}");
+        }
+        let mut empty = StrColumn::<Packed>::new();
+        empty.append(&b);
+        assert_eq!(empty.len(), back.len());
+        assert_eq!(&*empty.get(0), back[0]);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::input::{self, InputError, Parsed, Reject, SourceTable};
 use crate::model::*;
 use crate::store::history::keep_version_sql;
 use crate::store::rows::{insert_many_sql, insert_sql, select_sql, upsert_sql, DbRow};
-use crate::store::stored::{StoredRows, StoredRowsBuilder};
+use crate::store::stored::{StoredRows, StoredRowsBuilder, StoredRun};
 use crate::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 use serde::Serialize;
@@ -516,43 +516,96 @@ fn fingerprint<R: DbRow>(hb: &hashbrown::DefaultHashBuilder, row: &R, extra: Opt
     h.finish()
 }
 
-/// Key, fingerprint and rowid of every stored row of `R`'s table, in rowid order; `None` when
-/// the table is empty (a fresh load: every row is new and plain inserts suffice).
-fn existing_rows<R: DbRow>(
-    tx: &Transaction,
-    hb: &hashbrown::DefaultHashBuilder,
-) -> Result<Option<StoredRows>, IngestError> {
-    let any: bool = tx.query_row(
+/// Whether `R`'s table holds rows (else a load is fresh: every row is new and plain inserts
+/// suffice).
+fn has_rows<R: DbRow>(tx: &Transaction) -> Result<bool, IngestError> {
+    Ok(tx.query_row(
         &format!("SELECT EXISTS (SELECT 1 FROM {})", R::TABLE),
         [],
         |r| r.get(0),
-    )?;
-    if !any {
-        return Ok(None);
-    }
+    )?)
+}
+
+/// Key, fingerprint and rowid of every stored row of `R`'s table, read in rowid order on the
+/// load's own connection before the extract is matched.
+fn existing_rows<R: DbRow>(
+    tx: &Transaction,
+    hb: &hashbrown::DefaultHashBuilder,
+) -> Result<StoredRows, IngestError> {
     // The scan reads each page once: through a small cache, not the bulk write's, whose
     // hundreds of MB of clean pages would sit beside the snapshot being built.
     let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
     tx.pragma_update(None, "cache_size", SCAN_CACHE_KIB)?;
     let mut stored = StoredRowsBuilder::default();
-    let scanned = (|| -> Result<(), IngestError> {
-        // Rowid order, which `StoredRows` matches an extract in, whatever index covers the
-        // columns.
-        let mut st = tx.prepare(&format!("{} NOT INDEXED ORDER BY rowid", select_sql::<R>()))?;
-        let mut q = st.query([])?;
-        let mut buf = R::default();
-        let extra_col = R::COLUMNS.len();
-        while let Some(row) = q.next()? {
-            buf.read(row)?;
-            let extra = crate::store::rows::text_of(row, extra_col)?;
-            let rowid: i64 = row.get(extra_col + 1)?;
-            stored.push(&buf.key(), fingerprint(hb, &buf, extra), rowid);
-        }
-        Ok(())
-    })();
+    let scanned = scan_stored::<R>(tx, hb, |run| {
+        stored.extend(run);
+        true
+    });
     tx.pragma_update(None, "cache_size", cache)?;
     scanned?;
-    Ok(Some(stored.finish()))
+    Ok(stored.finish())
+}
+
+/// Stored rows per run a scan hands over.
+const STORED_RUN: usize = 65_536;
+
+/// Reads the key, fingerprint and rowid of every stored row of `R`'s table in rowid order,
+/// handing them to `emit` a run at a time until it returns false.
+fn scan_stored<R: DbRow>(
+    conn: &Connection,
+    hb: &hashbrown::DefaultHashBuilder,
+    mut emit: impl FnMut(StoredRun) -> bool,
+) -> Result<(), IngestError> {
+    // Rowid order, which `StoredRows` matches an extract in, whatever index covers the
+    // columns.
+    let mut st = conn.prepare(&format!("{} NOT INDEXED ORDER BY rowid", select_sql::<R>()))?;
+    let mut q = st.query([])?;
+    let mut buf = R::default();
+    let extra_col = R::COLUMNS.len();
+    let mut run = StoredRun::default();
+    while let Some(row) = q.next()? {
+        buf.read(row)?;
+        let extra = crate::store::rows::text_of(row, extra_col)?;
+        let rowid: i64 = row.get(extra_col + 1)?;
+        run.push(&buf.key(), fingerprint(hb, &buf, extra), rowid);
+        if run.len() == STORED_RUN && !emit(std::mem::take(&mut run)) {
+            return Ok(());
+        }
+    }
+    if !run.is_empty() {
+        emit(run);
+    }
+    Ok(())
+}
+
+/// The file a second connection can read the stored rows from while the load's connection
+/// writes: in WAL mode a reader sees the last committed state, which for a table not yet
+/// loaded is the load's own. `None` in memory or through a rollback journal, where the scan
+/// runs on the load's connection first.
+fn scan_beside_path(tx: &Transaction) -> Result<Option<std::path::PathBuf>, IngestError> {
+    let mode: String = tx.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    Ok(match tx.path() {
+        Some(p) if !p.is_empty() && mode.eq_ignore_ascii_case("wal") => Some(p.into()),
+        _ => None,
+    })
+}
+
+/// [`scan_stored`] on a read-only connection of its own to `path` (see [`scan_beside_path`]),
+/// sending each run to `runs`; stops when nothing receives them.
+fn scan_stored_beside<R: DbRow>(
+    path: &Path,
+    hb: &hashbrown::DefaultHashBuilder,
+    runs: std::sync::mpsc::Sender<StoredRun>,
+) -> Result<(), IngestError> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "cache_size", SCAN_CACHE_KIB)?;
+    // One read transaction: every run is of one state.
+    conn.execute_batch("BEGIN")?;
+    scan_stored::<R>(&conn, hb, |run| runs.send(run).is_ok())
 }
 
 /// Page cache of the scan of a table's stored rows, in KiB as SQLite's negative `cache_size`
@@ -626,7 +679,16 @@ impl Load<'_> {
             rows: sent,
         } = *self;
         let hb = hashbrown::DefaultHashBuilder::default();
-        let existing = existing_rows::<R>(tx, &hb)?;
+        let had_rows = has_rows::<R>(tx)?;
+        // The stored rows are read beside the parse where a second connection can (they then
+        // arrive while the extract is matched against them), else before it.
+        let (existing, scan_beside) = match had_rows {
+            false => (None, None),
+            true => match scan_beside_path(tx)? {
+                Some(path) => (None, Some(path)),
+                None => (Some(existing_rows::<R>(tx, &hb)?), None),
+            },
+        };
         let mut counts = TableCounts {
             table: R::TABLE,
             file: t.file.clone(),
@@ -644,7 +706,7 @@ impl Load<'_> {
         // Into an empty table keyed by one column, the table's primary key keeps the keys
         // seen: the parser keeps only a filter of them, and rows it suspects are confirmed
         // here (`input::KeyCheck`).
-        let keys = if existing.is_none() && R::KEY.len() == 1 {
+        let keys = if !had_rows && R::KEY.len() == 1 {
             input::KeyCheck::Filtered
         } else {
             input::KeyCheck::Kept
@@ -666,8 +728,13 @@ impl Load<'_> {
         std::thread::scope(|s| -> Result<(), IngestError> {
             let (snd, rcv) = std::sync::mpsc::sync_channel::<Vec<Item<R>>>(16);
             let hb = &hb;
-            // Stored rows the extract has are taken out as they come: what is left is absent.
             let mut existing = existing;
+            let scanner = scan_beside.map(|path| {
+                let (to, runs) = std::sync::mpsc::channel();
+                existing = Some(StoredRows::arriving(runs));
+                s.spawn(move || scan_stored_beside::<R>(&path, hb, to))
+            });
+            // Stored rows the extract has are taken out as they come: what is left is absent.
             let sending = &sending;
             let parser = s.spawn(move || -> Result<(u64, u64, Vec<i64>), InputError> {
                 let mut batch = Vec::with_capacity(BATCH);
@@ -723,7 +790,7 @@ impl Load<'_> {
                     let _ = snd.send(batch);
                 }
                 // In rowid order: the moves then walk the table once.
-                let absent: Vec<i64> = existing.map(|m| m.untaken_rowids()).unwrap_or_default();
+                let absent: Vec<i64> = existing.map(|mut m| m.untaken_rowids()).unwrap_or_default();
                 Ok((read, unchanged, absent))
             });
 
@@ -832,6 +899,13 @@ impl Load<'_> {
             let parsed = parser
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            // A failed scan ended its rows early: rows matched against them are not to be
+            // trusted, and its error is the one to report.
+            if let Some(scanner) = scanner {
+                scanner
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            }
             let sent_all = written?;
             let (read, unchanged, absent) = parsed?;
             counts.read = read;

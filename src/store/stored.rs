@@ -9,11 +9,14 @@
 //! few bytes; only a key not at the cursor is looked up in a hash index, built on first need.
 
 use crate::intern::{Interner, Packed, StrColumn};
+use std::sync::mpsc::Receiver;
 
-/// Stored rows of one table in rowid order: key, fingerprint and rowid of each.
+/// Stored rows of one table in rowid order: key, fingerprint and rowid of each. They are all
+/// there from the start ([`StoredRowsBuilder::finish`]) or arrive run by run from a scan on a
+/// thread of its own ([`StoredRows::arriving`]), while the extract is matched against them.
 pub struct StoredRows {
     /// Row `k`'s key is item `k + 1` (item 0 is the interner's empty string).
-    keys: Interner<Packed>,
+    keys: Keys,
     fingerprints: Vec<u64>,
     rowids: Vec<i64>,
     taken: Vec<bool>,
@@ -25,25 +28,69 @@ pub struct StoredRows {
     untaken: usize,
     /// Keys looked up in the hash index (not found at the cursor).
     index_lookups: u64,
+    /// Runs of rows still to come, in rowid order; `None` once every row is in.
+    arriving: Option<Receiver<StoredRun>>,
 }
 
-/// Builds [`StoredRows`] from rows pushed in rowid order.
-pub struct StoredRowsBuilder {
+/// The keys while rows arrive, then (every row in) an interner that looks keys up.
+enum Keys {
+    Arriving(StrColumn<Packed>),
+    All(Interner<Packed>),
+}
+
+impl Keys {
+    fn strings(&self) -> &StrColumn<Packed> {
+        match self {
+            Keys::Arriving(c) => c,
+            Keys::All(i) => i.strings(),
+        }
+    }
+}
+
+/// Consecutive stored rows in rowid order, as a scan hands them over.
+#[derive(Default)]
+pub struct StoredRun {
+    /// Row `k`'s key is item `k` (the empty key stands as a placeholder, see `empty_key`).
     keys: StrColumn<Packed>,
     fingerprints: Vec<u64>,
     rowids: Vec<i64>,
+    /// The row of the run with the empty key.
     empty_key: Option<usize>,
+}
+
+impl StoredRun {
+    /// Adds the next stored row (rowids ascending, keys distinct: the table's primary key).
+    pub fn push(&mut self, key: &str, fingerprint: u64, rowid: i64) {
+        debug_assert!(self.rowids.last().is_none_or(|&r| r < rowid));
+        if key.is_empty() {
+            self.empty_key = Some(self.rowids.len());
+        }
+        // The empty key's placeholder is no extract key at the cursor (`StoredRows::at_cursor`).
+        self.keys.push(key);
+        self.fingerprints.push(fingerprint);
+        self.rowids.push(rowid);
+    }
+
+    pub fn len(&self) -> usize {
+        self.rowids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rowids.is_empty()
+    }
+}
+
+/// Builds [`StoredRows`] from rows pushed in rowid order, one by one or a run at a time.
+pub struct StoredRowsBuilder {
+    rows: StoredRows,
+    run: StoredRun,
 }
 
 impl Default for StoredRowsBuilder {
     fn default() -> Self {
-        let mut keys = StrColumn::new();
-        keys.push("");
         StoredRowsBuilder {
-            keys,
-            fingerprints: Vec::new(),
-            rowids: Vec::new(),
-            empty_key: None,
+            rows: StoredRows::empty(None),
+            run: StoredRun::default(),
         }
     }
 }
@@ -51,49 +98,112 @@ impl Default for StoredRowsBuilder {
 impl StoredRowsBuilder {
     /// Adds the next stored row (rowids ascending, keys distinct: the table's primary key).
     pub fn push(&mut self, key: &str, fingerprint: u64, rowid: i64) {
-        debug_assert!(self.rowids.last().is_none_or(|&r| r < rowid));
-        if key.is_empty() {
-            self.empty_key = Some(self.rowids.len());
-            // A placeholder no extract key equals at the cursor (see `StoredRows::at_cursor`).
-            self.keys.push("");
-        } else {
-            self.keys.push(key);
-        }
-        self.fingerprints.push(fingerprint);
-        self.rowids.push(rowid);
+        self.run.push(key, fingerprint, rowid);
     }
 
-    pub fn finish(self) -> StoredRows {
-        let n = self.rowids.len();
-        StoredRows {
-            keys: Interner::from_sealed_strings(self.keys),
-            fingerprints: self.fingerprints,
-            rowids: self.rowids,
-            taken: vec![false; n],
-            empty_key: self.empty_key,
-            next: 0,
-            untaken: n,
-            index_lookups: 0,
-        }
+    /// Adds the next rows.
+    pub fn extend(&mut self, run: StoredRun) {
+        self.rows.add(std::mem::take(&mut self.run));
+        self.rows.add(run);
+    }
+
+    pub fn finish(mut self) -> StoredRows {
+        self.rows.add(self.run);
+        self.rows.all_rows();
+        self.rows
     }
 }
 
 impl StoredRows {
+    fn empty(arriving: Option<Receiver<StoredRun>>) -> StoredRows {
+        let mut keys = StrColumn::new();
+        keys.push("");
+        StoredRows {
+            keys: Keys::Arriving(keys),
+            fingerprints: Vec::new(),
+            rowids: Vec::new(),
+            taken: Vec::new(),
+            empty_key: None,
+            next: 0,
+            untaken: 0,
+            index_lookups: 0,
+            arriving,
+        }
+    }
+
+    /// Stored rows that arrive from `runs` in rowid order while the extract is matched: a key
+    /// at the cursor is taken as soon as its run is in; any other waits for every run. A
+    /// closed channel means every row is in (a scan that failed says so where it is joined).
+    pub fn arriving(runs: Receiver<StoredRun>) -> StoredRows {
+        StoredRows::empty(Some(runs))
+    }
+
+    fn add(&mut self, run: StoredRun) {
+        let Keys::Arriving(keys) = &mut self.keys else {
+            unreachable!("a run after every row was in");
+        };
+        if let Some(e) = run.empty_key {
+            self.empty_key = Some(self.rowids.len() + e);
+        }
+        keys.append(&run.keys);
+        self.fingerprints.extend_from_slice(&run.fingerprints);
+        self.rowids.extend_from_slice(&run.rowids);
+        self.untaken += run.len();
+        self.taken.resize(self.rowids.len(), false);
+    }
+
+    /// Waits for the next run of rows; false when every row is in.
+    fn next_run(&mut self) -> bool {
+        let Some(runs) = &self.arriving else {
+            return false;
+        };
+        match runs.recv() {
+            Ok(run) => {
+                self.add(run);
+                true
+            }
+            Err(_) => {
+                self.arriving = None;
+                false
+            }
+        }
+    }
+
+    /// Waits for every row; their keys then go into the interner that looks keys up.
+    fn all_rows(&mut self) {
+        while self.next_run() {}
+        if let Keys::Arriving(keys) = &mut self.keys {
+            let keys = std::mem::take(keys);
+            self.keys = Keys::All(Interner::from_sealed_strings(keys));
+        }
+    }
+
     /// Takes the stored row with `key` out: its fingerprint and rowid, or `None` when no row
     /// not yet taken has it (a new row, or the extract's second row of that key).
     pub fn take(&mut self, key: &str) -> Option<(u64, i64)> {
-        if self.untaken == 0 {
-            return None;
-        }
-        let row = if key.is_empty() {
-            self.empty_key?
-        } else if self.at_cursor(key) {
-            self.next
-        } else {
+        let row = loop {
+            if key.is_empty() {
+                self.all_rows();
+                break self.empty_key?;
+            }
+            if self.at_cursor(key) {
+                break self.next;
+            }
+            if self.next >= self.rowids.len() && self.arriving.is_some() {
+                self.next_run();
+                continue;
+            }
+            self.all_rows();
+            if self.untaken == 0 {
+                return None;
+            }
             self.index_lookups += 1;
+            let Keys::All(index) = &self.keys else {
+                unreachable!("every row is in");
+            };
             // Interned ids other than 0 are stored rows; the empty key was handled above.
-            match self.keys.get(key) {
-                Some(id) if id > 0 => id as usize - 1,
+            match index.get(key) {
+                Some(id) if id > 0 => break id as usize - 1,
                 _ => return None,
             }
         };
@@ -112,8 +222,9 @@ impl StoredRows {
             && self.keys.strings().holds(self.next as u32 + 1, key)
     }
 
-    /// The rowids of the rows never taken, ascending.
-    pub fn untaken_rowids(&self) -> Vec<i64> {
+    /// The rowids of the rows never taken, ascending (after waiting for every row).
+    pub fn untaken_rowids(&mut self) -> Vec<i64> {
+        self.all_rows();
         self.rowids
             .iter()
             .zip(&self.taken)
@@ -138,6 +249,62 @@ mod tests {
             b.push(key, 100 + k as u64, 10 * (k as i64 + 1));
         }
         b.finish()
+    }
+
+    /// The rows of [`stored`] arriving `per_run` at a time from a thread that hands each run
+    /// over only when the matching asks for it (a rendezvous channel).
+    fn arriving(keys: &[&str], per_run: usize) -> StoredRows {
+        let (to, runs) = std::sync::mpsc::sync_channel(0);
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        std::thread::spawn(move || {
+            for (r, chunk) in keys.chunks(per_run).enumerate() {
+                let mut run = StoredRun::default();
+                for (j, key) in chunk.iter().enumerate() {
+                    let k = r * per_run + j;
+                    run.push(key, 100 + k as u64, 10 * (k as i64 + 1));
+                }
+                if to.send(run).is_err() {
+                    return;
+                }
+            }
+        });
+        StoredRows::arriving(runs)
+    }
+
+    #[test]
+    fn rows_arriving_run_by_run_match_as_rows_there_from_the_start() {
+        let keys: Vec<String> = (0..40).map(|k| format!("SQ{k:04}")).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        // In stored order, one left out, then a new key: taken at the cursor as runs come.
+        let mut s = arriving(&refs, 3);
+        for (k, key) in refs.iter().enumerate().filter(|(k, _)| *k != 20) {
+            assert_eq!(s.take(key), Some((100 + k as u64, 10 * (k as i64 + 1))));
+        }
+        assert_eq!(s.take("SQ9999"), None);
+        // SQ0021 (not at the cursor, SQ0020 was) and the new key waited for every row.
+        assert_eq!(s.index_lookups(), 2);
+        assert_eq!(s.untaken_rowids(), vec![210]);
+        // A key of a run not yet arrived, taken before the cursor reaches it; then the rows
+        // before it in order; rows never reached are absent.
+        for per_run in [1, 4, 40, 100] {
+            let mut s = arriving(&refs, per_run);
+            assert_eq!(s.take("SQ0030"), Some((130, 310)));
+            assert_eq!(s.take("SQ0000"), Some((100, 10)));
+            assert_eq!(s.take("SQ0001"), Some((101, 20)));
+            assert_eq!(s.take("SQ0030"), None, "taken once");
+            let absent: Vec<i64> = (2..40).filter(|&k| k != 30).map(|k| 10 * (k + 1)).collect();
+            assert_eq!(s.untaken_rowids(), absent, "{per_run} a run");
+        }
+        // The empty key in a run still to come.
+        let mut s = arriving(&["K1", "K2", "", "K4"], 1);
+        assert_eq!(s.take("K1"), Some((100, 10)));
+        assert_eq!(s.take(""), Some((102, 30)));
+        assert_eq!(s.take("K2"), Some((101, 20)));
+        assert_eq!(s.take("K4"), Some((103, 40)));
+        // Nothing stored: the closed channel says every row is in.
+        let mut none = arriving(&[], 1);
+        assert_eq!(none.take("K1"), None);
+        assert!(none.untaken_rowids().is_empty());
     }
 
     #[test]
