@@ -56,8 +56,8 @@ fn stored_columns(table: &str) -> Option<String> {
 /// `INSERT OR FAIL INTO <table>_history (…) SELECT … FROM <table> WHERE rowid = ?1`,
 /// superseded by ingest `?2`: keeps the version an ingest is about to change or remove.
 /// `OR FAIL` (`batch::INSERT`): an `INSERT … SELECT` under SQLite's default `OR ABORT` copies
-/// every page it changes to a statement journal first, a 16 KB write per changed row, which
-/// was a third of the system time of re-ingesting next month's 10 M claim ledger.
+/// every page it changes to a statement journal first, a 16 KB write per changed row (50.5
+/// against 45.8 s of system time re-ingesting next month's 10 M claim ledger).
 pub fn keep_version_sql<R: DbRow>() -> String {
     let cols = stored_columns(R::TABLE).unwrap_or_default();
     format!(
