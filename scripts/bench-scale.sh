@@ -11,7 +11,8 @@
 # database MB = <db> + <db>.snapshots after the step. A `ratio` line per size gives
 # sweep / duckdb_rules (wall seconds and peak RSS), sweep / DuckDB's rules alone (its run less
 # reading the CSV files, from its per-statement timings), and the database after a second
-# sweep (`sweep_again`) over the CSV folder.
+# sweep (`sweep_again`) over the CSV folder. Last, the same folder is ingested again
+# (`ingest_again`, every row unchanged).
 # The table is also written as TSV to $OUT_DIR/<UTC timestamp>.tsv (default
 # target/bench-scale/ of the repository) with the run's metadata in <timestamp>.meta and the
 # per-rule counts of flagged claims (claimsweep and DuckDB) in <timestamp>-counts.tsv, so a
@@ -131,6 +132,10 @@ for size in "${SIZES[@]}"; do
     # A second sweep of the same state: the database after two sweeps is the issue's disk figure.
     run "$size" sweep_again "echo $size" -- \
         "$CLAIMSWEEP" sweep --db "$db" --rules "$REPO/rules" "${thr[@]}"
+    # The same folder ingested again, as a bureau re-ingests its ledger every period (after the
+    # disk figure: its snapshot is a second one beside the first).
+    run "$size" ingest_again "ingest_rows $WORK/$size.ingest_again.log" -- \
+        "$CLAIMSWEEP" ingest --db "$db" "$csv"
 
     # Per-rule counts of flagged claims, side by side (person-level rules differ: DuckDB counts
     # ID numbers, claimsweep resolved persons; see the report of issue 15).
