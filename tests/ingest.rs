@@ -853,7 +853,49 @@ fn repeated_keys_are_rejected_alike_whether_kept_or_filtered() {
         1
     );
 
-    // The same source again: the table is not empty, every key is kept, same rejects.
+    // The same source again: the table is not empty; a repeat of a stored key is found by
+    // the stored rows, which keep the line that took each. Same rejects.
     ok(&ingest(&fx.db, &fx.src));
     assert_eq!(stored(&fx.db), kept);
+
+    // Next time's extract: the same rows, then new keys repeated right behind their first
+    // row, far behind it (inserted by then) and among the last rows (inserted one by one),
+    // and once more a repeat of a stored key after them.
+    let mut next = lines.clone();
+    for k in 0..300u32 {
+        next.push(claim(
+            &format!("N{k:04}"),
+            &id(k % 50),
+            "张伟",
+            "1000",
+            "2020-06-05",
+        ));
+        match k {
+            5 => next.push(claim("N0004", &id(1), "李娜", "900", "2020-06-06")),
+            250 => next.push(claim("N0010", &id(2), "王芳", "800", "2020-06-07")),
+            _ => {}
+        }
+    }
+    next.push(claim("N0298", &id(3), "孙八", "700", "2020-06-08"));
+    next.push(claim("K0007", &id(4), "周九", "600", "2020-06-09"));
+    write(&fx.src, "claims.csv", &(next.join("\n") + "\n"));
+    let (next_ledger, kept_next) = claimsweep::input::read_ledger(&fx.src).unwrap();
+    let kept_next: Vec<(String, u64, String, String)> = kept_next
+        .into_iter()
+        .map(|r| (r.file, r.line, r.reason, r.raw))
+        .collect();
+    assert_eq!(kept_next.len(), kept.len() + 4, "{kept_next:?}");
+    ok(&ingest(&fx.db, &fx.src));
+    assert_eq!(stored(&fx.db), kept_next);
+    assert_eq!(
+        count(&fx.db, "SELECT COUNT(*) FROM claims"),
+        next_ledger.claims.len() as i64
+    );
+    assert_eq!(
+        count(
+            &fx.db,
+            "SELECT COUNT(*) FROM claims WHERE claim_id IN ('N0004', 'N0010', 'N0298') AND name = '张伟'"
+        ),
+        3
+    );
 }

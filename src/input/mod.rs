@@ -139,8 +139,8 @@ pub enum KeyCheck {
     Kept,
     /// Only a filter of the keys is kept ([`keyfilter::KeyFilter`]): a row whose key may have
     /// been seen comes with its raw text in `suspect`, and the caller, which keeps the earlier
-    /// rows by key (a load into an empty table with that key as primary key), confirms it
-    /// and rejects it as `Kept` would have.
+    /// rows by key (a load into a table with that key as primary key, and the rows it held
+    /// before), confirms it and rejects it as `Kept` would have.
     Filtered,
 }
 

@@ -18,7 +18,7 @@ use crate::input::{self, InputError, Parsed, Reject, SourceTable};
 use crate::model::*;
 use crate::store::history::keep_version_sql;
 use crate::store::rows::{insert_many_sql, insert_sql, select_sql, upsert_sql, DbRow};
-use crate::store::stored::{StoredRows, StoredRowsBuilder, StoredRun};
+use crate::store::stored::{StoredRows, StoredRowsBuilder, StoredRun, Taken};
 use crate::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 use serde::Serialize;
@@ -703,10 +703,11 @@ impl Load<'_> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         let extra_idx = R::COLUMNS.len() + 1;
-        // Into an empty table keyed by one column, the table's primary key keeps the keys
-        // seen: the parser keeps only a filter of them, and rows it suspects are confirmed
-        // here (`input::KeyCheck`).
-        let keys = if !had_rows && R::KEY.len() == 1 {
+        // Into a table keyed by one column, the parser keeps only a filter of the keys seen,
+        // and a row it suspects is confirmed here: a stored key by the stored rows, which
+        // keep the line that took each (`Taken::Again`), a new key by the table's primary key,
+        // which keeps those inserted (`input::KeyCheck`).
+        let keys = if R::KEY.len() == 1 {
             input::KeyCheck::Filtered
         } else {
             input::KeyCheck::Kept
@@ -754,19 +755,43 @@ impl Load<'_> {
                             extra,
                             line,
                             suspect,
-                        } => {
-                            let status = match existing.as_mut().and_then(|m| m.take(&key)) {
-                                None => Status::New,
-                                Some((fp, rowid))
-                                    if fp == fingerprint(hb, &row, extra.as_deref()) =>
-                                {
+                        } => 'row: {
+                            let taken = existing
+                                .as_mut()
+                                .map(|m| m.take(&key, line, suspect.is_some()));
+                            let status = match taken {
+                                None | Some(Taken::NotStored) => Status::New,
+                                // A stored key an earlier row of the extract had: the parser's
+                                // filter suspected it, so its raw text is here.
+                                Some(Taken::Again { first_line }) => {
+                                    debug_assert!(suspect.is_some(), "a repeat unsuspected");
+                                    break 'row Item::Reject(Reject {
+                                        table: R::TABLE,
+                                        file: t.file.clone(),
+                                        line,
+                                        column: None,
+                                        reason: input::duplicate_key_reason(first_line),
+                                        raw: suspect.unwrap_or_default(),
+                                    });
+                                }
+                                Some(Taken::Stored {
+                                    fingerprint: fp,
+                                    rowid,
+                                }) if fp == fingerprint(hb, &row, extra.as_deref()) => {
                                     unchanged += 1;
                                     if !sending.load(Ordering::Relaxed) {
                                         return;
                                     }
                                     Status::Unchanged(rowid)
                                 }
-                                Some((_, rowid)) => Status::Changed(rowid),
+                                Some(Taken::Stored { rowid, .. }) => Status::Changed(rowid),
+                            };
+                            // Only a new row's key can have been on an earlier row unseen
+                            // here: the writer confirms the suspicion against the rows it
+                            // inserted.
+                            let suspect = match status {
+                                Status::New => suspect,
+                                _ => None,
                             };
                             Item::Write {
                                 row,
@@ -846,7 +871,8 @@ impl Load<'_> {
                                     }
                                     insert_many.raw_execute()?;
                                     if by_key.is_some() {
-                                        // An empty table's new rowids follow one another.
+                                        // New rowids follow one another (each the
+                                        // largest plus one; absent rows go after the load).
                                         let first =
                                             tx.last_insert_rowid() - (MULTI_ROWS as i64 - 1);
                                         for (k, (_, _, line)) in pending.iter().enumerate() {

@@ -19,7 +19,8 @@ pub struct StoredRows {
     keys: Keys,
     fingerprints: Vec<u64>,
     rowids: Vec<i64>,
-    taken: Vec<bool>,
+    /// The line of the extract row that took each row ([`UNTAKEN`] until one does).
+    taken_at: Vec<u64>,
     /// The stored row with the empty key, if one has it (no key is expected empty: it is
     /// kept apart from the interner's own empty string).
     empty_key: Option<usize>,
@@ -31,6 +32,20 @@ pub struct StoredRows {
     /// Runs of rows still to come, in rowid order; `None` once every row is in.
     arriving: Option<Receiver<StoredRun>>,
 }
+
+/// What [`StoredRows::take`] found of a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Taken {
+    /// A stored row, taken now.
+    Stored { fingerprint: u64, rowid: i64 },
+    /// A stored row an earlier extract row took: the key is repeated.
+    Again { first_line: u64 },
+    /// No stored row has the key.
+    NotStored,
+}
+
+/// `taken_at` of a row no extract row took.
+const UNTAKEN: u64 = u64::MAX;
 
 /// The keys while rows arrive, then (every row in) an interner that looks keys up.
 enum Keys {
@@ -122,7 +137,7 @@ impl StoredRows {
             keys: Keys::Arriving(keys),
             fingerprints: Vec::new(),
             rowids: Vec::new(),
-            taken: Vec::new(),
+            taken_at: Vec::new(),
             empty_key: None,
             next: 0,
             untaken: 0,
@@ -149,7 +164,7 @@ impl StoredRows {
         self.fingerprints.extend_from_slice(&run.fingerprints);
         self.rowids.extend_from_slice(&run.rowids);
         self.untaken += run.len();
-        self.taken.resize(self.rowids.len(), false);
+        self.taken_at.resize(self.rowids.len(), UNTAKEN);
     }
 
     /// Waits for the next run of rows; false when every row is in.
@@ -178,13 +193,19 @@ impl StoredRows {
         }
     }
 
-    /// Takes the stored row with `key` out: its fingerprint and rowid, or `None` when no row
-    /// not yet taken has it (a new row, or the extract's second row of that key).
-    pub fn take(&mut self, key: &str) -> Option<(u64, i64)> {
+    /// Takes the stored row with `key` out for the extract row on `line`: its fingerprint and
+    /// rowid, the line of the extract row that took it before (a repeated key), or nothing
+    /// stored (a new row). `maybe_seen` is false when no earlier extract row can have had the
+    /// key (the parser's filter says so): once every stored row is taken, such a key is new
+    /// without a look.
+    pub fn take(&mut self, key: &str, line: u64, maybe_seen: bool) -> Taken {
         let row = loop {
             if key.is_empty() {
                 self.all_rows();
-                break self.empty_key?;
+                match self.empty_key {
+                    Some(row) => break row,
+                    None => return Taken::NotStored,
+                }
             }
             if self.at_cursor(key) {
                 break self.next;
@@ -194,8 +215,8 @@ impl StoredRows {
                 continue;
             }
             self.all_rows();
-            if self.untaken == 0 {
-                return None;
+            if self.untaken == 0 && !maybe_seen {
+                return Taken::NotStored;
             }
             self.index_lookups += 1;
             let Keys::All(index) = &self.keys else {
@@ -204,15 +225,20 @@ impl StoredRows {
             // Interned ids other than 0 are stored rows; the empty key was handled above.
             match index.get(key) {
                 Some(id) if id > 0 => break id as usize - 1,
-                _ => return None,
+                _ => return Taken::NotStored,
             }
         };
-        if std::mem::replace(&mut self.taken[row], true) {
-            return None;
+        let first = std::mem::replace(&mut self.taken_at[row], line);
+        if first != UNTAKEN {
+            self.taken_at[row] = first;
+            return Taken::Again { first_line: first };
         }
         self.untaken -= 1;
         self.next = row + 1;
-        Some((self.fingerprints[row], self.rowids[row]))
+        Taken::Stored {
+            fingerprint: self.fingerprints[row],
+            rowid: self.rowids[row],
+        }
     }
 
     /// Whether the row at the cursor has `key` (not empty).
@@ -227,8 +253,8 @@ impl StoredRows {
         self.all_rows();
         self.rowids
             .iter()
-            .zip(&self.taken)
-            .filter(|(_, &taken)| !taken)
+            .zip(&self.taken_at)
+            .filter(|(_, &line)| line == UNTAKEN)
             .map(|(&rowid, _)| rowid)
             .collect()
     }
@@ -242,6 +268,59 @@ impl StoredRows {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `take` of a key no earlier extract row had (the filter says so): the stored row's
+    /// fingerprint and rowid, or `None` (not stored, or taken before).
+    trait TakeOnce {
+        fn take1(&mut self, key: &str) -> Option<(u64, i64)>;
+    }
+
+    impl TakeOnce for StoredRows {
+        fn take1(&mut self, key: &str) -> Option<(u64, i64)> {
+            match self.take(key, 2, false) {
+                Taken::Stored { fingerprint, rowid } => Some((fingerprint, rowid)),
+                Taken::Again { .. } | Taken::NotStored => None,
+            }
+        }
+    }
+
+    #[test]
+    fn a_repeated_key_names_the_line_that_took_its_row_first() {
+        for per_run in [1, 2, 10] {
+            let mut s = arriving(&["A1", "A2", "A3", "", "A5"], per_run);
+            assert_eq!(
+                s.take("A2", 7, false),
+                Taken::Stored {
+                    fingerprint: 101,
+                    rowid: 20
+                }
+            );
+            assert_eq!(s.take("A2", 8, true), Taken::Again { first_line: 7 });
+            assert_eq!(
+                s.take("", 9, false),
+                Taken::Stored {
+                    fingerprint: 103,
+                    rowid: 40
+                }
+            );
+            assert_eq!(s.take("", 10, true), Taken::Again { first_line: 9 });
+            for (k, key) in ["A1", "A3", "A5"].iter().enumerate() {
+                assert!(matches!(
+                    s.take(key, 11 + k as u64, false),
+                    Taken::Stored { .. }
+                ));
+            }
+            // Every row taken: a key the filter has not seen is new without a look; one it
+            // may have seen is looked up, and a repeat of a stored key is found.
+            let looked = s.index_lookups();
+            assert_eq!(s.take("B1", 20, false), Taken::NotStored);
+            assert_eq!(s.index_lookups(), looked);
+            assert_eq!(s.take("B1", 21, true), Taken::NotStored);
+            assert_eq!(s.take("A5", 22, true), Taken::Again { first_line: 13 });
+            assert_eq!(s.index_lookups(), looked + 2);
+            assert!(s.untaken_rowids().is_empty());
+        }
+    }
 
     fn stored(keys: &[&str]) -> StoredRows {
         let mut b = StoredRowsBuilder::default();
@@ -278,9 +357,9 @@ mod tests {
         // In stored order, one left out, then a new key: taken at the cursor as runs come.
         let mut s = arriving(&refs, 3);
         for (k, key) in refs.iter().enumerate().filter(|(k, _)| *k != 20) {
-            assert_eq!(s.take(key), Some((100 + k as u64, 10 * (k as i64 + 1))));
+            assert_eq!(s.take1(key), Some((100 + k as u64, 10 * (k as i64 + 1))));
         }
-        assert_eq!(s.take("SQ9999"), None);
+        assert_eq!(s.take1("SQ9999"), None);
         // SQ0021 (not at the cursor, SQ0020 was) and the new key waited for every row.
         assert_eq!(s.index_lookups(), 2);
         assert_eq!(s.untaken_rowids(), vec![210]);
@@ -288,22 +367,22 @@ mod tests {
         // before it in order; rows never reached are absent.
         for per_run in [1, 4, 40, 100] {
             let mut s = arriving(&refs, per_run);
-            assert_eq!(s.take("SQ0030"), Some((130, 310)));
-            assert_eq!(s.take("SQ0000"), Some((100, 10)));
-            assert_eq!(s.take("SQ0001"), Some((101, 20)));
-            assert_eq!(s.take("SQ0030"), None, "taken once");
+            assert_eq!(s.take1("SQ0030"), Some((130, 310)));
+            assert_eq!(s.take1("SQ0000"), Some((100, 10)));
+            assert_eq!(s.take1("SQ0001"), Some((101, 20)));
+            assert_eq!(s.take1("SQ0030"), None, "taken once");
             let absent: Vec<i64> = (2..40).filter(|&k| k != 30).map(|k| 10 * (k + 1)).collect();
             assert_eq!(s.untaken_rowids(), absent, "{per_run} a run");
         }
         // The empty key in a run still to come.
         let mut s = arriving(&["K1", "K2", "", "K4"], 1);
-        assert_eq!(s.take("K1"), Some((100, 10)));
-        assert_eq!(s.take(""), Some((102, 30)));
-        assert_eq!(s.take("K2"), Some((101, 20)));
-        assert_eq!(s.take("K4"), Some((103, 40)));
+        assert_eq!(s.take1("K1"), Some((100, 10)));
+        assert_eq!(s.take1(""), Some((102, 30)));
+        assert_eq!(s.take1("K2"), Some((101, 20)));
+        assert_eq!(s.take1("K4"), Some((103, 40)));
         // Nothing stored: the closed channel says every row is in.
         let mut none = arriving(&[], 1);
-        assert_eq!(none.take("K1"), None);
+        assert_eq!(none.take1("K1"), None);
         assert!(none.untaken_rowids().is_empty());
     }
 
@@ -311,10 +390,10 @@ mod tests {
     fn an_extract_in_stored_order_is_matched_at_the_cursor_without_the_index() {
         let mut s = stored(&["SQ0001", "SQ0002", "SQ0003", "SQ0004"]);
         // The stored rows, one left out (absent), then a new one.
-        assert_eq!(s.take("SQ0001"), Some((100, 10)));
-        assert_eq!(s.take("SQ0002"), Some((101, 20)));
-        assert_eq!(s.take("SQ0004"), Some((103, 40)));
-        assert_eq!(s.take("SQ0009"), None);
+        assert_eq!(s.take1("SQ0001"), Some((100, 10)));
+        assert_eq!(s.take1("SQ0002"), Some((101, 20)));
+        assert_eq!(s.take1("SQ0004"), Some((103, 40)));
+        assert_eq!(s.take1("SQ0009"), None);
         // "SQ0004" was not at the cursor (SQ0003 was): one lookup; the new key found none
         // at the cursor (past the end) and one more.
         assert_eq!(s.index_lookups(), 2);
@@ -325,11 +404,11 @@ mod tests {
     fn in_order_with_new_rows_after_every_stored_one_needs_no_lookup() {
         let mut s = stored(&["A1", "A2", "A3"]);
         for (k, key) in ["A1", "A2", "A3"].iter().enumerate() {
-            assert_eq!(s.take(key), Some((100 + k as u64, 10 * (k as i64 + 1))));
+            assert_eq!(s.take1(key), Some((100 + k as u64, 10 * (k as i64 + 1))));
         }
         // Every stored row taken: the rest are new without a look.
-        assert_eq!(s.take("A4"), None);
-        assert_eq!(s.take("A5"), None);
+        assert_eq!(s.take1("A4"), None);
+        assert_eq!(s.take1("A5"), None);
         assert_eq!(s.index_lookups(), 0);
         assert!(s.untaken_rowids().is_empty());
     }
@@ -344,12 +423,12 @@ mod tests {
         // Reverse order, every other row, each twice.
         for k in (0..500).rev().step_by(2) {
             assert_eq!(
-                s.take(&keys[k]),
+                s.take1(&keys[k]),
                 Some((100 + k as u64, 10 * (k as i64 + 1)))
             );
-            assert_eq!(s.take(&keys[k]), None, "a key is taken once");
+            assert_eq!(s.take1(&keys[k]), None, "a key is taken once");
         }
-        assert_eq!(s.take("no such key"), None);
+        assert_eq!(s.take1("no such key"), None);
         let left: Vec<i64> = (0..500)
             .filter(|k| k % 2 == 0)
             .map(|k| 10 * (k as i64 + 1))
@@ -360,13 +439,13 @@ mod tests {
     #[test]
     fn the_empty_key_is_a_stored_row_like_any_other() {
         let mut s = stored(&["K1", "", "K3"]);
-        assert_eq!(s.take("K1"), Some((100, 10)));
+        assert_eq!(s.take1("K1"), Some((100, 10)));
         // At the cursor the empty-key row is not matched by text, but by its own slot.
-        assert_eq!(s.take(""), Some((101, 20)));
-        assert_eq!(s.take(""), None);
-        assert_eq!(s.take("K3"), Some((102, 30)));
+        assert_eq!(s.take1(""), Some((101, 20)));
+        assert_eq!(s.take1(""), None);
+        assert_eq!(s.take1("K3"), Some((102, 30)));
         let mut none = stored(&["K1"]);
-        assert_eq!(none.take(""), None, "no stored row has the empty key");
+        assert_eq!(none.take1(""), None, "no stored row has the empty key");
         assert_eq!(none.untaken_rowids(), vec![10]);
     }
 
@@ -379,11 +458,11 @@ mod tests {
             "中文键",
             "a\u{1f}b",
         ]);
-        assert_eq!(s.take("371326198905271763"), Some((100, 10)));
-        assert_eq!(s.take("37132619890527176x"), None, "case differs");
-        assert_eq!(s.take("37132619890527176X"), Some((101, 20)));
-        assert_eq!(s.take("中文键"), Some((102, 30)));
-        assert_eq!(s.take("a\u{1f}b"), Some((103, 40)));
+        assert_eq!(s.take1("371326198905271763"), Some((100, 10)));
+        assert_eq!(s.take1("37132619890527176x"), None, "case differs");
+        assert_eq!(s.take1("37132619890527176X"), Some((101, 20)));
+        assert_eq!(s.take1("中文键"), Some((102, 30)));
+        assert_eq!(s.take1("a\u{1f}b"), Some((103, 40)));
         assert_eq!(s.index_lookups(), 1);
     }
 }
