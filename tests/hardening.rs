@@ -419,6 +419,11 @@ fn a_gbk_file_with_one_utf8_line_loads_every_name_as_written() {
     // One line pasted from a UTF-8 system.
     bytes.extend((row("G2", &id(2), "徐鹏", "800", "2020-03-05") + "\n").into_bytes());
     bytes.extend(gbk(&(row("G3", &id(3), "李娜", "800", "2020-03-05") + "\n")));
+    // Regression: a traditional name whose GBK bytes are also UTF-8 (陳慶 → ꐑc) was read
+    // as UTF-8.
+    let traditional = gbk(&(row("G4", &id(4), "陳慶", "800", "2020-03-05") + "\n"));
+    assert!(std::str::from_utf8(&traditional).is_ok());
+    bytes.extend(traditional);
     std::fs::write(data.join("claims.csv"), bytes).unwrap();
     ok(cwd, &["ingest", "--db", "a.db", "ledger"]);
     let names: Vec<String> = query_all(
@@ -426,7 +431,7 @@ fn a_gbk_file_with_one_utf8_line_loads_every_name_as_written() {
         "SELECT name FROM claims ORDER BY claim_id",
         |r| r.get(0),
     );
-    assert_eq!(names, ["张伟", "徐鹏", "李娜"]);
+    assert_eq!(names, ["张伟", "徐鹏", "李娜", "陳慶"]);
 }
 
 #[test]

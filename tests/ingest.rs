@@ -813,11 +813,16 @@ fn repeated_keys_are_rejected_alike_whether_kept_or_filtered() {
     write(&fx.src, "employment.csv", &(spells.join("\n") + "\n"));
     write(&fx.src, "registry_ui.csv", &(ui.join("\n") + "\n"));
 
-    let (ledger, kept) = claimsweep::input::read_ledger(&fx.src).unwrap();
-    let kept: Vec<(String, u64, String, String)> = kept
-        .into_iter()
-        .map(|r| (r.file, r.line, r.reason, r.raw))
-        .collect();
+    // The ledger and rejects of keeping every key.
+    let read_kept = |src: &Path| {
+        let (ledger, rejects) = claimsweep::input::read_ledger(src).unwrap();
+        let rejects: Vec<(String, u64, String, String)> = rejects
+            .into_iter()
+            .map(|r| (r.file, r.line, r.reason, r.raw))
+            .collect();
+        (ledger, rejects)
+    };
+    let (ledger, kept) = read_kept(&fx.src);
     assert_eq!(kept.len(), 12, "{kept:?}");
     assert_eq!(
         kept.iter()
@@ -879,11 +884,7 @@ fn repeated_keys_are_rejected_alike_whether_kept_or_filtered() {
     next.push(claim("N0298", &id(3), "孙八", "700", "2020-06-08"));
     next.push(claim("K0007", &id(4), "周九", "600", "2020-06-09"));
     write(&fx.src, "claims.csv", &(next.join("\n") + "\n"));
-    let (next_ledger, kept_next) = claimsweep::input::read_ledger(&fx.src).unwrap();
-    let kept_next: Vec<(String, u64, String, String)> = kept_next
-        .into_iter()
-        .map(|r| (r.file, r.line, r.reason, r.raw))
-        .collect();
+    let (next_ledger, kept_next) = read_kept(&fx.src);
     assert_eq!(kept_next.len(), kept.len() + 4, "{kept_next:?}");
     ok(&ingest(&fx.db, &fx.src));
     assert_eq!(stored(&fx.db), kept_next);

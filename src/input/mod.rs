@@ -64,15 +64,17 @@ pub enum InputError {
 pub enum Body {
     /// Decoded CSV text; the first record is the header.
     Csv { text: String, delimiter: u8 },
-    /// A UTF-8 CSV file, read again in chunks when its table is loaded: a ledger of millions
-    /// of claims is never in memory as a whole, and the tables waiting for their turn take
-    /// none. `bytes` and `modified` are what `read_source` hashed: a file that differs when
-    /// it is loaded is an error (`InputError::Changed`), not a state its hash does not name.
+    /// A CSV file in UTF-8 or GBK, read again in chunks when its table is loaded: a ledger
+    /// of millions of claims is never in memory as a whole, and the tables waiting for their
+    /// turn take none. `bytes` and `modified` are what `read_source` hashed: a file that
+    /// differs when it is loaded is an error (`InputError::Changed`), not a state its hash
+    /// does not name.
     CsvFile {
         path: PathBuf,
         delimiter: u8,
-        /// The file starts with a UTF-8 byte order mark (skipped).
-        bom: bool,
+        /// UTF-8 (the file may start with a byte order mark, skipped) or GBK (decoded chunk by
+        /// chunk, line by line as [`decode_text`] decodes a whole file).
+        encoding: FileEncoding,
         bytes: u64,
         modified: Option<std::time::SystemTime>,
         /// Lines in the file (for progress and sizing).
@@ -83,6 +85,15 @@ pub enum Body {
         rows: Vec<Vec<String>>,
         first_line: u64,
     },
+}
+
+/// How a [`Body::CsvFile`] is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileEncoding {
+    /// `bom`: the file starts with a UTF-8 byte order mark.
+    Utf8 { bom: bool },
+    /// Not UTF-8 as a whole: GB18030 line by line, a UTF-8 line pasted in kept as UTF-8.
+    Gbk,
 }
 
 /// One input table, its header already mapped to the model's columns.
@@ -300,26 +311,27 @@ pub fn decode_text(bytes: Vec<u8>, file: &str) -> Result<String, InputError> {
         // Not UTF-8 as a whole: GBK/GB18030, line by line, since exports are sometimes pasted
         // together from two systems (decoding a UTF-8 line as GBK loads mojibake: 徐鹏 →
         // 寰愰箯). A line that is not valid UTF-8 is GB18030. A line valid as both is read the
-        // way that gives more common characters (ASCII and GB2312: what names, addresses
-        // and labels are written in); a tie keeps GB18030, the file's encoding. Line ends are
-        // ASCII in both, so a line is a sound unit.
-        Err(e) => {
-            use rayon::prelude::*;
-            let bytes = e.into_bytes();
-            // Pieces of whole lines decoded on the pool, joined in file order: the text does
-            // not depend on the thread count.
-            let pieces: Vec<&[u8]> = line_pieces(&bytes, GBK_PIECE_BYTES);
-            let decoded: Vec<Option<String>> = pieces
-                .par_iter()
-                .map(|piece| decode_gbk_lines(piece))
-                .collect();
-            let mut out = String::with_capacity(bytes.len() + bytes.len() / 2);
-            for piece in decoded {
-                out.push_str(&piece.ok_or_else(|| InputError::Encoding { file: file.into() })?);
-            }
-            Ok(out)
-        }
+        // way that reads as Chinese text (`reads_better_as_gbk`). Line ends are ASCII in
+        // both, so a line is a sound unit.
+        Err(e) => decode_gbk(e.as_bytes(), file),
     }
+}
+
+/// Whole lines of a file that is not UTF-8 as a whole ([`decode_text`]), decoded line by line
+/// ([`decode_gbk_lines`]) in pieces on the pool and joined in file order: the text does not
+/// depend on the thread count.
+fn decode_gbk(bytes: &[u8], file: &str) -> Result<String, InputError> {
+    use rayon::prelude::*;
+    let pieces: Vec<&[u8]> = line_pieces(bytes, GBK_PIECE_BYTES);
+    let decoded: Vec<Option<String>> = pieces
+        .par_iter()
+        .map(|piece| decode_gbk_lines(piece))
+        .collect();
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 2);
+    for piece in decoded {
+        out.push_str(&piece.ok_or_else(|| InputError::Encoding { file: file.into() })?);
+    }
+    Ok(out)
 }
 
 /// Bytes of GBK text decoded by one pool task.
@@ -352,9 +364,7 @@ fn decode_gbk_lines(bytes: &[u8]) -> Option<String> {
     for line in bytes.split_inclusive(|&b| b == b'\n') {
         let gbk = encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(line);
         match (std::str::from_utf8(line), gbk) {
-            (Ok(utf8), Some(gbk))
-                if utf8.is_ascii() || common_chars(utf8) <= common_chars(&gbk) =>
-            {
+            (Ok(utf8), Some(gbk)) if utf8.is_ascii() || reads_better_as_gbk(utf8, &gbk) => {
                 out.push_str(&gbk)
             }
             (Ok(utf8), _) => out.push_str(utf8),
@@ -363,6 +373,38 @@ fn decode_gbk_lines(bytes: &[u8]) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// Whether a line valid both as UTF-8 and as GB18030 is GB18030 text: the reading with fewer
+/// characters outside Chinese text ([`foreign_chars`]; GBK bytes of traditional characters
+/// read as UTF-8 give Yi syllables and the like: 陳慶 → ꐑc), then the one with more common
+/// characters ([`common_chars`]; UTF-8 read as GBK gives rare ones: 徐鹏 → 寰愰箯); a tie
+/// keeps GB18030, the file's encoding.
+fn reads_better_as_gbk(utf8: &str, gbk: &str) -> bool {
+    match foreign_chars(gbk).cmp(&foreign_chars(utf8)) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => common_chars(utf8) <= common_chars(gbk),
+    }
+}
+
+/// How many characters of `s` Chinese ledger text does not hold: not ASCII, Han ideographs,
+/// CJK or general punctuation, full-width forms, or the middle dot of minority names.
+fn foreign_chars(s: &str) -> usize {
+    s.chars()
+        .filter(|&c| {
+            !matches!(c as u32,
+                0..=0x7F
+                | 0xB7
+                | 0x2000..=0x206F
+                | 0x3000..=0x303F
+                | 0x3400..=0x4DBF
+                | 0x4E00..=0x9FFF
+                | 0xF900..=0xFAFF
+                | 0xFF00..=0xFFEF
+                | 0x20000..=0x3134F)
+        })
+        .count()
 }
 
 /// How many characters of `s` are ASCII or in GB2312 (the 7,445 characters of everyday
@@ -526,9 +568,9 @@ fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize>
     Ok(n)
 }
 
-/// One CSV file of a folder as a table: UTF-8 files are loaded from the file in chunks
-/// ([`Body::CsvFile`]); other encodings (GBK, UTF-16) are decoded whole, as they need the
-/// whole file to decide (`decode_text`).
+/// One CSV file of a folder as a table: UTF-8 and GBK files are loaded from the file in
+/// chunks ([`Body::CsvFile`]); UTF-16, and a byte order mark before text that is not UTF-8,
+/// are decoded whole (`decode_text`).
 fn csv_file_table(
     spec: &'static TableSpec,
     file: String,
@@ -536,7 +578,15 @@ fn csv_file_table(
     hasher: &mut Sha256,
 ) -> Result<SourceTable, InputError> {
     let (scan, bytes, modified) = scan_csv_file(path, &file, hasher)?;
-    if !scan.utf8 {
+    let marked = [&[0xEF, 0xBB, 0xBF][..], &[0xFF, 0xFE], &[0xFE, 0xFF]]
+        .iter()
+        .any(|m| scan.head.starts_with(m));
+    let encoding = match (scan.utf8, marked) {
+        (true, _) => FileEncoding::Utf8 { bom: scan.bom },
+        (false, false) => FileEncoding::Gbk,
+        (false, true) => FileEncoding::Utf8 { bom: false },
+    };
+    if !scan.utf8 && marked {
         let whole = std::fs::read(path).map_err(|e| InputError::Io {
             file: file.clone(),
             source: e,
@@ -552,9 +602,13 @@ fn csv_file_table(
         Some(i) if (scan.head.len() as u64) < bytes => i + 1,
         _ => head.len(),
     };
-    let text = std::str::from_utf8(&head[..cut])
-        .map_err(|_| InputError::Changed { file: file.clone() })?;
-    let (header, delimiter) = csv_header(text, &file)?;
+    let text = match encoding {
+        FileEncoding::Utf8 { .. } => std::str::from_utf8(&head[..cut])
+            .map_err(|_| InputError::Changed { file: file.clone() })?
+            .into(),
+        FileEncoding::Gbk => std::borrow::Cow::Owned(decode_gbk(&head[..cut], &file)?),
+    };
+    let (header, delimiter) = csv_header(&text, &file)?;
     let (colmap, extras) = map_header(spec, &header, &file)?;
     Ok(SourceTable {
         spec,
@@ -565,7 +619,7 @@ fn csv_file_table(
         body: Body::CsvFile {
             path: path.to_path_buf(),
             delimiter,
-            bom: scan.bom,
+            encoding,
             bytes,
             modified,
             lines: scan.lines,
@@ -828,7 +882,7 @@ impl SourceTable {
             Body::CsvFile {
                 path,
                 delimiter,
-                bom,
+                encoding,
                 bytes,
                 modified,
                 ..
@@ -845,15 +899,18 @@ impl SourceTable {
                 if meta.len() != *bytes || meta.modified().ok() != *modified {
                     return Err(changed());
                 }
-                // `buf` holds the text from the first record not yet read (at a line start)
-                // on; each round appends a chunk and reads the records of its whole lines.
+                // `buf` holds the file's bytes from the first record not yet read (at a line
+                // start) on, or for GBK those not yet decoded; each round appends a chunk and
+                // reads the records of its whole lines.
                 let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES * 2);
+                // A GBK file's text decoded from the first record not yet read on.
+                let mut decoded = String::new();
                 let mut chunk = vec![0u8; CHUNK_BYTES];
                 let (mut line, mut first, mut header_pending) = (1u64, true, true);
                 loop {
                     let n = read_full(&mut file, &mut chunk).map_err(io)?;
                     let mut part = &chunk[..n];
-                    if first && *bom {
+                    if first && *encoding == (FileEncoding::Utf8 { bom: true }) {
                         part = part.get(3..).unwrap_or(&[]);
                     }
                     first = false;
@@ -867,7 +924,19 @@ impl SourceTable {
                             None => continue, // no whole line yet
                         }
                     };
-                    let text = std::str::from_utf8(&buf[..cut]).map_err(|_| changed())?;
+                    let text: &str = match encoding {
+                        FileEncoding::Utf8 { .. } => {
+                            std::str::from_utf8(&buf[..cut]).map_err(|_| changed())?
+                        }
+                        // Decoded a chunk of whole lines at a time, after the text not yet
+                        // read.
+                        FileEncoding::Gbk => {
+                            let piece = decode_gbk(&buf[..cut], &self.file)?;
+                            buf.drain(..cut);
+                            decoded.push_str(&piece);
+                            &decoded
+                        }
+                    };
                     let (stop, stop_line) = self.records_in(
                         text,
                         *delimiter,
@@ -879,7 +948,10 @@ impl SourceTable {
                     if at_end {
                         break;
                     }
-                    buf.drain(..stop);
+                    match encoding {
+                        FileEncoding::Utf8 { .. } => drop(buf.drain(..stop)),
+                        FileEncoding::Gbk => drop(decoded.drain(..stop)),
+                    }
                     line = stop_line;
                 }
             }
@@ -1310,16 +1382,24 @@ mod tests {
     /// Every record of `text` as (line, fields, raw, malformed) read whole and read from a
     /// file in chunks of `CHUNK_BYTES` (61 bytes in unit tests).
     fn records_whole_and_chunked(text: &str, bom: bool) -> [Vec<Record>; 2] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("registry_poverty.csv");
         let mut bytes = if bom { vec![0xEF, 0xBB, 0xBF] } else { vec![] };
         bytes.extend_from_slice(text.as_bytes());
+        records_of_file(bytes, FileEncoding::Utf8 { bom })
+    }
+
+    /// The records of a file of `bytes` read whole and read in chunks as `encoding`.
+    fn records_of_file(bytes: Vec<u8>, encoding: FileEncoding) -> [Vec<Record>; 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry_poverty.csv");
         std::fs::write(&path, &bytes).unwrap();
         // A table with one required column: the others are extras.
         let spec = table_by_name("registry_poverty").unwrap();
         let mut hasher = Sha256::new();
         let chunked = csv_file_table(spec, "p.csv".into(), &path, &mut hasher).unwrap();
-        assert!(matches!(chunked.body, Body::CsvFile { .. }));
+        assert!(
+            matches!(chunked.body, Body::CsvFile { encoding: e, .. } if e == encoding),
+            "read in chunks as {encoding:?}"
+        );
         let mut whole_hasher = Sha256::new();
         hash_file(&mut whole_hasher, "p.csv", &bytes);
         assert_eq!(
@@ -1387,6 +1467,57 @@ mod tests {
         let [whole, chunked] = records_whole_and_chunked("id_number,name\n", false);
         assert!(whole.is_empty());
         assert_eq!(whole, chunked);
+    }
+
+    #[test]
+    fn a_gbk_file_read_in_chunks_gives_the_records_of_the_whole_text() {
+        let mut text = String::from("id_number,姓名,备注\r\n");
+        for i in 0..40 {
+            match i % 5 {
+                // A field over two lines, blank lines, quotes, a stray quote.
+                0 => text.push_str(&format!("3713{i},\"张\r\n三丰\",临沂市\r\n")),
+                1 => text.push_str("\r\n\n"),
+                2 => text.push_str(&format!(
+                    "3713{i},\"李四，\"\"引号\"\"\",{}\n",
+                    "长".repeat(30)
+                )),
+                3 if i == 13 => text.push_str("3713,\"未闭合,兰山区\n"),
+                _ => text.push_str(&format!("3713{i},王五{i},河东区\n")),
+            }
+        }
+        text.push_str("371399,最后,罗庄区");
+        let (gbk, _, unmappable) = encoding_rs::GBK.encode(&text);
+        assert!(!unmappable);
+        let mut bytes = gbk.into_owned();
+        // A line pasted in from a UTF-8 export stays UTF-8.
+        let cut = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+        bytes.splice(cut..cut, "371300,徐鹏,兰陵县\n".bytes());
+        let [whole, chunked] = records_of_file(bytes, FileEncoding::Gbk);
+        assert!(whole.len() > 30, "{}", whole.len());
+        assert_eq!(whole[0].1, ["371300", "徐鹏", "兰陵县"]);
+        assert!(whole
+            .iter()
+            .any(|r| r.1.first().is_some_and(|f| f == "371399")));
+        assert!(
+            whole.iter().any(|r| r.3),
+            "the stray quote is a malformed record"
+        );
+        assert_eq!(whole, chunked);
+        // A line neither GBK nor UTF-8 is an encoding error, read whole or in chunks.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry_poverty.csv");
+        let mut bad = encoding_rs::GBK.encode("id_number,姓名\n").0.into_owned();
+        bad.extend_from_slice(&[b'\n'; 70]);
+        bad.extend_from_slice(b"3713,\xff\xff\n");
+        std::fs::write(&path, &bad).unwrap();
+        let spec = table_by_name("registry_poverty").unwrap();
+        let t = csv_file_table(spec, "p.csv".into(), &path, &mut Sha256::new()).unwrap();
+        let err = t.for_each_record(|_| {}).unwrap_err();
+        assert!(matches!(err, InputError::Encoding { .. }), "{err}");
+        assert!(matches!(
+            csv_table(spec, "p.csv".into(), bad),
+            Err(InputError::Encoding { .. })
+        ));
     }
 
     #[test]

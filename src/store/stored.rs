@@ -288,21 +288,10 @@ mod tests {
     fn a_repeated_key_names_the_line_that_took_its_row_first() {
         for per_run in [1, 2, 10] {
             let mut s = arriving(&["A1", "A2", "A3", "", "A5"], per_run);
-            assert_eq!(
-                s.take("A2", 7, false),
-                Taken::Stored {
-                    fingerprint: 101,
-                    rowid: 20
-                }
-            );
+            let stored = |fingerprint, rowid| Taken::Stored { fingerprint, rowid };
+            assert_eq!(s.take("A2", 7, false), stored(101, 20));
             assert_eq!(s.take("A2", 8, true), Taken::Again { first_line: 7 });
-            assert_eq!(
-                s.take("", 9, false),
-                Taken::Stored {
-                    fingerprint: 103,
-                    rowid: 40
-                }
-            );
+            assert_eq!(s.take("", 9, false), stored(103, 40));
             assert_eq!(s.take("", 10, true), Taken::Again { first_line: 9 });
             for (k, key) in ["A1", "A3", "A5"].iter().enumerate() {
                 assert!(matches!(
