@@ -364,7 +364,7 @@ impl<S: Storage> StrColumn<S> {
         if self.offsets.is_empty() {
             self.offsets.push(0);
         }
-        let base = u32::try_from(self.buf.len()).expect("StrColumn text exceeds 4 GiB");
+        let base = self.buf.len() as u32;
         u32::try_from(self.buf.len() + other.buf.len()).expect("StrColumn text exceeds 4 GiB");
         self.buf.extend_from_slice(&other.buf);
         self.offsets

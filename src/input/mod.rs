@@ -381,11 +381,7 @@ fn decode_gbk_lines(bytes: &[u8]) -> Option<String> {
 /// characters ([`common_chars`]; UTF-8 read as GBK gives rare ones: 徐鹏 → 寰愰箯); a tie
 /// keeps GB18030, the file's encoding.
 fn reads_better_as_gbk(utf8: &str, gbk: &str) -> bool {
-    match foreign_chars(gbk).cmp(&foreign_chars(utf8)) {
-        std::cmp::Ordering::Less => true,
-        std::cmp::Ordering::Greater => false,
-        std::cmp::Ordering::Equal => common_chars(utf8) <= common_chars(gbk),
-    }
+    (foreign_chars(gbk), common_chars(utf8)) <= (foreign_chars(utf8), common_chars(gbk))
 }
 
 /// How many characters of `s` Chinese ledger text does not hold: not ASCII, Han ideographs,
@@ -584,18 +580,17 @@ fn csv_file_table(
     let encoding = match (scan.utf8, marked) {
         (true, _) => FileEncoding::Utf8 { bom: scan.bom },
         (false, false) => FileEncoding::Gbk,
-        (false, true) => FileEncoding::Utf8 { bom: false },
-    };
-    if !scan.utf8 && marked {
-        let whole = std::fs::read(path).map_err(|e| InputError::Io {
-            file: file.clone(),
-            source: e,
-        })?;
-        if whole.len() as u64 != bytes || !whole.starts_with(&scan.head) {
-            return Err(InputError::Changed { file });
+        (false, true) => {
+            let whole = std::fs::read(path).map_err(|e| InputError::Io {
+                file: file.clone(),
+                source: e,
+            })?;
+            if whole.len() as u64 != bytes || !whole.starts_with(&scan.head) {
+                return Err(InputError::Changed { file });
+            }
+            return csv_table(spec, file, whole);
         }
-        return csv_table(spec, file, whole);
-    }
+    };
     let head = &scan.head[if scan.bom { 3 } else { 0 }..];
     // The first chunk up to its last whole line: the header is in it.
     let cut = match head.iter().rposition(|&b| b == b'\n') {

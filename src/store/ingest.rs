@@ -18,7 +18,7 @@ use crate::input::{self, InputError, Parsed, Reject, SourceTable};
 use crate::model::*;
 use crate::store::history::keep_version_sql;
 use crate::store::rows::{insert_many_sql, insert_sql, select_sql, upsert_sql, DbRow};
-use crate::store::stored::{StoredRows, StoredRowsBuilder, StoredRun, Taken};
+use crate::store::stored::{StoredRows, StoredRun, Taken};
 use crate::store::StoreError;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 use serde::Serialize;
@@ -527,7 +527,7 @@ fn has_rows<R: DbRow>(tx: &Transaction) -> Result<bool, IngestError> {
 }
 
 /// Key, fingerprint and rowid of every stored row of `R`'s table, read in rowid order on the
-/// load's own connection before the extract is matched.
+/// load's own connection before the extract is matched, and queued for it.
 fn existing_rows<R: DbRow>(
     tx: &Transaction,
     hb: &hashbrown::DefaultHashBuilder,
@@ -536,14 +536,11 @@ fn existing_rows<R: DbRow>(
     // hundreds of MB of clean pages would sit beside the snapshot being built.
     let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
     tx.pragma_update(None, "cache_size", SCAN_CACHE_KIB)?;
-    let mut stored = StoredRowsBuilder::default();
-    let scanned = scan_stored::<R>(tx, hb, |run| {
-        stored.extend(run);
-        true
-    });
+    let (to, runs) = std::sync::mpsc::channel();
+    let scanned = scan_stored::<R>(tx, hb, |run| to.send(run).is_ok());
     tx.pragma_update(None, "cache_size", cache)?;
     scanned?;
-    Ok(stored.finish())
+    Ok(StoredRows::arriving(runs))
 }
 
 /// Stored rows per run a scan hands over.

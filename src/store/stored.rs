@@ -11,9 +11,9 @@
 use crate::intern::{Interner, Packed, StrColumn};
 use std::sync::mpsc::Receiver;
 
-/// Stored rows of one table in rowid order: key, fingerprint and rowid of each. They are all
-/// there from the start ([`StoredRowsBuilder::finish`]) or arrive run by run from a scan on a
-/// thread of its own ([`StoredRows::arriving`]), while the extract is matched against them.
+/// Stored rows of one table in rowid order: key, fingerprint and rowid of each. They arrive
+/// run by run ([`StoredRows::arriving`]), from a scan on a thread of its own while the extract
+/// is matched against them, or queued by a scan that ran first.
 pub struct StoredRows {
     /// Row `k`'s key is item `k + 1` (item 0 is the interner's empty string).
     keys: Keys,
@@ -95,42 +95,11 @@ impl StoredRun {
     }
 }
 
-/// Builds [`StoredRows`] from rows pushed in rowid order, one by one or a run at a time.
-pub struct StoredRowsBuilder {
-    rows: StoredRows,
-    run: StoredRun,
-}
-
-impl Default for StoredRowsBuilder {
-    fn default() -> Self {
-        StoredRowsBuilder {
-            rows: StoredRows::empty(None),
-            run: StoredRun::default(),
-        }
-    }
-}
-
-impl StoredRowsBuilder {
-    /// Adds the next stored row (rowids ascending, keys distinct: the table's primary key).
-    pub fn push(&mut self, key: &str, fingerprint: u64, rowid: i64) {
-        self.run.push(key, fingerprint, rowid);
-    }
-
-    /// Adds the next rows.
-    pub fn extend(&mut self, run: StoredRun) {
-        self.rows.add(std::mem::take(&mut self.run));
-        self.rows.add(run);
-    }
-
-    pub fn finish(mut self) -> StoredRows {
-        self.rows.add(self.run);
-        self.rows.all_rows();
-        self.rows
-    }
-}
-
 impl StoredRows {
-    fn empty(arriving: Option<Receiver<StoredRun>>) -> StoredRows {
+    /// Stored rows that arrive from `runs` in rowid order while the extract is matched: a key
+    /// at the cursor is taken as soon as its run is in; any other waits for every run. A
+    /// closed channel means every row is in (a scan that failed says so where it is joined).
+    pub fn arriving(runs: Receiver<StoredRun>) -> StoredRows {
         let mut keys = StrColumn::new();
         keys.push("");
         StoredRows {
@@ -142,20 +111,13 @@ impl StoredRows {
             next: 0,
             untaken: 0,
             index_lookups: 0,
-            arriving,
+            arriving: Some(runs),
         }
-    }
-
-    /// Stored rows that arrive from `runs` in rowid order while the extract is matched: a key
-    /// at the cursor is taken as soon as its run is in; any other waits for every run. A
-    /// closed channel means every row is in (a scan that failed says so where it is joined).
-    pub fn arriving(runs: Receiver<StoredRun>) -> StoredRows {
-        StoredRows::empty(Some(runs))
     }
 
     fn add(&mut self, run: StoredRun) {
         let Keys::Arriving(keys) = &mut self.keys else {
-            unreachable!("a run after every row was in");
+            unreachable!("runs arrive before the channel closes");
         };
         if let Some(e) = run.empty_key {
             self.empty_key = Some(self.rowids.len() + e);
@@ -311,12 +273,16 @@ mod tests {
         }
     }
 
+    /// Stored rows with `keys`, in one run queued before matching (as a scan that ran first
+    /// leaves them): row `k` has fingerprint `100 + k` and rowid `10 (k + 1)`.
     fn stored(keys: &[&str]) -> StoredRows {
-        let mut b = StoredRowsBuilder::default();
+        let mut run = StoredRun::default();
         for (k, key) in keys.iter().enumerate() {
-            b.push(key, 100 + k as u64, 10 * (k as i64 + 1));
+            run.push(key, 100 + k as u64, 10 * (k as i64 + 1));
         }
-        b.finish()
+        let (to, runs) = std::sync::mpsc::channel();
+        to.send(run).unwrap();
+        StoredRows::arriving(runs)
     }
 
     /// The rows of [`stored`] arriving `per_run` at a time from a thread that hands each run
