@@ -258,6 +258,19 @@ pub fn ingest_sending_rows(
     Ok(report)
 }
 
+/// Writes the transaction's dirty pages out (to the WAL or the database file; the commit
+/// would write them anyway) and frees the page cache, keeping its size for the next table:
+/// the pages one table's load dirtied are not held beside the next table's work, nor beside
+/// the snapshot the ingest completes at the end (which held 0.5 GB more at its peak).
+fn release_page_cache(tx: &Transaction) -> Result<(), IngestError> {
+    tx.cache_flush()?;
+    let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    // Clean pages beyond a smaller cache are freed at once.
+    tx.pragma_update(None, "cache_size", super::DEFAULT_CACHE_KIB)?;
+    tx.pragma_update(None, "cache_size", cache)?;
+    Ok(())
+}
+
 /// The first ingest into a database loads through a rollback journal instead of the WAL: every
 /// page it writes is new (beyond the file's size when the transaction began), and SQLite
 /// journals only the pages that existed, so each page is written once instead of to the WAL
@@ -371,6 +384,7 @@ fn load_tables(
             "INSERT OR IGNORE INTO tables_present (table_name, first_ingest_id) VALUES (?1, ?2)",
             (t.spec.name, ingest_id),
         )?;
+        release_page_cache(tx)?;
         let mut counts = counts;
         counts.millis = table_started.elapsed().as_millis() as u64;
         tables.push(counts);
