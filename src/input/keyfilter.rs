@@ -30,11 +30,34 @@ impl KeyFilter {
         }
     }
 
+    /// The block of a key's hash: from the hash's high bits (the bits within it come from a
+    /// remix of the hash).
+    fn block_of(&self, h: u64) -> usize {
+        ((u128::from(h) * self.blocks.len() as u128) >> 64) as usize
+    }
+
+    /// Asks the CPU to fetch the block `key` would use, without waiting for it. The filter is
+    /// far larger than the caches, so each insert waits on memory (a sixth of the parser's
+    /// time at ten million claims): the parser calls this with the row's raw key cell before
+    /// it parses the row, and inserts the normalised key, almost always the same string,
+    /// once the block is there. A hint only: what the filter answers does not depend on it.
+    pub fn prefetch(&self, key: &str) {
+        let block = self.block_of(self.hasher.hash_one(key));
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `block` is in bounds (`block_of` maps into `0..blocks.len()`); a prefetch
+        // reads nothing the program sees.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>(self.blocks.as_ptr().add(block).cast::<i8>());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = block;
+    }
+
     /// Adds `key`; returns whether it may have been added before (always, if it was).
     pub fn insert(&mut self, key: &str) -> bool {
         let h = self.hasher.hash_one(key);
-        // The block from the hash's high bits, the bits within it from a remix of the hash.
-        let block = ((u128::from(h) * self.blocks.len() as u128) >> 64) as usize;
+        let block = self.block_of(h);
         let mut bits = remix(h);
         let b = &mut self.blocks[block];
         let mut seen = true;
@@ -80,6 +103,24 @@ mod tests {
         for k in 0..5000 {
             assert!(f.insert(&format!("K{k:08}")), "key {k} inserted before");
         }
+    }
+
+    #[test]
+    fn prefetching_a_key_changes_no_answer() {
+        let keys: Vec<String> = (0..20_000).map(|k| format!("C{:06}", k % 15_000)).collect();
+        let mut plain = KeyFilter::with_expected(10_000);
+        // The same hasher: filters hash with a seed of their own.
+        let mut hinted = KeyFilter {
+            blocks: plain.blocks.clone(),
+            hasher: plain.hasher.clone(),
+        };
+        for (n, k) in keys.iter().enumerate() {
+            // The raw cell, with the spaces parsing trims, or another key altogether.
+            hinted.prefetch(&format!(" {k} "));
+            hinted.prefetch(&keys[(n * 7) % keys.len()]);
+            assert_eq!(hinted.insert(k), plain.insert(k), "key {n}");
+        }
+        assert_eq!(hinted.blocks, plain.blocks);
     }
 
     #[test]

@@ -1145,6 +1145,10 @@ pub fn parse_table<R: ParseRow>(
             return;
         }
         let local: Vec<&str> = t.colmap.iter().map(|m| m.map_or("", |k| rec.fields[k])).collect();
+        if let Some(filter) = &filter {
+            // A single-column key is the table's first column (`ParseRow::key`).
+            filter.prefetch(local[0].trim());
+        }
         // Identifiers: invisible format characters (zero-width, BOM, bidi marks) are dropped,
         // so that two values that print alike compare alike; a control character (NUL …)
         // changes what the value is, and the row is a reject.
