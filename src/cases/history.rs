@@ -254,6 +254,8 @@ pub(super) struct Existing {
     pub(super) row_same_but_money: bool,
     pub(super) row_score: f64,
     pub(super) row_amount: Fen,
+    /// The `cases` row holds this sweep's institution.
+    pub(super) row_institution_same: bool,
 }
 
 /// A stored case the sweep before found and this one does not: resolved in this sweep.
@@ -332,9 +334,10 @@ pub(super) fn match_existing(
                 None => (None, Some(Box::default())),
             }
         };
+        let row_institution_same = text_at(r, 5)? == grouped.texts.resolve(case.institution);
         let row_same_but_money = same_evidence
             && text_at(r, 4)? == grouped.texts.resolve(case.county)
-            && text_at(r, 5)? == grouped.texts.resolve(case.institution)
+            && row_institution_same
             && r.get::<_, i64>(8)? == claims.len() as i64
             && joins_to(text_at(r, 9)?, grouped.rules_of(case));
         matched[next] = Some(Existing {
@@ -347,6 +350,7 @@ pub(super) fn match_existing(
             row_same_but_money,
             row_score: r.get(6)?,
             row_amount,
+            row_institution_same,
         });
         next += 1;
     }

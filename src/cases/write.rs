@@ -12,7 +12,7 @@ use super::{CaseError, Change, Status};
 use crate::model::{fen_to_yuan, Fen};
 use crate::policy::CasesPolicy;
 use crate::store::cases::{
-    CaseFigures, CaseRows, CaseSweep, CaseUpdate, CaseWriter, HistoryEntry, NewCase,
+    CaseFigures, CaseRows, CaseSweep, CaseUpdate, CaseWriter, HistoryEntry, IndexedMoves, NewCase,
 };
 use rusqlite::Connection;
 use std::collections::BTreeSet;
@@ -279,6 +279,12 @@ fn continue_case<'g>(
         county_code: now.county,
         institution_id: now.institution,
         figures: now.figures.clone(),
+        moved: IndexedMoves {
+            status: new_status != status,
+            institution: !old.row_institution_same,
+            money: old.row_score != now.figures.score
+                || old.row_amount != now.figures.amount_at_risk_fen,
+        },
     });
     (case_id, change, ChangeDetail::of_change(d, reappeared))
 }

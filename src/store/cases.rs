@@ -226,6 +226,55 @@ pub struct CaseUpdate<'a> {
     pub county_code: &'a str,
     pub institution_id: &'a str,
     pub figures: CaseFigures,
+    /// Which indexed columns differ from the stored row. SQLite moves a row in every index
+    /// on a column the UPDATE assigns, even to the value it has (200 k updates of 1.5 M
+    /// cases: 2.9 s assigning the indexed columns their own values, 0.8 s leaving them out),
+    /// so the writer assigns only those that moved; the others hold these values already.
+    pub moved: IndexedMoves,
+}
+
+/// The indexed columns of `cases` a [`CaseUpdate`] changes (`status`: `cases_active`,
+/// `cases_assignee_active`; `institution_id`: `cases_institution`; score and amount:
+/// `cases_by_score`, `cases_by_amount`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IndexedMoves {
+    pub status: bool,
+    pub institution: bool,
+    pub money: bool,
+}
+
+impl IndexedMoves {
+    /// Every indexed column assigned: for a caller that does not know the stored row.
+    pub const ALL: IndexedMoves = IndexedMoves {
+        status: true,
+        institution: true,
+        money: true,
+    };
+
+    /// One number per combination, `0..8`.
+    fn variant(self) -> usize {
+        usize::from(self.status) | usize::from(self.institution) << 1 | usize::from(self.money) << 2
+    }
+
+    /// The UPDATE of a case's row assigning the columns that moved (parameters as
+    /// [`CaseWriter::write`] binds them: `?1` the case id, `?2` status … `?11` fingerprint).
+    fn update_sql(self) -> String {
+        let mut sets = vec!["last_sweep_id = ?3", "county_code = ?4", "updated_at = ?6"];
+        if self.status {
+            sets.push("status = ?2");
+        }
+        if self.institution {
+            sets.push("institution_id = ?5");
+        }
+        if self.money {
+            sets.extend(["score = ?7", "amount_at_risk_fen = ?8"]);
+        }
+        sets.extend(["claims = ?9", "rules = ?10", "claim_hash = ?11"]);
+        format!(
+            "UPDATE OR FAIL cases SET {} WHERE case_id = ?1",
+            sets.join(", ")
+        )
+    }
 }
 
 /// A case in the writer's sweep (`case_sweeps`): how it stands against the sweep before.
@@ -368,28 +417,25 @@ impl<'c> CaseWriter<'c> {
                 bind_figures(st, i + 11, &r.figures)
             },
         )?;
-        if !rows.updates.is_empty() {
-            let mut update = tx.prepare_cached(
-                "UPDATE OR FAIL cases SET status = ?2, last_sweep_id = ?3, county_code = ?4,
-                   institution_id = ?5, updated_at = ?6, score = ?7, amount_at_risk_fen = ?8,
-                   claims = ?9, rules = ?10, claim_hash = ?11 WHERE case_id = ?1",
-            )?;
-            for r in &rows.updates {
-                let f = &r.figures;
-                update.execute(params![
-                    r.case_id,
-                    r.status.code(),
-                    sweep_id,
-                    r.county_code,
-                    r.institution_id,
-                    at,
-                    f.score,
-                    f.amount_at_risk_fen,
-                    f.claims,
-                    f.rules,
-                    &f.claim_hash[..]
-                ])?;
-            }
+        // The statement of each combination of moves, made once a run.
+        let mut update_sql: [Option<String>; 8] = Default::default();
+        for r in &rows.updates {
+            let f = &r.figures;
+            let sql = update_sql[r.moved.variant()].get_or_insert_with(|| r.moved.update_sql());
+            // An unused parameter is bound and ignored: one binding for every variant.
+            tx.prepare_cached(sql)?.execute(params![
+                r.case_id,
+                r.status.code(),
+                sweep_id,
+                r.county_code,
+                r.institution_id,
+                at,
+                f.score,
+                f.amount_at_risk_fen,
+                f.claims,
+                f.rules,
+                &f.claim_hash[..]
+            ])?;
         }
         for ids in rows.seen.chunks(MAX_ROWS) {
             // One statement per batch: `case_id IN (…)` is a walk of the rowids in order.
@@ -721,6 +767,146 @@ mod tests {
             .query_row("SELECT case_id FROM cases INDEXED BY cases_by_score ORDER BY score DESC, amount_at_risk_fen DESC, case_id LIMIT 1", [], |r| r.get(0))
             .unwrap();
         assert_eq!(top, 35);
+    }
+
+    #[test]
+    fn an_update_assigns_the_indexed_columns_that_moved_and_the_indexes_follow() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(super::super::SCHEMA).unwrap();
+        ensure_schema(&conn).unwrap();
+        let figures = |score: f64, amount: i64, n: u8| CaseFigures {
+            score,
+            amount_at_risk_fen: amount,
+            claims: i64::from(n),
+            rules: format!("r{n}"),
+            claim_hash: [n; 32],
+        };
+        let mut w = CaseWriter::begin(&mut conn, 1, "system").unwrap();
+        w.write(&CaseRows {
+            new_cases: vec![NewCase {
+                case_id: 1,
+                case_key: "person:1:identity",
+                subject_kind: "person",
+                subject: "1",
+                rule_family: "identity",
+                county_code: "c1",
+                institution_id: "i1",
+                figures: figures(1.0, 100, 1),
+            }],
+            ..Default::default()
+        })
+        .unwrap();
+        w.finish("{}").unwrap();
+        // (status, county, institution, score, amount, claims, moves): each sweep's update
+        // of the one case, then the row it must leave.
+        let sweeps = [
+            (
+                Status::Open,
+                "c2",
+                "i1",
+                1.0,
+                100,
+                2,
+                IndexedMoves::default(),
+            ),
+            (
+                Status::Open,
+                "c2",
+                "i1",
+                3.5,
+                250,
+                3,
+                IndexedMoves {
+                    money: true,
+                    ..Default::default()
+                },
+            ),
+            (
+                Status::Dismissed,
+                "c2",
+                "i2",
+                3.5,
+                250,
+                3,
+                IndexedMoves {
+                    status: true,
+                    institution: true,
+                    money: false,
+                },
+            ),
+            (Status::Open, "c3", "i3", 0.5, 50, 4, IndexedMoves::ALL),
+        ];
+        for (k, (status, county, institution, score, amount, n, moved)) in
+            sweeps.into_iter().enumerate()
+        {
+            let sweep = k as i64 + 2;
+            let mut w = CaseWriter::begin(&mut conn, sweep, "system").unwrap();
+            w.write(&CaseRows {
+                updates: vec![CaseUpdate {
+                    case_id: 1,
+                    status,
+                    county_code: county,
+                    institution_id: institution,
+                    figures: figures(score, amount, n),
+                    moved,
+                }],
+                ..Default::default()
+            })
+            .unwrap();
+            w.finish("{}").unwrap();
+            let row: (String, String, String, f64, i64, i64, String, i64) = conn
+                .query_row(
+                    "SELECT status, county_code, institution_id, score, amount_at_risk_fen,
+                            claims, rules, last_sweep_id FROM cases WHERE case_id = 1",
+                    [],
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                        ))
+                    },
+                )
+                .unwrap();
+            let expected = (
+                status.code().to_string(),
+                county.to_string(),
+                institution.to_string(),
+                score,
+                amount,
+                i64::from(n),
+                format!("r{n}"),
+                sweep,
+            );
+            assert_eq!(row, expected, "sweep {sweep}");
+            // Every index holds the row as it is: none was left behind by an UPDATE that
+            // did not assign its columns.
+            assert_eq!(
+                conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
+                    .unwrap(),
+                "ok",
+                "sweep {sweep}"
+            );
+            let by_index = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+            assert_eq!(
+                by_index(&format!(
+                    "SELECT count(*) FROM cases INDEXED BY cases_institution WHERE institution_id = '{institution}'"
+                )),
+                1
+            );
+            assert_eq!(
+                by_index(&format!(
+                    "SELECT count(*) FROM cases INDEXED BY cases_active WHERE status = '{}'",
+                    status.code()
+                )),
+                1
+            );
+        }
     }
 
     #[test]
