@@ -112,7 +112,7 @@ mod tests {
         // The same hasher: filters hash with a seed of their own.
         let mut hinted = KeyFilter {
             blocks: plain.blocks.clone(),
-            hasher: plain.hasher.clone(),
+            hasher: plain.hasher,
         };
         for (n, k) in keys.iter().enumerate() {
             // The raw cell, with the spaces parsing trims, or another key altogether.

@@ -244,13 +244,6 @@ pub struct IndexedMoves {
 }
 
 impl IndexedMoves {
-    /// Every indexed column assigned: for a caller that does not know the stored row.
-    pub const ALL: IndexedMoves = IndexedMoves {
-        status: true,
-        institution: true,
-        money: true,
-    };
-
     /// One number per combination, `0..8`.
     fn variant(self) -> usize {
         usize::from(self.status) | usize::from(self.institution) << 1 | usize::from(self.money) << 2
@@ -781,7 +774,7 @@ mod tests {
             rules: format!("r{n}"),
             claim_hash: [n; 32],
         };
-        let mut w = CaseWriter::begin(&mut conn, 1, "system").unwrap();
+        let w = CaseWriter::begin(&mut conn, 1, "system").unwrap();
         w.write(&CaseRows {
             new_cases: vec![NewCase {
                 case_id: 1,
@@ -834,13 +827,25 @@ mod tests {
                     money: false,
                 },
             ),
-            (Status::Open, "c3", "i3", 0.5, 50, 4, IndexedMoves::ALL),
+            (
+                Status::Open,
+                "c3",
+                "i3",
+                0.5,
+                50,
+                4,
+                IndexedMoves {
+                    status: true,
+                    institution: true,
+                    money: true,
+                },
+            ),
         ];
         for (k, (status, county, institution, score, amount, n, moved)) in
             sweeps.into_iter().enumerate()
         {
             let sweep = k as i64 + 2;
-            let mut w = CaseWriter::begin(&mut conn, sweep, "system").unwrap();
+            let w = CaseWriter::begin(&mut conn, sweep, "system").unwrap();
             w.write(&CaseRows {
                 updates: vec![CaseUpdate {
                     case_id: 1,
