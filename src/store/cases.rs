@@ -864,18 +864,7 @@ mod tests {
                     "SELECT status, county_code, institution_id, score, amount_at_risk_fen,
                             claims, rules, last_sweep_id FROM cases WHERE case_id = 1",
                     [],
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                            r.get(6)?,
-                            r.get(7)?,
-                        ))
-                    },
+                    |r| r.try_into(),
                 )
                 .unwrap();
             let expected = (
