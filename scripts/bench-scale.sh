@@ -11,8 +11,10 @@
 # database MB = <db> + <db>.snapshots after the step. A `ratio` line per size gives
 # sweep / duckdb_rules (wall seconds and peak RSS), sweep / DuckDB's rules alone (its run less
 # reading the CSV files, from its per-statement timings), and the database after a second
-# sweep (`sweep_again`) over the CSV folder. Last, the same folder is ingested again
-# (`ingest_again`, every row unchanged).
+# sweep (`sweep_again`) over the CSV folder. Then the same folder is ingested again
+# (`ingest_again`, every row unchanged), and last a bureau's month: next month's extract is
+# made from the folder (`next_month`, scripts/next-month.py: 0.5 % of the claims gone, 1 %
+# changed, 5 % new), ingested (`ingest_next`) and swept (`sweep_next`).
 # The table is also written as TSV to $OUT_DIR/<UTC timestamp>.tsv (default
 # target/bench-scale/ of the repository) with the run's metadata in <timestamp>.meta and the
 # per-rule counts of flagged claims (claimsweep and DuckDB) in <timestamp>-counts.tsv, so a
@@ -106,7 +108,7 @@ ingest_rows() {
 
 for size in "${SIZES[@]}"; do
     csv=$WORK/$size.csv db=$WORK/$size.db
-    rm -rf "$csv" "$db" "$db.snapshots" "$db-wal" "$db-shm" "$db.lock"
+    rm -rf "$csv" "$csv.next" "$db" "$db.snapshots" "$db-wal" "$db-shm" "$db.lock"
     thr=(); [ -n "$THREADS" ] && thr=(--threads "$THREADS")
 
     run "$size" generate "echo $size" -- \
@@ -136,6 +138,13 @@ for size in "${SIZES[@]}"; do
     # disk figure: its snapshot is a second one beside the first).
     run "$size" ingest_again "ingest_rows $WORK/$size.ingest_again.log" -- \
         "$CLAIMSWEEP" ingest --db "$db" "$csv"
+    # A bureau's month: next month's extract of the same ledger, ingested and swept.
+    run "$size" next_month "echo $size" -- \
+        "$PYTHON" "$REPO/scripts/next-month.py" "$csv" "$csv.next" --seed "$SEED"
+    run "$size" ingest_next "ingest_rows $WORK/$size.ingest_next.log" -- \
+        "$CLAIMSWEEP" ingest --db "$db" "$csv.next"
+    run "$size" sweep_next "echo $size" -- \
+        "$CLAIMSWEEP" sweep --db "$db" --rules "$REPO/rules" "${thr[@]}"
 
     # Per-rule counts of flagged claims, side by side (person-level rules differ: DuckDB counts
     # ID numbers, claimsweep resolved persons; see the report of issue 15).
@@ -161,7 +170,7 @@ for size in "${SIZES[@]}"; do
         "$ROWS_TSV" >>"$ROWS_TSV"
 
     if [ "$KEEP" != 1 ]; then
-        rm -rf "$csv" "$db" "$db.snapshots" "$db-wal" "$db-shm" "$db.lock"
+        rm -rf "$csv" "$csv.next" "$db" "$db.snapshots" "$db-wal" "$db-shm" "$db.lock"
     fi
 done
 
