@@ -845,17 +845,19 @@ fn repeated_keys_are_rejected_alike_whether_kept_or_filtered() {
         .map(Result::unwrap)
         .collect()
     };
+    // Every kept claim is in the table, and the first row of each repeated key is the one kept.
+    let claims_are = |ledger: &claimsweep::model::Ledger, first_rows: &str, n: i64| {
+        assert_eq!(
+            count(&fx.db, "SELECT COUNT(*) FROM claims"),
+            ledger.claims.len() as i64
+        );
+        assert_eq!(count(&fx.db, first_rows), n, "{first_rows}");
+    };
     assert_eq!(stored(&fx.db), kept);
-    assert_eq!(
-        count(&fx.db, "SELECT COUNT(*) FROM claims"),
-        ledger.claims.len() as i64
-    );
-    assert_eq!(
-        count(
-            &fx.db,
-            "SELECT COUNT(*) FROM claims WHERE claim_id = 'K0003' AND name = '张伟'"
-        ),
-        1
+    claims_are(
+        &ledger,
+        "SELECT COUNT(*) FROM claims WHERE claim_id = 'K0003' AND name = '张伟'",
+        1,
     );
 
     // The same source again: the table is not empty; a repeat of a stored key is found by
@@ -888,16 +890,10 @@ fn repeated_keys_are_rejected_alike_whether_kept_or_filtered() {
     assert_eq!(kept_next.len(), kept.len() + 4, "{kept_next:?}");
     ok(&ingest(&fx.db, &fx.src));
     assert_eq!(stored(&fx.db), kept_next);
-    assert_eq!(
-        count(&fx.db, "SELECT COUNT(*) FROM claims"),
-        next_ledger.claims.len() as i64
-    );
-    assert_eq!(
-        count(
-            &fx.db,
-            "SELECT COUNT(*) FROM claims WHERE claim_id IN ('N0004', 'N0010', 'N0298') AND name = '张伟'"
-        ),
-        3
+    claims_are(
+        &next_ledger,
+        "SELECT COUNT(*) FROM claims WHERE claim_id IN ('N0004', 'N0010', 'N0298') AND name = '张伟'",
+        3,
     );
 }
 
