@@ -40,6 +40,18 @@ def next_month(day: str) -> str:
 
 
 def main() -> int:
+    try:
+        return write_next()
+    except UnicodeDecodeError:
+        print(
+            "next-month: claims.csv is not UTF-8: the script reads what "
+            "`claimsweep generate` writes without --messy",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def write_next() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("src")
     ap.add_argument("dst")
