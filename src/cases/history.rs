@@ -291,12 +291,15 @@ pub(super) fn match_existing(
     )?;
     let mut rows = stmt.query([])?;
     let mut next = 0;
+    let mut ahead = CasesAhead::new(grouped);
     while let Some(r) = rows.next()? {
         let key = text_at(r, 0)?;
+        ahead.prefetch_to(next);
         while next < grouped.order.len()
             && grouped.cases[grouped.order[next] as usize].key.as_str() < key
         {
             next += 1;
+            ahead.prefetch_to(next);
         }
         if next == grouped.order.len() || grouped.cases[grouped.order[next] as usize].key != key {
             let last_sweep: i64 = r.get(3)?;
@@ -356,6 +359,58 @@ pub(super) fn match_existing(
     }
     gone.sort_unstable_by_key(|g| g.case_id);
     Ok((matched, gone))
+}
+
+/// Prefetches what matching reads of the cases ahead in key order. `order` visits `cases`
+/// at random, and each case's key, claims and rules are elsewhere again: waiting on memory
+/// at every step, matching 1.8 M cases with the stored ones took 2.8 s of CPU at 10 M claims.
+struct CasesAhead<'g> {
+    grouped: &'g Grouped,
+    /// Positions of `order` below this have had their cases prefetched.
+    cases_to: usize,
+    /// Positions below this have had their keys, claims and rules prefetched.
+    parts_to: usize,
+}
+
+impl<'g> CasesAhead<'g> {
+    /// How far ahead the parts are prefetched; the cases themselves twice as far, so that
+    /// reading a case for its parts' addresses finds it in the cache.
+    const DISTANCE: usize = 32;
+
+    fn new(grouped: &'g Grouped) -> Self {
+        CasesAhead {
+            grouped,
+            cases_to: 0,
+            parts_to: 0,
+        }
+    }
+
+    /// Prefetches for the positions up to `position` plus the distance.
+    fn prefetch_to(&mut self, position: usize) {
+        use crate::intern::prefetch_read;
+        let g = self.grouped;
+        let n = g.order.len();
+        while self.cases_to < (position + 2 * Self::DISTANCE).min(n) {
+            let case: *const u8 =
+                (&g.cases[g.order[self.cases_to] as usize] as *const CaseBuild).cast();
+            for line in (0..std::mem::size_of::<CaseBuild>()).step_by(64) {
+                prefetch_read(case.wrapping_add(line));
+            }
+            prefetch_read(case.wrapping_add(std::mem::size_of::<CaseBuild>() - 1));
+            self.cases_to += 1;
+        }
+        while self.parts_to < (position + Self::DISTANCE).min(n) {
+            let case = &g.cases[g.order[self.parts_to] as usize];
+            prefetch_read(case.key.as_ptr());
+            if let Some(c) = g.claims.get(case.claims.start) {
+                prefetch_read(c);
+            }
+            if let Some(r) = g.rules.get(case.rules.start) {
+                prefetch_read(r);
+            }
+            self.parts_to += 1;
+        }
+    }
 }
 
 /// Decided runs of rows a writer may hold before the deciding thread waits.

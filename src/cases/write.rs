@@ -314,13 +314,6 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
     grouped: &Grouped,
     flags: usize,
 ) -> Result<CaseSummary, CaseError> {
-    let summary = CaseSummary {
-        sweep_id,
-        flags,
-        graph_cases: grouped.graph_cases,
-        money: grouped.money(),
-        ..Default::default()
-    };
     let mut writer = CaseWriter::begin(conn, sweep_id, SYSTEM_ACTOR)?;
     // What the build reads, it reads inside the writer's transaction.
     let tx = writer.conn();
@@ -332,7 +325,24 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
         [sweep_id],
         |r| r.get(0),
     )?;
-    let (existing, gone) = match_existing(tx, grouped, prev_sweep)?;
+    // The money totals (0.5 s at 10 M claims) are summed beside the matching, which reads
+    // the stored cases on this thread.
+    let (money, matched) = std::thread::scope(|scope| {
+        let money = scope.spawn(|| grouped.money());
+        let matched = match_existing(tx, grouped, prev_sweep);
+        let money = money
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (money, matched)
+    });
+    let (existing, gone) = matched?;
+    let summary = CaseSummary {
+        sweep_id,
+        flags,
+        graph_cases: grouped.graph_cases,
+        money,
+        ..Default::default()
+    };
     // New cases get the row ids SQLite would give them one insert at a time.
     let next_case_id: i64 =
         tx.query_row("SELECT coalesce(max(case_id), 0) FROM cases", [], |r| {
