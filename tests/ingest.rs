@@ -705,6 +705,95 @@ fn a_newer_extract_updates_rows_by_key() {
     assert_eq!(count(&fx.db, "SELECT COUNT(*) FROM claims"), 4);
 }
 
+/// A changed claim is written in place, assigning a column a lookup index holds only when
+/// its value moved: every value is the extract's, each lookup index finds the claim by its
+/// new value and not by its old one, and the old versions are in the history.
+#[test]
+fn a_changed_claim_is_written_in_place_with_its_lookups() {
+    let fx = fixture();
+    let line = |cid: &str, idn: &str, name: &str, phone: &str, bank: &str| {
+        format!("{cid},{idn},{name},{phone},{bank},employee,371302,JG001,B1,level_cert,4-01-01,5,Z{cid},employment_fund,1000,0,0,2020-03-05")
+    };
+    let v1 = [
+        CLAIMS_HEADER.to_string(),
+        line("C1", &id(1), "张伟", "13800000001", "6222000011110001"),
+        line("C2", &id(2), "李娜", "13800000002", "6222000011110002"),
+        line("C3", &id(3), "王芳", "13800000003", "6222000011110003"),
+        line("C4", &id(4), "赵敏", "13800000004", "6222000011110004"),
+    ];
+    write(&fx.src, "claims.csv", &(v1.join("\n") + "\n"));
+    ok(&ingest(&fx.db, &fx.src));
+    // C1: the phone; C2: the ID number and the bank account; C3: the name only; C4 unchanged.
+    let v2 = [
+        CLAIMS_HEADER.to_string(),
+        line("C1", &id(1), "张伟", "13900000001", "6222000011110001"),
+        line("C2", &id(12), "李娜", "13800000002", "6222000011119992"),
+        line("C3", &id(3), "王芳芳", "13800000003", "6222000011110003"),
+        line("C4", &id(4), "赵敏", "13800000004", "6222000011110004"),
+    ];
+    write(&fx.src, "claims.csv", &(v2.join("\n") + "\n"));
+    let out = ok(&ingest(&fx.db, &fx.src));
+    let c = counts(&fx.db, "claims");
+    assert_eq!((n(&c, "changed"), n(&c, "unchanged")), (3, 1), "{out}");
+    let conn = Connection::open(&fx.db).unwrap();
+    let stored: Vec<(String, String, String, String, String, i64)> = conn
+        .prepare(
+            "SELECT claim_id, id_number, name, phone, bank_account, ingest_id FROM claims
+             ORDER BY claim_id",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let want = |cid: &str, idn: &str, name: &str, phone: &str, bank: &str, ingest: i64| {
+        let s = |v: &str| v.to_string();
+        (s(cid), s(idn), s(name), s(phone), s(bank), ingest)
+    };
+    assert_eq!(
+        stored,
+        vec![
+            want("C1", &id(1), "张伟", "13900000001", "6222000011110001", 2),
+            want("C2", &id(12), "李娜", "13800000002", "6222000011119992", 2),
+            want("C3", &id(3), "王芳芳", "13800000003", "6222000011110003", 2),
+            want("C4", &id(4), "赵敏", "13800000004", "6222000011110004", 1),
+        ]
+    );
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    // Each lookup index, read on its own, finds the claims by their values as they are now.
+    let through = |key: &claimsweep::store::lookup::LookupKey, value: &str| -> Vec<String> {
+        let sql = format!(
+            "SELECT claim_id FROM claims INDEXED BY {} WHERE {} ORDER BY claim_id",
+            key.index,
+            key.equals("", "?1")
+        );
+        conn.prepare(&sql)
+            .unwrap()
+            .query_map([value], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    use claimsweep::store::lookup::{BANK_ACCOUNT, ID_NUMBER, PHONE};
+    assert_eq!(through(&PHONE, "13900000001"), ["C1"]);
+    assert!(through(&PHONE, "13800000001").is_empty());
+    assert_eq!(through(&ID_NUMBER, &id(12)), ["C2"]);
+    assert!(through(&ID_NUMBER, &id(2)).is_empty());
+    assert_eq!(through(&BANK_ACCOUNT, "6222000011119992"), ["C2"]);
+    assert!(through(&BANK_ACCOUNT, "6222000011110002").is_empty());
+    assert_eq!(through(&ID_NUMBER, &id(3)), ["C3"]);
+    assert_eq!(through(&PHONE, "13800000003"), ["C3"]);
+    assert_eq!(
+        count(&fx.db, "SELECT COUNT(*) FROM claims_history WHERE superseded_ingest_id = 2"),
+        3
+    );
+}
+
 /// New databases get 16 KiB pages (a sweep writes gigabytes; see `store::PAGE_SIZE`); a
 /// database created by someone else keeps its page size when claimsweep opens it.
 #[test]
