@@ -743,7 +743,14 @@ fn a_changed_claim_is_written_in_place_with_its_lookups() {
         )
         .unwrap()
         .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })
         .unwrap()
         .collect::<Result<_, _>>()
@@ -789,7 +796,10 @@ fn a_changed_claim_is_written_in_place_with_its_lookups() {
     assert_eq!(through(&ID_NUMBER, &id(3)), ["C3"]);
     assert_eq!(through(&PHONE, "13800000003"), ["C3"]);
     assert_eq!(
-        count(&fx.db, "SELECT COUNT(*) FROM claims_history WHERE superseded_ingest_id = 2"),
+        count(
+            &fx.db,
+            "SELECT COUNT(*) FROM claims_history WHERE superseded_ingest_id = 2"
+        ),
         3
     );
 }

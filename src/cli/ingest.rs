@@ -39,6 +39,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     super::out(&summary(&report, en))?;
     // The columnar snapshot of the new ledger state, which the sweeps of this state read.
     let t = std::time::Instant::now();
+    // Finishing a built snapshot and writing its files went on after the ingest's own work.
+    let built_after_ingest = snapshot.as_ref().map_or(Default::default(), |b| b.waited);
     // Built from the parsed rows when the new state is just those in their order (a fresh
     // database, or an extract in the stored rows' order); else read back from SQLite.
     let saved = match snapshot {
@@ -51,7 +53,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => crate::snapshot::file::save_current(&args.db)?,
     };
     if let Some(saved) = saved {
-        let (mb, secs) = (saved.bytes as f64 / 1e6, t.elapsed().as_secs_f64());
+        let secs = (t.elapsed() + built_after_ingest).as_secs_f64();
+        let mb = saved.bytes as f64 / 1e6;
         super::out(&if en {
             format!(
                 "columnar snapshot for the sweeps: {} ({mb:.1} MB, {secs:.1} s)\n",
