@@ -735,26 +735,12 @@ fn a_changed_claim_is_written_in_place_with_its_lookups() {
     let out = ok(&ingest(&fx.db, &fx.src));
     let c = counts(&fx.db, "claims");
     assert_eq!((n(&c, "changed"), n(&c, "unchanged")), (3, 1), "{out}");
-    let conn = Connection::open(&fx.db).unwrap();
-    let stored: Vec<(String, String, String, String, String, i64)> = conn
-        .prepare(
-            "SELECT claim_id, id_number, name, phone, bank_account, ingest_id FROM claims
-             ORDER BY claim_id",
-        )
-        .unwrap()
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let stored: Vec<(String, String, String, String, String, i64)> = common::query_all(
+        &fx.db,
+        "SELECT claim_id, id_number, name, phone, bank_account, ingest_id FROM claims
+         ORDER BY claim_id",
+        |r| r.try_into(),
+    );
     let want = |cid: &str, idn: &str, name: &str, phone: &str, bank: &str, ingest: i64| {
         let s = |v: &str| v.to_string();
         (s(cid), s(idn), s(name), s(phone), s(bank), ingest)
@@ -768,23 +754,16 @@ fn a_changed_claim_is_written_in_place_with_its_lookups() {
             want("C4", &id(4), "赵敏", "13800000004", "6222000011110004", 1),
         ]
     );
-    let integrity: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
+    let integrity: Vec<String> = common::query_all(&fx.db, "PRAGMA integrity_check", |r| r.get(0));
+    assert_eq!(integrity, ["ok"]);
     // Each lookup index, read on its own, finds the claims by their values as they are now.
     let through = |key: &claimsweep::store::lookup::LookupKey, value: &str| -> Vec<String> {
         let sql = format!(
             "SELECT claim_id FROM claims INDEXED BY {} WHERE {} ORDER BY claim_id",
             key.index,
-            key.equals("", "?1")
+            key.equals("", &format!("'{value}'"))
         );
-        conn.prepare(&sql)
-            .unwrap()
-            .query_map([value], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
+        common::query_all(&fx.db, &sql, |r| r.get(0))
     };
     use claimsweep::store::lookup::{BANK_ACCOUNT, ID_NUMBER, PHONE};
     assert_eq!(through(&PHONE, "13900000001"), ["C1"]);
