@@ -266,7 +266,10 @@ fn run_in_window<'scope>(
             });
             started_rules += 1;
         }
-        let Ok((i, outcome)) = rx.recv() else { break };
+        // `tx` is held here, so the channel stays open until every started rule reports.
+        let (i, outcome) = rx
+            .recv()
+            .expect("the sender is held until the rules are taken");
         pending[i] = Some(outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         while let Some(outcome) = pending.get_mut(next).and_then(Option::take) {
             take(next, outcome);
