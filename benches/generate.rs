@@ -16,6 +16,7 @@ fn main() {
             seed: 7,
             messy,
             rate: 0.01,
+            ..Default::default()
         };
         let started = Instant::now();
         let report = generate(&opts, dir.path()).expect("generate");

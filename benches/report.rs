@@ -30,6 +30,7 @@ fn swept() -> (PathBuf, Option<tempfile::TempDir>) {
             seed: 7,
             messy: false,
             rate: 0.01,
+            ..Default::default()
         },
         &data,
     )

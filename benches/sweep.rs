@@ -44,6 +44,7 @@ fn snapshot() -> (Snapshot, PathBuf, Option<tempfile::TempDir>) {
             seed: 7,
             messy: false,
             rate: 0.01,
+            ..Default::default()
         },
         &data,
     )

@@ -6,6 +6,7 @@
 
 pub mod cases;
 pub mod cli;
+pub mod compression;
 pub mod dates;
 pub mod eval;
 pub mod finding;

@@ -1375,6 +1375,7 @@ fn generated_ledger(dir: &std::path::Path, db: &std::path::Path, claims: u64, se
         seed,
         messy: false,
         rate: 0.02,
+        ..Default::default()
     };
     generate::generate(&opts, &data).expect("generate");
     let mut conn = store::open(db).expect("open");

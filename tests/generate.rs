@@ -16,6 +16,7 @@ fn opts(claims: u64, seed: u64, messy: bool) -> GenerateOptions {
         seed,
         messy,
         rate: 0.01,
+        ..Default::default()
     }
 }
 

@@ -1045,3 +1045,106 @@ fn a_re_ingest_in_memory_matches_the_extract_as_one_on_file() {
     assert_eq!(reports[1], (297, 1, 6, 288, 6, 2));
     assert_eq!(state(&file), state(&memory));
 }
+
+/// Every stored row of `table` as text, in key order.
+fn table_rows(db: &Path, table: &str) -> Vec<Vec<String>> {
+    common::query_all(db, &format!("SELECT * FROM {table} ORDER BY 1, 2"), |r| {
+        (0..r.as_ref().column_count())
+            .map(|i| {
+                r.get_ref(i).map(|v| match v {
+                    rusqlite::types::ValueRef::Null => "NULL".to_string(),
+                    rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                    rusqlite::types::ValueRef::Real(x) => x.to_string(),
+                    rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                        String::from_utf8_lossy(t).into_owned()
+                    }
+                })
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn compressed_files_load_as_their_plain_text() {
+    use claimsweep::compression::Compression;
+    use std::io::Write;
+    let plain = fixture();
+    write_all_tables(&plain.src);
+    // Rejects too: their lines are counted in the decompressed text.
+    let claims = [
+        CLAIMS_HEADER.to_string(),
+        claim("C1", &id(1), "张伟", "1000", "2020-03-05"),
+        claim("R1", &id(2), "李娜", "1000", "2020-02-30"),
+        claim("C2", &id(2), "李娜", "1200.00", "2020-04-05"),
+        "R7,too,few,columns".to_string(),
+    ];
+    write(&plain.src, "claims.csv", &(claims.join("\n") + "\n"));
+    // The institutions' file is GBK with Chinese headers.
+    let text = std::fs::read_to_string(plain.src.join("培训机构.csv")).unwrap();
+    std::fs::write(
+        plain.src.join("培训机构.csv"),
+        encoding_rs::GBK.encode(&text).0,
+    )
+    .unwrap();
+    ok(&ingest(&plain.db, &plain.src));
+
+    // The same files, compressed in turn with gzip and Zstandard; labels.csv stays plain.
+    let packed = fixture();
+    let mut files: Vec<_> = std::fs::read_dir(&plain.src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for (k, path) in files.iter().enumerate() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(path).unwrap();
+        if name == "labels.csv" {
+            std::fs::write(packed.src.join(&name), &bytes).unwrap();
+            continue;
+        }
+        let c = [Compression::Gzip, Compression::Zstd][k % 2];
+        let file = std::fs::File::create(packed.src.join(format!("{name}{}", c.suffix())));
+        let mut w = c.writer(file.unwrap()).unwrap();
+        w.write_all(&bytes).unwrap();
+        w.finish().unwrap();
+    }
+    let out = ok(&ingest(&packed.db, &packed.src));
+    assert!(out.contains("labels.csv"), "labels.csv is ignored: {out}");
+    assert!(
+        out.contains("claims.csv.zst:3") || out.contains("claims.csv.gz:3"),
+        "{out}"
+    );
+
+    for spec in claimsweep::model::TABLES {
+        let rows = table_rows(&plain.db, spec.name);
+        assert!(!rows.is_empty(), "{}", spec.name);
+        assert_eq!(table_rows(&packed.db, spec.name), rows, "{}", spec.name);
+    }
+    let lines = |db: &Path| -> Vec<(i64, Option<String>, String)> {
+        rejects(db).into_iter().map(|r| (r.1, r.2, r.3)).collect()
+    };
+    assert_eq!(lines(&packed.db).len(), 2);
+    assert_eq!(lines(&packed.db), lines(&plain.db));
+
+    // A compressed file cut short fails the ingest, naming the file, and loads nothing.
+    let cut = fixture();
+    write_all_tables(&cut.src);
+    let whole = std::fs::read(packed.src.join("claims.csv.zst"))
+        .or_else(|_| std::fs::read(packed.src.join("claims.csv.gz")))
+        .unwrap();
+    std::fs::remove_file(cut.src.join("claims.csv")).unwrap();
+    let name = if packed.src.join("claims.csv.zst").exists() {
+        "claims.csv.zst"
+    } else {
+        "claims.csv.gz"
+    };
+    std::fs::write(cut.src.join(name), &whole[..whole.len() - 6]).unwrap();
+    let out = ingest(&cut.db, &cut.src);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(name) && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    assert!(!cut.db.exists() || count(&cut.db, "SELECT COUNT(*) FROM claims") == 0);
+}

@@ -105,6 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         messy: false,
         rate: DEMO_RATE,
+        compress: generate::CompressArg::None,
         english: en,
     })?;
 

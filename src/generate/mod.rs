@@ -145,6 +145,7 @@ pub fn generate_with_progress(
             out,
             spec,
             opts.messy,
+            opts.compression,
             &mut layout_rng,
         )?);
     }

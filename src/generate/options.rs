@@ -13,6 +13,9 @@ pub struct GenerateOptions {
     pub messy: bool,
     /// Injection rate per rule (of claims, or of projects for project rules).
     pub rate: f64,
+    /// The tables' files compressed as a whole (`claims.csv.zst`); the ground-truth files
+    /// stay plain.
+    pub compression: crate::compression::Compression,
 }
 
 impl Default for GenerateOptions {
@@ -22,6 +25,7 @@ impl Default for GenerateOptions {
             seed: 7,
             messy: false,
             rate: 0.01,
+            compression: crate::compression::Compression::None,
         }
     }
 }

@@ -8,6 +8,7 @@ use super::block::Block;
 use super::labels::Labels;
 use super::options::GenerateError;
 use super::world::World;
+use crate::compression::{CompressedWriter, Compression};
 use crate::dates::Date;
 use crate::idcode::id_check_char;
 use crate::model::{self, ClaimRow, Fen, InstitutionRow, TableSpec, TABLES};
@@ -23,7 +24,7 @@ use std::path::{Path, PathBuf};
 /// One CSV file being written.
 pub struct TableWriter {
     path: PathBuf,
-    out: BufWriter<File>,
+    out: BufWriter<CompressedWriter>,
     /// Output position → column index of the table spec.
     order: Vec<usize>,
     messy: bool,
@@ -32,11 +33,13 @@ pub struct TableWriter {
 }
 
 impl TableWriter {
-    /// Opens `<dir>/<table>.csv` and writes the header.
+    /// Opens `<dir>/<table>.csv` (with `compression`'s suffix: `.csv.zst`) and writes the
+    /// header.
     pub fn create(
         dir: &Path,
         spec: &TableSpec,
         messy: bool,
+        compression: Compression,
         rng: &mut ChaCha8Rng,
     ) -> Result<TableWriter, GenerateError> {
         let mut order: Vec<usize> = (0..spec.columns.len()).collect();
@@ -54,11 +57,13 @@ impl TableWriter {
                 }
             })
             .collect();
-        let path = dir.join(format!("{}.csv", spec.name));
-        let file = File::create(&path).map_err(|source| GenerateError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let path = dir.join(format!("{}.csv{}", spec.name, compression.suffix()));
+        let file = File::create(&path)
+            .and_then(|f| compression.writer(f))
+            .map_err(|source| GenerateError::Io {
+                path: path.clone(),
+                source,
+            })?;
         let mut w = TableWriter {
             path,
             out: BufWriter::with_capacity(1 << 20, file),
@@ -113,11 +118,14 @@ impl TableWriter {
         Ok(())
     }
 
-    pub fn finish(mut self) -> Result<u64, GenerateError> {
-        self.out.flush().map_err(|source| GenerateError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
+    /// Flushes the file and ends its compressed stream; the rows written.
+    pub fn finish(self) -> Result<u64, GenerateError> {
+        let path = self.path;
+        self.out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(CompressedWriter::finish)
+            .map_err(|source| GenerateError::Io { path, source })?;
         Ok(self.rows)
     }
 }

@@ -10,6 +10,7 @@ pub mod keyfilter;
 pub mod rows;
 pub mod values;
 
+use crate::compression::Compression;
 use crate::model::{Ledger, TableSpec, TABLES};
 use crate::text::fold_width;
 use rows::{Cells, ParseRow};
@@ -75,6 +76,9 @@ pub enum Body {
         /// UTF-8 (the file may start with a byte order mark, skipped) or GBK (decoded chunk by
         /// chunk, line by line as [`decode_text`] decodes a whole file).
         encoding: FileEncoding,
+        /// Read through its decompression (`claims.csv.gz`, `claims.csv.zst`).
+        compression: Compression,
+        /// The file's size on disk (compressed, if it is).
         bytes: u64,
         modified: Option<std::time::SystemTime>,
         /// Lines in the file (for progress and sizing).
@@ -110,7 +114,7 @@ pub struct SourceTable {
 }
 
 /// A whole source: its tables in load order (`model::TABLES`), the files ignored and a
-/// SHA-256 over the bytes of every table file.
+/// SHA-256 over the bytes of every table file (a compressed file's text, decompressed).
 pub struct Source {
     pub path: PathBuf,
     pub tables: Vec<SourceTable>,
@@ -208,21 +212,14 @@ pub fn read_source(path: &Path) -> Result<Source, InputError> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let spec = match p.extension() {
-                Some(e) if e.eq_ignore_ascii_case("csv") => {
-                    let stem = p
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    table_by_name(&stem)
-                }
-                _ => None,
-            };
-            let Some(spec) = spec else {
+            // `claims.csv`, or compressed as a whole: `claims.csv.gz`, `claims.csv.zst`.
+            let found_spec = Compression::of_csv_name(&name)
+                .and_then(|(stem, c)| table_by_name(stem).map(|spec| (spec, c)));
+            let Some((spec, compression)) = found_spec else {
                 ignored.push(name);
                 continue;
             };
-            let table = csv_file_table(spec, name, &p, &mut hasher)?;
+            let table = csv_file_table(spec, name, &p, compression, &mut hasher)?;
             push_table(&mut found, table)?;
         }
     } else if path
@@ -443,22 +440,29 @@ struct FileScan {
     lines: usize,
     /// The file's first chunks, up to one with a line end: the header is in them.
     head: Vec<u8>,
+    /// The file's text in bytes (decompressed, if it is compressed).
+    text_bytes: u64,
 }
 
 /// Reads a CSV file once in chunks: hashes it into `hasher` as [`hash_file`] would, checks
 /// whether it is UTF-8, counts its lines and keeps its first chunk.
+///
+/// A compressed file is read through its decompression: its text is hashed, checked and
+/// counted, beside its size on disk.
 fn scan_csv_file(
     path: &Path,
     name: &str,
+    compression: Compression,
     hasher: &mut Sha256,
 ) -> Result<(FileScan, u64, Option<std::time::SystemTime>), InputError> {
     let io = |e| InputError::Io {
         file: name.to_string(),
         source: e,
     };
-    let mut file = std::fs::File::open(path).map_err(io)?;
+    let file = std::fs::File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     let (len, modified) = (meta.len(), meta.modified().ok());
+    let mut file = compression.reader(file).map_err(io)?;
     hasher.update(name.as_bytes());
     hasher.update([0u8]);
     hasher.update(len.to_le_bytes());
@@ -470,10 +474,11 @@ fn scan_csv_file(
         bom: false,
         lines: 0,
         head: Vec::new(),
+        text_bytes: 0,
     };
     let (mut total, mut last) = (0u64, b'\n');
     loop {
-        let n = read_full(&mut file, &mut buf).map_err(io)?;
+        let n = read_full(&mut *file, &mut buf).map_err(io)?;
         if n == 0 {
             break;
         }
@@ -513,7 +518,14 @@ fn scan_csv_file(
     if total > 0 && last != b'\n' {
         scan.lines += 1;
     }
-    if total != len {
+    scan.text_bytes = total;
+    let unchanged = match compression {
+        Compression::None => total == len,
+        // The decompressed stream ended where its format says it ends; the file on disk
+        // must still be the one opened.
+        _ => std::fs::metadata(path).is_ok_and(|m| m.len() == len && m.modified().ok() == modified),
+    };
+    if !unchanged {
         return Err(InputError::Changed { file: name.into() });
     }
     Ok((scan, len, modified))
@@ -550,8 +562,7 @@ fn utf8_so_far(pending: &mut Vec<u8>, chunk: &[u8]) -> bool {
 }
 
 /// Reads until `buf` is full or the file ends; the number of bytes read.
-fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    use std::io::Read;
+fn read_full<R: std::io::Read + ?Sized>(file: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read(&mut buf[n..]) {
@@ -571,9 +582,10 @@ fn csv_file_table(
     spec: &'static TableSpec,
     file: String,
     path: &Path,
+    compression: Compression,
     hasher: &mut Sha256,
 ) -> Result<SourceTable, InputError> {
-    let (scan, bytes, modified) = scan_csv_file(path, &file, hasher)?;
+    let (scan, bytes, modified) = scan_csv_file(path, &file, compression, hasher)?;
     let marked = [&[0xEF, 0xBB, 0xBF][..], &[0xFF, 0xFE], &[0xFE, 0xFF]]
         .iter()
         .any(|m| scan.head.starts_with(m));
@@ -581,11 +593,12 @@ fn csv_file_table(
         (true, _) => FileEncoding::Utf8 { bom: scan.bom },
         (false, false) => FileEncoding::Gbk,
         (false, true) => {
-            let whole = std::fs::read(path).map_err(|e| InputError::Io {
-                file: file.clone(),
-                source: e,
-            })?;
-            if whole.len() as u64 != bytes || !whole.starts_with(&scan.head) {
+            let whole =
+                crate::compression::read_all(path, compression).map_err(|e| InputError::Io {
+                    file: file.clone(),
+                    source: e,
+                })?;
+            if whole.len() as u64 != scan.text_bytes || !whole.starts_with(&scan.head) {
                 return Err(InputError::Changed { file });
             }
             return csv_table(spec, file, whole);
@@ -594,7 +607,7 @@ fn csv_file_table(
     let head = &scan.head[if scan.bom { 3 } else { 0 }..];
     // The first chunk up to its last whole line: the header is in it.
     let cut = match head.iter().rposition(|&b| b == b'\n') {
-        Some(i) if (scan.head.len() as u64) < bytes => i + 1,
+        Some(i) if (scan.head.len() as u64) < scan.text_bytes => i + 1,
         _ => head.len(),
     };
     let text = match encoding {
@@ -615,6 +628,7 @@ fn csv_file_table(
             path: path.to_path_buf(),
             delimiter,
             encoding,
+            compression,
             bytes,
             modified,
             lines: scan.lines,
@@ -878,6 +892,7 @@ impl SourceTable {
                 path,
                 delimiter,
                 encoding,
+                compression,
                 bytes,
                 modified,
                 ..
@@ -889,11 +904,12 @@ impl SourceTable {
                     file: self.file.clone(),
                     source: e,
                 };
-                let mut file = std::fs::File::open(path).map_err(io)?;
+                let file = std::fs::File::open(path).map_err(io)?;
                 let meta = file.metadata().map_err(io)?;
                 if meta.len() != *bytes || meta.modified().ok() != *modified {
                     return Err(changed());
                 }
+                let mut file = compression.reader(file).map_err(io)?;
                 // `buf` holds the file's bytes from the first record not yet read (at a line
                 // start) on, or for GBK those not yet decoded; each round appends a chunk and
                 // reads the records of its whole lines.
@@ -903,7 +919,7 @@ impl SourceTable {
                 let mut chunk = vec![0u8; CHUNK_BYTES];
                 let (mut line, mut first, mut header_pending) = (1u64, true, true);
                 loop {
-                    let n = read_full(&mut file, &mut chunk).map_err(io)?;
+                    let n = read_full(&mut *file, &mut chunk).map_err(io)?;
                     let mut part = &chunk[..n];
                     if first && *encoding == (FileEncoding::Utf8 { bom: true }) {
                         part = part.get(3..).unwrap_or(&[]);
@@ -1394,7 +1410,8 @@ mod tests {
         // A table with one required column: the others are extras.
         let spec = table_by_name("registry_poverty").unwrap();
         let mut hasher = Sha256::new();
-        let chunked = csv_file_table(spec, "p.csv".into(), &path, &mut hasher).unwrap();
+        let chunked =
+            csv_file_table(spec, "p.csv".into(), &path, Compression::None, &mut hasher).unwrap();
         assert!(
             matches!(chunked.body, Body::CsvFile { encoding: e, .. } if e == encoding),
             "read in chunks as {encoding:?}"
@@ -1510,7 +1527,14 @@ mod tests {
         bad.extend_from_slice(b"3713,\xff\xff\n");
         std::fs::write(&path, &bad).unwrap();
         let spec = table_by_name("registry_poverty").unwrap();
-        let t = csv_file_table(spec, "p.csv".into(), &path, &mut Sha256::new()).unwrap();
+        let t = csv_file_table(
+            spec,
+            "p.csv".into(),
+            &path,
+            Compression::None,
+            &mut Sha256::new(),
+        )
+        .unwrap();
         let err = t.for_each_record(|_| {}).unwrap_err();
         assert!(matches!(err, InputError::Encoding { .. }), "{err}");
         assert!(matches!(
