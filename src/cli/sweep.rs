@@ -47,6 +47,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.dry_run {
         return dry_run(&args, &policies, &opts);
     }
+    // Said before the sweep starts: out of disk, it would fail only at its end.
+    if let Some(w) = crate::store::disk::sweep_room_warning(&args.db) {
+        eprintln!("claimsweep: warning: {w}");
+    }
     let outcome = crate::sweep::run(&args.db, &policies, &opts)?;
     print_outcome(&outcome, args.lang)
 }

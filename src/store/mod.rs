@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod cases;
 pub mod checkpoint;
+pub mod disk;
 pub mod flags;
 pub mod graph;
 pub mod handoff;
