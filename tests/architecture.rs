@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// Floors, lowest first. A module may import its own floor's ground types only when they are on
 /// a lower floor; modules on one floor do not import each other.
 const FLOORS: &[&[&str]] = &[
-    &["text", "dates", "memory", "intern"],
+    &["text", "dates", "memory", "intern", "compression"],
     &["output"],
     &["model"],
     &["refdata", "names", "money"],
