@@ -583,3 +583,35 @@ fn an_unknown_institution_lists_the_case_institutions_without_an_institutions_ta
     );
     assert!(err.contains(&ids[0]), "{err}");
 }
+
+/// A sweep that stopped before its end (the first 100 M-claim sweep ran out of disk at its
+/// last checkpoint, its cases already written) is listed as not finished, never as a finished
+/// sweep of 0 claims.
+#[test]
+fn a_sweep_that_stopped_before_its_end_is_listed_as_not_finished() {
+    let cwd = swept();
+    let finished = ok(cwd, &["sweeps", "list", "--db", "a.db"]);
+    assert!(
+        finished.contains("结束时间") && !finished.contains("未完成"),
+        "{finished}"
+    );
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("stopped-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(cwd.join("a.db"), dir.join("a.db")).unwrap();
+    rusqlite::Connection::open(dir.join("a.db"))
+        .unwrap()
+        .execute("UPDATE sweeps SET finished_at = NULL, claims = 0", [])
+        .unwrap();
+    let zh = ok(&dir, &["sweeps", "list", "--db", "a.db"]);
+    assert!(zh.contains("未完成（进行中或已中断）"), "{zh}");
+    let en = ok(&dir, &["sweeps", "list", "--db", "a.db", "--lang", "en"]);
+    assert!(en.contains("not finished (running, or stopped)"), "{en}");
+    let rows = json(
+        &dir,
+        &["sweeps", "list", "--db", "a.db", "--format", "json"],
+    );
+    assert_eq!(rows[0]["finished_at"], serde_json::Value::Null, "{rows}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

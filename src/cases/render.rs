@@ -911,6 +911,7 @@ pub fn sweep_table(rows: &[SweepRow], lang: Lang) -> Table {
     let mut t = Table::new(&[
         (lang.pick("筛查", "sweep"), "sweep_id", true),
         (lang.pick("开始时间", "started"), "started_at", false),
+        (lang.pick("结束时间", "finished"), "finished_at", false),
         (lang.pick("申领数", "claims"), "claims", true),
         (lang.pick("疑点数", "flags"), "flags", true),
         (lang.pick("案件", "cases"), "cases", true),
@@ -928,6 +929,17 @@ pub fn sweep_table(rows: &[SweepRow], lang: Lang) -> Table {
         let mut row = vec![
             r.sweep_id.to_string(),
             crate::dates::display_time(&r.started_at, false),
+            // A sweep that stopped before its end (out of disk, killed) keeps what it had
+            // committed; it must not read as a finished one.
+            match &r.finished_at {
+                Some(t) => crate::dates::display_time(t, false),
+                None => lang
+                    .pick(
+                        "未完成（进行中或已中断）",
+                        "not finished (running, or stopped)",
+                    )
+                    .to_string(),
+            },
             r.claims.to_string(),
             r.flags.to_string(),
         ];
