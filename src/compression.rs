@@ -9,15 +9,17 @@ use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::Path;
 
-/// How a CSV file is stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// How a CSV file is stored (also `generate --compress none|gz|zst`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Compression {
     /// Plain text: `claims.csv`.
     #[default]
     None,
     /// `claims.csv.gz`: one gzip stream, or several one after another (as `cat a.gz b.gz`).
+    #[value(name = "gz")]
     Gzip,
     /// `claims.csv.zst`: one Zstandard frame, or several one after another.
+    #[value(name = "zst")]
     Zstd,
 }
 

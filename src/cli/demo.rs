@@ -105,7 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         messy: false,
         rate: DEMO_RATE,
-        compress: generate::CompressArg::None,
+        compress: crate::compression::Compression::None,
         english: en,
     })?;
 

@@ -1,7 +1,6 @@
 //! `claimsweep generate --out DIR --claims N [--seed S] [--messy] [--rate R] [--compress
-//! zst|gz]`: a synthetic
-//! ledger in the format of CONTRACT §1 with ground truth (`labels.csv`, `rings.csv`,
-//! `staged_employers.csv`).
+//! zst|gz]`: a synthetic ledger in the format of CONTRACT §1 with ground truth (`labels.csv`,
+//! `rings.csv`, `staged_employers.csv`).
 
 use crate::compression::Compression;
 use anyhow::Context;
@@ -33,22 +32,11 @@ pub struct Args {
     pub rate: f64,
     /// Write each table compressed as a whole: `claims.csv.zst` (Zstandard, about a quarter
     /// of the CSV) or `claims.csv.gz` (gzip); `ingest` reads both as it reads `claims.csv`
-    #[arg(long, value_enum, default_value_t = CompressArg::None)]
-    pub compress: CompressArg,
+    #[arg(long, value_enum, default_value_t = Compression::None)]
+    pub compress: Compression,
     /// Summary in English instead of Chinese
     #[arg(long)]
     pub english: bool,
-}
-
-/// `--compress`: how the tables' files are written.
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-pub enum CompressArg {
-    /// Plain CSV files
-    None,
-    /// gzip: `claims.csv.gz`
-    Gz,
-    /// Zstandard: `claims.csv.zst`
-    Zst,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -57,11 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         messy: args.messy,
         rate: args.rate,
-        compression: match args.compress {
-            CompressArg::None => Compression::None,
-            CompressArg::Gz => Compression::Gzip,
-            CompressArg::Zst => Compression::Zstd,
-        },
+        compression: args.compress,
     };
     // A bar on a terminal: a million claims take a quarter of a minute.
     let bar = if std::io::stderr().is_terminal() {
