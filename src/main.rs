@@ -24,9 +24,7 @@ fn main() {
         if claimsweep::cli::is_broken_pipe(&e) {
             std::process::exit(0);
         }
-        // One line: the chain of causes joined, as CONTRACT §3 asks.
-        let msg = format!("{e:#}").replace('\n', " ");
-        eprintln!("claimsweep: error: {msg}");
+        eprintln!("claimsweep: error: {}", claimsweep::cli::error_line(&e));
         std::process::exit(1);
     }
 }

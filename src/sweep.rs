@@ -232,18 +232,7 @@ pub fn run(
     )?;
     let graph_counts = GraphCounts::of(&findings);
     drop(findings);
-    let t2 = Instant::now();
-    let cases = crate::cases::build_prepared(&mut conn, sweep_id, &cases_policy, grouped.prepared)
-        .map_err(SweepError::Cases)?;
-    let cases_write_ms = t2.elapsed().as_millis();
-    // What the background checkpoints have not copied yet (the last commits) is copied now.
-    let t2 = Instant::now();
-    checkpointer.finish(&conn).map_err(SweepError::Checkpoint)?;
-    let checkpoint_ms = t2.elapsed().as_millis();
-    finishing.finish_and_clear();
-    let store_ms = t.elapsed().as_millis();
-
-    let summary = SweepSummary {
+    let mut summary = SweepSummary {
         sweep_id,
         policy: policies.fingerprint(),
         claims: result.claims,
@@ -254,7 +243,7 @@ pub fn run(
         money,
         defects: std::mem::take(&mut result.defects),
         graph: Some(graph_counts),
-        cases: Some(cases),
+        cases: None,
         not_judged_first,
         not_judged_range,
         load_ms,
@@ -264,20 +253,69 @@ pub fn run(
         ids_merged: resolved.persons.merged_ids(),
         rules_ms: judged.rules_ms,
         graph_ms,
-        store_ms,
+        store_ms: 0,
         flags_store_ms: judged.flags_store_ms,
         graph_store_ms: grouped.graph_store_ms,
         // Taking the input out of the snapshot and grouping (both beside saving the graph
         // findings), then writing.
-        cases_ms: grouped.extract_ms + grouped.group_ms + cases_write_ms,
+        cases_ms: grouped.extract_ms + grouped.group_ms,
         cases_extract_ms: grouped.extract_ms,
         cases_group_ms: grouped.group_ms,
-        cases_write_ms,
-        checkpoint_ms,
-        total_ms: started.elapsed().as_millis(),
+        cases_write_ms: 0,
+        checkpoint_ms: 0,
+        total_ms: 0,
     };
-    flag_store::finish_sweep(&conn, sweep_id, result.claims, &summary)?;
+    let t2 = Instant::now();
+    // The sweep ends in its cases' transaction: an inspector never sees cases of a sweep that
+    // stopped before its end, nor a finished sweep without its cases.
+    crate::cases::build_prepared(
+        &mut conn,
+        sweep_id,
+        &cases_policy,
+        grouped.prepared,
+        |tx, cases| {
+            summary.cases = Some(cases.clone());
+            summary.cases_write_ms = t2.elapsed().as_millis();
+            summary.cases_ms += summary.cases_write_ms;
+            summary.store_ms = t.elapsed().as_millis();
+            summary.total_ms = started.elapsed().as_millis();
+            Ok(flag_store::finish_sweep(
+                tx,
+                sweep_id,
+                summary.claims,
+                &summary,
+            )?)
+        },
+    )
+    .map_err(SweepError::Cases)?;
+    // What the background checkpoints have not copied yet (the last commits) is copied now.
+    // The sweep is already finished and committed: a checkpoint that fails (a full disk)
+    // leaves it in the log, which SQLite copies at a later open, and is said as a warning.
+    let mut notes = notes;
+    let t2 = Instant::now();
+    let checkpointed = checkpointer.finish(&conn);
+    finishing.finish_and_clear();
+    summary.checkpoint_ms = t2.elapsed().as_millis();
+    summary.store_ms = t.elapsed().as_millis();
+    summary.total_ms = started.elapsed().as_millis();
+    let updated = flag_store::update_sweep_summary(&conn, sweep_id, &summary);
+    match checkpointed {
+        Ok(()) => updated?,
+        // The log may not take the timings either: the sweep's summary then keeps those it
+        // was finished with.
+        Err(e) => notes.push(unfinished_checkpoint_note(db, &e)),
+    }
     Ok(SweepOutcome { summary, notes })
+}
+
+/// The warning for a sweep whose last checkpoint failed after it was committed.
+fn unfinished_checkpoint_note(db: &Path, e: &crate::store::checkpoint::CheckpointError) -> String {
+    format!(
+        "筛查已完成并已保存，但其日志未能写入数据库文件（{wal}）：{e}；腾出磁盘空间后，下次打开数据库时会写入 / \
+         the sweep is finished and saved, but its log ({wal}) could not be copied into the \
+         database file: {e}; it is copied at the next open once the disk has room",
+        wal = crate::store::disk::wal_path(db).display(),
+    )
 }
 
 /// What a changed policy would do to the current cases, without storing anything in `db`.

@@ -615,3 +615,89 @@ fn a_sweep_that_stopped_before_its_end_is_listed_as_not_finished() {
     assert_eq!(rows[0]["finished_at"], serde_json::Value::Null, "{rows}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A sweep ends in its cases' transaction. Regression (100 M claims, sixteenth session): a
+/// sweep that stopped after writing its cases (there, out of disk at its last checkpoint) left
+/// them in the inbox under a sweep never marked finished. Here the sweep's end is refused by a
+/// trigger: the sweep fails, and what inspectors see is the previous sweep's cases, unchanged.
+#[test]
+fn a_sweep_that_cannot_finish_leaves_no_cases_behind() {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("unfinished-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(swept().join("a.db"), dir.join("a.db")).unwrap();
+    let inbox = |dir: &Path| ok(dir, &["cases", "list", "--db", "a.db", "--format", "json"]);
+    let before = inbox(&dir);
+    let db = || rusqlite::Connection::open(dir.join("a.db")).unwrap();
+    db().execute_batch(
+        "CREATE TRIGGER refuse_end BEFORE UPDATE OF finished_at ON sweeps
+         WHEN NEW.finished_at IS NOT NULL
+         BEGIN SELECT RAISE(ABORT, 'the end of a sweep refused by the test'); END;",
+    )
+    .unwrap();
+    let err = fails(&dir, &["sweep", "--db", "a.db"]);
+    assert!(err.contains("refused by the test"), "{err}");
+    let count = |sql: &str| -> i64 { db().query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM sweeps"), 2);
+    assert_eq!(
+        count("SELECT count(*) FROM sweeps WHERE finished_at IS NULL"),
+        1
+    );
+    // Nothing of the cases' transaction was committed.
+    assert_eq!(count("SELECT max(sweep_id) FROM case_builds"), 1);
+    assert_eq!(
+        count("SELECT count(*) FROM case_sweeps WHERE sweep_id = 2"),
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM case_history WHERE sweep_id = 2"),
+        0
+    );
+    assert_eq!(count("SELECT max(last_sweep_id) FROM cases"), 1);
+    assert_eq!(inbox(&dir), before);
+
+    // What the stopped sweep wrote before its cases (flags, graph findings) is removed by
+    // `gc`; its row stays, listed as not finished.
+    assert!(count("SELECT count(*) FROM flags WHERE sweep_id = 2") > 0);
+    let gc = ok(&dir, &["gc", "--db", "a.db"]);
+    assert!(gc.contains("删除未完成筛查 2 的数据"), "{gc}");
+    for table in [
+        "flags",
+        "flag_texts",
+        "person_links",
+        "ring_members",
+        "cross_county",
+    ] {
+        let left = count(&format!("SELECT count(*) FROM {table} WHERE sweep_id = 2"));
+        assert_eq!(left, 0, "{table}");
+    }
+    assert!(count("SELECT count(*) FROM flags WHERE sweep_id = 1") > 0);
+    assert_eq!(
+        count("SELECT count(*) FROM sweeps WHERE finished_at IS NULL"),
+        1
+    );
+    assert!(!ok(&dir, &["gc", "--db", "a.db"]).contains("删除未完成筛查"));
+    assert_eq!(inbox(&dir), before);
+
+    // With the trigger gone, the next sweep finishes, compared with the last finished one.
+    db().execute_batch("DROP TRIGGER refuse_end").unwrap();
+    ok(&dir, &["sweep", "--db", "a.db"]);
+    assert_eq!(count("SELECT max(sweep_id) FROM case_builds"), 3);
+    assert_eq!(
+        count("SELECT count(*) FROM case_sweeps WHERE sweep_id = 3 AND change <> 'persisting'"),
+        0
+    );
+    let rows = json(
+        &dir,
+        &["sweeps", "list", "--db", "a.db", "--format", "json"],
+    );
+    let finished: Vec<bool> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| !r["finished_at"].is_null())
+        .collect();
+    assert_eq!(finished.iter().filter(|f| **f).count(), 2, "{rows}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -50,7 +50,15 @@ pub fn build_for_sweep_with(
     let grouped = group(&input, policy);
     let flags = input.flags.len();
     drop(input);
-    write_cases(conn, sweep_id, policy, &stored.facts, &grouped, flags)
+    write_cases(
+        conn,
+        sweep_id,
+        policy,
+        &stored.facts,
+        &grouped,
+        flags,
+        |_, _| Ok(()),
+    )
 }
 
 /// What case building needs of a sweep still in memory ([`extract_in_memory`]): its flags,
@@ -137,12 +145,15 @@ pub fn prepare_in_memory(
 }
 
 /// Writes cases prepared by [`prepare_in_memory`]: the same rows as
-/// [`build_for_sweep_with`] gives from the stored flags and findings.
+/// [`build_for_sweep_with`] gives from the stored flags and findings. `seal` runs in the
+/// cases' transaction just before its commit, given their summary: the sweep marks itself
+/// finished there, so its cases and its end are committed together or not at all.
 pub fn build_prepared(
     conn: &mut Connection,
     sweep_id: i64,
     policy: &CasesPolicy,
     prepared: PreparedCases,
+    seal: impl FnOnce(&Connection, &CaseSummary) -> Result<(), CaseError>,
 ) -> Result<CaseSummary, CaseError> {
     if let Some(summary) = check_sweep(conn, sweep_id)? {
         return Ok(summary);
@@ -154,6 +165,7 @@ pub fn build_prepared(
         &prepared.facts,
         &prepared.grouped,
         prepared.flags,
+        seal,
     )
 }
 
@@ -169,7 +181,7 @@ pub fn build_for_sweep_in_memory(
     findings: &GraphFindings,
 ) -> Result<CaseSummary, CaseError> {
     let prepared = prepare_in_memory(snap, persons, flags, findings, policy);
-    build_prepared(conn, sweep_id, policy, prepared)
+    build_prepared(conn, sweep_id, policy, prepared, |_, _| Ok(()))
 }
 
 /// Schema present, sweep known; the stored summary when the sweep's cases are already built.

@@ -77,6 +77,8 @@ pub enum CaseError {
     NoUser(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Sweep(#[from] crate::store::flags::FlagStoreError),
 }
 
 /// The family code of a rule id (`cases.rule_family`), from the rule's descriptor.

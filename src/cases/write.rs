@@ -290,7 +290,8 @@ fn continue_case<'g>(
 }
 
 /// Compares the grouped cases with the stored ones and writes `cases`, `case_sweeps`,
-/// `case_flags`, `case_history` and `case_builds` in one transaction.
+/// `case_flags`, `case_history` and `case_builds` in one transaction, with what `seal` writes
+/// (given the build's summary) just before its commit.
 pub(super) fn write_cases<F: ClaimFacts + Sync>(
     conn: &mut Connection,
     sweep_id: i64,
@@ -298,11 +299,12 @@ pub(super) fn write_cases<F: ClaimFacts + Sync>(
     facts: &F,
     grouped: &Grouped,
     flags: usize,
+    seal: impl FnOnce(&Connection, &CaseSummary) -> Result<(), CaseError>,
 ) -> Result<CaseSummary, CaseError> {
     // The build writes every case in one transaction; with SQLite's default 2 MB page cache
     // its dirty pages spill to the WAL (and are written again) long before the commit.
     crate::store::with_cache_size(conn, crate::store::CASES_CACHE_KIB, |conn| {
-        write_cases_in_transaction(conn, sweep_id, policy, facts, grouped, flags)
+        write_cases_in_transaction(conn, sweep_id, policy, facts, grouped, flags, seal)
     })
 }
 
@@ -313,6 +315,7 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
     facts: &F,
     grouped: &Grouped,
     flags: usize,
+    seal: impl FnOnce(&Connection, &CaseSummary) -> Result<(), CaseError>,
 ) -> Result<CaseSummary, CaseError> {
     let mut writer = CaseWriter::begin(conn, sweep_id, SYSTEM_ACTOR)?;
     // What the build reads, it reads inside the writer's transaction.
@@ -428,8 +431,7 @@ pub(super) fn write_cases_in_transaction<F: ClaimFacts + Sync>(
         }
         writer.write(&pending)?;
     }
-    writer.finish(
-        &serde_json::to_string(&summary).map_err(|e| CaseError::Malformed(e.to_string()))?,
-    )?;
+    let json = serde_json::to_string(&summary).map_err(|e| CaseError::Malformed(e.to_string()))?;
+    writer.finish_sealed(&json, |tx| seal(tx, &summary))?;
     Ok(summary)
 }

@@ -67,7 +67,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Accounts of the web workspace and of `cases … --user`
     Users(users::Args),
-    /// Remove the columnar snapshots of ledger states that are no longer current
+    /// Remove the columnar snapshots of ledger states that are no longer current, and the rows
+    /// of sweeps that stopped before their end
     Gc(gc::Args),
 }
 
@@ -89,6 +90,24 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The error as one line (CONTRACT §3): its chain of causes joined by `: `, each cause once.
+/// A library error often says its source's text in its own (`数据库错误 / database error:
+/// {0}`); that source is not said again.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Generate(a) => generate::run(a),
@@ -104,5 +123,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => serve::run(a),
         Command::Users(a) => users::run(a),
         Command::Gc(a) => gc::run(a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("数据库错误 / database error: {0}")]
+    struct Wrapping(#[source] std::io::Error);
+
+    #[test]
+    fn an_error_line_says_each_cause_once() {
+        let io = std::io::Error::other("database or disk is full");
+        let e = anyhow::Error::new(Wrapping(io)).context("生成案件 / building cases");
+        assert_eq!(
+            error_line(&e),
+            "生成案件 / building cases: 数据库错误 / database error: database or disk is full"
+        );
+        // A cause its wrapper does not repeat is kept.
+        let e = anyhow::anyhow!("cannot read").context("claims.csv.zst");
+        assert_eq!(error_line(&e), "claims.csv.zst: cannot read");
     }
 }

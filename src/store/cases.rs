@@ -496,6 +496,17 @@ impl<'c> CaseWriter<'c> {
 
     /// Records the build (`case_builds`: when, and its summary as JSON) and commits.
     pub fn finish(self, summary_json: &str) -> Result<(), StoreError> {
+        self.finish_sealed(summary_json, |_| Ok(()))
+    }
+
+    /// [`finish`](Self::finish), with `seal` run in the build's transaction just before the
+    /// commit: what it writes (a sweep marking itself finished) is committed with the cases or
+    /// not at all.
+    pub fn finish_sealed<E: From<StoreError>>(
+        self,
+        summary_json: &str,
+        seal: impl FnOnce(&Connection) -> Result<(), E>,
+    ) -> Result<(), E> {
         // Not in the build's large page cache: small sorted runs build them faster.
         super::with_index_build_settings(&self.tx, |tx| {
             for (_, sql) in &self.dropped_indexes {
@@ -503,11 +514,14 @@ impl<'c> CaseWriter<'c> {
             }
             Ok::<_, StoreError>(())
         })?;
-        self.tx.execute(
-            "INSERT INTO case_builds (sweep_id, built_at, summary_json) VALUES (?1, ?2, ?3)",
-            params![self.sweep_id, self.at, summary_json],
-        )?;
-        self.tx.commit()?;
+        self.tx
+            .execute(
+                "INSERT INTO case_builds (sweep_id, built_at, summary_json) VALUES (?1, ?2, ?3)",
+                params![self.sweep_id, self.at, summary_json],
+            )
+            .map_err(StoreError::from)?;
+        seal(&self.tx)?;
+        self.tx.commit().map_err(StoreError::from)?;
         Ok(())
     }
 }

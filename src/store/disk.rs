@@ -23,12 +23,17 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
     Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
 
+/// The write-ahead log beside the database `db` (SQLite names it `<db>-wal`).
+pub fn wal_path(db: &Path) -> std::path::PathBuf {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
+}
+
 /// The database's size on disk: its file and its write-ahead log.
 fn database_bytes(db: &Path) -> u64 {
     let len = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
-    let mut wal = db.as_os_str().to_owned();
-    wal.push("-wal");
-    len(db) + len(Path::new(&wal))
+    len(db) + len(&wal_path(db))
 }
 
 /// A warning when the disk holding `db` has less free than a sweep of it may need

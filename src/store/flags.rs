@@ -456,6 +456,90 @@ pub fn finish_sweep<S: serde::Serialize>(
     Ok(())
 }
 
+/// Replaces the stored summary of a finished sweep (its timings, once its last checkpoint is
+/// done).
+pub fn update_sweep_summary<S: serde::Serialize>(
+    conn: &Connection,
+    sweep_id: i64,
+    summary: &S,
+) -> Result<(), FlagStoreError> {
+    let json = serde_json::to_string(summary)?;
+    let n = conn.execute(
+        "UPDATE sweeps SET summary_json = ?2 WHERE sweep_id = ?1 AND finished_at IS NOT NULL",
+        params![sweep_id, json],
+    )?;
+    if n == 0 {
+        return Err(FlagStoreError::NoSweep(sweep_id));
+    }
+    Ok(())
+}
+
+/// What [`prune_unfinished_sweeps`] removed.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct PrunedSweeps {
+    /// Sweeps that stopped before their end, whose rows were removed (those with rows left).
+    pub sweeps: Vec<i64>,
+    /// Their rows removed, all tables together.
+    pub rows: u64,
+    /// Sweeps not marked finished that did write cases (a database written before a sweep
+    /// ended in its cases' transaction): their rows are cases' evidence and stay.
+    pub kept: Vec<i64>,
+}
+
+/// Removes the rows (flags, graph findings, person links, …) of the sweeps that stopped before
+/// their end, in one transaction; their `sweeps` rows stay, listed as not finished. A sweep
+/// ends in its cases' transaction, so no case refers to them. Run under the exclusive ledger
+/// lock, while no sweep runs (`claimsweep gc`).
+pub fn prune_unfinished_sweeps(conn: &mut Connection) -> Result<PrunedSweeps, FlagStoreError> {
+    let tx = conn.transaction()?;
+    let mut out = PrunedSweeps::default();
+    let unfinished: Vec<(i64, bool)> = tx
+        .prepare(
+            "SELECT w.sweep_id, EXISTS (SELECT 1 FROM sqlite_master
+                 WHERE type = 'table' AND name = 'case_builds')
+             FROM sweeps w WHERE w.finished_at IS NULL ORDER BY w.sweep_id",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    // Every per-sweep table but the sweeps and the cases' own (found by their `sweep_id`
+    // column, so a table added later is not forgotten).
+    let tables: Vec<String> = tx
+        .prepare(
+            "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND p.name = 'sweep_id'
+               AND m.name <> 'sweeps' AND substr(m.name, 1, 5) <> 'case_'
+             ORDER BY m.name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (sweep_id, have_cases) in unfinished {
+        let built = have_cases
+            && tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM case_builds WHERE sweep_id = ?1)",
+                [sweep_id],
+                |r| r.get::<_, bool>(0),
+            )?;
+        if built {
+            out.kept.push(sweep_id);
+            continue;
+        }
+        let mut rows = 0;
+        for table in &tables {
+            rows += tx.execute(
+                &format!("DELETE FROM \"{table}\" WHERE sweep_id = ?1"),
+                [sweep_id],
+            )? as u64;
+        }
+        // A sweep pruned before has nothing left to say.
+        if rows > 0 {
+            out.sweeps.push(sweep_id);
+            out.rows += rows;
+        }
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
 /// The latest finished sweep, if any.
 pub fn latest_sweep_id(conn: &Connection) -> Result<Option<i64>, FlagStoreError> {
     Ok(conn.query_row(
