@@ -44,9 +44,114 @@ pub fn set_purge_delay(ms: i64) {
     }
 }
 
+/// Bytes a sweep holds per claim at its peak with eager purging, rounded up from the
+/// measured: 2,284,276 KiB for 10 M claims (234 bytes a claim) and 23,512,052 KiB for 100 M
+/// (241), `/usr/bin/time` (docs/SCALING.md).
+const SWEEP_PEAK_BYTES_PER_CLAIM: u64 = 245;
+
+/// About the peak resident memory of a sweep of `claims` claims.
+pub fn sweep_peak_bytes(claims: u64) -> u64 {
+    let eager = 100_000_000 + SWEEP_PEAK_BYTES_PER_CLAIM * claims;
+    if purge_delay_ms(claims as usize) == RELAXED_PURGE_MS {
+        relaxed_peak_bytes(claims as usize).max(eager)
+    } else {
+        eager
+    }
+}
+
+/// Memory this process may still take before the system ends it, if the system says: the
+/// kernel's estimate of memory available without swapping (`MemAvailable`), or less under the
+/// limit of the process's control group (cgroup v2 `memory.max`, v1 `memory.limit_in_bytes`).
+pub fn available_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let available = meminfo_kib(&meminfo, "MemAvailable:")? * 1024;
+    let groups = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    Some(available.min(group_room(&groups).unwrap_or(u64::MAX)))
+}
+
+/// What the memory limit of the control group named in `/proc/self/cgroup` leaves: its limit
+/// less its use, `None` without a limit.
+fn group_room(proc_self_cgroup: &str) -> Option<u64> {
+    let read = |p: String| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
+    for line in proc_self_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (id, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let (limit, usage) = if id == "0" && controllers.is_empty() {
+            ("memory.max", "memory.current")
+        } else if controllers.split(',').any(|c| c == "memory") {
+            ("memory.limit_in_bytes", "memory.usage_in_bytes")
+        } else {
+            continue;
+        };
+        let dir = if limit == "memory.max" {
+            format!("/sys/fs/cgroup{path}")
+        } else {
+            format!("/sys/fs/cgroup/memory{path}")
+        };
+        // "max" (v2) does not parse: no limit; v1 says no limit with a number near 2^63.
+        if let (Some(limit), Some(usage)) = (
+            read(format!("{dir}/{limit}")),
+            read(format!("{dir}/{usage}")),
+        ) {
+            if limit < 1 << 60 {
+                return Some(limit.saturating_sub(usage));
+            }
+        }
+    }
+    None
+}
+
+/// The KiB figure of a `/proc/meminfo` line.
+fn meminfo_kib(meminfo: &str, key: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// A warning when a sweep of `claims` claims may need more memory than `available`: out of
+/// memory, the system ends the process without a word from it, possibly after most of the
+/// sweep's work.
+pub fn sweep_memory_warning(claims: u64, available: u64) -> Option<String> {
+    let need = sweep_peak_bytes(claims);
+    if need <= available {
+        return None;
+    }
+    let gib = |b: u64| format!("{:.1}", b as f64 / (1u64 << 30) as f64);
+    Some(format!(
+        "筛查 {claims} 条申领约需内存 {need} GiB（实测 1000 万至 1 亿条时每条 234–241 字节），本机可用 {avail} GiB；内存不足时系统会直接终止进程，不留任何信息 / a sweep of {claims} claims may need about {need} GiB of memory (measured: 234–241 bytes a claim at 10–100 M claims), and {avail} GiB is available: out of memory, the system ends the process without a word",
+        need = gib(need),
+        avail = gib(available),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sweep_warns_when_its_measured_peak_exceeds_the_memory_available() {
+        // 100 M claims measured 23,512,052 KiB (22.4 GiB): not enough at 16 GiB, enough at 24.
+        let w = sweep_memory_warning(100_000_000, 16 << 30).unwrap();
+        assert!(
+            w.contains("about 22.9 GiB") && w.contains("16.0 GiB is available"),
+            "{w}"
+        );
+        assert_eq!(sweep_memory_warning(100_000_000, 24 << 30), None);
+        // 10 M claims measured 2.2 GiB.
+        assert_eq!(sweep_memory_warning(10_000_000, 3 << 30), None);
+        assert!(sweep_memory_warning(10_000_000, 2 << 30).is_some());
+        // The boundary: exactly the estimate is enough.
+        let need = sweep_peak_bytes(1_000_000);
+        assert_eq!(sweep_memory_warning(1_000_000, need), None);
+        assert!(sweep_memory_warning(1_000_000, need - 1).is_some());
+    }
+
+    #[test]
+    fn memory_available_is_read_from_meminfo() {
+        let m = "MemTotal:       24000000 kB\nMemFree:  100 kB\nMemAvailable:   20000000 kB\n";
+        assert_eq!(meminfo_kib(m, "MemAvailable:"), Some(20_000_000));
+        assert_eq!(meminfo_kib(m, "SwapTotal:"), None);
+        assert!(available_bytes().is_some_and(|b| b > 0));
+    }
 
     #[test]
     fn small_ledgers_keep_freed_memory_large_ones_return_it() {

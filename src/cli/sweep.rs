@@ -47,8 +47,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.dry_run {
         return dry_run(&args, &policies, &opts);
     }
-    // Said before the sweep starts: out of disk, it would fail only at its end.
-    if let Some(w) = crate::store::disk::sweep_room_warning(&args.db) {
+    // Said before the sweep starts: out of disk, it would fail only at its end; out of
+    // memory, the system would end it without a word.
+    let warnings = [
+        crate::store::disk::sweep_room_warning(&args.db),
+        crate::sweep::memory_warning(&args.db),
+    ];
+    for w in warnings.into_iter().flatten() {
         eprintln!("claimsweep: warning: {w}");
     }
     let outcome = crate::sweep::run(&args.db, &policies, &opts)?;

@@ -168,6 +168,21 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// Opens an existing database (a sweep or a query never creates an empty one by mistake).
+/// At least the ledger's claims, at once at any size: the highest row id of `claims` (rows are
+/// appended; a row an ingest removed keeps its id used). `None` before any claim is loaded.
+pub fn claims_upper_bound(conn: &Connection) -> Result<Option<u64>, StoreError> {
+    let has_claims: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'claims')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_claims {
+        return Ok(None);
+    }
+    let max: Option<i64> = conn.query_row("SELECT max(rowid) FROM claims", [], |r| r.get(0))?;
+    Ok(max.map(|m| m.max(0) as u64))
+}
+
 pub fn open_existing(db: &Path) -> Result<Connection, StoreError> {
     if !db.exists() {
         return Err(StoreError::NoDatabase(db.to_path_buf()));
