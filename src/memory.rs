@@ -44,15 +44,28 @@ pub fn set_purge_delay(ms: i64) {
     }
 }
 
-/// Bytes a sweep holds per claim at its peak with eager purging, rounded up from the
-/// measured: 2,284,276 KiB for 10 M claims (234 bytes a claim) and 23,512,052 KiB for 100 M
-/// (241), `/usr/bin/time` (docs/SCALING.md).
-const SWEEP_PEAK_BYTES_PER_CLAIM: u64 = 245;
+/// A step whose peak memory grows with the ledger's claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Ingest,
+    Sweep,
+}
 
-/// About the peak resident memory of a sweep of `claims` claims.
-pub fn sweep_peak_bytes(claims: u64) -> u64 {
-    let eager = 100_000_000 + SWEEP_PEAK_BYTES_PER_CLAIM * claims;
-    if purge_delay_ms(claims as usize) == RELAXED_PURGE_MS {
+/// Bytes a step holds per claim at its peak with eager purging, rounded up from the measured
+/// (`/usr/bin/time`, docs/SCALING.md): a sweep 2,284,276 KiB for 10 M claims (234 bytes a
+/// claim) and 23,512,052 KiB for 100 M (241); a first ingest 2,144,860 and 21,474,060 KiB
+/// (220 both).
+const fn peak_bytes_per_claim(step: Step) -> u64 {
+    match step {
+        Step::Ingest => 225,
+        Step::Sweep => 245,
+    }
+}
+
+/// About the peak resident memory of `step` over `claims` claims.
+pub fn peak_bytes(step: Step, claims: u64) -> u64 {
+    let eager = 100_000_000 + peak_bytes_per_claim(step) * claims;
+    if step == Step::Sweep && purge_delay_ms(claims as usize) == RELAXED_PURGE_MS {
         relaxed_peak_bytes(claims as usize).max(eager)
     } else {
         eager
@@ -107,17 +120,29 @@ fn meminfo_kib(meminfo: &str, key: &str) -> Option<u64> {
     line[key.len()..].split_whitespace().next()?.parse().ok()
 }
 
-/// A warning when a sweep of `claims` claims may need more memory than `available`: out of
-/// memory, the system ends the process without a word from it, possibly after most of the
-/// sweep's work.
-pub fn sweep_memory_warning(claims: u64, available: u64) -> Option<String> {
-    let need = sweep_peak_bytes(claims);
+/// A warning when `step` over `claims` claims may need more memory than `available`: out of
+/// memory, the system ends the process without a word from it, possibly after most of its
+/// work.
+pub fn memory_warning(step: Step, claims: u64, available: u64) -> Option<String> {
+    let need = peak_bytes(step, claims);
     if need <= available {
         return None;
     }
-    let gib = |b: u64| format!("{:.1}", b as f64 / (1u64 << 30) as f64);
+    let gib = |b: u64| {
+        let g = b as f64 / (1u64 << 30) as f64;
+        // Small figures keep a second decimal, so need and room never read the same.
+        if g < 10.0 {
+            format!("{g:.2}")
+        } else {
+            format!("{g:.1}")
+        }
+    };
+    let (zh, en, measured_zh, measured_en) = match step {
+        Step::Ingest => ("导入", "an ingest", "220", "220"),
+        Step::Sweep => ("筛查", "a sweep", "234–241", "234–241"),
+    };
     Some(format!(
-        "筛查 {claims} 条申领约需内存 {need} GiB（实测 1000 万至 1 亿条时每条 234–241 字节），本机可用 {avail} GiB；内存不足时系统会直接终止进程，不留任何信息 / a sweep of {claims} claims may need about {need} GiB of memory (measured: 234–241 bytes a claim at 10–100 M claims), and {avail} GiB is available: out of memory, the system ends the process without a word",
+        "{zh} {claims} 条申领约需内存 {need} GiB（实测 1000 万至 1 亿条时每条 {measured_zh} 字节），本机可用 {avail} GiB；内存不足时系统会直接终止进程，不留任何信息 / {en} of {claims} claims may need about {need} GiB of memory (measured: {measured_en} bytes a claim at 10–100 M claims), and {avail} GiB is available: out of memory, the system ends the process without a word",
         need = gib(need),
         avail = gib(available),
     ))
@@ -128,21 +153,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_sweep_warns_when_its_measured_peak_exceeds_the_memory_available() {
+    fn a_step_warns_when_its_measured_peak_exceeds_the_memory_available() {
+        let sweep = |claims, available| memory_warning(Step::Sweep, claims, available);
         // 100 M claims measured 23,512,052 KiB (22.4 GiB): not enough at 16 GiB, enough at 24.
-        let w = sweep_memory_warning(100_000_000, 16 << 30).unwrap();
+        let w = sweep(100_000_000, 16 << 30).unwrap();
         assert!(
             w.contains("about 22.9 GiB") && w.contains("16.0 GiB is available"),
             "{w}"
         );
-        assert_eq!(sweep_memory_warning(100_000_000, 24 << 30), None);
+        assert!(w.starts_with("筛查 100000000 条申领"), "{w}");
+        assert_eq!(sweep(100_000_000, 24 << 30), None);
         // 10 M claims measured 2.2 GiB.
-        assert_eq!(sweep_memory_warning(10_000_000, 3 << 30), None);
-        assert!(sweep_memory_warning(10_000_000, 2 << 30).is_some());
+        assert_eq!(sweep(10_000_000, 3 << 30), None);
+        assert!(sweep(10_000_000, 2 << 30).is_some());
         // The boundary: exactly the estimate is enough.
-        let need = sweep_peak_bytes(1_000_000);
-        assert_eq!(sweep_memory_warning(1_000_000, need), None);
-        assert!(sweep_memory_warning(1_000_000, need - 1).is_some());
+        let need = peak_bytes(Step::Sweep, 1_000_000);
+        assert_eq!(sweep(1_000_000, need), None);
+        assert!(sweep(1_000_000, need - 1).is_some());
+        // An ingest of 100 M claims measured 21,474,060 KiB (20.5 GiB).
+        let w = memory_warning(Step::Ingest, 100_000_000, 16 << 30).unwrap();
+        assert!(
+            w.contains("an ingest of 100000000 claims may need about 21.0 GiB"),
+            "{w}"
+        );
+        assert_eq!(memory_warning(Step::Ingest, 100_000_000, 22 << 30), None);
     }
 
     #[test]

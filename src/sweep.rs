@@ -309,13 +309,17 @@ pub fn run(
 }
 
 /// A warning, before a sweep of `db` starts, when the machine has less memory available than
-/// a sweep of its claims has measured (`memory::sweep_memory_warning`); `None` when it has, or
+/// a sweep of its claims has measured (`memory::memory_warning`); `None` when it has, or
 /// when the figures are not known.
 pub fn memory_warning(db: &Path) -> Option<String> {
     let conn = crate::store::open_existing(db).ok()?;
     let claims = crate::store::claims_upper_bound(&conn).ok()??;
-    crate::memory::sweep_memory_warning(claims, crate::memory::available_bytes()?)
-        .map(|w| format!("{}: {w}", db.display()))
+    crate::memory::memory_warning(
+        crate::memory::Step::Sweep,
+        claims,
+        crate::memory::available_bytes()?,
+    )
+    .map(|w| format!("{}: {w}", db.display()))
 }
 
 /// The warning for a sweep whose last checkpoint failed after it was committed.

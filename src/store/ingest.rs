@@ -212,6 +212,18 @@ written!(
     LivingStandardRow => LivingStandards,
 );
 
+/// A warning when the machine has less memory available than an ingest of the source's claims
+/// has measured (`memory::memory_warning`); the claims are the claims file's records, counted
+/// by the scan.
+fn memory_warning(source: &input::Source) -> Option<String> {
+    let claims = source.tables.iter().find(|t| t.spec.name == "claims")?;
+    crate::memory::memory_warning(
+        crate::memory::Step::Ingest,
+        claims.approx_records() as u64,
+        crate::memory::available_bytes()?,
+    )
+}
+
 /// [`ingest_with`], sending every row of the new state to `rows`, table by table in load
 /// order and each table in rowid order, while the new state is exactly the extract's accepted
 /// rows in its order: a fresh database, tables no ingest filled before, or a re-ingest whose
@@ -227,6 +239,10 @@ pub fn ingest_sending_rows(
 ) -> Result<IngestReport, IngestError> {
     let started = std::time::Instant::now();
     let source = input::read_source(src)?;
+    // Said before the load starts: out of memory, the system would end it without a word.
+    if let Some(w) = memory_warning(&source) {
+        eprintln!("claimsweep: warning: {}: {w}", src.display());
+    }
     // No sweep or report reads the ledger while it changes (store::lock).
     let _lock = super::lock::LedgerLock::for_connection(conn, super::lock::LockMode::Exclusive)
         .map_err(IngestError::Lock)?;
