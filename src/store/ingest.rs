@@ -212,14 +212,26 @@ written!(
     LivingStandardRow => LivingStandards,
 );
 
-/// A warning when the machine has less memory available than an ingest of the source's claims
-/// has measured (`memory::memory_warning`); the claims are the claims file's records, counted
-/// by the scan.
-fn memory_warning(source: &input::Source) -> Option<String> {
-    let claims = source.tables.iter().find(|t| t.spec.name == "claims")?;
+/// A warning when the machine has less memory available than an ingest of the ledger's claims
+/// has measured (`memory::memory_warning`). The ingest builds the new state's snapshot: its
+/// claims are the claims file's records (counted by the scan), with the stored ones when the
+/// extract is appended, else at least as many as are stored (an extract that drops claims is
+/// compared with them first).
+fn memory_warning(conn: &Connection, source: &input::Source, append: bool) -> Option<String> {
+    let extract = source
+        .tables
+        .iter()
+        .find(|t| t.spec.name == "claims")?
+        .approx_records() as u64;
+    let stored = super::claims_upper_bound(conn).ok().flatten().unwrap_or(0);
+    let claims = if append {
+        extract + stored
+    } else {
+        extract.max(stored)
+    };
     crate::memory::memory_warning(
         crate::memory::Step::Ingest,
-        claims.approx_records() as u64,
+        claims,
         crate::memory::available_bytes()?,
     )
 }
@@ -240,7 +252,7 @@ pub fn ingest_sending_rows(
     let started = std::time::Instant::now();
     let source = input::read_source(src)?;
     // Said before the load starts: out of memory, the system would end it without a word.
-    if let Some(w) = memory_warning(&source) {
+    if let Some(w) = memory_warning(conn, &source, opts.append) {
         eprintln!("claimsweep: warning: {}: {w}", src.display());
     }
     // No sweep or report reads the ledger while it changes (store::lock).
