@@ -89,18 +89,18 @@ fn group_room(proc_self_cgroup: &str) -> Option<u64> {
     for line in proc_self_cgroup.lines() {
         let mut parts = line.splitn(3, ':');
         let (id, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
-        let (limit, usage) = if id == "0" && controllers.is_empty() {
-            ("memory.max", "memory.current")
+        let (root, limit, usage) = if id == "0" && controllers.is_empty() {
+            ("/sys/fs/cgroup", "memory.max", "memory.current")
         } else if controllers.split(',').any(|c| c == "memory") {
-            ("memory.limit_in_bytes", "memory.usage_in_bytes")
+            (
+                "/sys/fs/cgroup/memory",
+                "memory.limit_in_bytes",
+                "memory.usage_in_bytes",
+            )
         } else {
             continue;
         };
-        let dir = if limit == "memory.max" {
-            format!("/sys/fs/cgroup{path}")
-        } else {
-            format!("/sys/fs/cgroup/memory{path}")
-        };
+        let dir = format!("{root}{path}");
         // "max" (v2) does not parse: no limit; v1 says no limit with a number near 2^63.
         if let (Some(limit), Some(usage)) = (
             read(format!("{dir}/{limit}")),
@@ -137,12 +137,12 @@ pub fn memory_warning(step: Step, claims: u64, available: u64) -> Option<String>
             format!("{g:.1}")
         }
     };
-    let (zh, en, measured_zh, measured_en) = match step {
-        Step::Ingest => ("导入", "an ingest", "220", "220"),
-        Step::Sweep => ("筛查", "a sweep", "234–241", "234–241"),
+    let (zh, en, measured) = match step {
+        Step::Ingest => ("导入", "an ingest", "220"),
+        Step::Sweep => ("筛查", "a sweep", "234–241"),
     };
     Some(format!(
-        "{zh} {claims} 条申领约需内存 {need} GiB（实测 1000 万至 1 亿条时每条 {measured_zh} 字节），本机可用 {avail} GiB；内存不足时系统会直接终止进程，不留任何信息 / {en} of {claims} claims may need about {need} GiB of memory (measured: {measured_en} bytes a claim at 10–100 M claims), and {avail} GiB is available: out of memory, the system ends the process without a word",
+        "{zh} {claims} 条申领约需内存 {need} GiB（实测 1000 万至 1 亿条时每条 {measured} 字节），本机可用 {avail} GiB；内存不足时系统会直接终止进程，不留任何信息 / {en} of {claims} claims may need about {need} GiB of memory (measured: {measured} bytes a claim at 10–100 M claims), and {avail} GiB is available: out of memory, the system ends the process without a word",
         need = gib(need),
         avail = gib(available),
     ))

@@ -167,7 +167,6 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// Opens an existing database (a sweep or a query never creates an empty one by mistake).
 /// At least the ledger's claims, at once at any size: the highest row id of `claims` (rows are
 /// appended; a row an ingest removed keeps its id used). `None` before any claim is loaded.
 pub fn claims_upper_bound(conn: &Connection) -> Result<Option<u64>, StoreError> {
@@ -183,6 +182,7 @@ pub fn claims_upper_bound(conn: &Connection) -> Result<Option<u64>, StoreError> 
     Ok(max.map(|m| m.max(0) as u64))
 }
 
+/// Opens an existing database (a sweep or a query never creates an empty one by mistake).
 pub fn open_existing(db: &Path) -> Result<Connection, StoreError> {
     if !db.exists() {
         return Err(StoreError::NoDatabase(db.to_path_buf()));
