@@ -44,17 +44,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         threads: args.threads,
         ..SweepOptions::default()
     };
-    if args.dry_run {
-        return dry_run(&args, &policies, &opts);
-    }
-    // Said before the sweep starts: out of disk, it would fail only at its end; out of
-    // memory, the system would end it without a word.
+    // Said before the sweep starts: out of disk, it would fail only at its end (a dry run
+    // copies the database first); out of memory, the system would end it without a word.
     let warnings = [
-        crate::store::disk::sweep_room_warning(&args.db),
+        if args.dry_run {
+            crate::store::disk::dry_run_room_warning(&args.db)
+        } else {
+            crate::store::disk::sweep_room_warning(&args.db)
+        },
         crate::sweep::memory_warning(&args.db),
     ];
     for w in warnings.into_iter().flatten() {
         eprintln!("claimsweep: warning: {w}");
+    }
+    if args.dry_run {
+        return dry_run(&args, &policies, &opts);
     }
     let outcome = crate::sweep::run(&args.db, &policies, &opts)?;
     print_outcome(&outcome, args.lang)
