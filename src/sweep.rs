@@ -232,7 +232,6 @@ pub fn run(
     )?;
     let graph_counts = GraphCounts::of(&findings);
     drop(findings);
-    let grouped_ms = grouped.extract_ms + grouped.group_ms;
     let mut summary = SweepSummary {
         sweep_id,
         policy: policies.fingerprint(),
@@ -257,9 +256,8 @@ pub fn run(
         store_ms: 0,
         flags_store_ms: judged.flags_store_ms,
         graph_store_ms: grouped.graph_store_ms,
-        // Taking the input out of the snapshot and grouping (both beside saving the graph
-        // findings), then writing.
-        cases_ms: grouped_ms,
+        // These and the other end timings: `stamp_cases_written`, then the checkpoint.
+        cases_ms: 0,
         cases_extract_ms: grouped.extract_ms,
         cases_group_ms: grouped.group_ms,
         cases_write_ms: 0,
@@ -276,10 +274,7 @@ pub fn run(
         grouped.prepared,
         |tx, cases| {
             summary.cases = Some(cases.clone());
-            summary.cases_write_ms = t2.elapsed().as_millis();
-            summary.cases_ms = grouped_ms + summary.cases_write_ms;
-            summary.store_ms = t.elapsed().as_millis();
-            summary.total_ms = started.elapsed().as_millis();
+            stamp_cases_written(&mut summary, t2, t, started);
             Ok(flag_store::finish_sweep(
                 tx,
                 sweep_id,
@@ -290,8 +285,7 @@ pub fn run(
     )
     .map_err(SweepError::Cases)?;
     // The stored figures are those at the seal; the write's own time includes its commit.
-    summary.cases_write_ms = t2.elapsed().as_millis();
-    summary.cases_ms = grouped_ms + summary.cases_write_ms;
+    stamp_cases_written(&mut summary, t2, t, started);
     // What the background checkpoints have not copied yet (the last commits) is copied now.
     // The sweep is already finished and committed: a checkpoint that fails (a full disk)
     // leaves it in the log, which SQLite copies at a later open, and is said as a warning.
@@ -310,6 +304,17 @@ pub fn run(
         Err(e) => notes.push(unfinished_checkpoint_note(db, &e)),
     }
     Ok(SweepOutcome { summary, notes })
+}
+
+/// The timings known once the cases are written (`write` started the case write, `store`
+/// the stages after the rules, `started` the sweep); the checkpoint's come after.
+fn stamp_cases_written(s: &mut SweepSummary, write: Instant, store: Instant, started: Instant) {
+    s.cases_write_ms = write.elapsed().as_millis();
+    // Taking the input out of the snapshot and grouping (both beside saving the graph
+    // findings), then writing.
+    s.cases_ms = s.cases_extract_ms + s.cases_group_ms + s.cases_write_ms;
+    s.store_ms = store.elapsed().as_millis();
+    s.total_ms = started.elapsed().as_millis();
 }
 
 /// A warning, before a sweep of `db` starts, when the machine has less memory available than

@@ -929,8 +929,8 @@ pub fn sweep_table(rows: &[SweepRow], lang: Lang) -> Table {
         let mut row = vec![
             r.sweep_id.to_string(),
             crate::dates::display_time(&r.started_at, false),
-            // A sweep that stopped before its end (out of disk, killed) keeps what it had
-            // committed; it must not read as a finished one.
+            // A sweep that stopped before its end (out of disk, killed) has no cases; its flags
+            // and findings stay until `gc`. It must not read as a finished one.
             match &r.finished_at {
                 Some(t) => crate::dates::display_time(t, false),
                 None => lang

@@ -53,7 +53,7 @@ impl LedgerLock {
                         db.display()
                     ),
                     LockMode::Exclusive => format!(
-                        "{}: 正在筛查或生成报告，等待其完成后再导入 / a sweep or report is reading the ledger, waiting for it to finish",
+                        "{}: 正在筛查或生成报告，等待其完成 / a sweep or report is reading the ledger, waiting for it to finish",
                         db.display()
                     ),
                 }
