@@ -29,16 +29,28 @@ fn main() {
         snap.certificates.len(),
         snap.employment.len(),
     );
-    // Bytes each string column holds (stored text + offsets), and the record tables.
-    for (name, (text, offsets)) in claimsweep::snapshot::file::STRING_COLUMNS
+    // Bytes each string column holds (stored text + offsets, none when uniform), and the
+    // record tables.
+    for (name, column) in claimsweep::snapshot::file::STRING_COLUMNS
         .iter()
         .zip(snap.string_columns())
     {
+        let text = column.stored_text().len();
+        let offsets = if column.is_uniform() {
+            0
+        } else {
+            4 * (column.items() + 1)
+        };
         println!(
-            "{name:12} {:>10} strings {:>12} text bytes {:>12} with offsets",
-            offsets.len() - 1,
-            text.len(),
-            text.len() + 4 * offsets.len()
+            "{name:12} {:>10} strings {:>12} text bytes {:>12} with offsets{}",
+            column.items(),
+            text,
+            text + offsets,
+            if column.is_uniform() {
+                " (uniform)"
+            } else {
+                ""
+            }
         );
     }
     println!(

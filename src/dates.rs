@@ -10,6 +10,32 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Date(pub i32);
 
+/// A date or none in four bytes, where `Option<Date>` takes eight: for records a snapshot
+/// holds by the million (certificates: 39 MB at ten million claims).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OptDate(i32);
+
+impl OptDate {
+    /// The day number no date has (it is 5.8 million years before 1970).
+    const NONE: i32 = i32::MIN;
+
+    pub fn get(self) -> Option<Date> {
+        (self.0 != Self::NONE).then_some(Date(self.0))
+    }
+}
+
+impl From<Option<Date>> for OptDate {
+    fn from(d: Option<Date>) -> OptDate {
+        OptDate(d.map_or(Self::NONE, |d| d.0))
+    }
+}
+
+impl fmt::Debug for OptDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 impl Date {
     /// Builds a date from year, month, day; `None` if the day does not exist.
     pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Date> {

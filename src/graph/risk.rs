@@ -341,7 +341,7 @@ fn dated_certificates(inst: &Institution) -> Vec<(u32, crate::dates::Date, u32)>
         .filter_map(|&c| {
             let cl = &snap.claims[c as usize];
             let cert = snap.certificate(cl.cert)?;
-            Some((cl.cert, cert.issue_date?, c))
+            Some((cl.cert, cert.issue_date.get()?, c))
         })
         .collect();
     certs.sort_unstable_by_key(|x| (x.0, x.2));

@@ -137,7 +137,7 @@ pub fn run(ctx: &RuleContext) -> Vec<Flag> {
                         level_en(c.level)
                     ));
                 }
-                if let (Some(class), Some(issued)) = (class_of_claim(snap, i), cert.issue_date) {
+                if let (Some(class), Some(issued)) = (class_of_claim(snap, i), cert.issue_date.get()) {
                     if issued < class.start {
                         let class_id = snap.class_keys.resolve(c.class);
                         zh.push(format!(

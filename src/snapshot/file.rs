@@ -32,7 +32,7 @@ use super::{
     StrColumn, UiRecord,
 };
 use crate::dates::Date;
-use crate::intern::Storage;
+use crate::intern::{Storage, StoredColumn};
 use crate::model::{Category, FundingSource, SubsidyType};
 use arrow_array::{
     Array, ArrayRef, Int32Array, Int64Array, LargeBinaryArray, LargeStringArray, RecordBatch,
@@ -384,7 +384,7 @@ fn write_strings(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
     let batches = s
         .string_columns()
         .into_iter()
-        .map(|(text, offsets)| Cols::new().stored_strings("value", text, offsets));
+        .map(|column| Cols::new().stored_strings("value", column));
     write_batches(&dir.join("strings.arrow"), batches)
 }
 
@@ -532,7 +532,7 @@ fn write_columns(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
                 .u8("level", c.iter().map(|x| x.level).collect())
                 .i32(
                     "issue_date",
-                    c.iter().map(|x| opt_date(x.issue_date)).collect(),
+                    c.iter().map(|x| opt_date(x.issue_date.get())).collect(),
                 )
         }),
     )?;
@@ -640,10 +640,10 @@ impl Cols {
     fn u8(self, name: &str, v: Vec<u8>) -> Cols {
         self.push(name, DataType::UInt8, Arc::new(UInt8Array::from(v)))
     }
-    fn stored_strings(self, name: &str, text: &[u8], offsets: &[u32]) -> Cols {
-        let offsets: Vec<i64> = offsets.iter().map(|&o| o as i64).collect();
+    fn stored_strings(self, name: &str, column: &dyn StoredColumn) -> Cols {
+        let offsets: Vec<i64> = column.stored_starts().map(i64::from).collect();
         let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-        let array = LargeBinaryArray::new(offsets, Buffer::from(text), None);
+        let array = LargeBinaryArray::new(offsets, Buffer::from(column.stored_text()), None);
         self.push(name, DataType::LargeBinary, Arc::new(array))
     }
 }
@@ -968,7 +968,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             name: name[i],
             occupation: occ[i],
             level: level[i],
-            issue_date: date_of(issued[i]),
+            issue_date: date_of(issued[i]).into(),
         }));
         Ok(())
     })?;
@@ -1249,8 +1249,7 @@ mod tests {
         for v in values {
             packed.push(v);
         }
-        let (text, offsets) = packed.stored_parts();
-        let cols = Cols::new().stored_strings("value", text, offsets);
+        let cols = Cols::new().stored_strings("value", &packed);
         let schema = Arc::new(Schema::new(cols.fields));
         let format3 = RecordBatch::try_new(schema, cols.arrays).unwrap();
         let legacy = LargeStringArray::from(values.to_vec());

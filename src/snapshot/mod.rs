@@ -9,14 +9,14 @@
 //!   institutions and employers share `orgs`, so joins are integer comparisons.
 //! - Per-person lookups (`pension_start`, `death_date`, `poverty`, spells) are dense by person id.
 
-use crate::dates::Date;
+use crate::dates::{Date, OptDate};
 use crate::model::*;
 use std::collections::{BTreeSet, HashMap};
 
 pub mod file;
 pub mod load;
 
-pub use crate::intern::{AsWritten, Interner, Packed, StrColumn, Text, NONE};
+pub use crate::intern::{AsWritten, Interner, Packed, StoredColumn, StrColumn, Text, NONE};
 pub use load::load_snapshot;
 
 impl crate::store::flags::ClaimIds for Snapshot {
@@ -87,7 +87,7 @@ pub struct Certificate {
     pub name: u32,
     pub occupation: u32,
     pub level: u8,
-    pub issue_date: Option<Date>,
+    pub issue_date: OptDate,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -342,19 +342,19 @@ impl Snapshot {
     /// The stored text of the claim ids and of every interner, in the order the columnar
     /// file stores them (`file::STRING_COLUMNS` names them): one list for everything that
     /// walks them all.
-    pub fn string_columns(&self) -> [(&[u8], &[u32]); 11] {
+    pub fn string_columns(&self) -> [&dyn StoredColumn; 11] {
         [
-            self.claim_ids.stored_parts(),
-            self.ids.strings().stored_parts(),
-            self.names.strings().stored_parts(),
-            self.phones.strings().stored_parts(),
-            self.banks.strings().stored_parts(),
-            self.orgs.strings().stored_parts(),
-            self.counties.strings().stored_parts(),
-            self.class_keys.strings().stored_parts(),
-            self.occupations.strings().stored_parts(),
-            self.cert_keys.strings().stored_parts(),
-            self.texts.strings().stored_parts(),
+            &self.claim_ids,
+            self.ids.strings(),
+            self.names.strings(),
+            self.phones.strings(),
+            self.banks.strings(),
+            self.orgs.strings(),
+            self.counties.strings(),
+            self.class_keys.strings(),
+            self.occupations.strings(),
+            self.cert_keys.strings(),
+            self.texts.strings(),
         ]
     }
 
@@ -446,7 +446,6 @@ impl SnapshotBuilder {
     pub fn reserve(&mut self, claims: usize, certificates: usize) {
         let s = &mut self.s;
         s.claims.reserve_exact(claims);
-        self.pending_ids.offsets.reserve_exact(claims);
         s.certificates.reserve_exact(certificates);
     }
 
@@ -551,7 +550,7 @@ impl SnapshotBuilder {
                 person: r[0][i],
                 occupation: r[1][i],
                 level: row.level.unwrap_or(0),
-                issue_date: row.issue_date,
+                issue_date: row.issue_date.into(),
             }));
     }
 
@@ -620,7 +619,7 @@ impl SnapshotBuilder {
             name: s.names.intern(&r.name),
             occupation: s.occupations.intern(&r.occupation_code),
             level: r.level.unwrap_or(0),
-            issue_date: r.issue_date,
+            issue_date: r.issue_date.into(),
         });
     }
 
@@ -773,8 +772,7 @@ impl SnapshotBuilder {
         s.seal_interners();
         s.claims.shrink_to_fit();
         s.certificates.shrink_to_fit();
-        s.claim_ids.buf.shrink_to_fit();
-        s.claim_ids.offsets.shrink_to_fit();
+        s.claim_ids.shrink_to_fit();
         s
     }
 }
