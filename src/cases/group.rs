@@ -25,7 +25,7 @@
 use super::{family_code, CaseSubject, Family};
 use crate::model::Fen;
 use crate::policy::{CasesPolicy, Severity};
-use crate::snapshot::Interner;
+use crate::snapshot::{Interner, StrColumn};
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -197,9 +197,10 @@ pub(super) struct BuildInput<'a, F: ClaimFacts> {
 /// One case while grouping; its claims, flags and rules are ranges of the flat lists of
 /// [`Grouped`].
 pub(super) struct CaseBuild {
-    /// `subject_kind:subject:rule_family`; the subject is the text between the kind and the
-    /// family.
-    pub(super) key: String,
+    /// `subject_kind:subject:rule_family` ([`Grouped::key`]; the subject is the text between
+    /// the kind and the family), in the grouping's `keys`: a `String` each took 70 bytes a
+    /// case, 1.5 million cases at ten million claims.
+    pub(super) key: u32,
     pub(super) subject_kind: &'static str,
     pub(super) family: &'static str,
     pub(super) max_weight: f64,
@@ -212,15 +213,40 @@ pub(super) struct CaseBuild {
     pub(super) institution_rank: Option<i64>,
     /// Replaced by a later case of the same key (institution cases, as a map insert would).
     pub(super) replaced: bool,
-    pub(super) claims: std::ops::Range<usize>,
-    pub(super) seqs: std::ops::Range<usize>,
-    pub(super) rules: std::ops::Range<usize>,
+    pub(super) claims: Span,
+    pub(super) seqs: Span,
+    pub(super) rules: Span,
 }
 
-impl CaseBuild {
-    pub(super) fn subject(&self) -> &str {
-        &self.key[self.subject_kind.len() + 1..self.key.len() - self.family.len() - 1]
+/// A case's run of rows in one of [`Grouped`]'s flat lists: half a `Range<usize>`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn new(start: usize, end: usize) -> Span {
+        let at = |k: usize| u32::try_from(k).expect("a case list beyond 4 billion rows");
+        Span {
+            start: at(start),
+            end: at(end),
+        }
     }
+    pub(super) fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+    pub(super) fn start(self) -> usize {
+        self.start as usize
+    }
+    pub(super) fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+}
+
+/// The subject of `case` within its key: the text between the kind and the family.
+fn subject_in<'k>(key: &'k str, case: &CaseBuild) -> &'k str {
+    &key[case.subject_kind.len() + 1..key.len() - case.family.len() - 1]
 }
 
 /// The cases of one sweep, grouped.
@@ -237,6 +263,8 @@ pub(super) struct Grouped {
     pub(super) rule_names: Vec<String>,
     /// County codes and institution ids of the cases.
     pub(super) texts: Interner,
+    /// The cases' keys ([`CaseBuild::key`]).
+    keys: StrColumn,
     pub(super) graph_cases: usize,
     /// Evidence fingerprint of each case of `order` (raw SHA-256, as stored): computed on the
     /// pool when grouping, so that matching and writing the cases,
@@ -245,13 +273,23 @@ pub(super) struct Grouped {
 }
 
 impl Grouped {
+    /// The key of `case` (`subject_kind:subject:rule_family`).
+    pub(super) fn key(&self, case: &CaseBuild) -> &str {
+        self.keys.get(case.key)
+    }
+
+    /// The subject of `case`.
+    pub(super) fn subject(&self, case: &CaseBuild) -> &str {
+        subject_in(self.key(case), case)
+    }
+
     /// The fingerprint (`claim_hash`) of the case at `position` of `order`.
     pub(super) fn hash_at(&self, position: usize) -> [u8; 32] {
         self.digests[position]
     }
 
     pub(super) fn claims_of(&self, case: &CaseBuild) -> &[(u32, u32, Fen)] {
-        &self.claims[case.claims.clone()]
+        &self.claims[case.claims.range()]
     }
     /// The cases' amounts reconciled with the distinct total (replaced cases left out).
     pub(super) fn money(&self) -> crate::money::CaseTotals {
@@ -265,7 +303,7 @@ impl Grouped {
         &'s self,
         case: &CaseBuild,
     ) -> impl Iterator<Item = &'s str> + Clone {
-        self.rules[case.rules.clone()]
+        self.rules[case.rules.range()]
             .iter()
             .map(|&(_, r)| self.rule_names[r as usize].as_str())
     }
@@ -360,6 +398,8 @@ struct Grouper<'a, F: ClaimFacts> {
     /// Each flagged claim's amount at risk: its largest share under any flag.
     flagged: HashMap<u32, Fen>,
     texts: Interner,
+    /// The cases' keys ([`CaseBuild::key`]).
+    keys: StrColumn,
     /// County and institution of graph cases, as the last finding of each case sets them.
     graph_places: Vec<(u32, u32, u32)>,
     graph_cases: usize,
@@ -381,6 +421,7 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
             shares: Vec::new(),
             flagged: HashMap::new(),
             texts: Interner::new(),
+            keys: StrColumn::new(),
             graph_places: Vec::new(),
             graph_cases: 0,
         }
@@ -395,8 +436,9 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
     }
 
     fn new_case(&mut self, kind: &'static str, subject: &str, family: &'static str) -> u32 {
+        let key = self.keys.push(&case_key(kind, subject, family));
         self.cases.push(CaseBuild {
-            key: case_key(kind, subject, family),
+            key,
             subject_kind: kind,
             family,
             max_weight: 0.0,
@@ -405,9 +447,9 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
             ring_ids: Vec::new(),
             institution_rank: None,
             replaced: false,
-            claims: 0..0,
-            seqs: 0..0,
-            rules: 0..0,
+            claims: Span::default(),
+            seqs: Span::default(),
+            rules: Span::default(),
         });
         self.cases.len() as u32 - 1
     }
@@ -422,10 +464,10 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
 
     /// The case with `key`, if one is open.
     fn find_case(&self, key: (&'static str, &str, &'static str)) -> Option<u32> {
-        let cases = &self.cases;
+        let (cases, keys) = (&self.cases, &self.keys);
         self.by_key
             .find(self.hasher.hash_one(key), |&ci| {
-                key_of(&cases[ci as usize]) == key
+                key_of(keys, &cases[ci as usize]) == key
             })
             .copied()
     }
@@ -433,16 +475,17 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
     /// Opens a case for `key`, which replaces any case of that key in `by_key`.
     fn open_case(&mut self, key: (&'static str, &str, &'static str)) -> u32 {
         let ci = self.new_case(key.0, key.1, key.2);
-        let (cases, hasher) = (&self.cases, &self.hasher);
+        let (cases, keys, hasher) = (&self.cases, &self.keys, &self.hasher);
         let hash = hasher.hash_one(key);
         match self
             .by_key
-            .find_mut(hash, |&old| key_of(&cases[old as usize]) == key)
+            .find_mut(hash, |&old| key_of(keys, &cases[old as usize]) == key)
         {
             Some(slot) => *slot = ci,
             None => {
-                self.by_key
-                    .insert_unique(hash, ci, |&c| hasher.hash_one(key_of(&cases[c as usize])));
+                self.by_key.insert_unique(hash, ci, |&c| {
+                    hasher.hash_one(key_of(keys, &cases[c as usize]))
+                });
             }
         }
         ci
@@ -579,9 +622,9 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
         let seq_starts = starts_of(n, self.seqs.iter().map(|x| x.0));
         let rule_starts = starts_of(n, self.rules.iter().map(|x| x.0));
         for (k, case) in self.cases.iter_mut().enumerate() {
-            case.claims = claim_starts[k]..claim_starts[k + 1];
-            case.seqs = seq_starts[k]..seq_starts[k + 1];
-            case.rules = rule_starts[k]..rule_starts[k + 1];
+            case.claims = Span::new(claim_starts[k], claim_starts[k + 1]);
+            case.seqs = Span::new(seq_starts[k], seq_starts[k + 1]);
+            case.rules = Span::new(rule_starts[k], rule_starts[k + 1]);
         }
         self.place_flag_cases(flag_cases, classes);
         for &(ci, county, institution) in &self.graph_places {
@@ -590,14 +633,15 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
             case.institution = institution;
         }
 
-        let cases = self.cases;
+        let (cases, keys) = (self.cases, self.keys);
         let mut order: Vec<u32> = (0..n as u32)
             .filter(|&ci| !cases[ci as usize].replaced)
             .collect();
         // Keys are unique (one case per key), so the parallel unstable sort is deterministic.
         {
             use rayon::slice::ParallelSliceMut;
-            order.par_sort_unstable_by(|&a, &b| cases[a as usize].key.cmp(&cases[b as usize].key));
+            let key = |ci: u32| keys.get(cases[ci as usize].key);
+            order.par_sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
         }
         Grouped {
             cases,
@@ -607,6 +651,7 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
             rules: self.rules,
             rule_names,
             texts: self.texts,
+            keys,
             graph_cases: self.graph_cases,
             digests: Vec::new(),
         }
@@ -638,12 +683,11 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
     fn place_flag_cases(&mut self, flag_cases: usize, classes: &HashMap<&str, (String, String)>) {
         let facts = self.facts;
         for case in &mut self.cases[..flag_cases] {
-            let list = &self.claims[case.claims.clone()];
+            let list = &self.claims[case.claims.range()];
             let mut county = mode_of(list.iter().map(|x| facts.county_code(x.1)));
             let mut institution = mode_of(list.iter().map(|x| facts.institution_id(x.1)));
             if case.subject_kind == KIND_CLASS {
-                let subject =
-                    &case.key[KIND_CLASS.len() + 1..case.key.len() - case.family.len() - 1];
+                let subject = subject_in(self.keys.get(case.key), case);
                 if let Some((c, i)) = classes.get(subject) {
                     if !c.is_empty() {
                         county = c;
@@ -660,8 +704,12 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
 }
 
 /// A case's key as [`Grouper::case_of`] takes it: (kind, subject, family).
-fn key_of(case: &CaseBuild) -> (&'static str, &str, &'static str) {
-    (case.subject_kind, case.subject(), case.family)
+fn key_of<'k>(keys: &'k StrColumn, case: &CaseBuild) -> (&'static str, &'k str, &'static str) {
+    (
+        case.subject_kind,
+        subject_in(keys.get(case.key), case),
+        case.family,
+    )
 }
 
 /// CSR starts: `starts[k]..starts[k + 1]` is case `k`'s part of a list sorted by case.

@@ -296,12 +296,14 @@ pub(super) fn match_existing(
         let key = text_at(r, 0)?;
         ahead.prefetch_to(next);
         while next < grouped.order.len()
-            && grouped.cases[grouped.order[next] as usize].key.as_str() < key
+            && grouped.key(&grouped.cases[grouped.order[next] as usize]) < key
         {
             next += 1;
             ahead.prefetch_to(next);
         }
-        if next == grouped.order.len() || grouped.cases[grouped.order[next] as usize].key != key {
+        if next == grouped.order.len()
+            || grouped.key(&grouped.cases[grouped.order[next] as usize]) != key
+        {
             let last_sweep: i64 = r.get(3)?;
             if Some(last_sweep) == prev_sweep {
                 gone.push(Gone {
@@ -401,11 +403,11 @@ impl<'g> CasesAhead<'g> {
         }
         while self.parts_to < (position + Self::DISTANCE).min(n) {
             let case = &g.cases[g.order[self.parts_to] as usize];
-            prefetch_read(case.key.as_ptr());
-            if let Some(c) = g.claims.get(case.claims.start) {
+            prefetch_read(g.key(case).as_ptr());
+            if let Some(c) = g.claims.get(case.claims.start()) {
                 prefetch_read(c);
             }
-            if let Some(r) = g.rules.get(case.rules.start) {
+            if let Some(r) = g.rules.get(case.rules.start()) {
                 prefetch_read(r);
             }
             self.parts_to += 1;

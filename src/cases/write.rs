@@ -71,6 +71,8 @@ pub(super) fn decide_rows<'g, F: ClaimFacts>(
         let case_score = score(policy, case.max_weight, rule_count, amount);
         let now = CaseNow {
             case,
+            key: grouped.key(case),
+            subject: grouped.subject(case),
             county: grouped.texts.resolve(case.county),
             institution: grouped.texts.resolve(case.institution),
             figures: CaseFigures {
@@ -106,7 +108,7 @@ pub(super) fn decide_rows<'g, F: ClaimFacts>(
             detail_json: detail.into_stored_json(),
         });
         pending.flags.extend(
-            grouped.seqs[case.seqs.clone()]
+            grouped.seqs[case.seqs.range()]
                 .iter()
                 .map(|&(_, seq)| (case_id, seq)),
         );
@@ -125,6 +127,8 @@ pub(super) fn decide_rows<'g, F: ClaimFacts>(
 /// What a case is in this sweep, as its rows record it.
 struct CaseNow<'g> {
     case: &'g CaseBuild,
+    key: &'g str,
+    subject: &'g str,
     county: &'g str,
     institution: &'g str,
     figures: CaseFigures,
@@ -153,9 +157,9 @@ fn open_case<'g>(
     });
     pending.new_cases.push(NewCase {
         case_id,
-        case_key: &now.case.key,
+        case_key: now.key,
         subject_kind: now.case.subject_kind,
-        subject: now.case.subject(),
+        subject: now.subject,
         rule_family: now.case.family,
         county_code: now.county,
         institution_id: now.institution,

@@ -78,7 +78,6 @@ fn to_json(value: &impl Serialize) -> String {
 /// savepoint.
 pub fn save(conn: &Connection, sweep_id: i64, f: &GraphFindings) -> Result<(), GraphStoreError> {
     let rows = GraphRows {
-        rings: f.rings.iter().map(|r| ring_row(f, r)).collect(),
         ring_members: ring_members(f),
         institution_risk: f
             .institution_risk
@@ -117,10 +116,18 @@ pub fn save(conn: &Connection, sweep_id: i64, f: &GraphFindings) -> Result<(), G
         std::mem::swap(&mut row.claim_ids, &mut texts.claim_ids);
         row.amount_fen = c.amount;
     };
-    graph_store::save(conn, sweep_id, &rows, (f.cross_county.len(), &mut fill))
+    let mut fill_ring = |k: usize, row: &mut RingRow| fill_ring_row(f, &f.rings[k], row);
+    graph_store::save(
+        conn,
+        sweep_id,
+        &rows,
+        (f.rings.len(), &mut fill_ring),
+        (f.cross_county.len(), &mut fill),
+    )
 }
 
-fn ring_row(f: &GraphFindings, r: &super::Ring) -> RingRow {
+/// Ring `r`'s row, into `row` (its strings' buffers reused ring after ring).
+fn fill_ring_row(f: &GraphFindings, r: &super::Ring, row: &mut RingRow) {
     let shared: Vec<SharedJson> = r
         .shared
         .iter()
@@ -144,20 +151,19 @@ fn ring_row(f: &GraphFindings, r: &super::Ring) -> RingRow {
             zh: t.zh,
         })
         .collect();
-    RingRow {
-        ring_id: r.id,
-        score: r.score,
-        persons: r.persons.len() as i64,
-        institutions: r.institutions.len() as i64,
-        counties: r.counties.len() as i64,
-        claims: r.claims.len() as i64,
-        amount_fen: r.amount,
-        shared_json: to_json(&shared),
-        terms_json: to_json(&terms),
-        claim_ids: joined_ids(f, &r.claims),
-        explanation_zh: r.explanation_zh.clone(),
-        explanation_en: r.explanation_en.clone(),
-    }
+    row.ring_id = r.id;
+    row.score = r.score;
+    row.persons = r.persons.len() as i64;
+    row.institutions = r.institutions.len() as i64;
+    row.counties = r.counties.len() as i64;
+    row.claims = r.claims.len() as i64;
+    row.amount_fen = r.amount;
+    row.shared_json = to_json(&shared);
+    row.terms_json = to_json(&terms);
+    row.claim_ids.clear();
+    push_joined_ids(&mut row.claim_ids, f, &r.claims);
+    row.explanation_zh.clone_from(&r.explanation_zh);
+    row.explanation_en.clone_from(&r.explanation_en);
 }
 
 /// Every ring's persons, institutions, counties and shared identifiers, in key order (ring,
