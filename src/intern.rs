@@ -539,10 +539,6 @@ impl<S: Storage> StrColumn<S> {
         self.buf.shrink_to_fit();
         self.offsets.shrink_to_fit();
     }
-    /// Bytes held (text and offsets, as allocated).
-    pub fn heap_bytes(&self) -> usize {
-        self.buf.capacity() + 4 * self.offsets.capacity()
-    }
 }
 
 /// A string column as the snapshot file stores it, whatever its storage: its stored text

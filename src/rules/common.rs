@@ -54,8 +54,20 @@ pub fn claim_flag(
         claims: vec![claim as u32],
         amount_at_risk: ctx.snap.claims[claim].amount,
         severity: policy.severity_of(rule),
-        explanation_zh,
-        explanation_en,
+        explanation_zh: fit(explanation_zh),
+        explanation_en: fit(explanation_en),
+    }
+}
+
+/// `text` in an allocation of its own length. `format!` reserves by a guess (twice its
+/// literal text), so an explanation holds about half again its length until its flag is
+/// stored, while a rule's flags wait (1 M claims: 153 MB held for 105 MB of text). It is
+/// copied, not shrunk in place: the allocator keeps a block shrunk by less than half.
+fn fit(text: String) -> String {
+    if text.capacity() == text.len() {
+        text
+    } else {
+        String::from(text.as_str())
     }
 }
 
@@ -81,8 +93,8 @@ pub fn group_flag(
         amount_at_risk: sum_amount(ctx.snap, &claims),
         claims,
         severity: policy.severity_of(rule),
-        explanation_zh,
-        explanation_en,
+        explanation_zh: fit(explanation_zh),
+        explanation_en: fit(explanation_en),
     }
 }
 
