@@ -16,11 +16,22 @@ pub struct Date(pub i32);
 pub struct OptDate(i32);
 
 impl OptDate {
-    /// The day number no date has (it is 5.8 million years before 1970).
-    const NONE: i32 = i32::MIN;
+    /// The day number no date has (5.8 million years before 1970): "no date" as the
+    /// snapshot's files store it too.
+    pub const NONE: i32 = i32::MIN;
 
     pub fn get(self) -> Option<Date> {
         (self.0 != Self::NONE).then_some(Date(self.0))
+    }
+
+    /// The day number, or [`OptDate::NONE`].
+    pub fn day_number(self) -> i32 {
+        self.0
+    }
+
+    /// From a day number, [`OptDate::NONE`] for none.
+    pub fn from_day_number(day: i32) -> OptDate {
+        OptDate(day)
     }
 }
 

@@ -31,7 +31,7 @@ use super::{
     Certificate, Claim, Class, Institution, Interner, PersonDates, Project, Snapshot, Spell, Staff,
     StrColumn, UiRecord,
 };
-use crate::dates::Date;
+use crate::dates::{Date, OptDate};
 use crate::intern::{Storage, StoredColumn};
 use crate::model::{Category, FundingSource, SubsidyType};
 use arrow_array::{
@@ -75,7 +75,8 @@ const INDEX_COLUMNS: [&str; 4] = [
     "employment_offsets",
 ];
 
-const NO_DATE: i32 = i32::MIN;
+/// "No date" in a date column.
+const NO_DATE: i32 = OptDate::NONE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotFileError {
@@ -532,7 +533,7 @@ fn write_columns(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
                 .u8("level", c.iter().map(|x| x.level).collect())
                 .i32(
                     "issue_date",
-                    c.iter().map(|x| opt_date(x.issue_date.get())).collect(),
+                    c.iter().map(|x| x.issue_date.day_number()).collect(),
                 )
         }),
     )?;
@@ -607,7 +608,7 @@ fn enum_code<T: PartialEq + Copy>(v: Option<T>, all: &[T]) -> u8 {
 }
 
 fn opt_date(d: Option<Date>) -> i32 {
-    d.map_or(NO_DATE, |d| d.0)
+    OptDate::from(d).day_number()
 }
 
 /// Columns of one batch, built by name.
@@ -968,7 +969,7 @@ fn read_columns(dir: &Path, s: &mut Snapshot) -> Result<(), SnapshotFileError> {
             name: name[i],
             occupation: occ[i],
             level: level[i],
-            issue_date: date_of(issued[i]).into(),
+            issue_date: OptDate::from_day_number(issued[i]),
         }));
         Ok(())
     })?;
@@ -1101,7 +1102,7 @@ fn malformed(path: &Path, what: &str) -> SnapshotFileError {
 }
 
 fn date_of(d: i32) -> Option<Date> {
-    (d != NO_DATE).then_some(Date(d))
+    OptDate::from_day_number(d).get()
 }
 
 fn enum_of<T: Copy>(code: u8, all: &[T], path: &Path) -> Result<Option<T>, SnapshotFileError> {

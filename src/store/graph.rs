@@ -293,7 +293,7 @@ pub struct GraphRows<'a> {
 pub type CrossCountyRows<'f> = (usize, &'f mut dyn FnMut(usize, &mut CrossCountyRow));
 
 /// The ring rows, in ring id order: how many, and a function filling ring `k`'s row into the
-/// reused buffer. Held all at once, 76 thousand rings at ten million claims took about 350 MB
+/// reused buffer. Held all at once, 76 thousand rings at ten million claims took about 0.2 GB
 /// of the sweep's peak, while the case input was taken out of the snapshot beside them.
 pub type RingRows<'f> = (usize, &'f mut dyn FnMut(usize, &mut RingRow));
 
