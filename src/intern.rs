@@ -356,7 +356,7 @@ pub struct StrColumn<S: Storage = AsWritten> {
 
 impl<S: Storage> StrColumn<S> {
     pub fn new() -> Self {
-        Self::with_capacity(0, 0)
+        Self::with_capacity(0)
     }
     pub fn push(&mut self, s: &str) -> u32 {
         let mut scratch = [0u8; STORED_MAX];
@@ -468,18 +468,7 @@ impl<S: Storage> StrColumn<S> {
         let start = self.start(i) as usize;
         prefetch_read(self.buf[start.min(self.buf.len())..].as_ptr());
     }
-    /// The stored text and the offsets of its items (the snapshot file writes them; a uniform
-    /// column's are made for the call).
-    #[cfg(test)]
-    pub(crate) fn stored_parts(&self) -> (&[u8], std::borrow::Cow<'_, [u32]>) {
-        if self.uniform() {
-            let offsets = (0..=self.len as u32).map(|i| self.start(i)).collect();
-            (&self.buf, std::borrow::Cow::Owned(offsets))
-        } else {
-            (&self.buf, std::borrow::Cow::Borrowed(&self.offsets))
-        }
-    }
-    /// A column from stored text and offsets as [`StrColumn::stored_parts`] gives them (a
+    /// A column from stored text and offsets as [`StoredColumn`] gives them (a
     /// snapshot file's), checked item by item: `Err` says what is wrong, naming the first item
     /// that is not the stored form of a string. Uniform items keep no offsets.
     pub fn from_stored(buf: Vec<u8>, offsets: Vec<u32>) -> Result<Self, String> {
@@ -512,9 +501,9 @@ impl<S: Storage> StrColumn<S> {
         }
         Ok(c)
     }
-    /// Room for `items` strings of `bytes` total length (offsets are made only if the items
-    /// turn out to differ in length).
-    pub fn with_capacity(_items: usize, bytes: usize) -> Self {
+    /// Room for `bytes` of text (offsets are made only if the items turn out to differ in
+    /// length, so their number is not asked for).
+    pub fn with_capacity(bytes: usize) -> Self {
         StrColumn {
             buf: Vec::with_capacity(bytes),
             offsets: Vec::new(),
@@ -1135,7 +1124,7 @@ mod tests {
         for s in SAMPLES {
             c.push(s);
         }
-        let (text, offsets) = c.stored_parts();
+        let (text, offsets): (&[u8], Vec<u32>) = (c.stored_text(), c.stored_starts().collect());
         let back = StrColumn::<Packed>::from_stored(text.to_vec(), offsets.to_vec()).unwrap();
         for k in 0..SAMPLES.len() as u32 {
             assert_eq!(back.get(k), c.get(k));

@@ -94,7 +94,19 @@ pub fn evidence_hash(claim_ids: &BTreeSet<String>, rules: &BTreeSet<String>) -> 
 }
 
 pub fn case_key(subject_kind: &str, subject: &str, family: &str) -> String {
-    format!("{subject_kind}:{subject}:{family}")
+    let mut key = String::new();
+    push_case_key(&mut key, subject_kind, subject, family);
+    key
+}
+
+/// [`case_key`], appended to `out`.
+fn push_case_key(out: &mut String, subject_kind: &str, subject: &str, family: &str) {
+    for (k, part) in [subject_kind, subject, family].into_iter().enumerate() {
+        if k > 0 {
+            out.push(':');
+        }
+        out.push_str(part);
+    }
 }
 
 /// Facts of the claims a build names, by claim reference. References ascend with the claim id
@@ -400,6 +412,8 @@ struct Grouper<'a, F: ClaimFacts> {
     texts: Interner,
     /// The cases' keys ([`CaseBuild::key`]).
     keys: StrColumn,
+    /// The key being spelled (`new_case`).
+    key_text: String,
     /// County and institution of graph cases, as the last finding of each case sets them.
     graph_places: Vec<(u32, u32, u32)>,
     graph_cases: usize,
@@ -422,6 +436,7 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
             flagged: HashMap::new(),
             texts: Interner::new(),
             keys: StrColumn::new(),
+            key_text: String::new(),
             graph_places: Vec::new(),
             graph_cases: 0,
         }
@@ -436,7 +451,10 @@ impl<'a, F: ClaimFacts> Grouper<'a, F> {
     }
 
     fn new_case(&mut self, kind: &'static str, subject: &str, family: &'static str) -> u32 {
-        let key = self.keys.push(&case_key(kind, subject, family));
+        // The key is spelled into a reused buffer: one allocation a grouping, not one a case.
+        self.key_text.clear();
+        push_case_key(&mut self.key_text, kind, subject, family);
+        let key = self.keys.push(&self.key_text);
         self.cases.push(CaseBuild {
             key,
             subject_kind: kind,

@@ -629,7 +629,7 @@ impl ClaimReferences {
     fn new<'s>(mut named: IndexSet, claim_id: impl Fn(u32) -> Text<'s>) -> ClaimReferences {
         named.seal();
         let count = named.len();
-        let mut names = crate::snapshot::StrColumn::with_capacity(count + 1, 0);
+        let mut names = crate::snapshot::StrColumn::with_capacity(0);
         names.push("");
         let mut claims = Vec::with_capacity(count + 1);
         claims.push(u32::MAX);

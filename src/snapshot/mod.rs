@@ -720,7 +720,7 @@ impl SnapshotBuilder {
                 pairs.sort_unstable();
                 pairs.into_iter().map(|(_, i)| i).collect()
             };
-            let mut ids = StrColumn::with_capacity(order.len(), pending_ids.text_len());
+            let mut ids = StrColumn::with_capacity(pending_ids.text_len());
             for &i in &order {
                 ids.push(&pending_ids.get(i));
             }
