@@ -46,12 +46,19 @@ use std::sync::Arc;
 
 /// Bumped whenever the layout changes: a folder of a version not in [`READABLE_FORMATS`] is
 /// ignored. 2: record tables in batches of [`CHUNK_ROWS`] rows (1: one batch each). 3: string
-/// columns as their stored forms (2: as UTF-8 strings).
-pub const FORMAT_VERSION: u32 = 3;
+/// columns as their stored forms (2: as UTF-8 strings). 4: string columns in batches of
+/// [`CHUNK_ROWS`] items, counted in the schema's metadata (3: one batch each).
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The versions this build reads: a format-1 folder is format 2 with one batch per table, a
-/// format-2 folder format 3 with strings as written.
-const READABLE_FORMATS: [u32; 3] = [1, 2, 3];
+/// format-2 folder format 3 with strings as written, a format-3 folder format 4 with one
+/// batch per string column.
+const READABLE_FORMATS: [u32; 4] = [1, 2, 3, 4];
+
+/// Schema metadata of `strings.arrow` (format 4): the batches of each string column, then the
+/// bytes of each column's text, comma-separated in [`STRING_COLUMNS`] order.
+const STRING_BATCHES_KEY: &str = "claimsweep.string_batches";
+const STRING_BYTES_KEY: &str = "claimsweep.string_bytes";
 
 /// The string columns, in the order `strings.arrow` holds them ([`Snapshot::string_columns`]).
 pub const STRING_COLUMNS: [&str; 11] = [
@@ -380,13 +387,50 @@ fn write_data(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
     })
 }
 
-/// `strings.arrow`: the claim ids, then every interner's strings, as stored.
+/// `strings.arrow`: the claim ids, then every interner's strings, as stored, each column in
+/// batches of [`CHUNK_ROWS`] items. One batch a column held the largest column three times at
+/// once (its text copied, its offsets widened to 64 bits, and the compressor's output sized for
+/// both): 0.34 GB beside the whole snapshot for 10 M claim ids, the peak of an ingest.
 fn write_strings(dir: &Path, s: &Snapshot) -> Result<(), SnapshotFileError> {
-    let batches = s
-        .string_columns()
-        .into_iter()
-        .map(|column| Cols::new().stored_strings("value", column));
-    write_batches(&dir.join("strings.arrow"), batches)
+    let columns = s.string_columns();
+    let listed = |each: &dyn Fn(&dyn StoredColumn) -> usize| -> String {
+        let counts: Vec<String> = columns.iter().map(|c| each(*c).to_string()).collect();
+        counts.join(",")
+    };
+    let metadata = std::collections::HashMap::from([
+        (
+            STRING_BATCHES_KEY.to_string(),
+            listed(&|c| string_batches(c.items())),
+        ),
+        (
+            STRING_BYTES_KEY.to_string(),
+            listed(&|c| c.stored_text().len()),
+        ),
+    ]);
+    let batches = columns.into_iter().flat_map(string_chunks);
+    write_batches_with(&dir.join("strings.arrow"), metadata, batches)
+}
+
+/// Batches of a string column of `items` items: one for none (a column is never left out).
+fn string_batches(items: usize) -> usize {
+    items.div_ceil(CHUNK_ROWS).max(1)
+}
+
+/// A string column's batches of at most [`CHUNK_ROWS`] items, each made as it is written.
+fn string_chunks(column: &dyn StoredColumn) -> impl Iterator<Item = Cols> + '_ {
+    let (text, items) = (column.stored_text(), column.items());
+    let mut starts = column.stored_starts().map(i64::from);
+    let mut begin = starts.next().unwrap_or(0);
+    (0..string_batches(items)).map(move |k| {
+        let n = CHUNK_ROWS.min(items - k * CHUNK_ROWS);
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        offsets.extend(starts.by_ref().take(n).map(|start| start - begin));
+        let end = begin + offsets.last().copied().unwrap_or(0);
+        let chunk = &text[begin as usize..end as usize];
+        begin = end;
+        Cols::new().stored_strings("value", offsets, chunk)
+    })
 }
 
 /// Rows per record batch of a table file: a national table is converted to Arrow (and back
@@ -641,10 +685,10 @@ impl Cols {
     fn u8(self, name: &str, v: Vec<u8>) -> Cols {
         self.push(name, DataType::UInt8, Arc::new(UInt8Array::from(v)))
     }
-    fn stored_strings(self, name: &str, column: &dyn StoredColumn) -> Cols {
-        let offsets: Vec<i64> = column.stored_starts().map(i64::from).collect();
+    /// Stored forms: `text` cut at `offsets` (from 0 to its length).
+    fn stored_strings(self, name: &str, offsets: Vec<i64>, text: &[u8]) -> Cols {
         let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-        let array = LargeBinaryArray::new(offsets, Buffer::from(column.stored_text()), None);
+        let array = LargeBinaryArray::new(offsets, Buffer::from(text), None);
         self.push(name, DataType::LargeBinary, Arc::new(array))
     }
 }
@@ -661,12 +705,21 @@ fn write_batches(
     path: &Path,
     batches: impl IntoIterator<Item = Cols>,
 ) -> Result<(), SnapshotFileError> {
+    write_batches_with(path, Default::default(), batches)
+}
+
+/// [`write_batches`] with `metadata` on the file's schema.
+fn write_batches_with(
+    path: &Path,
+    metadata: std::collections::HashMap<String, String>,
+    batches: impl IntoIterator<Item = Cols>,
+) -> Result<(), SnapshotFileError> {
     // Batches are built as they are written: only one is in memory beside its compression.
     let mut batches = batches.into_iter().peekable();
     let first = batches
         .peek()
         .ok_or_else(|| malformed(path, "no batch to write"))?;
-    let schema = Arc::new(Schema::new(first.fields.clone()));
+    let schema = Arc::new(Schema::new(first.fields.clone()).with_metadata(metadata));
     let file = std::fs::File::create(path).map_err(io(path))?;
     let options = arrow_ipc::writer::IpcWriteOptions::default()
         .try_with_compression(Some(arrow_ipc::CompressionType::ZSTD))
@@ -755,40 +808,108 @@ fn read_all(dir: &Path, meta: &Meta) -> Result<Snapshot, SnapshotFileError> {
 }
 
 /// The claim ids and the interners' strings (a snapshot with only those), in
-/// [`STRING_COLUMNS`] order. One batch per string column, each converted and dropped before
-/// the next is read: the text of a national ledger is not held twice.
+/// [`STRING_COLUMNS`] order. Each batch is converted and dropped before the next is read, into
+/// a column sized for all of its batches: the text of a national ledger is not held twice.
 fn read_strings(dir: &Path) -> Result<Snapshot, SnapshotFileError> {
     let path = dir.join("strings.arrow");
-    let mut batches = batch_reader(&path)?;
-    if batches.num_batches() != STRING_COLUMNS.len() {
-        return Err(malformed(&path, "string columns"));
-    }
-    let mut next = || -> Result<RecordBatch, SnapshotFileError> {
-        batches
-            .next()
-            .ok_or_else(|| malformed(&path, "string columns"))?
-            .map_err(arrow(&path))
+    let batches = batch_reader(&path)?;
+    let metadata = batches.schema().metadata().clone();
+    let layout = string_layout(
+        |key| metadata.get(key).map(String::as_str),
+        batches.num_batches(),
+        &path,
+    )?;
+    let mut r = StringBatches {
+        batches,
+        layout: layout.into_iter(),
+        path: &path,
     };
-    fn column<S: Storage>(b: RecordBatch, path: &Path) -> Result<StrColumn<S>, SnapshotFileError> {
-        Batch { b: &b, path }.strings("value")
-    }
-    fn interner<S: Storage>(b: RecordBatch, path: &Path) -> Result<Interner<S>, SnapshotFileError> {
-        column(b, path).map(Interner::from_sealed_strings)
-    }
     Ok(Snapshot {
-        claim_ids: column(next()?, &path)?,
-        ids: interner(next()?, &path)?,
-        names: interner(next()?, &path)?,
-        phones: interner(next()?, &path)?,
-        banks: interner(next()?, &path)?,
-        orgs: interner(next()?, &path)?,
-        counties: interner(next()?, &path)?,
-        class_keys: interner(next()?, &path)?,
-        occupations: interner(next()?, &path)?,
-        cert_keys: interner(next()?, &path)?,
-        texts: interner(next()?, &path)?,
+        claim_ids: r.column()?,
+        ids: r.interner()?,
+        names: r.interner()?,
+        phones: r.interner()?,
+        banks: r.interner()?,
+        orgs: r.interner()?,
+        counties: r.interner()?,
+        class_keys: r.interner()?,
+        occupations: r.interner()?,
+        cert_keys: r.interner()?,
+        texts: r.interner()?,
         ..Snapshot::default()
     })
+}
+
+/// `strings.arrow` read a column at a time, as [`string_layout`] says its batches go.
+struct StringBatches<'p> {
+    batches: arrow_ipc::reader::FileReader<BufReader<std::fs::File>>,
+    layout: std::vec::IntoIter<(usize, usize)>,
+    path: &'p Path,
+}
+
+impl StringBatches<'_> {
+    /// The next column: its batches read one at a time into one column sized for all of them.
+    fn column<S: Storage>(&mut self) -> Result<StrColumn<S>, SnapshotFileError> {
+        let path = self.path;
+        let (n, bytes) = self
+            .layout
+            .next()
+            .ok_or_else(|| malformed(path, "string columns"))?;
+        let mut next = || -> Result<StrColumn<S>, SnapshotFileError> {
+            let b = self
+                .batches
+                .next()
+                .ok_or_else(|| malformed(path, "string columns"))?
+                .map_err(arrow(path))?;
+            Batch { b: &b, path }.strings("value")
+        };
+        if n == 1 {
+            return next();
+        }
+        let mut whole = StrColumn::with_capacity(bytes);
+        for _ in 0..n {
+            whole.append(&next()?);
+        }
+        Ok(whole)
+    }
+
+    fn interner<S: Storage>(&mut self) -> Result<Interner<S>, SnapshotFileError> {
+        self.column().map(Interner::from_sealed_strings)
+    }
+}
+
+/// How many batches of `strings.arrow` (of `batches` in all) each string column has, and its
+/// text's bytes: from the schema's metadata (format 4), or one batch each (formats 1–3).
+fn string_layout<'m>(
+    metadata: impl Fn(&str) -> Option<&'m str>,
+    batches: usize,
+    path: &Path,
+) -> Result<Vec<(usize, usize)>, SnapshotFileError> {
+    let bad = || malformed(path, "string columns");
+    let counts = |key: &str| -> Result<Option<Vec<usize>>, SnapshotFileError> {
+        metadata(key)
+            .map(|v| {
+                let counts = v
+                    .split(',')
+                    .map(|n| n.parse::<usize>().map_err(|_| bad()))
+                    .collect::<Result<Vec<usize>, _>>()?;
+                (counts.len() == STRING_COLUMNS.len())
+                    .then_some(counts)
+                    .ok_or_else(bad)
+            })
+            .transpose()
+    };
+    let layout: Vec<(usize, usize)> = match (counts(STRING_BATCHES_KEY)?, counts(STRING_BYTES_KEY)?)
+    {
+        (Some(n), Some(bytes)) => n.into_iter().zip(bytes).collect(),
+        (None, None) => vec![(1, 0); STRING_COLUMNS.len()],
+        _ => return Err(bad()),
+    };
+    let listed: usize = layout.iter().map(|&(n, _)| n).sum();
+    if listed != batches || layout.iter().any(|&(n, _)| n == 0) {
+        return Err(bad());
+    }
+    Ok(layout)
 }
 
 /// Appends `n` rows built by `row` to `out` (which [`read_rows`] sized for the whole table;
@@ -1250,7 +1371,8 @@ mod tests {
         for v in values {
             packed.push(v);
         }
-        let cols = Cols::new().stored_strings("value", &packed);
+        let offsets = packed.stored_starts().map(i64::from).collect();
+        let cols = Cols::new().stored_strings("value", offsets, packed.stored_text());
         let schema = Arc::new(Schema::new(cols.fields));
         let format3 = RecordBatch::try_new(schema, cols.arrays).unwrap();
         let legacy = LargeStringArray::from(values.to_vec());
@@ -1361,5 +1483,77 @@ mod tests {
             "reserved for 4 batches of 3, no regrowth"
         );
         assert!((0..10).all(|i| back.claim_id(i) == s.claim_id(i)));
+    }
+
+    /// String columns are written in batches of `CHUNK_ROWS` items (3 in unit tests), counted
+    /// in the schema's metadata, and read back item for item, uniform or not; a file of one
+    /// batch per column and no metadata (format 3) reads as before, and metadata that does not
+    /// count the file's batches is an error.
+    #[test]
+    fn string_columns_of_several_batches_read_back_item_for_item() {
+        let mut ledger = Ledger {
+            present: vec!["claims"],
+            ..Default::default()
+        };
+        for i in 0..10u32 {
+            ledger.claims.push(ClaimRow {
+                claim_id: format!("SQ{i:010}"),
+                id_number: format!("3713021980010{i:05}"),
+                name: ["张伟", "李秀英", "王", "欧阳娜娜"][i as usize % 4].to_string(),
+                claim_date: Date::from_ymd(2020, 3, 1).unwrap(),
+                ..Default::default()
+            });
+        }
+        let s = Snapshot::from_ledger(&ledger);
+        let dir = tempfile::tempdir().unwrap();
+        write_strings(dir.path(), &s).unwrap();
+        let path = dir.path().join("strings.arrow");
+        let reader = batch_reader(&path).unwrap();
+        let metadata = reader.schema().metadata().clone();
+        let layout = string_layout(
+            |key| metadata.get(key).map(String::as_str),
+            reader.num_batches(),
+            &path,
+        )
+        .unwrap();
+        let columns = s.string_columns();
+        assert_eq!(
+            layout[0],
+            (4, s.claim_ids.text_len()),
+            "10 claim ids: 4 batches"
+        );
+        assert_eq!(layout[2].0, 2, "5 names with the empty one: 2 batches");
+        let check = |back: &Snapshot| {
+            for (k, (a, b)) in back.string_columns().iter().zip(&columns).enumerate() {
+                assert_eq!(a.stored_text(), b.stored_text(), "{}", STRING_COLUMNS[k]);
+                assert!(
+                    a.stored_starts().eq(b.stored_starts()),
+                    "{}",
+                    STRING_COLUMNS[k]
+                );
+                assert_eq!(a.is_uniform(), b.is_uniform(), "{}", STRING_COLUMNS[k]);
+            }
+        };
+        check(&read_strings(dir.path()).unwrap());
+
+        // Format 3: one batch per column, no metadata.
+        let whole = columns.iter().map(|c| {
+            let offsets = c.stored_starts().map(i64::from).collect();
+            Cols::new().stored_strings("value", offsets, c.stored_text())
+        });
+        write_batches(&path, whole).unwrap();
+        check(&read_strings(dir.path()).unwrap());
+
+        // Metadata counting batches the file does not have.
+        let mut metadata = std::collections::HashMap::new();
+        metadata.insert(STRING_BATCHES_KEY.to_string(), ["2"; 11].join(","));
+        metadata.insert(STRING_BYTES_KEY.to_string(), ["0"; 11].join(","));
+        let whole = columns.iter().map(|c| {
+            let offsets = c.stored_starts().map(i64::from).collect();
+            Cols::new().stored_strings("value", offsets, c.stored_text())
+        });
+        write_batches_with(&path, metadata, whole).unwrap();
+        let err = read_strings(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("string columns"), "{err}");
     }
 }
