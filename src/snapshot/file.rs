@@ -1353,6 +1353,12 @@ mod tests {
     use crate::intern::{AsWritten, Packed};
     use crate::model::{CertificateRow, ClaimRow, ClassRow, EmploymentRow, Ledger};
 
+    /// A whole string column as one batch, as format 3 wrote each.
+    fn one_batch_of(column: &dyn StoredColumn) -> Cols {
+        let offsets = column.stored_starts().map(i64::from).collect();
+        Cols::new().stored_strings("value", offsets, column.stored_text())
+    }
+
     /// String columns of format 3 (stored forms, `LargeBinary`) and of formats 1 and 2 (UTF-8,
     /// `LargeUtf8`) read back as the same strings, packed or as written; a damaged stored
     /// form is an error naming its column and item.
@@ -1371,8 +1377,7 @@ mod tests {
         for v in values {
             packed.push(v);
         }
-        let offsets = packed.stored_starts().map(i64::from).collect();
-        let cols = Cols::new().stored_strings("value", offsets, packed.stored_text());
+        let cols = one_batch_of(&packed);
         let schema = Arc::new(Schema::new(cols.fields));
         let format3 = RecordBatch::try_new(schema, cols.arrays).unwrap();
         let legacy = LargeStringArray::from(values.to_vec());
@@ -1537,22 +1542,14 @@ mod tests {
         check(&read_strings(dir.path()).unwrap());
 
         // Format 3: one batch per column, no metadata.
-        let whole = columns.iter().map(|c| {
-            let offsets = c.stored_starts().map(i64::from).collect();
-            Cols::new().stored_strings("value", offsets, c.stored_text())
-        });
-        write_batches(&path, whole).unwrap();
+        write_batches(&path, columns.iter().map(|c| one_batch_of(*c))).unwrap();
         check(&read_strings(dir.path()).unwrap());
 
         // Metadata counting batches the file does not have.
         let mut metadata = std::collections::HashMap::new();
         metadata.insert(STRING_BATCHES_KEY.to_string(), ["2"; 11].join(","));
         metadata.insert(STRING_BYTES_KEY.to_string(), ["0"; 11].join(","));
-        let whole = columns.iter().map(|c| {
-            let offsets = c.stored_starts().map(i64::from).collect();
-            Cols::new().stored_strings("value", offsets, c.stored_text())
-        });
-        write_batches_with(&path, metadata, whole).unwrap();
+        write_batches_with(&path, metadata, columns.iter().map(|c| one_batch_of(*c))).unwrap();
         let err = read_strings(dir.path()).unwrap_err();
         assert!(err.to_string().contains("string columns"), "{err}");
     }
