@@ -394,7 +394,7 @@ pub(super) fn group<F: ClaimFacts + Sync>(
 /// sized once. Grown by doubling, the 15.4 million cases of 100 M claims held their largest
 /// vectors and tables twice as each grew, beside the graph findings being saved: the peak of
 /// that sweep. A bound too large costs address space only, its pages untouched.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Sizes {
     flags: usize,
     /// Cases: at most one a flag, ring and institution.
