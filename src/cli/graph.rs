@@ -288,8 +288,8 @@ fn rings(f: &GraphFindings, json: bool, en: bool, table: TableFormat) -> String 
                 })).collect::<Vec<_>>(),
                 "claim_ids": f.claim_ids(&r.claims),
                 "amount": fen_to_yuan(r.amount),
-                "explanation_zh": r.explanation_zh,
-                "explanation_en": r.explanation_en,
+                "explanation_zh": f.ring_explanation_zh(r),
+                "explanation_en": f.ring_explanation_en(r),
             }))
             .collect::<Vec<_>>()));
     }
@@ -314,11 +314,10 @@ fn rings(f: &GraphFindings, json: bool, en: bool, table: TableFormat) -> String 
             r.claims.len().to_string(),
             amount_text(r.amount, table),
             if en {
-                &r.explanation_en
+                f.ring_explanation_en(r)
             } else {
-                &r.explanation_zh
-            }
-            .clone(),
+                f.ring_explanation_zh(r)
+            },
         ]);
     }
     titled(pick("团伙", "rings"), f.rings.len(), None, &t, table)

@@ -33,7 +33,6 @@ pub use staged::{StagedClass, StagedEmployer};
 pub use stats::{BenfordTest, BunchingTest, Conformity};
 
 use crate::finding::Flags;
-use crate::intern::Text;
 use crate::policy::PolicySet;
 use crate::resolve::Resolved;
 use crate::snapshot::{DenseGroups, IndexSet, Snapshot, SnapshotIn};
@@ -68,6 +67,22 @@ pub struct GraphFindings {
 }
 
 impl GraphFindings {
+    /// Ring `r`'s explanation in Chinese, citing its policy's `[graph]` clause.
+    pub fn ring_explanation_zh(&self, r: &Ring) -> String {
+        r.explanation_zh(self.claim_ids_of(&r.claims), self.ring_clause(r))
+    }
+
+    /// Ring `r`'s explanation in English, citing its policy's `[graph]` clause.
+    pub fn ring_explanation_en(&self, r: &Ring) -> String {
+        r.explanation_en(self.claim_ids_of(&r.claims), self.ring_clause(r))
+    }
+
+    fn ring_clause(&self, r: &Ring) -> &str {
+        self.clauses
+            .get(r.policy as usize)
+            .map_or("", String::as_str)
+    }
+
     /// The claim id of a snapshot claim index mentioned in the findings.
     pub fn claim_id(&self, claim: u32) -> &str {
         self.claim_names.get(claim).unwrap_or("")
@@ -380,14 +395,14 @@ pub fn claim_ids(snap: &Snapshot, claims: &[u32]) -> Vec<String> {
 }
 
 /// The first few claim ids, then a count: `C1、C2、C3…共12条`.
-pub(crate) fn shown_claims(snap: &Snapshot, claims: &[u32], sep: &str) -> String {
+pub(crate) fn shown_claims<'a>(
+    claim_ids: impl Iterator<Item = &'a str>,
+    claims: usize,
+    sep: &str,
+) -> String {
     const SHOWN: usize = 5;
-    let ids: Vec<Text> = claims
-        .iter()
-        .take(SHOWN)
-        .map(|&c| snap.claim_id(c as usize))
-        .collect();
-    if claims.len() > SHOWN {
+    let ids: Vec<&str> = claim_ids.take(SHOWN).collect();
+    if claims > SHOWN {
         format!("{}…", ids.join(sep))
     } else {
         ids.join(sep)

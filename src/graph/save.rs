@@ -3,7 +3,7 @@
 
 use super::{cross_county, Ahead, GraphFindings, AHEAD};
 use crate::store::graph::{
-    self as graph_store, CrossCountyRow, GraphRows, GraphStatsRow, GraphStoreError,
+    self as graph_store, CrossCountyRow, GraphRows, GraphStatsRow, GraphStoreError, GraphStreams,
     InstitutionRiskRow, RingMemberRow, RingRow, StagedEmployerRow,
 };
 use rusqlite::Connection;
@@ -76,14 +76,12 @@ fn to_json(value: &impl Serialize) -> String {
 
 /// Stores a sweep's findings (replacing any stored before for the same sweep), in one
 /// savepoint.
-pub fn save(conn: &Connection, sweep_id: i64, f: &GraphFindings) -> Result<(), GraphStoreError> {
+pub fn save<'f>(
+    conn: &Connection,
+    sweep_id: i64,
+    f: &'f GraphFindings,
+) -> Result<(), GraphStoreError> {
     let rows = GraphRows {
-        ring_members: ring_members(f),
-        institution_risk: f
-            .institution_risk
-            .iter()
-            .map(|r| institution_row(f, r))
-            .collect(),
         staged_employers: f
             .staged_employers
             .iter()
@@ -117,13 +115,18 @@ pub fn save(conn: &Connection, sweep_id: i64, f: &GraphFindings) -> Result<(), G
         row.amount_fen = c.amount;
     };
     let mut fill_ring = |k: usize, row: &mut RingRow| fill_ring_row(f, &f.rings[k], row);
-    graph_store::save(
-        conn,
-        sweep_id,
-        &rows,
-        (f.rings.len(), &mut fill_ring),
-        (f.cross_county.len(), &mut fill),
-    )
+    let mut fill_members =
+        |k: usize, rows: &mut Vec<RingMemberRow<'f>>| push_ring_members(&f.rings[k], rows);
+    let mut fill_institution = |k: usize, row: &mut InstitutionRiskRow| {
+        fill_institution_row(f, &f.institution_risk[k], row)
+    };
+    let streams = GraphStreams {
+        rings: (f.rings.len(), &mut fill_ring),
+        ring_members: (f.rings.len(), &mut fill_members),
+        institution_risk: (f.institution_risk.len(), &mut fill_institution),
+        cross_county: (f.cross_county.len(), &mut fill),
+    };
+    graph_store::save(conn, sweep_id, &rows, streams)
 }
 
 /// Ring `r`'s row, into `row` (its strings' buffers reused ring after ring).
@@ -162,46 +165,38 @@ fn fill_ring_row(f: &GraphFindings, r: &super::Ring, row: &mut RingRow) {
     row.terms_json = to_json(&terms);
     row.claim_ids.clear();
     push_joined_ids(&mut row.claim_ids, f, &r.claims);
-    row.explanation_zh.clone_from(&r.explanation_zh);
-    row.explanation_en.clone_from(&r.explanation_en);
+    row.explanation_zh = f.ring_explanation_zh(r);
+    row.explanation_en = f.ring_explanation_en(r);
 }
 
-/// Every ring's persons, institutions, counties and shared identifiers, in key order (ring,
-/// kind, value: how `ring_members` keeps them; readers order by it) with exact repeats
-/// dropped, so the rows go into the key's B-tree one after the other.
-fn ring_members(f: &GraphFindings) -> Vec<RingMemberRow<'_>> {
-    let mut rows: Vec<RingMemberRow<'_>> = f
-        .rings
-        .iter()
-        .flat_map(|r| {
-            fn of<'a>(
-                ring_id: u32,
-                kind: &'static str,
-                vs: &'a [String],
-            ) -> impl Iterator<Item = RingMemberRow<'a>> + 'a {
-                vs.iter().map(move |v| RingMemberRow {
-                    ring_id,
-                    kind,
-                    value: v.as_str(),
-                })
-            }
-            let of = |kind, vs| of(r.id, kind, vs);
-            of("person", &r.persons)
-                .chain(of("institution", &r.institutions))
-                .chain(of("county", &r.counties))
-                .chain(r.shared.iter().map(|s| RingMemberRow {
-                    ring_id: r.id,
-                    kind: s.kind.code(),
-                    value: s.value.as_str(),
-                }))
+/// Ring `r`'s persons, institutions, counties and shared identifiers, appended to `rows`
+/// (the store puts them in key order and drops exact repeats).
+fn push_ring_members<'a>(r: &'a super::Ring, rows: &mut Vec<RingMemberRow<'a>>) {
+    let of = |kind: &'static str, vs: &'a [String]| {
+        vs.iter().map(move |v| RingMemberRow {
+            ring_id: r.id,
+            kind,
+            value: v.as_str(),
         })
-        .collect();
-    rows.sort_unstable();
-    rows.dedup();
-    rows
+    };
+    rows.extend(
+        of("person", &r.persons)
+            .chain(of("institution", &r.institutions))
+            .chain(of("county", &r.counties))
+            .chain(r.shared.iter().map(|s| RingMemberRow {
+                ring_id: r.id,
+                kind: s.kind.code(),
+                value: s.value.as_str(),
+            })),
+    );
 }
 
-fn institution_row(f: &GraphFindings, r: &super::InstitutionRisk) -> InstitutionRiskRow {
+/// Institution `r`'s ranking row, into `row`.
+fn fill_institution_row(
+    f: &GraphFindings,
+    r: &super::InstitutionRisk,
+    row: &mut InstitutionRiskRow,
+) {
     let evidence: Vec<EvidenceJson> = r
         .evidence
         .iter()
@@ -216,23 +211,22 @@ fn institution_row(f: &GraphFindings, r: &super::InstitutionRisk) -> Institution
             zh: &e.zh,
         })
         .collect();
-    InstitutionRiskRow {
-        rank: r.rank as i64,
-        institution_id: r.code.clone(),
-        name: r.name.clone(),
-        score: r.score,
-        claims: r.claims as i64,
-        amount_fen: r.amount,
-        flagged_claims: r.flagged_claims as i64,
-        amount_at_risk_fen: r.amount_at_risk,
-        rings: r
-            .rings
-            .iter()
-            .map(|x| x.to_string())
-            .collect::<Vec<_>>()
-            .join(";"),
-        evidence_json: to_json(&evidence),
+    row.rank = r.rank as i64;
+    row.institution_id.clone_from(&r.code);
+    row.name.clone_from(&r.name);
+    row.score = r.score;
+    row.claims = r.claims as i64;
+    row.amount_fen = r.amount;
+    row.flagged_claims = r.flagged_claims as i64;
+    row.amount_at_risk_fen = r.amount_at_risk;
+    row.rings.clear();
+    for (k, ring) in r.rings.iter().enumerate() {
+        if k > 0 {
+            row.rings.push(';');
+        }
+        row.rings.push_str(&ring.to_string());
     }
+    row.evidence_json = to_json(&evidence);
 }
 
 fn staged_row(f: &GraphFindings, e: &super::StagedEmployer) -> StagedEmployerRow {
