@@ -492,7 +492,7 @@ mod tests {
         };
         let rows = GraphRows::default();
         let mut fill = |k: usize, row: &mut RingRow| *row = ring(k as u32 + 1);
-        let mut save_rings = |fill: &mut dyn FnMut(usize, &mut RingRow)| {
+        let save_rings = |fill: &mut dyn FnMut(usize, &mut RingRow)| {
             let streams = GraphStreams {
                 rings: (1500, fill),
                 ring_members: (0, &mut |_, _| {}),
