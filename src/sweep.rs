@@ -501,8 +501,10 @@ impl Stage<'_> {
         let t = Instant::now();
         let (snap, sweep_id, resolved) = (self.snap, self.sweep_id, self.resolved);
         std::thread::scope(|s| -> Result<Judged, SweepError> {
-            // The rules' flags, their explanations already packed into compressed blocks.
-            type Packed = (Vec<crate::finding::Flag>, Vec<flag_store::TextBlock>);
+            // The rules' flags in columns, their explanations already packed into compressed
+            // blocks: a rule's `Flag`s are freed as soon as it is taken, not when the writer
+            // (which first stores the identity resolution) reaches them.
+            type Packed = (FlagTable, Vec<flag_store::TextBlock>);
             let (to_writer, batches) = std::sync::mpsc::channel::<Packed>();
             type Written = (u128, Vec<flag_store::NotJudged>);
             let writer = s.spawn(move || -> Result<Written, SweepError> {
@@ -533,19 +535,19 @@ impl Stage<'_> {
                 &progress_bar(0, "规则 rules"),
                 |_, flags| {
                     let blocks = packer.push(flags).map_err(|e| packing = Err(e))?;
-                    // The sweep keeps its flags in columns; the writer takes them whole and
-                    // frees them once stored.
+                    // The sweep keeps its flags in columns, and so does what goes to the writer.
                     flags.iter().for_each(|f| kept.push(f.view()));
-                    to_writer
-                        .send((std::mem::take(flags), blocks))
-                        .map_err(|_| ())
+                    let batch = FlagTable::from_flags(flags);
+                    flags.clear();
+                    flags.shrink_to_fit();
+                    to_writer.send((batch, blocks)).map_err(|_| ())
                 },
             );
             // The last, partial block of explanations goes after the last flags.
             if streamed.is_ok() {
                 match packer.finish() {
                     Ok(last) => {
-                        let _ = to_writer.send((Vec::new(), last.into_iter().collect()));
+                        let _ = to_writer.send((FlagTable::new(), last.into_iter().collect()));
                     }
                     Err(e) => packing = Err(e),
                 }

@@ -7,7 +7,7 @@
 //! its sweep, and "the latest" means the latest finished one.
 
 use super::textblock::{self, BlockReader, BlockTable};
-use crate::finding::Flag;
+use crate::finding::{Flag, FlagRef, Flags};
 use crate::policy::PolicySet;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -234,7 +234,7 @@ impl<'c> FlagWriter<'c> {
     pub fn write_packed(
         &mut self,
         snap: &impl ClaimIds,
-        flags: &[Flag],
+        flags: &(impl Flags + ?Sized),
         blocks: &[TextBlock],
     ) -> Result<(), FlagStoreError> {
         self.write_rows(snap, flags)?;
@@ -255,13 +255,20 @@ impl<'c> FlagWriter<'c> {
     }
 
     /// The `flags` rows of `flags`, with the next sequence numbers.
-    fn write_rows(&mut self, snap: &impl ClaimIds, flags: &[Flag]) -> Result<(), FlagStoreError> {
-        for chunk in flags.chunks(FLAG_ROWS) {
+    fn write_rows(
+        &mut self,
+        snap: &impl ClaimIds,
+        flags: &(impl Flags + ?Sized),
+    ) -> Result<(), FlagStoreError> {
+        for first in (0..flags.count()).step_by(FLAG_ROWS) {
+            let chunk: Vec<FlagRef<'_>> = (first..flags.count().min(first + FLAG_ROWS))
+                .map(|k| flags.flag(k))
+                .collect();
             let first_seq = self.next_seq;
             // Snapshot claims are sorted by claim id and flag claims are sorted indices, so the
             // joined ids come out sorted.
             self.joined.clear();
-            for f in chunk {
+            for f in &chunk {
                 let mut joined = String::with_capacity(f.claims.len() * 16);
                 for (k, &c) in f.claims.iter().enumerate() {
                     if k > 0 {
@@ -286,7 +293,7 @@ impl<'c> FlagWriter<'c> {
                 stmt.raw_bind_parameter(base + 2, seq)?;
                 stmt.raw_bind_parameter(base + 3, f.rule)?;
                 stmt.raw_bind_parameter(base + 4, f.subject_kind.code())?;
-                stmt.raw_bind_parameter(base + 5, f.subject.as_str())?;
+                stmt.raw_bind_parameter(base + 5, f.subject)?;
                 stmt.raw_bind_parameter(base + 6, joined.as_str())?;
                 stmt.raw_bind_parameter(base + 7, f.amount_at_risk)?;
                 stmt.raw_bind_parameter(base + 8, f.severity.code())?;
