@@ -570,15 +570,17 @@ impl Ring {
         claim_ids: impl Iterator<Item = &'a str>,
         clause: &str,
     ) -> String {
-        let ring = self;
         let Ring {
             persons,
             institutions,
             counties,
             shared,
             claims,
+            terms,
+            amount,
+            score,
             ..
-        } = ring;
+        } = self;
         let ids: Vec<String> = shared
             .iter()
             .take(SHOWN_IDENTIFIERS)
@@ -596,8 +598,7 @@ impl Ring {
         } else {
             String::new()
         };
-        let formula = ring
-            .terms
+        let formula = terms
             .iter()
             .map(|t| format!("{}{}×{}", t.zh, fmt_num(t.value), fmt_num(t.weight)))
             .collect::<Vec<_>>()
@@ -615,8 +616,8 @@ impl Ring {
         more,
         claims.len(),
         shown_claims(claim_ids, claims.len(), "、"),
-        fen_to_yuan(ring.amount),
-        ring.score,
+        fen_to_yuan(*amount),
+        score,
         formula,
         clause
     )
@@ -628,15 +629,17 @@ impl Ring {
         claim_ids: impl Iterator<Item = &'a str>,
         clause: &str,
     ) -> String {
-        let ring = self;
         let Ring {
             persons,
             institutions,
             counties,
             shared,
             claims,
+            terms,
+            amount,
+            score,
             ..
-        } = ring;
+        } = self;
         let ids: Vec<String> = shared
             .iter()
             .take(SHOWN_IDENTIFIERS)
@@ -658,8 +661,7 @@ impl Ring {
         } else {
             String::new()
         };
-        let formula = ring
-            .terms
+        let formula = terms
             .iter()
             .map(|t| format!("{} {} × {}", t.en, fmt_num(t.value), fmt_num(t.weight)))
             .collect::<Vec<_>>()
@@ -677,8 +679,8 @@ impl Ring {
         more,
         claims.len(),
         shown_claims(claim_ids, claims.len(), ", "),
-        fen_to_yuan(ring.amount),
-        ring.score,
+        fen_to_yuan(*amount),
+        score,
         formula,
         clause
     )

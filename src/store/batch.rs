@@ -52,21 +52,36 @@ pub fn insert_rows<T>(
     items: &[T],
     mut bind: impl FnMut(&mut Statement<'_>, usize, &T) -> rusqlite::Result<()>,
 ) -> rusqlite::Result<()> {
+    insert_numbered(conn, head, columns, items.len(), |st, first, k| {
+        bind(st, first, &items[k])
+    })
+}
+
+/// [`insert_rows`] over the row numbers `0..count`, for rows spelled one at a time into a
+/// reused buffer: `bind(stmt, first, k)` binds row `k`'s columns from parameter `first` on.
+pub fn insert_numbered(
+    conn: &Connection,
+    head: &str,
+    columns: usize,
+    count: usize,
+    mut bind: impl FnMut(&mut Statement<'_>, usize, usize) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
     let per_batch = rows_per_batch(columns);
     let mut full: Option<Statement<'_>> = None;
-    for chunk in items.chunks(per_batch) {
+    for first in (0..count).step_by(per_batch) {
+        let rows = per_batch.min(count - first);
         let mut partial;
-        let st = if chunk.len() == per_batch {
+        let st = if rows == per_batch {
             if full.is_none() {
                 full = Some(conn.prepare(&values_sql(head, columns, per_batch))?);
             }
             full.as_mut().expect("prepared just above")
         } else {
-            partial = conn.prepare(&values_sql(head, columns, chunk.len()))?;
+            partial = conn.prepare(&values_sql(head, columns, rows))?;
             &mut partial
         };
-        for (r, item) in chunk.iter().enumerate() {
-            bind(st, r * columns + 1, item)?;
+        for r in 0..rows {
+            bind(st, r * columns + 1, first + r)?;
         }
         st.raw_execute()?;
     }

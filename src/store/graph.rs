@@ -10,7 +10,7 @@
 //! rows below from its findings (`graph::save`); the tables and every statement that writes
 //! them are here.
 
-use super::batch::insert_rows;
+use super::batch::{insert_numbered, insert_rows};
 use super::textblock::{BlockReader, BlockTable, Packer};
 use rusqlite::{params, Connection};
 
@@ -366,9 +366,8 @@ fn save_inner(
     let mut packer = Packer::<4>::default();
     let mut insert_texts = conn.prepare(&RING_TEXTS.insert_sql())?;
     let mut r = RingRow::default();
-    let indices: Vec<u32> = (0..ring_count as u32).collect();
-    insert_rows(conn, "rings", 13, &indices, |st, i, &k| {
-        fill_ring(k as usize, &mut r);
+    insert_numbered(conn, "rings", 13, ring_count, |st, i, k| {
+        fill_ring(k, &mut r);
         let texts = [
             r.explanation_zh.as_str(),
             &r.explanation_en,
@@ -417,27 +416,30 @@ fn save_inner(
         })?;
     }
     let mut ranked = InstitutionRiskRow::default();
-    let indices: Vec<u32> = (0..institution_count as u32).collect();
-    insert_rows(conn, "institution_risk", 11, &indices, |st, i, &k| {
-        fill_institution(k as usize, &mut ranked);
-        st.raw_bind_parameter(i, sweep_id)?;
-        st.raw_bind_parameter(i + 1, ranked.rank)?;
-        st.raw_bind_parameter(i + 2, ranked.institution_id.as_str())?;
-        st.raw_bind_parameter(i + 3, ranked.name.as_str())?;
-        st.raw_bind_parameter(i + 4, ranked.score)?;
-        st.raw_bind_parameter(i + 5, ranked.claims)?;
-        st.raw_bind_parameter(i + 6, ranked.amount_fen)?;
-        st.raw_bind_parameter(i + 7, ranked.flagged_claims)?;
-        st.raw_bind_parameter(i + 8, ranked.amount_at_risk_fen)?;
-        st.raw_bind_parameter(i + 9, ranked.rings.as_str())?;
-        st.raw_bind_parameter(i + 10, evidence_blob(&ranked.evidence_json))
-    })?;
-    // Cross-county rows are filled one by one into a reused buffer (SQLite copies bound text);
-    // the batching walks row indices.
+    insert_numbered(
+        conn,
+        "institution_risk",
+        11,
+        institution_count,
+        |st, i, k| {
+            fill_institution(k, &mut ranked);
+            st.raw_bind_parameter(i, sweep_id)?;
+            st.raw_bind_parameter(i + 1, ranked.rank)?;
+            st.raw_bind_parameter(i + 2, ranked.institution_id.as_str())?;
+            st.raw_bind_parameter(i + 3, ranked.name.as_str())?;
+            st.raw_bind_parameter(i + 4, ranked.score)?;
+            st.raw_bind_parameter(i + 5, ranked.claims)?;
+            st.raw_bind_parameter(i + 6, ranked.amount_fen)?;
+            st.raw_bind_parameter(i + 7, ranked.flagged_claims)?;
+            st.raw_bind_parameter(i + 8, ranked.amount_at_risk_fen)?;
+            st.raw_bind_parameter(i + 9, ranked.rings.as_str())?;
+            st.raw_bind_parameter(i + 10, evidence_blob(&ranked.evidence_json))
+        },
+    )?;
+    // Cross-county rows are filled one by one into a reused buffer (SQLite copies bound text).
     let mut row = CrossCountyRow::default();
-    let indices: Vec<u32> = (0..cross_count as u32).collect();
-    insert_rows(conn, "cross_county", 7, &indices, |st, i, &k| {
-        fill_cross(k as usize, &mut row);
+    insert_numbered(conn, "cross_county", 7, cross_count, |st, i, k| {
+        fill_cross(k, &mut row);
         st.raw_bind_parameter(i, sweep_id)?;
         st.raw_bind_parameter(i + 1, row.id_number.as_str())?;
         st.raw_bind_parameter(i + 2, row.year)?;
