@@ -538,8 +538,7 @@ impl Stage<'_> {
                     // The sweep keeps its flags in columns, and so does what goes to the writer.
                     flags.iter().for_each(|f| kept.push(f.view()));
                     let batch = FlagTable::from_flags(flags);
-                    flags.clear();
-                    flags.shrink_to_fit();
+                    *flags = Vec::new();
                     to_writer.send((batch, blocks)).map_err(|_| ())
                 },
             );

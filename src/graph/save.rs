@@ -9,6 +9,7 @@ use crate::store::graph::{
 use rusqlite::Connection;
 use serde::{Serialize, Serializer};
 use serde_json::json;
+use std::fmt::Write;
 
 /// Claim ids `;`-separated, appended to `out`.
 fn push_joined_ids(out: &mut String, f: &GraphFindings, claims: &[u32]) {
@@ -129,7 +130,8 @@ pub fn save<'f>(
     graph_store::save(conn, sweep_id, &rows, streams)
 }
 
-/// Ring `r`'s row, into `row` (its strings' buffers reused ring after ring).
+/// Ring `r`'s row, into `row` (its figures' buffers reused ring after ring; the explanations
+/// are spelled anew, as the ring is stored).
 fn fill_ring_row(f: &GraphFindings, r: &super::Ring, row: &mut RingRow) {
     let shared: Vec<SharedJson> = r
         .shared
@@ -224,7 +226,7 @@ fn fill_institution_row(
         if k > 0 {
             row.rings.push(';');
         }
-        row.rings.push_str(&ring.to_string());
+        let _ = write!(row.rings, "{ring}");
     }
     row.evidence_json = to_json(&evidence);
 }
